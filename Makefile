@@ -1,0 +1,50 @@
+# Every target sets up .venv first when it is missing or pyproject.toml changed.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The suite runs its database tests on SQLite and, when this URL is set, on PostgreSQL too.
+CREDENCE_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+export CREDENCE_TEST_DATABASE_URL
+
+.PHONY: setup run test lint bench bench-quality bench-scale bench-http bench-rescore clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[dev,bench]'
+	touch $@
+
+run: setup
+	$(BIN)/credence migrate
+	$(BIN)/credence serve
+
+test: setup
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check scoring service tests bench
+	$(BIN)/ruff format --check scoring service tests bench
+	$(BIN)/mypy
+
+bench: bench-quality bench-scale bench-http bench-rescore
+
+bench-quality: $(VENV)/.bench-installed
+	$(BIN)/python -m bench.quality
+
+bench-scale: $(VENV)/.bench-installed
+	$(BIN)/python -m bench.scale
+
+bench-http: setup
+	$(BIN)/python -m bench.http
+
+bench-rescore: setup
+	$(BIN)/python -m bench.rescore
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

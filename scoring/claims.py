@@ -1,0 +1,57 @@
+"""Inputs of the model: attributed claims, as plain immutable values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Stance = Literal["supports", "refutes", "neutral"]
+
+STANCE_SIGN: dict[str, int] = {"supports": 1, "refutes": -1, "neutral": 0}
+
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    """One source's stance on one claim, possibly relayed.
+
+    Parameters
+    ----------
+    source : str
+        The original source's id.
+    stance : {"supports", "refutes", "neutral"}
+        ``neutral`` is on record without taking a side and carries no weight.
+    via : tuple of str
+        The relay chain, nearest the source first. Each relay's reliability is
+        read as the chance it passed the statement on faithfully.
+    certainty : float in (0, 1]
+        Hedged wording ("reportedly") lowers it; discounts like a relay.
+    count : int >= 1
+        How many distinct unnamed sources of this kind stand behind it.
+    """
+
+    source: str
+    stance: Stance = "supports"
+    via: tuple[str, ...] = ()
+    certainty: float = 1.0
+    count: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A statement that is true or false, with the attributions bearing on it.
+
+    Parameters
+    ----------
+    attributions : tuple of Attribution
+    prior : float in (0, 1) or None
+        Base rate before any evidence; ``None`` takes the scorer's default.
+    question : str or None
+        Claims sharing a question are mutually exclusive answers to it.
+    id : str or None
+        Carried through to the score, not used by the model.
+    """
+
+    attributions: tuple[Attribution, ...] = ()
+    prior: float | None = None
+    question: str | None = None
+    id: str | None = None

@@ -1,0 +1,180 @@
+"""Vectorised evidence arithmetic shared by the online scorer and the batch fit.
+
+Every function works on flat arrays (one entry per attribution or per claim)
+with integer index arrays for grouping, so neither caller loops in Python.
+All log-odds are natural logarithms.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.intp]
+
+# Probabilities are kept this far from 0 and 1 so that log-odds stay finite.
+EPS = 1e-9
+
+
+def logit(p: ArrayLike) -> FloatArray:
+    q = np.clip(np.asarray(p, dtype=float), EPS, 1 - EPS)
+    return np.log(q) - np.log1p(-q)
+
+
+def effective_reliability(reliability: ArrayLike, fidelity: ArrayLike) -> FloatArray:
+    """Reliability of a statement that reached us with chance ``fidelity`` of being faithful.
+
+    An unfaithful relay (or a hedge) carries no information, so the statement
+    is right with chance ``fidelity * r + (1 - fidelity) / 2``.
+    """
+    f = np.asarray(fidelity, dtype=float)
+    return f * np.asarray(reliability, dtype=float) + (1 - f) / 2
+
+
+def noisy_or(probability: ArrayLike, group: ArrayLike, n_groups: int) -> FloatArray:
+    """Chance that at least one of independent events in each group happened.
+
+    Used to merge channels that relay one original statement: several relays
+    make it surer that the source said it, never more than certain.
+
+    Parameters
+    ----------
+    probability : array_like, shape (n,)
+    group : array_like of int, shape (n,)
+        Group index of each event, in ``[0, n_groups)``.
+
+    Returns
+    -------
+    ndarray, shape (n_groups,)
+    """
+    p = np.clip(np.asarray(probability, dtype=float), 0.0, 1.0)
+    with np.errstate(divide="ignore"):
+        log_miss = np.bincount(group, weights=np.log1p(-p), minlength=n_groups)
+    return -np.expm1(log_miss)
+
+
+def design_effect(k: ArrayLike, rho: ArrayLike) -> FloatArray:
+    """Factor by which each of k correlated reports counts: n_eff / k = 1 / (1 + (k - 1) rho)."""
+    k = np.asarray(k, dtype=float)
+    return 1.0 / (1.0 + np.maximum(k - 1.0, 0.0) * np.asarray(rho, dtype=float))
+
+
+def saturate(log_odds: ArrayLike, cap: float) -> FloatArray:
+    """Bound accumulated evidence smoothly at ``±cap`` (the paradox of unanimity).
+
+    Odd and increasing, so the direction and order of evidence are kept;
+    ``cap = inf`` leaves evidence untouched.
+    """
+    e = np.asarray(log_odds, dtype=float)
+    if np.isinf(cap):
+        return e
+    return cap * np.tanh(e / cap)
+
+
+def exclusive_posterior(score: ArrayLike, question: ArrayLike, n_questions: int) -> FloatArray:
+    """Posterior of each claim when the claims of a question are mutually exclusive.
+
+    Each claim carries its own log-odds ``score`` (prior plus evidence). With
+    independent priors conditioned on at most one answer being true, the
+    answer states and "none of them" have weights ``exp(score_j)`` and 1, so
+
+        P(j) = exp(score_j) / (1 + sum_k exp(score_k))   over k in j's question.
+
+    A claim alone in its question gets the logistic sigmoid of its score.
+
+    Parameters
+    ----------
+    score : array_like, shape (n,) or (n, s)
+        Log-odds of each claim, optionally for each of s reliability samples.
+    question : array_like of int, shape (n,)
+        Question index of each claim, in ``[0, n_questions)``.
+
+    Returns
+    -------
+    ndarray, shape of ``score``
+        Probabilities; those of one question sum to less than 1.
+    """
+    s = np.asarray(score, dtype=float)
+    q = np.asarray(question, dtype=np.intp)
+    top = np.zeros((n_questions, *s.shape[1:]))
+    np.maximum.at(top, q, s)
+    shifted = np.exp(s - top[q])
+    total = np.exp(-top)
+    np.add.at(total, q, shifted)
+    return shifted / total[q]
+
+
+def cluster_design_effect(
+    cluster: ArrayLike, count: ArrayLike, rho: ArrayLike, n_clusters: int
+) -> FloatArray:
+    """Design-effect factor of each evidence row from the cluster it belongs to.
+
+    A cluster is the set of rows that are correlated with each other: sources of
+    one group taking the same side of one claim, or the ``count`` unnamed
+    sources of one row. Its k = sum of counts reports are worth
+    k / (1 + (k - 1) rho) independent ones, so each report counts
+    1 / (1 + (k - 1) rho).
+
+    Parameters
+    ----------
+    cluster : array_like of int, shape (m,)
+        Cluster index of each row, in ``[0, n_clusters)``.
+    count : array_like, shape (m,)
+        Reports behind each row (``count`` of unnamed sources, else 1).
+    rho : array_like, shape (m,)
+        Within-cluster correlation of each row's cluster.
+
+    Returns
+    -------
+    ndarray, shape (m,)
+    """
+    c = np.asarray(cluster, dtype=np.intp)
+    k = np.bincount(c, weights=np.asarray(count, dtype=float), minlength=n_clusters)
+    return design_effect(k[c], rho)
+
+
+def claim_log_odds(
+    claim: ArrayLike,
+    sign: ArrayLike,
+    weight_scale: ArrayLike,
+    effective: ArrayLike,
+    n_claims: int,
+    cap: float,
+) -> tuple[FloatArray, FloatArray]:
+    """Each evidence row's weight and each claim's total evidence, in log-odds.
+
+    A row that supports (``sign = +1``) a claim with effective reliability r
+    adds ``logit(r)``; one that refutes (``sign = -1``) subtracts it; neutral
+    rows (``sign = 0``) add nothing. ``weight_scale`` carries the count of
+    reports and the design effect of their cluster.
+
+    Parameters
+    ----------
+    claim : array_like of int, shape (m,)
+        Claim index of each row, in ``[0, n_claims)``.
+    sign : array_like, shape (m,)
+    weight_scale : array_like, shape (m,)
+        ``count * design effect`` of each row.
+    effective : array_like, shape (m,) or (m, s)
+        Effective reliability of each row, optionally for s samples.
+    cap : float
+        Saturation bound of a claim's total evidence (see ``saturate``).
+
+    Returns
+    -------
+    weight : ndarray, shape of ``effective``
+        Contribution of each row.
+    total : ndarray, shape (n_claims,) or (n_claims, s)
+        Saturated sum of the weights of each claim.
+    """
+    e = np.asarray(effective, dtype=float)
+    factor = np.asarray(sign, dtype=float) * np.asarray(weight_scale, dtype=float)
+    weight = logit(e) * factor.reshape(-1, *([1] * (e.ndim - 1)))
+    c = np.asarray(claim, dtype=np.intp)
+    if e.ndim == 1:
+        total = np.bincount(c, weights=weight, minlength=n_claims)
+    else:
+        total = np.zeros((n_claims, *e.shape[1:]))
+        np.add.at(total, c, weight)
+    return weight, saturate(total, cap)
