@@ -72,7 +72,12 @@ def saturate(log_odds: ArrayLike, cap: float) -> FloatArray:
     return cap * np.tanh(e / cap)
 
 
-def exclusive_posterior(score: ArrayLike, question: ArrayLike, n_questions: int) -> FloatArray:
+def exclusive_posterior(
+    score: ArrayLike,
+    question: ArrayLike,
+    n_questions: int,
+    closed: ArrayLike | None = None,
+) -> FloatArray:
     """Posterior of each claim when the claims of a question are mutually exclusive.
 
     Each claim carries its own log-odds ``score`` (prior plus evidence). With
@@ -81,7 +86,10 @@ def exclusive_posterior(score: ArrayLike, question: ArrayLike, n_questions: int)
 
         P(j) = exp(score_j) / (1 + sum_k exp(score_k))   over k in j's question.
 
-    A claim alone in its question gets the logistic sigmoid of its score.
+    A claim alone in its question gets the logistic sigmoid of its score. A
+    ``closed`` question is known to have one of its claims true (the answer
+    options of a crowd task): "none of them" gets weight 0 and the
+    probabilities of its claims sum to 1.
 
     Parameters
     ----------
@@ -89,6 +97,8 @@ def exclusive_posterior(score: ArrayLike, question: ArrayLike, n_questions: int)
         Log-odds of each claim, optionally for each of s reliability samples.
     question : array_like of int, shape (n,)
         Question index of each claim, in ``[0, n_questions)``.
+    closed : array_like of bool, shape (n_questions,), optional
+        Questions whose answers are exhaustive; by default none is.
 
     Returns
     -------
@@ -101,6 +111,8 @@ def exclusive_posterior(score: ArrayLike, question: ArrayLike, n_questions: int)
     np.maximum.at(top, q, s)
     shifted = np.exp(s - top[q])
     total = np.exp(-top)
+    if closed is not None:
+        total[np.asarray(closed, dtype=bool)] = 0.0
     np.add.at(total, q, shifted)
     return shifted / total[q]
 
