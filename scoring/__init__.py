@@ -1,0 +1,42 @@
+"""Credence's scoring model: calibrated confidence for attributed claims (numpy only)."""
+
+from scoring.beta import Beta, beta_intervals, beta_means
+from scoring.claims import Attribution, Claim
+from scoring.explain import Evidence
+from scoring.priors import GradeTable, pool_group_priors, prior_from_spec
+from scoring.scorer import (
+    MODEL_NAME,
+    MODEL_VERSION,
+    ClaimScorer,
+    Score,
+    ScoringParams,
+    SourceBelief,
+)
+from scoring.track_record import (
+    ReliabilitySummary,
+    decayed_counts,
+    summarize_reliability,
+    track_record_posterior,
+)
+
+__all__ = [
+    "MODEL_NAME",
+    "MODEL_VERSION",
+    "Attribution",
+    "Beta",
+    "Claim",
+    "ClaimScorer",
+    "Evidence",
+    "GradeTable",
+    "ReliabilitySummary",
+    "Score",
+    "ScoringParams",
+    "SourceBelief",
+    "beta_intervals",
+    "beta_means",
+    "decayed_counts",
+    "pool_group_priors",
+    "prior_from_spec",
+    "summarize_reliability",
+    "track_record_posterior",
+]

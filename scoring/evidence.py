@@ -7,6 +7,8 @@ All log-odds are natural logarithms.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -16,10 +18,42 @@ IntArray = NDArray[np.intp]
 # Probabilities are kept this far from 0 and 1 so that log-odds stay finite.
 EPS = 1e-9
 
+# The functions below update their own temporaries in place: on (rows, samples)
+# arrays every fresh allocation costs as much as the arithmetic.
+
+
+def segment_sum(values: ArrayLike, index: ArrayLike, n_segments: int) -> FloatArray:
+    """Sum the rows of ``values`` that share a segment index.
+
+    Rows of a segment are added in their order, so a segment's sum does not
+    depend on the other segments. ``np.add.at`` and ``np.add.reduceat`` are
+    several times slower than one ``bincount`` over flattened cell indices.
+
+    Parameters
+    ----------
+    values : array_like, shape (m,) or (m, ...)
+    index : array_like of int, shape (m,)
+        Segment of each row, in ``[0, n_segments)``.
+
+    Returns
+    -------
+    ndarray, shape (n_segments,) or (n_segments, ...)
+    """
+    v = np.asarray(values, dtype=float)
+    i = np.asarray(index, dtype=np.intp)
+    if v.ndim == 1:
+        return np.bincount(i, weights=v, minlength=n_segments).astype(float, copy=False)
+    width = math.prod(v.shape[1:])
+    cells = (i[:, None] * width + np.arange(width)).ravel()
+    total = np.bincount(cells, weights=v.ravel(), minlength=n_segments * width)
+    return total.astype(float, copy=False).reshape(n_segments, *v.shape[1:])
+
 
 def logit(p: ArrayLike) -> FloatArray:
     q = np.clip(np.asarray(p, dtype=float), EPS, 1 - EPS)
-    return np.log(q) - np.log1p(-q)
+    odds = np.subtract(1.0, q)
+    np.divide(q, odds, out=odds)
+    return np.log(odds, out=odds)
 
 
 def effective_reliability(reliability: ArrayLike, fidelity: ArrayLike) -> FloatArray:
@@ -28,8 +62,10 @@ def effective_reliability(reliability: ArrayLike, fidelity: ArrayLike) -> FloatA
     An unfaithful relay (or a hedge) carries no information, so the statement
     is right with chance ``fidelity * r + (1 - fidelity) / 2``.
     """
-    f = np.asarray(fidelity, dtype=float)
-    return f * np.asarray(reliability, dtype=float) + (1 - f) / 2
+    r = np.asarray(reliability, dtype=float) - 0.5
+    r = r * np.asarray(fidelity, dtype=float)
+    r += 0.5
+    return r
 
 
 def noisy_or(probability: ArrayLike, group: ArrayLike, n_groups: int) -> FloatArray:
@@ -40,18 +76,21 @@ def noisy_or(probability: ArrayLike, group: ArrayLike, n_groups: int) -> FloatAr
 
     Parameters
     ----------
-    probability : array_like, shape (n,)
+    probability : array_like, shape (n,) or (n, s)
+        Optionally for each of s reliability samples.
     group : array_like of int, shape (n,)
         Group index of each event, in ``[0, n_groups)``.
 
     Returns
     -------
-    ndarray, shape (n_groups,)
+    ndarray, shape (n_groups,) or (n_groups, s)
     """
-    p = np.clip(np.asarray(probability, dtype=float), 0.0, 1.0)
+    miss = np.clip(np.asarray(probability, dtype=float), 0.0, 1.0)
+    np.negative(miss, out=miss)
     with np.errstate(divide="ignore"):
-        log_miss = np.bincount(group, weights=np.log1p(-p), minlength=n_groups)
-    return -np.expm1(log_miss)
+        np.log1p(miss, out=miss)
+    hit = np.expm1(segment_sum(miss, group, n_groups))
+    return np.negative(hit, out=hit)
 
 
 def design_effect(k: ArrayLike, rho: ArrayLike) -> FloatArray:
@@ -69,7 +108,9 @@ def saturate(log_odds: ArrayLike, cap: float) -> FloatArray:
     e = np.asarray(log_odds, dtype=float)
     if np.isinf(cap):
         return e
-    return cap * np.tanh(e / cap)
+    bounded = np.tanh(e / cap)
+    bounded *= cap
+    return bounded
 
 
 def exclusive_posterior(
@@ -108,13 +149,21 @@ def exclusive_posterior(
     s = np.asarray(score, dtype=float)
     q = np.asarray(question, dtype=np.intp)
     top = np.zeros((n_questions, *s.shape[1:]))
-    np.maximum.at(top, q, s)
-    shifted = np.exp(s - top[q])
-    total = np.exp(-top)
+    if q.size:
+        # Per-question maxima by one reduceat over sorted claims: np.maximum.at is slow.
+        order = np.argsort(q, kind="stable")
+        ranked = q[order]
+        starts = np.flatnonzero(np.concatenate(([True], ranked[1:] != ranked[:-1])))
+        top[ranked[starts]] = np.maximum(np.maximum.reduceat(s[order], starts, axis=0), 0.0)
+    shifted = s - top[q]
+    np.exp(shifted, out=shifted)
+    total = np.negative(top, out=top)
+    np.exp(total, out=total)
     if closed is not None:
         total[np.asarray(closed, dtype=bool)] = 0.0
-    np.add.at(total, q, shifted)
-    return shifted / total[q]
+    total += segment_sum(shifted, q, n_questions)
+    shifted /= total[q]
+    return shifted
 
 
 def cluster_design_effect(
@@ -182,11 +231,7 @@ def claim_log_odds(
     """
     e = np.asarray(effective, dtype=float)
     factor = np.asarray(sign, dtype=float) * np.asarray(weight_scale, dtype=float)
-    weight = logit(e) * factor.reshape(-1, *([1] * (e.ndim - 1)))
-    c = np.asarray(claim, dtype=np.intp)
-    if e.ndim == 1:
-        total = np.bincount(c, weights=weight, minlength=n_claims)
-    else:
-        total = np.zeros((n_claims, *e.shape[1:]))
-        np.add.at(total, c, weight)
+    weight = logit(e)
+    weight *= factor.reshape(-1, *([1] * (e.ndim - 1)))
+    total = segment_sum(weight, claim, n_claims)
     return weight, saturate(total, cap)

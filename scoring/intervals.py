@@ -1,0 +1,66 @@
+"""Monte Carlo credible intervals from the uncertainty of sources' reliabilities."""
+
+from __future__ import annotations
+
+import functools
+import zlib
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from scoring.evidence import FloatArray
+
+
+@functools.lru_cache(maxsize=4096)
+def reliability_draws(source_id: str, alpha: float, beta: float, samples: int) -> FloatArray:
+    """Draws of one source's reliability from its Beta(alpha, beta) belief.
+
+    Seeded by a stable hash of the source id alone, so a source gets the same
+    draws whatever else is scored with it: a claim's interval does not depend
+    on the batch it came in. Memoised, since creating a generator costs more
+    than the draws; the returned array is read-only.
+
+    Returns
+    -------
+    ndarray, shape (samples,)
+    """
+    rng = np.random.default_rng(zlib.crc32(source_id.encode()))
+    draws = rng.beta(alpha, beta, samples)
+    draws.flags.writeable = False
+    return draws
+
+
+def credible_interval(
+    samples: ArrayLike, point: ArrayLike, level: float = 0.9
+) -> tuple[FloatArray, FloatArray]:
+    """Equal-tailed intervals of sampled values, widened to contain the point estimates.
+
+    Quantiles interpolate linearly between order statistics (numpy's default
+    method), computed from one sort, which is several times cheaper than
+    ``np.quantile`` on small rows.
+
+    Parameters
+    ----------
+    samples : array_like, shape (n, s)
+        s draws of each of n quantities.
+    point : array_like, shape (n,)
+        Point estimate of each quantity; the plug-in estimate need not lie
+        between the sample quantiles of a skewed distribution.
+    level : float in (0, 1)
+
+    Returns
+    -------
+    low, high : ndarray, shape (n,)
+    """
+    ordered = np.sort(np.asarray(samples, dtype=float), axis=1)
+    last = ordered.shape[1] - 1
+    tail = (1 - level) / 2
+    bounds = []
+    for q in (tail, 1 - tail):
+        position = q * last
+        below = int(np.floor(position))
+        above = min(below + 1, last)
+        frac = position - below
+        bounds.append(ordered[:, below] * (1 - frac) + ordered[:, above] * frac)
+    p = np.asarray(point, dtype=float)
+    return np.minimum(bounds[0], p), np.maximum(bounds[1], p)
