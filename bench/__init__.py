@@ -1,0 +1,1 @@
+"""Benchmarks of Credence: ``python -m bench.<name>``; results go to ``bench/results/``."""

@@ -1,0 +1,62 @@
+"""Helpers shared by the benchmarks: where the shared data is, the machine, the results file."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "results"
+# ../shared beside the checkout: read-only data that benchmarks may use when it is there.
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def shared_path(*parts: str) -> Path | None:
+    """A path under the shared directory, or None (with a message) when it is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        print(f"skipped: {path} is not there (the shared data sits beside the checkout)")
+        return None
+    return path
+
+
+def header(title: str, command: str) -> str:
+    """Markdown title with the date, the command and the machine, for a results file."""
+    cpus = os.cpu_count()
+    return "\n".join(
+        [
+            f"# {title}",
+            "",
+            f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+            f"- command: `{command}`",
+            f"- machine: {platform.platform()}, {platform.machine()}, {cpus} CPUs",
+            f"- python {platform.python_version()}, numpy {np.__version__}",
+            "",
+        ]
+    )
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A markdown table; floats are written with 4 significant decimals."""
+
+    def cell(value: object) -> str:
+        return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def write_results(name: str, markdown: str) -> Path:
+    """Write ``bench/results/<name>.md`` and echo it."""
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{name}.md"
+    path.write_text(markdown)
+    sys.stdout.write(markdown)
+    print(f"\nwritten to {path}")
+    return path
