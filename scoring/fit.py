@@ -10,16 +10,17 @@ resolutions and agreement together. ``docs/model-fit.md`` states the model.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields
-from typing import Self
+from typing import Literal, Self
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from scoring.evidence import (
+    EPS,
     FloatArray,
     IntArray,
-    claim_log_odds,
     effective_reliability,
     exclusive_posterior,
     logit,
@@ -29,7 +30,7 @@ from scoring.evidence import (
 BoolArray = np.ndarray[tuple[int], np.dtype[np.bool_]]
 
 _ROW_FIELDS = ("claim", "source", "sign", "fidelity", "weight_scale", "age_days")
-_CLAIM_FIELDS = ("question", "claim_prior", "outcome")
+_CLAIM_FIELDS = ("question", "claim_prior", "outcome", "claim_class")
 _SOURCE_FIELDS = ("prior_alpha", "prior_beta")
 
 
@@ -68,6 +69,11 @@ class FitData:
         Questions known to have one true answer among their claims.
     prior_alpha, prior_beta : array_like, shape (n_sources,)
         Beta prior pseudo-counts of each source's reliability, > 0.
+    claim_class : array_like of int, shape (n,), optional
+        Class of each claim (e.g. which answer option it is), in
+        ``[0, n_classes)``; claims of one class share a base rate when the fit
+        learns it (``ReliabilityEM(learn_class_prior=True)``). Empty (the
+        default) puts every claim in class 0.
     """
 
     claim: IntArray
@@ -82,13 +88,22 @@ class FitData:
     closed: BoolArray
     prior_alpha: FloatArray
     prior_beta: FloatArray
+    claim_class: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
 
     def __post_init__(self) -> None:
         for f in fields(self):
-            dtype = {"claim": np.intp, "source": np.intp, "question": np.intp, "closed": bool}
+            dtype = {
+                "claim": np.intp,
+                "source": np.intp,
+                "question": np.intp,
+                "claim_class": np.intp,
+                "closed": bool,
+            }
             value = np.array(getattr(self, f.name), dtype=dtype.get(f.name, np.float64))
             if value.ndim != 1:
                 raise ValueError(f"{f.name} must be one-dimensional")
+            if f.name == "claim_class" and value.size == 0:
+                value = np.zeros(np.size(self.question), dtype=np.intp)
             value.flags.writeable = False
             object.__setattr__(self, f.name, value)
         self._validate()
@@ -102,6 +117,7 @@ class FitData:
             "claim": _in_range(self.claim, self.n_claims),
             "source": _in_range(self.source, self.n_sources),
             "question": _in_range(self.question, self.n_questions),
+            "claim_class": bool((self.claim_class >= 0).all()),
             "sign": ((self.sign == np.trunc(self.sign)) & (np.abs(self.sign) <= 1)).all(),
             "fidelity": ((self.fidelity >= 0) & (self.fidelity <= 1)).all(),
             "weight_scale": (self.weight_scale >= 0).all() and np.isfinite(self.weight_scale).all(),
@@ -139,6 +155,7 @@ class FitData:
         closed: ArrayLike | bool = False,
         prior_alpha: ArrayLike | float = 1.0,
         prior_beta: ArrayLike | float = 1.0,
+        claim_class: ArrayLike | None = None,
     ) -> FitData:
         """Fit data with neutral defaults for what is not given.
 
@@ -176,6 +193,9 @@ class FitData:
             closed=np.broadcast_to(closed, (n_questions,)),
             prior_alpha=np.broadcast_to(prior_alpha, (n_sources,)),
             prior_beta=np.broadcast_to(prior_beta, (n_sources,)),
+            claim_class=np.zeros(n_claims, np.intp)
+            if claim_class is None
+            else np.asarray(claim_class),
         )
 
     @property
@@ -193,6 +213,10 @@ class FitData:
     @property
     def n_sources(self) -> int:
         return int(self.prior_alpha.size)
+
+    @property
+    def n_classes(self) -> int:
+        return int(self.claim_class.max()) + 1 if self.claim_class.size else 1
 
 
 def _in_range(index: IntArray, n: int) -> bool:
@@ -225,6 +249,9 @@ def _unfit() -> FloatArray:
     return np.empty(0)
 
 
+Saturation = Literal["claim", "question"]
+
+
 @dataclass(slots=True)
 class ReliabilityEM:
     """Source reliabilities learned by EM from resolved and open claims together.
@@ -245,6 +272,34 @@ class ReliabilityEM:
     tol : float, default 1e-6
         The fit stops when no source's reliability moved by more than this
         in one iteration.
+    stance_strength : float, default inf
+        ``inf`` (one coin): a source is equally reliable on true and on false
+        claims. Finite (two coins): a source has a reliability on true claims
+        (the chance it supports one) and one on false claims (the chance it
+        refutes one), each a Beta shrunk towards the source's shared
+        reliability with this many pseudo-observations, so a source with few
+        rows on one side keeps its overall record. Its supports then weigh
+        ``ln(r_true / (1 - r_false))`` and its refutations
+        ``-ln(r_false / (1 - r_true))``: a source that denies everything has
+        weak denials and strong confirmations.
+    accu : bool, default False
+        Weigh a supporting row in a closed question of K > 2 answers as the
+        one-coin K-class likelihood does (ACCU with K - 1 false
+        alternatives): ``ln((K - 1) r / (1 - r))``, zero at the chance level
+        ``r = 1 / K`` instead of ``r = 1 / 2``.
+    saturation : {"claim", "question"}, default "claim"
+        ``"claim"`` bounds each claim's evidence at ``evidence_cap`` (the
+        online scorer's rule). ``"question"`` scales a question's evidence so
+        that its spread (largest minus smallest score, "none of them" counting
+        as 0 in an open question) is bounded at ``evidence_cap``, keeping the
+        ratios between its answers; a lone claim is bounded as before.
+    learn_class_prior : bool, default False
+        Learn the base rate of each claim class (``FitData.claim_class``) from
+        the claims' posteriors, as Dawid-Skene learns class priors, and use it
+        as the prior of the class's open claims in place of ``claim_prior``.
+    class_prior_strength : float, default 2.0
+        Pseudo-claims of each class's learned base rate at the mean
+        ``claim_prior`` of the class.
 
     Attributes
     ----------
@@ -253,6 +308,16 @@ class ReliabilityEM:
         its weighted expected hits (``alpha_``) and misses (``beta_``).
     reliability_ : ndarray, shape (n_sources,)
         MAP reliability of each source (see :func:`map_reliability`).
+    stance_alpha_, stance_beta_ : ndarray, shape (n_sources, 2)
+        Beta pseudo-counts of each source's reliability on true claims
+        (column 0) and on false claims (column 1); with one coin, both
+        columns are ``alpha_`` and ``beta_``.
+    stance_reliability_ : ndarray, shape (n_sources, 2)
+        MAP of those: column 0 the chance it supports a true claim, column 1
+        the chance it refutes a false one.
+    class_prior_ : ndarray, shape (n_classes,)
+        Learned base rate of each claim class (with ``learn_class_prior``;
+        else the mean ``claim_prior`` of the class).
     confidence_ : ndarray, shape (n_claims,)
         Posterior probability that each claim is true given ``reliability_``;
         resolved claims carry their outcome.
@@ -267,10 +332,21 @@ class ReliabilityEM:
     evidence_cap: float = 7.0
     max_iter: int = 100
     tol: float = 1e-6
+    stance_strength: float = math.inf
+    accu: bool = False
+    saturation: Saturation = "claim"
+    learn_class_prior: bool = False
+    class_prior_strength: float = 2.0
 
     alpha_: FloatArray = field(init=False, repr=False, compare=False, default_factory=_unfit)
     beta_: FloatArray = field(init=False, repr=False, compare=False, default_factory=_unfit)
     reliability_: FloatArray = field(init=False, repr=False, compare=False, default_factory=_unfit)
+    stance_alpha_: FloatArray = field(init=False, repr=False, compare=False, default_factory=_unfit)
+    stance_beta_: FloatArray = field(init=False, repr=False, compare=False, default_factory=_unfit)
+    stance_reliability_: FloatArray = field(
+        init=False, repr=False, compare=False, default_factory=_unfit
+    )
+    class_prior_: FloatArray = field(init=False, repr=False, compare=False, default_factory=_unfit)
     confidence_: FloatArray = field(init=False, repr=False, compare=False, default_factory=_unfit)
     n_iter_: int = field(init=False, repr=False, compare=False, default=0)
     converged_: bool = field(init=False, repr=False, compare=False, default=False)
@@ -286,6 +362,16 @@ class ReliabilityEM:
             raise ValueError("max_iter must be >= 1")
         if not self.tol > 0.0:
             raise ValueError("tol must be > 0")
+        if not self.stance_strength > 0.0:
+            raise ValueError("stance_strength must be > 0 (inf for one coin)")
+        if self.saturation not in ("claim", "question"):
+            raise ValueError("saturation must be 'claim' or 'question'")
+        if not 0.0 < self.class_prior_strength < math.inf:
+            raise ValueError("class_prior_strength must be > 0 and finite")
+
+    @property
+    def two_coin(self) -> bool:
+        return not math.isinf(self.stance_strength)
 
     def fit(self, data: FitData) -> Self:
         """Learn every source's reliability and every claim's confidence.
@@ -300,21 +386,41 @@ class ReliabilityEM:
         """
         model = _Model(data, self)
         posterior = model.vote_posterior()
-        reliability = np.full(data.n_sources, np.nan)
+        stance = np.full((data.n_sources, 2), np.nan)
         converged = False
         iteration = 0
         while iteration < self.max_iter and not converged:
             iteration += 1
-            alpha, beta = model.expected_counts(posterior)
-            updated = map_reliability(alpha, beta)
+            counts = model.expected_counts(posterior)
+            updated = counts.stance_reliability
+            if self.learn_class_prior:
+                model.learn_class_prior(posterior)
             posterior = model.posterior(updated)
-            converged = data.n_sources == 0 or bool(np.abs(updated - reliability).max() <= self.tol)
-            reliability = updated
+            converged = data.n_sources == 0 or bool(np.abs(updated - stance).max() <= self.tol)
+            stance = updated
         self.n_iter_, self.converged_ = iteration, converged
-        self.alpha_, self.beta_ = alpha, beta
-        self.reliability_ = reliability
+        self.alpha_, self.beta_ = counts.alpha, counts.beta
+        self.reliability_ = map_reliability(counts.alpha, counts.beta)
+        self.stance_alpha_, self.stance_beta_ = counts.stance_alpha, counts.stance_beta
+        self.stance_reliability_ = stance
+        self.class_prior_ = model.class_rate
         self.confidence_ = posterior
         return self
+
+
+@dataclass(frozen=True, slots=True)
+class _Counts:
+    """One M-step: shared and per-stance Beta counts of every source."""
+
+    alpha: FloatArray
+    beta: FloatArray
+    stance_alpha: FloatArray
+    stance_beta: FloatArray
+    stance_reliability: FloatArray
+
+
+def _log(p: FloatArray) -> FloatArray:
+    return np.log(np.clip(p, EPS, 1.0))
 
 
 class _Model:
@@ -323,8 +429,12 @@ class _Model:
     def __init__(self, data: FitData, params: ReliabilityEM) -> None:
         self.data = data
         self.cap = params.evidence_cap
+        self.kappa = params.stance_strength
+        self.two_coin = params.two_coin
+        self.by_question = params.saturation == "question" and not math.isinf(self.cap)
         n_claims, n_sources = data.n_claims, data.n_sources
         resolved = ~np.isnan(data.outcome)
+        self.resolved = resolved
 
         # Expected-hit mass of each row in the M-step: decayed, discounted for
         # relays (an unfaithful relay says nothing about its source), scaled
@@ -340,6 +450,7 @@ class _Model:
             data.source, weights=np.where(data.sign < 0, mass, 0.0), minlength=n_sources
         )
         self.total_mass = np.bincount(data.source, weights=mass, minlength=n_sources)
+        self.mass = mass
 
         # Resolved claims are pinned at their outcome; a confirmed answer pins
         # the other answers of its question at 0.
@@ -357,11 +468,66 @@ class _Model:
         self.base_score = np.where(
             resolved, logit(np.nan_to_num(data.outcome)), logit(data.claim_prior)
         )
-        all_singletons = bool((np.bincount(data.question, minlength=data.n_questions) <= 1).all())
+        size = np.bincount(data.question, minlength=data.n_questions)
+        all_singletons = bool((size <= 1).all())
         self.singleton_closed = data.closed[data.question] if all_singletons else None
         self.n_claims = n_claims
         direct = bool((data.fidelity == 1).all())
-        self.row_factor = data.sign * data.weight_scale if direct else None
+
+        # A support in a closed question of several answers is a *choice*: the
+        # source picked this answer among K, so it is right with its chance of
+        # picking the true one (its reliability on true claims) and wrong
+        # otherwise; its K - 1 implicit refutations are not rows. With ACCU its
+        # weight is ln((K - 1) r / (1 - r)) and an unfaithful relay is a random
+        # pick (chance 1 / K); without, ln(r / (1 - r)) and chance 1 / 2.
+        self.direct = direct
+        self.row_factor = data.sign * data.weight_scale
+        self.simple = True
+        self.choice: BoolArray = np.zeros(0, dtype=bool)
+        self.chance = self.offset = self.abs_factor = _unfit()
+        self.cell: IntArray = np.zeros(0, dtype=np.intp)
+        self.kind_mass = np.zeros((3, n_sources))
+        if self.two_coin or params.accu:
+            # Only these options look at a row's kind: one coin without ACCU
+            # weighs a choice like any support and costs nothing more.
+            k = size[data.question][data.claim]
+            choice = data.closed[data.question][data.claim] & (k > 1) & (data.sign > 0)
+            categorical = choice & (k > 2) if params.accu else np.zeros_like(choice)
+            self.choice = choice
+            self.chance = np.where(categorical, 1.0 / np.maximum(k, 1), 0.5)
+            self.offset = np.where(categorical, np.log(np.maximum(k - 1, 1)), 0.0)
+            self.offset *= data.weight_scale
+            self.simple = not categorical.any()
+            self.abs_factor = np.abs(data.sign) * data.weight_scale
+            # Two coins: a row's cell is (source, kind) with kind 0 a plain
+            # support, 1 a refutation, 2 a choice; one bincount of mass * p over
+            # cells gives every source's expected hits and misses on both sides.
+            kind = np.where(data.sign < 0, 1, np.where(choice, 2, 0))
+            self.cell = data.source + n_sources * kind
+            kind_mass = np.bincount(self.cell, weights=mass, minlength=3 * n_sources)
+            self.kind_mass = np.asarray(kind_mass, dtype=np.float64).reshape(3, n_sources)
+
+        # Class base rates: Beta(s * mean prior, s * (1 - mean prior)) a class.
+        n_classes = data.n_classes
+        per_class = np.bincount(data.claim_class, minlength=n_classes)
+        self.class_count = per_class
+        self.class_strength = params.class_prior_strength
+        self.class_mean = np.bincount(
+            data.claim_class, weights=data.claim_prior, minlength=n_classes
+        ) / np.maximum(per_class, 1)
+        self.class_mean[per_class == 0] = 0.5
+        self.class_rate = self.class_mean.copy()
+        # In a closed question of several answers the class rate is the
+        # categorical prior (score ln rate); elsewhere a claim's base rate
+        # (score logit rate).
+        self.in_closed = data.closed[data.question] & (size[data.question] > 1)
+
+        if self.by_question:
+            order = np.argsort(data.question, kind="stable")
+            ranked = data.question[order]
+            starts = np.flatnonzero(np.concatenate(([True], ranked[1:] != ranked[:-1])))
+            self.order, self.starts = order, starts
+            self.first_question = ranked[starts] if ranked.size else ranked
 
     def vote_posterior(self) -> FloatArray:
         """Claim posteriors of a weighted majority vote, one log-odds unit a report.
@@ -377,23 +543,80 @@ class _Model:
         )
         return self._exclusive(self.base_score + vote)
 
-    def posterior(self, reliability: FloatArray) -> FloatArray:
-        """E-step: each claim's probability of being true given source reliabilities."""
+    def learn_class_prior(self, posterior: FloatArray) -> None:
+        """M-step of the class base rates: the expected share of true claims of each class."""
         data = self.data
-        if self.row_factor is not None:
+        s = self.class_strength
+        true = np.bincount(data.claim_class, weights=posterior, minlength=self.class_count.size)
+        self.class_rate = (s * self.class_mean + true) / (s + self.class_count)
+        rate = np.clip(self.class_rate[data.claim_class], EPS, 1 - EPS)
+        prior = np.where(self.in_closed, np.log(rate), logit(rate))
+        self.base_score = np.where(self.resolved, self.base_score, prior)
+
+    def posterior(self, stance: FloatArray) -> FloatArray:
+        """E-step: each claim's probability of being true given source reliabilities.
+
+        ``stance`` holds each source's reliability on true claims (column 0)
+        and on false claims (column 1); with one coin the columns are equal.
+        """
+        data = self.data
+        if not self.two_coin and self.simple and self.direct:
             # Without relays or hedges a row's log-odds is its source's, so the
             # logit is taken once per source instead of once per row
             # (``claim_log_odds`` with ``effective = reliability[source]``).
-            weight = logit(reliability)[data.source] * self.row_factor
-            evidence = saturate(
-                np.bincount(data.claim, weights=weight, minlength=self.n_claims), self.cap
+            weight = logit(stance[:, 0])[data.source] * self.row_factor
+        elif not self.two_coin and self.simple:
+            # ``claim_log_odds`` with the unsaturated row weights.
+            effective = effective_reliability(stance[data.source, 0], data.fidelity)
+            weight = logit(effective) * self.row_factor
+        elif self.direct:
+            # Per-source tables of a support's, a refutation's and a choice's
+            # log-odds (a choice's ln(K - 1) is in the row offset).
+            r_true, r_false = stance[:, 0], stance[:, 1]
+            table = np.concatenate(
+                (
+                    _log(r_true) - _log(1 - r_false),
+                    _log(1 - r_true) - _log(r_false),
+                    _log(r_true) - _log(1 - r_true),
+                )
             )
+            weight = table[self.cell] * self.abs_factor + self.offset
         else:
-            effective = effective_reliability(reliability[data.source], data.fidelity)
-            _, evidence = claim_log_odds(
-                data.claim, data.sign, data.weight_scale, effective, self.n_claims, self.cap
-            )
+            weight = self._row_weight(stance)
+        total = np.bincount(data.claim, weights=weight, minlength=self.n_claims).astype(
+            float, copy=False
+        )
+        evidence = self._question_saturate(total) if self.by_question else saturate(total, self.cap)
         return self._exclusive(self.base_score + evidence)
+
+    def _row_weight(self, stance: FloatArray) -> FloatArray:
+        """Log-odds of every row: fidelity towards each row's chance level, two coins, ACCU."""
+        data = self.data
+        p = data.fidelity
+        r_true = p * stance[data.source, 0] + (1 - p) * self.chance
+        # A choice's alternative is a wrong pick, 1 - r_true, not 1 - r_false.
+        r_false = np.where(self.choice, r_true, p * stance[data.source, 1] + (1 - p) * self.chance)
+        support = _log(r_true) - _log(1 - r_false)
+        refute = _log(1 - r_true) - _log(r_false)
+        return np.where(data.sign > 0, support, refute) * self.abs_factor + self.offset
+
+    def _question_saturate(self, total: FloatArray) -> FloatArray:
+        """Scale each question's evidence so its spread is at most the cap."""
+        data = self.data
+        nq = data.n_questions
+        hi, lo = np.zeros(nq), np.zeros(nq)
+        if total.size:
+            ordered = total[self.order]
+            hi[self.first_question] = np.maximum.reduceat(ordered, self.starts)
+            lo[self.first_question] = np.minimum.reduceat(ordered, self.starts)
+        # "None of them" scores 0 in an open question.
+        hi = np.where(data.closed, hi, np.maximum(hi, 0.0))
+        lo = np.where(data.closed, lo, np.minimum(lo, 0.0))
+        spread = hi - lo
+        factor = np.ones(nq)
+        wide = spread > 0
+        factor[wide] = self.cap * np.tanh(spread[wide] / self.cap) / spread[wide]
+        return total * factor[data.question]
 
     def _exclusive(self, score: FloatArray) -> FloatArray:
         if self.singleton_closed is not None:
@@ -407,10 +630,46 @@ class _Model:
         probability[self.pinned_mask] = self.pinned_value
         return probability
 
-    def expected_counts(self, posterior: FloatArray) -> tuple[FloatArray, FloatArray]:
+    def expected_counts(self, posterior: FloatArray) -> _Counts:
         """M-step sufficient statistics: prior plus expected hits and misses per source."""
         data = self.data
-        hits = self.refuting_mass + np.bincount(
-            data.source, weights=self.signed_mass * posterior[data.claim], minlength=data.n_sources
+        n = data.n_sources
+        if not self.two_coin:
+            hits = self.refuting_mass + np.bincount(
+                data.source, weights=self.signed_mass * posterior[data.claim], minlength=n
+            )
+            # Clamped: the subtractions may leave -1e-16 of rounding.
+            hits = np.clip(hits, 0.0, self.total_mass)
+            alpha = data.prior_alpha + hits
+            beta = data.prior_beta + (self.total_mass - hits)
+            r = map_reliability(alpha, beta)
+            return _Counts(
+                alpha,
+                beta,
+                np.column_stack((alpha, alpha)),
+                np.column_stack((beta, beta)),
+                np.column_stack((r, r)),
+            )
+        support, refute, choice = np.bincount(
+            self.cell, weights=self.mass * posterior[data.claim], minlength=3 * n
+        ).reshape(3, n)
+        # Supports and choices of true claims are hits of the true-claim coin,
+        # refutations of true claims and choices of false ones its misses;
+        # refutations of false claims are hits of the false-claim coin,
+        # supports of false claims its misses.
+        hit_true = support + choice
+        miss_true = refute + np.maximum(self.kind_mass[2] - choice, 0.0)
+        hit_false = np.maximum(self.kind_mass[1] - refute, 0.0)
+        miss_false = np.maximum(self.kind_mass[0] - support, 0.0)
+        alpha = data.prior_alpha + hit_true + hit_false
+        beta = data.prior_beta + miss_true + miss_false
+        # Each side's prior is Beta(1 + kappa r, 1 + kappa (1 - r)), r the shared
+        # MAP: its mode is r, so the side's MAP is (kappa r + hits) / (kappa + n),
+        # continuous in r, and a side without rows keeps the shared reliability.
+        shared = map_reliability(alpha, beta)
+        stance_alpha = 1 + self.kappa * shared[:, None] + np.column_stack((hit_true, hit_false))
+        stance_beta = (
+            1 + self.kappa * (1 - shared)[:, None] + np.column_stack((miss_true, miss_false))
         )
-        return data.prior_alpha + hits, data.prior_beta + (self.total_mass - hits)
+        reliability = map_reliability(stance_alpha.ravel(), stance_beta.ravel()).reshape(n, 2)
+        return _Counts(alpha, beta, stance_alpha, stance_beta, reliability)

@@ -306,3 +306,180 @@ def test_outputs_are_probabilities(seed: int, unresolved_weight: float, cap: flo
     assert ((fit.confidence_ >= 0) & (fit.confidence_ <= 1)).all()
     assert (fit.alpha_ >= data.prior_alpha).all()
     assert (fit.beta_ >= data.prior_beta).all()
+
+
+def biased_crowd(seed: int) -> tuple[FitData, np.ndarray, np.ndarray]:
+    """Binary claims judged by sources biased towards one stance.
+
+    Two thirds of the sources deny too much (right on 95 % of false claims but
+    only 45 % of true ones), the rest are balanced and fair (80 % / 80 %).
+    Returns the data, each source's (on true, on false) reliability and the truth.
+    """
+    rng = np.random.default_rng(seed)
+    n_claims, n_sources, per_claim = 300, 30, 9
+    r = np.where(np.arange(n_sources)[:, None] < 20, [0.45, 0.95], [0.8, 0.8])
+    truth = rng.random(n_claims) < 0.5
+    claim = np.repeat(np.arange(n_claims), per_claim)
+    source = np.concatenate(
+        [rng.choice(n_sources, per_claim, replace=False) for _ in range(n_claims)]
+    )
+    right = rng.random(claim.size) < r[source, np.where(truth[claim], 0, 1)]
+    sign = np.where(right == truth[claim], 1.0, -1.0)
+    data = FitData.build(
+        claim, source, n_claims=n_claims, n_sources=n_sources, sign=sign,
+        prior_alpha=7.0, prior_beta=3.0,
+    )  # fmt: skip
+    return data, r, truth
+
+
+def test_two_coins_recover_a_stance_bias_and_beat_one_coin() -> None:
+    data, r, truth = biased_crowd(seed=21)
+    one = ReliabilityEM(unresolved_weight=1.0).fit(data)
+    two = ReliabilityEM(unresolved_weight=1.0, stance_strength=2.0).fit(data)
+    assert two.converged_
+    deniers = two.stance_reliability_[:20]
+    # Their denials are right far more often than their confirmations are made.
+    assert np.mean(deniers[:, 1] - deniers[:, 0]) > 0.3
+    np.testing.assert_allclose(deniers.mean(axis=0), r[:20].mean(axis=0), atol=0.1)
+    fair = two.stance_reliability_[20:]
+    assert np.abs(np.mean(fair[:, 1] - fair[:, 0])) < 0.1
+    one_accuracy = np.mean((one.confidence_ > 0.5) == truth)
+    two_accuracy = np.mean((two.confidence_ > 0.5) == truth)
+    assert two_accuracy > one_accuracy + 0.05
+
+
+def test_a_source_that_never_refutes_splits_its_record_by_side() -> None:
+    data, _, _ = crowd(seed=22, n_claims=200, n_sources=10)
+    only_supports = FitData.build(
+        data.claim, data.source, n_claims=data.n_claims, n_sources=data.n_sources,
+        sign=np.where(data.source == 0, 1.0, data.sign), prior_alpha=2.0, prior_beta=2.0,
+    )  # fmt: skip
+    fit = ReliabilityEM(unresolved_weight=1.0, stance_strength=5.0).fit(only_supports)
+    # Source 0 never refutes: its false-claim reliability has only supports of
+    # false claims (misses) to learn from, its true-claim one only hits.
+    assert fit.stance_reliability_[0, 0] > fit.reliability_[0] > fit.stance_reliability_[0, 1]
+
+
+def test_two_coins_shrink_to_one_coin_as_the_strength_grows() -> None:
+    data, _, _ = crowd(seed=23)
+    one = ReliabilityEM(unresolved_weight=1.0, tol=1e-10).fit(data)
+    two = ReliabilityEM(unresolved_weight=1.0, tol=1e-10, stance_strength=1e9).fit(data)
+    np.testing.assert_allclose(two.stance_reliability_[:, 0], one.reliability_, atol=1e-6)
+    np.testing.assert_allclose(two.stance_reliability_[:, 1], one.reliability_, atol=1e-6)
+    np.testing.assert_allclose(two.confidence_, one.confidence_, atol=1e-6)
+
+
+def test_one_coin_reports_both_sides_as_the_shared_belief() -> None:
+    data, _, _ = crowd(seed=24, n_claims=50, n_sources=8)
+    fit = ReliabilityEM().fit(data)
+    np.testing.assert_array_equal(fit.stance_reliability_[:, 0], fit.reliability_)
+    np.testing.assert_array_equal(fit.stance_alpha_[:, 1], fit.alpha_)
+    np.testing.assert_array_equal(fit.stance_beta_[:, 0], fit.beta_)
+
+
+def test_accu_is_the_k_class_one_coin_likelihood() -> None:
+    """E- and M-step against a brute-force K-class computation on a tiny case.
+
+    One source's answer to a question of K options is right with chance r and
+    each wrong option with chance (1 - r) / (K - 1); an unfaithful relay
+    (fidelity P) answers at random, so the answer is right with P r + (1 - P) / K.
+    """
+    k, n_questions, n_sources = 4, 6, 3
+    question = np.array([0, 0, 0, 1, 1, 1, 2, 2, 3, 3, 3, 4, 4, 5, 5, 5])
+    source = np.array([0, 1, 2, 0, 1, 2, 0, 2, 0, 1, 2, 1, 2, 0, 1, 2])
+    picked = np.array([1, 1, 2, 3, 3, 3, 0, 0, 2, 1, 2, 0, 0, 1, 1, 3])
+    fidelity = np.ones(question.size)
+    fidelity[[2, 9]] = [0.5, 0.7]
+    data = FitData.build(
+        question * k + picked, source, n_claims=n_questions * k, n_sources=n_sources,
+        fidelity=fidelity, question=np.repeat(np.arange(n_questions), k),
+        n_questions=n_questions, closed=True, prior_alpha=3.0, prior_beta=2.0,
+    )  # fmt: skip
+    fit = ReliabilityEM(unresolved_weight=1.0, evidence_cap=np.inf, accu=True, tol=1e-12).fit(data)
+    assert fit.converged_
+
+    # E-step: P(truth = c) proportional to the product of every answer's likelihood.
+    r = fit.reliability_[source]
+    right = fidelity * r + (1 - fidelity) / k
+    brute = np.ones((n_questions, k))
+    for row in range(question.size):
+        for c in range(k):
+            brute[question[row], c] *= (
+                right[row] if picked[row] == c else (1 - right[row]) / (k - 1)
+            )
+    brute /= brute.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(fit.confidence_.reshape(n_questions, k), brute, atol=1e-9)
+
+    # M-step: each reliability maximises the expected complete log-likelihood
+    # (as the fit weighs it: a relayed answer counts fidelity times) plus the
+    # Beta(3, 2) log-prior.
+    p = brute[question, picked]
+    grid = np.linspace(0.001, 0.999, 99_801)
+    for s in range(n_sources):
+        mine = source == s
+        q = (fidelity[mine] * p[mine]).sum() * np.log(grid) + (
+            fidelity[mine] * (1 - p[mine])
+        ).sum() * np.log((1 - grid) / (k - 1))
+        q += 2 * np.log(grid) + 1 * np.log(1 - grid)
+        assert abs(grid[np.argmax(q)] - fit.reliability_[s]) < 1e-4
+
+
+def test_accu_gives_no_weight_at_chance() -> None:
+    # A source at exactly 1/K is a random pick: its answer moves nothing.
+    k = 4
+    data = FitData.build(
+        [1], [0], n_claims=k, n_sources=1, question=[0] * k, n_questions=1, closed=True,
+        prior_alpha=250.0, prior_beta=750.0,
+    )  # fmt: skip
+    fit = ReliabilityEM(unresolved_weight=0.0, accu=True, max_iter=1).fit(data)
+    np.testing.assert_allclose(fit.confidence_, np.full(k, 1 / k), atol=1e-3)
+    plain = ReliabilityEM(unresolved_weight=0.0, max_iter=1).fit(data)
+    assert plain.confidence_[1] < 1 / k  # without ACCU, r = 1/4 counts against its pick
+
+
+def test_question_saturation_bounds_the_spread_and_keeps_lone_claims() -> None:
+    data, _ = categorical(seed=25, closed=True)
+    fit = ReliabilityEM(unresolved_weight=1.0, evidence_cap=2.0, saturation="question").fit(data)
+    by_question = fit.confidence_.reshape(-1, 3)
+    # A spread of at most 2 log-odds: no answer is more than e^2 times another.
+    assert (np.log(by_question.max(axis=1) / by_question.min(axis=1)) <= 2.0 + 1e-9).all()
+    assert (by_question.max(axis=1) > 0.5).mean() > 0.5
+    binary, _, _ = crowd(seed=26)
+    per_claim = ReliabilityEM(evidence_cap=2.0).fit(binary)
+    per_question = ReliabilityEM(evidence_cap=2.0, saturation="question").fit(binary)
+    np.testing.assert_allclose(per_question.confidence_, per_claim.confidence_, atol=1e-12)
+
+
+def test_learned_class_prior_finds_the_base_rate() -> None:
+    rng = np.random.default_rng(27)
+    n_claims, n_sources, per_claim = 600, 20, 3
+    truth = rng.random(n_claims) < 0.8
+    claim = np.repeat(np.arange(n_claims), per_claim)
+    source = rng.integers(0, n_sources, claim.size)
+    right = rng.random(claim.size) < 0.75
+    data = FitData.build(
+        claim, source, n_claims=n_claims, n_sources=n_sources,
+        sign=np.where(right == truth[claim], 1.0, -1.0), prior_alpha=7.0, prior_beta=3.0,
+    )  # fmt: skip
+    fit = ReliabilityEM(unresolved_weight=1.0, learn_class_prior=True).fit(data)
+    assert abs(fit.class_prior_[0] - truth.mean()) < 0.05
+    plain = ReliabilityEM(unresolved_weight=1.0).fit(data)
+    assert np.mean((fit.confidence_ > 0.5) == truth) > np.mean((plain.confidence_ > 0.5) == truth)
+
+
+def test_new_options_are_deterministic() -> None:
+    data, _, _ = biased_crowd(seed=28)
+    params = {"stance_strength": 3.0, "accu": True, "saturation": "question"}
+    first = ReliabilityEM(learn_class_prior=True, **params).fit(data)  # type: ignore[arg-type]
+    second = ReliabilityEM(learn_class_prior=True, **params).fit(data)  # type: ignore[arg-type]
+    np.testing.assert_array_equal(first.stance_reliability_, second.stance_reliability_)
+    np.testing.assert_array_equal(first.confidence_, second.confidence_)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"stance_strength": 0.0}, {"saturation": "row"}, {"class_prior_strength": 0.0}],
+)
+def test_invalid_new_parameters_are_refused(params: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        ReliabilityEM(**params)  # type: ignore[arg-type]
