@@ -2,29 +2,61 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event
+from flask import Flask, current_app, g, request
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+
+# Execution option that makes a SQLite transaction take the write lock at BEGIN.
+WRITE = "credence_write"
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout so
-    that several processes can share one file."""
+    that several processes can share one file.
+
+    On SQLite a transaction that reads and then writes fails at once with
+    "database is locked" when another writer committed in between (its snapshot
+    went stale), whatever the busy timeout. Writers therefore begin with
+    ``BEGIN IMMEDIATE`` (the ``WRITE`` execution option) and so queue on the
+    busy timeout instead; pysqlite's own implicit BEGIN is turned off for that.
+    """
     if url.startswith("sqlite"):
+        database = make_url(url).database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(connection: Any) -> None:
+            write = connection.get_execution_options().get(WRITE, False)
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def writer(engine: Engine) -> Engine:
+    """``engine`` for transactions that will write (same pool)."""
+    return engine.execution_options(**{WRITE: True})
+
+
+def upsert_statement(session: Session, model: Any) -> Any:
+    """The dialect's ``INSERT`` with ``on_conflict_do_update`` (SQLite or PostgreSQL)."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
 
 
 def init_app(app: Flask, url: str) -> None:
@@ -38,9 +70,16 @@ def get_engine() -> Engine:
 
 
 def get_session() -> Session:
-    """The request's session, opened on first use and closed at teardown."""
+    """The request's session, opened on first use and closed at teardown.
+
+    Requests other than GET and HEAD write, so on SQLite they take the write
+    lock when their transaction begins.
+    """
     if "db_session" not in g:
-        g.db_session = Session(get_engine(), expire_on_commit=False)
+        engine = get_engine()
+        if request.method not in ("GET", "HEAD"):
+            engine = writer(engine)
+        g.db_session = Session(engine, expire_on_commit=False)
     session: Session = g.db_session
     return session
 

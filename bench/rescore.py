@@ -1,0 +1,358 @@
+"""The re-scoring job at scale: ``python -m bench.rescore``.
+
+Builds a store of 1,000,000 attributions on 200,000 claims from 10,000 sources
+by bulk insert (SQLite ``executemany``, PostgreSQL ``COPY``), then runs
+``credence rescore`` twice in a fresh process each: once on the store as
+imported (every score stale), once more with nothing changed. Reports the time
+of each run split into read, fit, score and write, the peak memory of the job's
+process, and how many rows the second run wrote. SQLite in a temporary file;
+PostgreSQL in a database of its own, created and dropped here (URL from
+``CREDENCE_BENCH_POSTGRES_URL``, default the local server of ``make test``).
+Results go to ``bench/results/rescore.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine, create_engine, make_url, text
+
+from bench.common import header, table, write_results
+from service.db import make_engine
+from service.schema_migrations import upgrade
+
+CREDENCE = str(Path(sys.executable).parent / "credence")
+POSTGRES_URL = os.environ.get(
+    "CREDENCE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+GOAL_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Store:
+    """The generated store, as rows ready for bulk insert (column order of each table)."""
+
+    sources: list[tuple[Any, ...]]
+    claims: list[tuple[Any, ...]]
+    attributions: list[tuple[Any, ...]]
+    resolutions: list[tuple[Any, ...]]
+    scores: list[tuple[Any, ...]]
+
+
+SOURCE_COLUMNS = ("id", "name", "kind", "group_name", "prior", "notes", "created_at", "updated_at")
+CLAIM_COLUMNS = ("id", "text", "prior", "question", "status", "created_at", "updated_at")
+ATTRIBUTION_COLUMNS = (
+    "claim_id",
+    "position",
+    "source_id",
+    "stance",
+    "via",
+    "certainty",
+    "count",
+    "observed_at",
+)
+RESOLUTION_COLUMNS = ("claim_id", "outcome", "resolved_at", "note", "forecast", "created_at")
+SCORE_COLUMNS = (
+    "claim_id",
+    "confidence",
+    "low",
+    "high",
+    "estimative",
+    "credibility",
+    "independent_sources",
+    "evidence",
+    "summary",
+    "model",
+    "computed_at",
+)
+
+
+def generate(n_sources: int, n_claims: int, per_claim: int, seed: int = 1) -> Store:
+    """Sources of varied true reliability, half in groups of ten, a third with a
+    grade; claims each attributed to ``per_claim`` random sources that side with
+    the truth as often as their reliability says; a tenth resolved; one claim in
+    ten an answer of a two-answer question; one attribution in ten relayed."""
+    rng = np.random.default_rng(seed)
+    now = datetime.now(UTC)
+    stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")
+    reliability = rng.beta(6, 3, n_sources)
+    source_ids = [f"src-{i:05d}" for i in range(n_sources)]
+    grades = np.array(list("ABCDE"))
+    sources = [
+        (
+            source_ids[i],
+            f"Source {i}",
+            "outlet",
+            f"grp-{i // 10:04d}" if i % 2 == 0 else None,
+            json.dumps({"grade": str(grades[rng.integers(5)])}) if i % 3 == 0 else None,
+            None,
+            stamp,
+            stamp,
+        )
+        for i in range(n_sources)
+    ]
+    truth = rng.random(n_claims) < 0.5
+    claim_ids = [f"clm-{i:06d}" for i in range(n_claims)]
+    questions = [f"q-{i // 2:06d}" if i % 10 in (0, 1) else None for i in range(n_claims)]
+    claims = [
+        (claim_ids[i], f"Statement {i}", None, questions[i], "open", stamp, stamp)
+        for i in range(n_claims)
+    ]
+    m = n_claims * per_claim
+    who = rng.integers(0, n_sources, m)
+    right = rng.random(m) < reliability[who]
+    says_true = np.where(right, truth.repeat(per_claim), ~truth.repeat(per_claim))
+    stance = np.where(says_true, "supports", "refutes")
+    stance[rng.random(m) < 0.05] = "neutral"
+    relay = rng.integers(0, n_sources, m)
+    relayed = rng.random(m) < 0.1
+    age = rng.uniform(0, 730, m)
+    attributions = [
+        (
+            claim_ids[k // per_claim],
+            k % per_claim,
+            source_ids[who[k]],
+            str(stance[k]),
+            f'["{source_ids[relay[k]]}"]' if relayed[k] else "[]",
+            1.0,
+            1,
+            (now - timedelta(days=float(age[k]))).strftime("%Y-%m-%d %H:%M:%S.%f"),
+        )
+        for k in range(m)
+    ]
+    resolved = [i for i in range(0, n_claims, 10) if questions[i] is None] + list(
+        range(5, n_claims, 10)
+    )
+    resolutions = [
+        (claim_ids[i], "confirmed" if truth[i] else "refuted", stamp, None, 0.5, stamp)
+        for i in sorted(resolved)
+    ]
+    # Scores as a bulk import leaves them: of an older model, so every one is stale.
+    scores = [
+        (c, 0.5, 0.4, 0.6, "roughly even chance", 6, 0.0, "[]", "imported", "bulk/0", stamp)
+        for c in claim_ids
+    ]
+    return Store(sources, claims, attributions, resolutions, scores)
+
+
+def _tables(store: Store) -> Iterator[tuple[str, Sequence[str], list[tuple[Any, ...]]]]:
+    yield "sources", SOURCE_COLUMNS, store.sources
+    yield "claims", CLAIM_COLUMNS, store.claims
+    yield "attributions", ATTRIBUTION_COLUMNS, store.attributions
+    yield "resolutions", RESOLUTION_COLUMNS, store.resolutions
+    yield "scores", SCORE_COLUMNS, store.scores
+
+
+def load_sqlite(engine: Engine, store: Store) -> None:
+    with engine.begin() as connection:
+        for name, columns, rows in _tables(store):
+            marks = ", ".join("?" * len(columns))
+            connection.exec_driver_sql(
+                f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({marks})", rows
+            )
+        connection.exec_driver_sql(
+            "UPDATE claims SET status = 'confirmed' WHERE id IN "
+            "(SELECT claim_id FROM resolutions WHERE outcome = 'confirmed')"
+        )
+
+
+def load_postgresql(engine: Engine, store: Store) -> None:
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        for name, columns, rows in _tables(store):
+            buffer = io.StringIO()
+            for row in rows:
+                buffer.write("\t".join(r"\N" if v is None else str(v) for v in row) + "\n")
+            statement = f"COPY {name} ({', '.join(columns)}) FROM STDIN"
+            with cursor.copy(statement) as copy:
+                copy.write(buffer.getvalue())
+        cursor.execute(
+            "UPDATE claims SET status = 'confirmed' WHERE id IN "
+            "(SELECT claim_id FROM resolutions WHERE outcome = 'confirmed')"
+        )
+        raw.commit()
+    finally:
+        raw.close()
+
+
+@dataclass(frozen=True)
+class Run:
+    wall: float
+    max_rss_mb: float
+    stats: dict[str, Any]
+
+
+def run_job(url: str) -> Run:
+    """``credence rescore`` in a fresh process: its stats, wall time and peak memory."""
+    env = {**os.environ, "CREDENCE_DATABASE_URL": url}
+    started = time.perf_counter()
+    with tempfile.TemporaryFile(mode="w+") as errors:
+        process = subprocess.Popen(
+            [CREDENCE, "rescore", "--chunk-size", "4000"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+        )
+        assert process.stdout is not None
+        out = process.stdout.read()
+        # wait4 gives this child's own peak resident set (KiB on Linux).
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - started
+        if process.returncode != 0:
+            errors.seek(0)
+            raise RuntimeError(f"credence rescore failed:\n{errors.read()}")
+    stats = json.loads(out.strip().splitlines()[-1])["stats"]
+    return Run(wall, usage.ru_maxrss / 1024, stats)
+
+
+@contextmanager
+def sqlite_database() -> Iterator[str]:
+    with tempfile.TemporaryDirectory(prefix="credence-bench-") as directory:
+        yield f"sqlite:///{directory}/credence.db"
+
+
+@contextmanager
+def postgresql_database() -> Iterator[str]:
+    name = f"credence_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def bench_backend(backend: str, store: Store) -> dict[str, Any]:
+    database = sqlite_database() if backend == "sqlite" else postgresql_database()
+    with database as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        started = time.perf_counter()
+        (load_sqlite if backend == "sqlite" else load_postgresql)(engine, store)
+        load = time.perf_counter() - started
+        engine.dispose()
+        print(f"{backend}: store loaded in {load:.1f} s", file=sys.stderr)
+        first = run_job(url)
+        print(f"{backend}: first job {first.wall:.1f} s", file=sys.stderr)
+        second = run_job(url)
+        print(f"{backend}: second job {second.wall:.1f} s", file=sys.stderr)
+    return {"backend": backend, "load": load, "first": first, "second": second}
+
+
+def report(results: Sequence[dict[str, Any]], store: Store, command: str) -> str:
+    rows = []
+    for r in results:
+        for label, run in (("first (all stale)", r["first"]), ("second (no change)", r["second"])):
+            t = run.stats["timings"]
+            rows.append(
+                [
+                    r["backend"],
+                    label,
+                    f"{run.wall:.1f}",
+                    f"{t['total']:.1f}",
+                    f"{t['read']:.1f}",
+                    f"{t['fit']:.1f}",
+                    f"{t.get('score', 0.0):.1f}",
+                    f"{t['write']:.1f}",
+                    f"{run.max_rss_mb:.0f}",
+                    run.stats["claims_rescored"],
+                    run.stats["claims_changed"] + run.stats["sources_written"],
+                ]
+            )
+    fit_rows = [
+        [
+            r["backend"],
+            f"{r['load']:.1f}",
+            r["first"].stats["fit"]["iterations"],
+            r["first"].stats["fit"]["converged"],
+            r["first"].stats["sources_written"],
+            r["first"].stats["claims_changed"],
+        ]
+        for r in results
+    ]
+    worst = max(r["first"].wall for r in results)
+    verdict = "met" if worst < GOAL_SECONDS else "NOT met"
+    return "\n".join(
+        [
+            header("Re-scoring job at scale", command),
+            f"Store: {len(store.sources):,} sources, {len(store.claims):,} claims, "
+            f"{len(store.attributions):,} attributions, {len(store.resolutions):,} resolutions; "
+            "scores of an older model, so the first job rescores every claim.",
+            "",
+            "Each job is `credence rescore --chunk-size 4000` in a fresh process; *wall* "
+            "includes its start-up, *job* is the job's own total. Times in seconds; peak "
+            "memory is the job process's ru_maxrss; *rows written* counts score rows (each "
+            "with its history row) and learned-reliability rows.",
+            "",
+            table(
+                [
+                    "database",
+                    "run",
+                    "wall",
+                    "job",
+                    "read",
+                    "fit",
+                    "score",
+                    "write",
+                    "peak MB",
+                    "claims rescored",
+                    "rows written",
+                ],
+                rows,
+            ),
+            table(
+                [
+                    "database",
+                    "bulk load (s)",
+                    "EM iterations",
+                    "converged",
+                    "sources written",
+                    "scores written",
+                ],
+                fit_rows,
+            ),
+            f"Goal: a full job under {GOAL_SECONDS:.0f} s end to end on either database: "
+            f"{verdict} (slowest first run {worst:.1f} s).",
+            "",
+        ]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sources", type=int, default=10_000)
+    parser.add_argument("--claims", type=int, default=200_000)
+    parser.add_argument("--per-claim", type=int, default=5)
+    parser.add_argument(
+        "--backends", nargs="+", choices=("sqlite", "postgresql"), default=["sqlite", "postgresql"]
+    )
+    args = parser.parse_args()
+    store = generate(args.sources, args.claims, args.per_claim)
+    results = [bench_backend(backend, store) for backend in args.backends]
+    command = "python -m bench.rescore " + " ".join(sys.argv[1:])
+    write_results("rescore", report(results, store, command.strip()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,27 @@
+"""The HTTP API: one flask-smorest blueprint per resource.
+
+A new resource adds its blueprint to ``BLUEPRINTS``; each view declares the
+role it needs with ``service.auth.requires`` (unmarked: read for GET, admin
+otherwise).
+"""
+
+from __future__ import annotations
+
+from flask_smorest import Api, Blueprint
+
+from service.api import calibration, claims, health, jobs, resolutions, score, sources
+
+BLUEPRINTS: list[Blueprint] = [
+    health.blp,
+    score.blp,
+    claims.blp,
+    sources.blp,
+    resolutions.blp,
+    jobs.blp,
+    calibration.blp,
+]
+
+
+def register(api: Api) -> None:
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint)

@@ -1,0 +1,91 @@
+"""GET /v1/calibration: how well the forecasts of resolved claims matched their outcomes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from flask_smorest import Blueprint
+from marshmallow import RAISE
+from sqlalchemy import exists, select
+
+from scoring import metrics
+from service.auth import requires
+from service.db import get_session
+from service.learning_schemas import CalibrationQuerySchema, CalibrationSchema
+from service.models import Attribution, ClaimTag, Resolution
+from service.representations import iso_time
+
+blp = Blueprint(
+    "calibration", __name__, url_prefix="/v1", description="Calibration of past scores."
+)
+
+
+@blp.route("/calibration", methods=["GET"])
+@blp.arguments(CalibrationQuerySchema, location="query", unknown=RAISE)
+@blp.alt_response(200, schema=CalibrationSchema, success=True, description="Scores and bins.")
+@requires("read")
+def calibration(args: dict[str, Any]) -> dict[str, Any]:
+    """Brier score, log loss, expected calibration error and reliability-diagram bins.
+
+    Each resolved claim counts once: its forecast (the confidence it had when
+    resolved) against its outcome (confirmed = 1). `source` keeps the claims
+    that source took a side on; `tag` the claims with that tag; `since` the
+    resolutions with `resolved_at` at or after it. No matching resolution:
+    count 0, null scores, no bins.
+    """
+    query = select(Resolution.forecast, Resolution.outcome)
+    if "source" in args:
+        query = query.where(
+            exists().where(
+                Attribution.claim_id == Resolution.claim_id,
+                Attribution.source_id == args["source"],
+                Attribution.stance != "neutral",
+            )
+        )
+    if "tag" in args:
+        query = query.where(
+            exists().where(ClaimTag.claim_id == Resolution.claim_id, ClaimTag.tag == args["tag"])
+        )
+    if "since" in args:
+        query = query.where(Resolution.resolved_at >= args["since"])
+    rows = get_session().execute(query).all()
+    forecast = np.array([f for f, _ in rows], dtype=float)
+    outcome = np.array([o == "confirmed" for _, o in rows], dtype=float)
+    filters = {
+        "source": args.get("source"),
+        "tag": args.get("tag"),
+        "since": iso_time(args.get("since")),
+    }
+    confirmed = int(outcome.sum())
+    document: dict[str, Any] = {
+        "count": len(rows),
+        "confirmed": confirmed,
+        "refuted": len(rows) - confirmed,
+        "brier_score": None,
+        "log_loss": None,
+        "expected_calibration_error": None,
+        "bins": [],
+        "filters": filters,
+    }
+    if not rows:
+        return document
+    n_bins = args["bins"]
+    bins = metrics.reliability_bins(outcome, forecast, n_bins)
+    document.update(
+        brier_score=metrics.brier_score(outcome, forecast),
+        log_loss=metrics.log_loss(outcome, forecast),
+        expected_calibration_error=metrics.expected_calibration_error(outcome, forecast, n_bins),
+        bins=[
+            {"lower": lo, "upper": up, "predicted": p, "observed": o, "count": n}
+            for lo, up, p, o, n in zip(
+                bins.lower.tolist(),
+                bins.upper.tolist(),
+                bins.predicted.tolist(),
+                bins.observed.tolist(),
+                bins.count.tolist(),
+                strict=True,
+            )
+        ],
+    )
+    return document

@@ -1,0 +1,146 @@
+"""Stored claims: create or update in batches, list, read, add evidence."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint, abort
+from marshmallow import RAISE
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import selectinload
+
+from service import claim_store
+from service.auth import requires
+from service.db import get_session
+from service.models import Attribution, Claim, ClaimTag, Score, utcnow
+from service.observability import SCORES
+from service.pagination import decode_cursor, encode_cursor, page_limit
+from service.problems import not_found
+from service.representations import claim_document, score_document
+from service.request_schemas import AttributionBatchSchema, ClaimBatchSchema, ClaimQuerySchema
+from service.response_schemas import (
+    ClaimPageSchema,
+    ClaimsResponseSchema,
+    ScoreSchema,
+    StoredClaimSchema,
+)
+from service.state import state
+
+blp = Blueprint("claims", __name__, url_prefix="/v1", description="Stored claims and their scores.")
+
+
+@blp.route("/claims", methods=["POST"])
+@blp.arguments(ClaimBatchSchema())
+@blp.alt_response(200, schema=ClaimsResponseSchema, success=True, description="Stored and scored.")
+@requires("write")
+def create_claims(body: dict[str, Any]) -> dict[str, Any]:
+    """Store a batch (a claim with a known id replaces that claim) and score it."""
+    app = state()
+    session = get_session()
+    now = utcnow()
+    given = [c["id"] for c in body["claims"] if "id" in c]
+    known = claim_store.existing_ids(session, given)
+    ids = claim_store.save_claims(session, body["claims"], now)
+    reasons = {
+        claim_id: claim_store.UPDATED if claim_id in known else claim_store.CREATED
+        for claim_id in ids
+    }
+    scored = claim_store.score_stored(
+        session,
+        ids,
+        scorer=app.setup.scorer,
+        beliefs=app.book.beliefs,
+        reasons=reasons,
+        now=now,
+    )
+    session.commit()
+    SCORES.labels("claims").inc(len(scored))
+    return {"claims": [claim_document(s.claim, s.score) for s in scored]}
+
+
+@blp.route("/claims", methods=["GET"])
+@blp.arguments(ClaimQuerySchema(), location="query", unknown=RAISE)
+@blp.alt_response(200, schema=ClaimPageSchema, success=True, description="One page, by id.")
+@requires("read")
+def list_claims(args: dict[str, Any]) -> dict[str, Any]:
+    """List claims by id; filters combine with AND. `q` matches text, case-insensitively."""
+    limit = page_limit(args.get("limit"), state().settings.limits.page_max)
+    query = select(Claim).order_by(Claim.id).limit(limit + 1)
+    after = decode_cursor(args.get("cursor"))
+    if after is not None:
+        query = query.where(Claim.id > after)
+    if "source" in args:
+        query = query.where(
+            exists().where(
+                Attribution.claim_id == Claim.id, Attribution.source_id == args["source"]
+            )
+        )
+    if "tag" in args:
+        query = query.where(
+            exists().where(ClaimTag.claim_id == Claim.id, ClaimTag.tag == args["tag"])
+        )
+    if "status" in args:
+        query = query.where(Claim.status == args["status"])
+    if "q" in args:
+        query = query.where(func.lower(Claim.text).contains(args["q"].lower(), autoescape=True))
+    if "min_confidence" in args or "max_confidence" in args:
+        query = query.join(Score, Score.claim_id == Claim.id)
+        if "min_confidence" in args:
+            query = query.where(Score.confidence >= args["min_confidence"])
+        if "max_confidence" in args:
+            query = query.where(Score.confidence <= args["max_confidence"])
+    query = query.options(
+        selectinload(Claim.tags), selectinload(Claim.score), selectinload(Claim.resolution)
+    )
+    claims = list(get_session().scalars(query))
+    more = len(claims) > limit
+    claims = claims[:limit]
+    return {
+        "claims": [claim_document(c, full=False) for c in claims],
+        "next_cursor": encode_cursor(claims[-1].id) if more else None,
+    }
+
+
+@blp.route("/claims/<string:claim_id>", methods=["GET"])
+@blp.alt_response(200, schema=StoredClaimSchema, success=True, description="The claim.")
+@requires("read")
+def get_claim(claim_id: str) -> dict[str, Any]:
+    """One claim: text, attributions, status, current score."""
+    claim = claim_store.load_claims(get_session(), [claim_id]).get(claim_id)
+    if claim is None:
+        not_found(f"No claim {claim_id!r}.")
+    return claim_document(claim)
+
+
+@blp.route("/claims/<string:claim_id>/attributions", methods=["POST"])
+@blp.arguments(AttributionBatchSchema())
+@blp.alt_response(200, schema=ScoreSchema, success=True, description="The new score.")
+@requires("write")
+def add_attributions(body: dict[str, Any], claim_id: str) -> dict[str, Any]:
+    """Add evidence to a stored claim; it is rescored at once."""
+    app = state()
+    session = get_session()
+    # Locks the claim on PostgreSQL, so concurrent additions get distinct positions.
+    claim = session.scalar(select(Claim).where(Claim.id == claim_id).with_for_update())
+    if claim is None:
+        not_found(f"No claim {claim_id!r}.")
+    present = session.scalar(select(func.count()).where(Attribution.claim_id == claim_id)) or 0
+    limit = app.settings.limits.attributions_per_claim
+    if present + len(body["attributions"]) > limit:
+        abort(
+            422,
+            errors={"attributions": [f"The claim would have more than {limit} attributions."]},
+        )
+    now = utcnow()
+    claim_store.add_attributions(session, claim, body["attributions"], now)
+    [scored] = claim_store.score_stored(
+        session,
+        [claim_id],
+        scorer=app.setup.scorer,
+        beliefs=app.book.beliefs,
+        reasons={claim_id: claim_store.ATTRIBUTIONS},
+        now=now,
+    )
+    session.commit()
+    SCORES.labels("attributions").inc()
+    return score_document(scored.score)

@@ -1,0 +1,102 @@
+"""Re-scoring jobs: start one (admin), follow it (read).
+
+A started job runs on a background thread of the serving process, so the
+request returns at once; only one job runs at a time across every process
+sharing the database (see ``service.rescore``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import url_for
+from flask_smorest import Blueprint, abort
+from marshmallow import RAISE
+from sqlalchemy import select
+
+from service.auth import requires
+from service.db import get_engine, get_session
+from service.joblock import job_lock
+from service.learning import LearningSettings
+from service.learning_schemas import JobResponseSchema, JobsQuerySchema, JobsResponseSchema
+from service.models import Job
+from service.problems import not_found
+from service.rescore import (
+    ACTIVE,
+    JobRunning,
+    JobSetup,
+    job_document,
+    reap_dead_jobs,
+    start_in_background,
+)
+from service.state import state
+
+blp = Blueprint("jobs", __name__, url_prefix="/v1", description="Re-scoring jobs.")
+
+
+def _reap_if_active(jobs: list[Job]) -> bool:
+    """Mark dead jobs failed when any of ``jobs`` claims to be active; whether it did."""
+    if not any(job.status in ACTIVE for job in jobs):
+        return False
+    engine = get_engine()
+    return bool(reap_dead_jobs(engine, job_lock(engine)))
+
+
+@blp.route("/rescore", methods=["POST"])
+@blp.alt_response(202, schema=JobResponseSchema, success=True, description="The job, queued.")
+@requires("admin")
+def start_rescore() -> tuple[dict[str, Any], int, dict[str, str]]:
+    """Start a job that relearns every source's reliability and rescores stored claims.
+
+    Returns at once with the queued job and its `Location`; follow it with
+    `GET /v1/jobs/{id}`. 409 when a job is already running (its id is in
+    `detail` and in `Location`).
+    """
+    app = state()
+    setup = JobSetup(app.setup, LearningSettings.from_settings(app.settings), app.sources.catalogue)
+    try:
+        job_id = start_in_background(get_engine(), setup)
+    except JobRunning as running:
+        headers = {}
+        if running.job_id is not None:
+            headers["Location"] = url_for("jobs.get_job", job_id=running.job_id)
+        abort(409, message=str(running), headers=headers)
+    job = get_session().get(Job, job_id)
+    assert job is not None
+    location = url_for("jobs.get_job", job_id=job_id)
+    return {"job": job_document(job)}, 202, {"Location": location}
+
+
+@blp.route("/jobs/<string:job_id>", methods=["GET"])
+@blp.alt_response(200, schema=JobResponseSchema, success=True, description="The job.")
+@requires("read")
+def get_job(job_id: str) -> dict[str, Any]:
+    """A job's status, counts and timings (`stats`) and error, if it failed.
+
+    A job whose process died is reported `failed` from the first look after.
+    """
+    session = get_session()
+    job = session.get(Job, job_id)
+    if job is None:
+        not_found(f"No job {job_id!r}.")
+    if _reap_if_active([job]):
+        # A new transaction: this one's snapshot predates the reaping.
+        session.rollback()
+        job = session.get(Job, job_id)
+        assert job is not None
+    return {"job": job_document(job)}
+
+
+@blp.route("/jobs", methods=["GET"])
+@blp.arguments(JobsQuerySchema, location="query", unknown=RAISE)
+@blp.alt_response(200, schema=JobsResponseSchema, success=True, description="Newest first.")
+@requires("read")
+def list_jobs(args: dict[str, Any]) -> dict[str, Any]:
+    """The most recent jobs, newest first."""
+    session = get_session()
+    query = select(Job).order_by(Job.created_at.desc()).limit(args["limit"])
+    jobs = list(session.scalars(query))
+    if _reap_if_active(jobs):
+        session.rollback()
+        jobs = list(session.scalars(query))
+    return {"jobs": [job_document(job) for job in jobs]}

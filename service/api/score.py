@@ -1,0 +1,56 @@
+"""POST /v1/score: score claims without storing anything."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask_smorest import Blueprint
+
+import scoring
+from service.auth import requires
+from service.models import utcnow
+from service.observability import SCORES
+from service.representations import fresh_score_document, iso_time
+from service.request_schemas import ScoreRequestSchema
+from service.response_schemas import ScoresResponseSchema
+from service.state import state
+
+blp = Blueprint(
+    "score", __name__, url_prefix="/v1", description="Score claims without storing them."
+)
+
+
+def request_claim(claim: Mapping[str, Any]) -> scoring.Claim:
+    """A validated request claim as the scoring library's input."""
+    return scoring.Claim(
+        attributions=tuple(
+            scoring.Attribution(
+                a["source"], a["stance"], tuple(a["via"]), a["certainty"], a["count"]
+            )
+            for a in claim["attributions"]
+        ),
+        prior=claim.get("prior"),
+        question=claim.get("question"),
+        id=claim.get("id"),
+    )
+
+
+@blp.route("/score", methods=["POST"])
+@blp.arguments(ScoreRequestSchema())
+@blp.alt_response(
+    200, schema=ScoresResponseSchema, success=True, description="Scores in request order."
+)
+@requires("read")
+def score(body: dict[str, Any]) -> dict[str, Any]:
+    """Score claims; `sources` overrides source priors (and groups) for this call only.
+
+    Each entry of `sources` is a source definition (`name`, `kind`, `group`, `prior`,
+    `notes`) or a bare prior such as `{"grade": "B"}`.
+    """
+    app = state()
+    beliefs = app.book.with_overrides(body.get("sources") or {}, app.setup)
+    scores = app.setup.scorer.score([request_claim(c) for c in body["claims"]], beliefs)
+    SCORES.labels("score").inc(len(scores))
+    computed_at = iso_time(utcnow())
+    return {"scores": [fresh_score_document(s, computed_at) for s in scores]}

@@ -1,0 +1,106 @@
+"""Sources: define one (admin), read one or all with track record and reliability."""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from flask_smorest import Blueprint, abort
+from marshmallow import RAISE
+
+from scoring import summarize_reliability
+from service import source_store
+from service.auth import requires
+from service.db import get_session
+from service.models import utcnow
+from service.pagination import decode_cursor, encode_cursor, page_limit
+from service.problems import not_found
+from service.representations import iso_time
+from service.request_schemas import SLUG_PATTERN, PageQuerySchema, SourceSchema
+from service.response_schemas import SourcePageSchema, StoredSourceSchema
+from service.state import AppState, state
+
+blp = Blueprint("sources", __name__, url_prefix="/v1", description="Sources and their reliability.")
+
+_SLUG = re.compile(SLUG_PATTERN)
+
+
+def _documents(app: AppState, source_ids: Sequence[str]) -> list[dict[str, Any]]:
+    book, setup = app.book, app.setup
+    beliefs = [book.belief(source_id, setup).belief for source_id in source_ids]
+    summary = summarize_reliability(
+        [b.alpha for b in beliefs], [b.beta for b in beliefs], setup.grades, setup.interval_level
+    )
+    records = source_store.track_records(get_session(), source_ids)
+    documents = []
+    for i, source_id in enumerate(source_ids):
+        definition = book.definitions.get(source_id)
+        documents.append(
+            {
+                "id": source_id,
+                "name": definition.name if definition else None,
+                "kind": definition.kind if definition else None,
+                "group": definition.group if definition else None,
+                "prior": dict(definition.prior) if definition and definition.prior else None,
+                "notes": definition.notes if definition else None,
+                "origin": "api" if definition is None or definition.stored else "catalogue",
+                "track_record": records[source_id],
+                "reliability": {
+                    "mean": float(summary.mean[i]),
+                    "interval": [float(summary.low[i]), float(summary.high[i])],
+                    "grade": summary.grade[i],
+                    "learned": source_id in book.learned,
+                },
+                "created_at": iso_time(definition.created_at if definition else None),
+                "updated_at": iso_time(definition.updated_at if definition else None),
+            }
+        )
+    return documents
+
+
+@blp.route("/sources", methods=["GET"])
+@blp.arguments(PageQuerySchema(), location="query", unknown=RAISE)
+@blp.alt_response(200, schema=SourcePageSchema, success=True, description="One page, by id.")
+@requires("read")
+def list_sources(args: dict[str, Any]) -> dict[str, Any]:
+    """Defined sources (through the API or the shipped catalogue) and learned ones, by id."""
+    app = state()
+    limit = page_limit(args.get("limit"), app.settings.limits.page_max)
+    known = sorted(set(app.book.definitions) | app.book.learned)
+    after = decode_cursor(args.get("cursor"))
+    start = 0 if after is None else bisect.bisect_right(known, after)
+    chunk = known[start : start + limit]
+    more = start + limit < len(known)
+    return {
+        "sources": _documents(app, chunk),
+        "next_cursor": encode_cursor(chunk[-1]) if more and chunk else None,
+    }
+
+
+@blp.route("/sources/<string:source_id>", methods=["GET"])
+@blp.alt_response(200, schema=StoredSourceSchema, success=True, description="The source.")
+@requires("read")
+def get_source(source_id: str) -> dict[str, Any]:
+    """A defined or learned source; others are unknown (404) and score with the unknown prior."""
+    app = state()
+    if source_id not in app.book.definitions and source_id not in app.book.learned:
+        not_found(f"No source {source_id!r}.")
+    return _documents(app, [source_id])[0]
+
+
+@blp.route("/sources/<string:source_id>", methods=["PUT"])
+@blp.arguments(SourceSchema())
+@blp.alt_response(200, schema=StoredSourceSchema, success=True, description="As stored.")
+@requires("admin")
+def put_source(body: dict[str, Any], source_id: str) -> dict[str, Any]:
+    """Define or redefine a source; it replaces any catalogue entry of the same id."""
+    if not _SLUG.match(source_id):
+        abort(422, errors={"id": [f"Not a valid slug: {SLUG_PATTERN}"]})
+    app = state()
+    session = get_session()
+    source_store.save_source(session, source_id, body, utcnow())
+    session.commit()
+    app.refresh()
+    return _documents(app, [source_id])[0]

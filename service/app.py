@@ -1,0 +1,128 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response, current_app, g, request
+from flask_smorest import Api
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from service import api, db, observability
+from service.auth import Denied, KeyRing, authorize, required_role
+from service.json_provider import OrjsonProvider
+from service.model_setup import ModelSetup
+from service.problems import from_http_exception, problem
+from service.openapi_errors import ErrorResponses, Problem, register_problem_responses
+from service.schema_migrations import head_revision
+from service.settings import ConfigError, load_settings
+from service.source_book import SourceBookCache, load_catalogue
+from service.state import AppState, state
+
+log = logging.getLogger("credence.app")
+
+_BODY_METHODS = ("POST", "PUT", "PATCH")
+
+
+class CredenceApi(Api):
+    """flask-smorest's Api with RFC 9457 problem details as the error body, and
+    each operation's error responses documented as such (``service.openapi_errors``)."""
+
+    ERROR_SCHEMA = Problem
+    DEFAULT_ERROR_RESPONSE_NAME = None  # each operation lists its own errors
+
+    def handle_http_exception(self, error: HTTPException) -> Response:
+        return from_http_exception(error)
+
+    def _register_responses(self) -> None:
+        register_problem_responses(self.spec, self.ERROR_SCHEMA)
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """A configured app; ``overrides`` is nested like config/default.toml.
+
+    Raises
+    ------
+    ConfigError
+        When the settings or the source catalogue are invalid (naming the key).
+    """
+    settings = load_settings(overrides)
+    try:
+        setup = ModelSetup.from_settings(settings)
+    except ValueError as exc:
+        raise ConfigError(f"invalid configuration: {exc}") from None
+    observability.configure_logging(settings.server.log_level)
+
+    app = Flask("service")
+    app.json = OrjsonProvider(app)
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.server.max_body_bytes,
+        API_TITLE="Credence",
+        API_VERSION="1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        API_SPEC_OPTIONS={
+            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearer": []}],
+        },
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    db.init_app(app, settings.database.url)
+    app.extensions["credence"] = AppState(
+        settings=settings,
+        setup=setup,
+        sources=SourceBookCache(setup, load_catalogue(settings.sources.catalogue)),
+        keys=KeyRing(),
+        migrations_head=head_revision(),
+    )
+    observability.init_app(app)
+    app.before_request(_guard)
+    app.register_error_handler(OperationalError, _database_unavailable)
+    app.register_error_handler(InterfaceError, _database_unavailable)
+    app.register_error_handler(IntegrityError, _conflict)
+    app.register_error_handler(Exception, _unexpected)
+
+    smorest = CredenceApi(app, spec_kwargs={"extra_plugins": [ErrorResponses()]})
+    api.register(smorest)
+    return app
+
+
+def _guard() -> Response | None:
+    """Credentials, role and content type of /v1 requests, before their body is read."""
+    if not request.path.startswith("/v1/"):
+        return None
+    app_state = state()
+    app_state.refresh()
+    needed = required_role(current_app, request.endpoint, request.method)
+    try:
+        g.role = authorize(app_state.keys, needed)
+    except Denied as denied:
+        headers = {"WWW-Authenticate": "Bearer"} if denied.status == 401 else None
+        return problem(denied.status, denied.detail, headers=headers)
+    has_body = bool(request.content_length) or "Transfer-Encoding" in request.headers
+    if request.method in _BODY_METHODS and has_body and not request.is_json:
+        return problem(415, f"Send application/json, not {request.mimetype or 'nothing'}.")
+    return None
+
+
+def _database_unavailable(error: Exception) -> Response:
+    log.warning("database unavailable", extra={"fields": {"error": type(error).__name__}})
+    return problem(
+        503, "The database is not available; try again shortly.", headers={"Retry-After": "1"}
+    )
+
+
+def _conflict(error: Exception) -> Response:
+    log.warning("integrity error", extra={"fields": {"error": str(error.__cause__)}})
+    return problem(409, "The request conflicts with stored data; retry it.")
+
+
+def _unexpected(error: Exception) -> Response:
+    log.exception("unhandled error", extra={"fields": {"request_id": g.get("request_id")}})
+    return problem(500)

@@ -1,0 +1,125 @@
+"""Bearer keys with roles: read ⊂ write ⊂ admin.
+
+A key reads ``crd_<prefix>_<secret>``; the store keeps the prefix (to find the
+row) and the SHA-256 of the whole key, compared in constant time. Each process
+holds the active keys in memory and reloads them when the ``api_keys`` counter
+moves, so checking a key costs no query. With no keys at all, only loopback
+clients are served, with every role.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal, TypeVar, cast
+
+from flask import Flask, request
+from sqlalchemy import Connection, select
+from sqlalchemy.orm import Session
+
+from service import counters
+from service.models import ApiKey
+
+Role = Literal["read", "write", "admin"]
+ROLES: tuple[Role, ...] = ("read", "write", "admin")
+_RANK = {role: rank for rank, role in enumerate(ROLES)}
+_ROLE_ATTRIBUTE = "_credence_role"
+
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def requires(role: Role) -> Callable[[F], F]:
+    """Mark a view as needing ``role``; checked before the body is read.
+
+    Unmarked views need ``read`` for GET and ``admin`` for anything else.
+    """
+
+    def mark(view: F) -> F:
+        setattr(view, _ROLE_ATTRIBUTE, role)
+        return view
+
+    return mark
+
+
+def required_role(app: Flask, endpoint: str | None, method: str) -> Role:
+    view = app.view_functions.get(endpoint or "")
+    role: Role | None = getattr(view, _ROLE_ATTRIBUTE, None)
+    if role is not None:
+        return role
+    return "read" if method in ("GET", "HEAD") else "admin"
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_key(session: Session, role: Role, name: str | None = None) -> str:
+    """Store a new key in the caller's transaction and return it: the only time it is seen."""
+    prefix = secrets.token_hex(6)
+    key = f"crd_{prefix}_{secrets.token_urlsafe(32)}"
+    session.add(ApiKey(prefix=prefix, secret_hash=hash_key(key), role=role, name=name))
+    counters.bump(session, counters.API_KEYS)
+    return key
+
+
+@dataclass
+class KeyRing:
+    """This process's copy of the active keys: prefix -> (hash, role)."""
+
+    version: int = -1
+    keys: dict[str, tuple[str, Role]] = field(default_factory=dict)
+
+    def refresh(self, connection: Connection, version: int) -> None:
+        if version == self.version:
+            return
+        rows = connection.execute(
+            select(ApiKey.prefix, ApiKey.secret_hash, ApiKey.role).where(
+                ApiKey.revoked_at.is_(None)
+            )
+        )
+        self.keys = {prefix: (digest, cast(Role, role)) for prefix, digest, role in rows}
+        self.version = version
+
+    def role_of(self, key: str) -> Role | None:
+        parts = key.split("_", 2)
+        if len(parts) != 3 or parts[0] != "crd":
+            return None
+        entry = self.keys.get(parts[1])
+        if entry is None or not hmac.compare_digest(entry[0], hash_key(key)):
+            return None
+        return entry[1]
+
+
+class Denied(Exception):
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+def authorize(ring: KeyRing, needed: Role) -> Role:
+    """The caller's role, or Denied (401 without valid credentials, 403 without the role)."""
+    if not ring.keys:
+        if not _is_loopback(request.remote_addr):
+            raise Denied(403, "No API keys are configured: only loopback clients are served.")
+        return "admin"
+    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise Denied(401, "Send an API key as 'Authorization: Bearer <key>'.")
+    role = ring.role_of(key.strip())
+    if role is None:
+        raise Denied(401, "The API key is not valid.")
+    if _RANK[role] < _RANK[needed]:
+        raise Denied(403, f"This requires the '{needed}' role; the key has '{role}'.")
+    return role
+
+
+def _is_loopback(address: str | None) -> bool:
+    try:
+        return address is not None and ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,142 @@
+"""``credence serve``: gunicorn in production, Flask's reloader with ``--dev``."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import shutil
+import tempfile
+from typing import Any
+
+import click
+import gunicorn.util
+from gunicorn.app.base import BaseApplication
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from service.cli.common import app_context, settings
+from service.db import make_engine
+from service.models import ApiKey
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def has_keys(database_url: str) -> bool:
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as session:
+            query = select(func.count()).select_from(ApiKey).where(ApiKey.revoked_at.is_(None))
+            return bool(session.scalar(query))
+    except SQLAlchemyError:
+        return False  # no schema yet: certainly no keys
+    finally:
+        engine.dispose()
+
+
+class _Gunicorn(BaseApplication):
+    """Gunicorn run from code; each worker builds its own app (and database pool)."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from service import create_app
+
+        return create_app()
+
+
+# Gunicorn answers requests it cannot parse (request line or headers too long,
+# malformed HTTP) itself, with an HTML page; the contract says every error is
+# problem+json. Its workers write those pages through ``gunicorn.util.write_error``
+# only, so the served process replaces that one function.
+_GUNICORN_DETAILS = {
+    400: "The request is not valid HTTP.",
+    414: "The request line (path and query) is too long.",
+    431: "The request headers are too large.",
+}
+
+
+def _write_problem(sock: Any, status: int, reason: str, _message: str) -> None:
+    """Gunicorn's error page as problem+json (the message, which quotes the request, is left out)."""
+    body = json.dumps(
+        {
+            "type": "about:blank",
+            "title": reason,
+            "status": status,
+            "detail": _GUNICORN_DETAILS.get(status, reason),
+            "errors": {},
+        }
+    ).encode()
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: application/problem+json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    gunicorn.util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+def _child_exit(_server: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def _metrics_directory() -> None:
+    """Give the workers a shared, empty prometheus-client multiprocess directory."""
+    directory = os.environ.get(MULTIPROC_ENV)
+    if directory:
+        shutil.rmtree(directory, ignore_errors=True)
+        os.makedirs(directory)
+    else:
+        os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="credence-metrics-")
+
+
+@click.command()
+@click.option("--host", help="Address to listen on [server.host].")
+@click.option("--port", type=int, help="Port [server.port].")
+@click.option("--workers", type=click.IntRange(min=1), help="Gunicorn workers [server.workers].")
+@click.option("--dev", is_flag=True, help="Flask's development server with the reloader.")
+def serve(host: str | None, port: int | None, workers: int | None, dev: bool) -> None:
+    """Serve the HTTP API."""
+    config = settings()
+    host = host or config.server.host
+    port = port or config.server.port
+    if not is_loopback(host) and not has_keys(config.database.url):
+        raise click.ClickException(
+            f"refusing to listen on {host}: no API keys exist, so only loopback clients may be "
+            "served. Create one with `credence keys create --role admin`, or listen on 127.0.0.1."
+        )
+    if dev:
+        with app_context() as app:
+            app.run(host=host, port=port, debug=True, use_reloader=True)
+        return
+    _metrics_directory()
+    gunicorn.util.write_error = _write_problem
+    _Gunicorn(
+        {
+            "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+            "workers": workers or config.server.workers,
+            "worker_class": "sync",
+            # gunicorn's largest; a 1,000-character `q` can take 9 KB once URL-encoded.
+            "limit_request_line": 8190,
+            "child_exit": _child_exit,
+            # One JSON line per request comes from the app itself.
+            "accesslog": None,
+            "loglevel": config.server.log_level.lower(),
+        }
+    ).run()

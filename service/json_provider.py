@@ -1,0 +1,66 @@
+"""Flask's JSON provider with orjson writing the response bodies.
+
+A 100-claim score response is ~60 KB of JSON; the standard library encodes it
+in ~0.7 ms, orjson in ~0.06 ms. Parsing stays with the standard library (as
+Flask and webargs do it): orjson saves only ~50 µs on a 100-claim body and reads
+some inputs differently (an integer of more than 64 bits becomes a float).
+
+The output is the same JSON document as Flask's default provider writes, byte
+for byte apart from non-ASCII characters (written as UTF-8 rather than
+``\\u`` escapes) and number spelling (``1e-5`` for ``1e-05``). Whatever orjson
+does not handle the way Flask does (dates, which Flask writes as HTTP dates;
+``Decimal``; objects with ``__html__``; subclasses of ``str``, ``int``, ``dict``
+or ``list``), and pretty printing in debug mode, goes to Flask's provider
+unchanged. One difference is kept: a non-finite float becomes ``null`` where the
+standard library writes ``NaN``, which is not JSON at all; no body holds one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from flask import Response
+from flask.json.provider import DefaultJSONProvider
+
+_OPTIONS = (
+    orjson.OPT_NON_STR_KEYS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+
+
+def _refuse(value: Any) -> Any:
+    raise TypeError(type(value).__name__)
+
+
+class OrjsonProvider(DefaultJSONProvider):
+    """``DefaultJSONProvider`` whose compact output is written by orjson."""
+
+    def _fast(self, obj: Any) -> bytes | None:
+        """orjson's encoding of ``obj``, or None where Flask's provider must decide."""
+        compact = self.compact if self.compact is not None else not self._app.debug
+        if not compact:
+            return None
+        options = _OPTIONS | orjson.OPT_SORT_KEYS if self.sort_keys else _OPTIONS
+        try:
+            encoded = orjson.dumps(obj, default=_refuse, option=options)
+        except TypeError:
+            return None
+        return encoded
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        if not kwargs:
+            encoded = self._fast(obj)
+            if encoded is not None:
+                return encoded.decode()
+        return super().dumps(obj, **kwargs)
+
+    def response(self, *args: Any, **kwargs: Any) -> Response:
+        obj = self._prepare_response_obj(args, kwargs)
+        encoded = self._fast(obj)
+        if encoded is None:
+            return super().response(*args, **kwargs)
+        return self._app.response_class(encoded + b"\n", mimetype=self.mimetype)
+

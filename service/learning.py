@@ -1,0 +1,398 @@
+"""Learning source reliabilities from the store: a snapshot of it, the batch fit over
+that snapshot, and the incremental track-record update a resolution makes.
+
+The snapshot is read with Core in one read transaction (a consistent view on
+both backends) and kept as flat lists, so a store of a million attributions
+is read in seconds and never held as ORM objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, Engine, Float, cast, func, literal, select
+from sqlalchemy.orm import Session
+
+import scoring
+from scoring.claims import STANCE_SIGN
+from scoring.evidence import FloatArray, noisy_or
+from scoring.fit import FitData, ReliabilityEM
+
+# The scorer's row builder resolves relay chains, merges channels of one
+# original source and applies design effects; the fit must see evidence rows
+# exactly as the scorer does, so it is reused rather than re-implemented.
+from scoring.scorer import _Rows
+from service.db import upsert_statement
+from service.model_setup import ModelSetup
+from service.models import (
+    Attribution,
+    Claim,
+    Resolution,
+    Score,
+    SourceReliability,
+)
+from service.settings import Settings
+from service.source_book import SourceBook, SourceDefinition, build_book, read_book
+
+SECONDS_PER_DAY = 86_400.0
+# Fits with relays at updated reliabilities, at most (they settle in two or three).
+MAX_RELAY_PASSES = 5
+# A belief pushed down by withdrawing a resolution stays a valid Beta.
+_MIN_PSEUDO_COUNT = 1e-3
+
+
+@dataclass(frozen=True, slots=True)
+class LearningSettings:
+    """``[learning]`` of the configuration (validated by ``service.settings``)."""
+
+    half_life_days: float = 730.0
+    unresolved_weight: float = 0.5
+    max_iterations: int = 100
+    tolerance: float = 1e-6
+    rescore_min_change: float = 1e-4
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LearningSettings:
+        return cls(**settings.learning)
+
+    def estimator(self, setup: ModelSetup) -> ReliabilityEM:
+        return ReliabilityEM(
+            unresolved_weight=self.unresolved_weight,
+            half_life_days=self.half_life_days,
+            evidence_cap=setup.params.evidence_cap,
+            max_iter=self.max_iterations,
+            tol=self.tolerance,
+        )
+
+
+def epoch(value: datetime | None) -> float:
+    """Seconds since the epoch; ``-inf`` for never."""
+    return value.timestamp() if value is not None else float("-inf")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredScore:
+    confidence: float
+    low: float
+    high: float
+    credibility: int
+    model: str
+    computed_at: datetime
+
+
+@dataclass
+class Snapshot:
+    """What a job knows of the store, as of one read transaction.
+
+    Claims are in id order; ``claims[i]`` is the scoring input of ``ids[i]``.
+    """
+
+    taken_at: datetime
+    ids: list[str]
+    claims: list[scoring.Claim]
+    updated_at: list[datetime]
+    scores: list[StoredScore | None]
+    outcome: FloatArray
+    """1.0 confirmed, 0.0 refuted, NaN open, per claim."""
+    attribution_age_days: FloatArray
+    """Age of each attribution (claims in order, attributions in position order)."""
+    book: SourceBook
+    """Source definitions and the beliefs the API scores with, as of the snapshot."""
+    learned_at: dict[str, datetime]
+    n_attributions: int
+
+    @property
+    def learned(self) -> dict[str, scoring.Beta]:
+        return {source_id: self.book.beliefs[source_id].belief for source_id in self.book.learned}
+
+    def source_changed_at(self) -> dict[str, float]:
+        """When each source's belief last changed (definition or learned), as epoch seconds."""
+        changed = {
+            source_id: epoch(d.updated_at)
+            for source_id, d in self.book.definitions.items()
+            if d.stored
+        }
+        for source_id, at in self.learned_at.items():
+            changed[source_id] = max(changed.get(source_id, float("-inf")), epoch(at))
+        return changed
+
+
+def _age_days(connection: Connection, column: Any, now: datetime) -> Any:
+    """SQL for the age of a time column in days, computed in the database because
+    parsing a million timestamps in Python would dominate the read."""
+    if connection.dialect.name == "sqlite":
+        stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")
+        return func.julianday(literal(stamp)) - func.julianday(column)
+    return cast(func.extract("epoch", literal(now) - column), Float) / SECONDS_PER_DAY
+
+
+def _read_transaction(engine: Engine) -> Connection:
+    """A connection whose reads all see one snapshot of the database."""
+    if engine.dialect.name == "postgresql":
+        return engine.connect().execution_options(isolation_level="REPEATABLE READ")
+    # SQLite in WAL mode: one deferred transaction (the engine's BEGIN) is one snapshot.
+    return engine.connect()
+
+
+def read_snapshot(
+    engine: Engine,
+    catalogue: Mapping[str, SourceDefinition],
+    setup: ModelSetup,
+    now: datetime,
+) -> Snapshot:
+    """Read every claim, attribution, resolution, score and source in one snapshot."""
+    with _read_transaction(engine) as connection, connection.begin():
+        book = read_book(connection, catalogue, setup)
+        learned_at = dict(
+            connection.execute(
+                select(SourceReliability.source_id, SourceReliability.updated_at)
+            ).all()
+        )
+
+        outcomes = dict(connection.execute(select(Resolution.claim_id, Resolution.outcome)).all())
+        scores = {
+            row[0]: StoredScore(*row[1:])
+            for row in connection.execute(
+                select(
+                    Score.claim_id,
+                    Score.confidence,
+                    Score.low,
+                    Score.high,
+                    Score.credibility,
+                    Score.model,
+                    Score.computed_at,
+                )
+            )
+        }
+        ids: list[str] = []
+        priors: list[float | None] = []
+        questions: list[str | None] = []
+        updated_at: list[datetime] = []
+        for claim_id, prior, question, updated in connection.execute(
+            select(Claim.id, Claim.prior, Claim.question, Claim.updated_at).order_by(Claim.id)
+        ):
+            ids.append(claim_id)
+            priors.append(prior)
+            questions.append(question)
+            updated_at.append(updated)
+
+        position = {claim_id: i for i, claim_id in enumerate(ids)}
+        attributions: list[list[scoring.Attribution]] = [[] for _ in ids]
+        ages: list[float] = []
+        by_claim = select(
+            Attribution.claim_id,
+            Attribution.source_id,
+            Attribution.stance,
+            Attribution.via,
+            Attribution.certainty,
+            Attribution.count,
+            _age_days(connection, Attribution.observed_at, now),
+        ).order_by(Attribution.claim_id, Attribution.position)
+        for claim_id, source_id, stance, via, certainty, count, age in connection.execute(by_claim):
+            i = position.get(claim_id)
+            if i is None:
+                continue
+            attributions[i].append(
+                scoring.Attribution(source_id, stance, tuple(via), certainty, count)
+            )
+            ages.append(age)
+
+    claims = [
+        scoring.Claim(tuple(attributions[i]), priors[i], questions[i], claim_id)
+        for i, claim_id in enumerate(ids)
+    ]
+    outcome = np.array(
+        [{"confirmed": 1.0, "refuted": 0.0}.get(outcomes.get(c, ""), np.nan) for c in ids]
+    )
+    return Snapshot(
+        taken_at=now,
+        ids=ids,
+        claims=claims,
+        updated_at=updated_at,
+        scores=[scores.get(claim_id) for claim_id in ids],
+        outcome=outcome,
+        attribution_age_days=np.maximum(np.asarray(ages, dtype=float), 0.0),
+        book=book,
+        learned_at=learned_at,
+        n_attributions=len(ages),
+    )
+
+
+@dataclass(frozen=True)
+class FitOutcome:
+    """The learned belief of every source and relay the store names."""
+
+    beliefs: dict[str, scoring.Beta]
+    n_iter: int
+    converged: bool
+
+
+class StoreRows:
+    """The snapshot as the batch fit's input, for any reliabilities of the relays.
+
+    Priors are what the service gives a source before any record: its own,
+    its group's, or the unknown-source prior. ``ids[i]`` is the source (or
+    relay) of fit index ``i``.
+    """
+
+    def __init__(self, snapshot: Snapshot, setup: ModelSetup) -> None:
+        self.rows = _Rows(snapshot.claims, snapshot.book.beliefs, setup.params)
+        self.ids: list[str] = list(self.rows.ids)
+        self.cap = setup.params.evidence_cap
+        self.keep = self.rows.primary & (self.rows.sign != 0)
+        index = {source_id: i for i, source_id in enumerate(self.ids)}
+        relays = {r for c in snapshot.claims for a in c.attributions for r in a.via}
+        self.relays = np.array(sorted(index[r] for r in relays), dtype=np.intp)
+        alpha = np.array([b.alpha for b in self.rows.beliefs])
+        beta = np.array([b.beta for b in self.rows.beliefs])
+        self.current = alpha / (alpha + beta)
+        priors = build_book(snapshot.book.definitions, {}, setup).beliefs
+        prior = [priors[s].belief if s in priors else setup.unknown for s in self.ids]
+        self.prior_alpha = np.array([b.alpha for b in prior])
+        self.prior_beta = np.array([b.beta for b in prior])
+        self.claim_prior = np.array(
+            [
+                setup.params.default_claim_prior if c.prior is None else c.prior
+                for c in snapshot.claims
+            ],
+            dtype=float,
+        )
+        self.age_days = snapshot.attribution_age_days
+        self.outcome = snapshot.outcome
+
+    def data(self, reliability: FloatArray) -> FitData:
+        """Fit data with relay fidelities evaluated at ``reliability`` (one per fit index)."""
+        rows, keep = self.rows, self.keep
+        fidelity = rows.evaluate(np.append(reliability, 1.0), self.cap)[0]
+        merged = noisy_or(fidelity, rows.merge, rows.n_rows)
+        return FitData(
+            claim=rows.claim[keep],
+            source=rows.source[keep],
+            sign=rows.sign[keep],
+            fidelity=np.clip(merged[keep], 0.0, 1.0),
+            weight_scale=rows.scale[keep],
+            age_days=self.age_days[keep],
+            question=rows.question,
+            claim_prior=self.claim_prior,
+            outcome=self.outcome,
+            closed=np.zeros(rows.n_questions, dtype=bool),
+            prior_alpha=self.prior_alpha,
+            prior_beta=self.prior_beta,
+        )
+
+
+def learn_reliabilities(
+    snapshot: Snapshot, setup: ModelSetup, learning: LearningSettings
+) -> FitOutcome:
+    """Relearn every source's reliability from everything in the snapshot.
+
+    The fit takes relay fidelities as given, but relays are sources too and
+    their reliabilities are being learned: the fit is repeated with the relays
+    at their new reliabilities until those settle. Starting from the stored
+    beliefs, a store that has not changed settles in one pass, so a rerun
+    learns what the last run wrote.
+    """
+    store = StoreRows(snapshot, setup)
+    estimator = learning.estimator(setup)
+    reliability = store.current
+    for _ in range(MAX_RELAY_PASSES):
+        em = estimator.fit(store.data(reliability))
+        learned = em.alpha_ / (em.alpha_ + em.beta_)
+        settled = store.relays.size == 0 or bool(
+            np.abs(learned[store.relays] - reliability[store.relays]).max() <= learning.tolerance
+        )
+        reliability = learned
+        if settled:
+            break
+    beliefs = {
+        source_id: scoring.Beta(float(a), float(b))
+        for source_id, a, b in zip(store.ids, em.alpha_.tolist(), em.beta_.tolist(), strict=True)
+    }
+    return FitOutcome(beliefs, em.n_iter_, em.converged_)
+
+
+def moved(before: scoring.Beta, after: scoring.Beta, tolerance: float) -> bool:
+    """Whether a belief changed enough to move a score by about ``tolerance``.
+
+    A claim's confidence moves less than its sources' reliabilities do, so a
+    tenth of the score tolerance on the mean is safe; the strength governs
+    only the interval, where a relative change is what matters.
+    """
+    return (
+        abs(after.mean - before.mean) > tolerance / 10
+        or abs(after.strength - before.strength) > tolerance * before.strength
+    )
+
+
+# --- resolutions: the incremental track-record update ----------------------------
+
+
+def sides_taken(attributions: Iterable[Attribution]) -> list[tuple[str, int]]:
+    """Each original source's side on a claim, once per side however many channels."""
+    sides = {
+        (a.source_id, STANCE_SIGN[a.stance]) for a in attributions if STANCE_SIGN[a.stance] != 0
+    }
+    return sorted(sides)
+
+
+def track_record_deltas(
+    sides: Sequence[tuple[str, int]],
+    outcome: str,
+    age_days: float,
+    half_life_days: float,
+) -> dict[str, tuple[float, float]]:
+    """The decayed hit or miss a resolution adds to each source's Beta, as (d_alpha, d_beta)."""
+    if not sides:
+        return {}
+    ids = sorted({source_id for source_id, _ in sides})
+    index = {source_id: i for i, source_id in enumerate(ids)}
+    truth = 1 if outcome == "confirmed" else -1
+    hits, misses = scoring.decayed_counts(
+        [index[s] for s, _ in sides],
+        [sign == truth for _, sign in sides],
+        np.full(len(sides), age_days),
+        len(ids),
+        half_life_days,
+    )
+    return {source_id: (float(hits[i]), float(misses[i])) for source_id, i in index.items()}
+
+
+def apply_track_record(
+    session: Session,
+    deltas: Mapping[str, tuple[float, float]],
+    base: Mapping[str, scoring.Beta],
+    sign: int,
+    now: datetime,
+) -> None:
+    """Add (``sign=1``) or take back (``sign=-1``) hits and misses, in the caller's transaction.
+
+    A source without a learned row starts from ``base`` (its current belief).
+    The update is one atomic upsert per source, so concurrent resolutions
+    touching one source both count.
+    """
+    # SQLite's two-argument max() is PostgreSQL's greatest().
+    greatest = func.max if session.get_bind().dialect.name == "sqlite" else func.greatest
+    for source_id in sorted(deltas):
+        d_alpha, d_beta = (sign * d for d in deltas[source_id])
+        start = base[source_id]
+        statement = upsert_statement(session, SourceReliability).values(
+            source_id=source_id,
+            alpha=max(start.alpha + d_alpha, _MIN_PSEUDO_COUNT),
+            beta=max(start.beta + d_beta, _MIN_PSEUDO_COUNT),
+            job_id=None,
+            updated_at=now,
+        )
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[SourceReliability.source_id],
+                set_={
+                    "alpha": greatest(SourceReliability.alpha + d_alpha, _MIN_PSEUDO_COUNT),
+                    "beta": greatest(SourceReliability.beta + d_beta, _MIN_PSEUDO_COUNT),
+                    "updated_at": now,
+                },
+            )
+        )

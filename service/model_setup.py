@@ -1,0 +1,43 @@
+"""The scoring library's objects as the settings configure them, built once per app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scoring import Beta, ClaimScorer, GradeTable, ScoringParams
+from service.settings import BetaSpec, Settings
+
+
+def _beta(spec: BetaSpec) -> Beta:
+    return Beta.from_reliability(spec.reliability, spec.strength)
+
+
+@dataclass(frozen=True)
+class ModelSetup:
+    grades: GradeTable
+    unknown: Beta
+    params: ScoringParams
+    scorer: ClaimScorer
+    interval_level: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ModelSetup:
+        scoring = settings.scoring
+        unknown = _beta(scoring.unknown_source)
+        params = ScoringParams(
+            default_claim_prior=scoring.default_claim_prior,
+            unknown_source=unknown,
+            group_correlation=settings.groups,
+            default_group_correlation=scoring.default_group_correlation,
+            unnamed_correlation=scoring.unnamed_correlation,
+            evidence_cap=scoring.evidence_cap,
+            interval_level=scoring.interval_level,
+            interval_samples=scoring.interval_samples,
+        )
+        return cls(
+            grades=GradeTable({letter: _beta(spec) for letter, spec in settings.grades.items()}),
+            unknown=unknown,
+            params=params,
+            scorer=ClaimScorer(params),
+            interval_level=scoring.interval_level,
+        )

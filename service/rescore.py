@@ -1,0 +1,605 @@
+"""The re-scoring job: relearn every source's reliability, then rescore the claims
+whose scores can have changed.
+
+Safe to kill at any point and safe beside a serving API:
+
+- One job at a time (``service.joblock``); a job row left ``queued`` or
+  ``running`` while the lock is free belongs to a dead job and is marked
+  failed whenever the service looks (``reap_dead_jobs``).
+- The store is read in one snapshot; nothing is written while reading.
+- Learned reliabilities are written first, in one transaction that bumps the
+  ``reliabilities`` counter, so from then on the API scores new writes with
+  them. Scores are then written in small transactions, each score row replaced
+  whole: a kill leaves every claim with its old or its new score.
+- A claim is stale when a source or relay it names changed (definition or
+  learned belief) after its score was computed, when it has no score, or when
+  its score came from another model version; stale claims are rescored with
+  their question siblings, and only scores that moved are written, so a rerun
+  after a kill finishes exactly the unwritten part.
+- A claim written by the API after the snapshot is left alone (optimistic
+  check on its ``updated_at`` and its score's ``computed_at``): it was scored
+  with the reliabilities current at its write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, and_, bindparam, insert, select, update
+from sqlalchemy.orm import Session
+
+import scoring
+from service import counters
+from service.db import writer
+from service.joblock import JobLock, job_lock
+from service.learning import (
+    LearningSettings,
+    Snapshot,
+    epoch,
+    learn_reliabilities,
+    moved,
+    read_snapshot,
+)
+from service.model_setup import ModelSetup
+from service.models import Base, Claim, Job, Score, ScoreHistory, SourceReliability, utcnow
+from service.representations import score_values
+from service.source_book import SourceDefinition, build_book
+
+log = logging.getLogger(__name__)
+
+KIND = "rescore"
+REASON = "rescore"
+QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
+ACTIVE = (QUEUED, RUNNING)
+DEAD_JOB_ERROR = "the job's process stopped before it finished (killed or crashed)"
+
+# Claims scored and written per transaction: small enough that the API's
+# writers never wait long for the job, large enough to amortise a round trip.
+CHUNK_CLAIMS = 2_000
+# Ids of a chunk go into one IN (...) list: SQLite binds at most 32,766 values.
+MAX_CHUNK_CLAIMS = 20_000
+# History rows name the sources whose weight in the claim changed most.
+TOP_CHANGES = 3
+# A job that writes nothing for a while still shows it is alive this often.
+HEARTBEAT_SECONDS = 5.0
+
+_SCORES = Base.metadata.tables[Score.__tablename__]
+_HISTORY = Base.metadata.tables[ScoreHistory.__tablename__]
+
+Progress = Callable[[int, int], None]
+"""Called with (claims done, claims to do) after each chunk."""
+
+
+@dataclass(frozen=True)
+class JobSetup:
+    """Everything a job needs besides the database: the model and the learning settings."""
+
+    setup: ModelSetup
+    learning: LearningSettings
+    catalogue: Mapping[str, SourceDefinition]
+    chunk_claims: int = CHUNK_CLAIMS
+
+
+class JobRunning(Exception):
+    """Another job holds the lock; ``job_id`` is its id (None if its row is not written yet)."""
+
+    def __init__(self, job_id: str | None) -> None:
+        super().__init__(f"re-scoring job {job_id or '(starting)'} is already running")
+        self.job_id = job_id
+
+
+# --- job rows -----------------------------------------------------------------
+
+
+def job_document(job: Job) -> dict[str, Any]:
+    def time_(value: datetime | None) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "status": job.status,
+        "created_at": time_(job.created_at),
+        "started_at": time_(job.started_at),
+        "finished_at": time_(job.finished_at),
+        "heartbeat_at": time_(job.heartbeat_at),
+        "stats": job.stats or {},
+        "error": job.error,
+    }
+
+
+def reap_dead_jobs(engine: Engine, lock: JobLock) -> list[str]:
+    """Mark failed the active job rows whose process died; their ids.
+
+    The rows are read before the lock is probed: a job takes the lock before
+    writing its row, so a row seen active while the lock is free is dead, and
+    a job started after the read is not among the rows touched.
+    """
+    with engine.connect() as connection:
+        active = list(connection.scalars(select(Job.id).where(Job.status.in_(ACTIVE))))
+    if not active or lock.is_held():
+        return []
+    with Session(writer(engine)) as session, session.begin():
+        session.execute(
+            update(Job)
+            .where(Job.id.in_(active), Job.status.in_(ACTIVE))
+            .values(status=FAILED, error=DEAD_JOB_ERROR, finished_at=utcnow())
+        )
+    log.warning("marked dead re-scoring jobs failed: %s", ", ".join(active))
+    return active
+
+
+def active_job_id(engine: Engine, attempts: int = 20) -> str | None:
+    """The id of the job holding the lock; waits briefly for a job that has the
+    lock but has not written its row yet."""
+    for attempt in range(attempts):
+        with engine.connect() as connection:
+            job_id = connection.scalar(
+                select(Job.id).where(Job.status.in_(ACTIVE)).order_by(Job.created_at.desc())
+            )
+        if job_id is not None or attempt + 1 == attempts:
+            return job_id
+        time.sleep(0.05)
+    return None
+
+
+def claim_job(engine: Engine, lock: JobLock) -> str:
+    """Take the lock and write a queued job row; its id.
+
+    Raises
+    ------
+    JobRunning
+        When another job holds the lock.
+    """
+    if not lock.acquire():
+        raise JobRunning(active_job_id(engine))
+    try:
+        job_id = uuid.uuid4().hex
+        with Session(writer(engine)) as session, session.begin():
+            # The lock is ours, so any other active row is a dead job's.
+            session.execute(
+                update(Job)
+                .where(Job.status.in_(ACTIVE))
+                .values(status=FAILED, error=DEAD_JOB_ERROR, finished_at=utcnow())
+            )
+            session.add(
+                Job(
+                    id=job_id,
+                    kind=KIND,
+                    status=QUEUED,
+                    created_at=utcnow(),
+                    owner=f"{socket.gethostname()}:{os.getpid()}",
+                    stats={},
+                )
+            )
+    except BaseException:
+        lock.release()
+        raise
+    return job_id
+
+
+def _set_job(engine: Engine, job_id: str, **values: Any) -> None:
+    with Session(writer(engine)) as session, session.begin():
+        session.execute(update(Job).where(Job.id == job_id).values(**values))
+
+
+# --- running --------------------------------------------------------------------
+
+
+def run_job(
+    engine: Engine,
+    job: JobSetup,
+    job_id: str,
+    lock: JobLock,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Run the claimed job ``job_id`` to its end and release ``lock``; its stats.
+
+    The job row ends ``succeeded`` with its stats, or ``failed`` with the error
+    (which is then raised again).
+    """
+    try:
+        _set_job(engine, job_id, status=RUNNING, started_at=utcnow(), heartbeat_at=utcnow())
+        stats = _Rescore(engine, job, job_id, progress).run()
+        _set_job(engine, job_id, status=SUCCEEDED, finished_at=utcnow(), stats=stats)
+        return stats
+    except BaseException as exc:
+        log.exception("re-scoring job %s failed", job_id)
+        _set_job(
+            engine,
+            job_id,
+            status=FAILED,
+            finished_at=utcnow(),
+            error=f"{type(exc).__name__}: {exc}",
+        )
+        raise
+    finally:
+        lock.release()
+
+
+def start_in_background(engine: Engine, job: JobSetup) -> str:
+    """Claim a job and run it on a daemon thread of this process; its id.
+
+    The caller returns at once; if the process dies mid-job the row is marked
+    failed the next time the service looks.
+
+    Raises
+    ------
+    JobRunning
+    """
+    lock = job_lock(engine)
+    job_id = claim_job(engine, lock)
+
+    def target() -> None:
+        # Errors are on the job row and in the log; nothing else to do with them here.
+        with contextlib.suppress(Exception):
+            run_job(engine, job, job_id, lock)
+
+    threading.Thread(target=target, name=f"rescore-{job_id}", daemon=True).start()
+    return job_id
+
+
+@dataclass
+class _Timer:
+    totals: dict[str, float] = field(default_factory=dict)
+
+    def add(self, name: str, started: float) -> float:
+        now = time.perf_counter()
+        self.totals[name] = self.totals.get(name, 0.0) + now - started
+        return now
+
+
+class _Rescore:
+    def __init__(
+        self, engine: Engine, job: JobSetup, job_id: str, progress: Progress | None
+    ) -> None:
+        self.engine = engine
+        self.job = job
+        self.job_id = job_id
+        self.progress = progress
+        self.model = f"{scoring.MODEL_NAME}/{scoring.MODEL_VERSION}"
+        self.counts: dict[str, int] = {}
+        self.timer = _Timer()
+        self.last_heartbeat = time.monotonic()
+
+    def run(self) -> dict[str, Any]:
+        started = time.perf_counter()
+        snapshot = read_snapshot(self.engine, self.job.catalogue, self.job.setup, utcnow())
+        mark = self.timer.add("read", started)
+
+        fit = learn_reliabilities(snapshot, self.job.setup, self.job.learning)
+        mark = self.timer.add("fit", mark)
+
+        current = snapshot.book
+        changed = [
+            source_id
+            for source_id, belief in fit.beliefs.items()
+            if moved(
+                current.belief(source_id, self.job.setup).belief,
+                belief,
+                self.job.learning.rescore_min_change,
+            )
+        ]
+        written, written_at = self._write_reliabilities(snapshot, fit.beliefs, changed)
+        learned = {**snapshot.learned, **{s: fit.beliefs[s] for s in written}}
+        beliefs = build_book(snapshot.book.definitions, learned, self.job.setup).beliefs
+        changed_at = snapshot.source_changed_at()
+        changed_at.update(dict.fromkeys(written, epoch(written_at)))
+        stale = self._stale_claims(snapshot, changed_at)
+        self.timer.add("write", mark)
+
+        self.counts.update(
+            claims_read=len(snapshot.ids),
+            attributions_read=snapshot.n_attributions,
+            sources_fitted=len(fit.beliefs),
+            sources_moved=len(changed),
+            sources_written=len(written),
+            claims_stale=len(stale),
+            claims_rescored=0,
+            claims_changed=0,
+            claims_skipped=0,
+        )
+        self.fit_info = {"iterations": fit.n_iter, "converged": fit.converged}
+        self._heartbeat()
+        for chunk in _chunks(snapshot, stale, self.job.chunk_claims):
+            self._rescore_chunk(snapshot, chunk, beliefs)
+            if self.progress is not None:
+                self.progress(self.counts["claims_rescored"], len(stale))
+        self.timer.totals["total"] = time.perf_counter() - started
+        return self._stats()
+
+    def _stats(self) -> dict[str, Any]:
+        return {
+            **self.counts,
+            "fit": self.fit_info,
+            "timings": {name: round(seconds, 3) for name, seconds in self.timer.totals.items()},
+        }
+
+    def _heartbeat(self, session: Session | None = None) -> None:
+        self.last_heartbeat = time.monotonic()
+        statement = (
+            update(Job)
+            .where(Job.id == self.job_id)
+            .values(heartbeat_at=utcnow(), stats=self._stats())
+        )
+        if session is not None:
+            session.execute(statement)
+        else:
+            with Session(writer(self.engine)) as own, own.begin():
+                own.execute(statement)
+
+    def _write_reliabilities(
+        self, snapshot: Snapshot, beliefs: Mapping[str, scoring.Beta], changed: Sequence[str]
+    ) -> tuple[set[str], datetime]:
+        """Write the moved beliefs and bump the counter in one transaction.
+
+        A source whose learned row changed since the snapshot (a resolution
+        during the job) keeps that row: it already counts the newer record,
+        and the next job refits it.
+        """
+        now = utcnow()
+        updates = [s for s in changed if s in snapshot.learned_at]
+        inserts = [s for s in changed if s not in snapshot.learned_at]
+        written: set[str] = set()
+        if not changed:
+            return written, now
+        with Session(writer(self.engine)) as session, session.begin():
+            for source_id in updates:
+                result = session.execute(
+                    update(SourceReliability)
+                    .where(
+                        SourceReliability.source_id == source_id,
+                        SourceReliability.updated_at == snapshot.learned_at[source_id],
+                    )
+                    .values(
+                        alpha=beliefs[source_id].alpha,
+                        beta=beliefs[source_id].beta,
+                        job_id=self.job_id,
+                        updated_at=now,
+                    )
+                )
+                if result.rowcount:  # type: ignore[attr-defined]
+                    written.add(source_id)
+            if inserts:
+                present = set(
+                    session.scalars(
+                        select(SourceReliability.source_id).where(
+                            SourceReliability.source_id.in_(bindparam("ids", expanding=True))
+                        ),
+                        {"ids": inserts},
+                    )
+                )
+                fresh = [s for s in inserts if s not in present]
+                if fresh:
+                    session.execute(
+                        insert(SourceReliability),
+                        [
+                            {
+                                "source_id": s,
+                                "alpha": beliefs[s].alpha,
+                                "beta": beliefs[s].beta,
+                                "job_id": self.job_id,
+                                "updated_at": now,
+                            }
+                            for s in fresh
+                        ],
+                    )
+                written.update(fresh)
+            counters.bump(session, counters.RELIABILITIES)
+        return written, now
+
+    def _stale_claims(self, snapshot: Snapshot, changed_at: Mapping[str, float]) -> list[int]:
+        """Positions of the claims whose scores can have changed, with their question siblings."""
+        never = float("-inf")
+        stale_questions: set[str] = set()
+        stale: list[int] = []
+        for i, (claim, score) in enumerate(zip(snapshot.claims, snapshot.scores, strict=True)):
+            if score is None or score.model != self.model:
+                is_stale = True
+            else:
+                computed = epoch(score.computed_at)
+                is_stale = any(
+                    changed_at.get(entity, never) > computed
+                    for a in claim.attributions
+                    for entity in (a.source, *a.via)
+                )
+            if is_stale:
+                stale.append(i)
+                if claim.question is not None:
+                    stale_questions.add(claim.question)
+        if not stale_questions:
+            return stale
+        own = set(stale)
+        return [
+            i
+            for i, claim in enumerate(snapshot.claims)
+            if i in own or claim.question in stale_questions
+        ]
+
+    def _rescore_chunk(
+        self,
+        snapshot: Snapshot,
+        chunk: Sequence[int],
+        beliefs: Mapping[str, scoring.SourceBelief],
+    ) -> None:
+        started = time.perf_counter()
+        scorer = self.job.setup.scorer
+        scores = scorer.score([snapshot.claims[i] for i in chunk], beliefs)
+        now = utcnow()
+        tolerance = self.job.learning.rescore_min_change
+        changed = {
+            i: score_values(score, now)
+            for i, score in zip(chunk, scores, strict=True)
+            if _differs(snapshot.scores[i], score, self.model, tolerance)
+        }
+        mark = self.timer.add("score", started)
+        self.counts["claims_rescored"] += len(chunk)
+        if not changed:
+            if time.monotonic() - self.last_heartbeat > HEARTBEAT_SECONDS:
+                self._heartbeat()
+            self.timer.add("write", mark)
+            return
+        with Session(writer(self.engine)) as session, session.begin():
+            ids = [snapshot.ids[i] for i in changed]
+            current = self._lock_current(session, ids)
+            writable: dict[str, _Write] = {}
+            for i, values in changed.items():
+                claim_id = snapshot.ids[i]
+                now_row = current.get(claim_id)
+                stored = snapshot.scores[i]
+                if now_row is None or now_row[0] != snapshot.updated_at[i]:
+                    continue
+                if now_row[1] != (stored.computed_at if stored else None):
+                    continue
+                writable[claim_id] = _Write(values, now_row[2], stored is not None)
+            self.counts["claims_skipped"] += len(changed) - len(writable)
+            self.counts["claims_changed"] += len(writable)
+            if writable:
+                self._write_scores(session, writable)
+            self._heartbeat(session)
+        self.timer.add("write", mark)
+
+    def _write_scores(self, session: Session, writable: Mapping[str, _Write]) -> None:
+        """Replace the scores whole and add their history rows.
+
+        One cached statement each, run with executemany: the multi-row upserts
+        of the API's path compile a new statement per batch, which at a job's
+        volume costs more than the writing itself.
+        """
+        replaced = [
+            {**w.values, "job_id": self.job_id, "b_claim_id": claim_id}
+            for claim_id, w in writable.items()
+            if w.had_score
+        ]
+        added = [{**w.values, "job_id": self.job_id} for w in writable.values() if not w.had_score]
+        if replaced:
+            columns = [c for c in replaced[0] if c not in ("claim_id", "b_claim_id")]
+            session.execute(
+                update(_SCORES)
+                .where(_SCORES.c.claim_id == bindparam("b_claim_id"))
+                .values({c: bindparam(c) for c in columns}),
+                [{k: v for k, v in row.items() if k != "claim_id"} for row in replaced],
+            )
+        if added:
+            session.execute(insert(_SCORES), added)
+        session.execute(
+            insert(_HISTORY),
+            [
+                {
+                    "claim_id": claim_id,
+                    "confidence": w.values["confidence"],
+                    "low": w.values["low"],
+                    "high": w.values["high"],
+                    "credibility": w.values["credibility"],
+                    "model": w.values["model"],
+                    "computed_at": w.values["computed_at"],
+                    "reason": REASON,
+                    "job_id": self.job_id,
+                    "changes": largest_changes(w.old_evidence or [], w.values["evidence"]),
+                }
+                for claim_id, w in writable.items()
+            ],
+        )
+
+    def _lock_current(
+        self, session: Session, ids: Sequence[str]
+    ) -> dict[str, tuple[datetime, datetime | None, list[Any] | None]]:
+        """Each claim's ``updated_at`` and its score's ``computed_at`` and evidence as
+        they are now, locked until the chunk commits (PostgreSQL row locks; SQLite's
+        write transaction locks the whole file already)."""
+        query = (
+            select(Claim.id, Claim.updated_at, Score.computed_at, Score.evidence)
+            .outerjoin(Score, and_(Score.claim_id == Claim.id))
+            .where(Claim.id.in_(ids))
+            .order_by(Claim.id)
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(of=Claim)
+        return {row[0]: (row[1], row[2], row[3]) for row in session.execute(query)}
+
+
+@dataclass(frozen=True, slots=True)
+class _Write:
+    values: dict[str, Any]
+    """``score_values`` of the new score."""
+    old_evidence: list[Any] | None
+    had_score: bool
+
+
+def _differs(stored: Any, score: scoring.Score, model: str, tolerance: float) -> bool:
+    """Whether a new score differs from the stored one enough to be written."""
+    if stored is None or stored.model != model or stored.credibility != score.credibility:
+        return True
+    low, high = score.interval
+    return (
+        abs(stored.confidence - score.confidence) > tolerance
+        or abs(stored.low - low) > tolerance
+        or abs(stored.high - high) > tolerance
+    )
+
+
+def largest_changes(
+    before: Sequence[Mapping[str, Any]], after: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """The sources whose weight in a claim changed most, largest first.
+
+    Weights are summed per source (one source may appear through several
+    channels); a source new to the claim has before-values of 0 and None.
+    """
+
+    def by_source(evidence: Sequence[Mapping[str, Any]]) -> dict[str, tuple[float, float]]:
+        totals: dict[str, tuple[float, float]] = {}
+        for e in evidence:
+            weight, _ = totals.get(e["source"], (0.0, 0.0))
+            totals[e["source"]] = (weight + e["weight"], e["reliability"])
+        return totals
+
+    old, new = by_source(before), by_source(after)
+    entries: list[dict[str, Any]] = []
+    for source_id in sorted(old.keys() | new.keys()):
+        w0, r0 = old.get(source_id, (0.0, None))
+        w1, r1 = new.get(source_id, (0.0, None))
+        if w0 != w1 or r0 != r1:
+            entries.append(
+                {
+                    "source": source_id,
+                    "weight_before": w0,
+                    "weight_after": w1,
+                    "reliability_before": r0,
+                    "reliability_after": r1,
+                }
+            )
+    entries.sort(key=lambda e: -abs(e["weight_after"] - e["weight_before"]))
+    return entries[:TOP_CHANGES]
+
+
+def _chunks(snapshot: Snapshot, positions: Sequence[int], size: int) -> Iterator[list[int]]:
+    """Claim positions in chunks of about ``size``, never splitting a question."""
+    units: list[list[int]] = []
+    by_question: dict[str, list[int]] = {}
+    for i in positions:
+        question = snapshot.claims[i].question
+        if question is None:
+            units.append([i])
+        elif question in by_question:
+            by_question[question].append(i)
+        else:
+            units.append(by_question.setdefault(question, [i]))
+    chunk: list[int] = []
+    for unit in units:
+        if chunk and len(chunk) + len(unit) > size:
+            yield chunk
+            chunk = []
+        chunk.extend(unit)
+    if chunk:
+        yield chunk

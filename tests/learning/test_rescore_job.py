@@ -1,0 +1,218 @@
+"""The re-scoring job: what it learns, what it rewrites, what it leaves alone."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service.joblock import job_lock
+from service.models import Job, ScoreHistory, SourceReliability
+from service.rescore import DEAD_JOB_ERROR, JobRunning, claim_job, largest_changes
+from tests.learning.common import (
+    assert_nothing_stale,
+    engine_of,
+    post_claims,
+    random_claims,
+    resolve_directly,
+    run_rescore,
+    stored_scores,
+)
+
+
+def _store(app: Flask, client: FlaskClient, n_claims: int = 400) -> list[dict[str, Any]]:
+    """Claims on which sources 0-9 are mostly right, 10-19 mostly wrong, the rest
+    so-so; a third of the claims resolved."""
+    rng = random.Random(3)
+    claims = random_claims(n_claims, n_sources=40)
+    truth = {}
+    for i, claim in enumerate(claims):
+        true = rng.random() < 0.5
+        for a in claim["attributions"]:
+            source = int(a["source"][1:])
+            right = rng.random() < (0.9 if source < 10 else 0.2 if source < 20 else 0.6)
+            a["stance"] = "supports" if right == true else "refutes"
+        if i % 3 == 0 and "question" not in claim:
+            truth[claim["id"]] = "confirmed" if true else "refuted"
+    post_claims(client, claims)
+    resolve_directly(app, truth)
+    return claims
+
+
+def _learned(app: Flask) -> dict[str, float]:
+    with Session(engine_of(app)) as session:
+        rows = session.execute(
+            select(SourceReliability.source_id, SourceReliability.alpha, SourceReliability.beta)
+        )
+        return {s: a / (a + b) for s, a, b in rows}
+
+
+def test_job_learns_and_rescores(app: Flask, client: FlaskClient) -> None:
+    _store(app, client)
+    before = stored_scores(app)
+    stats = run_rescore(app)
+    assert stats["claims_read"] == 400
+    assert stats["attributions_read"] == 1200
+    assert stats["sources_written"] == stats["sources_moved"] > 0
+    assert stats["claims_changed"] > 0
+    assert stats["claims_rescored"] >= stats["claims_changed"]
+    assert set(stats["timings"]) >= {"read", "fit", "score", "write", "total"}
+    learned = _learned(app)
+    good = [learned[f"s{i:03d}"] for i in range(10) if f"s{i:03d}" in learned]
+    bad = [learned[f"s{i:03d}"] for i in range(10, 20) if f"s{i:03d}" in learned]
+    assert good and bad and min(good) > max(bad)
+    after = stored_scores(app)
+    moved = [c for c in after if after[c]["confidence"] != before[c]["confidence"]]
+    assert len(moved) == stats["claims_changed"]
+    assert all(after[c]["job_id"] is not None for c in moved)
+    assert_nothing_stale(app)
+
+
+def test_second_run_with_nothing_changed_writes_nothing(app: Flask, client: FlaskClient) -> None:
+    _store(app, client)
+    run_rescore(app)
+    with Session(engine_of(app)) as session:
+        history = session.scalar(select(func.count()).select_from(ScoreHistory))
+    again = run_rescore(app)
+    assert again["sources_written"] == 0
+    assert again["claims_changed"] == 0
+    with Session(engine_of(app)) as session:
+        assert session.scalar(select(func.count()).select_from(ScoreHistory)) == history
+
+
+def test_rerun_after_a_crash_finishes_the_work(app: Flask, client: FlaskClient) -> None:
+    _store(app, client)
+    before = stored_scores(app)
+    calls = []
+
+    def crash_after_two_chunks(done: int, total: int) -> None:
+        calls.append(done)
+        if len(calls) == 2:
+            raise RuntimeError("simulated crash")
+
+    with pytest.raises(RuntimeError):
+        run_rescore(app, chunk_claims=50, progress=crash_after_two_chunks)
+    with Session(engine_of(app)) as session:
+        job = session.scalars(select(Job)).one()
+        assert job.status == "failed"
+        assert "simulated crash" in (job.error or "")
+        partial = job.stats
+    rerun = run_rescore(app)
+    # The reliabilities were written before the crash; the rerun rewrites only what
+    # the crashed job had not: nothing twice.
+    assert rerun["sources_written"] == 0
+    assert rerun["claims_changed"] > 0
+    after = stored_scores(app)
+    rewritten = [c for c in after if after[c]["computed_at"] != before[c]["computed_at"]]
+    assert len(rewritten) == partial["claims_changed"] + rerun["claims_changed"]
+    assert run_rescore(app)["claims_changed"] == 0
+    assert_nothing_stale(app)
+
+
+def test_only_claims_touching_moved_sources_are_rescored(app: Flask, client: FlaskClient) -> None:
+    # Two groups of sources that never share a claim: learning about one cannot
+    # move the other.
+    left = [
+        {"id": f"l{i}", "text": "l", "attributions": [{"source": "la"}, {"source": "lb"}]}
+        for i in range(20)
+    ]
+    right = [
+        {"id": f"r{i}", "text": "r", "attributions": [{"source": "ra"}, {"source": "rb"}]}
+        for i in range(20)
+    ]
+    right[0]["question"] = right[1]["question"] = "q"
+    answer = {"id": "r-other", "text": "o", "question": "q", "attributions": [{"source": "x"}]}
+    post_claims(client, [*left, *right, answer])
+    run_rescore(app)
+    assert run_rescore(app)["claims_stale"] == 0
+    resolve_directly(app, {"r0": "refuted"})
+    stats = run_rescore(app)
+    # ra and rb moved: their 20 claims are stale, and so is the other answer to
+    # r0's question, although its own source did not move.
+    assert stats["claims_stale"] == 21
+    history = stored_scores(app)
+    assert all(history[f"l{i}"]["job_id"] == history["l0"]["job_id"] for i in range(20))
+
+
+def test_a_claim_written_during_the_job_is_left_alone(
+    app: Flask, client: FlaskClient, make_app: Callable[..., Flask]
+) -> None:
+    claims = _store(app, client)
+    other = make_app().test_client()  # another process of the API
+    target = claims[-1]
+
+    def write_during_job(done: int, total: int) -> None:
+        if done == 50:
+            changed = {**target, "text": "edited while the job ran"}
+            assert other.post("/v1/claims", json={"claims": [changed]}).status_code == 200
+            assert other.get("/healthz").status_code == 200
+
+    stats = run_rescore(app, chunk_claims=50, progress=write_during_job)
+    assert stats["claims_skipped"] >= 1
+    with Session(engine_of(app)) as session:
+        newest = session.scalars(
+            select(ScoreHistory.reason)
+            .where(ScoreHistory.claim_id == target["id"])
+            .order_by(ScoreHistory.id.desc())
+        ).first()
+    assert newest == "updated"
+    # It was scored with the reliabilities the job had already written, so the
+    # next job has nothing to fix.
+    assert run_rescore(app)["claims_changed"] == 0
+    assert_nothing_stale(app)
+
+
+def test_one_job_at_a_time(app: Flask) -> None:
+    engine = engine_of(app)
+    first = job_lock(engine)
+    job_id = claim_job(engine, first)
+    with pytest.raises(JobRunning) as running:
+        claim_job(engine, job_lock(engine))
+    assert running.value.job_id == job_id
+    first.release()
+
+
+def test_dead_job_is_marked_failed_by_the_next_start(app: Flask) -> None:
+    engine = engine_of(app)
+    lock = job_lock(engine)
+    dead = claim_job(engine, lock)
+    lock.release()  # what the kernel or the server does when the process dies
+    stats = run_rescore(app)
+    assert stats["claims_read"] == 0
+    with Session(engine) as session:
+        job = session.get(Job, dead)
+        assert job is not None
+        assert job.status == "failed"
+        assert job.error == DEAD_JOB_ERROR
+
+
+def test_largest_changes_names_the_sources_that_moved_most() -> None:
+    before = [
+        {"source": "a", "weight": 1.0, "reliability": 0.7},
+        {"source": "b", "weight": -0.5, "reliability": 0.6},
+        {"source": "c", "weight": 0.2, "reliability": 0.55},
+        {"source": "d", "weight": 0.1, "reliability": 0.52},
+    ]
+    after = [
+        {"source": "a", "weight": 1.1, "reliability": 0.72},
+        {"source": "b", "weight": -1.5, "reliability": 0.8},
+        {"source": "c", "weight": 0.2, "reliability": 0.55},
+        {"source": "d", "weight": 0.6, "reliability": 0.62},
+        {"source": "e", "weight": 0.3, "reliability": 0.6},
+    ]
+    changes = largest_changes(before, after)
+    assert [c["source"] for c in changes] == ["b", "d", "e"]
+    assert changes[0] == {
+        "source": "b",
+        "weight_before": -0.5,
+        "weight_after": -1.5,
+        "reliability_before": 0.6,
+        "reliability_after": 0.8,
+    }
+    assert changes[2]["reliability_before"] is None

@@ -1,0 +1,169 @@
+"""POST/DELETE /v1/claims/{id}/resolution and GET /v1/claims/{id}/history."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.learning_schemas import HistoryResponseSchema
+from service.models import Counter, SourceReliability
+from service.response_schemas import StoredClaimSchema
+from tests.learning.common import engine_of, run_rescore
+from tests.service.helpers import assert_problem, auth, row_counts
+
+CLAIM = {
+    "id": "c1",
+    "text": "It happened.",
+    "tags": ["t"],
+    "attributions": [
+        {"source": "yes-1", "stance": "supports"},
+        {"source": "yes-1", "stance": "supports", "via": ["relay"]},
+        {"source": "no-1", "stance": "refutes"},
+        {"source": "shrug", "stance": "neutral"},
+    ],
+}
+
+
+def _learned(app: Flask) -> dict[str, tuple[float, float]]:
+    with Session(engine_of(app)) as session:
+        rows = session.execute(
+            select(SourceReliability.source_id, SourceReliability.alpha, SourceReliability.beta)
+        )
+        return {s: (a, b) for s, a, b in rows}
+
+
+def _counter(app: Flask) -> int:
+    with Session(engine_of(app)) as session:
+        return session.scalar(select(Counter.value).where(Counter.name == "reliabilities")) or 0
+
+
+def _reliability(client: FlaskClient, source: str) -> float:
+    mean: float = client.get(f"/v1/sources/{source}").get_json()["reliability"]["mean"]
+    return mean
+
+
+def test_resolution_keeps_the_forecast_and_feeds_track_records(
+    app: Flask, client: FlaskClient, make_app: Callable[..., Flask]
+) -> None:
+    assert client.put("/v1/sources/yes-1", json={"name": "Yes"}).status_code == 200
+    score = client.post("/v1/claims", json={"claims": [CLAIM]}).get_json()["claims"][0]["score"]
+    other = make_app().test_client()  # another process, with its own cache
+    yes_before = _reliability(other, "yes-1")
+    counter = _counter(app)
+
+    response = client.post("/v1/claims/c1/resolution", json={"outcome": "confirmed", "note": "AP"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    claim = response.get_json()
+    assert StoredClaimSchema().validate(claim) == {}
+    assert claim["status"] == "confirmed"
+    assert claim["resolution"]["forecast"] == score["confidence"]
+    assert claim["resolution"]["note"] == "AP"
+    assert claim["score"]["confidence"] == score["confidence"]
+    assert _counter(app) == counter + 1
+
+    learned = _learned(app)
+    # One hit for the source that supported (once, though it came by two channels),
+    # one miss for the one that refuted; nothing for the neutral one or the relay.
+    assert set(learned) == {"yes-1", "no-1"}
+    unknown = app.extensions["credence"].setup.unknown
+    assert learned["yes-1"] == (unknown.alpha + 1, unknown.beta)
+    assert learned["no-1"] == (unknown.alpha, unknown.beta + 1)
+    assert _reliability(other, "yes-1") > yes_before
+
+
+def test_withdrawing_reverses_the_track_records(app: Flask, client: FlaskClient) -> None:
+    client.post("/v1/claims", json={"claims": [CLAIM]})
+    client.post(
+        "/v1/claims/c1/resolution",
+        json={"outcome": "refuted", "resolved_at": "2020-01-01T00:00:00Z"},
+    )
+    resolved = _learned(app)
+    unknown = app.extensions["credence"].setup.unknown
+    # An old resolution counts less (decayed by its age at the time it was recorded).
+    assert unknown.beta < resolved["yes-1"][1] < unknown.beta + 1
+    response = client.delete("/v1/claims/c1/resolution")
+    assert response.status_code == 204
+    for alpha, beta in _learned(app).values():
+        assert abs(alpha - unknown.alpha) < 1e-9 and abs(beta - unknown.beta) < 1e-9
+    claim = client.get("/v1/claims/c1").get_json()
+    assert claim["status"] == "open" and claim["resolution"] is None
+    assert_problem(client.delete("/v1/claims/c1/resolution"), 404)
+
+
+def test_resolution_errors(app: Flask, client: FlaskClient) -> None:
+    client.post("/v1/claims", json={"claims": [CLAIM]})
+    assert_problem(client.post("/v1/claims/nope/resolution", json={"outcome": "confirmed"}), 404)
+    assert_problem(client.delete("/v1/claims/nope/resolution"), 404)
+    counts = row_counts(app)
+    assert_problem(client.post("/v1/claims/c1/resolution", json={"outcome": "yes"}), 422, "outcome")
+    assert_problem(client.post("/v1/claims/c1/resolution", json={}), 422, "outcome")
+    assert_problem(
+        client.post("/v1/claims/c1/resolution", json={"outcome": "refuted", "by": "me"}), 422, "by"
+    )
+    assert_problem(
+        client.post(
+            "/v1/claims/c1/resolution",
+            json={"outcome": "refuted", "resolved_at": "2999-01-01T00:00:00Z"},
+        ),
+        422,
+        "resolved_at",
+    )
+    assert row_counts(app) == counts
+    assert client.post("/v1/claims/c1/resolution", json={"outcome": "refuted"}).status_code == 200
+    assert_problem(client.post("/v1/claims/c1/resolution", json={"outcome": "confirmed"}), 409)
+
+
+def test_one_confirmed_answer_per_question(client: FlaskClient) -> None:
+    answers = [
+        {"id": f"a{i}", "text": str(i), "question": "how-many", "attributions": []}
+        for i in range(3)
+    ]
+    client.post("/v1/claims", json={"claims": answers})
+    assert client.post("/v1/claims/a0/resolution", json={"outcome": "confirmed"}).status_code == 200
+    assert client.post("/v1/claims/a1/resolution", json={"outcome": "refuted"}).status_code == 200
+    assert_problem(client.post("/v1/claims/a2/resolution", json={"outcome": "confirmed"}), 409)
+
+
+def test_resolutions_need_the_admin_role(client: FlaskClient, keys: dict[str, str]) -> None:
+    client.post("/v1/claims", json={"claims": [CLAIM]}, headers=auth(keys["write"]))
+    body = {"outcome": "confirmed"}
+    response = client.post("/v1/claims/c1/resolution", json=body, headers=auth(keys["write"]))
+    assert_problem(response, 403)
+    assert_problem(client.delete("/v1/claims/c1/resolution", headers=auth(keys["write"])), 403)
+    assert client.get("/v1/claims/c1/history", headers=auth(keys["read"])).status_code == 200
+    response = client.post("/v1/claims/c1/resolution", json=body, headers=auth(keys["admin"]))
+    assert response.status_code == 200
+
+
+def test_history_newest_first_with_what_changed(app: Flask, client: FlaskClient) -> None:
+    claims: list[dict[str, Any]] = [
+        {"id": f"h{i}", "text": str(i), "attributions": [{"source": "w"}, {"source": "v"}]}
+        for i in range(6)
+    ]
+    client.post("/v1/claims", json={"claims": claims})
+    client.post("/v1/claims/h0/attributions", json={"attributions": [{"source": "u"}]})
+    for i in range(1, 6):
+        client.post(f"/v1/claims/h{i}/resolution", json={"outcome": "refuted"})
+    stats = run_rescore(app)
+    assert stats["claims_changed"] > 0
+
+    body = client.get("/v1/claims/h0/history").get_json()
+    assert HistoryResponseSchema().validate(body) == {}
+    history = body["history"]
+    assert [h["reason"] for h in history] == ["rescore", "attributions", "created"]
+    newest = history[0]
+    assert newest["job_id"] is not None and history[1]["job_id"] is None
+    assert newest["confidence"] < history[1]["confidence"]
+    assert 1 <= len(newest["changes"]) <= 3
+    top = newest["changes"][0]
+    assert top["source"] in {"w", "v"}
+    assert top["reliability_after"] < top["reliability_before"]
+    times = [h["computed_at"] for h in history]
+    assert times == sorted(times, reverse=True)
+    assert client.get("/v1/claims/h0").get_json()["score"]["confidence"] == newest["confidence"]
+    assert_problem(client.get("/v1/claims/nope/history"), 404)

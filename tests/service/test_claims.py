@@ -1,0 +1,196 @@
+"""Stored claims: batches, idempotent re-posts, listing, reading, added evidence, history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.models import ScoreHistory
+from service.response_schemas import (
+    ClaimPageSchema,
+    ClaimsResponseSchema,
+    ScoreSchema,
+    StoredClaimSchema,
+)
+from tests.service.helpers import assert_problem, row_counts
+
+
+def _history(app: Flask, claim_id: str) -> list[str]:
+    with Session(app.extensions["credence.engine"]) as session:
+        query = select(ScoreHistory.reason).where(ScoreHistory.claim_id == claim_id)
+        return list(session.scalars(query.order_by(ScoreHistory.id)))
+
+
+def test_post_stores_and_scores(app: Flask, client: FlaskClient, scenario: dict[str, Any]) -> None:
+    response = client.post("/v1/claims", json={"claims": scenario["claims"]})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert ClaimsResponseSchema().validate(body) == {}
+    claims = body["claims"]
+    assert [c["id"] for c in claims] == [c["id"] for c in scenario["claims"]]
+    assert all(c["status"] == "open" and c["score"]["confidence"] > 0 for c in claims)
+    assert claims[0]["tags"] == ["nk", "troops"]
+    assert claims[0]["attributions"][1]["quote"] == "would not confirm or deny"
+    stored = client.get("/v1/claims/kp-troops-in-russia").get_json()
+    assert StoredClaimSchema().validate(stored) == {}
+    assert stored["score"] == claims[2]["score"]
+    assert _history(app, "kp-troops-in-russia") == ["created"]
+
+
+def test_claims_without_id_get_one(client: FlaskClient) -> None:
+    claims = client.post("/v1/claims", json={"claims": [{"text": "a"}, {"text": "b"}]}).get_json()
+    ids = [c["id"] for c in claims["claims"]]
+    assert len(set(ids)) == 2
+    assert all(client.get(f"/v1/claims/{i}").status_code == 200 for i in ids)
+
+
+def test_repost_updates_the_claim(app: Flask, client: FlaskClient) -> None:
+    first = {
+        "id": "c1",
+        "text": "old",
+        "tags": ["a"],
+        "attributions": [{"source": "x"}, {"source": "y"}],
+    }
+    second = {
+        "id": "c1",
+        "text": "new",
+        "tags": ["b"],
+        "prior": 0.2,
+        "question": "q",
+        "attributions": [{"source": "z", "stance": "refutes"}],
+    }
+    client.post("/v1/claims", json={"claims": [first]})
+    counts = row_counts(app)
+    response = client.post("/v1/claims", json={"claims": [second]})
+    assert response.status_code == 200
+    claim = client.get("/v1/claims/c1").get_json()
+    assert (claim["text"], claim["tags"], claim["prior"], claim["question"]) == (
+        "new",
+        ["b"],
+        0.2,
+        "q",
+    )
+    assert [a["source"] for a in claim["attributions"]] == ["z"]
+    after = row_counts(app)
+    assert (
+        after["claims"] == counts["claims"] and after["attributions"] == counts["attributions"] - 1
+    )
+    assert _history(app, "c1") == ["created", "updated"]
+
+
+def test_a_failed_batch_stores_nothing(app: Flask, client: FlaskClient) -> None:
+    client.post("/v1/claims", json={"claims": [{"id": "keep", "text": "kept"}]})
+    before = row_counts(app)
+    bad = {
+        "claims": [
+            {"id": "new-one", "text": "fine"},
+            {"id": "keep", "text": "changed"},
+            {"text": "x", "attributions": [{"source": "s", "certainty": 0}]},
+        ]
+    }
+    assert_problem(client.post("/v1/claims", json=bad), 422, "claims.2.attributions.0.certainty")
+    assert row_counts(app) == before
+    assert client.get("/v1/claims/keep").get_json()["text"] == "kept"
+    assert client.get("/v1/claims/new-one").status_code == 404
+
+
+def test_duplicate_ids_in_a_batch_are_refused(client: FlaskClient) -> None:
+    body = {"claims": [{"id": "d", "text": "a"}, {"id": "d", "text": "b"}]}
+    assert_problem(client.post("/v1/claims", json=body), 422, "claims.1.id")
+
+
+def test_question_siblings_are_rescored(app: Flask, client: FlaskClient) -> None:
+    one = {
+        "id": "n-1500",
+        "text": "1,500",
+        "question": "how-many",
+        "attributions": [{"source": "wire"}],
+    }
+    client.post("/v1/claims", json={"claims": [one]})
+    alone = client.get("/v1/claims/n-1500").get_json()["score"]["confidence"]
+    other = {
+        "id": "n-10000",
+        "text": "10,000",
+        "question": "how-many",
+        "attributions": [{"source": "wire"}],
+    }
+    client.post("/v1/claims", json={"claims": [other]})
+    shared = client.get("/v1/claims/n-1500").get_json()["score"]["confidence"]
+    assert shared < alone
+    assert _history(app, "n-1500") == ["created", "sibling"]
+
+
+def test_list_filters_and_pages(client: FlaskClient, scenario: dict[str, Any]) -> None:
+    client.post("/v1/claims", json={"claims": scenario["claims"]})
+
+    def ids(query: str) -> list[str]:
+        response = client.get(f"/v1/claims?{query}")
+        assert response.status_code == 200, response.get_json()
+        body = response.get_json()
+        assert ClaimPageSchema().validate(body) == {}
+        assert all("attributions" not in c and "evidence" not in c["score"] for c in body["claims"])
+        return [c["id"] for c in body["claims"]]
+
+    assert ids("") == sorted(c["id"] for c in scenario["claims"])
+    assert ids("tag=troops") == ["kp-sof-1500-shipped"]
+    assert ids("source=ua-president") == ["kp-troops-in-russia"]
+    assert ids("q=SECOND") == ["kp-second-deployment"]
+    assert ids("status=confirmed") == []
+    assert ids("min_confidence=0.99") == []
+    assert len(ids("min_confidence=0&max_confidence=1")) == 3
+    first = client.get("/v1/claims?limit=2").get_json()
+    second = client.get(f"/v1/claims?limit=2&cursor={first['next_cursor']}").get_json()
+    assert [c["id"] for c in first["claims"] + second["claims"]] == ids("")
+    assert second["next_cursor"] is None
+
+
+def test_list_refuses_bad_paging(client: FlaskClient) -> None:
+    assert_problem(client.get("/v1/claims?limit=1001"), 422, "limit")
+    assert_problem(client.get("/v1/claims?limit=0"), 422, "limit")
+    assert_problem(client.get("/v1/claims?cursor=%%%"), 422, "cursor")
+    assert_problem(client.get("/v1/claims?min_confidence=2"), 422, "min_confidence")
+    assert_problem(client.get("/v1/claims?colour=red"), 422, "colour")
+
+
+def test_unknown_claim_is_404(client: FlaskClient) -> None:
+    assert_problem(client.get("/v1/claims/nope"), 404)
+    assert_problem(client.post("/v1/claims/nope/attributions", json={"attributions": []}), 404)
+
+
+def test_added_attributions_rescore_at_once(app: Flask, client: FlaskClient) -> None:
+    client.post(
+        "/v1/claims",
+        json={"claims": [{"id": "c", "text": "t", "attributions": [{"source": "wire"}]}]},
+    )
+    before = client.get("/v1/claims/c").get_json()["score"]["confidence"]
+    response = client.post(
+        "/v1/claims/c/attributions", json={"attributions": [{"source": "gov-a"}]}
+    )
+    assert response.status_code == 200
+    body = response.get_json()
+    assert ScoreSchema().validate(body) == {}
+    assert body["confidence"] > before
+    claim = client.get("/v1/claims/c").get_json()
+    assert [a["source"] for a in claim["attributions"]] == ["wire", "gov-a"]
+    assert claim["score"]["confidence"] == body["confidence"]
+    assert _history(app, "c") == ["created", "attributions"]
+
+
+def test_attribution_limit_counts_stored_ones(make_app: Any) -> None:
+    client = make_app(limits={"attributions_per_claim": 2}).test_client()
+    client.post(
+        "/v1/claims", json={"claims": [{"id": "c", "text": "t", "attributions": [{"source": "a"}]}]}
+    )
+    body = {"attributions": [{"source": "b"}, {"source": "c"}]}
+    assert_problem(client.post("/v1/claims/c/attributions", json=body), 422, "attributions")
+    assert_problem(
+        client.post(
+            "/v1/claims/c/attributions", json={"attributions": [{"source": "b", "via": ["b"]}]}
+        ),
+        422,
+        "attributions.0.via",
+    )

@@ -1,0 +1,147 @@
+"""The credence command line, through click's CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+
+from service.cli import main
+from tests.service.helpers import row_counts
+
+
+@pytest.fixture
+def run(database_url: str, catalogue_file: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("CREDENCE_DATABASE_URL", database_url)
+    monkeypatch.setenv("CREDENCE_SOURCES_CATALOGUE", str(catalogue_file))
+
+    def invoke(*args: str) -> Any:
+        return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+    return invoke
+
+
+def _write_lines(path: Path, rows: list[Any]) -> Path:
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    return path
+
+
+def test_migrate_is_idempotent(run: Any) -> None:
+    result = run("migrate")
+    assert result.exit_code == 0, result.output
+
+
+def test_keys_create_prints_a_working_key(run: Any, app: Flask) -> None:
+    result = run("keys", "create", "--role", "write", "--name", "ci")
+    assert result.exit_code == 0, result.output
+    key = result.output.strip()
+    client = app.test_client()
+    assert client.get("/v1/claims").status_code == 401
+    ok = client.post("/v1/claims", json={"claims": []}, headers={"Authorization": f"Bearer {key}"})
+    assert ok.status_code == 200
+    assert run("keys", "create", "--role", "root").exit_code == 2
+
+
+def test_config_show_hides_passwords(run: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CREDENCE_DATABASE_URL", "postgresql+psycopg://u:hunter2@db/credence")
+    monkeypatch.setenv("CREDENCE_PORT", "9000")
+    result = run("config", "show")
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output)
+    assert shown["server"]["port"] == 9000
+    assert "hunter2" not in result.output
+
+
+def test_invalid_config_names_the_key(
+    run: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("CREDENCE_SCORING_INTERVAL_LEVEL", "1.5")
+    result = run("config", "show")
+    assert result.exit_code == 1 and "scoring.interval_level" in result.output
+    config = tmp_path / "bad.toml"
+    config.write_text("[server]\nprot = 80\n")
+    monkeypatch.delenv("CREDENCE_SCORING_INTERVAL_LEVEL")
+    monkeypatch.setenv("CREDENCE_CONFIG", str(config))
+    for command in (["config", "show"], ["migrate"], ["serve"], ["export"]):
+        result = run(*command)
+        assert result.exit_code == 1 and "server.prot" in result.output, (command, result.output)
+
+
+def test_import_then_export(run: Any, app: Flask, tmp_path: Path) -> None:
+    rows = [
+        {
+            "type": "source",
+            "id": "kr-nis",
+            "name": "NIS",
+            "group": "gov:kr",
+            "prior": {"grade": "C"},
+        },
+        {
+            "type": "claim",
+            "id": "c1",
+            "text": "one",
+            "tags": ["t"],
+            "attributions": [{"source": "kr-nis", "via": ["kr-media"]}],
+        },
+        {"type": "claim", "id": "c2", "text": "two", "prior": 0.3},
+    ]
+    result = run("import", str(_write_lines(tmp_path / "in.jsonl", rows)))
+    assert result.exit_code == 0, result.output
+    claim = app.test_client().get("/v1/claims/c1").get_json()
+    assert claim["score"]["evidence"][0]["reliability"] == pytest.approx(0.65)
+    exported = [json.loads(line) for line in run("export").output.splitlines()]
+    assert [r["type"] for r in exported] == ["source", "claim", "claim"]
+    assert exported[0] == rows[0]
+    assert exported[1]["attributions"][0]["via"] == ["kr-media"]
+
+
+def test_import_csv(run: Any, app: Flask, tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text(
+        "type,id,text,prior,attributions\n"
+        'claim,c1,"one, with a comma",0.4,"[{""source"": ""ap""}]"\n'
+        "claim,c2,two,,\n"
+    )
+    result = run("import", str(path))
+    assert result.exit_code == 0, result.output
+    assert app.test_client().get("/v1/claims/c1").get_json()["prior"] == 0.4
+
+
+def test_a_bad_row_names_its_line_and_stores_nothing_of_its_batch(
+    run: Any, app: Flask, tmp_path: Path
+) -> None:
+    before = row_counts(app)
+    rows = [
+        {"type": "source", "id": "s1", "prior": {"grade": "B"}},
+        {"type": "claim", "id": "c1", "text": "one"},
+        {
+            "type": "claim",
+            "id": "c2",
+            "text": "two",
+            "attributions": [{"source": "s1", "certainty": 7}],
+        },
+    ]
+    result = run("import", str(_write_lines(tmp_path / "in.jsonl", rows)))
+    assert result.exit_code == 1
+    assert "line 3" in result.output and "attributions.0.certainty" in result.output
+    assert row_counts(app) == before
+    (tmp_path / "broken.jsonl").write_text('{"type": "claim", "text": "a"}\n{"type": \n')
+    result = run("import", str(tmp_path / "broken.jsonl"))
+    assert result.exit_code == 1 and "line 2" in result.output
+    assert row_counts(app) == before
+
+
+def test_import_commits_earlier_batches(run: Any, app: Flask, tmp_path: Path) -> None:
+    rows = [{"type": "claim", "id": f"c{i}", "text": "t"} for i in range(4)] + [{"type": "nope"}]
+    result = run("import", "--batch-size", "2", str(_write_lines(tmp_path / "in.jsonl", rows)))
+    assert result.exit_code == 1 and "line 5" in result.output
+    assert row_counts(app)["claims"] == 4
+
+
+def test_serve_refuses_a_public_address_without_keys(run: Any) -> None:
+    result = run("serve", "--host", "0.0.0.0", "--port", "1")
+    assert result.exit_code == 1 and "no API keys" in result.output
