@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 CREDENCE_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export CREDENCE_TEST_DATABASE_URL
 
-.PHONY: setup run test lint bench bench-quality bench-scale bench-http bench-rescore clean
+.PHONY: setup run test lint bench bench-quality bench-scale bench-http bench-rescore bench-scoring clean
 
 setup: $(VENV)/.installed
 
@@ -30,7 +30,7 @@ test: setup
 lint: setup
 	$(BIN)/ruff check scoring service tests bench
 	$(BIN)/ruff format --check scoring service tests bench
-	$(BIN)/mypy
+	$(BIN)/mypy scoring service bench tests
 
 bench: bench-quality bench-scale bench-http bench-rescore
 
@@ -45,6 +45,9 @@ bench-http: setup
 
 bench-rescore: setup
 	$(BIN)/python -m bench.rescore
+
+bench-scoring: setup
+	$(BIN)/python -m bench.scoring_speed
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

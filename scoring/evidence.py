@@ -50,7 +50,11 @@ def segment_sum(values: ArrayLike, index: ArrayLike, n_segments: int) -> FloatAr
 
 
 def logit(p: ArrayLike) -> FloatArray:
-    q = np.clip(np.asarray(p, dtype=float), EPS, 1 - EPS)
+    """Log-odds of probabilities kept ``EPS`` away from 0 and 1."""
+    # np.clip's Python wrapper costs more than both ufuncs on small arrays.
+    q = np.array(p, dtype=float)
+    np.maximum(q, EPS, out=q)
+    np.minimum(q, 1 - EPS, out=q)
     odds = np.subtract(1.0, q)
     np.divide(q, odds, out=odds)
     return np.log(odds, out=odds)
@@ -106,7 +110,7 @@ def saturate(log_odds: ArrayLike, cap: float) -> FloatArray:
     ``cap = inf`` leaves evidence untouched.
     """
     e = np.asarray(log_odds, dtype=float)
-    if np.isinf(cap):
+    if math.isinf(cap):
         return e
     bounded = np.tanh(e / cap)
     bounded *= cap
@@ -199,9 +203,12 @@ def claim_log_odds(
     claim: ArrayLike,
     sign: ArrayLike,
     weight_scale: ArrayLike,
-    effective: ArrayLike,
+    effective: ArrayLike | None,
     n_claims: int,
     cap: float,
+    *,
+    log_odds: ArrayLike | None = None,
+    index: ArrayLike | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """Each evidence row's weight and each claim's total evidence, in log-odds.
 
@@ -210,6 +217,12 @@ def claim_log_odds(
     rows (``sign = 0``) add nothing. ``weight_scale`` carries the count of
     reports and the design effect of their cluster.
 
+    Rows often share their effective reliability (one source without relays,
+    or one channel of source, relays and certainty): then pass ``log_odds``,
+    the logit of each distinct effective reliability, and ``index``, each
+    row's entry in it, instead of ``effective``, so that each logit is taken
+    once.
+
     Parameters
     ----------
     claim : array_like of int, shape (m,)
@@ -217,21 +230,30 @@ def claim_log_odds(
     sign : array_like, shape (m,)
     weight_scale : array_like, shape (m,)
         ``count * design effect`` of each row.
-    effective : array_like, shape (m,) or (m, s)
-        Effective reliability of each row, optionally for s samples.
+    effective : array_like, shape (m,) or (m, s), or None
+        Effective reliability of each row, optionally for s samples; None
+        when ``log_odds`` and ``index`` are given.
     cap : float
         Saturation bound of a claim's total evidence (see ``saturate``).
+    log_odds : array_like, shape (k,) or (k, s), optional
+        ``logit`` of k effective reliabilities.
+    index : array_like of int, shape (m,), optional
+        Each row's entry of ``log_odds``, in ``[0, k)``.
 
     Returns
     -------
-    weight : ndarray, shape of ``effective``
+    weight : ndarray, shape (m,) or (m, s)
         Contribution of each row.
     total : ndarray, shape (n_claims,) or (n_claims, s)
         Saturated sum of the weights of each claim.
     """
-    e = np.asarray(effective, dtype=float)
+    if log_odds is not None and index is not None:
+        weight = np.asarray(log_odds, dtype=float)[np.asarray(index, dtype=np.intp)]
+    elif effective is not None and log_odds is None and index is None:
+        weight = logit(effective)
+    else:
+        raise ValueError("pass either effective, or log_odds with index")
     factor = np.asarray(sign, dtype=float) * np.asarray(weight_scale, dtype=float)
-    weight = logit(e)
-    weight *= factor.reshape(-1, *([1] * (e.ndim - 1)))
+    weight *= factor.reshape(-1, *([1] * (weight.ndim - 1)))
     total = segment_sum(weight, claim, n_claims)
     return weight, saturate(total, cap)

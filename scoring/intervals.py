@@ -12,6 +12,24 @@ from scoring.evidence import FloatArray
 
 
 @functools.lru_cache(maxsize=4096)
+def draws_and_mean(source_id: str, alpha: float, beta: float, samples: int) -> FloatArray:
+    """``reliability_draws`` followed by the belief's mean ``alpha / (alpha + beta)``.
+
+    The scorer pushes both through the model in one pass. Memoised; the
+    returned array is read-only.
+
+    Returns
+    -------
+    ndarray, shape (samples + 1,)
+    """
+    rng = np.random.default_rng(zlib.crc32(source_id.encode()))
+    row = np.empty(samples + 1)
+    row[:samples] = rng.beta(alpha, beta, samples)
+    row[samples] = alpha / (alpha + beta)
+    row.flags.writeable = False
+    return row
+
+
 def reliability_draws(source_id: str, alpha: float, beta: float, samples: int) -> FloatArray:
     """Draws of one source's reliability from its Beta(alpha, beta) belief.
 
@@ -24,10 +42,7 @@ def reliability_draws(source_id: str, alpha: float, beta: float, samples: int) -
     -------
     ndarray, shape (samples,)
     """
-    rng = np.random.default_rng(zlib.crc32(source_id.encode()))
-    draws = rng.beta(alpha, beta, samples)
-    draws.flags.writeable = False
-    return draws
+    return draws_and_mean(source_id, alpha, beta, samples)[:samples]
 
 
 def credible_interval(

@@ -1,0 +1,154 @@
+"""Speed of ``ClaimScorer.score``: ``python -m bench.scoring_speed`` (``make bench-scoring``).
+
+Claims of 3 attributions each (one relayed through an outlet, one hedged
+refutation, three unnamed officials) from 40 sources in 4 groups, scored in
+calls of 1, 100 and 1,000 claims with warm draw caches, as a running service
+would be. Beside each, in the same run on the same claims, the baseline: the
+plug-in point estimate alone (the attribution table and one vectorised
+evaluation at the sources' mean reliabilities; no interval, no evidence
+objects, no summary), so that the ratio is comparable across machines and
+loads. A last row scores 100 claims with the draw cache cleared before every
+call (sources the worker has not seen yet).
+
+Every figure is the fastest of several repeats, in wall time and in the
+process's own CPU time (less disturbed by other work on the machine).
+Results go to ``bench/results/scoring_speed.md``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import partial
+
+import numpy as np
+
+from bench.common import header, table, write_results
+from scoring import Attribution, Beta, Claim, ClaimScorer, SourceBelief
+from scoring.intervals import draws_and_mean
+from scoring.scorer import _Rows
+
+SIZES = (1, 100, 1000)
+REPEATS = 7
+# Each timed repeat runs about this many claims.
+CLAIMS_PER_REPEAT = 3000
+# Goals (per claim): the HTTP budget leaves the scorer this much.
+GOAL_US_1 = 120.0
+GOAL_US_100 = 15.0
+
+
+def claims(n: int) -> list[Claim]:
+    return [
+        Claim(
+            (
+                Attribution(f"src-{i % 40}", via=(f"outlet-{i % 7}",)),
+                Attribution(f"src-{(i + 13) % 40}", "refutes", certainty=0.8),
+                Attribution("officials", count=3),
+            ),
+            id=f"c{i}",
+        )
+        for i in range(n)
+    ]
+
+
+def sources() -> dict[str, SourceBelief]:
+    book = {
+        f"src-{i}": SourceBelief(Beta(4 + i % 5, 2), f"gov:{i % 4}" if i % 3 else None)
+        for i in range(40)
+    }
+    return book | {f"outlet-{i}": SourceBelief(Beta(20, 3)) for i in range(7)}
+
+
+def best(
+    call: Callable[[], object], runs: int, before: Callable[[], object] | None = None
+) -> tuple[float, float]:
+    """Fastest per-call (wall, CPU) seconds over ``REPEATS`` repeats of ``runs`` calls."""
+    wall = cpu = float("inf")
+    for _ in range(REPEATS):
+        spent_wall = spent_cpu = 0.0
+        for _ in range(runs):
+            if before is not None:
+                before()
+            w, c = time.perf_counter(), time.process_time()
+            call()
+            spent_wall += time.perf_counter() - w
+            spent_cpu += time.process_time() - c
+        wall = min(wall, spent_wall / runs)
+        cpu = min(cpu, spent_cpu / runs)
+    return wall, cpu
+
+
+def main() -> None:
+    book = sources()
+    scorer = ClaimScorer()
+    params = scorer.params
+
+    def point_estimate(batch: list[Claim]) -> np.ndarray:
+        rows = _Rows(batch, book, params)
+        mean = np.array([b.mean for b in rows.beliefs] + [1.0])
+        return rows.evaluate(mean, params.evidence_cap)[3]
+
+    results = []
+    cases = [(n, False) for n in SIZES] + [(100, True)]
+    for n, cold in cases:
+        batch = claims(n)
+        scorer.score(batch, book)  # warm the draw cache and numpy
+        runs = max(3, CLAIMS_PER_REPEAT // n)
+        clear = draws_and_mean.cache_clear if cold else None
+        wall, cpu = best(partial(scorer.score, batch, book), runs, clear)
+        base_wall, base_cpu = best(partial(point_estimate, batch), runs)
+        per_claim = [t / n * 1e6 for t in (wall, cpu, base_wall, base_cpu)]
+        results.append((n, cold, *per_claim))
+
+    rows = [
+        (
+            f"{n:,}" + (" (draw cache cold)" if cold else ""),
+            f"{wall:.1f}",
+            f"{cpu:.1f}",
+            f"{base_wall:.1f}",
+            f"{base_cpu:.1f}",
+            f"{cpu / base_cpu:.1f}x",
+            f"{1e6 / wall:,.0f}",
+        )
+        for n, cold, wall, cpu, base_wall, base_cpu in results
+    ]
+    by_size = {n: cpu for n, cold, _, cpu, _, _ in results if not cold}
+    goals = [
+        f"- 1 claim: {by_size[1]:.0f} us CPU per call (goal <= {GOAL_US_1:.0f}): "
+        + ("met" if by_size[1] <= GOAL_US_1 else "NOT met"),
+        f"- 100 claims: {by_size[100]:.1f} us CPU per claim (goal <= {GOAL_US_100:.0f}): "
+        + ("met" if by_size[100] <= GOAL_US_100 else "NOT met"),
+    ]
+    markdown = "\n".join(
+        [
+            header("bench/scoring_speed", "make bench-scoring"),
+            "Claims of 3 attributions (relayed, hedged, 3 unnamed) from 40 sources in 4 "
+            f"groups; {params.interval_samples} interval samples; warm draw cache unless "
+            "marked. Per-claim microseconds, fastest of "
+            f"{REPEATS} repeats. Baseline: the plug-in point estimate alone (table and "
+            "one vectorised evaluation; no interval, evidence or summary), same claims, "
+            "same run.",
+            "",
+            table(
+                [
+                    "claims per call",
+                    "score us/claim (wall)",
+                    "score us/claim (CPU)",
+                    "baseline us/claim (wall)",
+                    "baseline us/claim (CPU)",
+                    "score / baseline (CPU)",
+                    "claims/s (wall)",
+                ],
+                rows,
+            ),
+            "## Goals (CPU time, so that other load on the machine counts less)",
+            "",
+            *goals,
+            "",
+        ]
+    )
+    write_results("scoring_speed", markdown)
+
+
+if __name__ == "__main__":
+    main()
