@@ -1,0 +1,422 @@
+"""HTTP throughput and latency of the real server: ``python -m bench.http``.
+
+Starts ``credence serve`` (gunicorn, 2 workers) on a free loopback port against a
+temporary SQLite database, seeds sources and an API key, then drives it with wrk
+(Debian's package; installed here when missing and running as root) at 16
+connections. Each scoring scenario runs right after a bare ``GET /healthz`` of the
+same server, the framework's ceiling, and is reported beside it. Results go to
+``bench/results/http.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from bench.common import header, write_results
+
+CONNECTIONS = 16
+WORKERS = 2
+N_SOURCES = 50
+
+# Goals from the issue.
+GOAL_RATIO_1 = 0.5
+GOAL_P99_1_MS = 10.0
+GOAL_CLAIMS_PER_S = 25_000
+
+
+@dataclass
+class Run:
+    name: str
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int
+    claims_per_request: int = 0
+    cpu_ms: float | None = None
+    """The workers' CPU time (user + system) per request: unlike req/s, barely moved
+    by whatever else is running on the machine."""
+
+    @property
+    def claims_per_s(self) -> float:
+        return self.requests_per_s * self.claims_per_request
+
+
+# --- the server -------------------------------------------------------------------
+
+
+def credence(*args: str, env: dict[str, str]) -> str:
+    exe = Path(sys.executable).with_name("credence")
+    done = subprocess.run([str(exe), *args], env=env, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise RuntimeError(f"credence {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+    return done.stdout
+
+
+def new_key(env: dict[str, str], role: str) -> str:
+    """A new API key, as ``credence keys create`` prints it."""
+    out = credence("keys", "create", "--role", role, env=env)
+    found = re.search(r"crd_\w+_[\w-]+", out)
+    if not found:
+        raise RuntimeError(f"no key in the output of credence keys create: {out!r}")
+    return found.group(0)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Server:
+    """``credence serve`` under gunicorn on a free loopback port, stopped on exit."""
+
+    def __init__(self, env: dict[str, str], workers: int, log: Path) -> None:
+        self.port = free_port()
+        exe = Path(sys.executable).with_name("credence")
+        cmd = [str(exe), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        self.log = log
+        with log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [*cmd, "--workers", str(workers)],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: the workers go with it
+            )
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def request(self, method: str, path: str, body: Any = None, key: str | None = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url(path), data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        if key:
+            req.add_header("Authorization", f"Bearer {key}")
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            raise RuntimeError(f"{method} {path}: {exc.code} {exc.read()[:2000]!r}") from None
+
+    def __enter__(self) -> Server:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited:\n{self.log.read_text()}")
+            try:
+                urllib.request.urlopen(self.url("/healthz"), timeout=2).close()
+                return self
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"server did not answer /healthz:\n{self.log.read_text()}")
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+
+
+def worker_cpu_seconds(master: int) -> float | None:
+    """CPU seconds used so far by the children (the workers) of process ``master``;
+    None where /proc cannot tell."""
+    try:
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+        ticks = 0
+        for pid in children:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    except (OSError, ValueError, IndexError):
+        return None
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+# --- request bodies ---------------------------------------------------------------
+
+
+def source_id(i: int) -> str:
+    return f"bench-src-{i % N_SOURCES:02d}"
+
+
+def make_claims(n: int, id_prefix: str | None) -> list[dict[str, object]]:
+    """n claims of 3 attributions each: a direct, a relayed and a hedged or refuting one."""
+    claims: list[dict[str, object]] = []
+    for i in range(n):
+        claim: dict[str, object] = {
+            "text": f"Benchmark claim number {i}: something happened somewhere.",
+            "tags": ["bench"],
+            "attributions": [
+                {"source": source_id(3 * i)},
+                {"source": source_id(3 * i + 1), "via": [source_id(3 * i + 2)]},
+                {
+                    "source": source_id(3 * i + 7),
+                    "stance": "refutes" if i % 4 == 0 else "supports",
+                    "certainty": 0.7,
+                },
+            ],
+        }
+        if id_prefix is not None:
+            claim["id"] = f"{id_prefix}-{i}"
+        claims.append(claim)
+    return claims
+
+
+LUA_POST = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer {key}"
+wrk.body = [==[{body}]==]
+"""
+
+# Distinct claim ids per request: each thread numbers its requests, and @ID@ in the
+# body template becomes "<thread>-<n>".
+LUA_POST_UNIQUE = """
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+local n = 0
+local template = [==[{body}]==]
+local headers = {{["Content-Type"] = "application/json", ["Authorization"] = "Bearer {key}"}}
+function request()
+  n = n + 1
+  local body = template:gsub("@ID@", tid .. "-" .. n)
+  return wrk.format("POST", "{path}", headers, body)
+end
+"""
+
+
+# --- wrk --------------------------------------------------------------------------
+
+
+def ensure_wrk() -> str:
+    if not shutil.which("wrk") and os.geteuid() == 0 and shutil.which("apt-get"):
+        print("installing wrk with apt-get", file=sys.stderr)
+        subprocess.run(["apt-get", "update", "-qq"], check=False)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False)
+    path = shutil.which("wrk")
+    if not path:
+        sys.exit("bench.http needs wrk: apt-get install -y wrk")
+    return path
+
+
+def parse_duration_ms(text: str) -> float:
+    found = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if not found:
+        raise RuntimeError(f"cannot read wrk duration {text!r}")
+    value, unit = found.groups()
+    return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}[unit]
+
+
+def parse_wrk(name: str, out: str, claims: int) -> Run:
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M)
+    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M)
+    total = re.search(r"(\d+) requests in", out)
+    if not (rps and p50 and p99 and total):
+        raise RuntimeError(f"cannot read wrk output:\n{out}")
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = (int(non2xx.group(1)) if non2xx else 0) + (
+        sum(int(g) for g in sock.groups()) if sock else 0
+    )
+    return Run(
+        name=name,
+        requests_per_s=float(rps.group(1)),
+        p50_ms=parse_duration_ms(p50.group(1)),
+        p99_ms=parse_duration_ms(p99.group(1)),
+        requests=int(total.group(1)),
+        errors=errors,
+        claims_per_request=claims,
+    )
+
+
+def run_wrk(
+    wrk: str,
+    url: str,
+    name: str,
+    seconds: int,
+    script: str | None = None,
+    claims: int = 0,
+    master: int | None = None,
+) -> Run:
+    cmd = [wrk, "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
+        if script:
+            lua.write(script)
+    cpu_before = worker_cpu_seconds(master) if master else None
+    try:
+        if script:
+            cmd += ["-s", lua.name]
+        out = subprocess.run(
+            [*cmd, url], capture_output=True, text=True, timeout=seconds + 60, check=True
+        ).stdout
+    finally:
+        os.unlink(lua.name)
+    run = parse_wrk(name, out, claims)
+    cpu_after = worker_cpu_seconds(master) if master else None
+    if cpu_before is not None and cpu_after is not None and run.requests:
+        run.cpu_ms = 1000 * (cpu_after - cpu_before) / run.requests
+    cpu = f"  server CPU {run.cpu_ms:.3f} ms/req" if run.cpu_ms is not None else ""
+    print(
+        f"{name:<32} {run.requests_per_s:>9.0f} req/s  p50 {run.p50_ms:6.2f} ms"
+        f"  p99 {run.p99_ms:6.2f} ms  errors {run.errors}{cpu}",
+        flush=True,
+    )
+    return run
+
+
+# --- report -----------------------------------------------------------------------
+
+
+def report(pairs: list[tuple[Run, Run]], seconds: int, load: tuple[float, ...]) -> str:
+    lines = [
+        header("HTTP throughput and latency under gunicorn", "make bench-http"),
+        f"`credence serve` under gunicorn ({WORKERS} sync workers) on loopback, temporary"
+        f" SQLite database, {N_SOURCES} defined sources, bearer key on every scoring request."
+        f" Load: wrk, 1 thread, {CONNECTIONS} connections, {seconds} s per row, on the same"
+        " 2-core machine (wrk takes some of the CPU the server could use). Each scenario runs"
+        " right after `GET /healthz` on the same server; the ratio is against that ceiling."
+        " Every claim has 3 attributions (direct, relayed, hedged or refuting)."
+        f" Load average before the run: {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}"
+        " (other work on the machine lowers every row alike; compare ratios)."
+        " CPU ms/req is the workers' CPU time (user + system) per request, from /proc: it"
+        " moves far less with the other load than req/s does.",
+        "",
+        "| scenario | req/s | p50 ms | p99 ms | CPU ms/req | /healthz req/s"
+        " | /healthz CPU ms/req | ratio | claims/s | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for ceiling, run in pairs:
+        ratio = run.requests_per_s / ceiling.requests_per_s
+        claims = f"{run.claims_per_s:,.0f}" if run.claims_per_request else "—"
+        lines.append(
+            f"| {run.name} | {run.requests_per_s:,.0f} | {run.p50_ms:.2f} | {run.p99_ms:.2f}"
+            f" | {_ms(run.cpu_ms)} | {ceiling.requests_per_s:,.0f} | {_ms(ceiling.cpu_ms)}"
+            f" | {ratio:.0%} | {claims} | {run.errors} |"
+        )
+    ceil1, one = pairs[0]
+    best = max((run for _, run in pairs[1:]), key=lambda r: r.claims_per_s)
+    ratio = one.requests_per_s / ceil1.requests_per_s
+    ok1 = ratio >= GOAL_RATIO_1 and one.p99_ms < GOAL_P99_1_MS
+    ok2 = pairs[1][1].claims_per_s >= GOAL_CLAIMS_PER_S
+    lines += [
+        "",
+        "Goals (issue 3):",
+        f"- 1-claim scoring ≥ {GOAL_RATIO_1:.0%} of the ceiling with p99 < {GOAL_P99_1_MS:g} ms:"
+        f" {ratio:.0%}, p99 {one.p99_ms:.2f} ms — **{'met' if ok1 else 'missed'}**.",
+        f"- ≥ {GOAL_CLAIMS_PER_S:,} claims scored/s in 100-claim requests:"
+        f" {pairs[1][1].claims_per_s:,.0f} (`POST /v1/score`) — **{'met' if ok2 else 'missed'}**"
+        f"; best of the 100-claim rows: {best.claims_per_s:,.0f} ({best.name}).",
+        "",
+        "Run again with `make bench-http` (`python -m bench.http --seconds N`).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+# --- main -------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10, help="duration of each wrk run")
+    args = parser.parse_args(argv)
+    wrk = ensure_wrk()
+    load = os.getloadavg()
+
+    with tempfile.TemporaryDirectory(prefix="credence-bench-") as tmp:
+        env = {**os.environ, "CREDENCE_DATABASE_URL": f"sqlite:///{tmp}/credence.db"}
+        env.pop("CREDENCE_CONFIG", None)
+        credence("migrate", env=env)
+        key = new_key(env, "admin")
+        with Server(env, WORKERS, Path(tmp) / "server.log") as server:
+            for i in range(N_SOURCES):
+                server.request(
+                    "PUT",
+                    f"/v1/sources/{source_id(i)}",
+                    {
+                        "name": f"Bench source {i}",
+                        "group": f"bench:{i % 5}",
+                        "prior": {"grade": "ABCDE"[i % 5]},
+                    },
+                    key=key,
+                )
+            one = json.dumps({"claims": make_claims(1, None)})
+            hundred = json.dumps({"claims": make_claims(100, None)})
+            stored = json.dumps({"claims": make_claims(100, "bench-@ID@")})
+            # Each body is checked once before it is timed.
+            for path, body in (("/v1/score", one), ("/v1/score", hundred)):
+                server.request("POST", path, json.loads(body), key=key)
+            server.request(
+                "POST", "/v1/claims", json.loads(stored.replace("@ID@", "check")), key=key
+            )
+
+            scenarios = [
+                ("POST /v1/score, 1 claim", LUA_POST.format(key=key, body=one), 1, "/v1/score"),
+                (
+                    "POST /v1/score, 100 claims",
+                    LUA_POST.format(key=key, body=hundred),
+                    100,
+                    "/v1/score",
+                ),
+                (
+                    "POST /v1/claims, 100 claims",
+                    LUA_POST_UNIQUE.format(key=key, body=stored, path="/v1/claims"),
+                    100,
+                    "/v1/claims",
+                ),
+            ]
+            # Warm both workers up before the first timed run.
+            run_wrk(wrk, server.url("/healthz"), "warm-up", 2)
+            pairs: list[tuple[Run, Run]] = []
+            master = server.proc.pid
+            for name, script, claims, path in scenarios:
+                ceiling = run_wrk(
+                    wrk, server.url("/healthz"), "GET /healthz", args.seconds, master=master
+                )
+                run = run_wrk(
+                    wrk, server.url(path), name, args.seconds, script, claims, master=master
+                )
+                pairs.append((ceiling, run))
+
+    write_results("http", report(pairs, args.seconds, load))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
