@@ -17,10 +17,10 @@ standard library writes ``NaN``, which is not JSON at all; no body holds one.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from flask import Response
+from flask import Flask, Response
 from flask.json.provider import DefaultJSONProvider
 
 _OPTIONS = (
@@ -61,6 +61,6 @@ class OrjsonProvider(DefaultJSONProvider):
         obj = self._prepare_response_obj(args, kwargs)
         encoded = self._fast(obj)
         if encoded is None:
-            return super().response(*args, **kwargs)
-        return self._app.response_class(encoded + b"\n", mimetype=self.mimetype)
-
+            return cast(Response, super().response(*args, **kwargs))
+        app = cast(Flask, self._app)
+        return app.response_class(encoded + b"\n", mimetype=self.mimetype)

@@ -8,7 +8,7 @@ check the two agree.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from scoring import Score
@@ -161,6 +161,49 @@ def claim_document(
     if full:
         document["attributions"] = [attribution_document(a) for a in claim.attributions]
     return document
+
+
+def stored_claim_document(
+    claim_id: str,
+    claim: Mapping[str, Any],
+    score: Mapping[str, Any],
+    *,
+    status: str,
+    created_at: datetime,
+    updated_at: datetime,
+    resolution: models.Resolution | None,
+) -> dict[str, Any]:
+    """``claim_document`` of a claim just stored from ``claim`` (a validated request
+    claim) and scored, built without reading it back; attributions without an
+    ``observed_at`` were stored as observed at ``updated_at``."""
+    attributions = []
+    for a in claim["attributions"]:
+        attribution: dict[str, Any] = {
+            "source": a["source"],
+            "stance": a["stance"],
+            "via": list(a["via"]),
+            "certainty": a["certainty"],
+            "count": a["count"],
+            "observed_at": iso_time((a.get("observed_at") or updated_at).astimezone(UTC)),
+        }
+        if a.get("url") is not None:
+            attribution["url"] = a["url"]
+        if a.get("quote") is not None:
+            attribution["quote"] = a["quote"]
+        attributions.append(attribution)
+    return {
+        "id": claim_id,
+        "text": claim["text"],
+        "prior": claim.get("prior"),
+        "question": claim.get("question"),
+        "tags": sorted(set(claim.get("tags", ()))),
+        "status": status,
+        "resolution": resolution_document(resolution),
+        "score": score_document(score),
+        "created_at": iso_time(created_at),
+        "updated_at": iso_time(updated_at),
+        "attributions": attributions,
+    }
 
 
 def page(

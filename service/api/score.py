@@ -11,7 +11,7 @@ import scoring
 from service.auth import requires
 from service.models import utcnow
 from service.observability import SCORES
-from service.representations import fresh_score_document, iso_time
+from service.representations import fresh_score_document
 from service.request_schemas import ScoreRequestSchema
 from service.response_schemas import ScoresResponseSchema
 from service.state import state
@@ -23,12 +23,13 @@ blp = Blueprint(
 
 def request_claim(claim: Mapping[str, Any]) -> scoring.Claim:
     """A validated request claim as the scoring library's input."""
+    attribution = scoring.Attribution
     return scoring.Claim(
         attributions=tuple(
-            scoring.Attribution(
-                a["source"], a["stance"], tuple(a["via"]), a["certainty"], a["count"]
-            )
-            for a in claim["attributions"]
+            [
+                attribution(a["source"], a["stance"], tuple(a["via"]), a["certainty"], a["count"])
+                for a in claim["attributions"]
+            ]
         ),
         prior=claim.get("prior"),
         question=claim.get("question"),
@@ -52,5 +53,5 @@ def score(body: dict[str, Any]) -> dict[str, Any]:
     beliefs = app.book.with_overrides(body.get("sources") or {}, app.setup)
     scores = app.setup.scorer.score([request_claim(c) for c in body["claims"]], beliefs)
     SCORES.labels("score").inc(len(scores))
-    computed_at = iso_time(utcnow())
+    computed_at = utcnow().isoformat()
     return {"scores": [fresh_score_document(s, computed_at) for s in scores]}
