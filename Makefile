@@ -46,6 +46,9 @@ bench-http: setup
 bench-rescore: setup
 	$(BIN)/python -m bench.rescore
 
+bench-robustness: setup
+	$(BIN)/python -m bench.robustness
+
 bench-scoring: setup
 	$(BIN)/python -m bench.scoring_speed
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
+import psycopg
 from flask import Flask, Response, current_app, g, request
 from flask_smorest import Api
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
@@ -15,8 +17,8 @@ from service import api, db, observability
 from service.auth import Denied, KeyRing, authorize, required_role
 from service.json_provider import OrjsonProvider
 from service.model_setup import ModelSetup
-from service.problems import from_http_exception, problem
 from service.openapi_errors import ErrorResponses, Problem, register_problem_responses
+from service.problems import from_http_exception, problem
 from service.schema_migrations import head_revision
 from service.settings import ConfigError, load_settings
 from service.source_book import SourceBookCache, load_catalogue
@@ -72,7 +74,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
             "security": [{"bearer": []}],
         },
     )
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False
     db.init_app(app, settings.database.url)
     app.extensions["credence"] = AppState(
         settings=settings,
@@ -83,8 +85,16 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     )
     observability.init_app(app)
     app.before_request(_guard)
-    app.register_error_handler(OperationalError, _database_unavailable)
-    app.register_error_handler(InterfaceError, _database_unavailable)
+    # Raw DBAPI errors too: a pool checkout outside SQLAlchemy's wrapping (e.g. the
+    # per-request counters read through ``engine.raw_connection()``) raises them as is.
+    for unavailable in (
+        OperationalError,
+        InterfaceError,
+        sqlite3.OperationalError,
+        psycopg.OperationalError,
+        psycopg.InterfaceError,
+    ):
+        app.register_error_handler(unavailable, _database_unavailable)
     app.register_error_handler(IntegrityError, _conflict)
     app.register_error_handler(Exception, _unexpected)
 
@@ -111,8 +121,40 @@ def _guard() -> Response | None:
     return None
 
 
+# What the database said, by words of its message (SQLite) or SQLSTATE (PostgreSQL),
+# as the status and detail of the answer; anything else is "not available".
+_STORAGE_FULL = (507, "The database is out of storage space; nothing of this request was stored.")
+_READ_ONLY = (503, "The database is read-only; nothing of this request was stored.")
+_IO_ERROR = (503, "The database could not be written (I/O error); nothing was stored.")
+
+
+def _storage_problem(error: Exception) -> tuple[int, str] | None:
+    original = getattr(error, "orig", None) or error
+    sqlstate = getattr(original, "sqlstate", None) or ""
+    message = str(original or error).lower()
+    if sqlstate == "53100" or "database or disk is full" in message:
+        return _STORAGE_FULL
+    if sqlstate == "25006" or "readonly database" in message or "read-only" in message:
+        return _READ_ONLY
+    if "disk i/o error" in message:
+        return _IO_ERROR
+    return None
+
+
 def _database_unavailable(error: Exception) -> Response:
-    log.warning("database unavailable", extra={"fields": {"error": type(error).__name__}})
+    storage = _storage_problem(error)
+    log.warning(
+        "database unavailable",
+        extra={
+            "fields": {
+                "error": type(error).__name__,
+                "cause": type(getattr(error, "orig", None) or error).__name__,
+                "storage": storage[0] if storage else None,
+            }
+        },
+    )
+    if storage is not None:
+        return problem(*storage)
     return problem(
         503, "The database is not available; try again shortly.", headers={"Retry-After": "1"}
     )

@@ -58,12 +58,23 @@ _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 access_log = logging.getLogger("credence.access")
 
 
+# json.dumps(entry, default=str) would build a new encoder for every line.
+_ENCODER = json.JSONEncoder(default=str)
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per record; ``extra={"fields": {...}}`` is merged in."""
 
+    _second: tuple[int, str] = (-1, "")
+
     def format(self, record: logging.LogRecord) -> str:
+        # The time is to the second: formatted once a second, not once a line.
+        second, when = self._second
+        if second != int(record.created):
+            when = self.formatTime(record, "%Y-%m-%dT%H:%M:%S")
+            self._second = (int(record.created), when)
         entry: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "time": when,
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -71,7 +82,7 @@ class JsonFormatter(logging.Formatter):
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return _ENCODER.encode(entry)
 
 
 def configure_logging(level: str) -> None:
@@ -97,30 +108,58 @@ def _start() -> None:
     g.request_id = given if _SAFE_REQUEST_ID.match(given) else uuid.uuid4().hex
 
 
+# Labelled children of REQUESTS and LATENCY by label values: ``labels()`` takes a lock
+# and checks its arguments on every call. As many entries as the metrics have series.
+_series: dict[tuple[str, ...], Any] = {}
+
+
+def _requests_total(endpoint: str, method: str, status: str) -> Any:
+    child = _series.get(("requests", endpoint, method, status))
+    if child is None:
+        child = _series["requests", endpoint, method, status] = REQUESTS.labels(
+            endpoint, method, status
+        )
+    return child
+
+
+def _latency(endpoint: str, method: str) -> Any:
+    child = _series.get(("latency", endpoint, method))
+    if child is None:
+        child = _series["latency", endpoint, method] = LATENCY.labels(endpoint, method)
+    return child
+
+
 def _finish(response: Response) -> Response:
-    elapsed = time.perf_counter() - g.get("started", time.perf_counter())
-    endpoint = request.endpoint or "unmatched"
-    REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
-    LATENCY.labels(endpoint, request.method).observe(elapsed)
-    request_id = g.get("request_id") or uuid.uuid4().hex
+    # Every request pays this, so the request and g are looked up once, not per field.
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    ctx = g._get_current_object()
+    now = time.perf_counter()
+    elapsed = now - getattr(ctx, "started", now)
+    endpoint = req.endpoint or "unmatched"
+    method = req.method
+    status = response.status_code
+    _requests_total(endpoint, method, str(status)).inc()
+    _latency(endpoint, method).observe(elapsed)
+    request_id = getattr(ctx, "request_id", None) or uuid.uuid4().hex
     response.headers[REQUEST_ID_HEADER] = request_id
-    # Never the Authorization header or the body: only what identifies the request.
-    access_log.info(
-        "request",
-        extra={
-            "fields": {
-                "request_id": request_id,
-                "method": request.method,
-                "path": request.path,
-                "endpoint": endpoint,
-                "status": response.status_code,
-                "duration_ms": round(elapsed * 1000, 3),
-                "remote": request.remote_addr,
-                "role": g.get("role"),
-                "bytes_in": request.content_length,
-            }
-        },
-    )
+    if access_log.isEnabledFor(logging.INFO):
+        # Never the Authorization header or the body: only what identifies the request.
+        access_log.info(
+            "request",
+            extra={
+                "fields": {
+                    "request_id": request_id,
+                    "method": method,
+                    "path": req.path,
+                    "endpoint": endpoint,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 3),
+                    "remote": req.remote_addr,
+                    "role": getattr(ctx, "role", None),
+                    "bytes_in": req.content_length,
+                }
+            },
+        )
     return response
 
 

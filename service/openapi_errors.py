@@ -87,4 +87,3 @@ class ErrorResponses(BasePlugin):
                 responses.setdefault(str(status), HTTPStatus(status).name)
             if not path.startswith("/v1/"):
                 operation["security"] = []
-

@@ -73,7 +73,7 @@ _GUNICORN_DETAILS = {
 
 
 def _write_problem(sock: Any, status: int, reason: str, _message: str) -> None:
-    """Gunicorn's error page as problem+json (the message, which quotes the request, is left out)."""
+    """Gunicorn's error page as problem+json, leaving out its message (it quotes the request)."""
     body = json.dumps(
         {
             "type": "about:blank",

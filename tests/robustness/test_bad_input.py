@@ -1,0 +1,288 @@
+"""Bad input, one row each: the documented 4xx as problem+json naming the field, and
+the store exactly as it was (every row of every table compared before and after).
+
+Runs on each backend, on a store that already holds claims, sources and scores,
+so that a refused update of a stored claim would show.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.robustness.store import snapshot
+from tests.service.helpers import assert_problem
+
+STORED = "stored-claim"
+
+
+def claims(*claim: dict[str, Any]) -> str:
+    return json.dumps({"claims": list(claim)})
+
+
+def claim(**fields: Any) -> dict[str, Any]:
+    return {"id": STORED, "text": "An update of the stored claim.", **fields}
+
+
+def attributed(**attribution: Any) -> str:
+    return claims(claim(attributions=[{"source": "wire", **attribution}]))
+
+
+@dataclass
+class Bad:
+    name: str
+    body: str | bytes
+    status: int
+    fields: tuple[str, ...] = ()
+    method: str = "POST"
+    path: str = "/v1/claims"
+    content_type: str | None = "application/json"
+    also_score: bool = True
+    """Send it to POST /v1/score too (same body rules)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+A = "claims.0.attributions.0."
+LOOKALIKES = {
+    "cyrillic": "\u0441laim",  # Cyrillic es
+    "fullwidth": "\uff43laim",
+    "dotless-i": "cla\u0131m",
+    "zero-width": "cl\u200baim",
+}
+VALID = claims(claim(attributions=[{"source": "wire"}]))
+
+CASES = [
+    # Not JSON at all, or not all of it.
+    Bad("malformed", '{"claims": [', 400),
+    Bad("not-json", "claims=all", 400),
+    Bad("truncated", VALID[: len(VALID) // 2], 400),
+    Bad("trailing-garbage", VALID + "}", 400),
+    Bad("nul-byte", "\x00", 400),
+    Bad("invalid-utf8", b'{"claims": [{"text": "\xff\xfe"}]}', 400),
+    # JSON, but not said so.
+    Bad("text-plain", VALID, 415, content_type="text/plain"),
+    Bad("form", VALID, 415, content_type="application/x-www-form-urlencoded"),
+    Bad("no-content-type", VALID, 415, content_type=None),
+    Bad("xml", "<claims/>", 415, content_type="application/xml"),
+    # Wrong types.
+    Bad("body-is-list", "[]", 422, ("body",)),
+    Bad("claims-is-string", '{"claims": "all"}', 422, ("claims",)),
+    Bad("claims-missing", "{}", 422, ("claims",)),
+    Bad("text-is-number", claims(claim(text=5)), 422, ("claims.0.text",)),
+    Bad("text-is-null", claims(claim(text=None)), 422, ("claims.0.text",)),
+    Bad("attributions-is-object", claims(claim(attributions={})), 422, ("claims.0.attributions",)),
+    Bad("tags-is-string", claims(claim(tags="nk")), 422, ("claims.0.tags",)),
+    Bad("count-is-float", attributed(source="anon:officials", count=2.5), 422, (A + "count",)),
+    Bad("count-is-string", attributed(source="anon:officials", count="3"), 422, (A + "count",)),
+    Bad("certainty-is-bool", attributed(certainty=True), 422, (A + "certainty",)),
+    Bad("via-is-string", attributed(via="kr-media"), 422, (A + "via",)),
+    # NaN and Infinity, as JSON literals (not valid JSON, but Python reads them).
+    *(
+        Bad(f"{literal}-{name}", body, 422, (path,))
+        for literal in ("NaN", "Infinity", "-Infinity")
+        for name, body, path in [
+            (
+                "certainty",
+                '{"claims": [{"text": "t", "attributions": [{"source": "wire", "certainty": '
+                + literal
+                + "}]}]}",
+                A + "certainty",
+            ),
+            ("prior", '{"claims": [{"text": "t", "prior": ' + literal + "}]}", "claims.0.prior"),
+        ]
+    ),
+    # Counts.
+    Bad("count-negative", attributed(source="anon:officials", count=-1), 422, (A + "count",)),
+    Bad("count-zero", attributed(source="anon:officials", count=0), 422, (A + "count",)),
+    Bad("count-huge", attributed(source="anon:officials", count=10**30), 422, (A + "count",)),
+    Bad("count-named-source", attributed(count=3), 422, (A + "count",)),
+    # Priors and certainties out of range.
+    *(
+        Bad(f"prior-{value}", claims(claim(prior=value)), 422, ("claims.0.prior",))
+        for value in (0, 1, 1.5, -0.1)
+    ),
+    *(
+        Bad(f"certainty-{value}", attributed(certainty=value), 422, (A + "certainty",))
+        for value in (0, 1.0001, -1)
+    ),
+    # Unknown stances and fields.
+    Bad("stance-unknown", attributed(stance="maybe"), 422, (A + "stance",)),
+    Bad("stance-case", attributed(stance="Supports"), 422, (A + "stance",)),
+    Bad("field-in-attribution", attributed(colour="red"), 422, (A + "colour",)),
+    Bad("field-in-claim", claims(claim(colour="red")), 422, ("claims.0.colour",)),
+    Bad("field-at-top", '{"claims": [], "colour": "red"}', 422, ("colour",)),
+    # Ids that break the slug rule: claim ids, sources, relays, questions.
+    *(
+        Bad(f"id-{name}", claims(claim(id=bad)), 422, ("claims.0.id",))
+        for name, bad in [
+            ("traversal", "../x"),
+            ("traversal-deep", "../../etc/passwd"),
+            ("sql", "x'; DROP TABLE claims; --"),
+            ("sql-comment", "a--b/*c*/"),
+            ("upper", "Claim"),
+            ("space", "a b"),
+            ("empty", ""),
+            ("10kb", "a" * 10_240),
+            ("129-chars", "a" * 129),
+            *((f"lookalike-{k}", v) for k, v in LOOKALIKES.items()),
+        ]
+    ),
+    Bad("source-traversal", attributed(source="../x"), 422, (A + "source",)),
+    Bad("source-sql", attributed(source="wire' OR '1'='1"), 422, (A + "source",)),
+    Bad("source-lookalike", attributed(source="\u0441nn"), 422, (A + "source",)),
+    Bad("via-traversal", attributed(via=["..", "x"]), 422, (A + "via.0",)),
+    Bad("question-10kb", claims(claim(question="q" * 10_240)), 422, ("claims.0.question",)),
+    # Sizes.
+    Bad("text-100k", claims(claim(text="x" * 100_000)), 422, ("claims.0.text",)),
+    Bad("text-empty", claims(claim(text="")), 422, ("claims.0.text",)),
+    Bad("claims-10001", claims(*({"text": "t"} for _ in range(10_001))), 422, ("claims",)),
+    Bad(
+        "attributions-1001",
+        claims(claim(attributions=[{"source": "wire"}] * 1_001)),
+        422,
+        ("claims.0.attributions",),
+    ),
+    Bad("tags-65", claims(claim(tags=[f"t{i}" for i in range(65)])), 422, ("claims.0.tags",)),
+    Bad("body-over-limit", claims(claim(text="x" * 5_000_000)), 413),
+    # Relay chains that loop back.
+    Bad("via-is-source", attributed(via=["wire"]), 422, (A + "via",)),
+    Bad("via-loops-back", attributed(via=["kr-media", "ap", "wire"]), 422, (A + "via",)),
+    Bad("via-repeats", attributed(via=["ap", "kr-media", "ap"]), 422, (A + "via",)),
+    # The same id twice in one batch: one write would silently lose.
+    Bad("duplicate-ids", claims(claim(), claim()), 422, ("claims.1.id",)),
+    # Other writes: evidence for a stored claim, source definitions.
+    *(
+        Bad(
+            f"attributions-{name}",
+            json.dumps({"attributions": [{"source": "wire", **attribution}]}),
+            422,
+            (f"attributions.0.{path}",),
+            path=f"/v1/claims/{STORED}/attributions",
+            also_score=False,
+        )
+        for name, attribution, path in [
+            ("certainty", dict[str, Any](certainty=2.0), "certainty"),
+            ("loop", {"via": ["wire"]}, "via"),
+            ("stance", {"stance": "maybe"}, "stance"),
+            ("count", {"count": 2}, "count"),
+        ]
+    ),
+    Bad(
+        "attributions-malformed",
+        '{"attributions": [',
+        400,
+        path=f"/v1/claims/{STORED}/attributions",
+        also_score=False,
+    ),
+    *(
+        Bad(
+            f"source-id-{name}",
+            '{"prior": {"grade": "A"}}',
+            status,
+            ("id",) if status == 422 else (),
+            method="PUT",
+            path=f"/v1/sources/{bad}",
+            also_score=False,
+        )
+        for name, bad, status in [
+            ("sql", "x'%3B%20DROP%20TABLE%20sources%3B--", 422),
+            ("lookalike", "\u0441nn", 422),
+            ("10kb", "a" * 10_240, 422),
+            ("upper", "CNN", 422),
+            # "../x" is resolved by the URL itself; what is left is another path.
+            ("traversal", "..%2Fx", 404),
+        ]
+    ),
+    *(
+        Bad(
+            f"source-prior-{name}",
+            json.dumps({"prior": prior}),
+            422,
+            (path,),
+            method="PUT",
+            path="/v1/sources/wire",
+            also_score=False,
+        )
+        for name, prior, path in [
+            ("reliability-1", {"reliability": 1, "strength": 5}, "prior.reliability"),
+            ("alpha-negative", {"alpha": -1, "beta": 2}, "prior.alpha"),
+            ("grade-g", {"grade": "G"}, "prior.grade"),
+            ("two-forms", {"grade": "A", "alpha": 2, "beta": 2}, "prior.grade"),
+            ("unknown-key", {"mean": 0.5}, "prior.mean"),
+        ]
+    ),
+]
+
+
+def _requests(case: Bad) -> list[tuple[str, str]]:
+    targets = [(case.method, case.path)]
+    if case.also_score and case.path == "/v1/claims":
+        targets.append(("POST", "/v1/score"))
+    return targets
+
+
+@pytest.fixture
+def stored_app(app: Flask, client: FlaskClient) -> Flask:
+    """An app whose store holds a claim with evidence, a defined source and scores."""
+    r = client.put("/v1/sources/wire", json={"prior": {"grade": "B"}, "group": "media:wire"})
+    assert r.status_code == 200, r.get_json()
+    body = {
+        "claims": [
+            {
+                "id": STORED,
+                "text": "The stored claim.",
+                "tags": ["kept"],
+                "attributions": [{"source": "wire"}, {"source": "kr-nis", "via": ["kr-media"]}],
+            },
+            {"id": "other", "text": "Another.", "question": "q1"},
+        ]
+    }
+    r = client.post("/v1/claims", json=body)
+    assert r.status_code == 200, r.get_json()
+    return app
+
+
+def _send(client: FlaskClient, method: str, path: str, case: Bad) -> Any:
+    data = case.body.encode() if isinstance(case.body, str) else case.body
+    return client.open(path, method=method, data=data, content_type=case.content_type)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_bad_input_is_refused_and_stores_nothing(
+    stored_app: Flask, client: FlaskClient, case: Bad
+) -> None:
+    engine = stored_app.extensions["credence.engine"]
+    before = snapshot(engine)
+    for method, path in _requests(case):
+        response = _send(client, method, path, case)
+        assert_problem(response, case.status, *case.fields)
+        assert snapshot(engine) == before, f"{method} {path} changed the store"
+
+
+def _echo() -> dict[str, Any]:
+    return {
+        "id": "echo",
+        "text": "The canal is blocked.",
+        "attributions": [
+            {"source": "eg-sca", "via": ["reuters"]},
+            {"source": "eg-sca", "via": ["ap"]},
+        ],
+    }
+
+
+def test_one_source_through_two_relays_is_valid(client: FlaskClient) -> None:
+    """The echo case: two relays of one original source are accepted (and merged as one)."""
+    scored = client.post("/v1/score", json={"claims": [_echo()]})
+    assert scored.status_code == 200, scored.get_json()
+    stored = client.post("/v1/claims", json={"claims": [_echo()]})
+    assert stored.status_code == 200, stored.get_json()
+    evidence = stored.get_json()["claims"][0]["score"]["evidence"]
+    assert [e["via"] for e in evidence] == [["reuters"], ["ap"]]
+    # One piece of evidence, not two: the second relay adds no weight.
+    assert sorted(e["weight"] == 0 for e in evidence) == [False, True]
+    assert client.get("/v1/claims/echo").status_code == 200
