@@ -24,9 +24,8 @@ from functools import partial
 import numpy as np
 
 from bench.common import header, table, write_results
-from scoring import Attribution, Beta, Claim, ClaimScorer, SourceBelief
+from scoring import Attribution, Beta, Claim, ClaimScorer, EvidenceRows, SourceBelief
 from scoring.intervals import draws_and_mean
-from scoring.scorer import _Rows
 
 SIZES = (1, 100, 1000)
 REPEATS = 7
@@ -84,7 +83,7 @@ def main() -> None:
     params = scorer.params
 
     def point_estimate(batch: list[Claim]) -> np.ndarray:
-        rows = _Rows(batch, book, params)
+        rows = EvidenceRows(batch, book, params)
         mean = np.array([b.mean for b in rows.beliefs] + [1.0])
         return rows.evaluate(mean, params.evidence_cap)[3]
 

@@ -3,15 +3,10 @@
 from scoring.beta import Beta, beta_intervals, beta_means
 from scoring.claims import Attribution, Claim
 from scoring.explain import Evidence
+from scoring.params import ScoringParams, SourceBelief
 from scoring.priors import GradeTable, pool_group_priors, prior_from_spec
-from scoring.scorer import (
-    MODEL_NAME,
-    MODEL_VERSION,
-    ClaimScorer,
-    Score,
-    ScoringParams,
-    SourceBelief,
-)
+from scoring.rows import EvidenceRows
+from scoring.scorer import MODEL_NAME, MODEL_VERSION, ClaimScorer, Score
 from scoring.track_record import (
     ReliabilitySummary,
     decayed_counts,
@@ -27,6 +22,7 @@ __all__ = [
     "Claim",
     "ClaimScorer",
     "Evidence",
+    "EvidenceRows",
     "GradeTable",
     "ReliabilitySummary",
     "Score",

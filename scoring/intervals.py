@@ -10,8 +10,13 @@ from numpy.typing import ArrayLike
 
 from scoring.evidence import FloatArray
 
+# Entries of the draw cache (2 KB each at 256 samples, so at most 32 MB): more
+# than the sources a re-scoring job meets in one chunk of a large store, which
+# a smaller cache would evict in the order it needs them again, every chunk.
+DRAW_CACHE_SIZE = 1 << 14
 
-@functools.lru_cache(maxsize=4096)
+
+@functools.lru_cache(maxsize=DRAW_CACHE_SIZE)
 def draws_and_mean(source_id: str, alpha: float, beta: float, samples: int) -> FloatArray:
     """``reliability_draws`` followed by the belief's mean ``alpha / (alpha + beta)``.
 

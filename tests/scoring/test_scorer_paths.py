@@ -7,18 +7,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scoring import Claim, Evidence, Score, SourceBelief
+from scoring import Claim, Evidence, EvidenceRows, Score, SourceBelief
 from scoring.evidence import claim_log_odds, effective_reliability, logit
 from scoring.explain import make_evidence
 from scoring.intervals import credible_interval, reliability_draws
-from scoring.scorer import _Rows, make_score
+from scoring.scorer import make_score
 from tests.scoring.test_scorer import SCORER, claims, source_maps
 
 
 def plain_scores(batch: list[Claim], sources: dict[str, SourceBelief]) -> tuple:
     """Confidence and interval the straightforward way: every row, every sample, one sort."""
     p = SCORER.params
-    rows = _Rows(batch, sources, p)
+    rows = EvidenceRows(batch, sources, p)
     point = np.array([b.mean for b in rows.beliefs] + [1.0])
     confidence = rows.evaluate(point, p.evidence_cap)[3]
     draws = np.array(
