@@ -1,34 +1,50 @@
 """Storing claims and their scores, inside the caller's transaction.
 
-Writes are race-safe for concurrent writers of the same ids: claims are
-upserted with the dialect's ``INSERT ... ON CONFLICT`` in id order (so two
-batches lock shared rows in the same order and cannot deadlock on PostgreSQL;
-SQLite writers queue on ``BEGIN IMMEDIATE``), and a claim's attributions and
-tags are replaced only after its row is locked by that upsert.
+Every write is one fixed Core statement run with ``executemany`` (compiled
+once per process; a multi-row ``VALUES`` list would compile a new statement per
+batch, which costs more than the writing). Claims are upserted with the
+dialect's ``INSERT ... ON CONFLICT`` in id order (so two batches lock shared
+rows in the same order and cannot deadlock on PostgreSQL; SQLite writers queue
+on ``BEGIN IMMEDIATE``), and a claim's attributions and tags are replaced only
+after its row is locked by that upsert.
 
-Every score written here gets a history row (``score_history``) with the
-reason that moved it.
+Scores are computed from the request itself, not reloaded: claims outside any
+question are scored before the write transaction begins (``prepare_claims``),
+so a writer holds SQLite's write lock only for writing. Answers of a question
+are scored in the transaction, together with the stored answers they compete
+with.
+
+Every score written gets a history row (``score_history``) with the reason
+that moved it, and records the ``reliabilities`` counter value of the beliefs
+it was computed from.
 """
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Insert, Table, delete, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 import scoring
-from service.db import upsert_statement
-from service.models import Attribution, Claim, ClaimTag, Score, ScoreHistory
+from service.models import (
+    Attribution,
+    Base,
+    Claim,
+    ClaimTag,
+    Resolution,
+    Score,
+    ScoreHistory,
+)
 from service.representations import score_values
 
-# Rows per multi-row INSERT: SQLite allows 32,766 bound parameters per statement.
-_ROWS_PER_STATEMENT = 1_000
-# Ids per IN (...) list, for the same reason.
+# Ids per IN (...) list: SQLite binds at most 32,766 values per statement.
 _IDS_PER_QUERY = 5_000
 
 CREATED = "created"
@@ -36,6 +52,13 @@ UPDATED = "updated"
 ATTRIBUTIONS = "attributions"
 SIBLING = "sibling"
 """A claim whose question gained or changed an answer: its share of the question moved."""
+
+_CLAIMS: Table = Base.metadata.tables[Claim.__tablename__]
+_ATTRIBUTIONS: Table = Base.metadata.tables[Attribution.__tablename__]
+_TAGS: Table = Base.metadata.tables[ClaimTag.__tablename__]
+_SCORES: Table = Base.metadata.tables[Score.__tablename__]
+_HISTORY: Table = Base.metadata.tables[ScoreHistory.__tablename__]
+_HISTORY_COLUMNS = ("confidence", "low", "high", "credibility", "model", "computed_at")
 
 T = TypeVar("T")
 
@@ -49,16 +72,126 @@ def new_claim_id() -> str:
     return f"c-{secrets.token_hex(8)}"
 
 
-def save_claims(session: Session, claims: Sequence[Mapping[str, Any]], now: datetime) -> list[str]:
-    """Create or replace claims (validated request dicts); their ids in request order.
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
 
-    A claim given an existing id is updated whole: text, prior, question, tags
-    and attributions; its status and resolution stay.
+
+@functools.cache
+def _claim_upsert(dialect: str) -> Insert:
+    """Insert a claim, or replace an existing one's text, prior and question;
+    returns its id, status and creation time."""
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_CLAIMS)
+    excluded = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=[_CLAIMS.c.id],
+        set_={
+            "text": excluded.text,
+            "prior": excluded.prior,
+            "question": excluded.question,
+            "updated_at": excluded.updated_at,
+        },
+    ).returning(_CLAIMS.c.id, _CLAIMS.c.status, _CLAIMS.c.created_at, sort_by_parameter_order=True)
+
+
+@functools.cache
+def _score_upsert(dialect: str) -> Insert:
+    """Insert a claim's score or replace the stored one whole."""
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_SCORES)
+    excluded = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=[_SCORES.c.claim_id],
+        set_={c.name: excluded[c.name] for c in _SCORES.c if c.name != "claim_id"},
+    )
+
+
+def request_claim(claim_id: str, claim: Mapping[str, Any]) -> scoring.Claim:
+    """A validated request claim as the scoring library's input."""
+    return scoring.Claim(
+        attributions=tuple(
+            scoring.Attribution(
+                a["source"], a["stance"], tuple(a["via"]), a["certainty"], a["count"]
+            )
+            for a in claim["attributions"]
+        ),
+        prior=claim.get("prior"),
+        question=claim.get("question"),
+        id=claim_id,
+    )
+
+
+@dataclass(frozen=True)
+class ClaimBatch:
+    """Validated request claims, each with its id, and the scores that needed no database."""
+
+    ids: list[str]
+    claims: list[Mapping[str, Any]]
+    scores: dict[str, dict[str, Any]]
+    """``score_values`` of the claims outside any question, by id."""
+    now: datetime
+
+
+def prepare_claims(
+    claims: Sequence[Mapping[str, Any]],
+    *,
+    scorer: scoring.ClaimScorer,
+    beliefs: Mapping[str, scoring.SourceBelief],
+    now: datetime,
+) -> ClaimBatch:
+    """Give each claim an id (later claims with one id win) and score those outside any question.
+
+    Touches no database: call it before the write transaction begins.
     """
-    ids = [c.get("id") or new_claim_id() for c in claims]
-    by_id = sorted(zip(ids, claims, strict=True), key=lambda pair: pair[0])
-    for chunk in _chunks(by_id, _ROWS_PER_STATEMENT):
-        statement = upsert_statement(session, Claim).values(
+    latest = {c.get("id") or new_claim_id(): c for c in claims}
+    ids = list(latest)
+    alone = [claim_id for claim_id, c in latest.items() if c.get("question") is None]
+    scored = scorer.score([request_claim(i, latest[i]) for i in alone], beliefs)
+    return ClaimBatch(
+        ids,
+        [latest[claim_id] for claim_id in ids],
+        {s.claim_id: score_values(s, now) for s in scored if s.claim_id is not None},
+        now,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredClaim:
+    """A claim of a batch as stored: the request's fields and what the store kept or computed."""
+
+    id: str
+    claim: Mapping[str, Any]
+    """The validated request claim."""
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    resolution: Resolution | None
+    score: dict[str, Any]
+    """``score_values`` of its new score."""
+
+
+def store_claims(
+    session: Session,
+    batch: ClaimBatch,
+    *,
+    scorer: scoring.ClaimScorer,
+    beliefs: Mapping[str, scoring.SourceBelief],
+    beliefs_version: int | None,
+) -> list[StoredClaim]:
+    """Create or replace the batch's claims and write their scores; in request order.
+
+    A claim given an existing id is replaced whole: text, prior, question, tags
+    and attributions; its status and resolution stay. Answers of a question are
+    scored with their stored siblings, whose changed scores are written too
+    (reason ``sibling``). ``beliefs_version`` is the ``reliabilities`` counter
+    value ``beliefs`` were read at.
+    """
+    if not batch.ids:
+        return []
+    now = batch.now
+    by_id = sorted(zip(batch.ids, batch.claims, strict=True), key=lambda pair: pair[0])
+    kept = {
+        row.id: (row.status, row.created_at)
+        for row in session.execute(
+            _claim_upsert(_dialect(session)),
             [
                 {
                     "id": claim_id,
@@ -69,24 +202,14 @@ def save_claims(session: Session, claims: Sequence[Mapping[str, Any]], now: date
                     "created_at": now,
                     "updated_at": now,
                 }
-                for claim_id, c in chunk
-            ]
+                for claim_id, c in by_id
+            ],
         )
-        excluded = statement.excluded
-        session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[Claim.id],
-                set_={
-                    "text": excluded.text,
-                    "prior": excluded.prior,
-                    "question": excluded.question,
-                    "updated_at": excluded.updated_at,
-                },
-            )
-        )
-    for chunk_ids in _chunks(sorted(ids), _IDS_PER_QUERY):
-        session.execute(delete(Attribution).where(Attribution.claim_id.in_(chunk_ids)))
-        session.execute(delete(ClaimTag).where(ClaimTag.claim_id.in_(chunk_ids)))
+    }
+    ordered_ids = [claim_id for claim_id, _ in by_id]
+    for chunk in _chunks(ordered_ids, _IDS_PER_QUERY):
+        session.execute(delete(_ATTRIBUTIONS).where(_ATTRIBUTIONS.c.claim_id.in_(chunk)))
+        session.execute(delete(_TAGS).where(_TAGS.c.claim_id.in_(chunk)))
     _insert_attributions(
         session,
         [
@@ -102,14 +225,114 @@ def save_claims(session: Session, claims: Sequence[Mapping[str, Any]], now: date
         for tag in dict.fromkeys(c.get("tags", ()))
     ]
     if tags:
-        session.execute(insert(ClaimTag), tags)
-    return ids
+        session.execute(insert(_TAGS), tags)
+
+    scores = dict(batch.scores)
+    reasons = {claim_id: CREATED if kept[claim_id][1] == now else UPDATED for claim_id in batch.ids}
+    answers = [(claim_id, c) for claim_id, c in by_id if claim_id not in scores]
+    if answers:
+        targets = [request_claim(claim_id, c) for claim_id, c in answers]
+        moved = _score_with_siblings(session, targets, scorer, beliefs, now)
+        scores.update(moved)
+        reasons.update({claim_id: SIBLING for claim_id in moved.keys() - reasons.keys()})
+    write_scores(session, list(scores.values()), reasons, beliefs_version=beliefs_version)
+
+    resolved = [claim_id for claim_id in batch.ids if kept[claim_id][0] != "open"]
+    resolutions: dict[str, Resolution] = {}
+    for chunk in _chunks(resolved, _IDS_PER_QUERY):
+        resolutions.update(
+            (r.claim_id, r)
+            for r in session.scalars(select(Resolution).where(Resolution.claim_id.in_(chunk)))
+        )
+    return [
+        StoredClaim(
+            claim_id,
+            c,
+            kept[claim_id][0],
+            kept[claim_id][1],
+            now,
+            resolutions.get(claim_id),
+            scores[claim_id],
+        )
+        for claim_id, c in zip(batch.ids, batch.claims, strict=True)
+    ]
+
+
+def _score_with_siblings(
+    session: Session,
+    targets: Sequence[scoring.Claim],
+    scorer: scoring.ClaimScorer,
+    beliefs: Mapping[str, scoring.SourceBelief],
+    now: datetime,
+) -> dict[str, dict[str, Any]]:
+    """Scores of ``targets`` and of the stored claims of their questions whose
+    confidence they move, by id."""
+    own = {c.id for c in targets}
+    questions = sorted({c.question for c in targets if c.question is not None})
+    sibling_ids: list[str] = []
+    for chunk in _chunks(questions, _IDS_PER_QUERY):
+        sibling_ids.extend(
+            claim_id
+            for claim_id in session.scalars(
+                select(_CLAIMS.c.id).where(_CLAIMS.c.question.in_(chunk)).order_by(_CLAIMS.c.id)
+            )
+            if claim_id not in own
+        )
+    siblings = stored_claims(session, sibling_ids)
+    before = _stored_confidences(session, sibling_ids)
+    scores = scorer.score([*targets, *(siblings[i] for i in sibling_ids)], beliefs)
+    values = {s.claim_id: score_values(s, now) for s in scores if s.claim_id is not None}
+    return {
+        claim_id: v
+        for claim_id, v in values.items()
+        if claim_id in own
+        or before.get(claim_id) is None
+        or abs(before[claim_id] - v["confidence"]) > 1e-12
+    }
+
+
+def stored_claims(session: Session, ids: Sequence[str]) -> dict[str, scoring.Claim]:
+    """Stored claims as the scoring library's input, by id (Core reads, no ORM objects)."""
+    found: dict[str, scoring.Claim] = {}
+    for chunk in _chunks(ids, _IDS_PER_QUERY):
+        attributions: dict[str, list[scoring.Attribution]] = {claim_id: [] for claim_id in chunk}
+        a = _ATTRIBUTIONS.c
+        for claim_id, source, stance, via, certainty, count in session.execute(
+            select(a.claim_id, a.source_id, a.stance, a.via, a.certainty, a.count)
+            .where(a.claim_id.in_(chunk))
+            .order_by(a.claim_id, a.position)
+        ):
+            attributions[claim_id].append(
+                scoring.Attribution(source, stance, tuple(via), certainty, count)
+            )
+        c = _CLAIMS.c
+        for claim_id, prior, question in session.execute(
+            select(c.id, c.prior, c.question).where(c.id.in_(chunk))
+        ):
+            found[claim_id] = scoring.Claim(
+                tuple(attributions[claim_id]), prior, question, claim_id
+            )
+    return found
+
+
+def _stored_confidences(session: Session, ids: Sequence[str]) -> dict[str, float]:
+    found: dict[str, float] = {}
+    for chunk in _chunks(ids, _IDS_PER_QUERY):
+        found.update(
+            (claim_id, confidence)
+            for claim_id, confidence in session.execute(
+                select(_SCORES.c.claim_id, _SCORES.c.confidence).where(
+                    _SCORES.c.claim_id.in_(chunk)
+                )
+            )
+        )
+    return found
 
 
 def existing_ids(session: Session, ids: Sequence[str]) -> set[str]:
     found: set[str] = set()
     for chunk in _chunks(ids, _IDS_PER_QUERY):
-        found.update(session.scalars(select(Claim.id).where(Claim.id.in_(chunk))))
+        found.update(session.scalars(select(_CLAIMS.c.id).where(_CLAIMS.c.id.in_(chunk))))
     return found
 
 
@@ -134,7 +357,7 @@ def _insert_attributions(
     if not rows:
         return
     session.execute(
-        insert(Attribution),
+        insert(_ATTRIBUTIONS),
         [
             {
                 "claim_id": claim_id,
@@ -183,53 +406,32 @@ def model_claim(claim: Claim) -> scoring.Claim:
     )
 
 
-@dataclass(frozen=True)
-class Scored:
-    claim: Claim
-    score: dict[str, Any]
-    """``score_values`` of the new score."""
-
-
 def score_stored(
     session: Session,
     ids: Sequence[str],
     *,
     scorer: scoring.ClaimScorer,
     beliefs: Mapping[str, scoring.SourceBelief],
+    beliefs_version: int | None,
     reasons: Mapping[str, str],
     now: datetime,
-    job_id: str | None = None,
-) -> list[Scored]:
+) -> list[dict[str, Any]]:
     """Score stored claims with ``beliefs`` and write their scores and history rows.
 
     Claims sharing a question are scored together with their stored siblings,
     whose changed scores are written too (reason ``sibling``). Returns the
-    scored claims of ``ids`` in that order. ``reasons`` gives each id's history
-    reason (``created``, ``updated``, ``attributions``, or a job's own).
+    ``score_values`` of ``ids``, in that order. ``reasons`` gives each id's
+    history reason (``attributions``, ``resolution``, ...).
     """
-    targets = load_claims(session, ids)
-    questions = sorted({c.question for c in targets.values() if c.question})
-    siblings: dict[str, Claim] = {}
-    for chunk in _chunks(questions, _IDS_PER_QUERY):
-        query = (
-            select(Claim.id).where(Claim.question.in_(chunk)).where(Claim.id.not_in(list(targets)))
-        )
-        siblings.update(load_claims(session, list(session.scalars(query))))
-    scored = list(targets.values()) + list(siblings.values())
-    scores = scorer.score([model_claim(c) for c in scored], beliefs)
-    values = {s.claim_id: score_values(s, now) for s in scores}
-    moved_siblings = [
-        c.id
-        for c in siblings.values()
-        if c.score is None or abs(c.score.confidence - values[c.id]["confidence"]) > 1e-12
-    ]
+    targets = stored_claims(session, ids)
+    scores = _score_with_siblings(session, [targets[i] for i in ids], scorer, beliefs, now)
     write_scores(
         session,
-        [values[claim_id] for claim_id in [*targets, *moved_siblings]],
-        {**reasons, **dict.fromkeys(moved_siblings, SIBLING)},
-        job_id=job_id,
+        list(scores.values()),
+        {claim_id: reasons.get(claim_id, SIBLING) for claim_id in scores},
+        beliefs_version=beliefs_version,
     )
-    return [Scored(targets[claim_id], values[claim_id]) for claim_id in ids]
+    return [scores[claim_id] for claim_id in ids]
 
 
 def write_scores(
@@ -237,43 +439,29 @@ def write_scores(
     scores: Sequence[Mapping[str, Any]],
     reasons: Mapping[str, str],
     *,
+    beliefs_version: int | None,
     job_id: str | None = None,
     changes: Mapping[str, list[Any]] | None = None,
 ) -> None:
-    """Replace the current scores (``score_values`` dicts) and add a history row for each."""
+    """Replace the current scores (``score_values`` dicts) whole and add a history row for each.
+
+    Rows are written in claim id order, each kind with one cached statement run
+    with ``executemany``; ``changes`` gives a history row's largest contributors.
+    """
     if not scores:
         return
     ordered = sorted(scores, key=lambda s: s["claim_id"])
-    for chunk in _chunks(ordered, _ROWS_PER_STATEMENT // 2):
-        statement = upsert_statement(session, Score).values(
-            [{**s, "job_id": job_id} for s in chunk]
-        )
-        excluded = statement.excluded
-        session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[Score.claim_id],
-                set_={
-                    column: getattr(excluded, column)
-                    for column in (*chunk[0].keys(), "job_id")
-                    if column != "claim_id"
-                },
-            )
-        )
-    session.execute(
-        insert(ScoreHistory),
-        [
-            {
-                "claim_id": s["claim_id"],
-                "confidence": s["confidence"],
-                "low": s["low"],
-                "high": s["high"],
-                "credibility": s["credibility"],
-                "model": s["model"],
-                "computed_at": s["computed_at"],
-                "reason": reasons[s["claim_id"]],
-                "job_id": job_id,
-                "changes": (changes or {}).get(s["claim_id"], []),
-            }
-            for s in ordered
-        ],
-    )
+    changes = changes or {}
+    rows = [{**s, "job_id": job_id, "reliabilities_version": beliefs_version} for s in ordered]
+    history = [
+        {
+            "claim_id": s["claim_id"],
+            **{column: s[column] for column in _HISTORY_COLUMNS},
+            "reason": reasons[s["claim_id"]],
+            "job_id": job_id,
+            "changes": changes.get(s["claim_id"], []),
+        }
+        for s in ordered
+    ]
+    session.execute(_score_upsert(_dialect(session)), rows)
+    session.execute(insert(_HISTORY), history)

@@ -19,14 +19,15 @@ API_KEYS = "api_keys"
 """Bumped when a key is created or revoked."""
 
 
-def bump(session: Session, name: str) -> None:
-    """Increment ``name`` inside the caller's transaction (created at 1 if missing)."""
+def bump(session: Session, name: str) -> int:
+    """Increment ``name`` in the caller's transaction (created at 1 if missing); its new value."""
     statement = upsert_statement(session, Counter).values(name=name, value=1)
-    session.execute(
+    value: int = session.execute(
         statement.on_conflict_do_update(
             index_elements=[Counter.name], set_={"value": Counter.value + 1}
-        )
-    )
+        ).returning(Counter.value)
+    ).scalar_one()
+    return value
 
 
 def read_all(connection: Connection) -> dict[str, int]:

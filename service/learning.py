@@ -19,13 +19,9 @@ from sqlalchemy.orm import Session
 
 import scoring
 from scoring.claims import STANCE_SIGN
-from scoring.evidence import FloatArray, noisy_or
+from scoring.evidence import FloatArray
 from scoring.fit import FitData, ReliabilityEM
-
-# The scorer's row builder resolves relay chains, merges channels of one
-# original source and applies design effects; the fit must see evidence rows
-# exactly as the scorer does, so it is reused rather than re-implemented.
-from scoring.scorer import _Rows
+from service import counters
 from service.db import upsert_statement
 from service.model_setup import ModelSetup
 from service.models import (
@@ -82,6 +78,8 @@ class StoredScore:
     credibility: int
     model: str
     computed_at: datetime
+    reliabilities_version: int | None
+    """The ``reliabilities`` counter value of the beliefs it was computed from."""
 
 
 @dataclass
@@ -103,6 +101,10 @@ class Snapshot:
     book: SourceBook
     """Source definitions and the beliefs the API scores with, as of the snapshot."""
     learned_at: dict[str, datetime]
+    learned_version: dict[str, int]
+    """The ``reliabilities`` counter value that wrote each learned belief, where known."""
+    reliabilities_version: int
+    """The ``reliabilities`` counter as of the snapshot."""
     n_attributions: int
 
     @property
@@ -147,11 +149,19 @@ def read_snapshot(
     """Read every claim, attribution, resolution, score and source in one snapshot."""
     with _read_transaction(engine) as connection, connection.begin():
         book = read_book(connection, catalogue, setup)
-        learned_at = dict(
-            connection.execute(
-                select(SourceReliability.source_id, SourceReliability.updated_at)
-            ).all()
-        )
+        version = counters.read_all(connection).get(counters.RELIABILITIES, 0)
+        learned_at: dict[str, datetime] = {}
+        learned_version: dict[str, int] = {}
+        for source_id, changed_at, written_by in connection.execute(
+            select(
+                SourceReliability.source_id,
+                SourceReliability.updated_at,
+                SourceReliability.reliabilities_version,
+            )
+        ):
+            learned_at[source_id] = changed_at
+            if written_by is not None:
+                learned_version[source_id] = written_by
 
         outcomes = dict(connection.execute(select(Resolution.claim_id, Resolution.outcome)).all())
         scores = {
@@ -165,6 +175,7 @@ def read_snapshot(
                     Score.credibility,
                     Score.model,
                     Score.computed_at,
+                    Score.reliabilities_version,
                 )
             )
         }
@@ -218,6 +229,8 @@ def read_snapshot(
         attribution_age_days=np.maximum(np.asarray(ages, dtype=float), 0.0),
         book=book,
         learned_at=learned_at,
+        learned_version=learned_version,
+        reliabilities_version=version,
         n_attributions=len(ages),
     )
 
@@ -234,19 +247,17 @@ class FitOutcome:
 class StoreRows:
     """The snapshot as the batch fit's input, for any reliabilities of the relays.
 
-    Priors are what the service gives a source before any record: its own,
-    its group's, or the unknown-source prior. ``ids[i]`` is the source (or
-    relay) of fit index ``i``.
+    The evidence rows are the online scorer's (``scoring.EvidenceRows``), so the
+    fit sees relay chains, merged channels and design effects exactly as
+    scoring does. Priors are what the service gives a source before any
+    record: its own, its group's, or the unknown-source prior. ``ids[i]`` is
+    the source (or relay) of fit index ``i``.
     """
 
     def __init__(self, snapshot: Snapshot, setup: ModelSetup) -> None:
-        self.rows = _Rows(snapshot.claims, snapshot.book.beliefs, setup.params)
+        self.rows = scoring.EvidenceRows(snapshot.claims, snapshot.book.beliefs, setup.params)
         self.ids: list[str] = list(self.rows.ids)
-        self.cap = setup.params.evidence_cap
-        self.keep = self.rows.primary & (self.rows.sign != 0)
-        index = {source_id: i for i, source_id in enumerate(self.ids)}
-        relays = {r for c in snapshot.claims for a in c.attributions for r in a.via}
-        self.relays = np.array(sorted(index[r] for r in relays), dtype=np.intp)
+        self.relays = self.rows.relay_entities()
         alpha = np.array([b.alpha for b in self.rows.beliefs])
         beta = np.array([b.beta for b in self.rows.beliefs])
         self.current = alpha / (alpha + beta)
@@ -254,32 +265,15 @@ class StoreRows:
         prior = [priors[s].belief if s in priors else setup.unknown for s in self.ids]
         self.prior_alpha = np.array([b.alpha for b in prior])
         self.prior_beta = np.array([b.beta for b in prior])
-        self.claim_prior = np.array(
-            [
-                setup.params.default_claim_prior if c.prior is None else c.prior
-                for c in snapshot.claims
-            ],
-            dtype=float,
-        )
         self.age_days = snapshot.attribution_age_days
         self.outcome = snapshot.outcome
 
     def data(self, reliability: FloatArray) -> FitData:
         """Fit data with relay fidelities evaluated at ``reliability`` (one per fit index)."""
-        rows, keep = self.rows, self.keep
-        fidelity = rows.evaluate(np.append(reliability, 1.0), self.cap)[0]
-        merged = noisy_or(fidelity, rows.merge, rows.n_rows)
-        return FitData(
-            claim=rows.claim[keep],
-            source=rows.source[keep],
-            sign=rows.sign[keep],
-            fidelity=np.clip(merged[keep], 0.0, 1.0),
-            weight_scale=rows.scale[keep],
-            age_days=self.age_days[keep],
-            question=rows.question,
-            claim_prior=self.claim_prior,
+        return self.rows.fit_data(
+            reliability,
+            age_days=self.age_days,
             outcome=self.outcome,
-            closed=np.zeros(rows.n_questions, dtype=bool),
             prior_alpha=self.prior_alpha,
             prior_beta=self.prior_beta,
         )
@@ -372,8 +366,10 @@ def apply_track_record(
 
     A source without a learned row starts from ``base`` (its current belief).
     The update is one atomic upsert per source, so concurrent resolutions
-    touching one source both count.
+    touching one source both count. Bumps the ``reliabilities`` counter and
+    stamps the rows with its new value.
     """
+    version = counters.bump(session, counters.RELIABILITIES)
     # SQLite's two-argument max() is PostgreSQL's greatest().
     greatest = func.max if session.get_bind().dialect.name == "sqlite" else func.greatest
     for source_id in sorted(deltas):
@@ -385,6 +381,7 @@ def apply_track_record(
             beta=max(start.beta + d_beta, _MIN_PSEUDO_COUNT),
             job_id=None,
             updated_at=now,
+            reliabilities_version=version,
         )
         session.execute(
             statement.on_conflict_do_update(
@@ -393,6 +390,7 @@ def apply_track_record(
                     "alpha": greatest(SourceReliability.alpha + d_alpha, _MIN_PSEUDO_COUNT),
                     "beta": greatest(SourceReliability.beta + d_beta, _MIN_PSEUDO_COUNT),
                     "updated_at": now,
+                    "reliabilities_version": version,
                 },
             )
         )

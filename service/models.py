@@ -97,6 +97,8 @@ class SourceReliability(Base):
     beta: Mapped[float] = mapped_column(Float)
     job_id: Mapped[str | None] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    reliabilities_version: Mapped[int | None] = mapped_column(Integer)
+    """The ``reliabilities`` counter value of the write that left this belief."""
 
 
 class Claim(Base):
@@ -186,6 +188,9 @@ class Score(Base):
     model: Mapped[str] = mapped_column(String(64))
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
     job_id: Mapped[str | None] = mapped_column(String(64))
+    reliabilities_version: Mapped[int | None] = mapped_column(Integer)
+    """The ``reliabilities`` counter value of the source beliefs this score was
+    computed from: a learned belief written at a higher value is newer than it."""
 
 
 class ScoreHistory(Base):

@@ -24,6 +24,7 @@ Safe to kill at any point and safe beside a serving API:
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import socket
@@ -35,12 +36,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, insert, select, update
+from sqlalchemy import Engine, and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 import scoring
 from service import counters
-from service.db import writer
+from service.claim_store import write_scores
+from service.db import upsert_statement, writer
 from service.joblock import JobLock, job_lock
 from service.learning import (
     LearningSettings,
@@ -51,7 +53,7 @@ from service.learning import (
     read_snapshot,
 )
 from service.model_setup import ModelSetup
-from service.models import Base, Claim, Job, Score, ScoreHistory, SourceReliability, utcnow
+from service.models import Base, Claim, Job, Score, SourceReliability, utcnow
 from service.representations import score_values
 from service.source_book import SourceDefinition, build_book
 
@@ -73,8 +75,7 @@ TOP_CHANGES = 3
 # A job that writes nothing for a while still shows it is alive this often.
 HEARTBEAT_SECONDS = 5.0
 
-_SCORES = Base.metadata.tables[Score.__tablename__]
-_HISTORY = Base.metadata.tables[ScoreHistory.__tablename__]
+_RELIABILITIES = Base.metadata.tables[SourceReliability.__tablename__]
 
 Progress = Callable[[int, int], None]
 """Called with (claims done, claims to do) after each chunk."""
@@ -276,6 +277,10 @@ class _Rescore:
         started = time.perf_counter()
         snapshot = read_snapshot(self.engine, self.job.catalogue, self.job.setup, utcnow())
         mark = self.timer.add("read", started)
+        with _frozen_heap():
+            return self._learn_and_rescore(snapshot, started, mark)
+
+    def _learn_and_rescore(self, snapshot: Snapshot, started: float, mark: float) -> dict[str, Any]:
 
         fit = learn_reliabilities(snapshot, self.job.setup, self.job.learning)
         mark = self.timer.add("fit", mark)
@@ -290,7 +295,9 @@ class _Rescore:
                 self.job.learning.rescore_min_change,
             )
         ]
-        written, written_at = self._write_reliabilities(snapshot, fit.beliefs, changed)
+        written, written_at, self.based_on = self._write_reliabilities(
+            snapshot, fit.beliefs, changed
+        )
         learned = {**snapshot.learned, **{s: fit.beliefs[s] for s in written}}
         beliefs = build_book(snapshot.book.definitions, learned, self.job.setup).beliefs
         changed_at = snapshot.source_changed_at()
@@ -311,10 +318,11 @@ class _Rescore:
         )
         self.fit_info = {"iterations": fit.n_iter, "converged": fit.converged}
         self._heartbeat()
+        done = 0
         for chunk in _chunks(snapshot, stale, self.job.chunk_claims):
-            self._rescore_chunk(snapshot, chunk, beliefs)
-            if self.progress is not None:
-                self.progress(self.counts["claims_rescored"], len(stale))
+            moved_scores = self._score_chunk(snapshot, chunk, beliefs)
+            done += len(chunk)
+            self._write_chunk(snapshot, moved_scores, done, len(stale))
         self.timer.totals["total"] = time.perf_counter() - started
         return self._stats()
 
@@ -340,67 +348,77 @@ class _Rescore:
 
     def _write_reliabilities(
         self, snapshot: Snapshot, beliefs: Mapping[str, scoring.Beta], changed: Sequence[str]
-    ) -> tuple[set[str], datetime]:
-        """Write the moved beliefs and bump the counter in one transaction.
+    ) -> tuple[set[str], datetime, int]:
+        """Write the moved beliefs and bump the counter in one transaction; the
+        sources written, when, and the counter value the job's scores are based on.
 
         A source whose learned row changed since the snapshot (a resolution
         during the job) keeps that row: it already counts the newer record,
-        and the next job refits it.
+        and the next job refits it. The scores are based on the counter value
+        of this write only when nothing else moved the counter since the
+        snapshot; otherwise on the snapshot's, so that the next job takes
+        another look at them.
         """
         now = utcnow()
-        updates = [s for s in changed if s in snapshot.learned_at]
-        inserts = [s for s in changed if s not in snapshot.learned_at]
         written: set[str] = set()
         if not changed:
-            return written, now
+            return written, now, snapshot.reliabilities_version
+        table = _RELIABILITIES
         with Session(writer(self.engine)) as session, session.begin():
-            for source_id in updates:
-                result = session.execute(
-                    update(SourceReliability)
-                    .where(
-                        SourceReliability.source_id == source_id,
-                        SourceReliability.updated_at == snapshot.learned_at[source_id],
-                    )
-                    .values(
-                        alpha=beliefs[source_id].alpha,
-                        beta=beliefs[source_id].beta,
-                        job_id=self.job_id,
-                        updated_at=now,
-                    )
+            version = counters.bump(session, counters.RELIABILITIES)
+            current: dict[str, datetime] = {}
+            for chunk in _slices(changed, MAX_CHUNK_CLAIMS):
+                query = select(table.c.source_id, table.c.updated_at).where(
+                    table.c.source_id.in_(chunk)
                 )
-                if result.rowcount:  # type: ignore[attr-defined]
-                    written.add(source_id)
+                if session.get_bind().dialect.name == "postgresql":
+                    query = query.with_for_update()
+                current.update((source_id, at) for source_id, at in session.execute(query))
+            updates = [
+                s
+                for s in changed
+                if s in snapshot.learned_at and current.get(s) == snapshot.learned_at[s]
+            ]
+            inserts = [s for s in changed if s not in snapshot.learned_at and s not in current]
+
+            def row(source_id: str) -> dict[str, Any]:
+                belief = beliefs[source_id]
+                return {
+                    "alpha": belief.alpha,
+                    "beta": belief.beta,
+                    "job_id": self.job_id,
+                    "updated_at": now,
+                    "reliabilities_version": version,
+                }
+
+            if updates:
+                session.execute(
+                    update(table)
+                    .where(table.c.source_id == bindparam("b_source_id"))
+                    .values({c: bindparam(c) for c in row(updates[0])}),
+                    [{**row(s), "b_source_id": s} for s in updates],
+                )
             if inserts:
-                present = set(
-                    session.scalars(
-                        select(SourceReliability.source_id).where(
-                            SourceReliability.source_id.in_(bindparam("ids", expanding=True))
-                        ),
-                        {"ids": inserts},
-                    )
+                # A resolution may add a row meanwhile (PostgreSQL); it then stays.
+                session.execute(
+                    upsert_statement(session, table).on_conflict_do_nothing(),
+                    [{**row(s), "source_id": s} for s in inserts],
                 )
-                fresh = [s for s in inserts if s not in present]
-                if fresh:
-                    session.execute(
-                        insert(SourceReliability),
-                        [
-                            {
-                                "source_id": s,
-                                "alpha": beliefs[s].alpha,
-                                "beta": beliefs[s].beta,
-                                "job_id": self.job_id,
-                                "updated_at": now,
-                            }
-                            for s in fresh
-                        ],
-                    )
-                written.update(fresh)
-            counters.bump(session, counters.RELIABILITIES)
-        return written, now
+            written.update(updates, inserts)
+        based_on = version if version == snapshot.reliabilities_version + 1 else None
+        return written, now, based_on or snapshot.reliabilities_version
 
     def _stale_claims(self, snapshot: Snapshot, changed_at: Mapping[str, float]) -> list[int]:
-        """Positions of the claims whose scores can have changed, with their question siblings."""
+        """Positions of the claims whose scores can have changed, with their question siblings.
+
+        A score is stale when it has none or another model's, when a source or
+        relay it names changed after it was computed, or when one's learned
+        belief was written at a higher ``reliabilities`` counter value than the
+        beliefs it was computed from (a process that scored with beliefs it had
+        not reloaded yet).
+        """
         never = float("-inf")
+        written_by = snapshot.learned_version
         stale_questions: set[str] = set()
         stale: list[int] = []
         for i, (claim, score) in enumerate(zip(snapshot.claims, snapshot.scores, strict=True)):
@@ -408,8 +426,10 @@ class _Rescore:
                 is_stale = True
             else:
                 computed = epoch(score.computed_at)
+                basis = score.reliabilities_version
                 is_stale = any(
                     changed_at.get(entity, never) > computed
+                    or (basis is not None and written_by.get(entity, basis) > basis)
                     for a in claim.attributions
                     for entity in (a.source, *a.via)
                 )
@@ -426,12 +446,13 @@ class _Rescore:
             if i in own or claim.question in stale_questions
         ]
 
-    def _rescore_chunk(
+    def _score_chunk(
         self,
         snapshot: Snapshot,
         chunk: Sequence[int],
         beliefs: Mapping[str, scoring.SourceBelief],
-    ) -> None:
+    ) -> dict[int, dict[str, Any]]:
+        """``score_values`` of the chunk's claims whose scores moved, by position."""
         started = time.perf_counter()
         scorer = self.job.setup.scorer
         scores = scorer.score([snapshot.claims[i] for i in chunk], beliefs)
@@ -442,12 +463,24 @@ class _Rescore:
             for i, score in zip(chunk, scores, strict=True)
             if _differs(snapshot.scores[i], score, self.model, tolerance)
         }
-        mark = self.timer.add("score", started)
+        self.timer.add("score", started)
         self.counts["claims_rescored"] += len(chunk)
+        return changed
+
+    def _write_chunk(
+        self, snapshot: Snapshot, changed: Mapping[int, dict[str, Any]], done: int, total: int
+    ) -> None:
+        """Write a chunk's moved scores in one transaction, then report ``done`` of ``total``."""
+        mark = time.perf_counter()
+        self._write_scores(snapshot, changed)
+        self.timer.add("write", mark)
+        if self.progress is not None:
+            self.progress(done, total)
+
+    def _write_scores(self, snapshot: Snapshot, changed: Mapping[int, dict[str, Any]]) -> None:
         if not changed:
             if time.monotonic() - self.last_heartbeat > HEARTBEAT_SECONDS:
                 self._heartbeat()
-            self.timer.add("write", mark)
             return
         with Session(writer(self.engine)) as session, session.begin():
             ids = [snapshot.ids[i] for i in changed]
@@ -461,55 +494,21 @@ class _Rescore:
                     continue
                 if now_row[1] != (stored.computed_at if stored else None):
                     continue
-                writable[claim_id] = _Write(values, now_row[2], stored is not None)
+                writable[claim_id] = _Write(values, now_row[2])
             self.counts["claims_skipped"] += len(changed) - len(writable)
             self.counts["claims_changed"] += len(writable)
-            if writable:
-                self._write_scores(session, writable)
-            self._heartbeat(session)
-        self.timer.add("write", mark)
-
-    def _write_scores(self, session: Session, writable: Mapping[str, _Write]) -> None:
-        """Replace the scores whole and add their history rows.
-
-        One cached statement each, run with executemany: the multi-row upserts
-        of the API's path compile a new statement per batch, which at a job's
-        volume costs more than the writing itself.
-        """
-        replaced = [
-            {**w.values, "job_id": self.job_id, "b_claim_id": claim_id}
-            for claim_id, w in writable.items()
-            if w.had_score
-        ]
-        added = [{**w.values, "job_id": self.job_id} for w in writable.values() if not w.had_score]
-        if replaced:
-            columns = [c for c in replaced[0] if c not in ("claim_id", "b_claim_id")]
-            session.execute(
-                update(_SCORES)
-                .where(_SCORES.c.claim_id == bindparam("b_claim_id"))
-                .values({c: bindparam(c) for c in columns}),
-                [{k: v for k, v in row.items() if k != "claim_id"} for row in replaced],
+            write_scores(
+                session,
+                [w.values for w in writable.values()],
+                dict.fromkeys(writable, REASON),
+                beliefs_version=self.based_on,
+                job_id=self.job_id,
+                changes={
+                    claim_id: largest_changes(w.old_evidence or [], w.values["evidence"])
+                    for claim_id, w in writable.items()
+                },
             )
-        if added:
-            session.execute(insert(_SCORES), added)
-        session.execute(
-            insert(_HISTORY),
-            [
-                {
-                    "claim_id": claim_id,
-                    "confidence": w.values["confidence"],
-                    "low": w.values["low"],
-                    "high": w.values["high"],
-                    "credibility": w.values["credibility"],
-                    "model": w.values["model"],
-                    "computed_at": w.values["computed_at"],
-                    "reason": REASON,
-                    "job_id": self.job_id,
-                    "changes": largest_changes(w.old_evidence or [], w.values["evidence"]),
-                }
-                for claim_id, w in writable.items()
-            ],
-        )
+            self._heartbeat(session)
 
     def _lock_current(
         self, session: Session, ids: Sequence[str]
@@ -528,12 +527,24 @@ class _Rescore:
         return {row[0]: (row[1], row[2], row[3]) for row in session.execute(query)}
 
 
+@contextlib.contextmanager
+def _frozen_heap() -> Iterator[None]:
+    """Keep the objects alive now (a snapshot holds millions) out of the garbage
+    collector's full passes, which would otherwise rescan them all again and
+    again while the job allocates its scores; they are still freed when
+    unreferenced."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 @dataclass(frozen=True, slots=True)
 class _Write:
     values: dict[str, Any]
     """``score_values`` of the new score."""
     old_evidence: list[Any] | None
-    had_score: bool
 
 
 def _differs(stored: Any, score: scoring.Score, model: str, tolerance: float) -> bool:
@@ -581,6 +592,11 @@ def largest_changes(
             )
     entries.sort(key=lambda e: -abs(e["weight_after"] - e["weight_before"]))
     return entries[:TOP_CHANGES]
+
+
+def _slices(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def _chunks(snapshot: Snapshot, positions: Sequence[int], size: int) -> Iterator[list[int]]:

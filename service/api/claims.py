@@ -16,7 +16,7 @@ from service.models import Attribution, Claim, ClaimTag, Score, utcnow
 from service.observability import SCORES
 from service.pagination import decode_cursor, encode_cursor, page_limit
 from service.problems import not_found
-from service.representations import claim_document, score_document
+from service.representations import claim_document, score_document, stored_claim_document
 from service.request_schemas import AttributionBatchSchema, ClaimBatchSchema, ClaimQuerySchema
 from service.response_schemas import (
     ClaimPageSchema,
@@ -36,26 +36,34 @@ blp = Blueprint("claims", __name__, url_prefix="/v1", description="Stored claims
 def create_claims(body: dict[str, Any]) -> dict[str, Any]:
     """Store a batch (a claim with a known id replaces that claim) and score it."""
     app = state()
+    # Scored before the session (and on SQLite the write lock) is taken.
+    batch = claim_store.prepare_claims(
+        body["claims"], scorer=app.setup.scorer, beliefs=app.book.beliefs, now=utcnow()
+    )
     session = get_session()
-    now = utcnow()
-    given = [c["id"] for c in body["claims"] if "id" in c]
-    known = claim_store.existing_ids(session, given)
-    ids = claim_store.save_claims(session, body["claims"], now)
-    reasons = {
-        claim_id: claim_store.UPDATED if claim_id in known else claim_store.CREATED
-        for claim_id in ids
-    }
-    scored = claim_store.score_stored(
+    stored = claim_store.store_claims(
         session,
-        ids,
+        batch,
         scorer=app.setup.scorer,
         beliefs=app.book.beliefs,
-        reasons=reasons,
-        now=now,
+        beliefs_version=app.sources.version,
     )
     session.commit()
-    SCORES.labels("claims").inc(len(scored))
-    return {"claims": [claim_document(s.claim, s.score) for s in scored]}
+    SCORES.labels("claims").inc(len(stored))
+    return {
+        "claims": [
+            stored_claim_document(
+                s.id,
+                s.claim,
+                s.score,
+                status=s.status,
+                created_at=s.created_at,
+                updated_at=s.updated_at,
+                resolution=s.resolution,
+            )
+            for s in stored
+        ]
+    }
 
 
 @blp.route("/claims", methods=["GET"])
@@ -101,7 +109,7 @@ def list_claims(args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@blp.route("/claims/<string:claim_id>", methods=["GET"])
+@blp.route("/claims/<slug:claim_id>", methods=["GET"])
 @blp.alt_response(200, schema=StoredClaimSchema, success=True, description="The claim.")
 @requires("read")
 def get_claim(claim_id: str) -> dict[str, Any]:
@@ -112,7 +120,7 @@ def get_claim(claim_id: str) -> dict[str, Any]:
     return claim_document(claim)
 
 
-@blp.route("/claims/<string:claim_id>/attributions", methods=["POST"])
+@blp.route("/claims/<slug:claim_id>/attributions", methods=["POST"])
 @blp.arguments(AttributionBatchSchema())
 @blp.alt_response(200, schema=ScoreSchema, success=True, description="The new score.")
 @requires("write")
@@ -138,9 +146,10 @@ def add_attributions(body: dict[str, Any], claim_id: str) -> dict[str, Any]:
         [claim_id],
         scorer=app.setup.scorer,
         beliefs=app.book.beliefs,
+        beliefs_version=app.sources.version,
         reasons={claim_id: claim_store.ATTRIBUTIONS},
         now=now,
     )
     session.commit()
     SCORES.labels("attributions").inc()
-    return score_document(scored.score)
+    return score_document(scored)

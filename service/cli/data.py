@@ -1,7 +1,9 @@
 """``credence import`` and ``credence export``: the store as JSON Lines (or CSV in).
 
 One row per line, with a ``type``: ``source`` (``id`` plus the fields of PUT
-/v1/sources) or ``claim`` (the fields of a claim in POST /v1/claims). CSV files
+/v1/sources), ``claim`` (the fields of a claim in POST /v1/claims) or
+``resolution`` (``claim_id`` plus the fields of POST
+/v1/claims/{id}/resolution; stored after the batch's claims). CSV files
 have a header naming the same fields; the ``prior``, ``tags`` and
 ``attributions`` cells hold JSON, empty cells are left out.
 
@@ -27,13 +29,16 @@ import marshmallow as ma
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import claim_store
+from service import claim_store, counters
 from service.cli.common import app_context
 from service.db import get_engine, writer
+from service.learning import LearningSettings
+from service.learning_schemas import ResolutionRequestSchema
 from service.models import Claim, Source, utcnow
 from service.problems import flatten_messages
-from service.representations import attribution_document
+from service.representations import attribution_document, iso_time
 from service.request_schemas import SLUG_PATTERN, ClaimBatchSchema, SourceSchema
+from service.resolution_store import Beliefs, ResolutionRefused, resolve_claim
 from service.source_book import read_book
 from service.source_store import save_source
 from service.state import state
@@ -55,11 +60,12 @@ class RowType:
 
     ``validate`` turns a row (without ``type``) into what ``store`` takes, or
     raises ``marshmallow.ValidationError``; ``store`` writes a batch's valid rows
-    of this type in the caller's transaction.
+    of this type, each with its line number, in the caller's transaction, or
+    raises ``BadRow``.
     """
 
     validate: Callable[[dict[str, Any]], Any]
-    store: Callable[[Session, list[Any]], None]
+    store: Callable[[Session, list[tuple[int, Any]]], None]
 
 
 def _validate_source(row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -70,9 +76,9 @@ def _validate_source(row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return source_id, definition
 
 
-def _store_sources(session: Session, rows: list[tuple[str, dict[str, Any]]]) -> None:
+def _store_sources(session: Session, rows: list[tuple[int, tuple[str, dict[str, Any]]]]) -> None:
     now = utcnow()
-    for source_id, definition in rows:
+    for _, (source_id, definition) in rows:
         save_source(session, source_id, definition, now)
 
 
@@ -86,28 +92,53 @@ def _validate_claim(row: dict[str, Any]) -> dict[str, Any]:
     return claim
 
 
-def _store_claims(session: Session, claims: list[dict[str, Any]]) -> None:
+def _beliefs(session: Session) -> Beliefs:
+    """The model and the source beliefs as this transaction sees them."""
     app = state()
-    # Later rows with the same id win, as if posted one after the other.
-    latest = list({c.get("id") or claim_store.new_claim_id(): c for c in claims}.items())
-    unique = [{**c, "id": claim_id} for claim_id, c in latest]
-    now = utcnow()
-    known = claim_store.existing_ids(session, [c["id"] for c in unique])
-    ids = claim_store.save_claims(session, unique, now)
-    book = read_book(session.connection(), app.sources.catalogue, app.setup)
-    claim_store.score_stored(
-        session,
-        ids,
-        scorer=app.setup.scorer,
-        beliefs=book.beliefs,
-        reasons={i: claim_store.UPDATED if i in known else claim_store.CREATED for i in ids},
-        now=now,
+    connection = session.connection()
+    return Beliefs(
+        app.setup,
+        LearningSettings.from_settings(app.settings),
+        read_book(connection, app.sources.catalogue, app.setup),
+        counters.read_all(connection).get(counters.RELIABILITIES, 0),
     )
+
+
+def _store_claims(session: Session, rows: list[tuple[int, dict[str, Any]]]) -> None:
+    beliefs = _beliefs(session)
+    scorer, book = beliefs.setup.scorer, beliefs.book.beliefs
+    # Later rows with the same id win, as if posted one after the other.
+    batch = claim_store.prepare_claims(
+        [claim for _, claim in rows], scorer=scorer, beliefs=book, now=utcnow()
+    )
+    claim_store.store_claims(
+        session, batch, scorer=scorer, beliefs=book, beliefs_version=beliefs.version
+    )
+
+
+def _validate_resolution(row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    claim_id = row.pop("claim_id", None)
+    if not isinstance(claim_id, str) or not _SLUG.match(claim_id):
+        raise ma.ValidationError({"claim_id": [f"Required, and a slug: {SLUG_PATTERN}"]})
+    body: dict[str, Any] = ResolutionRequestSchema().load(row)
+    return claim_id, body
+
+
+def _store_resolutions(session: Session, rows: list[tuple[int, tuple[str, Any]]]) -> None:
+    """Resolve claims as ``POST /v1/claims/{id}/resolution`` does, in file order."""
+    beliefs = _beliefs(session)
+    for number, (claim_id, body) in rows:
+        try:
+            resolve_claim(session, claim_id, body, beliefs, utcnow())
+        except ResolutionRefused as refused:
+            field = next(iter(refused.errors)) if refused.errors else "claim_id"
+            raise BadRow(number, f"{field}: {refused}") from None
 
 
 ROW_TYPES: dict[str, RowType] = {
     "source": RowType(_validate_source, _store_sources),
     "claim": RowType(_validate_claim, _store_claims),
+    "resolution": RowType(_validate_resolution, _store_resolutions),
 }
 
 
@@ -163,10 +194,10 @@ def import_rows(
     """Store validated rows batch by batch; the count stored. Raises BadRow."""
     stored = 0
     while batch := list(islice(rows, batch_size)):
-        by_type: dict[str, list[Any]] = {kind: [] for kind in ROW_TYPES}
+        by_type: dict[str, list[tuple[int, Any]]] = {kind: [] for kind in ROW_TYPES}
         for number, row in batch:
             kind, value = _validated(number, row)
-            by_type[kind].append(value)
+            by_type[kind].append((number, value))
         with session_factory() as session, session.begin():
             for kind, values in by_type.items():
                 if values:
@@ -181,7 +212,7 @@ def import_rows(
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), help="Default: by extension.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=1000, show_default=True)
 def import_(file: Path, fmt: str | None, batch_size: int) -> None:
-    """Import sources and claims from FILE (JSON Lines or CSV)."""
+    """Import sources, claims and resolutions from FILE (JSON Lines or CSV)."""
     fmt = fmt or ("csv" if file.suffix.lower() == ".csv" else "jsonl")
     with file.open(encoding="utf-8") as handle:
         lines = sum(1 for _ in handle)
@@ -232,6 +263,14 @@ def _export_rows(session: Session) -> Iterator[Mapping[str, Any]]:
             row["tags"] = sorted(t.tag for t in claim.tags)
             row["attributions"] = [attribution_document(a) for a in claim.attributions]
             yield row
+            if claim.resolution is not None:
+                yield {
+                    "type": "resolution",
+                    "claim_id": claim.id,
+                    "outcome": claim.resolution.outcome,
+                    "resolved_at": iso_time(claim.resolution.resolved_at),
+                    **({"note": claim.resolution.note} if claim.resolution.note else {}),
+                }
         after = ids[-1]
 
 

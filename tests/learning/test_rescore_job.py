@@ -16,6 +16,7 @@ from service.joblock import job_lock
 from service.models import Job, ScoreHistory, SourceReliability
 from service.rescore import DEAD_JOB_ERROR, JobRunning, claim_job, largest_changes
 from tests.learning.common import (
+    app_state,
     assert_nothing_stale,
     engine_of,
     post_claims,
@@ -216,3 +217,30 @@ def test_largest_changes_names_the_sources_that_moved_most() -> None:
         "reliability_after": 0.8,
     }
     assert changes[2]["reliability_before"] is None
+
+
+def test_a_score_from_beliefs_not_reloaded_yet_is_rescored_by_the_next_job(
+    app: Flask, client: FlaskClient, make_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    claims = _store(app, client)
+    other_app = make_app()  # another process of the API
+    other = other_app.test_client()
+    assert other.get("/v1/claims/c000000").status_code == 200  # its beliefs, before the job
+    target = claims[-1]
+
+    def write_with_old_beliefs(done: int, total: int) -> None:
+        if done == 50:
+            # The job has written its reliabilities; the other process scores a
+            # claim before it reloads them, and its clock says "after the job".
+            with monkeypatch.context() as patch:
+                patch.setattr(app_state(other_app), "refresh", lambda: None)
+                changed = {**target, "text": "edited with old beliefs"}
+                assert other.post("/v1/claims", json={"claims": [changed]}).status_code == 200
+
+    stats = run_rescore(app, chunk_claims=50, progress=write_with_old_beliefs)
+    assert stats["claims_skipped"] >= 1
+    again = run_rescore(app)
+    assert again["claims_stale"] >= 1
+    assert again["claims_changed"] >= 1
+    assert_nothing_stale(app)
+    assert run_rescore(app)["claims_stale"] == 0

@@ -9,8 +9,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from service.cli import main
+from service.models import SourceReliability
 from tests.service.helpers import row_counts
 
 
@@ -145,3 +148,36 @@ def test_import_commits_earlier_batches(run: Any, app: Flask, tmp_path: Path) ->
 def test_serve_refuses_a_public_address_without_keys(run: Any) -> None:
     result = run("serve", "--host", "0.0.0.0", "--port", "1")
     assert result.exit_code == 1 and "no API keys" in result.output
+
+
+def test_import_resolutions_as_the_endpoint_does(run: Any, app: Flask, tmp_path: Path) -> None:
+    rows = [
+        {"type": "claim", "id": "c1", "text": "one", "attributions": [{"source": "s1"}]},
+        {"type": "claim", "id": "c2", "text": "two", "attributions": [{"source": "s2"}]},
+        {"type": "resolution", "claim_id": "c1", "outcome": "confirmed", "note": "seen"},
+    ]
+    result = run("import", str(_write_lines(tmp_path / "in.jsonl", rows)))
+    assert result.exit_code == 0, result.output
+    claim = app.test_client().get("/v1/claims/c1").get_json()
+    assert claim["status"] == "confirmed"
+    assert claim["resolution"]["forecast"] == claim["score"]["confidence"]
+    # The track record moved as the endpoint moves it: a hit for s1 alone.
+    with Session(app.extensions["credence.engine"]) as session:
+        learned = session.execute(select(SourceReliability.source_id, SourceReliability.alpha))
+        assert [(s, round(a, 3)) for s, a in learned] == [("s1", 3.2)]
+    exported = [json.loads(line) for line in run("export").output.splitlines()]
+    assert exported[1]["type"] == "resolution" and exported[1]["claim_id"] == "c1"
+
+    before = row_counts(app)
+    bad = [
+        {"type": "claim", "id": "c3", "text": "three"},
+        {"type": "resolution", "claim_id": "c2", "outcome": "refuted"},
+        {"type": "resolution", "claim_id": "c1", "outcome": "refuted"},
+    ]
+    result = run("import", str(_write_lines(tmp_path / "bad.jsonl", bad)))
+    assert result.exit_code == 1
+    assert "line 3" in result.output and "already confirmed" in result.output
+    assert row_counts(app) == before
+    missing = [{"type": "resolution", "claim_id": "nope", "outcome": "sure"}]
+    result = run("import", str(_write_lines(tmp_path / "missing.jsonl", missing)))
+    assert result.exit_code == 1 and "line 1" in result.output and "outcome" in result.output
