@@ -19,6 +19,7 @@ from service.json_provider import OrjsonProvider
 from service.model_setup import ModelSetup
 from service.openapi_errors import ErrorResponses, Problem, register_problem_responses
 from service.problems import from_http_exception, problem
+from service.request_schemas import path_id_errors, register_path_converters
 from service.schema_migrations import head_revision
 from service.settings import ConfigError, load_settings
 from service.source_book import SourceBookCache, load_catalogue
@@ -99,12 +100,13 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_error_handler(Exception, _unexpected)
 
     smorest = CredenceApi(app, spec_kwargs={"extra_plugins": [ErrorResponses()]})
+    register_path_converters(app, smorest)
     api.register(smorest)
     return app
 
 
 def _guard() -> Response | None:
-    """Credentials, role and content type of /v1 requests, before their body is read."""
+    """Credentials, role, content type and path id of /v1 requests, before their body is read."""
     if not request.path.startswith("/v1/"):
         return None
     app_state = state()
@@ -118,6 +120,9 @@ def _guard() -> Response | None:
     has_body = bool(request.content_length) or "Transfer-Encoding" in request.headers
     if request.method in _BODY_METHODS and has_body and not request.is_json:
         return problem(415, f"Send application/json, not {request.mimetype or 'nothing'}.")
+    broken = path_id_errors(request.view_args)
+    if broken:
+        return problem(422, "The id in the path breaks the id rule.", broken)
     return None
 
 

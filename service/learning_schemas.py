@@ -10,7 +10,7 @@ from datetime import UTC
 
 from marshmallow import fields, validate
 
-from service.request_schemas import MAX_NOTE, Strict, slug
+from service.request_schemas import MAX_NOTE, AwareTime, Strict, Text, slug
 from service.response_schemas import ModelSchema
 
 OUTCOMES = ("confirmed", "refuted")
@@ -19,11 +19,11 @@ MAX_JOBS_PAGE = 100
 
 
 class ResolutionRequestSchema(Strict):
-    outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
-    resolved_at = fields.AwareDateTime(
+    outcome = Text(required=True, validate=validate.OneOf(OUTCOMES))
+    resolved_at = AwareTime(
         default_timezone=UTC, metadata={"description": "When the truth became known; default now."}
     )
-    note = fields.String(validate=validate.Length(max=MAX_NOTE), allow_none=True)
+    note = Text(validate=validate.Length(max=MAX_NOTE), allow_none=True)
 
 
 class ChangeSchema(Strict):
@@ -99,8 +99,8 @@ class JobsResponseSchema(Strict):
 
 class CalibrationQuerySchema(Strict):
     source = slug(metadata={"description": "Only claims this source took a side on."})
-    tag = fields.String(validate=validate.Length(min=1, max=128))
-    since = fields.AwareDateTime(
+    tag = Text(validate=validate.Length(min=1, max=128))
+    since = AwareTime(
         default_timezone=UTC, metadata={"description": "Only resolutions with resolved_at ≥ this."}
     )
     bins = fields.Integer(load_default=10, validate=validate.Range(1, MAX_BINS))

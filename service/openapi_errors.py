@@ -11,7 +11,7 @@ set of statuses, so this apispec plugin writes them into each operation:
 - an operation with a body: 400 (malformed JSON), 413 (too large), 415 (not
   JSON), 422 (breaks the rules);
 - an operation with query parameters: 422;
-- a path with an id: 404;
+- a path with an id: 404 (no such id) and 422 (an id that breaks its rule);
 - an operation that writes: 409 (conflict with a concurrent writer) and 507
   (the store is out of space).
 """
@@ -55,7 +55,7 @@ def error_statuses(path: str, method: str, operation: dict[str, Any]) -> set[int
     if any(p.get("in") == "query" for p in operation.get("parameters", []) if isinstance(p, dict)):
         statuses.add(422)
     if "{" in path:
-        statuses.add(404)
+        statuses |= {404, 422}
     if method in _WRITES:
         statuses |= {409, 507}
     return statuses

@@ -22,7 +22,8 @@ def decode_cursor(cursor: str | None) -> str | None:
         after = base64.b64decode(padded, altchars=b"-_", validate=True).decode()
     except ValueError:  # binascii.Error, UnicodeDecodeError, non-ASCII text
         after = ""
-    if not after:
+    # Ids are slugs: a NUL (which PostgreSQL cannot compare as text) marks a forged cursor.
+    if not after or "\x00" in after:
         abort(422, errors={"cursor": ["Not a valid cursor."]})
     return after
 

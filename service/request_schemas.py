@@ -5,11 +5,21 @@ batch schemas of the scoring endpoints (``ClaimBatchSchema``,
 ``ScoreRequestSchema``, ``AttributionBatchSchema``) also have a fast path: one
 plain-Python pass that checks a body by the same rules and builds the same
 loaded dict, for bodies it can vouch for. Anything it cannot vouch for (any
-broken rule, and the rarely sent forms it leaves alone, such as a number given as
-a string) is loaded by marshmallow as before, which names every offending
-field. Marshmallow's per-field machinery cost ~9 ms per 100 claims; the pass
-costs ~0.6 ms. ``tests/service/test_request_fast_path.py`` checks that both give
-the same result on valid and invalid bodies.
+broken rule, such as a number given as a string) is loaded by marshmallow as
+before, which names every offending field. Marshmallow's per-field machinery
+cost ~9 ms per 100 claims; the pass costs ~0.4 ms.
+``tests/service/test_request_fast_path.py`` checks that both give the same
+result on valid and invalid bodies.
+
+Types are strict on both paths: a number is a JSON number (``"0.5"`` and ``true``
+are refused, see ``StrictFloat``), and no string may hold a NUL character
+(PostgreSQL cannot store one in text; see ``Text``).
+
+Path ids (``/v1/claims/{claim_id}``, ``/v1/sources/{source_id}``,
+``/v1/jobs/{job_id}``) follow their rule too: the ``slug`` and ``job_id`` URL
+converters document the pattern, and an id that breaks it is answered 422 naming
+``id`` (the request guard in ``service.app``, after authentication), on every
+method, like a body's id: it is input that breaks the rules, not an unknown id.
 
 Named versus unnamed sources: a source whose id starts with the configured
 ``sources.unnamed_prefix`` (``anon:`` by default, e.g. ``anon:us-officials``) is
@@ -24,13 +34,28 @@ from datetime import UTC
 from typing import Any
 
 import marshmallow as ma
-from flask import current_app
+from flask import Flask, current_app
+from flask_smorest import Api
 from marshmallow import fields, validate
+from werkzeug.routing import BaseConverter
 
 from scoring import Beta, GradeTable, prior_from_spec
 from service.settings import Settings
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9._:-]{0,127}$"
+# Jobs are named by ``service.rescore`` (``uuid.uuid4().hex``).
+JOB_ID_PATTERN = r"^[0-9a-f]{32}$"
+NUL = "\x00"
+# The checks anchor at the very end: ``$`` would also match before a final newline.
+SLUG_RE = re.compile(SLUG_PATTERN.removesuffix("$") + r"\Z")
+JOB_ID_RE = re.compile(JOB_ID_PATTERN.removesuffix("$") + r"\Z")
+
+
+def _literal(pattern: str) -> str:
+    """``pattern`` inside a marshmallow message, which is a ``str.format`` template."""
+    return pattern.replace("{", "{{").replace("}", "}}")
+
+
 STANCES = ("supports", "refutes", "neutral")
 PRIOR_KEYS = ("alpha", "beta", "reliability", "strength", "grade")
 MAX_COUNT = 10_000
@@ -46,11 +71,105 @@ _open_unit = validate.Range(0, 1, min_inclusive=False, max_inclusive=False)
 _positive = validate.Range(0, min_inclusive=False)
 
 
-def slug(**kwargs: Any) -> fields.String:
-    return fields.String(
-        validate=validate.Regexp(SLUG_PATTERN, error="Not a valid slug: {regex}"),
+class Text(fields.String):
+    """A string that can be stored: PostgreSQL refuses NUL (U+0000) in text."""
+
+    default_error_messages = {"nul": "Must not contain NUL characters (U+0000)."}  # noqa: RUF012
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if NUL in text:
+            raise self.make_error("nul")
+        return text
+
+
+class AwareTime(fields.AwareDateTime):
+    """An RFC 3339 time; one with a NUL (which Python's parser ignores) is not one."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str) and NUL in value:
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class StrictFloat(fields.Float):
+    """A JSON number: unlike ``fields.Float``, a string such as ``"0.5"`` is not one.
+
+    Booleans are refused by marshmallow's ``Number`` already. Only for bodies: a
+    query string's numbers arrive as text and use ``fields.Float``.
+    """
+
+    def _validated(self, value: Any) -> float:
+        if not isinstance(value, int | float):
+            raise self.make_error("invalid", input=value)
+        return super()._validated(value)
+
+
+def slug(**kwargs: Any) -> Text:
+    return Text(
+        validate=validate.Regexp(SLUG_RE, error=f"Not a valid slug: {_literal(SLUG_PATTERN)}"),
         **kwargs,
     )
+
+
+class BrokenId(str):
+    """A path id that breaks its rule, as the ``slug``/``job_id`` converters give it.
+
+    Routing still matches (so the endpoint, its role and its methods are known);
+    ``path_id_errors`` finds it and the request guard answers 422 before the view.
+    """
+
+    rule: str
+
+
+class _IdConverter(BaseConverter):
+    """One path segment; one that breaks ``pattern`` comes out as a ``BrokenId``."""
+
+    pattern = ""
+    compiled = re.compile("")
+    noun = ""
+
+    def to_python(self, value: str) -> str:
+        if self.compiled.match(value) is None:
+            broken = BrokenId(value)
+            broken.rule = f"Not a valid {self.noun}: {self.pattern}"
+            return broken
+        return value
+
+
+class SlugConverter(_IdConverter):
+    """``<slug:claim_id>``: the id of a claim or a source."""
+
+    pattern, compiled, noun = SLUG_PATTERN, SLUG_RE, "slug"
+
+
+class JobIdConverter(_IdConverter):
+    """``<job_id:job_id>``: the id of a re-scoring job."""
+
+    pattern, compiled, noun = JOB_ID_PATTERN, JOB_ID_RE, "job id"
+
+
+def _id_parameter(converter: _IdConverter) -> dict[str, Any]:
+    return {
+        "type": "string",
+        "pattern": converter.pattern,
+        "description": "An id that breaks this pattern is answered 422, naming `id`.",
+    }
+
+
+def register_path_converters(app: Flask, api: Api) -> None:
+    """The id converters, in the URL map and in the OpenAPI document (before any route)."""
+    for name, converter in (("slug", SlugConverter), ("job_id", JobIdConverter)):
+        app.url_map.converters[name] = converter
+        api.register_converter(converter, _id_parameter)
+
+
+def path_id_errors(view_args: Mapping[str, Any] | None) -> dict[str, list[str]]:
+    """``{"id": [message]}`` when a path id breaks its rule (see ``BrokenId``); else empty."""
+    for value in (view_args or {}).values():
+        if isinstance(value, BrokenId):
+            return {"id": [value.rule]}
+    return {}
 
 
 class Strict(ma.Schema):
@@ -61,11 +180,11 @@ class Strict(ma.Schema):
 class PriorSchema(Strict):
     """One of {alpha, beta}, {reliability, strength} or {grade}."""
 
-    alpha = fields.Float(validate=_positive)
-    beta = fields.Float(validate=_positive)
-    reliability = fields.Float(validate=_open_unit)
-    strength = fields.Float(validate=_positive)
-    grade = fields.String(validate=validate.OneOf("ABCDEF"))
+    alpha = StrictFloat(validate=_positive)
+    beta = StrictFloat(validate=_positive)
+    reliability = StrictFloat(validate=_open_unit)
+    strength = StrictFloat(validate=_positive)
+    grade = Text(validate=validate.OneOf("ABCDEF"))
 
     @ma.validates_schema
     def _one_form(self, data: dict[str, Any], **_: Any) -> None:
@@ -80,11 +199,11 @@ class PriorSchema(Strict):
 class SourceSchema(Strict):
     """A source's definition (PUT /v1/sources/{id}); every field optional."""
 
-    name = fields.String(validate=validate.Length(1, 1_000), allow_none=True)
-    kind = fields.String(validate=validate.Length(1, 128), allow_none=True)
+    name = Text(validate=validate.Length(1, 1_000), allow_none=True)
+    kind = Text(validate=validate.Length(1, 128), allow_none=True)
     group = slug(allow_none=True)
     prior = fields.Nested(PriorSchema, allow_none=True)
-    notes = fields.String(validate=validate.Length(max=MAX_NOTE), allow_none=True)
+    notes = Text(validate=validate.Length(max=MAX_NOTE), allow_none=True)
 
 
 class SourceOverrideSchema(SourceSchema):
@@ -102,24 +221,24 @@ class SourceOverrideSchema(SourceSchema):
 
 class AttributionSchema(Strict):
     source = slug(required=True)
-    stance = fields.String(validate=validate.OneOf(STANCES), load_default="supports")
+    stance = Text(validate=validate.OneOf(STANCES), load_default="supports")
     via = fields.List(slug(), validate=validate.Length(max=MAX_VIA), load_default=list)
-    certainty = fields.Float(validate=validate.Range(0, 1, min_inclusive=False), load_default=1.0)
+    certainty = StrictFloat(validate=validate.Range(0, 1, min_inclusive=False), load_default=1.0)
     count = fields.Integer(strict=True, validate=validate.Range(1, MAX_COUNT), load_default=1)
-    observed_at = fields.AwareDateTime(default_timezone=UTC)
-    url = fields.String(validate=validate.Length(max=MAX_URL))
-    quote = fields.String(validate=validate.Length(max=MAX_NOTE))
+    observed_at = AwareTime(default_timezone=UTC)
+    url = Text(validate=validate.Length(max=MAX_URL))
+    quote = Text(validate=validate.Length(max=MAX_NOTE))
 
 
 class ClaimSchema(Strict):
     id = slug()
     # The upper bound of text comes from config; see ``_check_limits``.
-    text = fields.String(required=True, validate=validate.Length(min=1))
-    prior = fields.Float(validate=_open_unit)
+    text = Text(required=True, validate=validate.Length(min=1))
+    prior = StrictFloat(validate=_open_unit)
     attributions = fields.Nested(AttributionSchema, many=True, load_default=list)
     question = slug()
     tags = fields.List(
-        fields.String(validate=validate.Length(1, 128)),
+        Text(validate=validate.Length(1, 128)),
         validate=validate.Length(max=MAX_TAGS),
         load_default=list,
     )
@@ -184,7 +303,7 @@ class _Unsure(Exception):
 
 
 _MISSING: Any = object()
-_slug_match = re.compile(SLUG_PATTERN).match
+_slug_match = SLUG_RE.match
 _STANCE_SET = frozenset(STANCES)
 _ATTRIBUTION_KEYS = frozenset(
     ("source", "stance", "via", "certainty", "count", "observed_at", "url", "quote")
@@ -202,7 +321,7 @@ def _is_slug(value: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    # bool is not a number to marshmallow; NaN and infinities fail every range check.
+    # Neither bool nor str is a number (``StrictFloat``); NaN and infinities fail every range.
     kind = type(value)
     return kind is float or kind is int
 
@@ -256,7 +375,7 @@ def _fast_attribution(raw: Any, unnamed_prefix: str) -> dict[str, Any]:
         for key, longest in (("url", MAX_URL), ("quote", MAX_NOTE)):
             if key in raw:
                 value = raw[key]
-                if type(value) is not str or len(value) > longest:
+                if type(value) is not str or len(value) > longest or NUL in value:
                     raise _Unsure
                 loaded[key] = value
     return loaded
@@ -274,7 +393,7 @@ def _fast_claim(
             raise _Unsure
         loaded["id"] = raw["id"]
     text = raw.get("text")
-    if type(text) is not str or not 1 <= len(text) <= text_max:
+    if type(text) is not str or not 1 <= len(text) <= text_max or NUL in text:
         raise _Unsure
     loaded["text"] = text
     if "prior" in raw:
@@ -300,7 +419,7 @@ def _fast_claim(
         raise _Unsure
     else:
         for tag in tags:
-            if type(tag) is not str or not 1 <= len(tag) <= 128:
+            if type(tag) is not str or not 1 <= len(tag) <= 128 or NUL in tag:
                 raise _Unsure
         loaded["tags"] = list(tags)
     return loaded
@@ -421,13 +540,13 @@ class AttributionBatchSchema(_FastLoad):
 
 class PageQuerySchema(Strict):
     limit = fields.Integer(validate=validate.Range(1, None))
-    cursor = fields.String(validate=validate.Length(max=512))
+    cursor = Text(validate=validate.Length(max=512))
 
 
 class ClaimQuerySchema(PageQuerySchema):
     source = slug()
-    tag = fields.String(validate=validate.Length(1, 128))
+    tag = Text(validate=validate.Length(1, 128))
     min_confidence = fields.Float(validate=validate.Range(0, 1))
     max_confidence = fields.Float(validate=validate.Range(0, 1))
-    status = fields.String(validate=validate.OneOf(("open", "confirmed", "refuted")))
-    q = fields.String(validate=validate.Length(1, 1_000))
+    status = Text(validate=validate.OneOf(("open", "confirmed", "refuted")))
+    q = Text(validate=validate.Length(1, 1_000))

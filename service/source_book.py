@@ -10,7 +10,6 @@ definition comes from the database, else from the shipped catalogue
 
 from __future__ import annotations
 
-import re
 import tomllib
 from collections import ChainMap
 from collections.abc import Mapping
@@ -28,10 +27,10 @@ from scoring import Beta, SourceBelief, pool_group_priors, prior_from_spec
 from service.model_setup import ModelSetup
 from service.models import Source, SourceReliability
 from service.problems import flatten_messages
-from service.request_schemas import SLUG_PATTERN, SourceSchema
+from service.request_schemas import SLUG_RE, SourceSchema
 from service.settings import ConfigError
 
-_SLUG = re.compile(SLUG_PATTERN)
+_SLUG = SLUG_RE
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,7 +67,7 @@ def start_rescore() -> tuple[dict[str, Any], int, dict[str, str]]:
     return {"job": job_document(job)}, 202, {"Location": location}
 
 
-@blp.route("/jobs/<string:job_id>", methods=["GET"])
+@blp.route("/jobs/<job_id:job_id>", methods=["GET"])
 @blp.alt_response(200, schema=JobResponseSchema, success=True, description="The job.")
 @requires("read")
 def get_job(job_id: str) -> dict[str, Any]:

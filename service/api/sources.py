@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import bisect
-import re
 from collections.abc import Sequence
 from typing import Any
 
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from scoring import summarize_reliability
@@ -18,13 +17,11 @@ from service.models import utcnow
 from service.pagination import decode_cursor, encode_cursor, page_limit
 from service.problems import not_found
 from service.representations import iso_time
-from service.request_schemas import SLUG_PATTERN, PageQuerySchema, SourceSchema
+from service.request_schemas import PageQuerySchema, SourceSchema
 from service.response_schemas import SourcePageSchema, StoredSourceSchema
 from service.state import AppState, state
 
 blp = Blueprint("sources", __name__, url_prefix="/v1", description="Sources and their reliability.")
-
-_SLUG = re.compile(SLUG_PATTERN)
 
 
 def _documents(app: AppState, source_ids: Sequence[str]) -> list[dict[str, Any]]:
@@ -79,7 +76,7 @@ def list_sources(args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@blp.route("/sources/<string:source_id>", methods=["GET"])
+@blp.route("/sources/<slug:source_id>", methods=["GET"])
 @blp.alt_response(200, schema=StoredSourceSchema, success=True, description="The source.")
 @requires("read")
 def get_source(source_id: str) -> dict[str, Any]:
@@ -90,14 +87,12 @@ def get_source(source_id: str) -> dict[str, Any]:
     return _documents(app, [source_id])[0]
 
 
-@blp.route("/sources/<string:source_id>", methods=["PUT"])
+@blp.route("/sources/<slug:source_id>", methods=["PUT"])
 @blp.arguments(SourceSchema())
 @blp.alt_response(200, schema=StoredSourceSchema, success=True, description="As stored.")
 @requires("admin")
 def put_source(body: dict[str, Any], source_id: str) -> dict[str, Any]:
     """Define or redefine a source; it replaces any catalogue entry of the same id."""
-    if not _SLUG.match(source_id):
-        abort(422, errors={"id": [f"Not a valid slug: {SLUG_PATTERN}"]})
     app = state()
     session = get_session()
     source_store.save_source(session, source_id, body, utcnow())

@@ -44,6 +44,10 @@ def has_keys(database_url: str) -> bool:
         engine.dispose()
 
 
+# Settings an older gunicorn (the floor is 22) does not know.
+_SINCE_GUNICORN_25 = frozenset({"control_socket_disable"})
+
+
 class _Gunicorn(BaseApplication):
     """Gunicorn run from code; each worker builds its own app (and database pool)."""
 
@@ -53,6 +57,8 @@ class _Gunicorn(BaseApplication):
 
     def load_config(self) -> None:
         for key, value in self.options.items():
+            if key in _SINCE_GUNICORN_25 and key not in self.cfg.settings:
+                continue  # an older gunicorn: nothing to turn off
             self.cfg.set(key, value)
 
     def load(self) -> Any:
@@ -96,14 +102,20 @@ def _child_exit(_server: Any, worker: Any) -> None:
     multiprocess.mark_process_dead(worker.pid)
 
 
-def _metrics_directory() -> None:
-    """Give the workers a shared, empty prometheus-client multiprocess directory."""
+def _metrics_directory() -> str | None:
+    """Give the workers a shared, empty prometheus-client multiprocess directory.
+
+    One named by the environment is emptied and kept; otherwise a temporary one
+    is made, and returned: the caller removes it when the server stops.
+    """
     directory = os.environ.get(MULTIPROC_ENV)
     if directory:
         shutil.rmtree(directory, ignore_errors=True)
         os.makedirs(directory)
-    else:
-        os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="credence-metrics-")
+        return None
+    directory = tempfile.mkdtemp(prefix="credence-metrics-")
+    os.environ[MULTIPROC_ENV] = directory
+    return directory
 
 
 @click.command()
@@ -125,18 +137,28 @@ def serve(host: str | None, port: int | None, workers: int | None, dev: bool) ->
         with app_context() as app:
             app.run(host=host, port=port, debug=True, use_reloader=True)
         return
-    _metrics_directory()
+    made = _metrics_directory()
+    master = os.getpid()
     gunicorn.util.write_error = _write_problem
-    _Gunicorn(
-        {
-            "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
-            "workers": workers or config.server.workers,
-            "worker_class": "sync",
-            # gunicorn's largest; a 1,000-character `q` can take 9 KB once URL-encoded.
-            "limit_request_line": 8190,
-            "child_exit": _child_exit,
-            # One JSON line per request comes from the app itself.
-            "accesslog": None,
-            "loglevel": config.server.log_level.lower(),
-        }
-    ).run()
+    try:
+        _Gunicorn(
+            {
+                "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+                "workers": workers or config.server.workers,
+                "worker_class": "sync",
+                # gunicorn's largest; a 1,000-character `q` can take 9 KB once URL-encoded.
+                "limit_request_line": 8190,
+                "child_exit": _child_exit,
+                # One JSON line per request comes from the app itself.
+                "accesslog": None,
+                "loglevel": config.server.log_level.lower(),
+                # gunicorn >= 25 opens a control socket at one path per user
+                # (~/.gunicorn/gunicorn.ctl), which servers side by side would share;
+                # the service is run by `credence serve` and signals, not gunicornc.
+                "control_socket_disable": True,
+            }
+        ).run()
+    finally:
+        # Workers are forked from this frame and leave through it too: the master cleans up.
+        if made is not None and os.getpid() == master:
+            shutil.rmtree(made, ignore_errors=True)

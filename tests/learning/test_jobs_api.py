@@ -37,7 +37,8 @@ def test_rescore_runs_in_the_background(app: Flask, client: FlaskClient) -> None
     listing = client.get("/v1/jobs").get_json()
     assert JobsResponseSchema().validate(listing) == {}
     assert [j["id"] for j in listing["jobs"]] == [job_id]
-    assert_problem(client.get("/v1/jobs/nope"), 404)
+    assert_problem(client.get(f"/v1/jobs/{'0' * 32}"), 404)
+    assert_problem(client.get("/v1/jobs/nope"), 422, "id")  # not a job id at all
 
 
 def test_a_second_start_reports_the_running_job(app: Flask, client: FlaskClient) -> None:

@@ -103,7 +103,7 @@ def _prepare(client: FlaskClient, admin: dict[str, str], method: str, path: str)
 
 
 def test_the_table_covers_every_route(app: Flask) -> None:
-    examples = {"<string:claim_id>": "c", "<string:source_id>": "wire", "<string:job_id>": "{job}"}
+    examples = {"<slug:claim_id>": "c", "<slug:source_id>": "wire", "<job_id:job_id>": "{job}"}
     routes = set()
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":

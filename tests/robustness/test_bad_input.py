@@ -55,6 +55,8 @@ LOOKALIKES = {
     "zero-width": "cl\u200baim",
 }
 VALID = claims(claim(attributions=[{"source": "wire"}]))
+VALID_EVIDENCE = json.dumps({"attributions": [{"source": "wire"}]})
+CONFIRMED = json.dumps({"outcome": "confirmed"})
 
 CASES = [
     # Not JSON at all, or not all of it.
@@ -81,6 +83,22 @@ CASES = [
     Bad("count-is-string", attributed(source="anon:officials", count="3"), 422, (A + "count",)),
     Bad("certainty-is-bool", attributed(certainty=True), 422, (A + "certainty",)),
     Bad("via-is-string", attributed(via="kr-media"), 422, (A + "via",)),
+    # Numbers given as strings or booleans are not numbers.
+    Bad("prior-is-string", claims(claim(prior="0.5")), 422, ("claims.0.prior",)),
+    Bad("prior-is-bool", claims(claim(prior=True)), 422, ("claims.0.prior",)),
+    Bad("certainty-is-string", attributed(certainty="1"), 422, (A + "certainty",)),
+    Bad("count-is-bool", attributed(source="anon:officials", count=True), 422, (A + "count",)),
+    # NUL characters, which PostgreSQL cannot store in text.
+    Bad("text-nul", claims(claim(text="a\u0000b")), 422, ("claims.0.text",)),
+    Bad("tag-nul", claims(claim(tags=["\u0000"])), 422, ("claims.0.tags.0",)),
+    Bad("quote-nul", attributed(quote="said\u0000"), 422, (A + "quote",)),
+    Bad("url-nul", attributed(url="https://x.org/\u0000"), 422, (A + "url",)),
+    Bad(
+        "observed-at-nul",
+        attributed(observed_at="2024-03-01T10:00:00Z\u0000"),
+        422,
+        (A + "observed_at",),
+    ),
     # NaN and Infinity, as JSON literals (not valid JSON, but Python reads them).
     *(
         Bad(f"{literal}-{name}", body, 422, (path,))
@@ -197,6 +215,43 @@ CASES = [
             # "../x" is resolved by the URL itself; what is left is another path.
             ("traversal", "..%2Fx", 404),
         ]
+    ),
+    # Path ids that break their rule: 422 naming id on every method (see test_path_ids).
+    *(
+        Bad(
+            f"path-id-{name}",
+            body,
+            422,
+            ("id",),
+            method=method,
+            path=path,
+            also_score=False,
+        )
+        for name, method, path, body in [
+            ("attributions", "POST", "/v1/claims/Stored-Claim/attributions", VALID_EVIDENCE),
+            ("resolution", "POST", "/v1/claims/stored%20claim/resolution", CONFIRMED),
+            ("withdraw", "DELETE", "/v1/claims/%27%3B--/resolution", ""),
+            ("nul", "POST", "/v1/claims/stored-claim%00/resolution", CONFIRMED),
+            ("10kb", "POST", f"/v1/claims/{'a' * 10_240}/attributions", VALID_EVIDENCE),
+            ("source-note", "PUT", "/v1/sources/wire%0A", '{"notes": "n"}'),
+        ]
+    ),
+    Bad(
+        "source-notes-nul",
+        '{"notes": "a\\u0000"}',
+        422,
+        ("notes",),
+        method="PUT",
+        path="/v1/sources/wire",
+        also_score=False,
+    ),
+    Bad(
+        "resolution-note-nul",
+        '{"outcome": "confirmed", "note": "\\u0000"}',
+        422,
+        ("note",),
+        path=f"/v1/claims/{STORED}/resolution",
+        also_score=False,
     ),
     *(
         Bad(
