@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -37,13 +36,11 @@ from service.learning_schemas import ResolutionRequestSchema
 from service.models import Claim, Source, utcnow
 from service.problems import flatten_messages
 from service.representations import attribution_document, iso_time
-from service.request_schemas import SLUG_PATTERN, ClaimBatchSchema, SourceSchema
+from service.request_schemas import SLUG_PATTERN, SLUG_RE, ClaimBatchSchema, SourceSchema
 from service.resolution_store import Beliefs, ResolutionRefused, resolve_claim
 from service.source_book import read_book
 from service.source_store import save_source
 from service.state import state
-
-_SLUG = re.compile(SLUG_PATTERN)
 
 # Cells of a CSV row that hold JSON rather than text.
 JSON_COLUMNS = ("prior", "tags", "attributions")
@@ -70,7 +67,7 @@ class RowType:
 
 def _validate_source(row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     source_id = row.pop("id", None)
-    if not isinstance(source_id, str) or not _SLUG.match(source_id):
+    if not isinstance(source_id, str) or not SLUG_RE.match(source_id):
         raise ma.ValidationError({"id": [f"Required, and a slug: {SLUG_PATTERN}"]})
     definition: dict[str, Any] = SourceSchema().load(row)
     return source_id, definition
@@ -118,7 +115,7 @@ def _store_claims(session: Session, rows: list[tuple[int, dict[str, Any]]]) -> N
 
 def _validate_resolution(row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     claim_id = row.pop("claim_id", None)
-    if not isinstance(claim_id, str) or not _SLUG.match(claim_id):
+    if not isinstance(claim_id, str) or not SLUG_RE.match(claim_id):
         raise ma.ValidationError({"claim_id": [f"Required, and a slug: {SLUG_PATTERN}"]})
     body: dict[str, Any] = ResolutionRequestSchema().load(row)
     return claim_id, body
