@@ -6,6 +6,11 @@ all counters once (one indexed read of a tiny table) and reloads what moved.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
+from typing import Any
+
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.orm import Session
 
@@ -34,15 +39,55 @@ def read_all(connection: Connection) -> dict[str, int]:
     return {name: value for name, value in connection.execute(select(Counter.name, Counter.value))}
 
 
-def read_all_fast(engine: Engine) -> dict[str, int]:
-    """``read_all`` on a pooled DBAPI connection: the per-request check, where
-    SQLAlchemy's statement and result machinery would cost more than the query."""
-    connection = engine.raw_connection()
-    try:
+_READ_ALL = "SELECT name, value FROM counters"
+
+
+class CounterReader:
+    """The per-request ``read_all`` on a DBAPI connection this process keeps checked out.
+
+    Every call still runs the query, so a change committed by any process before
+    a request starts is seen by that request; only the pool's checkout, reset and
+    (on PostgreSQL) pre-ping are saved. The connection is this thread's and this
+    process's own (a forked child opens its own). When it fails, it is dropped
+    and the read is retried once on a new one, as the pool's pre-ping would; a
+    second failure propagates (a 503).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._local = threading.local()
+
+    def _connection(self) -> Any:
+        local = self._local
+        held = getattr(local, "held", None)
+        if held is not None and held[0] == os.getpid():
+            return held[2]
+        fairy = self.engine.raw_connection()
+        local.held = (os.getpid(), fairy, fairy.dbapi_connection)
+        return fairy.dbapi_connection
+
+    def _drop(self) -> None:
+        held = getattr(self._local, "held", None)
+        self._local.held = None
+        if held is not None and held[0] == os.getpid():
+            with contextlib.suppress(Exception):  # already broken: nothing more to do
+                held[1].invalidate()
+
+    def _read(self) -> dict[str, int]:
+        connection = self._connection()
         cursor = connection.cursor()
-        cursor.execute("SELECT name, value FROM counters")
-        rows = cursor.fetchall()
-        cursor.close()
-    finally:
-        connection.close()
-    return dict(rows)
+        try:
+            cursor.execute(_READ_ALL)
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        # No transaction stays open between requests (what the pool's reset does).
+        connection.rollback()
+        return dict(rows)
+
+    def read_all(self) -> dict[str, int]:
+        try:
+            return self._read()
+        except Exception:
+            self._drop()
+        return self._read()

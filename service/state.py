@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app
 
@@ -21,15 +21,20 @@ class AppState:
     sources: SourceBookCache
     keys: KeyRing
     migrations_head: str | None
+    _counters: counters.CounterReader | None = field(default=None, repr=False)
 
     def refresh(self) -> None:
         """Reload keys and source beliefs if another process changed them.
 
-        One indexed read of the counters table; the reloads happen only when a
-        counter moved.
+        One read of the counters table, on every call (so a change committed by
+        any process before this request started is seen), on a connection this
+        process keeps for it; the reloads happen only when a counter moved.
         """
         engine = get_engine()
-        values = counters.read_all_fast(engine)
+        reader = self._counters
+        if reader is None or reader.engine is not engine:
+            reader = self._counters = counters.CounterReader(engine)
+        values = reader.read_all()
         keys = values.get(counters.API_KEYS, 0)
         reliabilities = values.get(counters.RELIABILITIES, 0)
         if keys != self.keys.version or reliabilities != self.sources.version:
