@@ -9,9 +9,11 @@ indexed together.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -30,6 +32,7 @@ from scoring.evidence import (
     noisy_or,
 )
 from scoring.fit import FitData
+from scoring.intervals import DRAW_CACHE_SIZE, draws_and_mean
 from scoring.params import ScoringParams, SourceBelief
 
 # Workspace buffers up to this many cells (8 bytes each; 6 slots) are kept per
@@ -63,6 +66,247 @@ class _Workspace(threading.local):
 _workspace = _Workspace()
 # Slots of the workspace.
 _EFFECTIVE, _FIDELITY, _ODDS, _RELAY, _TOTALS, _SCRATCH = range(6)
+
+
+@dataclass(slots=True)
+class RowLists:
+    """The evidence-row table of some claims as Python lists, before any array is made.
+
+    ``EvidenceRows`` is built from it; a lone claim's scorer reads it directly,
+    since making arrays of a few rows costs more than the arithmetic on them.
+
+    Attributes
+    ----------
+    ids, beliefs, groups : lists, length n_entities
+        Each entity's id, reliability belief and group.
+    rhos : list of float, length n_entities
+        Correlation of each entity's group (the unnamed one when it has none).
+    start : list of int, length n_claims + 1
+    question, prior : lists, length n_claims
+    n_questions : int
+    claim, channel, sign, reports : lists, length n_rows
+        As ``EvidenceRows``' arrays of those names.
+    merged, merged_to : lists of int
+        Rows merged into another row (same source, side and claim), and that row.
+    clustered, clustered_to : lists of int
+        Rows of a group's correlation cluster other than its first, and that first row.
+    weighted : list of int
+        Rows that carry weight (neither neutral nor merged), in row order.
+    weighted_counts : list of int, length n_claims
+    named : list, length n_claims
+        As ``EvidenceRows.named``.
+    ch_source, ch_chain, ch_certainty : lists, length n_channels
+        Each channel's source entity, relay entities (in order) and certainty.
+    """
+
+    ids: list[str]
+    beliefs: list[Beta]
+    groups: list[str | None]
+    rhos: list[float]
+    start: list[int]
+    question: list[int]
+    n_questions: int
+    prior: list[float]
+    claim: list[int]
+    channel: list[int]
+    sign: list[int]
+    reports: list[int | float]
+    merged: list[int]
+    merged_to: list[int]
+    clustered: list[int]
+    clustered_to: list[int]
+    weighted: list[int]
+    weighted_counts: list[int]
+    named: list[tuple[list[str], list[str], list[str]] | None]
+    ch_source: list[int]
+    ch_chain: list[list[int]]
+    ch_certainty: list[float]
+
+
+def collect_rows(
+    claims: Sequence[Claim], sources: Mapping[str, SourceBelief], params: ScoringParams
+) -> RowLists:
+    """The evidence-row table of ``claims`` as Python lists (see ``RowLists``).
+
+    Raises
+    ------
+    ValueError
+        For a prior, certainty, count or stance out of range.
+    """
+    ids: list[str] = []
+    beliefs: list[Beta] = []
+    groups: list[str | None] = []
+    rhos: list[float] = []
+    entity: dict[str, int] = {}
+    unknown = params.unknown_source
+    unnamed = params.unnamed_correlation
+
+    def index(source_id: str) -> int:
+        i = entity.get(source_id)
+        if i is None:
+            i = entity[source_id] = len(ids)
+            ids.append(source_id)
+            known = sources.get(source_id)
+            if known is None:
+                beliefs.append(unknown)
+                groups.append(None)
+                rhos.append(unnamed)
+            else:
+                beliefs.append(known.belief)
+                groups.append(known.group)
+                rhos.append(params.correlation(known.group) if known.group else unnamed)
+        return i
+
+    # A channel's key: its source alone when direct and certain.
+    channels: dict[object, int] = {}
+    ch_source: list[int] = []
+    ch_group: list[str | None] = []
+    ch_chain: list[list[int]] = []
+    ch_certainty: list[float] = []
+    # How the summary names a channel: "source via relay via relay".
+    ch_name: list[str] = []
+    questions: dict[str, int] = {}
+    question: list[int] = []
+    prior: list[float] = []
+    start: list[int] = []
+    r_claim: list[int] = []
+    r_channel: list[int] = []
+    r_sign: list[int] = []
+    # Reports behind each row: its count, the largest count of the
+    # channels merged into it, 0 when merged into another row or neutral.
+    reports: list[int | float] = []
+    # Rows merged into the first row of their source and side.
+    merged: list[int] = []
+    merged_to: list[int] = []
+    # Rows of a group's correlation cluster other than its first row.
+    clustered: list[int] = []
+    clustered_to: list[int] = []
+    clusters: dict[tuple[int, str, int], int] = {}
+    # Rows that carry weight (neither neutral nor merged), and their number per claim.
+    weighted: list[int] = []
+    weighted_counts: list[int] = []
+    # Per claim, the names of its supporting, refuting and neutral
+    # channels, or None when a source appears twice on one side.
+    named: list[tuple[list[str], list[str], list[str]] | None] = []
+    n_questions = 0
+    default_prior = params.default_claim_prior
+    sign_of = STANCE_SIGN
+    add_channel = r_channel.append
+    add_sign = r_sign.append
+    add_reports = reports.append
+    add_weighted = weighted.append
+    row = 0
+    for ci, c in enumerate(claims):
+        if c.question is None:
+            question.append(n_questions)
+            n_questions += 1
+        else:
+            qi = questions.get(c.question)
+            if qi is None:
+                qi = questions[c.question] = n_questions
+                n_questions += 1
+            question.append(qi)
+        p = c.prior
+        if p is None:
+            p = default_prior
+        elif not 0 < p < 1:
+            raise ValueError("a claim's prior must be in (0, 1)")
+        prior.append(p)
+        start.append(row)
+        r_claim += [ci] * len(c.attributions)
+        # First row of each source taking each side: channels of one
+        # original source taking one side are one piece of evidence,
+        # carried by the first of them.
+        supports: dict[str, int] = {}
+        refutes: dict[str, int] = {}
+        neutral: list[str] = []
+        names: tuple[list[str], list[str], list[str]] | None = ([], [], [])
+        n_weighted = 0
+        for a in c.attributions:
+            s = sign_of.get(a.stance)
+            if s is None:
+                raise ValueError(f"stance must be supports, refutes or neutral, got {a.stance!r}")
+            via = a.via
+            certainty = a.certainty
+            key: object = a.source
+            if via or certainty != 1:
+                key = (a.source, tuple(via), certainty)
+            ch = channels.get(key)
+            if ch is None:
+                if not 0 < certainty <= 1:
+                    raise ValueError("an attribution's certainty must be in (0, 1]")
+                ch = channels[key] = len(ch_source)
+                src = index(a.source)
+                ch_source.append(src)
+                ch_group.append(groups[src])
+                ch_chain.append([index(r) for r in via])
+                ch_certainty.append(certainty)
+                ch_name.append(f"{a.source} via {' via '.join(via)}" if via else a.source)
+            n: int | float = a.count
+            if type(n) is not int or n < 1:
+                n = _valid_count(n)
+            if s:
+                primary = (supports if s > 0 else refutes).setdefault(a.source, row)
+                if primary == row:
+                    add_reports(n)
+                    add_weighted(row)
+                    n_weighted += 1
+                    group = ch_group[ch]
+                    if group is not None:
+                        cluster = clusters.setdefault((ci, group, s), row)
+                        if cluster != row:
+                            clustered.append(row)
+                            clustered_to.append(cluster)
+                    if names is not None:
+                        names[0 if s > 0 else 1].append(ch_name[ch])
+                else:
+                    # Several channels of one source may carry different
+                    # counts of unnamed sources; the largest is the most
+                    # that can stand behind it.
+                    add_reports(0)
+                    if n > reports[primary]:
+                        reports[primary] = n
+                    merged.append(row)
+                    merged_to.append(primary)
+                    names = None
+            else:
+                add_reports(0)
+                if names is not None:
+                    if a.source in neutral:
+                        names = None
+                    else:
+                        neutral.append(a.source)
+                        names[2].append(ch_name[ch])
+            add_channel(ch)
+            add_sign(s)
+            row += 1
+        weighted_counts.append(n_weighted)
+        named.append(names)
+    start.append(row)
+    return RowLists(
+        ids,
+        beliefs,
+        groups,
+        rhos,
+        start,
+        question,
+        n_questions,
+        prior,
+        r_claim,
+        r_channel,
+        r_sign,
+        reports,
+        merged,
+        merged_to,
+        clustered,
+        clustered_to,
+        weighted,
+        weighted_counts,
+        named,
+        ch_source,
+        ch_chain,
+        ch_certainty,
+    )
 
 
 class EvidenceRows:
@@ -142,174 +386,36 @@ class EvidenceRows:
     def __init__(
         self, claims: Sequence[Claim], sources: Mapping[str, SourceBelief], params: ScoringParams
     ) -> None:
-        ids: list[str] = []
-        beliefs: list[Beta] = []
-        groups: list[str | None] = []
-        rhos: list[float] = []
-        entity: dict[str, int] = {}
-        unknown = params.unknown_source
-        unnamed = params.unnamed_correlation
+        self._set(collect_rows(claims, sources, params))
 
-        def index(source_id: str) -> int:
-            i = entity.get(source_id)
-            if i is None:
-                i = entity[source_id] = len(ids)
-                ids.append(source_id)
-                known = sources.get(source_id)
-                if known is None:
-                    beliefs.append(unknown)
-                    groups.append(None)
-                    rhos.append(unnamed)
-                else:
-                    beliefs.append(known.belief)
-                    groups.append(known.group)
-                    rhos.append(params.correlation(known.group) if known.group else unnamed)
-            return i
+    @classmethod
+    def of(cls, lists: RowLists) -> EvidenceRows:
+        """The table of claims already collected by ``collect_rows``."""
+        rows = cls.__new__(cls)
+        rows._set(lists)
+        return rows
 
-        # A channel's key: its source alone when direct and certain.
-        channels: dict[object, int] = {}
-        ch_source: list[int] = []
-        ch_group: list[str | None] = []
-        ch_chain: list[list[int]] = []
-        ch_certainty: list[float] = []
-        # How the summary names a channel: "source via relay via relay".
-        ch_name: list[str] = []
-        questions: dict[str, int] = {}
-        question: list[int] = []
-        prior: list[float] = []
-        start: list[int] = []
-        r_claim: list[int] = []
-        r_channel: list[int] = []
-        r_sign: list[int] = []
-        # Reports behind each row: its count, the largest count of the
-        # channels merged into it, 0 when merged into another row or neutral.
-        reports: list[int | float] = []
-        # Rows merged into the first row of their source and side.
-        merged: list[int] = []
-        merged_to: list[int] = []
-        # Rows of a group's correlation cluster other than its first row.
-        clustered: list[int] = []
-        clustered_to: list[int] = []
-        clusters: dict[tuple[int, str, int], int] = {}
-        # Rows that carry weight (neither neutral nor merged), and their number per claim.
-        weighted: list[int] = []
-        weighted_counts: list[int] = []
-        # Per claim, the names of its supporting, refuting and neutral
-        # channels, or None when a source appears twice on one side.
-        named: list[tuple[list[str], list[str], list[str]] | None] = []
-        n_questions = 0
-        default_prior = params.default_claim_prior
-        sign_of = STANCE_SIGN
-        add_channel = r_channel.append
-        add_sign = r_sign.append
-        add_reports = reports.append
-        add_weighted = weighted.append
-        row = 0
-        for ci, c in enumerate(claims):
-            if c.question is None:
-                question.append(n_questions)
-                n_questions += 1
-            else:
-                qi = questions.get(c.question)
-                if qi is None:
-                    qi = questions[c.question] = n_questions
-                    n_questions += 1
-                question.append(qi)
-            p = c.prior
-            if p is None:
-                p = default_prior
-            elif not 0 < p < 1:
-                raise ValueError("a claim's prior must be in (0, 1)")
-            prior.append(p)
-            start.append(row)
-            r_claim += [ci] * len(c.attributions)
-            # First row of each source taking each side: channels of one
-            # original source taking one side are one piece of evidence,
-            # carried by the first of them.
-            supports: dict[str, int] = {}
-            refutes: dict[str, int] = {}
-            neutral: list[str] = []
-            names: tuple[list[str], list[str], list[str]] | None = ([], [], [])
-            n_weighted = 0
-            for a in c.attributions:
-                s = sign_of.get(a.stance)
-                if s is None:
-                    raise ValueError(
-                        f"stance must be supports, refutes or neutral, got {a.stance!r}"
-                    )
-                via = a.via
-                certainty = a.certainty
-                key: object = a.source
-                if via or certainty != 1:
-                    key = (a.source, tuple(via), certainty)
-                ch = channels.get(key)
-                if ch is None:
-                    if not 0 < certainty <= 1:
-                        raise ValueError("an attribution's certainty must be in (0, 1]")
-                    ch = channels[key] = len(ch_source)
-                    src = index(a.source)
-                    ch_source.append(src)
-                    ch_group.append(groups[src])
-                    ch_chain.append([index(r) for r in via])
-                    ch_certainty.append(certainty)
-                    ch_name.append(f"{a.source} via {' via '.join(via)}" if via else a.source)
-                n: int | float = a.count
-                if type(n) is not int or n < 1:
-                    n = _valid_count(n)
-                if s:
-                    primary = (supports if s > 0 else refutes).setdefault(a.source, row)
-                    if primary == row:
-                        add_reports(n)
-                        add_weighted(row)
-                        n_weighted += 1
-                        group = ch_group[ch]
-                        if group is not None:
-                            cluster = clusters.setdefault((ci, group, s), row)
-                            if cluster != row:
-                                clustered.append(row)
-                                clustered_to.append(cluster)
-                        if names is not None:
-                            names[0 if s > 0 else 1].append(ch_name[ch])
-                    else:
-                        # Several channels of one source may carry different
-                        # counts of unnamed sources; the largest is the most
-                        # that can stand behind it.
-                        add_reports(0)
-                        if n > reports[primary]:
-                            reports[primary] = n
-                        merged.append(row)
-                        merged_to.append(primary)
-                        names = None
-                else:
-                    add_reports(0)
-                    if names is not None:
-                        if a.source in neutral:
-                            names = None
-                        else:
-                            neutral.append(a.source)
-                            names[2].append(ch_name[ch])
-                add_channel(ch)
-                add_sign(s)
-                row += 1
-            weighted_counts.append(n_weighted)
-            named.append(names)
-        start.append(row)
+    def _set(self, lists: RowLists) -> None:
+        ids, beliefs, rhos, row = lists.ids, lists.beliefs, lists.rhos, lists.start[-1]
+        merged, merged_to = lists.merged, lists.merged_to
+        clustered, clustered_to = lists.clustered, lists.clustered_to
+        ch_source, ch_chain = lists.ch_source, lists.ch_chain
 
         self.ids = ids
         self.beliefs = beliefs
-        self.groups = groups
-        self.start = start
-        self.n_claims = len(claims)
+        self.groups = lists.groups
+        self.start = lists.start
+        self.n_claims = len(lists.start) - 1
         self.n_rows = row
-        self.n_questions = n_questions
-        self.question = np.array(question, dtype=np.intp)
-        self.prior = np.array(prior, dtype=float)
+        self.n_questions = lists.n_questions
+        self.question = np.array(lists.question, dtype=np.intp)
+        self.prior = np.array(lists.prior, dtype=float)
         self.prior_logit = logit(self.prior)
-        self.claim = np.array(r_claim, dtype=np.intp)
-        self.channel = np.array(r_channel, dtype=np.intp)
+        self.claim = np.array(lists.claim, dtype=np.intp)
+        self.channel = np.array(lists.channel, dtype=np.intp)
         self.ch_source = np.array(ch_source, dtype=np.intp)
         self.source = self.ch_source[self.channel]
-        self.sign = np.array(r_sign, dtype=float)
+        self.sign = np.array(lists.sign, dtype=float)
         self.row_merges = bool(merged)
         self.merge = np.arange(row)
         if merged:
@@ -317,7 +423,7 @@ class EvidenceRows:
             self.primary = self.merge == np.arange(row)
         else:
             self.primary = np.ones(row, dtype=bool)
-        self.reports = np.array(reports, dtype=float)
+        self.reports = np.array(lists.reports, dtype=float)
         # Correlation clusters: the rows of one group taking one side of one
         # claim, each numbered by its first row; every other row is its own.
         cluster_of = np.arange(row)
@@ -328,11 +434,11 @@ class EvidenceRows:
         self.scale = self.reports * self.factor
         # A row's weight is its channel's log-odds times this.
         self.coef = self.sign * self.scale
-        self.weighted = np.array(weighted, dtype=np.intp)
-        self.weighted_counts = weighted_counts
-        self.named = named
+        self.weighted = np.array(lists.weighted, dtype=np.intp)
+        self.weighted_counts = lists.weighted_counts
+        self.named = lists.named
 
-        self.ch_certainty = np.array(ch_certainty, dtype=float)
+        self.ch_certainty = np.array(lists.ch_certainty, dtype=float)
         depth = max(map(len, ch_chain), default=0)
         pad = len(ids)
         self.ch_via = np.array(
@@ -615,6 +721,61 @@ class EvidenceRows:
                 totals[:size] += weight
                 done += size
         return totals, order
+
+
+Entity = tuple[str, float, float]
+"""A source or relay as the draw cache knows it: id, then its Beta belief's alpha and beta."""
+
+
+@functools.lru_cache(maxsize=DRAW_CACHE_SIZE)
+def channel_log_odds(
+    source: Entity, relays: tuple[Entity, ...], certainty: float, samples: int
+) -> tuple[FloatArray, float, float]:
+    """One channel's row of ``EvidenceRows.sampled_log_odds``, alone and memoised.
+
+    The same arithmetic in the same order as that method's, on one
+    (samples + 1,) vector instead of a (channels, samples + 1) table (a relay
+    that pads a shorter chain there multiplies by exactly 1), so the values
+    are the same: a lone claim is scored from these rows at a fraction of the
+    cost of building the table (``ClaimScorer``).
+
+    Parameters
+    ----------
+    source : (id, alpha, beta)
+    relays : tuple of (id, alpha, beta)
+        The relay chain, nearest the source first.
+    certainty : float in (0, 1]
+    samples : int
+
+    Returns
+    -------
+    log_odds : ndarray, shape (samples + 1,)
+        Log-odds of the channel's effective reliability for each sample, then
+        for the means (read-only).
+    effective : float
+        Effective reliability at the means, unclipped.
+    mean : float
+        The source's mean reliability.
+    """
+    reliability = draws_and_mean(*source, samples)
+    effective = reliability - 0.5
+    if relays:
+        fidelity = draws_and_mean(*relays[0], samples).copy()
+        for relay in relays[1:]:
+            fidelity *= draws_and_mean(*relay, samples)
+        fidelity *= certainty
+        effective *= fidelity
+    else:
+        effective *= certainty
+    effective += 0.5
+    last = float(effective[-1])
+    np.maximum(effective, EPS, out=effective)
+    np.minimum(effective, 1 - EPS, out=effective)
+    odds = np.subtract(1.0, effective)
+    np.divide(effective, odds, out=odds)
+    log_odds = np.log(odds, out=odds)
+    log_odds.flags.writeable = False
+    return log_odds, last, float(reliability[-1])
 
 
 def _valid_count(count: object) -> int | float:

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 
 import numpy as np
 
 from scoring.claims import Claim
-from scoring.evidence import FloatArray, exclusive_posterior, saturate
+from scoring.evidence import (
+    FloatArray,
+    cluster_design_effect,
+    exclusive_posterior,
+    logit,
+    saturate,
+)
 from scoring.explain import Evidence, make_evidence, percent, sentence, summarize
 from scoring.intervals import draws_and_mean
 from scoring.params import ScoringParams, SourceBelief
-from scoring.rows import EvidenceRows, logistic
+from scoring.rows import EvidenceRows, RowLists, channel_log_odds, collect_rows, logistic
 from scoring.scales import (
     credibility_level,
     credibility_levels,
@@ -129,7 +136,7 @@ class ClaimScorer:
             below = int(np.floor(position))
             self._quantiles.append((below, min(below + 1, last), position - below))
         self._columns = [i for below, above, _ in self._quantiles for i in (below, above)]
-        self._columns_and_point = [*self._columns, p.interval_samples]
+        self._columns_and_point = np.array([*self._columns, p.interval_samples], dtype=np.intp)
         # numpy's interpolation, sorted[below] * (1 - frac) + sorted[above] * frac
         self._below_weight = np.array([1 - frac for _, _, frac in self._quantiles])
         self._above_weight = np.array([frac for _, _, frac in self._quantiles])
@@ -154,13 +161,20 @@ class ClaimScorer:
         ValueError
             For a prior, certainty, count or stance out of range.
         """
+        p = self.params
+        if len(claims) == 1:
+            lists = collect_rows(claims, sources, p)
+            if not lists.merged:
+                return [self._score_lone(claims[0], lists)]
+            return self._score_rows(claims, EvidenceRows.of(lists))
         batches = self._batches(claims)
         if len(batches) == 1:
-            return self._score_rows(claims, sources)
+            return self._score_rows(claims, EvidenceRows(claims, sources, p))
         scores: list[Score | None] = [None] * len(claims)
         for batch in batches:
+            part = [claims[i] for i in batch]
             for i, score in zip(
-                batch, self._score_rows([claims[i] for i in batch], sources), strict=True
+                batch, self._score_rows(part, EvidenceRows(part, sources, p)), strict=True
             ):
                 scores[i] = score
         return [s for s in scores if s is not None]
@@ -282,12 +296,9 @@ class ClaimScorer:
         bounds += columns[:, 1:4:2] * self._above_weight
         return bounds
 
-    def _score_rows(
-        self, claims: Sequence[Claim], sources: Mapping[str, SourceBelief]
-    ) -> list[Score]:
-        """Scores of claims that hold whole questions, in one vectorised pass."""
+    def _score_rows(self, claims: Sequence[Claim], rows: EvidenceRows) -> list[Score]:
+        """Scores of claims that hold whole questions (their ``rows``), in one vectorised pass."""
         p = self.params
-        rows = EvidenceRows(claims, sources, p)
         n = rows.n_claims
         mean, effective, weight, confidence, bounds = self._evaluate(rows)
 
@@ -382,11 +393,115 @@ class ClaimScorer:
                 key = (group, factor[row], reports[row])
                 note = said.get(key)
                 if note is None:
-                    note = said[key] = (
-                        f"correlated with other {group} sources: counts {factor[row]:.2f}"
-                        if group
-                        else f"{reports[row]:g} correlated unnamed sources count as "
-                        f"{scale[row]:.2f}"
-                    )
+                    note = said[key] = _discount_note(group, factor[row], reports[row], scale[row])
                 parts.setdefault(row, []).append(note)
         return {row: "; ".join(p) for row, p in parts.items()}
+
+    def _score_lone(self, claim: Claim, t: RowLists) -> Score:
+        """``_score_rows`` of one claim without merged channels, from its lists.
+
+        The same arithmetic in the same order on Python floats and
+        (samples + 1,) vectors (each channel's from ``channel_log_odds``), so
+        the same score (tests/scoring/test_scorer_paths.py), at a fraction of
+        what making arrays of a few rows costs.
+        """
+        p = self.params
+        samples = p.interval_samples
+        ids, beliefs = t.ids, t.beliefs
+        channels = [
+            channel_log_odds(
+                (ids[s], beliefs[s].alpha, beliefs[s].beta),
+                tuple((ids[r], beliefs[r].alpha, beliefs[r].beta) for r in chain),
+                certainty,
+                samples,
+            )
+            for s, chain, certainty in zip(t.ch_source, t.ch_chain, t.ch_certainty, strict=True)
+        ]
+        n = len(t.claim)
+        reports = t.reports
+        factor = [1.0] * n
+        # Clusters of one report each count 1 / (1 + 0 * rho) = 1 exactly.
+        if t.clustered or any(r > 1 for r in reports):
+            cluster_of = list(range(n))
+            for row, first in zip(t.clustered, t.clustered_to, strict=True):
+                cluster_of[row] = first
+            rho = [t.rhos[t.ch_source[ch]] for ch in t.channel]
+            factor = cluster_design_effect(cluster_of, reports, rho, n).tolist()
+        scale = [float(r) * f for r, f in zip(reports, factor, strict=True)]
+        coef = [float(s) * x for s, x in zip(t.sign, scale, strict=True)]
+
+        total: FloatArray | None = None
+        for row in t.weighted:
+            weighed = channels[t.channel[row]][0] * coef[row]
+            if total is None:
+                total = weighed
+            else:
+                total += weighed
+        if total is None:
+            total = np.zeros(samples + 1)
+        total[:samples].sort()
+        columns = saturate(total[self._columns_and_point], p.evidence_cap)
+        columns += prior_log_odds(t.prior[0])
+        columns = logistic(columns)
+        confidence = float(columns[4])
+        bounds = columns[0:4:2] * self._below_weight
+        bounds += columns[1:4:2] * self._above_weight
+        low, high = bounds.tolist()
+        interval = (min(low, confidence), max(high, confidence))
+
+        mean: list[float] = []
+        effective: list[float] = []
+        weight: list[float] = []
+        for ch, c in zip(t.channel, coef, strict=True):
+            log_odds, point, source_mean = channels[ch]
+            mean.append(source_mean)
+            effective.append(point)
+            weight.append(float(log_odds[samples]) * c)
+        independent = confirming = 0.0
+        weighty = False
+        for x, w, s in zip(scale, weight, t.sign, strict=True):
+            carries = abs(w) > _NO_WEIGHT
+            weighty |= carries
+            independent += x * carries
+            confirming += x * (w > _NO_WEIGHT and s > 0)
+        term = estimative_term(confidence)
+        credibility = credibility_level(confidence, weighty, confirming)
+        notes: dict[int, str] = {}
+        for row, (r, f) in enumerate(zip(reports, factor, strict=True)):
+            if r != 0 and f < 1 - _NO_WEIGHT:
+                group = t.groups[t.ch_source[t.channel[row]]]
+                notes[row] = _discount_note(group, f, r, scale[row])
+        items = tuple(
+            make_evidence(a.source, tuple(a.via), a.stance, m, e, w, notes.get(row))
+            for row, (a, m, e, w) in enumerate(
+                zip(claim.attributions, mean, effective, weight, strict=True)
+            )
+        )
+        named = t.named[0]
+        level = p.interval_level
+        return make_score(
+            claim.id,
+            confidence,
+            interval,
+            term,
+            credibility,
+            independent,
+            items,
+            summarize(term, confidence, interval, independent, items, level)
+            if named is None
+            else sentence(term, confidence, interval, independent, *named, percent(level)),
+            f"{MODEL_NAME}/{MODEL_VERSION}",
+        )
+
+
+@functools.lru_cache(maxsize=1024)
+def prior_log_odds(prior: float) -> float:
+    """``logit`` of one claim prior; memoised, as most claims share the default prior."""
+    return float(logit([prior])[0])
+
+
+def _discount_note(group: str | None, factor: float, reports: float, scale: float) -> str:
+    """Why a row's weight is discounted by its correlation cluster."""
+    if group:
+        return f"correlated with other {group} sources: counts {factor:.2f}"
+    return f"{reports:g} correlated unnamed sources count as {scale:.2f}"

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from scoring import Claim, Evidence, EvidenceRows, Score, SourceBelief
 from scoring.evidence import claim_log_odds, effective_reliability, logit
 from scoring.explain import make_evidence
-from scoring.intervals import credible_interval, reliability_draws
+from scoring.intervals import credible_interval, draws_and_mean, reliability_draws
+from scoring.rows import channel_log_odds, collect_rows
 from scoring.scorer import make_score
 from tests.scoring.test_scorer import SCORER, claims, source_maps
 
@@ -49,6 +50,45 @@ def test_scores_match_the_plain_computation(
     assert [s.confidence for s in got] == pytest.approx(confidence.tolist(), abs=1e-12)
     assert [s.interval[0] for s in got] == pytest.approx(low.tolist(), abs=1e-12)
     assert [s.interval[1] for s in got] == pytest.approx(high.tolist(), abs=1e-12)
+
+
+@given(claims, source_maps)
+def test_a_lone_claim_scores_as_in_the_table(
+    claim: Claim, sources: dict[str, SourceBelief]
+) -> None:
+    """The lone-claim path (Python lists, memoised channels) equals the table's, exactly."""
+    table = SCORER._score_rows([claim], EvidenceRows([claim], sources, SCORER.params))
+    assert SCORER.score([claim], sources) == table
+
+
+@given(st.lists(claims, min_size=1, max_size=4), source_maps)
+def test_channel_rows_equal_the_table_rows(
+    batch: list[Claim], sources: dict[str, SourceBelief]
+) -> None:
+    p = SCORER.params
+    samples = p.interval_samples
+    rows = EvidenceRows(batch, sources, p)
+    reliability = np.array(
+        [
+            *(
+                draws_and_mean(i, b.alpha, b.beta, samples)
+                for i, b in zip(rows.ids, rows.beliefs, strict=True)
+            ),
+            np.ones(samples + 1),
+        ]
+    )
+    table, last, _ = rows.sampled_log_odds(reliability)
+    lists = collect_rows(batch, sources, p)
+    entity = [(i, b.alpha, b.beta) for i, b in zip(lists.ids, lists.beliefs, strict=True)]
+    for ch, (source, chain, certainty) in enumerate(
+        zip(lists.ch_source, lists.ch_chain, lists.ch_certainty, strict=True)
+    ):
+        log_odds, point, mean = channel_log_odds(
+            entity[source], tuple(entity[r] for r in chain), certainty, samples
+        )
+        assert np.array_equal(log_odds, table[ch])
+        assert point == last[ch]
+        assert mean == rows.beliefs[source].mean
 
 
 def test_fast_constructors_build_equal_objects() -> None:
