@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import psycopg
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Request, Response, current_app, g, request
 from flask_smorest import Api
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -23,7 +23,7 @@ from service.request_schemas import path_id_errors, register_path_converters
 from service.schema_migrations import head_revision
 from service.settings import ConfigError, load_settings
 from service.source_book import SourceBookCache, load_catalogue
-from service.state import AppState, state
+from service.state import AppState
 
 log = logging.getLogger("credence.app")
 
@@ -107,20 +107,23 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
 def _guard() -> Response | None:
     """Credentials, role, content type and path id of /v1 requests, before their body is read."""
-    if not request.path.startswith("/v1/"):
+    # Every /v1 request pays this: the request and app are looked up once, not per use.
+    req: Request = request._get_current_object()  # type: ignore[attr-defined]
+    if not req.path.startswith("/v1/"):
         return None
-    app_state = state()
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    app_state: AppState = app.extensions["credence"]
     app_state.refresh()
-    needed = required_role(current_app, request.endpoint, request.method)
+    needed = required_role(app, req.endpoint, req.method)
     try:
-        g.role = authorize(app_state.keys, needed)
+        g.role = authorize(app_state.keys, needed, req)
     except Denied as denied:
         headers = {"WWW-Authenticate": "Bearer"} if denied.status == 401 else None
         return problem(denied.status, denied.detail, headers=headers)
-    has_body = bool(request.content_length) or "Transfer-Encoding" in request.headers
-    if request.method in _BODY_METHODS and has_body and not request.is_json:
-        return problem(415, f"Send application/json, not {request.mimetype or 'nothing'}.")
-    broken = path_id_errors(request.view_args)
+    has_body = bool(req.content_length) or "Transfer-Encoding" in req.headers
+    if req.method in _BODY_METHODS and has_body and not req.is_json:
+        return problem(415, f"Send application/json, not {req.mimetype or 'nothing'}.")
+    broken = path_id_errors(req.view_args)
     if broken:
         return problem(422, "The id in the path breaks the id rule.", broken)
     return None

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar, cast
 
-from flask import Flask, request
+from flask import Flask, Request
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
@@ -101,13 +101,14 @@ class Denied(Exception):
         self.detail = detail
 
 
-def authorize(ring: KeyRing, needed: Role) -> Role:
-    """The caller's role, or Denied (401 without valid credentials, 403 without the role)."""
+def authorize(ring: KeyRing, needed: Role, req: Request) -> Role:
+    """The role of the caller of ``req``, or Denied (401 without valid credentials, 403
+    without the role)."""
     if not ring.keys:
-        if not _is_loopback(request.remote_addr):
+        if not _is_loopback(req.remote_addr):
             raise Denied(403, "No API keys are configured: only loopback clients are served.")
         return "admin"
-    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+    scheme, _, key = req.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise Denied(401, "Send an API key as 'Authorization: Bearer <key>'.")
     role = ring.role_of(key.strip())
