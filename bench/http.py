@@ -38,6 +38,10 @@ N_SOURCES = 50
 GOAL_RATIO_1 = 0.5
 GOAL_P99_1_MS = 10.0
 GOAL_CLAIMS_PER_S = 25_000
+# The issue's figures were measured on a machine whose bare ping endpoint served
+# about this many requests/s on 2 sync workers; the absolute goals (p99, claims/s)
+# are also shown scaled by this run's /healthz against it.
+REFERENCE_CEILING = 7_000
 
 
 @dataclass
@@ -328,21 +332,34 @@ def report(pairs: list[tuple[Run, Run]], seconds: int, load: tuple[float, ...]) 
     ceil1, one = pairs[0]
     best = max((run for _, run in pairs[1:]), key=lambda r: r.claims_per_s)
     ratio = one.requests_per_s / ceil1.requests_per_s
-    ok1 = ratio >= GOAL_RATIO_1 and one.p99_ms < GOAL_P99_1_MS
-    ok2 = pairs[1][1].claims_per_s >= GOAL_CLAIMS_PER_S
+    speed = sum(c.requests_per_s for c, _ in pairs) / len(pairs) / REFERENCE_CEILING
+    p99_goal = GOAL_P99_1_MS / speed
+    claims_goal = GOAL_CLAIMS_PER_S * speed
+    hundred = pairs[1][1].claims_per_s
     lines += [
         "",
-        "Goals (issue 3):",
-        f"- 1-claim scoring ≥ {GOAL_RATIO_1:.0%} of the ceiling with p99 < {GOAL_P99_1_MS:g} ms:"
-        f" {ratio:.0%}, p99 {one.p99_ms:.2f} ms — **{'met' if ok1 else 'missed'}**.",
-        f"- ≥ {GOAL_CLAIMS_PER_S:,} claims scored/s in 100-claim requests:"
-        f" {pairs[1][1].claims_per_s:,.0f} (`POST /v1/score`) — **{'met' if ok2 else 'missed'}**"
-        f"; best of the 100-claim rows: {best.claims_per_s:,.0f} ({best.name}).",
+        "Goals (issue 3). The p99 and claims/s goals are absolute figures from a machine whose"
+        f" ping ceiling was about {REFERENCE_CEILING:,} req/s; this run's mean /healthz is"
+        f" {speed:.2f} of that, so they are shown as given and scaled by that factor:",
+        f"- 1-claim scoring ≥ {GOAL_RATIO_1:.0%} of the ceiling: {ratio:.0%} —"
+        f" **{_verdict(ratio >= GOAL_RATIO_1)}**.",
+        f"- its p99 < {GOAL_P99_1_MS:g} ms: {one.p99_ms:.2f} ms —"
+        f" **{_verdict(one.p99_ms < GOAL_P99_1_MS)}** as given; < {p99_goal:.1f} ms scaled —"
+        f" **{_verdict(one.p99_ms < p99_goal)}** (/healthz p99 in the same run:"
+        f" {ceil1.p99_ms:.2f} ms).",
+        f"- ≥ {GOAL_CLAIMS_PER_S:,} claims scored/s in 100-claim requests (`POST /v1/score`):"
+        f" {hundred:,.0f} — **{_verdict(hundred >= GOAL_CLAIMS_PER_S)}** as given;"
+        f" ≥ {claims_goal:,.0f} scaled — **{_verdict(hundred >= claims_goal)}**; best of the"
+        f" 100-claim rows: {best.claims_per_s:,.0f} ({best.name}).",
         "",
         "Run again with `make bench-http` (`python -m bench.http --seconds N`).",
         "",
     ]
     return "\n".join(lines)
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "missed"
 
 
 def _ms(value: float | None) -> str:
