@@ -17,6 +17,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,6 +32,7 @@ from typing import Any
 from bench.common import header, write_results
 
 CONNECTIONS = 16
+ROUNDS = 5
 WORKERS = 2
 N_SOURCES = 50
 
@@ -54,8 +56,9 @@ class Run:
     errors: int
     claims_per_request: int = 0
     cpu_ms: float | None = None
-    """The workers' CPU time (user + system) per request: unlike req/s, barely moved
-    by whatever else is running on the machine."""
+    """The workers' CPU time (user + system) per request."""
+    ratio: float | None = None
+    """Median over the rounds of this run's req/s over the ceiling's in the same round."""
 
     @property
     def claims_per_s(self) -> float:
@@ -300,6 +303,33 @@ def run_wrk(
     return run
 
 
+def median_pair(rounds: list[tuple[Run, Run]]) -> tuple[Run, Run]:
+    """The ceiling's and the scenario's runs over the rounds as one of each: every
+    figure (req/s, latencies, CPU) the median over the rounds, requests and errors
+    the sum; the ratio is the median of the rounds' ratios."""
+
+    def median(runs: list[Run]) -> Run:
+        def mid(values: list[float]) -> float:
+            return statistics.median(values)
+
+        cpu = [r.cpu_ms for r in runs if r.cpu_ms is not None]
+        return Run(
+            name=runs[0].name,
+            requests_per_s=mid([r.requests_per_s for r in runs]),
+            p50_ms=mid([r.p50_ms for r in runs]),
+            p99_ms=mid([r.p99_ms for r in runs]),
+            requests=sum(r.requests for r in runs),
+            errors=sum(r.errors for r in runs),
+            claims_per_request=runs[0].claims_per_request,
+            cpu_ms=mid(cpu) if cpu else None,
+        )
+
+    ratio = statistics.median(run.requests_per_s / c.requests_per_s for c, run in rounds)
+    ceiling, run = median([c for c, _ in rounds]), median([r for _, r in rounds])
+    run.ratio = ratio
+    return ceiling, run
+
+
 # --- report -----------------------------------------------------------------------
 
 
@@ -308,21 +338,23 @@ def report(pairs: list[tuple[Run, Run]], seconds: int, load: tuple[float, ...]) 
         header("HTTP throughput and latency under gunicorn", "make bench-http"),
         f"`credence serve` under gunicorn ({WORKERS} sync workers) on loopback, temporary"
         f" SQLite database, {N_SOURCES} defined sources, bearer key on every scoring request."
-        f" Load: wrk, 1 thread, {CONNECTIONS} connections, {seconds} s per row, on the same"
-        " 2-core machine (wrk takes some of the CPU the server could use). Each scenario runs"
-        " right after `GET /healthz` on the same server; the ratio is against that ceiling."
+        f" Load: wrk, 1 thread, {CONNECTIONS} connections, on the same 2-core machine (wrk"
+        " takes some of the CPU the server could use). Each scenario alternates with a bare"
+        f" `GET /healthz` of the same server (the ceiling) in {ROUNDS} rounds of"
+        f" {max(1, seconds // ROUNDS)} s each; every figure is the median over the rounds,"
+        " and the ratio is the median of the rounds' ratios, so that the drift of this"
+        " shared machine's speed within a run cancels out."
         " Every claim has 3 attributions (direct, relayed, hedged or refuting)."
         f" Load average before the run: {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}"
         " (other work on the machine lowers every row alike; compare ratios)."
-        " CPU ms/req is the workers' CPU time (user + system) per request, from /proc: it"
-        " moves far less with the other load than req/s does.",
+        " CPU ms/req is the workers' CPU time (user + system) per request, from /proc.",
         "",
         "| scenario | req/s | p50 ms | p99 ms | CPU ms/req | /healthz req/s"
         " | /healthz CPU ms/req | ratio | claims/s | errors |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for ceiling, run in pairs:
-        ratio = run.requests_per_s / ceiling.requests_per_s
+        ratio = run.ratio or run.requests_per_s / ceiling.requests_per_s
         claims = f"{run.claims_per_s:,.0f}" if run.claims_per_request else "—"
         lines.append(
             f"| {run.name} | {run.requests_per_s:,.0f} | {run.p50_ms:.2f} | {run.p99_ms:.2f}"
@@ -331,7 +363,7 @@ def report(pairs: list[tuple[Run, Run]], seconds: int, load: tuple[float, ...]) 
         )
     ceil1, one = pairs[0]
     best = max((run for _, run in pairs[1:]), key=lambda r: r.claims_per_s)
-    ratio = one.requests_per_s / ceil1.requests_per_s
+    ratio = one.ratio or one.requests_per_s / ceil1.requests_per_s
     speed = sum(c.requests_per_s for c, _ in pairs) / len(pairs) / REFERENCE_CEILING
     p99_goal = GOAL_P99_1_MS / speed
     claims_goal = GOAL_CLAIMS_PER_S * speed
@@ -371,7 +403,12 @@ def _ms(value: float | None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=10, help="duration of each wrk run")
+    parser.add_argument(
+        "--seconds",
+        type=int,
+        default=10,
+        help="seconds of each scenario, and of its ceiling, split into rounds",
+    )
     args = parser.parse_args(argv)
     wrk = ensure_wrk()
     load = os.getloadavg()
@@ -422,14 +459,23 @@ def main(argv: list[str] | None = None) -> int:
             run_wrk(wrk, server.url("/healthz"), "warm-up", 2)
             pairs: list[tuple[Run, Run]] = []
             master = server.proc.pid
+            # The machine's speed drifts within seconds (other tenants of the host):
+            # each scenario alternates with /healthz in short rounds, and each figure
+            # is the median over the rounds.
+            slice_s = max(1, args.seconds // ROUNDS)
             for name, script, claims, path in scenarios:
-                ceiling = run_wrk(
-                    wrk, server.url("/healthz"), "GET /healthz", args.seconds, master=master
-                )
-                run = run_wrk(
-                    wrk, server.url(path), name, args.seconds, script, claims, master=master
-                )
-                pairs.append((ceiling, run))
+                rounds = [
+                    (
+                        run_wrk(
+                            wrk, server.url("/healthz"), "GET /healthz", slice_s, master=master
+                        ),
+                        run_wrk(
+                            wrk, server.url(path), name, slice_s, script, claims, master=master
+                        ),
+                    )
+                    for _ in range(ROUNDS)
+                ]
+                pairs.append(median_pair(rounds))
 
     write_results("http", report(pairs, args.seconds, load))
     return 0
