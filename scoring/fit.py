@@ -5,7 +5,10 @@ side a hit or a miss; open claims enter as soft evidence: their current
 posterior, computed from the sources' current reliabilities, gives expected
 hits and misses. Alternating the two (expectation-maximisation, as in the
 one-coin Dawid-Skene model) learns every source's reliability from
-resolutions and agreement together. ``docs/model-fit.md`` states the model.
+resolutions and agreement together. Options add two coins, the K-class
+weighting of picks, per-question saturation, class priors and per-source
+confusion matrices (full Dawid-Skene, shrunk towards one coin).
+``docs/model-fit.md`` states the model.
 """
 
 from __future__ import annotations
@@ -300,6 +303,20 @@ class ReliabilityEM:
     class_prior_strength : float, default 2.0
         Pseudo-claims of each class's learned base rate at the mean
         ``claim_prior`` of the class.
+    confusion_strength : float, default inf
+        ``inf``: a source's wrong picks are spread evenly over the wrong
+        answers (the model above, unchanged). Finite, >= 0: in a closed
+        question of several answers of distinct classes
+        (``FitData.claim_class``), a source has a confusion matrix over the
+        classes, ``P(it picks class j | the true answer is class k)``, so it
+        can learn *which* wrong answer a source tends to pick. Each row of the
+        matrix is the MAP under a Dirichlet prior whose mode is the source's
+        one-coin matrix (its reliability on true claims ``r`` on the diagonal,
+        ``(1 - r) / (C - 1)`` off it, ``C`` classes) with this many
+        pseudo-observations: 0 is plain Dawid-Skene, large values tend to the
+        one-coin K-class model (``accu=True``). A pick then weighs
+        ``ln P(pick | k)`` for every answer of class ``k`` of its question.
+        Other rows keep the options above.
 
     Attributes
     ----------
@@ -318,6 +335,11 @@ class ReliabilityEM:
     class_prior_ : ndarray, shape (n_classes,)
         Learned base rate of each claim class (with ``learn_class_prior``;
         else the mean ``claim_prior`` of the class).
+    confusion_ : ndarray, shape (n_sources, n_classes, n_classes)
+        ``confusion_[s, k, j]``: chance that source ``s`` picks the answer of
+        class ``j`` when the true answer is of class ``k``; each ``[s, k]``
+        row sums to 1. With ``confusion_strength = inf`` it is the one-coin
+        matrix of ``stance_reliability_[:, 0]`` (reported, not used by the fit).
     confidence_ : ndarray, shape (n_claims,)
         Posterior probability that each claim is true given ``reliability_``;
         resolved claims carry their outcome.
@@ -337,6 +359,7 @@ class ReliabilityEM:
     saturation: Saturation = "claim"
     learn_class_prior: bool = False
     class_prior_strength: float = 2.0
+    confusion_strength: float = math.inf
 
     alpha_: FloatArray = field(init=False, repr=False, compare=False, default_factory=_unfit)
     beta_: FloatArray = field(init=False, repr=False, compare=False, default_factory=_unfit)
@@ -347,6 +370,7 @@ class ReliabilityEM:
         init=False, repr=False, compare=False, default_factory=_unfit
     )
     class_prior_: FloatArray = field(init=False, repr=False, compare=False, default_factory=_unfit)
+    confusion_: FloatArray = field(init=False, repr=False, compare=False, default_factory=_unfit)
     confidence_: FloatArray = field(init=False, repr=False, compare=False, default_factory=_unfit)
     n_iter_: int = field(init=False, repr=False, compare=False, default=0)
     converged_: bool = field(init=False, repr=False, compare=False, default=False)
@@ -368,6 +392,8 @@ class ReliabilityEM:
             raise ValueError("saturation must be 'claim' or 'question'")
         if not 0.0 < self.class_prior_strength < math.inf:
             raise ValueError("class_prior_strength must be > 0 and finite")
+        if not self.confusion_strength >= 0.0:
+            raise ValueError("confusion_strength must be >= 0 (inf for none)")
 
     @property
     def two_coin(self) -> bool:
@@ -385,18 +411,38 @@ class ReliabilityEM:
         self
         """
         model = _Model(data, self)
-        posterior = model.vote_posterior()
+        posterior = unsaturated = model.vote_posterior()
         stance = np.full((data.n_sources, 2), np.nan)
+        confusion = np.full((data.n_sources, data.n_classes, data.n_classes), np.nan)
         converged = False
         iteration = 0
         while iteration < self.max_iter and not converged:
             iteration += 1
             counts = model.expected_counts(posterior)
             updated = counts.stance_reliability
+            # With confusion matrices, the Dawid-Skene parameters (matrices and
+            # class priors) learn from the unsaturated posteriors. Saturation
+            # flattens a question's answers towards each other, which the counts
+            # would read as sources confusing them, weakening the matrices and
+            # flattening the next posteriors further (a spiral that can merge
+            # two classes); and a class prior, which sits outside the saturated
+            # evidence, would feed on its own tilt of the posteriors.
             if self.learn_class_prior:
-                model.learn_class_prior(posterior)
-            posterior = model.posterior(updated)
+                model.learn_class_prior(unsaturated if model.confused else posterior)
+            if model.confused:
+                # The matrices are parameters too: the fit stops only when
+                # neither they nor the reliabilities (their prior's centre) move.
+                learned = model.confusion(unsaturated, updated[:, 0])
+                total = model.evidence(updated, learned)
+                posterior = model.from_evidence(total)
+                unsaturated = model.from_evidence(total, saturated=False)
+                settled = data.n_sources == 0 or bool(np.abs(learned - confusion).max() <= self.tol)
+                confusion = learned
+            else:
+                posterior = model.posterior(updated)
+                settled = True
             converged = data.n_sources == 0 or bool(np.abs(updated - stance).max() <= self.tol)
+            converged = converged and settled
             stance = updated
         self.n_iter_, self.converged_ = iteration, converged
         self.alpha_, self.beta_ = counts.alpha, counts.beta
@@ -404,6 +450,7 @@ class ReliabilityEM:
         self.stance_alpha_, self.stance_beta_ = counts.stance_alpha, counts.stance_beta
         self.stance_reliability_ = stance
         self.class_prior_ = model.class_rate
+        self.confusion_ = confusion if model.confused else model.centre(stance[:, 0])
         self.confidence_ = posterior
         return self
 
@@ -529,6 +576,119 @@ class _Model:
             self.order, self.starts = order, starts
             self.first_question = ranked[starts] if ranked.size else ranked
 
+        self.n_classes = n_classes
+        self.confusion_strength = params.confusion_strength
+        self.confused = not math.isinf(params.confusion_strength)
+        if self.confused:
+            self._pair_picks(size, mass)
+
+    def _pair_picks(self, size: IntArray, mass: FloatArray) -> None:
+        """Index arrays of the confusion model: every pick beside every answer it could mean.
+
+        A question is *categorical* when it is closed, has several answers
+        and no two of them share a class: the class of its true answer is
+        then a latent variable of ``n_classes`` values, as in Dawid-Skene.
+        Every supporting row there (a pick) is paired with each answer of its
+        question, so the E- and M-steps are one ``bincount`` over the pairs.
+        """
+        data = self.data
+        c, n_questions = self.n_classes, data.n_questions
+        keys = np.unique(data.question * c + data.claim_class)
+        distinct = np.bincount(keys // c, minlength=n_questions) == size
+        categorical = data.closed & (size > 1) & distinct
+        picks = np.flatnonzero(categorical[data.question][data.claim] & (data.sign > 0))
+        # Picks leave the rows' own sum: their weight comes from the pairs.
+        self.other_rows = np.ones(data.n_rows)
+        self.other_rows[picks] = 0.0
+
+        picked_claim = data.claim[picks]
+        k = size[data.question[picked_claim]]
+        by_question = np.argsort(data.question, kind="stable")
+        first = np.cumsum(size) - size
+        pair_pick = np.repeat(np.arange(picks.size), k)
+        within = np.arange(pair_pick.size) - np.repeat(np.cumsum(k) - k, k)
+        pair_claim = by_question[np.repeat(first[data.question[picked_claim]], k) + within]
+        row = picks[pair_pick]
+        true_class = data.claim_class[pair_claim]
+        picked_class = data.claim_class[data.claim[row]]
+        self.n_picks = picks.size
+        self.pair_pick, self.pair_claim = pair_pick, pair_claim
+        self.pair_cell = (data.source[row] * c + true_class) * c + picked_class
+        self.pair_other = pair_claim != data.claim[row]
+        self.pair_mass = mass[row]
+        self.pair_scale = data.weight_scale[row]
+        self.pair_fidelity = data.fidelity[row]
+        self.pair_chance = 1.0 / k[pair_pick]
+        self.n_others = (k - 1).astype(float)
+
+    def centre(self, reliability: FloatArray) -> FloatArray:
+        """One-coin confusion matrices, shape (n_sources, C, C): r on the diagonal, the rest even.
+
+        Parameters
+        ----------
+        reliability : ndarray, shape (n_sources,)
+            Each source's chance of picking the true answer.
+        """
+        c = self.n_classes
+        if c == 1:
+            return np.ones((reliability.size, 1, 1))
+        matrix = np.repeat(((1 - reliability) / (c - 1))[:, None, None], c * c, axis=2)
+        matrix = matrix.reshape(reliability.size, c, c)
+        diagonal = np.arange(c)
+        matrix[:, diagonal, diagonal] = reliability[:, None]
+        return matrix
+
+    def confusion(self, posterior: FloatArray, reliability: FloatArray) -> FloatArray:
+        """M-step of the confusion matrices: Dirichlet MAP of the expected pick counts.
+
+        The pair (pick of class j by source s, answer t of class k) adds the
+        pick's mass times P(t is true) to cell (s, k, j). Row (s, k) has the
+        prior Dirichlet(1 + nu m) with m the one-coin row of ``reliability``,
+        whose mode is m, so its MAP is (nu m + n) / (nu + sum n): a row
+        without picks keeps the one-coin row, and nu = 0 is Dawid-Skene's
+        maximum likelihood.
+
+        Parameters
+        ----------
+        posterior : ndarray, shape (n_claims,)
+        reliability : ndarray, shape (n_sources,)
+            Each source's chance of picking the true answer (the centre).
+
+        Returns
+        -------
+        ndarray, shape (n_sources, n_classes, n_classes)
+            Rows sum to 1.
+        """
+        n, c = reliability.size, self.n_classes
+        counts = np.bincount(
+            self.pair_cell, weights=self.pair_mass * posterior[self.pair_claim], minlength=n * c * c
+        ).reshape(n, c, c)
+        centre = self.centre(reliability)
+        nu = self.confusion_strength
+        total = nu + counts.sum(axis=2, keepdims=True)
+        seen = total > 0
+        return np.where(seen, (nu * centre + counts) / np.where(seen, total, 1.0), centre)
+
+    def _pair_weight(self, confusion: FloatArray) -> FloatArray:
+        """Log-likelihood of every pick under every answer of its question, shape (pairs,)."""
+        flat = confusion.reshape(-1)
+        if self.direct:
+            likelihood = _log(flat)[self.pair_cell]
+        else:
+            # An unfaithful relay is a random pick among the question's answers.
+            chance = (1 - self.pair_fidelity) * self.pair_chance
+            likelihood = _log(self.pair_fidelity * flat[self.pair_cell] + chance)
+        # Measured from the mean over the question's other answers (only the
+        # differences matter in a closed question): a one-coin matrix then
+        # gives ACCU's ln((K - 1) r / (1 - r)) to the pick and 0 to the rest.
+        others = np.bincount(
+            self.pair_pick,
+            weights=np.where(self.pair_other, likelihood, 0.0),
+            minlength=self.n_picks,
+        )
+        reference = others / self.n_others
+        return (likelihood - reference[self.pair_pick]) * self.pair_scale
+
     def vote_posterior(self) -> FloatArray:
         """Claim posteriors of a weighted majority vote, one log-odds unit a report.
 
@@ -559,6 +719,22 @@ class _Model:
         ``stance`` holds each source's reliability on true claims (column 0)
         and on false claims (column 1); with one coin the columns are equal.
         """
+        return self.from_evidence(self.evidence(stance))
+
+    def from_evidence(self, total: FloatArray, saturated: bool = True) -> FloatArray:
+        """Claim posteriors from each claim's summed evidence (log-odds), saturated or not."""
+        if not saturated:
+            return self._exclusive(self.base_score + total)
+        evidence = self._question_saturate(total) if self.by_question else saturate(total, self.cap)
+        return self._exclusive(self.base_score + evidence)
+
+    def evidence(self, stance: FloatArray, confusion: FloatArray | None = None) -> FloatArray:
+        """Each claim's summed row weights (log-odds) before saturation, shape (n_claims,).
+
+        ``stance`` as in :meth:`posterior`; ``confusion`` (n_sources, C, C),
+        with a finite confusion strength, weighs the picks of categorical
+        questions instead.
+        """
         data = self.data
         if not self.two_coin and self.simple and self.direct:
             # Without relays or hedges a row's log-odds is its source's, so the
@@ -583,11 +759,16 @@ class _Model:
             weight = table[self.cell] * self.abs_factor + self.offset
         else:
             weight = self._row_weight(stance)
+        if confusion is not None:
+            weight = weight * self.other_rows
         total = np.bincount(data.claim, weights=weight, minlength=self.n_claims).astype(
             float, copy=False
         )
-        evidence = self._question_saturate(total) if self.by_question else saturate(total, self.cap)
-        return self._exclusive(self.base_score + evidence)
+        if confusion is not None:
+            total = total + np.bincount(
+                self.pair_claim, weights=self._pair_weight(confusion), minlength=self.n_claims
+            )
+        return total
 
     def _row_weight(self, stance: FloatArray) -> FloatArray:
         """Log-odds of every row: fidelity towards each row's chance level, two coins, ACCU."""
