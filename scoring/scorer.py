@@ -351,11 +351,7 @@ class ClaimScorer:
                     cred,
                     n_eff,
                     items,
-                    summarize(term, p_true, interval, n_eff, items, level)
-                    if named is None
-                    else sentence(
-                        term, p_true, interval, n_eff, named[0], named[1], named[2], level_text
-                    ),
+                    _summary(term, p_true, interval, n_eff, items, named, level, level_text),
                     model,
                 )
             )
@@ -487,9 +483,7 @@ class ClaimScorer:
             credibility,
             independent,
             items,
-            summarize(term, confidence, interval, independent, items, level)
-            if named is None
-            else sentence(term, confidence, interval, independent, *named, percent(level)),
+            _summary(term, confidence, interval, independent, items, named, level, percent(level)),
             f"{MODEL_NAME}/{MODEL_VERSION}",
         )
 
@@ -498,6 +492,22 @@ class ClaimScorer:
 def prior_log_odds(prior: float) -> float:
     """``logit`` of one claim prior; memoised, as most claims share the default prior."""
     return float(logit([prior])[0])
+
+
+def _summary(
+    term: str,
+    confidence: float,
+    interval: tuple[float, float],
+    independent: float,
+    items: tuple[Evidence, ...],
+    named: tuple[list[str], list[str], list[str]] | None,
+    level: float,
+    level_text: str,
+) -> str:
+    """The score's sentence, from the channels named per stance when the table could name them."""
+    if named is None:
+        return summarize(term, confidence, interval, independent, items, level)
+    return sentence(term, confidence, interval, independent, *named, level_text)
 
 
 def _discount_note(group: str | None, factor: float, reports: float, scale: float) -> str:
