@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import marshmallow as ma
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.models import Base
+from service.request_schemas import (
+    AttributionBatchSchema,
+    ClaimBatchSchema,
+    ScoreRequestSchema,
+    _FastLoad,
+)
 
 
 def auth(header: str) -> dict[str, str]:
@@ -34,3 +42,29 @@ def assert_problem(response: Any, status: int, *fields: str) -> dict[str, Any]:
     for field in fields:
         assert field in body["errors"], (field, body["errors"])
     return body
+
+
+def claim(**fields: Any) -> dict[str, Any]:
+    """A request claim "c1" with ``fields`` set."""
+    return {"id": "c1", "text": "A claim.", **fields}
+
+
+def attributed(source: str, /, **attribution: Any) -> dict[str, Any]:
+    """A claim batch of one claim with one attribution of ``source`` (unless
+    ``attribution`` names another)."""
+    return {"claims": [claim(attributions=[{"source": source, **attribution}])]}
+
+
+def assert_both_paths_refuse_alike(body: dict[str, Any]) -> None:
+    """The fast path and marshmallow refuse a claim batch with the same messages
+    (needs an app context); an attribution batch of its attributions is refused too."""
+    for schema in (ClaimBatchSchema(), ScoreRequestSchema()):
+        with pytest.raises(ma.ValidationError) as fast:
+            schema.load(body)
+        with pytest.raises(ma.ValidationError) as slow:
+            super(_FastLoad, schema).load(body)
+        assert fast.value.messages == slow.value.messages
+    attributions = body["claims"][0].get("attributions")
+    if attributions:
+        with pytest.raises(ma.ValidationError):
+            AttributionBatchSchema().load({"attributions": attributions})
