@@ -309,15 +309,13 @@ def median_pair(rounds: list[tuple[Run, Run]]) -> tuple[Run, Run]:
     the sum; the ratio is the median of the rounds' ratios."""
 
     def median(runs: list[Run]) -> Run:
-        def mid(values: list[float]) -> float:
-            return statistics.median(values)
-
+        mid = statistics.median
         cpu = [r.cpu_ms for r in runs if r.cpu_ms is not None]
         return Run(
             name=runs[0].name,
-            requests_per_s=mid([r.requests_per_s for r in runs]),
-            p50_ms=mid([r.p50_ms for r in runs]),
-            p99_ms=mid([r.p99_ms for r in runs]),
+            requests_per_s=mid(r.requests_per_s for r in runs),
+            p50_ms=mid(r.p50_ms for r in runs),
+            p99_ms=mid(r.p99_ms for r in runs),
             requests=sum(r.requests for r in runs),
             errors=sum(r.errors for r in runs),
             claims_per_request=runs[0].claims_per_request,
