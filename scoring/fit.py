@@ -316,7 +316,10 @@ class ReliabilityEM:
         pseudo-observations: 0 is plain Dawid-Skene, large values tend to the
         one-coin K-class model (``accu=True``). A pick then weighs
         ``ln P(pick | k)`` for every answer of class ``k`` of its question.
-        Other rows keep the options above.
+        Other rows keep the options above. The fit then learns everything
+        from unsaturated posteriors, and per-question saturation only
+        calibrates ``confidence_`` (a temperature on each question's scores,
+        which keeps their ranking); see docs/model-fit.md.
 
     Attributes
     ----------
@@ -411,32 +414,27 @@ class ReliabilityEM:
         self
         """
         model = _Model(data, self)
-        posterior = unsaturated = model.vote_posterior()
+        posterior = model.vote_posterior()
         stance = np.full((data.n_sources, 2), np.nan)
         confusion = np.full((data.n_sources, data.n_classes, data.n_classes), np.nan)
+        total = np.zeros(data.n_claims)
         converged = False
         iteration = 0
         while iteration < self.max_iter and not converged:
             iteration += 1
             counts = model.expected_counts(posterior)
             updated = counts.stance_reliability
-            # With confusion matrices, the Dawid-Skene parameters (matrices and
-            # class priors) learn from the unsaturated posteriors. Saturation
-            # flattens a question's answers towards each other, which the counts
-            # would read as sources confusing them, weakening the matrices and
-            # flattening the next posteriors further (a spiral that can merge
-            # two classes); and a class prior, which sits outside the saturated
-            # evidence, would feed on its own tilt of the posteriors.
             if self.learn_class_prior:
-                model.learn_class_prior(unsaturated if model.confused else posterior)
+                model.learn_class_prior(posterior)
             if model.confused:
-                # The matrices are parameters too: the fit stops only when
-                # neither they nor the reliabilities (their prior's centre) move.
-                learned = model.confusion(unsaturated, updated[:, 0])
+                # With confusion matrices the fit is Dawid-Skene's, run on the
+                # unsaturated posteriors; saturation only calibrates what it
+                # reports (below). The matrices are parameters too: the fit
+                # stops only when neither they nor the reliabilities move.
+                learned = model.confusion(posterior, updated[:, 0])
                 total = model.evidence(updated, learned)
-                posterior = model.from_evidence(total)
-                unsaturated = model.from_evidence(total, saturated=False)
-                settled = data.n_sources == 0 or bool(np.abs(learned - confusion).max() <= self.tol)
+                posterior = model.from_evidence(total, saturated=False)
+                settled = bool(np.abs(learned - confusion).max() <= self.tol)
                 confusion = learned
             else:
                 posterior = model.posterior(updated)
@@ -450,8 +448,10 @@ class ReliabilityEM:
         self.stance_alpha_, self.stance_beta_ = counts.stance_alpha, counts.stance_beta
         self.stance_reliability_ = stance
         self.class_prior_ = model.class_rate
-        self.confusion_ = confusion if model.confused else model.centre(stance[:, 0])
-        self.confidence_ = posterior
+        if model.confused:
+            self.confusion_, self.confidence_ = confusion, model.calibrated(total)
+        else:
+            self.confusion_, self.confidence_ = model.centre(stance[:, 0]), posterior
         return self
 
 
@@ -578,11 +578,11 @@ class _Model:
 
         self.n_classes = n_classes
         self.confusion_strength = params.confusion_strength
-        self.confused = not math.isinf(params.confusion_strength)
-        if self.confused:
-            self._pair_picks(size, mass)
+        # Without categorical picks there is nothing to confuse: the fit is
+        # the one without matrices.
+        self.confused = not math.isinf(params.confusion_strength) and self._pair_picks(size, mass)
 
-    def _pair_picks(self, size: IntArray, mass: FloatArray) -> None:
+    def _pair_picks(self, size: IntArray, mass: FloatArray) -> bool:
         """Index arrays of the confusion model: every pick beside every answer it could mean.
 
         A question is *categorical* when it is closed, has several answers
@@ -590,6 +590,7 @@ class _Model:
         then a latent variable of ``n_classes`` values, as in Dawid-Skene.
         Every supporting row there (a pick) is paired with each answer of its
         question, so the E- and M-steps are one ``bincount`` over the pairs.
+        Returns whether there is any pick.
         """
         data = self.data
         c, n_questions = self.n_classes, data.n_questions
@@ -620,6 +621,7 @@ class _Model:
         self.pair_fidelity = data.fidelity[row]
         self.pair_chance = 1.0 / k[pair_pick]
         self.n_others = (k - 1).astype(float)
+        return picks.size > 0
 
     def centre(self, reliability: FloatArray) -> FloatArray:
         """One-coin confusion matrices, shape (n_sources, C, C): r on the diagonal, the rest even.
@@ -783,21 +785,43 @@ class _Model:
 
     def _question_saturate(self, total: FloatArray) -> FloatArray:
         """Scale each question's evidence so its spread is at most the cap."""
+        return total * self._question_factor(total)
+
+    def _question_factor(self, score: FloatArray) -> FloatArray:
+        """Each claim's question's factor that bounds the spread of ``score`` at the cap.
+
+        NaN scores (claims left out) take no part in the spread.
+        """
         data = self.data
         nq = data.n_questions
         hi, lo = np.zeros(nq), np.zeros(nq)
-        if total.size:
-            ordered = total[self.order]
-            hi[self.first_question] = np.maximum.reduceat(ordered, self.starts)
-            lo[self.first_question] = np.minimum.reduceat(ordered, self.starts)
+        if score.size:
+            ordered = score[self.order]
+            hi[self.first_question] = np.fmax.reduceat(ordered, self.starts)
+            lo[self.first_question] = np.fmin.reduceat(ordered, self.starts)
         # "None of them" scores 0 in an open question.
-        hi = np.where(data.closed, hi, np.maximum(hi, 0.0))
-        lo = np.where(data.closed, lo, np.minimum(lo, 0.0))
+        hi = np.where(data.closed, hi, np.fmax(hi, 0.0))
+        lo = np.where(data.closed, lo, np.fmin(lo, 0.0))
         spread = hi - lo
         factor = np.ones(nq)
         wide = spread > 0
         factor[wide] = self.cap * np.tanh(spread[wide] / self.cap) / spread[wide]
-        return total * factor[data.question]
+        return factor[data.question]
+
+    def calibrated(self, total: FloatArray) -> FloatArray:
+        """Reported posteriors of a confusion fit, from its unsaturated evidence.
+
+        Per-question saturation is a temperature here: a question's open
+        scores, prior and evidence together, shrink by one factor that bounds
+        their spread at the cap. The fitted posterior's ranking of the
+        answers is kept; bounding the evidence alone would let the learned
+        class prior, fitted against the full evidence, outweigh it.
+        """
+        if not self.by_question:
+            return self.from_evidence(total)
+        score = np.where(self.resolved, np.nan, self.base_score + total)
+        score = score * self._question_factor(score)
+        return self._exclusive(np.where(self.resolved, self.base_score, score))
 
     def _exclusive(self, score: FloatArray) -> FloatArray:
         if self.singleton_closed is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -181,8 +182,10 @@ def test_finite_strength_shrinks_each_row_towards_the_one_coin_row() -> None:
 
 
 def test_a_huge_strength_is_the_one_coin_k_class_model() -> None:
+    # A confusion fit learns from unsaturated posteriors, so its one-coin
+    # limit is the one-coin fit without a cap.
     data, _, _ = confused_crowd(seed=37)
-    params = {"unresolved_weight": 1.0, "accu": True, "tol": 1e-10}
+    params = {"unresolved_weight": 1.0, "accu": True, "evidence_cap": math.inf, "tol": 1e-10}
     one = ReliabilityEM(**params).fit(data)  # type: ignore[arg-type]
     huge = ReliabilityEM(confusion_strength=1e12, **params).fit(data)  # type: ignore[arg-type]
     np.testing.assert_allclose(huge.confidence_, one.confidence_, atol=1e-6)
@@ -252,6 +255,38 @@ def test_class_prior_with_confusion_finds_the_base_rates_under_saturation() -> N
     share = np.bincount(truth, minlength=3) / truth.size
     np.testing.assert_allclose(full.class_prior_, share, atol=0.06)
     assert one.class_prior_.min() < 0.1
+
+
+def test_the_cap_only_calibrates_a_confusion_fit() -> None:
+    # The fit runs unsaturated; per-question saturation is then a temperature
+    # on each question's scores, class prior included, so every cap learns
+    # the same parameters and ranks every question's answers the same way.
+    data, _, _ = confused_crowd(seed=43)
+    outcome = np.full(data.n_claims, np.nan)
+    outcome[[0, 5]] = [0.0, 1.0]  # question 0: answer 0 refuted; question 1: answer 2 confirmed
+    data = replace(data, outcome=outcome)
+    fits = {
+        cap: ReliabilityEM(
+            unresolved_weight=1.0, confusion_strength=2.0, saturation="question",
+            evidence_cap=cap, learn_class_prior=True, max_iter=1000,
+        ).fit(data)
+        for cap in (2.0, 7.0, math.inf)
+    }  # fmt: skip
+    free = fits[math.inf]
+    by_question = {cap: fit.confidence_.reshape(-1, 3) for cap, fit in fits.items()}
+    for cap in (2.0, 7.0):
+        fit = fits[cap]
+        np.testing.assert_array_equal(fit.confusion_, free.confusion_)
+        np.testing.assert_array_equal(fit.class_prior_, free.class_prior_)
+        np.testing.assert_array_equal(fit.stance_reliability_, free.stance_reliability_)
+        open_questions = by_question[cap][2:]
+        assert (open_questions.argmax(axis=1) == by_question[math.inf][2:].argmax(axis=1)).all()
+        assert (np.log(open_questions.max(axis=1) / open_questions.min(axis=1)) <= cap + 1e-9).all()
+        assert (open_questions.max(axis=1) <= by_question[math.inf][2:].max(axis=1) + 1e-12).all()
+        np.testing.assert_allclose(by_question[cap][0].sum(), 1.0)
+        assert by_question[cap][0, 0] == 0.0
+        np.testing.assert_array_equal(by_question[cap][1], [0.0, 0.0, 1.0])
+    assert not np.allclose(by_question[2.0], by_question[math.inf])
 
 
 @pytest.mark.parametrize("strength", [-1.0, math.nan])
