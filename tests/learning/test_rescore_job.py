@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import random
 from collections.abc import Callable
 from typing import Any
@@ -114,6 +115,33 @@ def test_rerun_after_a_crash_finishes_the_work(app: Flask, client: FlaskClient) 
     assert len(rewritten) == partial["claims_changed"] + rerun["claims_changed"]
     assert run_rescore(app)["claims_changed"] == 0
     assert_nothing_stale(app)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_job_leaves_the_garbage_collector_as_it_found_it(
+    app: Flask, client: FlaskClient, enabled: bool
+) -> None:
+    # Jobs pause the collector's automatic passes; a server process that runs
+    # one in a thread must get them back, after a crash too.
+    _store(app, client, n_claims=120)
+    seen: list[bool] = []
+
+    def crash_on_second_chunk(done: int, total: int) -> None:
+        seen.append(gc.isenabled())
+        if len(seen) == 2:
+            raise RuntimeError("simulated crash")
+
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        with pytest.raises(RuntimeError):
+            run_rescore(app, chunk_claims=50, progress=crash_on_second_chunk)
+        assert gc.isenabled() is enabled
+        run_rescore(app)
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
+    assert seen == [False, False]
 
 
 def test_only_claims_touching_moved_sources_are_rescored(app: Flask, client: FlaskClient) -> None:
