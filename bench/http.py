@@ -57,8 +57,6 @@ class Run:
     claims_per_request: int = 0
     cpu_ms: float | None = None
     """The workers' CPU time (user + system) per request."""
-    ratio: float | None = None
-    """Median over the rounds of this run's req/s over the ceiling's in the same round."""
 
     @property
     def claims_per_s(self) -> float:
@@ -303,10 +301,15 @@ def run_wrk(
     return run
 
 
-def median_pair(rounds: list[tuple[Run, Run]]) -> tuple[Run, Run]:
+Scenario = tuple[Run, Run, float]
+"""The ceiling's run, the scenario's run, and the median over the rounds of the
+scenario's req/s over the ceiling's in the same round."""
+
+
+def median_pair(rounds: list[tuple[Run, Run]]) -> Scenario:
     """The ceiling's and the scenario's runs over the rounds as one of each: every
     figure (req/s, latencies, CPU) the median over the rounds, requests and errors
-    the sum; the ratio is the median of the rounds' ratios."""
+    the sum; then the median of the rounds' ratios."""
 
     def median(runs: list[Run]) -> Run:
         mid = statistics.median
@@ -323,15 +326,13 @@ def median_pair(rounds: list[tuple[Run, Run]]) -> tuple[Run, Run]:
         )
 
     ratio = statistics.median(run.requests_per_s / c.requests_per_s for c, run in rounds)
-    ceiling, run = median([c for c, _ in rounds]), median([r for _, r in rounds])
-    run.ratio = ratio
-    return ceiling, run
+    return median([c for c, _ in rounds]), median([r for _, r in rounds]), ratio
 
 
 # --- report -----------------------------------------------------------------------
 
 
-def report(pairs: list[tuple[Run, Run]], seconds: int, load: tuple[float, ...]) -> str:
+def report(scenarios: list[Scenario], seconds: int, load: tuple[float, ...]) -> str:
     lines = [
         header("HTTP throughput and latency under gunicorn", "make bench-http"),
         f"`credence serve` under gunicorn ({WORKERS} sync workers) on loopback, temporary"
@@ -351,21 +352,19 @@ def report(pairs: list[tuple[Run, Run]], seconds: int, load: tuple[float, ...]) 
         " | /healthz CPU ms/req | ratio | claims/s | errors |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for ceiling, run in pairs:
-        ratio = run.ratio or run.requests_per_s / ceiling.requests_per_s
+    for ceiling, run, ratio in scenarios:
         claims = f"{run.claims_per_s:,.0f}" if run.claims_per_request else "—"
         lines.append(
             f"| {run.name} | {run.requests_per_s:,.0f} | {run.p50_ms:.2f} | {run.p99_ms:.2f}"
             f" | {_ms(run.cpu_ms)} | {ceiling.requests_per_s:,.0f} | {_ms(ceiling.cpu_ms)}"
             f" | {ratio:.0%} | {claims} | {run.errors} |"
         )
-    ceil1, one = pairs[0]
-    best = max((run for _, run in pairs[1:]), key=lambda r: r.claims_per_s)
-    ratio = one.ratio or one.requests_per_s / ceil1.requests_per_s
-    speed = sum(c.requests_per_s for c, _ in pairs) / len(pairs) / REFERENCE_CEILING
+    ceil1, one, ratio = scenarios[0]
+    best = max((run for _, run, _ in scenarios[1:]), key=lambda r: r.claims_per_s)
+    speed = sum(c.requests_per_s for c, _, _ in scenarios) / len(scenarios) / REFERENCE_CEILING
     p99_goal = GOAL_P99_1_MS / speed
     claims_goal = GOAL_CLAIMS_PER_S * speed
-    hundred = pairs[1][1].claims_per_s
+    hundred = scenarios[1][1].claims_per_s
     lines += [
         "",
         "Goals (issue 3). The p99 and claims/s goals are absolute figures from a machine whose"
@@ -455,7 +454,7 @@ def main(argv: list[str] | None = None) -> int:
             ]
             # Warm both workers up before the first timed run.
             run_wrk(wrk, server.url("/healthz"), "warm-up", 2)
-            pairs: list[tuple[Run, Run]] = []
+            measured: list[Scenario] = []
             master = server.proc.pid
             # The machine's speed drifts within seconds (other tenants of the host):
             # each scenario alternates with /healthz in short rounds, and each figure
@@ -473,9 +472,9 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     for _ in range(ROUNDS)
                 ]
-                pairs.append(median_pair(rounds))
+                measured.append(median_pair(rounds))
 
-    write_results("http", report(pairs, args.seconds, load))
+    write_results("http", report(measured, args.seconds, load))
     return 0
 
 

@@ -6,7 +6,7 @@ from scoring.explain import Evidence
 from scoring.params import ScoringParams, SourceBelief
 from scoring.priors import GradeTable, pool_group_priors, prior_from_spec
 from scoring.rows import EvidenceRows
-from scoring.scorer import MODEL_NAME, MODEL_VERSION, ClaimScorer, Score
+from scoring.scorer import MODEL, MODEL_NAME, MODEL_VERSION, ClaimScorer, Score
 from scoring.track_record import (
     ReliabilitySummary,
     decayed_counts,
@@ -15,6 +15,7 @@ from scoring.track_record import (
 )
 
 __all__ = [
+    "MODEL",
     "MODEL_NAME",
     "MODEL_VERSION",
     "Attribution",

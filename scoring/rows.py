@@ -483,17 +483,21 @@ class EvidenceRows:
         else:
             fidelity = np.broadcast_to(certainty, (certainty.shape[0], *reliability.shape[1:]))
         effective = effective_reliability(reliability[self.ch_source], fidelity)
-        if self.merged_into.size:
-            merged = noisy_or(
-                fidelity[self.channel[self.members]], self.member_group, self.merged_into.size
-            )
-            effective = np.concatenate(
-                (
-                    effective,
-                    effective_reliability(reliability[self.source[self.merged_into]], merged),
-                )
-            )
+        effective = self._with_merged(effective, fidelity, reliability)
         return fidelity, effective, logit(effective)
+
+    def _with_merged(
+        self, effective: FloatArray, fidelity: FloatArray, reliability: FloatArray
+    ) -> FloatArray:
+        """``effective`` (channels) followed by the merged channels' effective reliabilities."""
+        if not self.merged_into.size:
+            return effective
+        merged = noisy_or(
+            fidelity[self.channel[self.members]], self.member_group, self.merged_into.size
+        )
+        return np.concatenate(
+            (effective, effective_reliability(reliability[self.source[self.merged_into]], merged))
+        )
 
     def posterior(self, score: FloatArray) -> FloatArray:
         """Confidence of each claim (rows of ``score``) from its log-odds, questions joint."""
@@ -641,23 +645,10 @@ class EvidenceRows:
             fidelity = np.broadcast_to(certainty, effective.shape)
             effective *= certainty
         effective += 0.5
-        if self.merged_into.size:
-            merged = noisy_or(
-                fidelity[self.channel[self.members]], self.member_group, self.merged_into.size
-            )
-            effective = np.concatenate(
-                (
-                    effective,
-                    effective_reliability(reliability[self.source[self.merged_into]], merged),
-                )
-            )
+        effective = self._with_merged(effective, fidelity, reliability)
         last = effective[:, -1].copy()
-        # logit, in place
-        np.maximum(effective, EPS, out=effective)
-        np.minimum(effective, 1 - EPS, out=effective)
-        odds = np.subtract(1.0, effective, out=_workspace.get(_ODDS, *effective.shape))
-        np.divide(effective, odds, out=odds)
-        return np.log(odds, out=odds), last, effective
+        odds = _log_odds(effective, _workspace.get(_ODDS, *effective.shape))
+        return odds, last, effective
 
     def sampled_totals(
         self, log_odds: FloatArray, scratch: FloatArray | None = None
@@ -769,13 +760,18 @@ def channel_log_odds(
         effective *= certainty
     effective += 0.5
     last = float(effective[-1])
-    np.maximum(effective, EPS, out=effective)
-    np.minimum(effective, 1 - EPS, out=effective)
-    odds = np.subtract(1.0, effective)
-    np.divide(effective, odds, out=odds)
-    log_odds = np.log(odds, out=odds)
+    log_odds = _log_odds(effective, np.empty_like(effective))
     log_odds.flags.writeable = False
     return log_odds, last, float(reliability[-1])
+
+
+def _log_odds(effective: FloatArray, out: FloatArray) -> FloatArray:
+    """``logit(effective)`` written into ``out``; ``effective`` is clipped in place."""
+    np.maximum(effective, EPS, out=effective)
+    np.minimum(effective, 1 - EPS, out=effective)
+    np.subtract(1.0, effective, out=out)
+    np.divide(effective, out, out=out)
+    return np.log(out, out=out)
 
 
 def _valid_count(count: object) -> int | float:

@@ -29,6 +29,8 @@ from scoring.scales import (
 
 MODEL_NAME = "credence-logodds"
 MODEL_VERSION = "1.0"
+MODEL = f"{MODEL_NAME}/{MODEL_VERSION}"
+"""What a score's ``model`` field says."""
 
 # Rows x samples evaluated in one vectorised pass (whole questions at a time).
 # No (rows, samples) array is made, only (channels, samples) and (claims,
@@ -67,7 +69,7 @@ class Score:
     summary : str
         One sentence.
     model : str
-        ``MODEL_NAME/MODEL_VERSION``.
+        ``MODEL``: ``MODEL_NAME/MODEL_VERSION``.
     """
 
     claim_id: str | None
@@ -291,9 +293,9 @@ class ClaimScorer:
         )
 
     def _bounds(self, columns: FloatArray) -> FloatArray:
-        """Lower and upper quantiles (columns) from the order statistics in ``self._columns``."""
-        bounds = columns[:, 0:4:2] * self._below_weight
-        bounds += columns[:, 1:4:2] * self._above_weight
+        """Lower and upper quantiles (last axis) from the order statistics in ``self._columns``."""
+        bounds = columns[..., 0:4:2] * self._below_weight
+        bounds += columns[..., 1:4:2] * self._above_weight
         return bounds
 
     def _score_rows(self, claims: Sequence[Claim], rows: EvidenceRows) -> list[Score]:
@@ -332,7 +334,6 @@ class ClaimScorer:
                 )
             )
         ]
-        model = f"{MODEL_NAME}/{MODEL_VERSION}"
         level = p.interval_level
         level_text = percent(level)
         start = rows.start
@@ -352,7 +353,7 @@ class ClaimScorer:
                     n_eff,
                     items,
                     _summary(term, p_true, interval, n_eff, items, named, level, level_text),
-                    model,
+                    MODEL,
                 )
             )
         return out
@@ -440,9 +441,7 @@ class ClaimScorer:
         columns += prior_log_odds(t.prior[0])
         columns = logistic(columns)
         confidence = float(columns[4])
-        bounds = columns[0:4:2] * self._below_weight
-        bounds += columns[1:4:2] * self._above_weight
-        low, high = bounds.tolist()
+        low, high = self._bounds(columns).tolist()
         interval = (min(low, confidence), max(high, confidence))
 
         mean: list[float] = []
@@ -484,7 +483,7 @@ class ClaimScorer:
             independent,
             items,
             _summary(term, confidence, interval, independent, items, named, level, percent(level)),
-            f"{MODEL_NAME}/{MODEL_VERSION}",
+            MODEL,
         )
 
 

@@ -104,14 +104,15 @@ def _score_upsert(dialect: str) -> Insert:
     )
 
 
-def request_claim(claim_id: str, claim: Mapping[str, Any]) -> scoring.Claim:
+def request_claim(claim_id: str | None, claim: Mapping[str, Any]) -> scoring.Claim:
     """A validated request claim as the scoring library's input."""
+    attribution = scoring.Attribution
     return scoring.Claim(
         attributions=tuple(
-            scoring.Attribution(
-                a["source"], a["stance"], tuple(a["via"]), a["certainty"], a["count"]
-            )
-            for a in claim["attributions"]
+            [
+                attribution(a["source"], a["stance"], tuple(a["via"]), a["certainty"], a["count"])
+                for a in claim["attributions"]
+            ]
         ),
         prior=claim.get("prior"),
         question=claim.get("question"),
@@ -326,13 +327,6 @@ def _stored_confidences(session: Session, ids: Sequence[str]) -> dict[str, float
                 )
             )
         )
-    return found
-
-
-def existing_ids(session: Session, ids: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    for chunk in _chunks(ids, _IDS_PER_QUERY):
-        found.update(session.scalars(select(_CLAIMS.c.id).where(_CLAIMS.c.id.in_(chunk))))
     return found
 
 

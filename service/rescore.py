@@ -268,7 +268,6 @@ class _Rescore:
         self.job = job
         self.job_id = job_id
         self.progress = progress
-        self.model = f"{scoring.MODEL_NAME}/{scoring.MODEL_VERSION}"
         self.counts: dict[str, int] = {}
         self.timer = _Timer()
         self.last_heartbeat = time.monotonic()
@@ -281,7 +280,6 @@ class _Rescore:
             return self._learn_and_rescore(snapshot, started, mark)
 
     def _learn_and_rescore(self, snapshot: Snapshot, started: float, mark: float) -> dict[str, Any]:
-
         fit = learn_reliabilities(snapshot, self.job.setup, self.job.learning)
         mark = self.timer.add("fit", mark)
 
@@ -408,8 +406,8 @@ class _Rescore:
                     [{**row(s), "source_id": s} for s in inserts],
                 )
             written.update(updates, inserts)
-        based_on = version if version == snapshot.reliabilities_version + 1 else None
-        return written, now, based_on or snapshot.reliabilities_version
+        alone = version == snapshot.reliabilities_version + 1
+        return written, now, version if alone else snapshot.reliabilities_version
 
     def _stale_claims(self, snapshot: Snapshot, changed_at: Mapping[str, float]) -> list[int]:
         """Positions of the claims whose scores can have changed, with their question siblings.
@@ -425,7 +423,7 @@ class _Rescore:
         stale_questions: set[str] = set()
         stale: list[int] = []
         for i, (claim, score) in enumerate(zip(snapshot.claims, snapshot.scores, strict=True)):
-            if score is None or score.model != self.model:
+            if score is None or score.model != scoring.MODEL:
                 is_stale = True
             else:
                 computed = epoch(score.computed_at)
@@ -464,7 +462,7 @@ class _Rescore:
         changed = {
             i: score_values(score, now)
             for i, score in zip(chunk, scores, strict=True)
-            if _differs(snapshot.scores[i], score, self.model, tolerance)
+            if _differs(snapshot.scores[i], score, tolerance)
         }
         self.timer.add("score", started)
         self.counts["claims_rescored"] += len(chunk)
@@ -556,9 +554,9 @@ class _Write:
     old_evidence: list[Any] | None
 
 
-def _differs(stored: Any, score: scoring.Score, model: str, tolerance: float) -> bool:
+def _differs(stored: Any, score: scoring.Score, tolerance: float) -> bool:
     """Whether a new score differs from the stored one enough to be written."""
-    if stored is None or stored.model != model or stored.credibility != score.credibility:
+    if stored is None or stored.model != score.model or stored.credibility != score.credibility:
         return True
     low, high = score.interval
     return (

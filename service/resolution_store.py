@@ -117,9 +117,8 @@ def resolve_claim(
     """
     resolved_at = body.get("resolved_at") or now
     if resolved_at > now + CLOCK_SKEW:
-        raise ResolutionRefused(
-            422, "Must not be in the future.", {"resolved_at": ["Must not be in the future."]}
-        )
+        future = "Must not be in the future."
+        raise ResolutionRefused(422, future, {"resolved_at": [future]})
     claim = locked_claim(session, claim_id)
     if claim.resolution is not None:
         raise ResolutionRefused(

@@ -30,8 +30,6 @@ from service.problems import flatten_messages
 from service.request_schemas import SLUG_RE, SourceSchema
 from service.settings import ConfigError
 
-_SLUG = SLUG_RE
-
 
 @dataclass(frozen=True, slots=True)
 class SourceDefinition:
@@ -127,7 +125,7 @@ def load_catalogue(path: Path) -> dict[str, SourceDefinition]:
     catalogue = {}
     for source_id, entry in table.items():
         where = f'{path.name}: sources."{source_id}"'
-        if not _SLUG.match(source_id):
+        if not SLUG_RE.match(source_id):
             raise ConfigError(f"{where}: the id is not a valid slug")
         try:
             loaded = schema.load(entry)

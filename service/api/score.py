@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from flask_smorest import Blueprint
 
-import scoring
 from service.auth import requires
+from service.claim_store import request_claim
 from service.models import utcnow
 from service.observability import SCORES
 from service.representations import fresh_score_document
@@ -19,22 +18,6 @@ from service.state import state
 blp = Blueprint(
     "score", __name__, url_prefix="/v1", description="Score claims without storing them."
 )
-
-
-def request_claim(claim: Mapping[str, Any]) -> scoring.Claim:
-    """A validated request claim as the scoring library's input."""
-    attribution = scoring.Attribution
-    return scoring.Claim(
-        attributions=tuple(
-            [
-                attribution(a["source"], a["stance"], tuple(a["via"]), a["certainty"], a["count"])
-                for a in claim["attributions"]
-            ]
-        ),
-        prior=claim.get("prior"),
-        question=claim.get("question"),
-        id=claim.get("id"),
-    )
 
 
 @blp.route("/score", methods=["POST"])
@@ -51,7 +34,9 @@ def score(body: dict[str, Any]) -> dict[str, Any]:
     """
     app = state()
     beliefs = app.book.with_overrides(body.get("sources") or {}, app.setup)
-    scores = app.setup.scorer.score([request_claim(c) for c in body["claims"]], beliefs)
+    scores = app.setup.scorer.score(
+        [request_claim(c.get("id"), c) for c in body["claims"]], beliefs
+    )
     SCORES.labels("score").inc(len(scores))
     computed_at = utcnow().isoformat()
     return {"scores": [fresh_score_document(s, computed_at) for s in scores]}

@@ -65,10 +65,16 @@ class RowType:
     store: Callable[[Session, list[tuple[int, Any]]], None]
 
 
+def _pop_slug(row: dict[str, Any], key: str) -> str:
+    """``row[key]`` taken out of the row; ValidationError unless it is a slug."""
+    value = row.pop(key, None)
+    if not isinstance(value, str) or not SLUG_RE.match(value):
+        raise ma.ValidationError({key: [f"Required, and a slug: {SLUG_PATTERN}"]})
+    return value
+
+
 def _validate_source(row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    source_id = row.pop("id", None)
-    if not isinstance(source_id, str) or not SLUG_RE.match(source_id):
-        raise ma.ValidationError({"id": [f"Required, and a slug: {SLUG_PATTERN}"]})
+    source_id = _pop_slug(row, "id")
     definition: dict[str, Any] = SourceSchema().load(row)
     return source_id, definition
 
@@ -114,9 +120,7 @@ def _store_claims(session: Session, rows: list[tuple[int, dict[str, Any]]]) -> N
 
 
 def _validate_resolution(row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    claim_id = row.pop("claim_id", None)
-    if not isinstance(claim_id, str) or not SLUG_RE.match(claim_id):
-        raise ma.ValidationError({"claim_id": [f"Required, and a slug: {SLUG_PATTERN}"]})
+    claim_id = _pop_slug(row, "claim_id")
     body: dict[str, Any] = ResolutionRequestSchema().load(row)
     return claim_id, body
 
