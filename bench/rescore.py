@@ -33,8 +33,8 @@ import numpy as np
 from sqlalchemy import Engine, create_engine, make_url, text
 
 from bench.common import header, table, write_results
-from service.db import make_engine
-from service.schema_migrations import upgrade
+from service.store.db import make_engine
+from service.store.schema_migrations import upgrade
 
 CREDENCE = str(Path(sys.executable).parent / "credence")
 POSTGRES_URL = os.environ.get(

@@ -13,17 +13,19 @@ from flask_smorest import Api
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from service import api, db, observability
-from service.auth import Denied, KeyRing, authorize, required_role
-from service.json_provider import OrjsonProvider
+from service import api
+from service.app_state import AppState
 from service.model_setup import ModelSetup
-from service.openapi_errors import ErrorResponses, Problem, register_problem_responses
-from service.problems import from_http_exception, problem
-from service.request_schemas import path_id_errors, register_path_converters
-from service.schema_migrations import head_revision
+from service.schemas.requests import path_id_errors, register_path_converters
 from service.settings import ConfigError, load_settings
-from service.source_book import SourceBookCache, load_catalogue
-from service.state import AppState
+from service.store import db
+from service.store.schema_migrations import head_revision
+from service.store.source_beliefs import SourceBookCache, load_catalogue
+from service.web import observability
+from service.web.auth import Denied, KeyRing, authorize, required_role
+from service.web.json_provider import OrjsonProvider
+from service.web.openapi_errors import ErrorResponses, Problem, register_problem_responses
+from service.web.problems import from_http_exception, problem
 
 log = logging.getLogger("credence.app")
 
@@ -32,7 +34,7 @@ _BODY_METHODS = ("POST", "PUT", "PATCH")
 
 class CredenceApi(Api):
     """flask-smorest's Api with RFC 9457 problem details as the error body, and
-    each operation's error responses documented as such (``service.openapi_errors``)."""
+    each operation's error responses documented as such (``service.web.openapi_errors``)."""
 
     ERROR_SCHEMA = Problem
     DEFAULT_ERROR_RESPONSE_NAME = None  # each operation lists its own errors

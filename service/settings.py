@@ -22,7 +22,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from service.problems import flatten_messages
+from service.web.problems import flatten_messages
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "default.toml"

@@ -21,10 +21,10 @@ from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.orm import Session
 
 from service import create_app
-from service.auth import Role, create_key
-from service.db import make_engine, writer
-from service.models import Base
-from service.schema_migrations import upgrade
+from service.store.db import make_engine, writer
+from service.store.models import Base
+from service.store.schema_migrations import upgrade
+from service.web.auth import Role, create_key
 
 PG_URL = os.environ.get("CREDENCE_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]

@@ -1,7 +1,7 @@
 """The HTTP API: one flask-smorest blueprint per resource.
 
 A new resource adds its blueprint to ``BLUEPRINTS``; each view declares the
-role it needs with ``service.auth.requires`` (unmarked: read for GET, admin
+role it needs with ``service.web.auth.requires`` (unmarked: read for GET, admin
 otherwise).
 """
 

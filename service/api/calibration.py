@@ -10,11 +10,11 @@ from marshmallow import RAISE
 from sqlalchemy import exists, select
 
 from scoring import metrics
-from service.auth import requires
-from service.db import get_session
-from service.learning_schemas import CalibrationQuerySchema, CalibrationSchema
-from service.models import Attribution, ClaimTag, Resolution
-from service.representations import iso_time
+from service.schemas.documents import iso_time
+from service.schemas.learning_loop import CalibrationQuerySchema, CalibrationSchema
+from service.store.db import get_session
+from service.store.models import Attribution, ClaimTag, Resolution
+from service.web.auth import requires
 
 blp = Blueprint(
     "calibration", __name__, url_prefix="/v1", description="Calibration of past scores."

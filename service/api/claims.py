@@ -9,22 +9,22 @@ from marshmallow import RAISE
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import selectinload
 
-from service import claim_store
-from service.auth import requires
-from service.db import get_session
-from service.models import Attribution, Claim, ClaimTag, Score, utcnow
-from service.observability import SCORES
-from service.pagination import decode_cursor, encode_cursor, page_limit
-from service.problems import not_found
-from service.representations import claim_document, score_document, stored_claim_document
-from service.request_schemas import AttributionBatchSchema, ClaimBatchSchema, ClaimQuerySchema
-from service.response_schemas import (
+from service.app_state import state
+from service.schemas.documents import claim_document, score_document, stored_claim_document
+from service.schemas.requests import AttributionBatchSchema, ClaimBatchSchema, ClaimQuerySchema
+from service.schemas.responses import (
     ClaimPageSchema,
     ClaimsResponseSchema,
     ScoreSchema,
     StoredClaimSchema,
 )
-from service.state import state
+from service.store import claims as claim_store
+from service.store.db import get_session
+from service.store.models import Attribution, Claim, ClaimTag, Score, utcnow
+from service.web.auth import requires
+from service.web.observability import SCORES
+from service.web.pagination import decode_cursor, encode_cursor, page_limit
+from service.web.problems import not_found
 
 blp = Blueprint("claims", __name__, url_prefix="/v1", description="Stored claims and their scores.")
 

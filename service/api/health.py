@@ -8,11 +8,11 @@ from flask import Response
 from flask_smorest import Blueprint
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.db import get_engine
-from service.problems import problem
-from service.response_schemas import HealthSchema, ReadinessSchema
-from service.schema_migrations import current_revision
-from service.state import state
+from service.app_state import state
+from service.schemas.responses import HealthSchema, ReadinessSchema
+from service.store.db import get_engine
+from service.store.schema_migrations import current_revision
+from service.web.problems import problem
 
 blp = Blueprint("health", __name__, description="Probes for orchestrators.")
 

@@ -2,7 +2,7 @@
 
 A started job runs on a background thread of the serving process, so the
 request returns at once; only one job runs at a time across every process
-sharing the database (see ``service.rescore``).
+sharing the database (see ``service.jobs.rescore``).
 """
 
 from __future__ import annotations
@@ -14,14 +14,10 @@ from flask_smorest import Blueprint, abort
 from marshmallow import RAISE
 from sqlalchemy import select
 
-from service.auth import requires
-from service.db import get_engine, get_session
-from service.joblock import job_lock
-from service.learning import LearningSettings
-from service.learning_schemas import JobResponseSchema, JobsQuerySchema, JobsResponseSchema
-from service.models import Job
-from service.problems import not_found
-from service.rescore import (
+from service.app_state import state
+from service.jobs.learning import LearningSettings
+from service.jobs.lock import job_lock
+from service.jobs.rescore import (
     ACTIVE,
     JobRunning,
     JobSetup,
@@ -29,7 +25,11 @@ from service.rescore import (
     reap_dead_jobs,
     start_in_background,
 )
-from service.state import state
+from service.schemas.learning_loop import JobResponseSchema, JobsQuerySchema, JobsResponseSchema
+from service.store.db import get_engine, get_session
+from service.store.models import Job
+from service.web.auth import requires
+from service.web.problems import not_found
 
 blp = Blueprint("jobs", __name__, url_prefix="/v1", description="Re-scoring jobs.")
 

@@ -15,23 +15,23 @@ from flask import Response
 from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 
-from service import claim_store
-from service.auth import requires
-from service.db import get_session
-from service.learning import LearningSettings
-from service.learning_schemas import HistoryResponseSchema, ResolutionRequestSchema
-from service.models import Claim, ScoreHistory, utcnow
-from service.problems import not_found
-from service.representations import claim_document, iso_time
-from service.resolution_store import (
+from service.app_state import AppState, state
+from service.jobs.learning import LearningSettings
+from service.schemas.documents import claim_document, iso_time
+from service.schemas.learning_loop import HistoryResponseSchema, ResolutionRequestSchema
+from service.schemas.responses import StoredClaimSchema
+from service.store import claims as claim_store
+from service.store.db import get_session
+from service.store.models import Claim, ScoreHistory, utcnow
+from service.store.resolutions import (
     Beliefs,
     ResolutionRefused,
     locked_claim,
     resolve_claim,
     update_track_records,
 )
-from service.response_schemas import StoredClaimSchema
-from service.state import AppState, state
+from service.web.auth import requires
+from service.web.problems import not_found
 
 blp = Blueprint(
     "resolutions",

@@ -6,14 +6,14 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from service.auth import requires
-from service.claim_store import request_claim
-from service.models import utcnow
-from service.observability import SCORES
-from service.representations import fresh_score_document
-from service.request_schemas import ScoreRequestSchema
-from service.response_schemas import ScoresResponseSchema
-from service.state import state
+from service.app_state import state
+from service.schemas.documents import fresh_score_document
+from service.schemas.requests import ScoreRequestSchema
+from service.schemas.responses import ScoresResponseSchema
+from service.store.claims import request_claim
+from service.store.models import utcnow
+from service.web.auth import requires
+from service.web.observability import SCORES
 
 blp = Blueprint(
     "score", __name__, url_prefix="/v1", description="Score claims without storing them."

@@ -10,16 +10,16 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from scoring import summarize_reliability
-from service import source_store
-from service.auth import requires
-from service.db import get_session
-from service.models import utcnow
-from service.pagination import decode_cursor, encode_cursor, page_limit
-from service.problems import not_found
-from service.representations import iso_time
-from service.request_schemas import PageQuerySchema, SourceSchema
-from service.response_schemas import SourcePageSchema, StoredSourceSchema
-from service.state import AppState, state
+from service.app_state import AppState, state
+from service.schemas.documents import iso_time
+from service.schemas.requests import PageQuerySchema, SourceSchema
+from service.schemas.responses import SourcePageSchema, StoredSourceSchema
+from service.store import sources as source_store
+from service.store.db import get_session
+from service.store.models import utcnow
+from service.web.auth import requires
+from service.web.pagination import decode_cursor, encode_cursor, page_limit
+from service.web.problems import not_found
 
 blp = Blueprint("sources", __name__, url_prefix="/v1", description="Sources and their reliability.")
 

@@ -28,19 +28,20 @@ import marshmallow as ma
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import claim_store, counters
+from service.app_state import state
 from service.cli.common import app_context
-from service.db import get_engine, writer
-from service.learning import LearningSettings
-from service.learning_schemas import ResolutionRequestSchema
-from service.models import Claim, Source, utcnow
-from service.problems import flatten_messages
-from service.representations import attribution_document, iso_time
-from service.request_schemas import SLUG_PATTERN, SLUG_RE, ClaimBatchSchema, SourceSchema
-from service.resolution_store import Beliefs, ResolutionRefused, resolve_claim
-from service.source_book import read_book
-from service.source_store import save_source
-from service.state import state
+from service.jobs.learning import LearningSettings
+from service.schemas.documents import attribution_document, iso_time
+from service.schemas.learning_loop import ResolutionRequestSchema
+from service.schemas.requests import SLUG_PATTERN, SLUG_RE, ClaimBatchSchema, SourceSchema
+from service.store import change_counters
+from service.store import claims as claim_store
+from service.store.db import get_engine, writer
+from service.store.models import Claim, Source, utcnow
+from service.store.resolutions import Beliefs, ResolutionRefused, resolve_claim
+from service.store.source_beliefs import read_book
+from service.store.sources import save_source
+from service.web.problems import flatten_messages
 
 # Cells of a CSV row that hold JSON rather than text.
 JSON_COLUMNS = ("prior", "tags", "attributions")
@@ -103,7 +104,7 @@ def _beliefs(session: Session) -> Beliefs:
         app.setup,
         LearningSettings.from_settings(app.settings),
         read_book(connection, app.sources.catalogue, app.setup),
-        counters.read_all(connection).get(counters.RELIABILITIES, 0),
+        change_counters.read_all(connection).get(change_counters.RELIABILITIES, 0),
     )
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 from sqlalchemy.orm import Session
 
-from service.auth import ROLES, create_key
 from service.cli.common import settings
-from service.db import make_engine, writer
+from service.store.db import make_engine, writer
+from service.web.auth import ROLES, create_key
 
 
 @click.group()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from service.cli.common import settings
-from service.db import make_engine
-from service.schema_migrations import upgrade
+from service.store.db import make_engine
+from service.store.schema_migrations import upgrade
 
 
 @click.command()

@@ -19,12 +19,19 @@ from typing import Any
 
 import click
 
+from service.app_state import state
 from service.cli.common import app_context
-from service.db import get_engine
-from service.joblock import job_lock
-from service.learning import LearningSettings
-from service.rescore import CHUNK_CLAIMS, MAX_CHUNK_CLAIMS, JobRunning, JobSetup, claim_job, run_job
-from service.state import state
+from service.jobs.learning import LearningSettings
+from service.jobs.lock import job_lock
+from service.jobs.rescore import (
+    CHUNK_CLAIMS,
+    MAX_CHUNK_CLAIMS,
+    JobRunning,
+    JobSetup,
+    claim_job,
+    run_job,
+)
+from service.store.db import get_engine
 
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 

@@ -17,8 +17,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from service.cli.common import app_context, settings
-from service.db import make_engine
-from service.models import ApiKey
+from service.store.db import make_engine
+from service.store.models import ApiKey
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 

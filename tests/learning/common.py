@@ -13,14 +13,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session
 
-from service.claim_store import load_claims, model_claim
-from service.db import writer
-from service.joblock import job_lock
-from service.learning import LearningSettings
-from service.models import Claim, Resolution, Score
-from service.rescore import JobSetup, Progress, claim_job, run_job
-from service.source_book import read_book
-from service.state import AppState
+from service.app_state import AppState
+from service.jobs.learning import LearningSettings
+from service.jobs.lock import job_lock
+from service.jobs.rescore import JobSetup, Progress, claim_job, run_job
+from service.store.claims import load_claims, model_claim
+from service.store.db import writer
+from service.store.models import Claim, Resolution, Score
+from service.store.source_beliefs import read_book
 
 
 def engine_of(app: Flask) -> Engine:

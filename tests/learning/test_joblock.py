@@ -8,13 +8,13 @@ import subprocess
 import sys
 import time
 
-from service.db import make_engine
-from service.joblock import job_lock
+from service.jobs.lock import job_lock
+from service.store.db import make_engine
 
 HOLDER = """
 import sys, time
-from service.db import make_engine
-from service.joblock import job_lock
+from service.store.db import make_engine
+from service.jobs.lock import job_lock
 lock = job_lock(make_engine(sys.argv[1]))
 assert lock.acquire()
 print("held", flush=True)

@@ -9,9 +9,9 @@ import time
 from flask import Flask
 from flask.testing import FlaskClient
 
-from service.joblock import job_lock
-from service.learning_schemas import JobResponseSchema, JobsResponseSchema
-from service.rescore import DEAD_JOB_ERROR, JobRunning, claim_job
+from service.jobs.lock import job_lock
+from service.jobs.rescore import DEAD_JOB_ERROR, JobRunning, claim_job
+from service.schemas.learning_loop import JobResponseSchema, JobsResponseSchema
 from tests.learning.common import engine_of, post_claims, random_claims, wait_for_job
 from tests.service.helpers import assert_problem, auth
 

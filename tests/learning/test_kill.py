@@ -17,8 +17,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.models import Job, ScoreHistory
-from service.rescore import DEAD_JOB_ERROR
+from service.jobs.rescore import DEAD_JOB_ERROR
+from service.store.models import Job, ScoreHistory
 from tests.learning.common import (
     assert_nothing_stale,
     engine_of,
@@ -127,8 +127,8 @@ def test_kill_mid_job(
 
 
 def test_cli_reports_a_running_job(app: Flask, database_url: str, catalogue_file: Path) -> None:
-    from service.joblock import job_lock
-    from service.rescore import claim_job
+    from service.jobs.lock import job_lock
+    from service.jobs.rescore import claim_job
 
     engine = engine_of(app)
     lock = job_lock(engine)

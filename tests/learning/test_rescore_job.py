@@ -13,9 +13,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.joblock import job_lock
-from service.models import Job, ScoreHistory, SourceReliability
-from service.rescore import DEAD_JOB_ERROR, JobRunning, claim_job, largest_changes
+from service.jobs.lock import job_lock
+from service.jobs.rescore import DEAD_JOB_ERROR, JobRunning, claim_job, largest_changes
+from service.store.models import Job, ScoreHistory, SourceReliability
 from tests.learning.common import (
     app_state,
     assert_nothing_stale,

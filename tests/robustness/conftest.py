@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, make_url, text
 
-from service.db import make_engine
+from service.store.db import make_engine
 from tests.conftest import BACKENDS, PG_URL
 from tests.live_server import Client, create_key, credence, live_server, server_env
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from service.models import Base
+from service.store.models import Base
 
 
 def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:

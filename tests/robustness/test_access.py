@@ -19,9 +19,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from service import auth as service_auth
-from service.models import ApiKey
-from service.observability import JsonFormatter
+from service.store.models import ApiKey
+from service.web import auth as service_auth
+from service.web.observability import JsonFormatter
 from tests.service.helpers import assert_problem
 
 CLAIM = {"claims": [{"id": "c", "text": "t", "attributions": [{"source": "wire"}]}]}

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from service.models import ScoreHistory
+from service.store.models import ScoreHistory
 from tests.robustness.conftest import Deployment
 from tests.robustness.load import check_store, run_load
 from tests.robustness.report import record

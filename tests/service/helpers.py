@@ -10,13 +10,13 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.models import Base
-from service.request_schemas import (
+from service.schemas.requests import (
     AttributionBatchSchema,
     ClaimBatchSchema,
     ScoreRequestSchema,
     _FastLoad,
 )
+from service.store.models import Base
 
 
 def auth(header: str) -> dict[str, str]:

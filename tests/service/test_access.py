@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.models import ApiKey
+from service.store.models import ApiKey
 from tests.service.helpers import assert_problem, auth
 
 CLAIM = {"claims": [{"id": "c", "text": "t", "attributions": [{"source": "wire"}]}]}

@@ -9,13 +9,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.models import ScoreHistory
-from service.response_schemas import (
+from service.schemas.responses import (
     ClaimPageSchema,
     ClaimsResponseSchema,
     ScoreSchema,
     StoredClaimSchema,
 )
+from service.store.models import ScoreHistory
 from tests.service.helpers import assert_problem, row_counts
 
 

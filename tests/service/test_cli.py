@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.cli import main
-from service.models import SourceReliability
+from service.store.models import SourceReliability
 from tests.service.helpers import row_counts
 
 

@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
-from service.json_provider import OrjsonProvider
+from service.web.json_provider import OrjsonProvider
 
 
 @dataclasses.dataclass

@@ -5,9 +5,9 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from service.db import make_engine
-from service.models import Base
-from service.schema_migrations import current_revision, head_revision, upgrade
+from service.store.db import make_engine
+from service.store.models import Base
+from service.store.schema_migrations import current_revision, head_revision, upgrade
 
 
 def test_upgrade_head_matches_the_models(database_url: str) -> None:

@@ -17,8 +17,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from marshmallow import fields
 
-from service import learning_schemas, request_schemas
-from service.request_schemas import (
+from service.schemas import learning_loop as learning_schemas
+from service.schemas import requests as request_schemas
+from service.schemas.requests import (
     AwareTime,
     Text,
 )

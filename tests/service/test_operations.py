@@ -10,8 +10,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from service.observability import JsonFormatter
-from service.schema_migrations import head_revision
+from service.store.schema_migrations import head_revision
+from service.web.observability import JsonFormatter
 from tests.service.helpers import assert_problem
 
 

@@ -13,8 +13,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from service.auth import Role
-from service.request_schemas import JOB_ID_PATTERN, SLUG_PATTERN
+from service.schemas.requests import JOB_ID_PATTERN, SLUG_PATTERN
+from service.web.auth import Role
 from tests.service.helpers import assert_problem, auth, row_counts
 
 BROKEN = {

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from bench.http import make_claims
 from service import create_app
-from service.request_schemas import (
+from service.schemas.requests import (
     AttributionBatchSchema,
     ClaimBatchSchema,
     ScoreRequestSchema,

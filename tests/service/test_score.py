@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from service.response_schemas import ScoresResponseSchema
+from service.schemas.responses import ScoresResponseSchema
 from tests.service.helpers import assert_problem, row_counts
 
 

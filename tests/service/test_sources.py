@@ -9,8 +9,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from service.models import Claim
-from service.response_schemas import SourcePageSchema, StoredSourceSchema
+from service.schemas.responses import SourcePageSchema, StoredSourceSchema
+from service.store.models import Claim
 from tests.service.helpers import assert_problem, row_counts
 
 

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from service.request_schemas import (
+from service.schemas.requests import (
     PriorSchema,
 )
 from tests.service.helpers import (

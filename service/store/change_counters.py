@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.orm import Session
 
-from service.db import upsert_statement
-from service.models import Counter
+from service.store.db import upsert_statement
+from service.store.models import Counter
 
 RELIABILITIES = "reliabilities"
 """Bumped by every change that can move a source's reliability: a source defined,

@@ -1,4 +1,4 @@
-"""Alembic, driven from code: the migrations ship inside the package (service/migrations)."""
+"""Alembic, driven from code: the migrations ship inside the package (service/store/migrations)."""
 
 from __future__ import annotations
 

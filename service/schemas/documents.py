@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scoring import Score
-from service import models
+from service.store import models
 
 _SCORE_FIELDS = (
     "claim_id",

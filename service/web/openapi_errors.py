@@ -2,7 +2,7 @@
 
 flask-smorest documents only the 422 of a parsed body or query, as
 ``application/json``, plus a catch-all ``default``. The service answers every
-error as ``application/problem+json`` (see ``service.problems``) with a known
+error as ``application/problem+json`` (see ``service.web.problems``) with a known
 set of statuses, so this apispec plugin writes them into each operation:
 
 - every operation: 414 (request line too long; gunicorn's limit);
@@ -24,8 +24,8 @@ from typing import Any
 from apispec import BasePlugin
 from marshmallow import fields
 
-from service.problems import PROBLEM_JSON
-from service.response_schemas import ProblemSchema
+from service.schemas.responses import ProblemSchema
+from service.web.problems import PROBLEM_JSON
 
 _WRITES = ("post", "put", "patch", "delete")
 

@@ -1,6 +1,6 @@
 """Schemas of response bodies, for the OpenAPI document and the tests.
 
-Responses are built by ``service.representations``; these describe them.
+Responses are built by ``service.schemas.documents``; these describe them.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields
 
-from service.request_schemas import PriorSchema, Strict
+from service.schemas.requests import PriorSchema, Strict
 
 
 def _interval() -> fields.List:

@@ -3,7 +3,7 @@ whose scores can have changed.
 
 Safe to kill at any point and safe beside a serving API:
 
-- One job at a time (``service.joblock``); a job row left ``queued`` or
+- One job at a time (``service.jobs.lock``); a job row left ``queued`` or
   ``running`` while the lock is free belongs to a dead job and is marked
   failed whenever the service looks (``reap_dead_jobs``).
 - The store is read in one snapshot; nothing is written while reading.
@@ -40,11 +40,7 @@ from sqlalchemy import Engine, and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 import scoring
-from service import counters
-from service.claim_store import write_scores
-from service.db import upsert_statement, writer
-from service.joblock import JobLock, job_lock
-from service.learning import (
+from service.jobs.learning import (
     LearningSettings,
     Snapshot,
     epoch,
@@ -52,10 +48,14 @@ from service.learning import (
     moved,
     read_snapshot,
 )
+from service.jobs.lock import JobLock, job_lock
 from service.model_setup import ModelSetup
-from service.models import Base, Claim, Job, Score, SourceReliability, utcnow
-from service.representations import score_values
-from service.source_book import SourceDefinition, build_book
+from service.schemas.documents import score_values
+from service.store import change_counters
+from service.store.claims import write_scores
+from service.store.db import upsert_statement, writer
+from service.store.models import Base, Claim, Job, Score, SourceReliability, utcnow
+from service.store.source_beliefs import SourceDefinition, build_book
 
 log = logging.getLogger(__name__)
 
@@ -366,7 +366,7 @@ class _Rescore:
             return written, now, snapshot.reliabilities_version
         table = _RELIABILITIES
         with Session(writer(self.engine)) as session, session.begin():
-            version = counters.bump(session, counters.RELIABILITIES)
+            version = change_counters.bump(session, change_counters.RELIABILITIES)
             current: dict[str, datetime] = {}
             for chunk in _slices(changed, MAX_CHUNK_CLAIMS):
                 query = select(table.c.source_id, table.c.updated_at).where(

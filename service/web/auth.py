@@ -21,8 +21,8 @@ from flask import Flask, Request
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from service import counters
-from service.models import ApiKey
+from service.store import change_counters
+from service.store.models import ApiKey
 
 Role = Literal["read", "write", "admin"]
 ROLES: tuple[Role, ...] = ("read", "write", "admin")
@@ -62,7 +62,7 @@ def create_key(session: Session, role: Role, name: str | None = None) -> str:
     prefix = secrets.token_hex(6)
     key = f"crd_{prefix}_{secrets.token_urlsafe(32)}"
     session.add(ApiKey(prefix=prefix, secret_hash=hash_key(key), role=role, name=name))
-    counters.bump(session, counters.API_KEYS)
+    change_counters.bump(session, change_counters.API_KEYS)
     return key
 
 

@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 
-from service import counters
-from service.auth import KeyRing
-from service.db import get_engine
 from service.model_setup import ModelSetup
 from service.settings import Settings
-from service.source_book import SourceBook, SourceBookCache
+from service.store import change_counters
+from service.store.db import get_engine
+from service.store.source_beliefs import SourceBook, SourceBookCache
+from service.web.auth import KeyRing
 
 
 @dataclass
@@ -21,7 +21,7 @@ class AppState:
     sources: SourceBookCache
     keys: KeyRing
     migrations_head: str | None
-    _counters: counters.CounterReader | None = field(default=None, repr=False)
+    _counters: change_counters.CounterReader | None = field(default=None, repr=False)
 
     def refresh(self) -> None:
         """Reload keys and source beliefs if another process changed them.
@@ -33,10 +33,10 @@ class AppState:
         engine = get_engine()
         reader = self._counters
         if reader is None or reader.engine is not engine:
-            reader = self._counters = counters.CounterReader(engine)
+            reader = self._counters = change_counters.CounterReader(engine)
         values = reader.read_all()
-        keys = values.get(counters.API_KEYS, 0)
-        reliabilities = values.get(counters.RELIABILITIES, 0)
+        keys = values.get(change_counters.API_KEYS, 0)
+        reliabilities = values.get(change_counters.RELIABILITIES, 0)
         if keys != self.keys.version or reliabilities != self.sources.version:
             with engine.connect() as connection:
                 self.keys.refresh(connection, keys)

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service import counters
-from service.db import upsert_statement
-from service.models import Attribution, Claim, Source
+from service.store import change_counters
+from service.store.db import upsert_statement
+from service.store.models import Attribution, Claim, Source
 
 _FIELDS = ("name", "kind", "group", "prior", "notes")
 # A claim's status, as the track record of a source that took a side on it counts it.
@@ -40,7 +40,7 @@ def save_source(
             },
         )
     )
-    counters.bump(session, counters.RELIABILITIES)
+    change_counters.bump(session, change_counters.RELIABILITIES)
 
 
 def track_records(session: Session, source_ids: Sequence[str]) -> dict[str, dict[str, int]]:

@@ -25,10 +25,10 @@ from sqlalchemy.orm import Session
 
 from scoring import Beta, SourceBelief, pool_group_priors, prior_from_spec
 from service.model_setup import ModelSetup
-from service.models import Source, SourceReliability
-from service.problems import flatten_messages
-from service.request_schemas import SLUG_RE, SourceSchema
+from service.schemas.requests import SLUG_RE, SourceSchema
 from service.settings import ConfigError
+from service.store.models import Source, SourceReliability
+from service.web.problems import flatten_messages
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 import scoring
-from service.models import (
+from service.schemas.documents import score_values
+from service.store.models import (
     Attribution,
     Base,
     Claim,
@@ -42,7 +43,6 @@ from service.models import (
     Score,
     ScoreHistory,
 )
-from service.representations import score_values
 
 # Ids per IN (...) list: SQLite binds at most 32,766 values per statement.
 _IDS_PER_QUERY = 5_000

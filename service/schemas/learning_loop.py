@@ -1,7 +1,7 @@
 """Schemas of the learning loop's endpoints: resolutions, history, jobs, calibration.
 
 Request schemas validate; response schemas document the plain dicts the views
-build (as in ``service.response_schemas``).
+build (as in ``service.schemas.responses``).
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from datetime import UTC
 
 from marshmallow import fields, validate
 
-from service.request_schemas import MAX_NOTE, AwareTime, Strict, Text, slug
-from service.response_schemas import ModelSchema
+from service.schemas.requests import MAX_NOTE, AwareTime, Strict, Text, slug
+from service.schemas.responses import ModelSchema
 
 OUTCOMES = ("confirmed", "refuted")
 MAX_BINS = 50

@@ -43,7 +43,7 @@ from scoring import Beta, GradeTable, prior_from_spec
 from service.settings import Settings
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9._:-]{0,127}$"
-# Jobs are named by ``service.rescore`` (``uuid.uuid4().hex``).
+# Jobs are named by ``service.jobs.rescore`` (``uuid.uuid4().hex``).
 JOB_ID_PATTERN = r"^[0-9a-f]{32}$"
 NUL = "\x00"
 # The checks anchor at the very end: ``$`` would also match before a final newline.

@@ -1,14 +1,16 @@
-"""Alembic environment: runs on the connection that ``service.schema_migrations`` passes."""
+"""Alembic environment: runs on the connection that ``service.store.schema_migrations`` passes."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from service.models import Base
+from service.store.models import Base
 
 connection = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("run migrations through `credence migrate` (service.schema_migrations)")
+    raise RuntimeError(
+        "run migrations through `credence migrate` (service.store.schema_migrations)"
+    )
 
 context.configure(
     connection=connection,

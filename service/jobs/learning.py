@@ -21,18 +21,18 @@ import scoring
 from scoring.claims import STANCE_SIGN
 from scoring.evidence import FloatArray
 from scoring.fit import FitData, ReliabilityEM
-from service import counters
-from service.db import upsert_statement
 from service.model_setup import ModelSetup
-from service.models import (
+from service.settings import Settings
+from service.store import change_counters
+from service.store.db import upsert_statement
+from service.store.models import (
     Attribution,
     Claim,
     Resolution,
     Score,
     SourceReliability,
 )
-from service.settings import Settings
-from service.source_book import SourceBook, SourceDefinition, build_book, read_book
+from service.store.source_beliefs import SourceBook, SourceDefinition, build_book, read_book
 
 SECONDS_PER_DAY = 86_400.0
 # Fits with relays at updated reliabilities, at most (they settle in two or three).
@@ -149,7 +149,7 @@ def read_snapshot(
     """Read every claim, attribution, resolution, score and source in one snapshot."""
     with _read_transaction(engine) as connection, connection.begin():
         book = read_book(connection, catalogue, setup)
-        version = counters.read_all(connection).get(counters.RELIABILITIES, 0)
+        version = change_counters.read_all(connection).get(change_counters.RELIABILITIES, 0)
         learned_at: dict[str, datetime] = {}
         learned_version: dict[str, int] = {}
         for source_id, changed_at, written_by in connection.execute(
@@ -369,7 +369,7 @@ def apply_track_record(
     touching one source both count. Bumps the ``reliabilities`` counter and
     stamps the rows with its new value.
     """
-    version = counters.bump(session, counters.RELIABILITIES)
+    version = change_counters.bump(session, change_counters.RELIABILITIES)
     # SQLite's two-argument max() is PostgreSQL's greatest().
     greatest = func.max if session.get_bind().dialect.name == "sqlite" else func.greatest
     for source_id in sorted(deltas):

@@ -16,8 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from service import claim_store
-from service.learning import (
+from service.jobs.learning import (
     SECONDS_PER_DAY,
     LearningSettings,
     apply_track_record,
@@ -25,8 +24,9 @@ from service.learning import (
     track_record_deltas,
 )
 from service.model_setup import ModelSetup
-from service.models import Claim, Resolution
-from service.source_book import SourceBook
+from service.store import claims as claim_store
+from service.store.models import Claim, Resolution
+from service.store.source_beliefs import SourceBook
 
 RESOLUTION = "resolution"
 """History reason of a score computed because a claim without one was resolved."""

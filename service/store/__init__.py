@@ -1,0 +1,1 @@
+"""The stored state: tables, the database session, one module per stored thing, migrations."""

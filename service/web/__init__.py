@@ -1,0 +1,2 @@
+"""What every request passes through: keys and roles, problem details, JSON,
+logs and metrics, page cursors."""
