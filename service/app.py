@@ -16,11 +16,12 @@ from werkzeug.exceptions import HTTPException
 from service import api
 from service.app_state import AppState
 from service.model_setup import ModelSetup
+from service.schemas.catalogue import load_catalogue
 from service.schemas.requests import path_id_errors, register_path_converters
 from service.settings import ConfigError, load_settings
 from service.store import db
 from service.store.schema_migrations import head_revision
-from service.store.source_beliefs import SourceBookCache, load_catalogue
+from service.store.source_beliefs import SourceBookCache
 from service.web import observability
 from service.web.auth import Denied, KeyRing, authorize, required_role
 from service.web.json_provider import OrjsonProvider

@@ -12,17 +12,18 @@ URL needs no quotes.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from service.web.problems import flatten_messages
+from service.field_errors import flatten_messages
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "default.toml"
@@ -38,178 +39,159 @@ class ConfigError(ValueError):
     """The configuration is unusable; the message names each bad key."""
 
 
-# --- the validated shape ------------------------------------------------------
+# --- the validated shape: each key declared once, with its rule -------------------
+#
+# A section is a frozen dataclass whose fields carry their marshmallow field; the
+# schema that validates the section is derived from it (``_schema_for``), the
+# environment names come from the keys of default.toml and ``config show`` prints
+# the merged table, so adding a key means one field here and one line in
+# default.toml. (marshmallow-dataclass would derive the fields from the type hints,
+# but the rules here are ranges and choices that need the field anyway: one more
+# dependency would save nothing.)
+
+
+def _setting(rule: fields.Field) -> Any:
+    """A required key validated by ``rule``."""
+    rule.required = True
+    return dataclasses.field(metadata={"rule": rule})
+
+
+def _positive_int() -> Any:
+    return _setting(fields.Integer(strict=True, validate=validate.Range(min=1)))
+
+
+def _probability(*, closed: bool = False) -> Any:
+    return _setting(
+        fields.Float(validate=validate.Range(0, 1, min_inclusive=closed, max_inclusive=closed))
+    )
+
+
+class _ProjectPath(fields.Field):
+    """A path; a relative one is taken from the project root (where config/ is)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Path:
+        if not isinstance(value, str):
+            raise ma.ValidationError("Not a valid string.")
+        path = Path(value)
+        return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+class _Section(ma.Schema):
+    """Validates one section and builds its dataclass (``section``; none: a plain dict)."""
+
+    section: ClassVar[type | None] = None
+
+    class Meta:
+        unknown = ma.RAISE
+
+    @ma.post_load
+    def _make(self, data: dict[str, Any], **_: Any) -> Any:
+        return self.section(**data) if self.section is not None else data
+
+
+def _schema_for(section: type) -> type[_Section]:
+    """The schema of a settings dataclass, from the rules its fields carry."""
+    rules = {
+        f.name: f.metadata["rule"] for f in dataclasses.fields(section) if "rule" in f.metadata
+    }
+    return type(f"{section.__name__}Schema", (_Section,), {**rules, "section": section})
+
+
+def _section(section: type) -> Any:
+    return _setting(fields.Nested(_schema_for(section)))
 
 
 @dataclass(frozen=True, slots=True)
 class ServerSettings:
-    host: str
-    port: int
-    workers: int
-    max_body_bytes: int
-    log_level: str
+    host: str = _setting(fields.String(validate=validate.Length(min=1)))
+    port: int = _setting(fields.Integer(strict=True, validate=validate.Range(1, 65535)))
+    workers: int = _positive_int()
+    max_body_bytes: int = _positive_int()
+    log_level: str = _setting(
+        fields.String(validate=validate.OneOf(["DEBUG", "INFO", "WARNING", "ERROR"]))
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class DatabaseSettings:
-    url: str
+    url: str = _setting(
+        fields.String(
+            validate=validate.Regexp(
+                r"^(sqlite|postgresql)(\+\w+)?://", error="not a supported URL"
+            )
+        )
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class LimitSettings:
-    claims_per_request: int
-    attributions_per_claim: int
-    text_max_chars: int
-    page_max: int
+    claims_per_request: int = _positive_int()
+    attributions_per_claim: int = _positive_int()
+    text_max_chars: int = _positive_int()
+    page_max: int = _positive_int()
 
 
 @dataclass(frozen=True, slots=True)
 class SourceSettings:
-    catalogue: Path
-    unnamed_prefix: str
+    catalogue: Path = _setting(_ProjectPath())
+    unnamed_prefix: str = _setting(fields.String(validate=validate.Length(min=1)))
 
 
 @dataclass(frozen=True, slots=True)
 class BetaSpec:
-    reliability: float
-    strength: float
+    reliability: float = _probability()
+    strength: float = _setting(fields.Float(validate=validate.Range(0, min_inclusive=False)))
 
 
 @dataclass(frozen=True, slots=True)
 class ScoringSettings:
-    default_claim_prior: float
-    interval_level: float
-    interval_samples: int
-    evidence_cap: float
-    default_group_correlation: float
-    unnamed_correlation: float
-    unknown_source: BetaSpec
+    default_claim_prior: float = _probability()
+    interval_level: float = _probability()
+    interval_samples: int = _setting(fields.Integer(strict=True, validate=validate.Range(min=2)))
+    evidence_cap: float = _setting(fields.Float(validate=validate.Range(0, min_inclusive=False)))
+    default_group_correlation: float = _probability(closed=True)
+    unnamed_correlation: float = _probability(closed=True)
+    unknown_source: BetaSpec = _section(BetaSpec)
+
+
+@dataclass(frozen=True, slots=True)
+class LearningSettings:
+    """The batch fit and the track-record update; ``max_iter`` and ``tol`` are
+    ``ReliabilityEM``'s."""
+
+    half_life_days: float = _setting(fields.Float(validate=validate.Range(min=0)))
+    unresolved_weight: float = _probability(closed=True)
+    max_iter: int = _positive_int()
+    tolerance: float = _setting(fields.Float(validate=validate.Range(0, min_inclusive=False)))
+    rescore_min_change: float = _setting(fields.Float(validate=validate.Range(min=0)))
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    server: ServerSettings
-    database: DatabaseSettings
-    limits: LimitSettings
-    sources: SourceSettings
-    scoring: ScoringSettings
-    learning: dict[str, Any]
-    grades: dict[str, BetaSpec]
-    groups: dict[str, float]
-    raw: dict[str, Any]
-    """The merged configuration as read, for ``credence config show`` and for
-    sections other modules validate themselves (``learning``)."""
-
-
-def _positive_int() -> fields.Integer:
-    return fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
-
-
-def _probability(*, closed: bool = False) -> fields.Float:
-    return fields.Float(
-        required=True,
-        validate=validate.Range(0, 1, min_inclusive=closed, max_inclusive=closed),
-    )
-
-
-class _Section(ma.Schema):
-    class Meta:
-        unknown = ma.RAISE
-
-
-class _ServerSchema(_Section):
-    host = fields.String(required=True, validate=validate.Length(min=1))
-    port = fields.Integer(required=True, strict=True, validate=validate.Range(1, 65535))
-    workers = _positive_int()
-    max_body_bytes = _positive_int()
-    log_level = fields.String(
-        required=True, validate=validate.OneOf(["DEBUG", "INFO", "WARNING", "ERROR"])
-    )
-
-    @ma.post_load
-    def _make(self, data: dict[str, Any], **_: Any) -> ServerSettings:
-        return ServerSettings(**data)
-
-
-class _DatabaseSchema(_Section):
-    url = fields.String(
-        required=True,
-        validate=validate.Regexp(r"^(sqlite|postgresql)(\+\w+)?://", error="not a supported URL"),
-    )
-
-    @ma.post_load
-    def _make(self, data: dict[str, Any], **_: Any) -> DatabaseSettings:
-        return DatabaseSettings(**data)
-
-
-class _LimitsSchema(_Section):
-    claims_per_request = _positive_int()
-    attributions_per_claim = _positive_int()
-    text_max_chars = _positive_int()
-    page_max = _positive_int()
-
-    @ma.post_load
-    def _make(self, data: dict[str, Any], **_: Any) -> LimitSettings:
-        return LimitSettings(**data)
-
-
-class _SourcesSchema(_Section):
-    catalogue = fields.String(required=True)
-    unnamed_prefix = fields.String(required=True, validate=validate.Length(min=1))
-
-    @ma.post_load
-    def _make(self, data: dict[str, Any], **_: Any) -> SourceSettings:
-        path = Path(data["catalogue"])
-        return SourceSettings(
-            catalogue=path if path.is_absolute() else PROJECT_ROOT / path,
-            unnamed_prefix=data["unnamed_prefix"],
+    server: ServerSettings = _section(ServerSettings)
+    database: DatabaseSettings = _section(DatabaseSettings)
+    limits: LimitSettings = _section(LimitSettings)
+    sources: SourceSettings = _section(SourceSettings)
+    scoring: ScoringSettings = _section(ScoringSettings)
+    learning: LearningSettings = _section(LearningSettings)
+    grades: dict[str, BetaSpec] = _setting(
+        fields.Dict(
+            keys=fields.String(validate=validate.OneOf("ABCDE")),
+            values=fields.Nested(_schema_for(BetaSpec)),
         )
-
-
-class _BetaSchema(_Section):
-    reliability = _probability()
-    strength = fields.Float(required=True, validate=validate.Range(0, min_inclusive=False))
-
-    @ma.post_load
-    def _make(self, data: dict[str, Any], **_: Any) -> BetaSpec:
-        return BetaSpec(**data)
-
-
-class _ScoringSchema(_Section):
-    default_claim_prior = _probability()
-    interval_level = _probability()
-    interval_samples = fields.Integer(required=True, strict=True, validate=validate.Range(min=2))
-    evidence_cap = fields.Float(required=True, validate=validate.Range(0, min_inclusive=False))
-    default_group_correlation = _probability(closed=True)
-    unnamed_correlation = _probability(closed=True)
-    unknown_source = fields.Nested(_BetaSchema, required=True)
-
-    @ma.post_load
-    def _make(self, data: dict[str, Any], **_: Any) -> ScoringSettings:
-        return ScoringSettings(**data)
-
-
-class _LearningSchema(_Section):
-    half_life_days = fields.Float(required=True, validate=validate.Range(min=0))
-    unresolved_weight = _probability(closed=True)
-    max_iterations = _positive_int()
-    tolerance = fields.Float(required=True, validate=validate.Range(0, min_inclusive=False))
-    rescore_min_change = fields.Float(required=True, validate=validate.Range(min=0))
-
-
-class _SettingsSchema(_Section):
-    server = fields.Nested(_ServerSchema, required=True)
-    database = fields.Nested(_DatabaseSchema, required=True)
-    limits = fields.Nested(_LimitsSchema, required=True)
-    sources = fields.Nested(_SourcesSchema, required=True)
-    scoring = fields.Nested(_ScoringSchema, required=True)
-    learning = fields.Nested(_LearningSchema, required=True)
-    grades = fields.Dict(
-        keys=fields.String(validate=validate.OneOf("ABCDE")),
-        values=fields.Nested(_BetaSchema),
-        required=True,
     )
-    groups = fields.Dict(keys=fields.String(), values=_probability(closed=True), required=True)
+    groups: dict[str, float] = _setting(
+        fields.Dict(
+            keys=fields.String(),
+            values=fields.Float(validate=validate.Range(0, 1)),
+        )
+    )
+    raw: dict[str, Any] = dataclasses.field(default_factory=dict)
+    """The merged configuration as read, for ``credence config show``."""
+
+
+# Keys renamed since a release; the old name is still read.
+RENAMED = {("learning", "max_iterations"): ("learning", "max_iter")}
 
 
 # --- reading ------------------------------------------------------------------
@@ -229,19 +211,31 @@ def load_settings(
     env = os.environ if environ is None else environ
     merged = _read_toml(DEFAULT_CONFIG)
     if env.get("CREDENCE_CONFIG"):
-        _merge(merged, _read_toml(Path(env["CREDENCE_CONFIG"])), where="")
+        _merge(merged, _renamed(_read_toml(Path(env["CREDENCE_CONFIG"]))), where="")
     _merge(merged, _from_environment(merged, env), where="")
     if overrides:
-        _merge(merged, copy.deepcopy(dict(overrides)), where="")
+        _merge(merged, _renamed(overrides), where="")
     try:
-        loaded = _SettingsSchema().load(merged)
+        loaded = _schema_for(Settings)().load(merged)
     except ma.ValidationError as exc:
         problems = flatten_messages(exc.messages)
         raise ConfigError(
             "invalid configuration: "
             + "; ".join(f"{key}: {' '.join(msgs)}" for key, msgs in sorted(problems.items()))
         ) from None
-    return Settings(**loaded, raw=merged)
+    return dataclasses.replace(loaded, raw=merged)
+
+
+def _renamed(layer: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of one configuration layer with renamed keys under their new names
+    (where a layer sets both, the new name wins)."""
+    result = copy.deepcopy(dict(layer))
+    for (section, old), (_, new) in RENAMED.items():
+        table = result.get(section)
+        if isinstance(table, dict) and old in table:
+            value = table.pop(old)
+            table.setdefault(new, value)
+    return result
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -277,6 +271,7 @@ def _leaves(table: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> Iterator[
 
 def _from_environment(defaults: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
     names = {"CREDENCE_" + "_".join(path).upper(): path for path in _leaves(defaults)}
+    names.update({"CREDENCE_" + "_".join(old).upper(): new for old, new in RENAMED.items()})
     names.update(SHORT_ENV)
     result: dict[str, Any] = {}
     for name, path in names.items():

@@ -10,8 +10,8 @@ from marshmallow import RAISE
 from sqlalchemy import exists, select
 
 from scoring import metrics
-from service.schemas.documents import iso_time
-from service.schemas.learning_loop import CalibrationQuerySchema, CalibrationSchema
+from service.schemas.requests import CalibrationQuerySchema
+from service.schemas.responses import CalibrationSchema, iso_time
 from service.store.db import get_session
 from service.store.models import Attribution, ClaimTag, Resolution
 from service.web.auth import requires

@@ -10,13 +10,15 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import selectinload
 
 from service.app_state import state
-from service.schemas.documents import claim_document, score_document, stored_claim_document
 from service.schemas.requests import AttributionBatchSchema, ClaimBatchSchema, ClaimQuerySchema
 from service.schemas.responses import (
     ClaimPageSchema,
     ClaimsResponseSchema,
     ScoreSchema,
     StoredClaimSchema,
+    claim_document,
+    score_document,
+    stored_claim_document,
 )
 from service.store import claims as claim_store
 from service.store.db import get_session

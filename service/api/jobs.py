@@ -15,17 +15,16 @@ from marshmallow import RAISE
 from sqlalchemy import select
 
 from service.app_state import state
-from service.jobs.learning import LearningSettings
 from service.jobs.lock import job_lock
 from service.jobs.rescore import (
     ACTIVE,
     JobRunning,
     JobSetup,
-    job_document,
     reap_dead_jobs,
     start_in_background,
 )
-from service.schemas.learning_loop import JobResponseSchema, JobsQuerySchema, JobsResponseSchema
+from service.schemas.requests import JobsQuerySchema
+from service.schemas.responses import JobResponseSchema, JobsResponseSchema, job_document
 from service.store.db import get_engine, get_session
 from service.store.models import Job
 from service.web.auth import requires
@@ -53,7 +52,7 @@ def start_rescore() -> tuple[dict[str, Any], int, dict[str, str]]:
     `detail` and in `Location`).
     """
     app = state()
-    setup = JobSetup(app.setup, LearningSettings.from_settings(app.settings), app.sources.catalogue)
+    setup = JobSetup(app.setup, app.settings.learning, app.sources.catalogue)
     try:
         job_id = start_in_background(get_engine(), setup)
     except JobRunning as running:

@@ -16,10 +16,13 @@ from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 
 from service.app_state import AppState, state
-from service.jobs.learning import LearningSettings
-from service.schemas.documents import claim_document, iso_time
-from service.schemas.learning_loop import HistoryResponseSchema, ResolutionRequestSchema
-from service.schemas.responses import StoredClaimSchema
+from service.schemas.requests import ResolutionRequestSchema
+from service.schemas.responses import (
+    HistoryResponseSchema,
+    StoredClaimSchema,
+    claim_document,
+    history_entry,
+)
 from service.store import claims as claim_store
 from service.store.db import get_session
 from service.store.models import Claim, ScoreHistory, utcnow
@@ -42,9 +45,7 @@ blp = Blueprint(
 
 
 def _beliefs(app: AppState) -> Beliefs:
-    return Beliefs(
-        app.setup, LearningSettings.from_settings(app.settings), app.book, app.sources.version
-    )
+    return Beliefs(app.setup, app.settings.learning, app.book, app.sources.version)
 
 
 @blp.route("/claims/<slug:claim_id>/resolution", methods=["POST"])
@@ -117,19 +118,4 @@ def history(claim_id: str) -> dict[str, Any]:
         .where(ScoreHistory.claim_id == claim_id)
         .order_by(ScoreHistory.computed_at.desc(), ScoreHistory.id.desc())
     )
-    entries = []
-    for row in rows:
-        name, _, version = row.model.rpartition("/")
-        entries.append(
-            {
-                "confidence": row.confidence,
-                "interval": [row.low, row.high],
-                "credibility": row.credibility,
-                "model": {"name": name, "version": version},
-                "computed_at": iso_time(row.computed_at),
-                "reason": row.reason,
-                "job_id": row.job_id,
-                "changes": row.changes or [],
-            }
-        )
-    return {"claim_id": claim_id, "history": entries}
+    return {"claim_id": claim_id, "history": [history_entry(row) for row in rows]}

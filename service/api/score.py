@@ -7,9 +7,8 @@ from typing import Any
 from flask_smorest import Blueprint
 
 from service.app_state import state
-from service.schemas.documents import fresh_score_document
 from service.schemas.requests import ScoreRequestSchema
-from service.schemas.responses import ScoresResponseSchema
+from service.schemas.responses import ScoresResponseSchema, fresh_score_document
 from service.store.claims import request_claim
 from service.store.models import utcnow
 from service.web.auth import requires

@@ -9,11 +9,9 @@ from typing import Any
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
-from scoring import summarize_reliability
 from service.app_state import AppState, state
-from service.schemas.documents import iso_time
 from service.schemas.requests import PageQuerySchema, SourceSchema
-from service.schemas.responses import SourcePageSchema, StoredSourceSchema
+from service.schemas.responses import SourcePageSchema, StoredSourceSchema, source_documents
 from service.store import sources as source_store
 from service.store.db import get_session
 from service.store.models import utcnow
@@ -25,36 +23,8 @@ blp = Blueprint("sources", __name__, url_prefix="/v1", description="Sources and 
 
 
 def _documents(app: AppState, source_ids: Sequence[str]) -> list[dict[str, Any]]:
-    book, setup = app.book, app.setup
-    beliefs = [book.belief(source_id, setup).belief for source_id in source_ids]
-    summary = summarize_reliability(
-        [b.alpha for b in beliefs], [b.beta for b in beliefs], setup.grades, setup.interval_level
-    )
     records = source_store.track_records(get_session(), source_ids)
-    documents = []
-    for i, source_id in enumerate(source_ids):
-        definition = book.definitions.get(source_id)
-        documents.append(
-            {
-                "id": source_id,
-                "name": definition.name if definition else None,
-                "kind": definition.kind if definition else None,
-                "group": definition.group if definition else None,
-                "prior": dict(definition.prior) if definition and definition.prior else None,
-                "notes": definition.notes if definition else None,
-                "origin": "api" if definition is None or definition.stored else "catalogue",
-                "track_record": records[source_id],
-                "reliability": {
-                    "mean": float(summary.mean[i]),
-                    "interval": [float(summary.low[i]), float(summary.high[i])],
-                    "grade": summary.grade[i],
-                    "learned": source_id in book.learned,
-                },
-                "created_at": iso_time(definition.created_at if definition else None),
-                "updated_at": iso_time(definition.updated_at if definition else None),
-            }
-        )
-    return documents
+    return source_documents(app.book, app.setup, records, source_ids)
 
 
 @blp.route("/sources", methods=["GET"])

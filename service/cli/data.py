@@ -30,10 +30,15 @@ from sqlalchemy.orm import Session
 
 from service.app_state import state
 from service.cli.common import app_context
-from service.jobs.learning import LearningSettings
-from service.schemas.documents import attribution_document, iso_time
-from service.schemas.learning_loop import ResolutionRequestSchema
-from service.schemas.requests import SLUG_PATTERN, SLUG_RE, ClaimBatchSchema, SourceSchema
+from service.field_errors import flatten_messages
+from service.schemas.requests import (
+    SLUG_PATTERN,
+    SLUG_RE,
+    ClaimBatchSchema,
+    ResolutionRequestSchema,
+    SourceSchema,
+)
+from service.schemas.responses import attribution_document, iso_time
 from service.store import change_counters
 from service.store import claims as claim_store
 from service.store.db import get_engine, writer
@@ -41,7 +46,6 @@ from service.store.models import Claim, Source, utcnow
 from service.store.resolutions import Beliefs, ResolutionRefused, resolve_claim
 from service.store.source_beliefs import read_book
 from service.store.sources import save_source
-from service.web.problems import flatten_messages
 
 # Cells of a CSV row that hold JSON rather than text.
 JSON_COLUMNS = ("prior", "tags", "attributions")
@@ -102,7 +106,7 @@ def _beliefs(session: Session) -> Beliefs:
     connection = session.connection()
     return Beliefs(
         app.setup,
-        LearningSettings.from_settings(app.settings),
+        app.settings.learning,
         read_book(connection, app.sources.catalogue, app.setup),
         change_counters.read_all(connection).get(change_counters.RELIABILITIES, 0),
     )

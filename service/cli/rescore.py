@@ -21,7 +21,6 @@ import click
 
 from service.app_state import state
 from service.cli.common import app_context
-from service.jobs.learning import LearningSettings
 from service.jobs.lock import job_lock
 from service.jobs.rescore import (
     CHUNK_CLAIMS,
@@ -132,7 +131,7 @@ def rescore(every: float | None, chunk_size: int) -> None:
         app = state()
         job = JobSetup(
             app.setup,
-            LearningSettings.from_settings(app.settings),
+            app.settings.learning,
             app.sources.catalogue,
             chunk_claims=chunk_size,
         )

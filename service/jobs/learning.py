@@ -1,5 +1,5 @@
-"""Learning source reliabilities from the store: a snapshot of it, the batch fit over
-that snapshot, and the incremental track-record update a resolution makes.
+"""Learning source reliabilities from the store: a snapshot of it and the batch fit over
+that snapshot (the incremental update a resolution makes is ``service.store.resolutions``).
 
 The snapshot is read with Core in one read transaction (a consistent view on
 both backends) and kept as flat lists, so a store of a million attributions
@@ -8,23 +8,20 @@ is read in seconds and never held as ORM objects.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, Engine, Float, cast, func, literal, select
-from sqlalchemy.orm import Session
 
 import scoring
-from scoring.claims import STANCE_SIGN
 from scoring.evidence import FloatArray
 from scoring.fit import FitData, ReliabilityEM
 from service.model_setup import ModelSetup
-from service.settings import Settings
+from service.settings import LearningSettings
 from service.store import change_counters
-from service.store.db import upsert_statement
 from service.store.models import (
     Attribution,
     Claim,
@@ -32,37 +29,22 @@ from service.store.models import (
     Score,
     SourceReliability,
 )
+from service.store.resolutions import SECONDS_PER_DAY
 from service.store.source_beliefs import SourceBook, SourceDefinition, build_book, read_book
 
-SECONDS_PER_DAY = 86_400.0
 # Fits with relays at updated reliabilities, at most (they settle in two or three).
 MAX_RELAY_PASSES = 5
-# A belief pushed down by withdrawing a resolution stays a valid Beta.
-_MIN_PSEUDO_COUNT = 1e-3
 
 
-@dataclass(frozen=True, slots=True)
-class LearningSettings:
-    """``[learning]`` of the configuration (validated by ``service.settings``)."""
-
-    half_life_days: float = 730.0
-    unresolved_weight: float = 0.5
-    max_iterations: int = 100
-    tolerance: float = 1e-6
-    rescore_min_change: float = 1e-4
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> LearningSettings:
-        return cls(**settings.learning)
-
-    def estimator(self, setup: ModelSetup) -> ReliabilityEM:
-        return ReliabilityEM(
-            unresolved_weight=self.unresolved_weight,
-            half_life_days=self.half_life_days,
-            evidence_cap=setup.params.evidence_cap,
-            max_iter=self.max_iterations,
-            tol=self.tolerance,
-        )
+def reliability_em(learning: LearningSettings, setup: ModelSetup) -> ReliabilityEM:
+    """The batch fit as ``[learning]`` configures it."""
+    return ReliabilityEM(
+        unresolved_weight=learning.unresolved_weight,
+        half_life_days=learning.half_life_days,
+        evidence_cap=setup.params.evidence_cap,
+        max_iter=learning.max_iter,
+        tol=learning.tolerance,
+    )
 
 
 def epoch(value: datetime | None) -> float:
@@ -291,7 +273,7 @@ def learn_reliabilities(
     learns what the last run wrote.
     """
     store = StoreRows(snapshot, setup)
-    estimator = learning.estimator(setup)
+    estimator = reliability_em(learning, setup)
     reliability = store.current
     for _ in range(MAX_RELAY_PASSES):
         em = estimator.fit(store.data(reliability))
@@ -320,77 +302,3 @@ def moved(before: scoring.Beta, after: scoring.Beta, tolerance: float) -> bool:
         abs(after.mean - before.mean) > tolerance / 10
         or abs(after.strength - before.strength) > tolerance * before.strength
     )
-
-
-# --- resolutions: the incremental track-record update ----------------------------
-
-
-def sides_taken(attributions: Iterable[Attribution]) -> list[tuple[str, int]]:
-    """Each original source's side on a claim, once per side however many channels."""
-    sides = {
-        (a.source_id, STANCE_SIGN[a.stance]) for a in attributions if STANCE_SIGN[a.stance] != 0
-    }
-    return sorted(sides)
-
-
-def track_record_deltas(
-    sides: Sequence[tuple[str, int]],
-    outcome: str,
-    age_days: float,
-    half_life_days: float,
-) -> dict[str, tuple[float, float]]:
-    """The decayed hit or miss a resolution adds to each source's Beta, as (d_alpha, d_beta)."""
-    if not sides:
-        return {}
-    ids = sorted({source_id for source_id, _ in sides})
-    index = {source_id: i for i, source_id in enumerate(ids)}
-    truth = 1 if outcome == "confirmed" else -1
-    hits, misses = scoring.decayed_counts(
-        [index[s] for s, _ in sides],
-        [sign == truth for _, sign in sides],
-        np.full(len(sides), age_days),
-        len(ids),
-        half_life_days,
-    )
-    return {source_id: (float(hits[i]), float(misses[i])) for source_id, i in index.items()}
-
-
-def apply_track_record(
-    session: Session,
-    deltas: Mapping[str, tuple[float, float]],
-    base: Mapping[str, scoring.Beta],
-    sign: int,
-    now: datetime,
-) -> None:
-    """Add (``sign=1``) or take back (``sign=-1``) hits and misses, in the caller's transaction.
-
-    A source without a learned row starts from ``base`` (its current belief).
-    The update is one atomic upsert per source, so concurrent resolutions
-    touching one source both count. Bumps the ``reliabilities`` counter and
-    stamps the rows with its new value.
-    """
-    version = change_counters.bump(session, change_counters.RELIABILITIES)
-    # SQLite's two-argument max() is PostgreSQL's greatest().
-    greatest = func.max if session.get_bind().dialect.name == "sqlite" else func.greatest
-    for source_id in sorted(deltas):
-        d_alpha, d_beta = (sign * d for d in deltas[source_id])
-        start = base[source_id]
-        statement = upsert_statement(session, SourceReliability).values(
-            source_id=source_id,
-            alpha=max(start.alpha + d_alpha, _MIN_PSEUDO_COUNT),
-            beta=max(start.beta + d_beta, _MIN_PSEUDO_COUNT),
-            job_id=None,
-            updated_at=now,
-            reliabilities_version=version,
-        )
-        session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[SourceReliability.source_id],
-                set_={
-                    "alpha": greatest(SourceReliability.alpha + d_alpha, _MIN_PSEUDO_COUNT),
-                    "beta": greatest(SourceReliability.beta + d_beta, _MIN_PSEUDO_COUNT),
-                    "updated_at": now,
-                    "reliabilities_version": version,
-                },
-            )
-        )

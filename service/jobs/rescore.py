@@ -50,9 +50,8 @@ from service.jobs.learning import (
 )
 from service.jobs.lock import JobLock, job_lock
 from service.model_setup import ModelSetup
-from service.schemas.documents import score_values
 from service.store import change_counters
-from service.store.claims import write_scores
+from service.store.claims import score_values, write_scores
 from service.store.db import upsert_statement, writer
 from service.store.models import Base, Claim, Job, Score, SourceReliability, utcnow
 from service.store.source_beliefs import SourceDefinition, build_book
@@ -97,26 +96,6 @@ class JobRunning(Exception):
     def __init__(self, job_id: str | None) -> None:
         super().__init__(f"re-scoring job {job_id or '(starting)'} is already running")
         self.job_id = job_id
-
-
-# --- job rows -----------------------------------------------------------------
-
-
-def job_document(job: Job) -> dict[str, Any]:
-    def time_(value: datetime | None) -> str | None:
-        return value.isoformat() if value is not None else None
-
-    return {
-        "id": job.id,
-        "kind": job.kind,
-        "status": job.status,
-        "created_at": time_(job.created_at),
-        "started_at": time_(job.started_at),
-        "finished_at": time_(job.finished_at),
-        "heartbeat_at": time_(job.heartbeat_at),
-        "stats": job.stats or {},
-        "error": job.error,
-    }
 
 
 def reap_dead_jobs(engine: Engine, lock: JobLock) -> list[str]:

@@ -550,3 +550,37 @@ class ClaimQuerySchema(PageQuerySchema):
     max_confidence = fields.Float(validate=validate.Range(0, 1))
     status = Text(validate=validate.OneOf(("open", "confirmed", "refuted")))
     q = Text(validate=validate.Length(1, 1_000))
+
+
+# --- the learning loop: resolutions, jobs, calibration -------------------------
+
+OUTCOMES = ("confirmed", "refuted")
+
+MAX_BINS = 50
+
+MAX_JOBS_PAGE = 100
+
+
+class ResolutionRequestSchema(Strict):
+    outcome = Text(required=True, validate=validate.OneOf(OUTCOMES))
+    resolved_at = AwareTime(
+        default_timezone=UTC, metadata={"description": "When the truth became known; default now."}
+    )
+    note = Text(validate=validate.Length(max=MAX_NOTE), allow_none=True)
+
+
+class JobsQuerySchema(Strict):
+    limit = fields.Integer(
+        load_default=20,
+        validate=validate.Range(1, MAX_JOBS_PAGE),
+        metadata={"description": "≤ 100"},
+    )
+
+
+class CalibrationQuerySchema(Strict):
+    source = slug(metadata={"description": "Only claims this source took a side on."})
+    tag = Text(validate=validate.Length(min=1, max=128))
+    since = AwareTime(
+        default_timezone=UTC, metadata={"description": "Only resolutions with resolved_at ≥ this."}
+    )
+    bins = fields.Integer(load_default=10, validate=validate.Range(1, MAX_BINS))

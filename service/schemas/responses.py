@@ -1,18 +1,47 @@
-"""Schemas of response bodies, for the OpenAPI document and the tests.
+"""Response bodies: each one's schema, and beside it the function that builds it.
 
-Responses are built by ``service.schemas.documents``; these describe them.
+The views return what these functions build, as plain dicts: dumping through
+marshmallow would double the cost of a scoring request. The schemas are the
+OpenAPI document of those dicts, and the tests check the two agree.
 """
 
 from __future__ import annotations
 
-import marshmallow as ma
-from marshmallow import fields
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from scoring import Score, summarize_reliability
+from service.model_setup import ModelSetup
 from service.schemas.requests import PriorSchema, Strict
+from service.store import models
+from service.store.claims import evidence_values
+from service.store.source_beliefs import SourceBook
+
+
+def iso_time(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 def _interval() -> fields.List:
     return fields.List(fields.Float(), metadata={"description": "[low, high]"})
+
+
+class ModelSchema(Strict):
+    name = fields.String(required=True)
+    version = fields.String(required=True)
+
+
+def model_document(model: str) -> dict[str, str]:
+    """A stored ``name/version`` model tag as the contract's ``{"name", "version"}``."""
+    name, _, version = model.rpartition("/")
+    return {"name": name, "version": version}
+
+
+# --- scores -------------------------------------------------------------------
 
 
 class EvidenceSchema(Strict):
@@ -23,11 +52,6 @@ class EvidenceSchema(Strict):
     effective_reliability = fields.Float(required=True)
     weight = fields.Float(required=True)
     note = fields.String(allow_none=True, required=True)
-
-
-class ModelSchema(Strict):
-    name = fields.String(required=True)
-    version = fields.String(required=True)
 
 
 class ScoreSchema(Strict):
@@ -45,6 +69,63 @@ class ScoreSchema(Strict):
 
 class ScoresResponseSchema(Strict):
     scores = fields.Nested(ScoreSchema, many=True, required=True)
+
+
+_SCORE_FIELDS = (
+    "claim_id",
+    "confidence",
+    "low",
+    "high",
+    "estimative",
+    "credibility",
+    "independent_sources",
+    "evidence",
+    "summary",
+    "model",
+    "computed_at",
+)
+
+
+def fresh_score_document(score: Score, computed_at: str) -> dict[str, Any]:
+    """``score_document(score_values(score, t))`` in one step, ``computed_at`` already
+    rendered: the body of a score that is not stored (POST /v1/score)."""
+    low, high = score.interval
+    return {
+        "claim_id": score.claim_id,
+        "confidence": float(score.confidence),
+        "interval": [float(low), float(high)],
+        "estimative": score.estimative,
+        "credibility": int(score.credibility),
+        "independent_sources": float(score.independent_sources),
+        "summary": score.summary,
+        "model": model_document(score.model),
+        "computed_at": computed_at,
+        "evidence": evidence_values(score),
+    }
+
+
+def score_document(
+    values: Mapping[str, Any] | models.Score, evidence: bool = True
+) -> dict[str, Any]:
+    """The contract's Score from ``score_values`` or a stored row."""
+    row = values if isinstance(values, Mapping) else {k: getattr(values, k) for k in _SCORE_FIELDS}
+    document = {
+        "claim_id": row["claim_id"],
+        "confidence": row["confidence"],
+        "interval": [row["low"], row["high"]],
+        "estimative": row["estimative"],
+        "credibility": row["credibility"],
+        "independent_sources": row["independent_sources"],
+        "summary": row["summary"],
+        "model": model_document(row["model"]),
+        "computed_at": iso_time(row["computed_at"]),
+    }
+    if evidence:
+        document["evidence"] = row["evidence"]
+    return document
+
+
+# --- claims -------------------------------------------------------------------
 
 
 class StoredAttributionSchema(Strict):
@@ -89,6 +170,160 @@ class ClaimPageSchema(ClaimsResponseSchema):
     next_cursor = fields.String(allow_none=True, required=True)
 
 
+def attribution_document(row: models.Attribution) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "source": row.source_id,
+        "stance": row.stance,
+        "via": row.via,
+        "certainty": row.certainty,
+        "count": row.count,
+        "observed_at": iso_time(row.observed_at),
+    }
+    if row.url is not None:
+        document["url"] = row.url
+    if row.quote is not None:
+        document["quote"] = row.quote
+    return document
+
+
+def resolution_document(row: models.Resolution | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    return {
+        "outcome": row.outcome,
+        "resolved_at": iso_time(row.resolved_at),
+        "note": row.note,
+        "forecast": row.forecast,
+    }
+
+
+def claim_document(
+    claim: models.Claim,
+    score: Mapping[str, Any] | models.Score | None = None,
+    *,
+    full: bool = True,
+) -> dict[str, Any]:
+    """A stored claim; lists (``full=False``) leave out attributions and score.evidence.
+
+    ``score`` is a fresh ``score_values`` when the claim was just scored, else the
+    stored score is used.
+    """
+    current = score if score is not None else claim.score
+    document: dict[str, Any] = {
+        "id": claim.id,
+        "text": claim.text,
+        "prior": claim.prior,
+        "question": claim.question,
+        "tags": sorted(t.tag for t in claim.tags),
+        "status": claim.status,
+        "resolution": resolution_document(claim.resolution),
+        "score": score_document(current, evidence=full) if current is not None else None,
+        "created_at": iso_time(claim.created_at),
+        "updated_at": iso_time(claim.updated_at),
+    }
+    if full:
+        document["attributions"] = [attribution_document(a) for a in claim.attributions]
+    return document
+
+
+def stored_claim_document(
+    claim_id: str,
+    claim: Mapping[str, Any],
+    score: Mapping[str, Any],
+    *,
+    status: str,
+    created_at: datetime,
+    updated_at: datetime,
+    resolution: models.Resolution | None,
+) -> dict[str, Any]:
+    """``claim_document`` of a claim just stored from ``claim`` (a validated request
+    claim) and scored, built without reading it back; attributions without an
+    ``observed_at`` were stored as observed at ``updated_at``."""
+    attributions = []
+    for a in claim["attributions"]:
+        attribution: dict[str, Any] = {
+            "source": a["source"],
+            "stance": a["stance"],
+            "via": list(a["via"]),
+            "certainty": a["certainty"],
+            "count": a["count"],
+            "observed_at": iso_time((a.get("observed_at") or updated_at).astimezone(UTC)),
+        }
+        if a.get("url") is not None:
+            attribution["url"] = a["url"]
+        if a.get("quote") is not None:
+            attribution["quote"] = a["quote"]
+        attributions.append(attribution)
+    return {
+        "id": claim_id,
+        "text": claim["text"],
+        "prior": claim.get("prior"),
+        "question": claim.get("question"),
+        "tags": sorted(set(claim.get("tags", ()))),
+        "status": status,
+        "resolution": resolution_document(resolution),
+        "score": score_document(score),
+        "created_at": iso_time(created_at),
+        "updated_at": iso_time(updated_at),
+        "attributions": attributions,
+    }
+
+
+# --- score history ------------------------------------------------------------
+
+
+class ChangeSchema(Strict):
+    source = fields.String(required=True)
+    weight_before = fields.Float(required=True)
+    weight_after = fields.Float(required=True)
+    reliability_before = fields.Float(allow_none=True, required=True)
+    reliability_after = fields.Float(allow_none=True, required=True)
+
+
+class HistoryEntrySchema(Strict):
+    confidence = fields.Float(required=True)
+    interval = fields.List(fields.Float(), required=True, metadata={"description": "[low, high]"})
+    credibility = fields.Integer(required=True)
+    model = fields.Nested(ModelSchema, required=True)
+    computed_at = fields.String(required=True)
+    reason = fields.String(
+        required=True,
+        metadata={
+            "description": "What moved the score: created, updated, attributions, sibling, "
+            "resolution or rescore."
+        },
+    )
+    job_id = fields.String(allow_none=True, required=True)
+    changes = fields.Nested(
+        ChangeSchema,
+        many=True,
+        required=True,
+        metadata={"description": "For a rescore: the sources whose weight changed most."},
+    )
+
+
+class HistoryResponseSchema(Strict):
+    claim_id = fields.String(required=True)
+    history = fields.Nested(HistoryEntrySchema, many=True, required=True)
+
+
+def history_entry(row: models.ScoreHistory) -> dict[str, Any]:
+    """One past score of a claim and what moved it."""
+    return {
+        "confidence": row.confidence,
+        "interval": [row.low, row.high],
+        "credibility": row.credibility,
+        "model": model_document(row.model),
+        "computed_at": iso_time(row.computed_at),
+        "reason": row.reason,
+        "job_id": row.job_id,
+        "changes": row.changes or [],
+    }
+
+
+# --- sources ------------------------------------------------------------------
+
+
 class TrackRecordSchema(Strict):
     confirmed = fields.Integer(required=True)
     refuted = fields.Integer(required=True)
@@ -123,6 +358,114 @@ class StoredSourceSchema(Strict):
 class SourcePageSchema(Strict):
     sources = fields.Nested(StoredSourceSchema, many=True, required=True)
     next_cursor = fields.String(allow_none=True, required=True)
+
+
+def source_documents(
+    book: SourceBook,
+    setup: ModelSetup,
+    records: Mapping[str, Mapping[str, int]],
+    source_ids: Sequence[str],
+) -> list[dict[str, Any]]:
+    """The sources ``source_ids`` as ``book`` believes them; ``records`` are their
+    track records (``service.store.sources.track_records``)."""
+    beliefs = [book.belief(source_id, setup).belief for source_id in source_ids]
+    summary = summarize_reliability(
+        [b.alpha for b in beliefs], [b.beta for b in beliefs], setup.grades, setup.interval_level
+    )
+    documents = []
+    for i, source_id in enumerate(source_ids):
+        definition = book.definitions.get(source_id)
+        documents.append(
+            {
+                "id": source_id,
+                "name": definition.name if definition else None,
+                "kind": definition.kind if definition else None,
+                "group": definition.group if definition else None,
+                "prior": dict(definition.prior) if definition and definition.prior else None,
+                "notes": definition.notes if definition else None,
+                "origin": "api" if definition is None or definition.stored else "catalogue",
+                "track_record": records[source_id],
+                "reliability": {
+                    "mean": float(summary.mean[i]),
+                    "interval": [float(summary.low[i]), float(summary.high[i])],
+                    "grade": summary.grade[i],
+                    "learned": source_id in book.learned,
+                },
+                "created_at": iso_time(definition.created_at if definition else None),
+                "updated_at": iso_time(definition.updated_at if definition else None),
+            }
+        )
+    return documents
+
+
+# --- jobs ---------------------------------------------------------------------
+
+
+class JobSchema(Strict):
+    id = fields.String(required=True)
+    kind = fields.String(required=True)
+    status = fields.String(
+        required=True, validate=validate.OneOf(("queued", "running", "succeeded", "failed"))
+    )
+    created_at = fields.String(required=True)
+    started_at = fields.String(allow_none=True, required=True)
+    finished_at = fields.String(allow_none=True, required=True)
+    heartbeat_at = fields.String(allow_none=True, required=True)
+    stats = fields.Dict(
+        required=True,
+        metadata={
+            "description": "Counts (claims_read, claims_rescored, claims_changed, ...) and "
+            "timings in seconds (read, fit, score, write, total)."
+        },
+    )
+    error = fields.String(allow_none=True, required=True)
+
+
+class JobResponseSchema(Strict):
+    job = fields.Nested(JobSchema, required=True)
+
+
+class JobsResponseSchema(Strict):
+    jobs = fields.Nested(JobSchema, many=True, required=True)
+
+
+def job_document(job: models.Job) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "status": job.status,
+        "created_at": iso_time(job.created_at),
+        "started_at": iso_time(job.started_at),
+        "finished_at": iso_time(job.finished_at),
+        "heartbeat_at": iso_time(job.heartbeat_at),
+        "stats": job.stats or {},
+        "error": job.error,
+    }
+
+
+# --- calibration --------------------------------------------------------------
+
+
+class BinSchema(Strict):
+    lower = fields.Float(required=True)
+    upper = fields.Float(required=True)
+    predicted = fields.Float(required=True, metadata={"description": "Mean forecast in the bin."})
+    observed = fields.Float(required=True, metadata={"description": "Share confirmed in the bin."})
+    count = fields.Integer(required=True)
+
+
+class CalibrationSchema(Strict):
+    count = fields.Integer(required=True)
+    confirmed = fields.Integer(required=True)
+    refuted = fields.Integer(required=True)
+    brier_score = fields.Float(allow_none=True, required=True)
+    log_loss = fields.Float(allow_none=True, required=True)
+    expected_calibration_error = fields.Float(allow_none=True, required=True)
+    bins = fields.Nested(BinSchema, many=True, required=True)
+    filters = fields.Dict(required=True)
+
+
+# --- health and errors --------------------------------------------------------
 
 
 class HealthSchema(Strict):

@@ -33,7 +33,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 import scoring
-from service.schemas.documents import score_values
 from service.store.models import (
     Attribution,
     Base,
@@ -66,6 +65,39 @@ T = TypeVar("T")
 def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def evidence_values(score: scoring.Score) -> list[dict[str, Any]]:
+    return [
+        {
+            "source": e.source,
+            "via": list(e.via),
+            "stance": e.stance,
+            "reliability": float(e.reliability),
+            "effective_reliability": float(e.effective_reliability),
+            "weight": float(e.weight),
+            "note": e.note,
+        }
+        for e in score.evidence
+    ]
+
+
+def score_values(score: scoring.Score, computed_at: datetime) -> dict[str, Any]:
+    """A Score as the columns of the ``scores`` table (evidence as JSON-ready dicts)."""
+    low, high = score.interval
+    return {
+        "claim_id": score.claim_id,
+        "confidence": float(score.confidence),
+        "low": float(low),
+        "high": float(high),
+        "estimative": score.estimative,
+        "credibility": int(score.credibility),
+        "independent_sources": float(score.independent_sources),
+        "evidence": evidence_values(score),
+        "summary": score.summary,
+        "model": score.model,
+        "computed_at": computed_at,
+    }
 
 
 def new_claim_id() -> str:

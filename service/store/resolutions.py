@@ -9,23 +9,23 @@ every process reloads); withdrawing it takes the same amounts back.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+import numpy as np
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from service.jobs.learning import (
-    SECONDS_PER_DAY,
-    LearningSettings,
-    apply_track_record,
-    sides_taken,
-    track_record_deltas,
-)
+import scoring
+from scoring.claims import STANCE_SIGN
 from service.model_setup import ModelSetup
+from service.settings import LearningSettings
+from service.store import change_counters
 from service.store import claims as claim_store
-from service.store.models import Claim, Resolution
+from service.store.db import upsert_statement
+from service.store.models import Attribution, Claim, Resolution, SourceReliability
 from service.store.source_beliefs import SourceBook
 
 RESOLUTION = "resolution"
@@ -33,6 +33,9 @@ RESOLUTION = "resolution"
 # Clocks of clients and server differ a little; a resolution is refused only
 # when it is clearly in the future.
 CLOCK_SKEW = timedelta(minutes=5)
+SECONDS_PER_DAY = 86_400.0
+# A belief pushed down by withdrawing a resolution stays a valid Beta.
+_MIN_PSEUDO_COUNT = 1e-3
 
 
 class ResolutionRefused(Exception):
@@ -164,3 +167,77 @@ def resolve_claim(
     claim.updated_at = now
     update_track_records(session, beliefs, claim, resolution, +1)
     return claim
+
+
+# --- the incremental track-record update -------------------------------------------
+
+
+def sides_taken(attributions: Iterable[Attribution]) -> list[tuple[str, int]]:
+    """Each original source's side on a claim, once per side however many channels."""
+    sides = {
+        (a.source_id, STANCE_SIGN[a.stance]) for a in attributions if STANCE_SIGN[a.stance] != 0
+    }
+    return sorted(sides)
+
+
+def track_record_deltas(
+    sides: Sequence[tuple[str, int]],
+    outcome: str,
+    age_days: float,
+    half_life_days: float,
+) -> dict[str, tuple[float, float]]:
+    """The decayed hit or miss a resolution adds to each source's Beta, as (d_alpha, d_beta)."""
+    if not sides:
+        return {}
+    ids = sorted({source_id for source_id, _ in sides})
+    index = {source_id: i for i, source_id in enumerate(ids)}
+    truth = 1 if outcome == "confirmed" else -1
+    hits, misses = scoring.decayed_counts(
+        [index[s] for s, _ in sides],
+        [sign == truth for _, sign in sides],
+        np.full(len(sides), age_days),
+        len(ids),
+        half_life_days,
+    )
+    return {source_id: (float(hits[i]), float(misses[i])) for source_id, i in index.items()}
+
+
+def apply_track_record(
+    session: Session,
+    deltas: Mapping[str, tuple[float, float]],
+    base: Mapping[str, scoring.Beta],
+    sign: int,
+    now: datetime,
+) -> None:
+    """Add (``sign=1``) or take back (``sign=-1``) hits and misses, in the caller's transaction.
+
+    A source without a learned row starts from ``base`` (its current belief).
+    The update is one atomic upsert per source, so concurrent resolutions
+    touching one source both count. Bumps the ``reliabilities`` counter and
+    stamps the rows with its new value.
+    """
+    version = change_counters.bump(session, change_counters.RELIABILITIES)
+    # SQLite's two-argument max() is PostgreSQL's greatest().
+    greatest = func.max if session.get_bind().dialect.name == "sqlite" else func.greatest
+    for source_id in sorted(deltas):
+        d_alpha, d_beta = (sign * d for d in deltas[source_id])
+        start = base[source_id]
+        statement = upsert_statement(session, SourceReliability).values(
+            source_id=source_id,
+            alpha=max(start.alpha + d_alpha, _MIN_PSEUDO_COUNT),
+            beta=max(start.beta + d_beta, _MIN_PSEUDO_COUNT),
+            job_id=None,
+            updated_at=now,
+            reliabilities_version=version,
+        )
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[SourceReliability.source_id],
+                set_={
+                    "alpha": greatest(SourceReliability.alpha + d_alpha, _MIN_PSEUDO_COUNT),
+                    "beta": greatest(SourceReliability.beta + d_beta, _MIN_PSEUDO_COUNT),
+                    "updated_at": now,
+                    "reliabilities_version": version,
+                },
+            )
+        )

@@ -10,25 +10,19 @@ definition comes from the database, else from the shipped catalogue
 
 from __future__ import annotations
 
-import tomllib
 from collections import ChainMap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-import marshmallow as ma
 import numpy as np
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from scoring import Beta, SourceBelief, pool_group_priors, prior_from_spec
 from service.model_setup import ModelSetup
-from service.schemas.requests import SLUG_RE, SourceSchema
-from service.settings import ConfigError
 from service.store.models import Source, SourceReliability
-from service.web.problems import flatten_messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,38 +98,6 @@ def build_book(
         known = definitions.get(source_id)
         beliefs[source_id] = SourceBelief(belief, known.group if known else None)
     return SourceBook(definitions, beliefs, frozenset(learned))
-
-
-def load_catalogue(path: Path) -> dict[str, SourceDefinition]:
-    """The shipped catalogue: TOML tables ``[sources."<id>"]``; none if the file is absent.
-
-    Raises
-    ------
-    ConfigError
-        Naming the bad entry's key, e.g. ``sources."ap".prior.grade``.
-    """
-    if not path.exists():
-        return {}
-    try:
-        with path.open("rb") as handle:
-            table = tomllib.load(handle).get("sources", {})
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"source catalogue {path} is not valid TOML: {exc}") from None
-    schema = SourceSchema()
-    catalogue = {}
-    for source_id, entry in table.items():
-        where = f'{path.name}: sources."{source_id}"'
-        if not SLUG_RE.match(source_id):
-            raise ConfigError(f"{where}: the id is not a valid slug")
-        try:
-            loaded = schema.load(entry)
-        except ma.ValidationError as exc:
-            problems = flatten_messages(exc.messages)
-            raise ConfigError(
-                "; ".join(f"{where}.{key}: {' '.join(m)}" for key, m in problems.items())
-            ) from None
-        catalogue[source_id] = SourceDefinition(id=source_id, **loaded)
-    return catalogue
 
 
 def stored_definition(row: Source) -> SourceDefinition:

@@ -9,10 +9,9 @@ from typing import Any, NoReturn
 from flask import Response, current_app
 from werkzeug.exceptions import HTTPException, NotFound
 
-PROBLEM_JSON = "application/problem+json"
+from service.field_errors import flatten_messages
 
-# Top-level schema errors ("Invalid input type.") are reported under this key.
-ROOT = "body"
+PROBLEM_JSON = "application/problem+json"
 
 _DETAILS = {
     400: "The request body is not valid JSON.",
@@ -27,20 +26,6 @@ _DETAILS = {
     500: "An unexpected error occurred; it has been logged.",
     503: "The service cannot answer now; try again shortly.",
 }
-
-
-def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
-    """Marshmallow's nested error dict as ``{"claims.3.attributions.0.certainty": [...]}``."""
-    if isinstance(messages, Mapping):
-        flat: dict[str, list[str]] = {}
-        for key, value in messages.items():
-            name = prefix if key == "_schema" else f"{prefix}.{key}" if prefix else str(key)
-            for path, msgs in flatten_messages(value, name).items():
-                flat.setdefault(path, []).extend(msgs)
-        return flat
-    if isinstance(messages, list | tuple) and all(isinstance(m, str) for m in messages):
-        return {prefix or ROOT: list(messages)}
-    return {prefix or ROOT: [str(messages)]}
 
 
 def problem(

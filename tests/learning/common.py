@@ -14,7 +14,6 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session
 
 from service.app_state import AppState
-from service.jobs.learning import LearningSettings
 from service.jobs.lock import job_lock
 from service.jobs.rescore import JobSetup, Progress, claim_job, run_job
 from service.store.claims import load_claims, model_claim
@@ -37,7 +36,7 @@ def job_setup(app: Flask, chunk_claims: int = 2_000) -> JobSetup:
     state = app_state(app)
     return JobSetup(
         state.setup,
-        LearningSettings.from_settings(state.settings),
+        state.settings.learning,
         state.sources.catalogue,
         chunk_claims=chunk_claims,
     )
@@ -152,7 +151,7 @@ def fresh_confidences(app: Flask) -> dict[str, float]:
 
 def assert_nothing_stale(app: Flask) -> None:
     """Every stored score is what the current reliabilities give, within the job's tolerance."""
-    tolerance = LearningSettings.from_settings(app_state(app).settings).rescore_min_change
+    tolerance = app_state(app).settings.learning.rescore_min_change
     stored = stored_scores(app)
     fresh = fresh_confidences(app)
     assert stored.keys() == fresh.keys()

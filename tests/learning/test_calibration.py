@@ -6,7 +6,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from scoring import metrics
-from service.schemas.learning_loop import CalibrationSchema
+from service.schemas.responses import CalibrationSchema
 from tests.service.helpers import assert_problem
 
 

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from service.jobs.lock import job_lock
 from service.jobs.rescore import DEAD_JOB_ERROR, JobRunning, claim_job
-from service.schemas.learning_loop import JobResponseSchema, JobsResponseSchema
+from service.schemas.responses import JobResponseSchema, JobsResponseSchema
 from tests.learning.common import engine_of, post_claims, random_claims, wait_for_job
 from tests.service.helpers import assert_problem, auth
 

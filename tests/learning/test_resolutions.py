@@ -10,8 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.schemas.learning_loop import HistoryResponseSchema
-from service.schemas.responses import StoredClaimSchema
+from service.schemas.responses import HistoryResponseSchema, StoredClaimSchema
 from service.store.models import Counter, SourceReliability
 from tests.learning.common import engine_of, run_rescore
 from tests.service.helpers import assert_problem, auth, row_counts

@@ -17,7 +17,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from marshmallow import fields
 
-from service.schemas import learning_loop as learning_schemas
 from service.schemas import requests as request_schemas
 from service.schemas.requests import (
     AwareTime,
@@ -164,9 +163,9 @@ REQUEST_SCHEMAS = [
     request_schemas.SourceOverrideSchema,
     request_schemas.PageQuerySchema,
     request_schemas.ClaimQuerySchema,
-    learning_schemas.ResolutionRequestSchema,
-    learning_schemas.CalibrationQuerySchema,
-    learning_schemas.JobsQuerySchema,
+    request_schemas.ResolutionRequestSchema,
+    request_schemas.CalibrationQuerySchema,
+    request_schemas.JobsQuerySchema,
 ]
 
 
