@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import shutil
@@ -19,17 +18,9 @@ from sqlalchemy.orm import Session
 from service.cli.common import app_context, settings
 from service.store.db import make_engine
 from service.store.models import ApiKey
+from service.web.auth import is_loopback
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def has_keys(database_url: str) -> bool:

@@ -52,7 +52,7 @@ from service.jobs.lock import JobLock, job_lock
 from service.model_setup import ModelSetup
 from service.store import change_counters
 from service.store.claims import score_values, write_scores
-from service.store.db import upsert_statement, writer
+from service.store.db import slices, upsert_statement, writer
 from service.store.models import Base, Claim, Job, Score, SourceReliability, utcnow
 from service.store.source_beliefs import SourceDefinition, build_book
 
@@ -347,7 +347,7 @@ class _Rescore:
         with Session(writer(self.engine)) as session, session.begin():
             version = change_counters.bump(session, change_counters.RELIABILITIES)
             current: dict[str, datetime] = {}
-            for chunk in _slices(changed, MAX_CHUNK_CLAIMS):
+            for chunk in slices(changed, MAX_CHUNK_CLAIMS):
                 query = select(table.c.source_id, table.c.updated_at).where(
                     table.c.source_id.in_(chunk)
                 )
@@ -578,11 +578,6 @@ def largest_changes(
             )
     entries.sort(key=lambda e: -abs(e["weight_after"] - e["weight_before"]))
     return entries[:TOP_CHANGES]
-
-
-def _slices(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _chunks(snapshot: Snapshot, positions: Sequence[int], size: int) -> Iterator[list[int]]:

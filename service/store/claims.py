@@ -23,16 +23,16 @@ from __future__ import annotations
 
 import functools
 import secrets
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Insert, Table, delete, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 import scoring
+from service.store.db import dialect_insert, slices
 from service.store.models import (
     Attribution,
     Base,
@@ -58,13 +58,6 @@ _TAGS: Table = Base.metadata.tables[ClaimTag.__tablename__]
 _SCORES: Table = Base.metadata.tables[Score.__tablename__]
 _HISTORY: Table = Base.metadata.tables[ScoreHistory.__tablename__]
 _HISTORY_COLUMNS = ("confidence", "low", "high", "credibility", "model", "computed_at")
-
-T = TypeVar("T")
-
-
-def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def evidence_values(score: scoring.Score) -> list[dict[str, Any]]:
@@ -112,7 +105,7 @@ def _dialect(session: Session) -> str:
 def _claim_upsert(dialect: str) -> Insert:
     """Insert a claim, or replace an existing one's text, prior and question;
     returns its id, status and creation time."""
-    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_CLAIMS)
+    statement = dialect_insert(dialect, _CLAIMS)
     excluded = statement.excluded
     return statement.on_conflict_do_update(
         index_elements=[_CLAIMS.c.id],
@@ -128,7 +121,7 @@ def _claim_upsert(dialect: str) -> Insert:
 @functools.cache
 def _score_upsert(dialect: str) -> Insert:
     """Insert a claim's score or replace the stored one whole."""
-    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_SCORES)
+    statement = dialect_insert(dialect, _SCORES)
     excluded = statement.excluded
     return statement.on_conflict_do_update(
         index_elements=[_SCORES.c.claim_id],
@@ -240,7 +233,7 @@ def store_claims(
         )
     }
     ordered_ids = [claim_id for claim_id, _ in by_id]
-    for chunk in _chunks(ordered_ids, _IDS_PER_QUERY):
+    for chunk in slices(ordered_ids, _IDS_PER_QUERY):
         session.execute(delete(_ATTRIBUTIONS).where(_ATTRIBUTIONS.c.claim_id.in_(chunk)))
         session.execute(delete(_TAGS).where(_TAGS.c.claim_id.in_(chunk)))
     _insert_attributions(
@@ -272,7 +265,7 @@ def store_claims(
 
     resolved = [claim_id for claim_id in batch.ids if kept[claim_id][0] != "open"]
     resolutions: dict[str, Resolution] = {}
-    for chunk in _chunks(resolved, _IDS_PER_QUERY):
+    for chunk in slices(resolved, _IDS_PER_QUERY):
         resolutions.update(
             (r.claim_id, r)
             for r in session.scalars(select(Resolution).where(Resolution.claim_id.in_(chunk)))
@@ -303,7 +296,7 @@ def _score_with_siblings(
     own = {c.id for c in targets}
     questions = sorted({c.question for c in targets if c.question is not None})
     sibling_ids: list[str] = []
-    for chunk in _chunks(questions, _IDS_PER_QUERY):
+    for chunk in slices(questions, _IDS_PER_QUERY):
         sibling_ids.extend(
             claim_id
             for claim_id in session.scalars(
@@ -327,7 +320,7 @@ def _score_with_siblings(
 def stored_claims(session: Session, ids: Sequence[str]) -> dict[str, scoring.Claim]:
     """Stored claims as the scoring library's input, by id (Core reads, no ORM objects)."""
     found: dict[str, scoring.Claim] = {}
-    for chunk in _chunks(ids, _IDS_PER_QUERY):
+    for chunk in slices(ids, _IDS_PER_QUERY):
         attributions: dict[str, list[scoring.Attribution]] = {claim_id: [] for claim_id in chunk}
         a = _ATTRIBUTIONS.c
         for claim_id, source, stance, via, certainty, count in session.execute(
@@ -350,7 +343,7 @@ def stored_claims(session: Session, ids: Sequence[str]) -> dict[str, scoring.Cla
 
 def _stored_confidences(session: Session, ids: Sequence[str]) -> dict[str, float]:
     found: dict[str, float] = {}
-    for chunk in _chunks(ids, _IDS_PER_QUERY):
+    for chunk in slices(ids, _IDS_PER_QUERY):
         found.update(
             (claim_id, confidence)
             for claim_id, confidence in session.execute(
@@ -411,25 +404,12 @@ def load_claims(session: Session, ids: Sequence[str]) -> dict[str, Claim]:
         selectinload(Claim.score),
         selectinload(Claim.resolution),
     )
-    for chunk in _chunks(ids, _IDS_PER_QUERY):
+    for chunk in slices(ids, _IDS_PER_QUERY):
         query = select(Claim).where(Claim.id.in_(chunk)).options(*options)
         found.update(
             (c.id, c) for c in session.scalars(query.execution_options(populate_existing=True))
         )
     return found
-
-
-def model_claim(claim: Claim) -> scoring.Claim:
-    """A stored claim as the scoring library's input."""
-    return scoring.Claim(
-        attributions=tuple(
-            scoring.Attribution(a.source_id, a.stance, tuple(a.via), a.certainty, a.count)  # type: ignore[arg-type]
-            for a in claim.attributions
-        ),
-        prior=claim.prior,
-        question=claim.question,
-        id=claim.id,
-    )
 
 
 def score_stored(

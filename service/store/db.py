@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from flask import Flask, current_app, g, request
@@ -76,10 +77,23 @@ def writer(engine: Engine) -> Engine:
     return engine.execution_options(**{WRITE: True})
 
 
+T = TypeVar("T")
+
+
+def dialect_insert(dialect: str, table: Any) -> Any:
+    """The dialect's ``INSERT`` that has ``on_conflict_do_update`` (SQLite or PostgreSQL)."""
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
 def upsert_statement(session: Session, model: Any) -> Any:
-    """The dialect's ``INSERT`` with ``on_conflict_do_update`` (SQLite or PostgreSQL)."""
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+    """``dialect_insert`` for the session's database."""
+    return dialect_insert(session.get_bind().dialect.name, model)
+
+
+def slices(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """``items`` in consecutive slices of at most ``size`` (e.g. ids per query)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def init_app(app: Flask, url: str) -> None:

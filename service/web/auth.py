@@ -105,7 +105,7 @@ def authorize(ring: KeyRing, needed: Role, req: Request) -> Role:
     """The role of the caller of ``req``, or Denied (401 without valid credentials, 403
     without the role)."""
     if not ring.keys:
-        if not _is_loopback(req.remote_addr):
+        if not is_loopback(req.remote_addr):
             raise Denied(403, "No API keys are configured: only loopback clients are served.")
         return "admin"
     scheme, _, key = req.headers.get("Authorization", "").partition(" ")
@@ -119,8 +119,13 @@ def authorize(ring: KeyRing, needed: Role, req: Request) -> Role:
     return role
 
 
-def _is_loopback(address: str | None) -> bool:
+def is_loopback(host: str | None) -> bool:
+    """Whether a client address or a listening host is this machine."""
+    if host is None:
+        return False
+    if host == "localhost":
+        return True
     try:
-        return address is not None and ipaddress.ip_address(address).is_loopback
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from service.app_state import AppState
 from service.jobs.lock import job_lock
 from service.jobs.rescore import JobSetup, Progress, claim_job, run_job
-from service.store.claims import load_claims, model_claim
+from service.store.claims import stored_claims
 from service.store.db import writer
 from service.store.models import Claim, Resolution, Score
 from service.store.source_beliefs import read_book
@@ -144,8 +144,8 @@ def fresh_confidences(app: Flask) -> dict[str, float]:
         book = read_book(connection, state.sources.catalogue, state.setup)
     with Session(engine) as session:
         ids = list(session.scalars(select(Claim.id).order_by(Claim.id)))
-        claims = load_claims(session, ids)
-        scores = state.setup.scorer.score([model_claim(claims[i]) for i in ids], book.beliefs)
+        claims = stored_claims(session, ids)
+        scores = state.setup.scorer.score([claims[i] for i in ids], book.beliefs)
     return {s.claim_id: s.confidence for s in scores if s.claim_id is not None}
 
 
