@@ -15,9 +15,9 @@ from werkzeug.exceptions import HTTPException
 
 from service import api
 from service.app_state import AppState
-from service.model_setup import ModelSetup
 from service.schemas.catalogue import load_catalogue
 from service.schemas.requests import path_id_errors, register_path_converters
+from service.scoring_model import ScoringModel
 from service.settings import ConfigError, load_settings
 from service.store import db
 from service.store.schema_migrations import head_revision
@@ -57,7 +57,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """
     settings = load_settings(overrides)
     try:
-        setup = ModelSetup.from_settings(settings)
+        setup = ScoringModel.from_settings(settings)
     except ValueError as exc:
         raise ConfigError(f"invalid configuration: {exc}") from None
     observability.configure_logging(settings.server.log_level)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 
-from service.model_setup import ModelSetup
+from service.scoring_model import ScoringModel
 from service.settings import Settings
 from service.store import change_counters
 from service.store.db import get_engine
@@ -17,7 +17,7 @@ from service.web.auth import KeyRing
 @dataclass
 class AppState:
     settings: Settings
-    setup: ModelSetup
+    setup: ScoringModel
     sources: SourceBookCache
     keys: KeyRing
     migrations_head: str | None

@@ -18,8 +18,8 @@ from service.app_state import state
 from service.jobs.lock import job_lock
 from service.jobs.rescore import (
     ACTIVE,
+    JobConfig,
     JobRunning,
-    JobSetup,
     reap_dead_jobs,
     start_in_background,
 )
@@ -52,7 +52,7 @@ def start_rescore() -> tuple[dict[str, Any], int, dict[str, str]]:
     `detail` and in `Location`).
     """
     app = state()
-    setup = JobSetup(app.setup, app.settings.learning, app.sources.catalogue)
+    setup = JobConfig(app.setup, app.settings.learning, app.sources.catalogue)
     try:
         job_id = start_in_background(get_engine(), setup)
     except JobRunning as running:

@@ -27,7 +27,7 @@ from service.store import claims as claim_store
 from service.store.db import get_session
 from service.store.models import Claim, ScoreHistory, utcnow
 from service.store.resolutions import (
-    Beliefs,
+    ResolutionContext,
     ResolutionRefused,
     locked_claim,
     resolve_claim,
@@ -44,8 +44,8 @@ blp = Blueprint(
 )
 
 
-def _beliefs(app: AppState) -> Beliefs:
-    return Beliefs(app.setup, app.settings.learning, app.book, app.sources.version)
+def _resolution_context(app: AppState) -> ResolutionContext:
+    return ResolutionContext(app.setup, app.settings.learning, app.book, app.sources.version)
 
 
 @blp.route("/claims/<slug:claim_id>/resolution", methods=["POST"])
@@ -62,7 +62,7 @@ def resolve(body: dict[str, Any], claim_id: str) -> dict[str, Any]:
     """
     session = get_session()
     try:
-        resolve_claim(session, claim_id, body, _beliefs(state()), utcnow())
+        resolve_claim(session, claim_id, body, _resolution_context(state()), utcnow())
     except ResolutionRefused as refused:
         if refused.status == 404:
             not_found(str(refused))
@@ -90,7 +90,7 @@ def withdraw(claim_id: str) -> Response:
     resolution = claim.resolution
     if resolution is None:
         not_found(f"Claim {claim_id!r} has no resolution.")
-    update_track_records(session, _beliefs(state()), claim, resolution, -1)
+    update_track_records(session, _resolution_context(state()), claim, resolution, -1)
     claim.resolution = None
     claim.status = "open"
     claim.updated_at = utcnow()

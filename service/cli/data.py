@@ -43,7 +43,7 @@ from service.store import change_counters
 from service.store import claims as claim_store
 from service.store.db import get_engine, writer
 from service.store.models import Claim, Source, utcnow
-from service.store.resolutions import Beliefs, ResolutionRefused, resolve_claim
+from service.store.resolutions import ResolutionContext, ResolutionRefused, resolve_claim
 from service.store.source_beliefs import read_book
 from service.store.sources import save_source
 
@@ -100,11 +100,11 @@ def _validate_claim(row: dict[str, Any]) -> dict[str, Any]:
     return claim
 
 
-def _beliefs(session: Session) -> Beliefs:
+def _resolution_context(session: Session) -> ResolutionContext:
     """The model and the source beliefs as this transaction sees them."""
     app = state()
     connection = session.connection()
-    return Beliefs(
+    return ResolutionContext(
         app.setup,
         app.settings.learning,
         read_book(connection, app.sources.catalogue, app.setup),
@@ -113,7 +113,7 @@ def _beliefs(session: Session) -> Beliefs:
 
 
 def _store_claims(session: Session, rows: list[tuple[int, dict[str, Any]]]) -> None:
-    beliefs = _beliefs(session)
+    beliefs = _resolution_context(session)
     scorer, book = beliefs.setup.scorer, beliefs.book.beliefs
     # Later rows with the same id win, as if posted one after the other.
     batch = claim_store.prepare_claims(
@@ -132,7 +132,7 @@ def _validate_resolution(row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 def _store_resolutions(session: Session, rows: list[tuple[int, tuple[str, Any]]]) -> None:
     """Resolve claims as ``POST /v1/claims/{id}/resolution`` does, in file order."""
-    beliefs = _beliefs(session)
+    beliefs = _resolution_context(session)
     for number, (claim_id, body) in rows:
         try:
             resolve_claim(session, claim_id, body, beliefs, utcnow())

@@ -25,8 +25,8 @@ from service.jobs.lock import job_lock
 from service.jobs.rescore import (
     CHUNK_CLAIMS,
     MAX_CHUNK_CLAIMS,
+    JobConfig,
     JobRunning,
-    JobSetup,
     claim_job,
     run_job,
 )
@@ -83,7 +83,7 @@ class _Progress:
             self.bar.__exit__(None, None, None)
 
 
-def _run_once(job: JobSetup) -> bool:
+def _run_once(job: JobConfig) -> bool:
     """One job; whether it succeeded (or was not needed because one is running)."""
     engine = get_engine()
     lock = job_lock(engine)
@@ -129,7 +129,7 @@ def rescore(every: float | None, chunk_size: int) -> None:
     """
     with app_context():
         app = state()
-        job = JobSetup(
+        job = JobConfig(
             app.setup,
             app.settings.learning,
             app.sources.catalogue,

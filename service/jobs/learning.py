@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, Float, cast, func, literal, select
 import scoring
 from scoring.evidence import FloatArray
 from scoring.fit import FitData, ReliabilityEM
-from service.model_setup import ModelSetup
+from service.scoring_model import ScoringModel
 from service.settings import LearningSettings
 from service.store import change_counters
 from service.store.models import (
@@ -36,7 +36,7 @@ from service.store.source_beliefs import SourceBook, SourceDefinition, build_boo
 MAX_RELAY_PASSES = 5
 
 
-def reliability_em(learning: LearningSettings, setup: ModelSetup) -> ReliabilityEM:
+def reliability_em(learning: LearningSettings, setup: ScoringModel) -> ReliabilityEM:
     """The batch fit as ``[learning]`` configures it."""
     return ReliabilityEM(
         unresolved_weight=learning.unresolved_weight,
@@ -125,7 +125,7 @@ def _read_transaction(engine: Engine) -> Connection:
 def read_snapshot(
     engine: Engine,
     catalogue: Mapping[str, SourceDefinition],
-    setup: ModelSetup,
+    setup: ScoringModel,
     now: datetime,
 ) -> Snapshot:
     """Read every claim, attribution, resolution, score and source in one snapshot."""
@@ -236,7 +236,7 @@ class StoreRows:
     the source (or relay) of fit index ``i``.
     """
 
-    def __init__(self, snapshot: Snapshot, setup: ModelSetup) -> None:
+    def __init__(self, snapshot: Snapshot, setup: ScoringModel) -> None:
         self.rows = scoring.EvidenceRows(snapshot.claims, snapshot.book.beliefs, setup.params)
         self.ids: list[str] = list(self.rows.ids)
         self.relays = self.rows.relay_entities()
@@ -262,7 +262,7 @@ class StoreRows:
 
 
 def learn_reliabilities(
-    snapshot: Snapshot, setup: ModelSetup, learning: LearningSettings
+    snapshot: Snapshot, setup: ScoringModel, learning: LearningSettings
 ) -> FitOutcome:
     """Relearn every source's reliability from everything in the snapshot.
 

@@ -49,7 +49,7 @@ from service.jobs.learning import (
     read_snapshot,
 )
 from service.jobs.lock import JobLock, job_lock
-from service.model_setup import ModelSetup
+from service.scoring_model import ScoringModel
 from service.store import change_counters
 from service.store.claims import score_values, write_scores
 from service.store.db import slices, upsert_statement, writer
@@ -81,10 +81,10 @@ Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
-class JobSetup:
+class JobConfig:
     """Everything a job needs besides the database: the model and the learning settings."""
 
-    setup: ModelSetup
+    setup: ScoringModel
     learning: LearningSettings
     catalogue: Mapping[str, SourceDefinition]
     chunk_claims: int = CHUNK_CLAIMS
@@ -178,7 +178,7 @@ def _set_job(engine: Engine, job_id: str, **values: Any) -> None:
 
 def run_job(
     engine: Engine,
-    job: JobSetup,
+    job: JobConfig,
     job_id: str,
     lock: JobLock,
     progress: Progress | None = None,
@@ -207,7 +207,7 @@ def run_job(
         lock.release()
 
 
-def start_in_background(engine: Engine, job: JobSetup) -> str:
+def start_in_background(engine: Engine, job: JobConfig) -> str:
     """Claim a job and run it on a daemon thread of this process; its id.
 
     The caller returns at once; if the process dies mid-job the row is marked
@@ -241,7 +241,7 @@ class _Timer:
 
 class _Rescore:
     def __init__(
-        self, engine: Engine, job: JobSetup, job_id: str, progress: Progress | None
+        self, engine: Engine, job: JobConfig, job_id: str, progress: Progress | None
     ) -> None:
         self.engine = engine
         self.job = job

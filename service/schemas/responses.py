@@ -15,8 +15,8 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from scoring import Score, summarize_reliability
-from service.model_setup import ModelSetup
 from service.schemas.requests import PriorSchema, Strict
+from service.scoring_model import ScoringModel
 from service.store import models
 from service.store.claims import evidence_values
 from service.store.source_beliefs import SourceBook
@@ -362,7 +362,7 @@ class SourcePageSchema(Strict):
 
 def source_documents(
     book: SourceBook,
-    setup: ModelSetup,
+    setup: ScoringModel,
     records: Mapping[str, Mapping[str, int]],
     source_ids: Sequence[str],
 ) -> list[dict[str, Any]]:

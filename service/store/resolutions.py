@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 
 import scoring
 from scoring.claims import STANCE_SIGN
-from service.model_setup import ModelSetup
+from service.scoring_model import ScoringModel
 from service.settings import LearningSettings
 from service.store import change_counters
 from service.store import claims as claim_store
@@ -51,10 +51,10 @@ class ResolutionRefused(Exception):
 
 
 @dataclass(frozen=True)
-class Beliefs:
+class ResolutionContext:
     """What a resolution needs of the model: settings and the current source beliefs."""
 
-    setup: ModelSetup
+    setup: ScoringModel
     learning: LearningSettings
     book: SourceBook
     version: int | None
@@ -85,7 +85,7 @@ def locked_claim(session: Session, claim_id: str) -> Claim:
 
 
 def update_track_records(
-    session: Session, beliefs: Beliefs, claim: Claim, resolution: Resolution, sign: int
+    session: Session, beliefs: ResolutionContext, claim: Claim, resolution: Resolution, sign: int
 ) -> None:
     """Add (``sign=1``) or take back (``sign=-1``) the resolution's hits and misses."""
     age = (resolution.created_at - resolution.resolved_at).total_seconds() / SECONDS_PER_DAY
@@ -103,7 +103,7 @@ def resolve_claim(
     session: Session,
     claim_id: str,
     body: dict[str, Any],
-    beliefs: Beliefs,
+    beliefs: ResolutionContext,
     now: datetime,
 ) -> Claim:
     """Resolve a claim (``body``: ``outcome``, optional ``resolved_at`` and ``note``).

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from scoring import Beta, SourceBelief, pool_group_priors, prior_from_spec
-from service.model_setup import ModelSetup
+from service.scoring_model import ScoringModel
 from service.store.models import Source, SourceReliability
 
 
@@ -45,11 +45,11 @@ class SourceBook:
     beliefs: dict[str, SourceBelief]
     learned: frozenset[str] = field(default_factory=frozenset)
 
-    def belief(self, source_id: str, setup: ModelSetup) -> SourceBelief:
+    def belief(self, source_id: str, setup: ScoringModel) -> SourceBelief:
         return self.beliefs.get(source_id) or SourceBelief(setup.unknown)
 
     def with_overrides(
-        self, overrides: Mapping[str, Mapping[str, Any]], setup: ModelSetup
+        self, overrides: Mapping[str, Mapping[str, Any]], setup: ScoringModel
     ) -> Mapping[str, SourceBelief]:
         """Beliefs for one call in which ``overrides`` (validated source definitions) win."""
         if not overrides:
@@ -68,7 +68,7 @@ class SourceBook:
 def build_book(
     definitions: Mapping[str, SourceDefinition],
     learned: Mapping[str, Beta],
-    setup: ModelSetup,
+    setup: ScoringModel,
 ) -> SourceBook:
     ids = list(definitions)
     nan = float("nan")
@@ -118,7 +118,7 @@ def stored_definition(row: Source) -> SourceDefinition:
 class SourceBookCache:
     """This process's SourceBook and the counter value it was built at."""
 
-    setup: ModelSetup
+    setup: ScoringModel
     catalogue: Mapping[str, SourceDefinition]
     version: int = -1
     book: SourceBook = field(init=False)
@@ -133,7 +133,7 @@ class SourceBookCache:
 
 
 def read_book(
-    connection: Connection, catalogue: Mapping[str, SourceDefinition], setup: ModelSetup
+    connection: Connection, catalogue: Mapping[str, SourceDefinition], setup: ScoringModel
 ) -> SourceBook:
     """The SourceBook of the store as ``connection`` sees it."""
     definitions = dict(catalogue)

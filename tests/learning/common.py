@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from service.app_state import AppState
 from service.jobs.lock import job_lock
-from service.jobs.rescore import JobSetup, Progress, claim_job, run_job
+from service.jobs.rescore import JobConfig, Progress, claim_job, run_job
 from service.store.claims import stored_claims
 from service.store.db import writer
 from service.store.models import Claim, Resolution, Score
@@ -32,9 +32,9 @@ def app_state(app: Flask) -> AppState:
     return state
 
 
-def job_setup(app: Flask, chunk_claims: int = 2_000) -> JobSetup:
+def job_setup(app: Flask, chunk_claims: int = 2_000) -> JobConfig:
     state = app_state(app)
-    return JobSetup(
+    return JobConfig(
         state.setup,
         state.settings.learning,
         state.sources.catalogue,

@@ -13,7 +13,7 @@ def _beta(spec: BetaSpec) -> Beta:
 
 
 @dataclass(frozen=True)
-class ModelSetup:
+class ScoringModel:
     grades: GradeTable
     unknown: Beta
     params: ScoringParams
@@ -21,7 +21,7 @@ class ModelSetup:
     interval_level: float
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ModelSetup:
+    def from_settings(cls, settings: Settings) -> ScoringModel:
         scoring = settings.scoring
         unknown = _beta(scoring.unknown_source)
         params = ScoringParams(
