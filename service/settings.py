@@ -77,16 +77,16 @@ class _ProjectPath(fields.Field):
 
 
 class _Section(ma.Schema):
-    """Validates one section and builds its dataclass (``section``; none: a plain dict)."""
+    """Validates one section and builds its dataclass, ``section``."""
 
-    section: ClassVar[type | None] = None
+    section: ClassVar[type]
 
     class Meta:
         unknown = ma.RAISE
 
     @ma.post_load
     def _make(self, data: dict[str, Any], **_: Any) -> Any:
-        return self.section(**data) if self.section is not None else data
+        return self.section(**data)
 
 
 def _schema_for(section: type) -> type[_Section]:
