@@ -33,6 +33,22 @@ def test_file_then_environment_then_overrides(tmp_path: Path) -> None:
     assert settings.groups == {"gov:kr": 0.5, "gov:ru": 0.7, "gov:us": 0.4, "gov:ua": 0.6}
 
 
+def test_the_old_name_of_max_iter_is_still_read(tmp_path: Path) -> None:
+    """``[learning] max_iterations`` became ``max_iter`` (ReliabilityEM's name); a
+    file or an environment that uses the old name keeps working, and the new name
+    wins where one layer gives both."""
+    config = tmp_path / "site.toml"
+    config.write_text("[learning]\nmax_iterations = 40\n")
+    from_file = load_settings(environ={"CREDENCE_CONFIG": str(config)})
+    assert from_file.learning.max_iter == 40
+    from_env = load_settings(environ={"CREDENCE_LEARNING_MAX_ITERATIONS": "30"})
+    assert from_env.learning.max_iter == 30
+    both = load_settings({"learning": {"max_iterations": 5, "max_iter": 6}}, environ={})
+    assert both.learning.max_iter == 6
+    with pytest.raises(ConfigError, match=r"learning\.max_iter"):
+        load_settings(environ={"CREDENCE_LEARNING_MAX_ITERATIONS": "0"})
+
+
 @pytest.mark.parametrize(
     ("environ", "key"),
     [
