@@ -28,9 +28,9 @@ test: setup
 	$(BIN)/pytest
 
 lint: setup
-	$(BIN)/ruff check scoring service tests bench
-	$(BIN)/ruff format --check scoring service tests bench
-	$(BIN)/mypy scoring service bench tests
+	$(BIN)/ruff check scoring service tests bench integrations
+	$(BIN)/ruff format --check scoring service tests bench integrations
+	$(BIN)/mypy scoring service bench tests integrations
 
 bench: bench-quality bench-scale bench-http bench-rescore
 
