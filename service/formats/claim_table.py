@@ -101,9 +101,10 @@ class BadCell(ValueError):
     """A cell that cannot be read: ``line`` and ``column`` say where."""
 
     def __init__(self, line: int, column: str, message: str) -> None:
-        super().__init__(f"line {line}: {column}: {message}")
         self.line = line
         self.column = column
+        self.detail = f"{column}: {message}"
+        super().__init__(f"line {line}: {self.detail}")
 
 
 def _parse(line: int, column: str, cell: str) -> Any:
