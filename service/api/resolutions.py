@@ -71,7 +71,7 @@ def resolve(body: dict[str, Any], claim_id: str) -> dict[str, Any]:
         abort(refused.status, message=str(refused))
     session.commit()
     stored = claim_store.load_claims(session, [claim_id])[claim_id]
-    return claim_document(stored)
+    return claim_document(stored, grade_of=state().grader())
 
 
 @blp.route("/claims/<slug:claim_id>/resolution", methods=["DELETE"])

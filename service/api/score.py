@@ -38,4 +38,5 @@ def score(body: dict[str, Any]) -> dict[str, Any]:
     )
     SCORES.labels("score").inc(len(scores))
     computed_at = utcnow().isoformat()
-    return {"scores": [fresh_score_document(s, computed_at) for s in scores]}
+    grade_of = app.setup.grader(beliefs)
+    return {"scores": [fresh_score_document(s, computed_at, grade_of) for s in scores]}

@@ -24,12 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import stix2
-from stix2.exceptions import (
-    ExtraPropertiesError,
-    InvalidValueError,
-    MissingPropertiesError,
-    STIXError,
-)
+from stix2.exceptions import ExtraPropertiesError, InvalidValueError, MissingPropertiesError
 
 from service.formats.admiralty import grade_of_opencti
 
@@ -94,8 +89,9 @@ def _checked(path: str, obj: Mapping[str, Any], errors: Errors) -> bool:
             errors.setdefault(f"{path}.{prop}", []).append("Not a property of this type.")
     except InvalidValueError as exc:
         errors.setdefault(f"{path}.{exc.prop_name}", []).append(exc.reason)
-    except (STIXError, ValueError, TypeError) as exc:
-        errors.setdefault(path, []).append(str(exc))
+    except Exception as exc:
+        # Anything else stix2 cannot read is no STIX object either: a 422, never a 500.
+        errors.setdefault(path, []).append(str(exc) or type(exc).__name__)
     return False
 
 

@@ -584,3 +584,16 @@ class CalibrationQuerySchema(Strict):
         default_timezone=UTC, metadata={"description": "Only resolutions with resolved_at ≥ this."}
     )
     bins = fields.Integer(load_default=10, validate=validate.Range(1, MAX_BINS))
+
+
+class StixBundleSchema(Strict):
+    """A STIX 2.1 bundle (POST /v1/import/stix); its objects are read by ``service.formats``."""
+
+    type = fields.String(required=True, validate=validate.Equal("bundle"))
+    id = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^bundle--[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"),
+    )
+    # STIX 2.0 bundles carried one; 2.1 readers ignore it.
+    spec_version = fields.String()
+    objects = fields.List(fields.Dict(), required=True)

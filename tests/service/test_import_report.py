@@ -1,4 +1,5 @@
-"""``credence import``: its final report, ``--check`` (a dry run) and plain CSV (a row per attribution)."""
+"""``credence import``: its final report, ``--check`` (a dry run), and plain CSV with a
+row per attribution."""
 
 from __future__ import annotations
 
