@@ -39,7 +39,7 @@ from service.schemas.requests import (
     ResolutionRequestSchema,
     SourceSchema,
 )
-from service.schemas.responses import attribution_document, iso_time
+from service.schemas.responses import attribution_document, claim_document, iso_time
 from service.store import change_counters
 from service.store import claims as claim_store
 from service.store.db import get_engine, writer
@@ -346,16 +346,8 @@ def _export_rows(session: Session) -> Iterator[Mapping[str, Any]]:
                 if value is not None
             },
         }
-    after = ""
-    while True:
-        ids: Sequence[str] = list(
-            session.scalars(select(Claim.id).where(Claim.id > after).order_by(Claim.id).limit(1000))
-        )
-        if not ids:
-            return
-        claims = claim_store.load_claims(session, ids)
-        for claim_id in ids:
-            claim = claims[claim_id]
+    for claims in _claim_pages(session):
+        for claim in claims:
             row: dict[str, Any] = {"type": "claim", "id": claim.id, "text": claim.text}
             for key, value in (("prior", claim.prior), ("question", claim.question)):
                 if value is not None:
@@ -371,12 +363,57 @@ def _export_rows(session: Session) -> Iterator[Mapping[str, Any]]:
                     "resolved_at": iso_time(claim.resolution.resolved_at),
                     **({"note": claim.resolution.note} if claim.resolution.note else {}),
                 }
+
+
+def _claim_pages(session: Session, size: int = 1000) -> Iterator[list[Claim]]:
+    """Every stored claim, loaded whole, in pages by id."""
+    after = ""
+    while True:
+        ids: Sequence[str] = list(
+            session.scalars(select(Claim.id).where(Claim.id > after).order_by(Claim.id).limit(size))
+        )
+        if not ids:
+            return
+        claims = claim_store.load_claims(session, ids)
+        yield [claims[claim_id] for claim_id in ids]
         after = ids[-1]
 
 
+def _export_scores(session: Session, fmt: str) -> None:
+    """Each claim's current score: JSON Lines of ``type: score`` rows (the Score without
+    its evidence), or CSV as ``GET /v1/claims`` answers ``Accept: text/csv``."""
+    app = state()
+    app.refresh()
+    grade_of = app.grader()
+    for page_number, claims in enumerate(_claim_pages(session)):
+        documents = [claim_document(c, grade_of=grade_of, full=False) for c in claims]
+        if fmt == "csv":
+            table = claim_table.claims_csv(documents)
+            # The header once, before the first page's rows.
+            click.echo(table if page_number == 0 else table.split("\r\n", 1)[1], nl=False)
+            continue
+        for document in documents:
+            if document["score"] is not None:
+                click.echo(json.dumps({"type": "score", **document["score"]}, ensure_ascii=False))
+
+
 @click.command()
-def export() -> None:
-    """Write every defined source and stored claim to stdout as JSON Lines."""
+@click.option("--scores", is_flag=True, help="Each stored claim's current score instead.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv"]),
+    default="jsonl",
+    show_default=True,
+    help="csv: with --scores, one flat row per claim (as Accept: text/csv).",
+)
+def export(scores: bool, fmt: str) -> None:
+    """Write every defined source and stored claim to stdout as JSON Lines (or scores)."""
+    if fmt == "csv" and not scores:
+        raise click.UsageError("--format csv exports scores: add --scores")
     with app_context(), Session(get_engine()) as session:
+        if scores:
+            _export_scores(session, fmt)
+            return
         for row in _export_rows(session):
             click.echo(json.dumps(row, ensure_ascii=False))

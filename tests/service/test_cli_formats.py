@@ -1,8 +1,10 @@
-"""``credence import``: its final report, ``--check`` (a dry run), and plain CSV with a
-row per attribution."""
+"""The command line's formats: ``credence import``'s report, ``--check`` (a dry run) and
+plain CSV with a row per attribution; ``credence export --scores``."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ from click.testing import CliRunner
 from flask import Flask
 
 from service.cli import main
+from service.formats.claim_table import CLAIM_COLUMNS
 from tests.service.helpers import row_counts
 
 
@@ -105,3 +108,21 @@ def test_plain_csv_bad_cells_name_their_line(run: Any, app: Flask, tmp_path: Pat
     path.write_text("id,text,source,stance\nc1,one,ap,maybe\n")
     result = run("import", str(path))
     assert result.exit_code == 1 and "line 2: attributions.0.stance" in result.output
+
+
+def test_export_scores_as_json_lines_and_csv(run: Any, app: Flask, tmp_path: Path) -> None:
+    assert run("import", lines(tmp_path / "in.jsonl", ROWS[:3])).exit_code == 0
+    stored = {c["id"]: c for c in app.test_client().get("/v1/claims").get_json()["claims"]}
+    result = run("export", "--scores")
+    assert result.exit_code == 0, result.output
+    scores = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [s["type"] for s in scores] == ["score", "score"]
+    assert {s["claim_id"]: s["admiralty"] for s in scores} == {
+        i: c["score"]["admiralty"] for i, c in stored.items()
+    }
+    table = run("export", "--scores", "--format", "csv")
+    assert table.exit_code == 0, table.output
+    rows = list(csv.reader(io.StringIO(table.stdout, newline="")))
+    assert rows[0] == list(CLAIM_COLUMNS)
+    assert [r[0] for r in rows[1:]] == sorted(stored)
+    assert run("export", "--format", "csv").exit_code == 2
