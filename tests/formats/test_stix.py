@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from service.formats.stix_export import CREDENCE_IDENTITY, claims_bundle, stix_id
 from service.formats.stix_import import BundleError, bundle_requests
+from tests.formats.bundles import BLOG, WIRE, foreign_bundle
 
 T0 = "2021-03-24T10:00:00+00:00"
 T1 = "2021-03-24T11:30:00.250000+00:00"
@@ -147,65 +148,9 @@ def test_identities_carry_opencti_reliability_and_notes_their_urls() -> None:
     assert set(note["object_refs"]) == {stix_id("identity", "sca"), stix_id("identity", "ap")}
 
 
-def foreign_bundle() -> dict[str, Any]:
-    """A bundle as another tool (OpenCTI) writes it: no x_credence_* properties."""
-    author = "identity--2f8a3b6c-0c1d-4e5f-8a9b-0c1d2e3f4a5b"
-    other = "identity--9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b"
-    common = {
-        "spec_version": "2.1",
-        "created": "2024-02-01T00:00:00Z",
-        "modified": "2024-02-01T00:00:00Z",
-    }
-    return {
-        "type": "bundle",
-        "id": "bundle--0f0e0d0c-0b0a-4909-8807-060504030201",
-        "objects": [
-            {
-                "type": "identity",
-                "id": author,
-                "name": "Wire",
-                "identity_class": "organization",
-                "x_opencti_reliability": "B - Usually reliable",
-                **common,
-            },
-            {"type": "identity", "id": other, "name": "Blog", "confidence": 30, **common},
-            {
-                "type": "identity",
-                "id": "identity--11111111-2222-4333-8444-555555555555",
-                "name": "Unused",
-                **common,
-            },
-            {
-                "type": "report",
-                "id": "report--aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee",
-                "name": "Port closed",
-                "description": "The port closed on Monday.",
-                "published": "2024-02-01T00:00:00Z",
-                "object_refs": [author],
-                "created_by_ref": author,
-                "confidence": 70,
-                "labels": ["ports"],
-                "external_references": [{"source_name": "wire", "url": "https://wire.example/1"}],
-                **common,
-            },
-            {
-                "type": "note",
-                "id": "note--aaaaaaaa-bbbb-4ccc-8ddd-ffffffffffff",
-                "content": "The port reopened.",
-                "object_refs": [author],
-                "created_by_ref": other,
-                "confidence": 0,
-                **common,
-            },
-            {"type": "indicator", "id": "indicator--aaaaaaaa-bbbb-4ccc-8ddd-000000000000"},
-        ],
-    }
-
-
 def test_reports_and_notes_become_claims_of_their_authors() -> None:
     imported = bundle_requests(foreign_bundle())
-    wire = "identity--2f8a3b6c-0c1d-4e5f-8a9b-0c1d2e3f4a5b"
-    blog = "identity--9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b"
+    wire, blog = WIRE, BLOG
     assert imported.claims == [
         {
             "id": "report--aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee",

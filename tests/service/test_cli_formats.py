@@ -9,29 +9,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
-from click.testing import CliRunner
 from flask import Flask
 
-from service.cli import main
 from service.formats.claim_table import CLAIM_COLUMNS
-from tests.service.helpers import row_counts
-
-
-@pytest.fixture
-def run(database_url: str, catalogue_file: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("CREDENCE_DATABASE_URL", database_url)
-    monkeypatch.setenv("CREDENCE_SOURCES_CATALOGUE", str(catalogue_file))
-
-    def invoke(*args: str) -> Any:
-        return CliRunner().invoke(main, list(args), catch_exceptions=False)
-
-    return invoke
+from tests.service.helpers import row_counts, write_lines
 
 
 def lines(path: Path, rows: list[Any]) -> str:
-    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    return str(path)
+    return str(write_lines(path, rows))
 
 
 ROWS = [

@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 from service import create_app
 from service.formats.claim_table import CLAIM_COLUMNS
 from service.formats.stix_export import stix_id
+from tests.formats.bundles import BLOG, WIRE, foreign_bundle
 from tests.service.helpers import assert_problem, auth, row_counts
 
 STIX = "application/stix+json;version=2.1"
@@ -186,65 +187,36 @@ def test_import_keeps_the_definitions_it_finds(
     assert other.get("/v1/sources/kr-nis").get_json()["prior"] == {"grade": "E"}
 
 
-def foreign(**note: Any) -> dict[str, Any]:
-    author = "identity--2f8a3b6c-0c1d-4e5f-8a9b-0c1d2e3f4a5b"
-    common = {
-        "spec_version": "2.1",
-        "created": "2024-02-01T00:00:00Z",
-        "modified": "2024-02-01T00:00:00Z",
-    }
-    return {
-        "type": "bundle",
-        "id": "bundle--0f0e0d0c-0b0a-4909-8807-060504030201",
-        "objects": [
-            {
-                "type": "identity",
-                "id": author,
-                "name": "Wire",
-                "x_opencti_reliability": "B - Usually reliable",
-                **common,
-            },
-            {
-                "type": "note",
-                "id": "note--aaaaaaaa-bbbb-4ccc-8ddd-ffffffffffff",
-                "content": "The port reopened.",
-                "object_refs": [author],
-                "created_by_ref": author,
-                "confidence": 80,
-                **common,
-                **note,
-            },
-        ],
-    }
-
-
-def test_a_foreign_note_is_a_claim_of_its_author(client: FlaskClient, keys: dict[str, str]) -> None:
-    response = client.post("/v1/import/stix", json=foreign(), headers=auth(keys["write"]))
+def test_foreign_reports_and_notes_are_claims_of_their_authors(
+    client: FlaskClient, keys: dict[str, str]
+) -> None:
+    response = client.post("/v1/import/stix", json=foreign_bundle(), headers=auth(keys["write"]))
     assert response.status_code == 200, response.get_json()
-    [claim] = response.get_json()["claims"]
-    author = "identity--2f8a3b6c-0c1d-4e5f-8a9b-0c1d2e3f4a5b"
-    assert claim["attributions"][0]["source"] == author
-    assert claim["attributions"][0]["certainty"] == 0.8
-    assert claim["score"]["admiralty"][0] == "B"
-    source = client.get(f"/v1/sources/{author}", headers=auth(keys["read"])).get_json()
+    report, note = response.get_json()["claims"]
+    assert [(a["source"], a["certainty"]) for a in report["attributions"]] == [(WIRE, 0.7)]
+    assert report["score"]["admiralty"][0] == "B"
+    assert [(a["source"], a["stance"]) for a in note["attributions"]] == [(BLOG, "neutral")]
+    source = client.get(f"/v1/sources/{WIRE}", headers=auth(keys["read"])).get_json()
     assert source["prior"] == {"grade": "B"} and source["name"] == "Wire"
-    denied = client.post("/v1/import/stix", json=foreign(), headers=auth(keys["read"]))
+    denied = client.post("/v1/import/stix", json=foreign_bundle(), headers=auth(keys["read"]))
     assert_problem(denied, 403)
 
 
 @pytest.mark.parametrize(
     ("bundle", "field"),
     [
-        (foreign(content=""), "objects.1.content"),
-        (foreign(confidence=300), "objects.1.confidence"),
-        (foreign(created_by_ref="someone"), "objects.1.created_by_ref"),
-        (foreign(x_credence_id="Not A Slug"), "objects.1.x_credence_id"),
+        (foreign_bundle(content=""), "objects.4.content"),
+        (foreign_bundle(confidence=300), "objects.4.confidence"),
+        (foreign_bundle(created_by_ref="someone"), "objects.4.created_by_ref"),
+        (foreign_bundle(x_credence_id="Not A Slug"), "objects.4.x_credence_id"),
         (
-            foreign(x_credence_id="c1", x_credence_attributions=[{"source": "ap", "stance": "?"}]),
-            "objects.1.x_credence_attributions.0.stance",
+            foreign_bundle(
+                x_credence_id="c1", x_credence_attributions=[{"source": "ap", "stance": "?"}]
+            ),
+            "objects.4.x_credence_attributions.0.stance",
         ),
-        ({**foreign(), "type": "report"}, "type"),
-        ({**foreign(), "objects": "none"}, "objects"),
+        ({**foreign_bundle(), "type": "report"}, "type"),
+        ({**foreign_bundle(), "objects": "none"}, "objects"),
         ({"type": "bundle", "objects": []}, "id"),
     ],
 )

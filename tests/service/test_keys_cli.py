@@ -2,26 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import pytest
-from click.testing import CliRunner
 from flask import Flask
 
-from service.cli import main
 from tests.service.helpers import assert_problem, auth
-
-
-@pytest.fixture
-def run(database_url: str, catalogue_file: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("CREDENCE_DATABASE_URL", database_url)
-    monkeypatch.setenv("CREDENCE_SOURCES_CATALOGUE", str(catalogue_file))
-
-    def invoke(*args: str) -> Any:
-        return CliRunner().invoke(main, list(args), catch_exceptions=False)
-
-    return invoke
 
 
 def listed(run: Any) -> dict[str, list[str]]:
