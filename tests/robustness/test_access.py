@@ -22,6 +22,7 @@ from sqlalchemy import select
 from service.store.models import ApiKey
 from service.web import auth as service_auth
 from service.web.observability import JsonFormatter
+from tests.formats.bundles import foreign_bundle
 from tests.service.helpers import assert_problem
 
 CLAIM = {"claims": [{"id": "c", "text": "t", "attributions": [{"source": "wire"}]}]}
@@ -50,6 +51,7 @@ TABLE: list[tuple[str, str, Any, str | None, int]] = [
     ("GET", "/v1/jobs/{job}", None, "read", 200),
     ("GET", "/v1/jobs", None, "read", 200),
     ("GET", "/v1/calibration", None, "read", 200),
+    ("POST", "/v1/import/stix", foreign_bundle(), "write", 200),
 ]
 
 
