@@ -109,8 +109,9 @@ def import_stix(bundle: dict[str, Any]) -> dict[str, Any]:
         for source_id, definition in sources.items()
         if source_id not in app.book.definitions
     }
-    # Scored before the write lock, with the new sources' priors; the scores are
-    # marked as of the beliefs before them, so the next re-scoring job refreshes them.
+    # Scored before the write lock, the new sources with their own priors (as
+    # POST /v1/score scores given priors; a new source with a group and no prior
+    # gets its group's pooled prior from the next request or re-scoring job on).
     beliefs = app.book.with_overrides(new, app.setup)
     now = utcnow()
     batch = claim_store.prepare_claims(claims, scorer=app.setup.scorer, beliefs=beliefs, now=now)
