@@ -4,7 +4,9 @@ A key reads ``crd_<prefix>_<secret>``; the store keeps the prefix (to find the
 row) and the SHA-256 of the whole key, compared in constant time. Each process
 holds the active keys in memory and reloads them when the ``api_keys`` counter
 moves, so checking a key costs no query. With no keys at all, only loopback
-clients are served, with every role.
+clients are served, with every role, and only when the request's ``Host`` names
+the loopback interface: a page elsewhere that rebinds its own name to 127.0.0.1
+(DNS rebinding) sends its own name as ``Host`` and is refused.
 """
 
 from __future__ import annotations
@@ -135,8 +137,9 @@ def authorize(ring: KeyRing, needed: Role, req: Request) -> Role:
         # A key sent is checked even so: a revoked one must not pass once the last goes.
         if key.strip() and scheme.lower() == "bearer":
             raise Denied(401, "The API key is not valid.")
-        if not is_loopback(req.remote_addr):
-            raise Denied(403, "No API keys are configured: only loopback clients are served.")
+        refused = keyless_refusal(req)
+        if refused is not None:
+            raise Denied(403, refused)
         return "admin"
     if scheme.lower() != "bearer" or not key.strip():
         raise Denied(401, "Send an API key as 'Authorization: Bearer <key>'.")
@@ -146,6 +149,28 @@ def authorize(ring: KeyRing, needed: Role, req: Request) -> Role:
     if _RANK[role] < _RANK[needed]:
         raise Denied(403, f"This requires the '{needed}' role; the key has '{role}'.")
     return role
+
+
+def keyless_refusal(req: Request) -> str | None:
+    """Why ``req`` may not be served while no key exists, or None when it may."""
+    if not is_loopback(req.remote_addr):
+        return "No API keys are configured: only loopback clients are served."
+    if not names_loopback(req.host):
+        return (
+            "No API keys are configured: only requests addressed to localhost or a "
+            "loopback address are served."
+        )
+    return None
+
+
+def names_loopback(host: str) -> bool:
+    """Whether a ``Host`` header (with or without a port) names the loopback interface."""
+    name = host.lower()
+    if name.startswith("["):
+        name = name[1:].partition("]")[0]
+    elif name.count(":") == 1:
+        name = name.partition(":")[0]
+    return is_loopback(name)
 
 
 def is_loopback(host: str | None) -> bool:
