@@ -235,34 +235,40 @@ def admiralty_codes(documents: Iterable[Mapping[str, Any]]) -> dict[str, str]:
 
 
 def reliability_across_jobs(source_id: str, limit: int = 20) -> list[dict[str, Any]]:
-    """The source's reliability after each re-scoring job that moved a claim it spoke to,
-    oldest first: ``{"job_id", "computed_at", "reliability"}``.
+    """The source's reliability after each of the latest ``limit`` re-scoring jobs that
+    rescored a claim it spoke to, oldest first: ``{"job_id", "computed_at", "reliability"}``.
 
     The store keeps only a source's current learned reliability; a claim's
     history rows keep, per job, the reliabilities of the sources whose weight
-    moved, so this reads them there (one value per job, the latest ``limit``).
+    moved most, so this reads one such row per job (jobs where that row does
+    not name the source are left out).
     """
     spoke = select(Attribution.claim_id).where(Attribution.source_id == source_id)
-    rows = get_session().execute(
-        select(ScoreHistory.job_id, func.max(ScoreHistory.computed_at), ScoreHistory.changes)
+    latest = (
+        select(func.max(ScoreHistory.id))
         .where(ScoreHistory.job_id.is_not(None), ScoreHistory.claim_id.in_(spoke))
-        .group_by(ScoreHistory.job_id, ScoreHistory.changes)
-        .order_by(func.max(ScoreHistory.computed_at).desc())
-        .limit(limit * 10)
+        .group_by(ScoreHistory.job_id)
+        .order_by(func.max(ScoreHistory.id).desc())
+        .limit(limit)
     )
-    found: dict[str, dict[str, Any]] = {}
+    rows = get_session().execute(
+        select(ScoreHistory.job_id, ScoreHistory.computed_at, ScoreHistory.changes)
+        .where(ScoreHistory.id.in_(latest))
+        .order_by(ScoreHistory.computed_at, ScoreHistory.id)
+    )
+    found = []
     for job_id, computed_at, changes in rows:
         for change in changes or []:
             if change["source"] == source_id and change["reliability_after"] is not None:
-                found.setdefault(
-                    job_id,
+                found.append(
                     {
                         "job_id": job_id,
                         "computed_at": computed_at,
                         "reliability": change["reliability_after"],
-                    },
+                    }
                 )
-    return sorted(found.values(), key=lambda e: e["computed_at"])[-limit:]
+                break
+    return found
 
 
 def job_changes(job_id: str, limit: int = 10) -> dict[str, list[dict[str, Any]]]:

@@ -27,13 +27,14 @@ def _number(text: str) -> float | int | str:
         return text
 
 
-def _filled(form: Mapping[str, str], names: tuple[str, ...]) -> dict[str, str]:
+def filled(form: Mapping[str, str], names: tuple[str, ...]) -> dict[str, str]:
+    """The named fields of ``form`` that are not blank, stripped."""
     return {name: form[name].strip() for name in names if form.get(name, "").strip()}
 
 
 def claim_query(args: Mapping[str, str]) -> dict[str, Any]:
     """GET /v1/claims arguments from the list's filters; confidence bounds are in percent."""
-    query: dict[str, Any] = _filled(args, _CLAIM_FILTERS)
+    query: dict[str, Any] = filled(args, _CLAIM_FILTERS)
     for name in ("min_confidence", "max_confidence"):
         value = args.get(name, "").strip()
         if value:
@@ -45,7 +46,7 @@ def claim_query(args: Mapping[str, str]) -> dict[str, Any]:
 
 def attribution(form: Mapping[str, str]) -> dict[str, Any]:
     """One attribution for POST /v1/claims/{id}/attributions; ``via`` is comma-separated."""
-    body: dict[str, Any] = _filled(form, ("source", "stance", "observed_at", "url", "quote"))
+    body: dict[str, Any] = filled(form, ("source", "stance", "observed_at", "url", "quote"))
     via = [hop.strip() for hop in form.get("via", "").split(",") if hop.strip()]
     if via:
         body["via"] = via
@@ -58,7 +59,7 @@ def attribution(form: Mapping[str, str]) -> dict[str, Any]:
 
 def resolution(form: Mapping[str, str]) -> dict[str, Any]:
     """POST /v1/claims/{id}/resolution's body."""
-    return _filled(form, ("outcome", "resolved_at", "note"))
+    return filled(form, ("outcome", "resolved_at", "note"))
 
 
 # The fields of each way to give a source's prior.
@@ -71,7 +72,7 @@ PRIOR_FIELDS = {
 
 def source(form: Mapping[str, str]) -> dict[str, Any]:
     """PUT /v1/sources/{id}'s body; ``prior_kind`` picks which prior fields count."""
-    body: dict[str, Any] = _filled(form, ("name", "kind", "group", "notes"))
+    body: dict[str, Any] = filled(form, ("name", "kind", "group", "notes"))
     kind = form.get("prior_kind", "")
     if kind in PRIOR_FIELDS:
         prior: dict[str, Any] = {}

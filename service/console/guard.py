@@ -69,10 +69,6 @@ def caller_role(ring: KeyRing, req: Request) -> Role | None:
     return ring.role_of(key) if key else None
 
 
-def keys_required(ring: KeyRing) -> bool:
-    return bool(ring.keys)
-
-
 def csrf_token(req: Request) -> str:
     """This browser's form token (made on first use; ``remember_csrf`` sets its cookie)."""
     if "csrf_token" not in g:

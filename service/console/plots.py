@@ -99,7 +99,10 @@ _ECHO = "same original source"
 
 
 def waterfall_steps(
-    evidence: Sequence[Mapping[str, Any]], prior: float, final: float
+    evidence: Sequence[Mapping[str, Any]],
+    prior: float,
+    final: float,
+    adjustment: str = "evidence cap",
 ) -> list[Step]:
     """The prior, one row per independent piece of evidence, then the result.
 
@@ -117,6 +120,8 @@ def waterfall_steps(
         The claim's prior probability, in (0, 1).
     final : float
         The confidence the rows end at (for a resolved claim, its forecast).
+    adjustment : str
+        The label of the "adjust" row: what besides the weights moved the result.
     """
     groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     for e in evidence:
@@ -141,7 +146,7 @@ def waterfall_steps(
         level += weight
     end = _logit(final)
     if abs(end - level) > 1e-3:
-        steps.append(Step("evidence cap / question share", "adjust", level, end))
+        steps.append(Step(adjustment, "adjust", level, end))
     steps.append(Step(f"confidence {percent(final)}", "result", 0.0, end))
     return steps
 
@@ -327,3 +332,94 @@ def calibration_diagram(bins: Sequence[Mapping[str, Any]], size: int = 300) -> M
         )
     label = "reliability diagram: " + ("; ".join(described) or "no resolved claims")
     return _svg(size, size, label, body, "calibration")
+
+
+def _figure_bounds(value: Mapping[str, float]) -> tuple[float | None, float | None]:
+    if "point" in value:
+        return value["point"], value["point"]
+    return value.get("low"), value.get("high")
+
+
+def figure_axis(
+    answers: Sequence[Mapping[str, Any]],
+    estimate: Mapping[str, Any],
+    scale: str = "log",
+    width: int = 640,
+) -> Markup:
+    """A numeric question's claimed figures on one axis, with the estimate.
+
+    Each answer is a dot (a point), a bar (a range) or a bar running off the
+    axis (at least / at most), labelled with its confidence; the estimate's
+    median is a line over its 90 % interval's band, and its camps (modes)
+    are triangles whose size is their weight.
+
+    Parameters
+    ----------
+    answers : sequence of mappings
+        Claim documents with ``value`` (contract 1.1) and ``score``.
+    estimate : mapping
+        The question's ``estimate`` (``median``, ``interval``, ``modes``).
+    scale : {"log", "linear"}
+        The question's scale; on "log" every figure is positive.
+    """
+    figures = [v for a in answers for v in _figure_bounds(a["value"]) if v is not None]
+    figures += [estimate["median"], *estimate["interval"]]
+    figures += [m["value"] for m in estimate.get("modes", [])]
+
+    def t(v: float) -> float:
+        return math.log10(v) if scale == "log" else v
+
+    lo, hi = t(min(figures)), t(max(figures))
+    span = (hi - lo) or 1.0
+    lo, hi = lo - 0.08 * span, hi + 0.08 * span
+    pad = 12
+    rows = len(answers)
+    height = 58 + 18 * rows
+
+    def x(v: float) -> float:
+        return pad + (t(v) - lo) / (hi - lo) * (width - 2 * pad)
+
+    low, high = estimate["interval"]
+    body = (
+        f'<rect class="band" x="{_num(x(low))}" y="4" width="{_num(max(x(high) - x(low), 1))}" '
+        f'height="{height - 30}"/>'
+        f'<line class="median" x1="{_num(x(estimate["median"]))}" y1="2" '
+        f'x2="{_num(x(estimate["median"]))}" y2="{height - 26}"/>'
+    )
+    for m in estimate.get("modes", []):
+        size = 3 + 6 * math.sqrt(max(m["weight"], 0))
+        cx = x(m["value"])
+        body += (
+            f'<polygon class="mode" points="{_num(cx - size)},{height - 26} '
+            f'{_num(cx + size)},{height - 26} {_num(cx)},{_num(height - 26 - size)}"/>'
+        )
+    for i, a in enumerate(answers):
+        y = 16 + 18 * i
+        first, last = _figure_bounds(a["value"])
+        start = x(first) if first is not None else pad
+        end = x(last) if last is not None else width - pad
+        confidence = (a.get("score") or {}).get("confidence", 0.0)
+        if first is not None and first == last:
+            body += f'<circle class="answer" cx="{_num(start)}" cy="{y}" r="4"/>'
+        else:
+            body += (
+                f'<rect class="answer" x="{_num(start)}" y="{y - 3}" '
+                f'width="{_num(max(end - start, 2))}" height="6" rx="3"/>'
+            )
+        anchor = "end" if end > width * 0.75 else "start"
+        label_x = start - 6 if anchor == "end" else end + 6
+        body += (
+            f'<text x="{_num(label_x)}" y="{y + 4}" text-anchor="{anchor}">'
+            f"{escape(a['id'])} {percent(confidence)}</text>"
+        )
+    axis_y = height - 20
+    body += f'<line class="axis" x1="{pad}" y1="{axis_y}" x2="{width - pad}" y2="{axis_y}"/>'
+    for v in sorted({min(figures), estimate["median"], max(figures)}):
+        body += f'<text x="{_num(x(v))}" y="{axis_y + 14}" text-anchor="middle">{_num(v)}</text>'
+    label = (
+        f"estimate {_num(estimate['median'])}, 90 % interval {_num(low)} to {_num(high)}; "
+        + "; ".join(
+            f"{a['id']}: {percent((a.get('score') or {}).get('confidence', 0))}" for a in answers
+        )
+    )
+    return _svg(width, height, label, body, "figures")

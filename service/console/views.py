@@ -114,7 +114,9 @@ def claims() -> str | tuple[str, int]:
     )
 
 
-def _claim_page(claim_id: str, errors: dict[str, list[str]] | None = None, status: int = 200):
+def _claim_page(
+    claim_id: str, errors: dict[str, list[str]] | None = None, status: int = 200
+) -> Any:
     role = g.role
     try:
         claim = data.claim(role, claim_id)
@@ -125,7 +127,10 @@ def _claim_page(claim_id: str, errors: dict[str, list[str]] | None = None, statu
     resolution = claim.get("resolution")
     final = resolution["forecast"] if resolution else score["confidence"]
     prior = claim["prior"] if claim["prior"] is not None else data.default_prior()
-    steps = plots.waterfall_steps(score["evidence"], prior, final)
+    adjustment = "evidence cap"
+    if claim["question"]:
+        adjustment = f"evidence cap and share among the answers of ? {claim['question']}"
+    steps = plots.waterfall_steps(score["evidence"], prior, final, adjustment)
     oldest_first = list(reversed(history))
     points = [
         plots.Point(h["confidence"], h["interval"][0], h["interval"][1], _history_title(h))
@@ -204,14 +209,10 @@ def question(question_id: str) -> Any:
 @bp.route("/sources")
 def sources() -> Any:
     try:
-        page = data.sources(g.role, {"limit": 100, **_filled(request.args, "cursor")})
+        page = data.sources(g.role, {"limit": 100, **forms.filled(request.args, ("cursor",))})
     except data.Refused as refused:
         return _refused(refused)
     return render_template("console/sources.html", page=page)
-
-
-def _filled(args: Any, *names: str) -> dict[str, str]:
-    return {name: args[name] for name in names if args.get(name)}
 
 
 @bp.route("/sources/<source_id>")
@@ -274,7 +275,7 @@ def save_source(source_id: str | None = None) -> Any:
 
 @bp.route("/calibration")
 def calibration() -> Any:
-    query = _filled(request.args, "source", "tag", "since", "bins")
+    query = forms.filled(request.args, ("source", "tag", "since", "bins"))
     try:
         document = data.calibration(g.role, query)
     except data.Refused as refused:

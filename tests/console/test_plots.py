@@ -186,3 +186,27 @@ def test_every_plot_has_a_title_for_screen_readers() -> None:
         plots.calibration_diagram([]),
     ):
         assert re.search(r'role="img" aria-label="[^"]+"', str(markup))
+
+
+def test_figure_axis_places_claimed_figures_and_the_estimate_on_one_axis() -> None:
+    answers = [
+        {"id": "n-1500", "value": {"point": 1500}, "score": {"confidence": 0.6}},
+        {"id": "n-range", "value": {"low": 1000, "high": 2000}, "score": {"confidence": 0.2}},
+        {"id": "n-atleast", "value": {"low": 10000}, "score": {"confidence": 0.1}},
+    ]
+    estimate = {"median": 1600, "interval": [900, 12000], "modes": [{"value": 1500, "weight": 0.7}]}
+    svg = parse(plots.figure_axis(answers, estimate, "log", width=600))
+    point = svg.find(f"{SVG}circle[@class='answer']")
+    bars = svg.findall(f"{SVG}rect[@class='answer']")
+    assert point is not None and len(bars) == 2
+    # On a log axis 1,500 lies inside the 1,000-2,000 bar; "at least" runs to the edge.
+    ranged, open_ended = bars
+    px = float(point.get("cx", ""))
+    assert (
+        float(ranged.get("x", ""))
+        < px
+        < float(ranged.get("x", "")) + float(ranged.get("width", ""))
+    )
+    assert float(open_ended.get("x", "")) + float(open_ended.get("width", "")) == pytest.approx(588)
+    assert len(svg.findall(f"{SVG}polygon[@class='mode']")) == 1
+    assert "estimate 1600" in svg.get("aria-label", "")
