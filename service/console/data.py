@@ -23,7 +23,7 @@ from marshmallow import RAISE, Schema, ValidationError
 from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
 
-from service.auth import ROLES, Role, required_role
+from service.auth import ROLES, KeyRing, Role, required_role
 from service.db import get_session
 from service.learning_schemas import (
     CalibrationQuerySchema,
@@ -74,6 +74,13 @@ class Refused(Exception):
     status: int
     detail: str
     errors: dict[str, list[str]] = field(default_factory=dict)
+
+
+def key_ring() -> KeyRing:
+    """The API keys, reloaded if another process changed them (as each API request does)."""
+    app = state()
+    app.refresh()
+    return app.keys
 
 
 def needs(endpoint: str) -> Role:

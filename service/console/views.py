@@ -25,7 +25,6 @@ from swagger_ui_bundle import swagger_ui_path
 from werkzeug.wrappers import Response as BaseResponse
 
 from service.console import data, forms, guard, plots
-from service.state import state
 
 bp = Blueprint(
     "console",
@@ -50,10 +49,9 @@ DONE = {
 
 @bp.before_request
 def _identify() -> BaseResponse | tuple[str, int] | None:
-    app = state()
-    app.refresh()
+    g.key_ring = data.key_ring()
     try:
-        g.role = guard.caller_role(app.keys, request)
+        g.role = guard.caller_role(g.key_ring, request)
         if request.method == "POST":
             guard.check_same_origin(request)
     except guard.Refusal as refusal:
@@ -69,11 +67,11 @@ def _cookies(response: Response) -> Response:
     return response
 
 
-@bp.app_context_processor
+@bp.context_processor
 def _page_globals() -> dict[str, Any]:
     return {
         "role": g.get("role"),
-        "keys_required": bool(state().keys.keys),
+        "keys_required": bool(g.key_ring.keys),
         "csrf_field": guard.CSRF_FIELD,
         "csrf_token": lambda: guard.csrf_token(request),
         "may": lambda endpoint: data.may(g.get("role"), endpoint),
@@ -328,7 +326,7 @@ def login() -> Any:
     if request.method == "GET":
         return render_template("console/login.html", target=target, refused=None)
     key = request.form.get("key", "").strip()
-    role = state().keys.role_of(key) if key else None
+    role = g.key_ring.role_of(key) if key else None
     if role is None:
         return render_template(
             "console/login.html", target=target, refused="That key is not valid."
