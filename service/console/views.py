@@ -88,7 +88,9 @@ def _error(status: int, detail: str, errors: dict[str, list[str]] | None = None)
     ), status
 
 
+@bp.errorhandler(data.Refused)
 def _refused(refused: data.Refused) -> tuple[str, int]:
+    """What the API refused, as a page (views catch the refusals they show in a form)."""
     return _error(refused.status, refused.detail, refused.errors)
 
 
@@ -99,7 +101,7 @@ def claims() -> str | tuple[str, int]:
         page = data.claims(g.role, query)
     except data.Refused as refused:
         if refused.status != 422:
-            return _refused(refused)
+            raise
         page, errors = {"claims": [], "next_cursor": None}, refused.errors
     else:
         errors = {}
@@ -115,12 +117,8 @@ def claims() -> str | tuple[str, int]:
 def _claim_page(
     claim_id: str, errors: dict[str, list[str]] | None = None, status: int = 200
 ) -> Any:
-    role = g.role
-    try:
-        claim = data.claim(role, claim_id)
-        history = data.history(role, claim_id)
-    except data.Refused as refused:
-        return _refused(refused)
+    claim = data.claim(g.role, claim_id)
+    history = data.history(g.role, claim_id)
     score = claim["score"]
     resolution = claim.get("resolution")
     final = resolution["forecast"] if resolution else score["confidence"]
@@ -191,10 +189,7 @@ def _prefixed(form: str, refused: data.Refused) -> dict[str, list[str]]:
 
 @bp.route("/questions/<question_id>")
 def question(question_id: str) -> Any:
-    try:
-        document = data.question_answers(g.role, question_id)
-    except data.Refused as refused:
-        return _refused(refused)
+    document = data.question_answers(g.role, question_id)
     answers = sorted(document["claims"], key=lambda c: -(c["score"] or {}).get("confidence", 0))
     return render_template(
         "console/question.html",
@@ -206,10 +201,7 @@ def question(question_id: str) -> Any:
 
 @bp.route("/sources")
 def sources() -> Any:
-    try:
-        page = data.sources(g.role, {"limit": 100, **forms.filled(request.args, ("cursor",))})
-    except data.Refused as refused:
-        return _refused(refused)
+    page = data.sources(g.role, {"limit": 100, **forms.filled(request.args, ("cursor",))})
     return render_template("console/sources.html", page=page)
 
 
@@ -228,7 +220,7 @@ def _source_page(
             document = data.source(role, source_id)
         except data.Refused as refused:
             if refused.status != 404 or not errors:
-                return _refused(refused)
+                raise
     spoke: dict[str, Any] = {"claims": [], "next_cursor": None}
     trajectory: list[dict[str, Any]] = []
     if document is not None:
@@ -278,7 +270,7 @@ def calibration() -> Any:
         document = data.calibration(g.role, query)
     except data.Refused as refused:
         if refused.status != 422:
-            return _refused(refused)
+            raise
         return render_template(
             "console/calibration.html", document=None, filters=request.args, errors=refused.errors
         ), 422
@@ -289,28 +281,19 @@ def calibration() -> Any:
 
 @bp.route("/jobs")
 def jobs() -> Any:
-    try:
-        listed = data.jobs(g.role)
-    except data.Refused as refused:
-        return _refused(refused)
+    listed = data.jobs(g.role)
     return render_template("console/jobs.html", jobs=listed)
 
 
 @bp.route("/jobs", methods=["POST"])
 def start_job() -> Any:
-    try:
-        job_id = data.start_job(g.role)
-    except data.Refused as refused:
-        return _refused(refused)
+    job_id = data.start_job(g.role)
     return redirect(url_for("console.job", job_id=job_id))
 
 
 @bp.route("/jobs/<job_id>")
 def job(job_id: str) -> Any:
-    try:
-        document = data.job(g.role, job_id)
-    except data.Refused as refused:
-        return _refused(refused)
+    document = data.job(g.role, job_id)
     finished = document["status"] in ("succeeded", "failed")
     return render_template(
         "console/job.html",

@@ -73,13 +73,18 @@ def load_example(client: Client) -> dict[str, Any]:
     return scenario
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[Client]:
-    """A keyless ``credence serve`` (loopback users have every role) with the example."""
-    tmp = tmp_path_factory.mktemp("browser")
+def serve(tmp: Path, role: str | None = None) -> Any:
+    """``credence serve`` on a new database: keyless, or with a key of ``role`` (the client's)."""
     env = server_env(f"sqlite:///{tmp}/credence.db")
     credence("migrate", env=env)
-    with live_server(env, tmp / "server.log", workers=1) as client:
+    key = create_key(env, role) if role else None
+    return live_server(env, tmp / "server.log", workers=1, key=key)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[Client]:
+    """A keyless server (loopback users have every role) holding the example."""
+    with serve(tmp_path_factory.mktemp("browser")) as client:
         load_example(client)
         yield client
 
@@ -87,11 +92,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[C
 @pytest.fixture(scope="module")
 def keyed_server(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[Client]:
     """A server with keys; the client's key is a read key."""
-    tmp = tmp_path_factory.mktemp("browser-keys")
-    env = server_env(f"sqlite:///{tmp}/credence.db")
-    credence("migrate", env=env)
-    key = create_key(env, "read")
-    with live_server(env, tmp / "server.log", workers=1, key=key) as client:
+    with serve(tmp_path_factory.mktemp("browser-keys"), "read") as client:
         yield client
 
 
