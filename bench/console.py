@@ -30,8 +30,8 @@ from bench.rescore import (
     sqlite_database,
 )
 from service import create_app
-from service.db import make_engine
-from service.schema_migrations import upgrade
+from service.store.db import make_engine
+from service.store.schema_migrations import upgrade
 
 GOAL_MS = 300.0
 # (what, console page, the API request reading the same data)

@@ -23,22 +23,20 @@ from marshmallow import RAISE, Schema, ValidationError
 from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
 
-from service.auth import ROLES, KeyRing, Role, required_role
-from service.db import get_session
-from service.learning_schemas import (
-    CalibrationQuerySchema,
-    JobsQuerySchema,
-    ResolutionRequestSchema,
-)
-from service.models import Attribution, Claim, ScoreHistory
-from service.problems import flatten_messages
-from service.request_schemas import (
+from service.app_state import state
+from service.field_errors import flatten_messages
+from service.schemas.requests import (
     AttributionBatchSchema,
+    CalibrationQuerySchema,
     ClaimQuerySchema,
+    JobsQuerySchema,
     PageQuerySchema,
+    ResolutionRequestSchema,
     SourceSchema,
 )
-from service.state import state
+from service.store.db import get_session
+from service.store.models import Attribution, Claim, ScoreHistory
+from service.web.auth import ROLES, KeyRing, Role, required_role
 
 # Operations by the API endpoint that serves them.
 CLAIMS = "claims.list_claims"

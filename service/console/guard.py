@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from flask import Request, Response, g
 
-from service.auth import KeyRing, Role, keyless_refusal
+from service.web.auth import KeyRing, Role, keyless_refusal
 
 KEY_COOKIE = "credence_key"
 CSRF_COOKIE = "credence_csrf"

@@ -15,8 +15,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from service.auth import Role
 from service.console.guard import CSRF_COOKIE, KEY_COOKIE
+from service.web.auth import Role
 
 CREDENTIALS = ("none", "bad", "read", "write", "admin")
 RANK = {"read": 0, "write": 1, "admin": 2}
