@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from flask import Response, request
 from flask_smorest import Blueprint, abort
 from marshmallow import RAISE
-from sqlalchemy import exists, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from service.api import claim_media
@@ -84,7 +84,8 @@ def stored_claims_body(stored: list[claim_store.StoredClaim], grade_of: GradeOf)
 @blp.doc(**claim_media.media_doc(ClaimPageSchema))
 @requires("read")
 def list_claims(args: dict[str, Any]) -> dict[str, Any] | Response:
-    """List claims by id; filters combine with AND. `q` matches text, case-insensitively.
+    """List claims by id; filters combine with AND. `q` matches text, case-insensitively;
+    `question` keeps the answers of one question.
 
     `Accept: text/csv` answers one flat row per claim, `Accept:
     application/stix+json;version=2.1` a STIX 2.1 bundle of the page's claims.
@@ -94,16 +95,21 @@ def list_claims(args: dict[str, Any]) -> dict[str, Any] | Response:
     after = decode_cursor(args.get("cursor"))
     if after is not None:
         query = query.where(Claim.id > after)
+    # IN (subquery), not EXISTS: SQLite then reads the source's (or tag's) rows by
+    # their index once, rather than probing them for every claim in id order
+    # (2.1 s -> 10 ms for a source's page of a 100,000-claim store; bench/console).
     if "source" in args:
         query = query.where(
-            exists().where(
-                Attribution.claim_id == Claim.id, Attribution.source_id == args["source"]
+            Claim.id.in_(
+                select(Attribution.claim_id).where(Attribution.source_id == args["source"])
             )
         )
     if "tag" in args:
         query = query.where(
-            exists().where(ClaimTag.claim_id == Claim.id, ClaimTag.tag == args["tag"])
+            Claim.id.in_(select(ClaimTag.claim_id).where(ClaimTag.tag == args["tag"]))
         )
+    if "question" in args:
+        query = query.where(Claim.question == args["question"])
     if "status" in args:
         query = query.where(Claim.status == args["status"])
     if "q" in args:

@@ -550,6 +550,7 @@ class ClaimQuerySchema(PageQuerySchema):
     max_confidence = fields.Float(validate=validate.Range(0, 1))
     status = Text(validate=validate.OneOf(("open", "confirmed", "refuted")))
     q = Text(validate=validate.Length(1, 1_000))
+    question = slug()
 
 
 # --- the learning loop: resolutions, jobs, calibration -------------------------

@@ -14,8 +14,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from service.auth import Role
 from service.console.guard import CSRF_COOKIE, KEY_COOKIE
+from service.web.auth import Role
 from tests.service.helpers import row_counts
 
 
@@ -305,3 +305,10 @@ def test_question_page_sets_answers_side_by_side(client: FlaskClient) -> None:
     html = page(client, "/questions/how-many")
     assert html.count('class="card answer"') == 2
     page(client, "/questions/nobody-asked", 404)
+
+
+def test_claim_list_filters_by_question(client: FlaskClient, stored: dict[str, Any]) -> None:
+    answer = {"id": "n-1500", "text": "1,500 were sent.", "question": "how-many"}
+    assert client.post("/v1/claims", json={"claims": [answer]}).status_code == 200
+    html = page(client, "/?question=how-many")
+    assert "/claims/n-1500" in html and "/claims/kp-troops-in-russia" not in html
