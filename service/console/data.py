@@ -6,19 +6,18 @@ arguments loaded by the operation's own schema, after checking the role the
 operation requires. So a page shows exactly what the API answers, refuses
 what the API refuses, and a change to an API view changes its page with it.
 The few reads the API has no operation for (a source's reliability across
-jobs, what a job changed most, a claim list's Admiralty codes) are queries
-here, next to the reads they extend.
+jobs, what a job changed most) are queries here.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from flask import current_app
+from flask import Response, current_app
 from marshmallow import RAISE, Schema, ValidationError
 from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
@@ -96,11 +95,15 @@ def _call(role: Role | None, endpoint: str, *args: Any, **kwargs: Any) -> Any:
         raise Refused(403, f"This requires the '{needs(endpoint)}' role.")
     view: Callable[..., Any] = inspect.unwrap(current_app.view_functions[endpoint])
     try:
-        return view(*args, **kwargs)
+        result = view(*args, **kwargs)
     except HTTPException as error:
         data: Mapping[str, Any] = getattr(error, "data", None) or {}
         detail = data.get("message") or error.description or "Refused."
         raise Refused(error.code or 500, detail, dict(data.get("errors") or {})) from None
+    if isinstance(result, Response) and endpoint not in _METHODS:
+        # A read answered in another medium (CSV, STIX) because Accept asked for it.
+        raise Refused(406, "The console answers HTML; ask /v1 for CSV or STIX.")
+    return result
 
 
 def load(schema: Schema, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -213,30 +216,6 @@ def grade_bands() -> list[tuple[str, float, float]]:
             bands.append((letters[i - 1], start, end))
             start = end
     return bands
-
-
-def admiralty_codes(documents: Iterable[Mapping[str, Any]]) -> dict[str, str]:
-    """Each claim's Admiralty code ("B2"): the grade of its most reliable supporting
-    source, by current reliability ("F" when none supports it), then its credibility."""
-    scored = {d["id"]: d["score"]["credibility"] for d in documents if d.get("score")}
-    if not scored:
-        return {}
-    app = state()
-    book, setup = app.book, app.setup
-    best: dict[str, tuple[float, str]] = {}
-    rows = get_session().execute(
-        select(Attribution.claim_id, Attribution.source_id)
-        .where(Attribution.claim_id.in_(list(scored)), Attribution.stance == "supports")
-        .distinct()
-    )
-    for claim_id, source_id in rows:
-        belief = book.belief(source_id, setup).belief
-        if claim_id not in best or belief.mean > best[claim_id][0]:
-            best[claim_id] = (belief.mean, setup.grades.letter(belief))
-    return {
-        claim_id: f"{best[claim_id][1] if claim_id in best else 'F'}{credibility}"
-        for claim_id, credibility in scored.items()
-    }
 
 
 def reliability_across_jobs(source_id: str, limit: int = 20) -> list[dict[str, Any]]:

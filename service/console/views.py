@@ -108,7 +108,6 @@ def claims() -> str | tuple[str, int]:
     return render_template(
         "console/claims.html",
         page=page,
-        codes=data.admiralty_codes(page["claims"]),
         filters=request.args,
         errors=errors,
     )
@@ -136,7 +135,6 @@ def _claim_page(
         "console/claim.html",
         claim=claim,
         score=score,
-        code=data.admiralty_codes([claim]).get(claim["id"], ""),
         steps=steps,
         domain=plots.waterfall_domain(steps),
         history=history,
@@ -195,7 +193,6 @@ def question(question_id: str) -> Any:
         "console/question.html",
         question=document,
         answers=answers,
-        codes=data.admiralty_codes(answers),
     )
 
 
@@ -236,7 +233,6 @@ def _source_page(
         source_id=source_id,
         bands=data.grade_bands(),
         spoke=spoke,
-        codes=data.admiralty_codes(spoke["claims"]),
         trajectory=trajectory,
         points=points,
         group=data.group_members(document["group"]) if document else [],

@@ -94,7 +94,7 @@ def test_claim_list_shows_confidence_word_and_admiralty_code(
     row = html.split('href="/claims/kp-troops-in-russia"', 1)[1].split("</tr>", 1)[0]
     assert detail["estimative"] in row
     code = re.search(r'data-label="Code" class="mono">([A-F][1-6])<', row)
-    assert code and code.group(1).endswith(str(detail["credibility"]))
+    assert code and code.group(1) == detail["admiralty"]
 
 
 def test_claim_list_filters_are_the_apis(client: FlaskClient, stored: dict[str, Any]) -> None:
@@ -305,6 +305,14 @@ def test_question_page_sets_answers_side_by_side(client: FlaskClient) -> None:
     html = page(client, "/questions/how-many")
     assert html.count('class="card answer"') == 2
     page(client, "/questions/nobody-asked", 404)
+
+
+def test_a_page_asked_for_csv_still_answers_html_or_says_why(
+    client: FlaskClient, stored: dict[str, Any]
+) -> None:
+    response = client.get("/", headers={"Accept": "text/csv"})
+    assert response.status_code == 406
+    assert response.mimetype == "text/html"
 
 
 def test_claim_list_filters_by_question(client: FlaskClient, stored: dict[str, Any]) -> None:
