@@ -7,6 +7,7 @@ the server's side of each rule on both database backends, without a browser.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -320,3 +321,30 @@ def test_claim_list_filters_by_question(client: FlaskClient, stored: dict[str, A
     assert client.post("/v1/claims", json={"claims": [answer]}).status_code == 200
     html = page(client, "/?question=how-many")
     assert "/claims/n-1500" in html and "/claims/kp-troops-in-russia" not in html
+
+
+def test_a_job_page_says_what_moved_and_a_source_page_its_reliability_across_jobs(
+    client: FlaskClient, stored: dict[str, Any]
+) -> None:
+    html = page(client, "/claims/kp-troops-in-russia")
+    client.post(
+        "/claims/kp-troops-in-russia/resolution",
+        data={"csrf_token": token(html), "outcome": "refuted"},
+    )
+    response = client.post("/jobs", data={"csrf_token": token(html)})
+    assert response.status_code == 302
+    job_id = response.headers["Location"].rsplit("/", 1)[1]
+    deadline = time.monotonic() + 60
+    while client.get(f"/v1/jobs/{job_id}").get_json()["job"]["status"] in ("queued", "running"):
+        assert time.monotonic() < deadline, "the job did not finish in 60 s"
+        time.sleep(0.1)
+    html = page(client, f"/jobs/{job_id}")
+    assert 'http-equiv="refresh"' not in html  # finished: no more refreshing
+    moved = html.split("Sources it moved most", 1)[1]
+    # kr-nis took a side on the refuted claim: the job lowered its reliability.
+    row = re.search(
+        r">kr-nis</a></td><td class=\"num\">([\d.]+) %</td><td class=\"num\">([\d.]+) %", moved
+    )
+    assert row and float(row.group(2)) < float(row.group(1))
+    html = page(client, "/sources/kr-nis")
+    assert f"job {job_id[:8]}</a>:" in html
