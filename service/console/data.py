@@ -25,6 +25,8 @@ from werkzeug.exceptions import HTTPException
 from service.app_state import state
 from service.field_errors import flatten_messages
 from service.schemas.requests import (
+    SLUG_PATTERN,
+    SLUG_RE,
     AttributionBatchSchema,
     CalibrationQuerySchema,
     ClaimQuerySchema,
@@ -32,6 +34,7 @@ from service.schemas.requests import (
     PageQuerySchema,
     ResolutionRequestSchema,
     SourceSchema,
+    path_id_errors,
 )
 from service.store.db import get_session
 from service.store.models import Attribution, Claim, ScoreHistory
@@ -169,7 +172,18 @@ def source(role: Role | None, source_id: str) -> dict[str, Any]:
     return document
 
 
+def broken_ids(view_args: Mapping[str, Any] | None) -> dict[str, list[str]]:
+    """``{"id": [rule]}`` when an id in the path breaks the API's rule for it (as the API
+    answers 422 before its view runs); else empty."""
+    return path_id_errors(view_args)
+
+
 def put_source(role: Role | None, source_id: str, definition: Mapping[str, Any]) -> None:
+    """Define the source ``source_id`` (given in a form, so checked here as a path id is)."""
+    if not SLUG_RE.fullmatch(source_id):
+        raise Refused(
+            422, "The id breaks the id rule.", {"id": [f"Not a valid slug: {SLUG_PATTERN}"]}
+        )
     _call(role, PUT_SOURCE, load(SourceSchema(), definition), source_id)
 
 

@@ -43,7 +43,6 @@ DONE = {
     "resolved": "Claim resolved.",
     "withdrawn": "Resolution withdrawn; the claim is open again.",
     "source": "Source saved.",
-    "login": "Key accepted for this browser session.",
 }
 
 
@@ -58,6 +57,9 @@ def _identify() -> BaseResponse | tuple[str, int] | None:
         return _error(refusal.status, refusal.detail)
     if g.role is None and request.endpoint not in _OPEN:
         return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
+    broken = data.broken_ids(request.view_args)
+    if broken:
+        return _error(422, "The id in the path breaks the id rule.", broken)
     return None
 
 
@@ -151,12 +153,12 @@ def _history_title(entry: dict[str, Any]) -> str:
     return title
 
 
-@bp.route("/claims/<claim_id>")
+@bp.route("/claims/<slug:claim_id>")
 def claim(claim_id: str) -> Any:
     return _claim_page(claim_id)
 
 
-@bp.route("/claims/<claim_id>/attributions", methods=["POST"])
+@bp.route("/claims/<slug:claim_id>/attributions", methods=["POST"])
 def add_attribution(claim_id: str) -> Any:
     try:
         data.add_attribution(g.role, claim_id, forms.attribution(request.form))
@@ -165,7 +167,7 @@ def add_attribution(claim_id: str) -> Any:
     return redirect(url_for("console.claim", claim_id=claim_id, done="attribution"))
 
 
-@bp.route("/claims/<claim_id>/resolution", methods=["POST"])
+@bp.route("/claims/<slug:claim_id>/resolution", methods=["POST"])
 def resolve(claim_id: str) -> Any:
     try:
         if request.form.get("action") == "withdraw":
@@ -185,7 +187,7 @@ def _prefixed(form: str, refused: data.Refused) -> dict[str, list[str]]:
     return errors or {form: [refused.detail]}
 
 
-@bp.route("/questions/<question_id>")
+@bp.route("/questions/<slug:question_id>")
 def question(question_id: str) -> Any:
     document = data.question_answers(g.role, question_id)
     answers = sorted(document["claims"], key=lambda c: -(c["score"] or {}).get("confidence", 0))
@@ -202,7 +204,7 @@ def sources() -> Any:
     return render_template("console/sources.html", page=page)
 
 
-@bp.route("/sources/<source_id>")
+@bp.route("/sources/<slug:source_id>")
 def source(source_id: str) -> Any:
     return _source_page(source_id)
 
@@ -247,7 +249,7 @@ def new_source() -> Any:
 
 
 @bp.route("/sources", methods=["POST"])
-@bp.route("/sources/<source_id>", methods=["POST"])
+@bp.route("/sources/<slug:source_id>", methods=["POST"])
 def save_source(source_id: str | None = None) -> Any:
     source_id = source_id or request.form.get("id", "").strip()
     if not source_id:
@@ -287,7 +289,7 @@ def start_job() -> Any:
     return redirect(url_for("console.job", job_id=job_id))
 
 
-@bp.route("/jobs/<job_id>")
+@bp.route("/jobs/<job_id:job_id>")
 def job(job_id: str) -> Any:
     document = data.job(g.role, job_id)
     finished = document["status"] in ("succeeded", "failed")

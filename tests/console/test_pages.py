@@ -270,6 +270,21 @@ def test_defining_a_source_in_the_console_is_put_source(
     assert "prior.grade" in response.get_data(as_text=True)
 
 
+def test_ids_that_break_the_apis_rule_are_refused_and_not_stored(
+    app: Flask, client: FlaskClient, stored: dict[str, Any]
+) -> None:
+    html = page(client, "/sources/new")
+    counts = row_counts(app)
+    response = client.post("/sources", data={"csrf_token": token(html), "id": "Not A Slug"})
+    assert response.status_code == 422
+    assert "Not a valid slug" in response.get_data(as_text=True)
+    response = client.post("/sources/UPPER", data={"csrf_token": token(html), "name": "x"})
+    assert response.status_code == 422
+    assert row_counts(app) == counts
+    assert client.get("/claims/UPPER").status_code == 422
+    assert client.get("/jobs/not-a-job-id!").status_code == 422
+
+
 def test_source_and_calibration_pages(client: FlaskClient, stored: dict[str, Any]) -> None:
     html = page(client, "/sources/kr-nis")
     assert "Track record" in html and "kp-troops-in-russia" in html
