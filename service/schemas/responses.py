@@ -383,8 +383,11 @@ class StoredSourceSchema(Strict):
     updated_at = fields.String(allow_none=True)
 
 
-class SourcePageSchema(Strict):
+class SourceListSchema(Strict):
     sources = fields.Nested(StoredSourceSchema, many=True, required=True)
+
+
+class SourcePageSchema(SourceListSchema):
     next_cursor = fields.String(allow_none=True, required=True)
 
 

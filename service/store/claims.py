@@ -395,11 +395,11 @@ def _insert_attributions(
     )
 
 
-def load_claims(session: Session, ids: Sequence[str]) -> dict[str, Claim]:
-    """Claims with their attributions, tags, score and resolution, by id."""
+def load_claims(session: Session, ids: Sequence[str], *, full: bool = True) -> dict[str, Claim]:
+    """Claims with their tags, score, resolution and (``full``) attributions, by id."""
     found: dict[str, Claim] = {}
     options = (
-        selectinload(Claim.attributions),
+        *((selectinload(Claim.attributions),) if full else ()),
         selectinload(Claim.tags),
         selectinload(Claim.score),
         selectinload(Claim.resolution),

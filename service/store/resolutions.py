@@ -1,10 +1,11 @@
 """Resolving claims and withdrawing resolutions, inside the caller's transaction.
 
-The one code path of ``POST``/``DELETE /v1/claims/{id}/resolution`` and of
-``credence import``'s ``resolution`` rows. A resolution updates at once the
-track record of every source that took a side on the claim (a decayed hit or
-miss added to its learned Beta, with the ``reliabilities`` counter bumped so
-every process reloads); withdrawing it takes the same amounts back.
+The one code path of ``POST``/``DELETE /v1/claims/{id}/resolution``, of
+``POST /v1/resolutions`` and of ``credence import``'s ``resolution`` rows. A
+resolution updates at once the track record of every source that took a side
+on the claim (a decayed hit or miss added to its learned Beta, the row stamped
+with the ``reliabilities`` counter value it bumped to, so every process applies
+that change); withdrawing it takes the same amounts back.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from service.scoring_model import ScoringModel
 from service.settings import LearningSettings
 from service.store import change_counters
 from service.store import claims as claim_store
-from service.store.db import upsert_statement
+from service.store.db import slices, upsert_statement
 from service.store.models import Attribution, Claim, Resolution, SourceReliability
 from service.store.source_beliefs import SourceBook
 
@@ -34,20 +35,41 @@ RESOLUTION = "resolution"
 # when it is clearly in the future.
 CLOCK_SKEW = timedelta(minutes=5)
 SECONDS_PER_DAY = 86_400.0
+# Ids per IN (...) list: SQLite binds at most 32,766 values per statement.
+_IDS_PER_QUERY = 5_000
 # A belief pushed down by withdrawing a resolution stays a valid Beta.
 _MIN_PSEUDO_COUNT = 1e-3
 
 
 class ResolutionRefused(Exception):
-    """The resolution cannot be made: ``status`` is the HTTP status that says why
-    (404 no such claim, 409 a conflict, 422 a bad field named in ``errors``)."""
+    """The resolutions cannot be made: ``status`` is the HTTP status that says why
+    (404 no such claim, 409 a conflict, 422 a bad field); ``errors`` names the
+    offending fields of each refused request, by its position in the batch."""
 
     def __init__(
-        self, status: int, message: str, errors: dict[str, list[str]] | None = None
+        self, status: int, message: str, errors: dict[int, dict[str, list[str]]] | None = None
     ) -> None:
         super().__init__(message)
         self.status = status
-        self.errors = errors
+        self.errors = errors or {}
+
+    def field_errors(self, prefix: str | None = None) -> dict[str, list[str]]:
+        """``errors`` as dotted paths (``prefix.3.claim_id``); bare field names without a prefix."""
+        return {
+            f"{prefix}.{i}.{name}" if prefix else name: messages
+            for i, fields in sorted(self.errors.items())
+            for name, messages in fields.items()
+        }
+
+
+def _refused(status: int, problems: Mapping[int, tuple[str, str]]) -> ResolutionRefused:
+    """One refusal for every ``position: (field, message)``; its message says the first."""
+    first = problems[min(problems)][1]
+    more = len(problems) - 1
+    message = first if not more else f"{first} (and {more} more; see errors)"
+    return ResolutionRefused(
+        status, message, {i: {name: [text]} for i, (name, text) in problems.items()}
+    )
 
 
 @dataclass(frozen=True)
@@ -69,104 +91,196 @@ def locked_claim(session: Session, claim_id: str) -> Claim:
     ResolutionRefused
         404 when there is no such claim.
     """
-    claim = session.scalar(
-        select(Claim)
-        .where(Claim.id == claim_id)
-        .options(
-            selectinload(Claim.attributions),
-            selectinload(Claim.score),
-            selectinload(Claim.resolution),
-        )
-        .with_for_update(of=Claim)
-    )
+    claim = locked_claims(session, [claim_id]).get(claim_id)
     if claim is None:
         raise ResolutionRefused(404, f"No claim {claim_id!r}.")
     return claim
+
+
+def locked_claims(session: Session, claim_ids: Sequence[str]) -> dict[str, Claim]:
+    """The claims that exist, with attributions, score and resolution, locked until commit
+    (in id order, so that two batches cannot deadlock on PostgreSQL)."""
+    found: dict[str, Claim] = {}
+    for chunk in slices(sorted(claim_ids), _IDS_PER_QUERY):
+        found.update(
+            (claim.id, claim)
+            for claim in session.scalars(
+                select(Claim)
+                .where(Claim.id.in_(chunk))
+                .order_by(Claim.id)
+                .options(
+                    selectinload(Claim.attributions),
+                    selectinload(Claim.score),
+                    selectinload(Claim.resolution),
+                )
+                .with_for_update(of=Claim)
+            )
+        )
+    return found
 
 
 def update_track_records(
     session: Session, beliefs: ResolutionContext, claim: Claim, resolution: Resolution, sign: int
 ) -> None:
     """Add (``sign=1``) or take back (``sign=-1``) the resolution's hits and misses."""
-    age = (resolution.created_at - resolution.resolved_at).total_seconds() / SECONDS_PER_DAY
-    deltas = track_record_deltas(
-        sides_taken(claim.attributions),
-        resolution.outcome,
-        max(age, 0.0),
-        beliefs.learning.half_life_days,
-    )
+    deltas = resolution_deltas(claim, resolution, beliefs.learning)
     base = {source_id: beliefs.book.belief(source_id, beliefs.setup).belief for source_id in deltas}
     apply_track_record(session, deltas, base, sign, resolution.created_at)
+
+
+def resolution_deltas(
+    claim: Claim, resolution: Resolution, learning: LearningSettings
+) -> dict[str, tuple[float, float]]:
+    """The decayed hit or miss ``resolution`` gives each source that took a side on ``claim``."""
+    age = (resolution.created_at - resolution.resolved_at).total_seconds() / SECONDS_PER_DAY
+    return track_record_deltas(
+        sides_taken(claim.attributions), resolution.outcome, max(age, 0.0), learning.half_life_days
+    )
 
 
 def resolve_claim(
     session: Session,
     claim_id: str,
-    body: dict[str, Any],
+    body: Mapping[str, Any],
     beliefs: ResolutionContext,
     now: datetime,
 ) -> Claim:
-    """Resolve a claim (``body``: ``outcome``, optional ``resolved_at`` and ``note``).
+    """Resolve one claim (``body``: ``outcome``, optional ``resolved_at`` and ``note``).
 
-    The claim's status becomes the outcome, its current score (computed now if
+    ``resolve_claims`` with one request; the refusal names bare fields.
+    """
+    return resolve_claims(session, [(claim_id, body)], beliefs, now)[0]
+
+
+def resolve_claims(
+    session: Session,
+    requests: Sequence[tuple[str, Mapping[str, Any]]],
+    beliefs: ResolutionContext,
+    now: datetime,
+) -> list[Claim]:
+    """Resolve claims, each ``(claim_id, body)`` with ``body``: ``outcome``, optional
+    ``resolved_at`` and ``note``; all or none. The resolved claims, in request order.
+
+    Each claim's status becomes its outcome, its current score (computed now if
     it has none) is kept as the resolution's forecast, and every source that
-    took a side gains a hit or a miss.
+    took a side gains a hit or a miss: the sums over the batch are added to the
+    learned beliefs in one write per source, with one bump of the counter.
 
     Raises
     ------
     ResolutionRefused
-        404 no such claim; 409 already resolved, or another answer to its
-        question already confirmed; 422 ``resolved_at`` in the future.
+        Naming every refused request: 422 ``resolved_at`` in the future; 404
+        no such claim; 409 already resolved, or another answer to its question
+        already confirmed (stored, or earlier in the batch).
     """
-    resolved_at = body.get("resolved_at") or now
-    if resolved_at > now + CLOCK_SKEW:
-        future = "Must not be in the future."
-        raise ResolutionRefused(422, future, {"resolved_at": [future]})
-    claim = locked_claim(session, claim_id)
-    if claim.resolution is not None:
-        raise ResolutionRefused(
-            409, f"Claim {claim_id!r} is already {claim.status}; withdraw it first."
-        )
-    if body["outcome"] == "confirmed" and claim.question is not None:
-        rival = session.scalar(
-            select(Claim.id).where(
-                Claim.question == claim.question,
-                Claim.id != claim.id,
-                Claim.status == "confirmed",
-            )
-        )
-        if rival is not None:
-            raise ResolutionRefused(
-                409,
-                f"Claim {rival!r}, another answer to question {claim.question!r}, "
-                "is already confirmed.",
-            )
-    if claim.score is not None:
-        forecast = claim.score.confidence
-    else:
-        [scored] = claim_store.score_stored(
+    future = {
+        i: ("resolved_at", "Must not be in the future.")
+        for i, (_, body) in enumerate(requests)
+        if body.get("resolved_at") is not None and body["resolved_at"] > now + CLOCK_SKEW
+    }
+    if future:
+        raise _refused(422, future)
+    claims = locked_claims(session, [claim_id for claim_id, _ in requests])
+    missing = {
+        i: ("claim_id", f"No claim {claim_id!r}.")
+        for i, (claim_id, _) in enumerate(requests)
+        if claim_id not in claims
+    }
+    if missing:
+        raise _refused(404, missing)
+    conflicts = _conflicts(session, requests, claims)
+    if conflicts:
+        raise _refused(409, conflicts)
+
+    forecasts: dict[str, float] = {}
+    unscored: list[str] = []
+    for claim_id, _ in requests:
+        score = claims[claim_id].score
+        if score is None:
+            unscored.append(claim_id)
+        else:
+            forecasts[claim_id] = score.confidence
+    if unscored:
+        scored = claim_store.score_stored(
             session,
-            [claim_id],
+            unscored,
             scorer=beliefs.setup.scorer,
             beliefs=beliefs.book.beliefs,
             beliefs_version=beliefs.version,
-            reasons={claim_id: RESOLUTION},
+            reasons=dict.fromkeys(unscored, RESOLUTION),
             now=now,
         )
-        forecast = scored["confidence"]
-    resolution = Resolution(
-        claim_id=claim_id,
-        outcome=body["outcome"],
-        resolved_at=resolved_at,
-        note=body.get("note"),
-        forecast=forecast,
-        created_at=now,
+        forecasts.update(zip(unscored, (s["confidence"] for s in scored), strict=True))
+
+    deltas: dict[str, tuple[float, float]] = {}
+    for claim_id, body in requests:
+        claim = claims[claim_id]
+        resolution = Resolution(
+            claim_id=claim_id,
+            outcome=body["outcome"],
+            resolved_at=body.get("resolved_at") or now,
+            note=body.get("note"),
+            forecast=forecasts[claim_id],
+            created_at=now,
+        )
+        session.add(resolution)
+        claim.status = body["outcome"]
+        claim.updated_at = now
+        for source_id, (hits, misses) in resolution_deltas(
+            claim, resolution, beliefs.learning
+        ).items():
+            total = deltas.get(source_id, (0.0, 0.0))
+            deltas[source_id] = (total[0] + hits, total[1] + misses)
+    base = {source_id: beliefs.book.belief(source_id, beliefs.setup).belief for source_id in deltas}
+    apply_track_record(session, deltas, base, +1, now)
+    return [claims[claim_id] for claim_id, _ in requests]
+
+
+def _conflicts(
+    session: Session, requests: Sequence[tuple[str, Mapping[str, Any]]], claims: Mapping[str, Claim]
+) -> dict[int, tuple[str, str]]:
+    """Requests that conflict with the store or with an earlier request of the batch."""
+    conflicts: dict[int, tuple[str, str]] = {}
+    questions = sorted(
+        {
+            question
+            for claim_id, body in requests
+            if body["outcome"] == "confirmed"
+            and (question := claims[claim_id].question) is not None
+        }
     )
-    session.add(resolution)
-    claim.status = body["outcome"]
-    claim.updated_at = now
-    update_track_records(session, beliefs, claim, resolution, +1)
-    return claim
+    confirmed: dict[str | None, str] = {}
+    for chunk in slices(questions, _IDS_PER_QUERY):
+        confirmed.update(
+            (question, claim_id)
+            for claim_id, question in session.execute(
+                select(Claim.id, Claim.question)
+                .where(Claim.question.in_(chunk), Claim.status == "confirmed")
+                .order_by(Claim.id)
+            )
+        )
+    seen: set[str] = set()
+    for i, (claim_id, body) in enumerate(requests):
+        claim = claims[claim_id]
+        if claim_id in seen:
+            conflicts[i] = ("claim_id", f"Claim {claim_id!r} is resolved twice in the batch.")
+        seen.add(claim_id)
+        if i in conflicts:
+            continue
+        if claim.resolution is not None:
+            conflicts[i] = (
+                "claim_id",
+                f"Claim {claim_id!r} is already {claim.status}; withdraw it first.",
+            )
+        elif body["outcome"] == "confirmed" and claim.question is not None:
+            rival = confirmed.setdefault(claim.question, claim_id)
+            if rival != claim_id:
+                conflicts[i] = (
+                    "claim_id",
+                    f"Claim {rival!r}, another answer to question {claim.question!r}, "
+                    "is already confirmed.",
+                )
+    return conflicts
 
 
 # --- the incremental track-record update -------------------------------------------
