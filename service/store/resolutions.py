@@ -10,13 +10,14 @@ that change); withdrawing it takes the same amounts back.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import Float, Insert, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 import scoring
@@ -25,8 +26,8 @@ from service.scoring_model import ScoringModel
 from service.settings import LearningSettings
 from service.store import change_counters
 from service.store import claims as claim_store
-from service.store.db import slices, upsert_statement
-from service.store.models import Attribution, Claim, Resolution, SourceReliability
+from service.store.db import dialect_insert, slices
+from service.store.models import Attribution, Base, Claim, Resolution, SourceReliability
 from service.store.source_beliefs import SourceBook
 
 RESOLUTION = "resolution"
@@ -35,6 +36,9 @@ RESOLUTION = "resolution"
 # when it is clearly in the future.
 CLOCK_SKEW = timedelta(minutes=5)
 SECONDS_PER_DAY = 86_400.0
+_RELIABILITIES: Table = Base.metadata.tables[SourceReliability.__tablename__]
+_RESOLUTIONS: Table = Base.metadata.tables[Resolution.__tablename__]
+_CLAIMS: Table = Base.metadata.tables[Claim.__tablename__]
 # Ids per IN (...) list: SQLite binds at most 32,766 values per statement.
 _IDS_PER_QUERY = 5_000
 # A belief pushed down by withdrawing a resolution stays a valid Beta.
@@ -144,12 +148,12 @@ def resolve_claim(
     body: Mapping[str, Any],
     beliefs: ResolutionContext,
     now: datetime,
-) -> Claim:
+) -> None:
     """Resolve one claim (``body``: ``outcome``, optional ``resolved_at`` and ``note``).
 
     ``resolve_claims`` with one request; the refusal names bare fields.
     """
-    return resolve_claims(session, [(claim_id, body)], beliefs, now)[0]
+    resolve_claims(session, [(claim_id, body)], beliefs, now)
 
 
 def resolve_claims(
@@ -157,9 +161,9 @@ def resolve_claims(
     requests: Sequence[tuple[str, Mapping[str, Any]]],
     beliefs: ResolutionContext,
     now: datetime,
-) -> list[Claim]:
+) -> None:
     """Resolve claims, each ``(claim_id, body)`` with ``body``: ``outcome``, optional
-    ``resolved_at`` and ``note``; all or none. The resolved claims, in request order.
+    ``resolved_at`` and ``note``; all or none.
 
     Each claim's status becomes its outcome, its current score (computed now if
     it has none) is kept as the resolution's forecast, and every source that
@@ -212,28 +216,35 @@ def resolve_claims(
         )
         forecasts.update(zip(unscored, (s["confidence"] for s in scored), strict=True))
 
+    rows = [
+        {
+            "claim_id": claim_id,
+            "outcome": body["outcome"],
+            "resolved_at": body.get("resolved_at") or now,
+            "note": body.get("note"),
+            "forecast": forecasts[claim_id],
+            "created_at": now,
+        }
+        for claim_id, body in requests
+    ]
+    # Core writes, one statement each: the loaded claims are read, never flushed.
+    session.execute(insert(_RESOLUTIONS), rows)
+    session.execute(
+        update(_CLAIMS)
+        .where(_CLAIMS.c.id == bindparam("b_id"))
+        .values(status=bindparam("b_status"), updated_at=now),
+        [{"b_id": row["claim_id"], "b_status": row["outcome"]} for row in rows],
+    )
     deltas: dict[str, tuple[float, float]] = {}
-    for claim_id, body in requests:
-        claim = claims[claim_id]
-        resolution = Resolution(
-            claim_id=claim_id,
-            outcome=body["outcome"],
-            resolved_at=body.get("resolved_at") or now,
-            note=body.get("note"),
-            forecast=forecasts[claim_id],
-            created_at=now,
-        )
-        session.add(resolution)
-        claim.status = body["outcome"]
-        claim.updated_at = now
+    for row in rows:
+        resolution = Resolution(**row)
         for source_id, (hits, misses) in resolution_deltas(
-            claim, resolution, beliefs.learning
+            claims[row["claim_id"]], resolution, beliefs.learning
         ).items():
             total = deltas.get(source_id, (0.0, 0.0))
             deltas[source_id] = (total[0] + hits, total[1] + misses)
     base = {source_id: beliefs.book.belief(source_id, beliefs.setup).belief for source_id in deltas}
     apply_track_record(session, deltas, base, +1, now)
-    return [claims[claim_id] for claim_id, _ in requests]
 
 
 def _conflicts(
@@ -316,6 +327,25 @@ def track_record_deltas(
     return {source_id: (float(hits[i]), float(misses[i])) for source_id, i in index.items()}
 
 
+@functools.cache
+def _track_record_upsert(dialect: str) -> Insert:
+    """Insert a learned belief, or add the bound ``d_alpha`` and ``d_beta`` to the stored one."""
+    table = _RELIABILITIES
+    statement = dialect_insert(dialect, table)
+    # SQLite's two-argument max() is PostgreSQL's greatest().
+    greatest = func.max if dialect == "sqlite" else func.greatest
+    excluded = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.source_id],
+        set_={
+            "alpha": greatest(table.c.alpha + bindparam("d_alpha", type_=Float), _MIN_PSEUDO_COUNT),
+            "beta": greatest(table.c.beta + bindparam("d_beta", type_=Float), _MIN_PSEUDO_COUNT),
+            "updated_at": excluded.updated_at,
+            "reliabilities_version": excluded.reliabilities_version,
+        },
+    )
+
+
 def apply_track_record(
     session: Session,
     deltas: Mapping[str, tuple[float, float]],
@@ -326,32 +356,28 @@ def apply_track_record(
     """Add (``sign=1``) or take back (``sign=-1``) hits and misses, in the caller's transaction.
 
     A source without a learned row starts from ``base`` (its current belief).
-    The update is one atomic upsert per source, so concurrent resolutions
-    touching one source both count. Bumps the ``reliabilities`` counter and
-    stamps the rows with its new value.
+    The update is one atomic upsert per source (one statement run with
+    ``executemany``, in source id order), so concurrent resolutions touching
+    one source both count. Bumps the ``reliabilities`` counter and stamps the
+    rows with its new value.
     """
     version = change_counters.bump(session, change_counters.RELIABILITIES)
-    # SQLite's two-argument max() is PostgreSQL's greatest().
-    greatest = func.max if session.get_bind().dialect.name == "sqlite" else func.greatest
+    if not deltas:
+        return
+    rows = []
     for source_id in sorted(deltas):
         d_alpha, d_beta = (sign * d for d in deltas[source_id])
         start = base[source_id]
-        statement = upsert_statement(session, SourceReliability).values(
-            source_id=source_id,
-            alpha=max(start.alpha + d_alpha, _MIN_PSEUDO_COUNT),
-            beta=max(start.beta + d_beta, _MIN_PSEUDO_COUNT),
-            job_id=None,
-            updated_at=now,
-            reliabilities_version=version,
+        rows.append(
+            {
+                "source_id": source_id,
+                "alpha": max(start.alpha + d_alpha, _MIN_PSEUDO_COUNT),
+                "beta": max(start.beta + d_beta, _MIN_PSEUDO_COUNT),
+                "job_id": None,
+                "updated_at": now,
+                "reliabilities_version": version,
+                "d_alpha": d_alpha,
+                "d_beta": d_beta,
+            }
         )
-        session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[SourceReliability.source_id],
-                set_={
-                    "alpha": greatest(SourceReliability.alpha + d_alpha, _MIN_PSEUDO_COUNT),
-                    "beta": greatest(SourceReliability.beta + d_beta, _MIN_PSEUDO_COUNT),
-                    "updated_at": now,
-                    "reliabilities_version": version,
-                },
-            )
-        )
+    session.execute(_track_record_upsert(session.get_bind().dialect.name), rows)
