@@ -177,6 +177,8 @@ def resolve_claims(
         no such claim; 409 already resolved, or another answer to its question
         already confirmed (stored, or earlier in the batch).
     """
+    if not requests:
+        return
     future = {
         i: ("resolved_at", "Must not be in the future.")
         for i, (_, body) in enumerate(requests)
