@@ -102,7 +102,12 @@ def resolve_many(body: dict[str, Any]) -> dict[str, Any]:
     session.commit()
     ids = [claim_id for claim_id, _ in requests]
     stored = claim_store.load_claims(session, ids, full=False)
-    return {"claims": [claim_document(stored[claim_id], full=False) for claim_id in ids]}
+    grade_of = state().grader()
+    return {
+        "claims": [
+            claim_document(stored[claim_id], grade_of=grade_of, full=False) for claim_id in ids
+        ]
+    }
 
 
 @blp.route("/claims/<slug:claim_id>/resolution", methods=["DELETE"])
