@@ -22,7 +22,7 @@ from service.schemas.responses import ClaimsResponseSchema
 from service.store import claims as claim_store
 from service.store.db import get_session
 from service.store.models import Source, utcnow
-from service.store.sources import save_source
+from service.store.sources import save_sources
 from service.web.auth import requires
 from service.web.observability import SCORES
 
@@ -115,9 +115,15 @@ def import_stix(bundle: dict[str, Any]) -> dict[str, Any]:
     beliefs = app.book.with_overrides(new, app.setup)
     now = utcnow()
     batch = claim_store.prepare_claims(claims, scorer=app.setup.scorer, beliefs=beliefs, now=now)
-    for source_id, definition in new.items():
-        if session.get(Source, source_id) is None:
-            save_source(session, source_id, definition, now)
+    save_sources(
+        session,
+        {
+            source_id: definition
+            for source_id, definition in new.items()
+            if session.get(Source, source_id) is None
+        },
+        now,
+    )
     stored = claim_store.store_claims(
         session,
         batch,

@@ -44,9 +44,9 @@ from service.store import change_counters
 from service.store import claims as claim_store
 from service.store.db import get_engine, writer
 from service.store.models import Claim, Source, utcnow
-from service.store.resolutions import ResolutionContext, ResolutionRefused, resolve_claim
+from service.store.resolutions import ResolutionContext, ResolutionRefused, resolve_claims
 from service.store.source_beliefs import read_book
-from service.store.sources import save_source
+from service.store.sources import save_sources
 
 # Cells of a CSV row that hold JSON rather than text.
 JSON_COLUMNS = ("prior", "tags", "attributions")
@@ -86,9 +86,8 @@ def _validate_source(row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 
 def _store_sources(session: Session, rows: list[tuple[int, tuple[str, dict[str, Any]]]]) -> None:
-    now = utcnow()
-    for _, (source_id, definition) in rows:
-        save_source(session, source_id, definition, now)
+    # Later rows with the same id win, as if put one after the other.
+    save_sources(session, {source_id: definition for _, (source_id, definition) in rows}, utcnow())
 
 
 def _validate_claim(row: dict[str, Any]) -> dict[str, Any]:
@@ -132,14 +131,15 @@ def _validate_resolution(row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 
 def _store_resolutions(session: Session, rows: list[tuple[int, tuple[str, Any]]]) -> None:
-    """Resolve claims as ``POST /v1/claims/{id}/resolution`` does, in file order."""
-    beliefs = _resolution_context(session)
-    for number, (claim_id, body) in rows:
-        try:
-            resolve_claim(session, claim_id, body, beliefs, utcnow())
-        except ResolutionRefused as refused:
-            field = next(iter(refused.errors)) if refused.errors else "claim_id"
-            raise BadRow(number, f"{field}: {refused}") from None
+    """Resolve claims as ``POST /v1/resolutions`` does; a refusal names the first bad row."""
+    try:
+        resolve_claims(
+            session, [request for _, request in rows], _resolution_context(session), utcnow()
+        )
+    except ResolutionRefused as refused:
+        first = min(refused.errors)
+        field = next(iter(refused.errors[first]))
+        raise BadRow(rows[first][0], f"{field}: {refused.errors[first][field][0]}") from None
 
 
 ROW_TYPES: dict[str, RowType] = {

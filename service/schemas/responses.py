@@ -7,6 +7,7 @@ OpenAPI document of those dicts, and the tests check the two agree.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +24,9 @@ from service.store.claims import evidence_values
 from service.store.source_beliefs import SourceBook
 
 
+@functools.lru_cache(maxsize=1024)
 def iso_time(value: datetime | None) -> str | None:
+    # Cached: a batch's documents repeat its write time in every claim.
     return value.isoformat() if value is not None else None
 
 
@@ -383,8 +386,11 @@ class StoredSourceSchema(Strict):
     updated_at = fields.String(allow_none=True)
 
 
-class SourcePageSchema(Strict):
+class SourceListSchema(Strict):
     sources = fields.Nested(StoredSourceSchema, many=True, required=True)
+
+
+class SourcePageSchema(SourceListSchema):
     next_cursor = fields.String(allow_none=True, required=True)
 
 

@@ -44,6 +44,14 @@ TABLE: list[tuple[str, str, Any, str | None, int]] = [
     ("GET", "/v1/sources", None, "read", 200),
     ("GET", "/v1/sources/wire", None, "read", 200),
     ("PUT", "/v1/sources/wire", {"prior": {"grade": "A"}}, "admin", 200),
+    ("POST", "/v1/sources", {"sources": [{"id": "wire", "prior": {"grade": "A"}}]}, "admin", 200),
+    (
+        "POST",
+        "/v1/resolutions",
+        {"resolutions": [{"claim_id": "c", "outcome": "confirmed"}]},
+        "admin",
+        200,
+    ),
     ("POST", "/v1/claims/c/resolution", {"outcome": "confirmed"}, "admin", 200),
     ("DELETE", "/v1/claims/c/resolution", None, "admin", 204),
     ("GET", "/v1/claims/c/history", None, "read", 200),
@@ -100,7 +108,7 @@ def _prepare(client: FlaskClient, admin: dict[str, str], method: str, path: str)
     client.post("/v1/claims", json=CLAIM, headers=admin)
     if method == "DELETE" and path.endswith("/resolution"):
         client.post("/v1/claims/c/resolution", json={"outcome": "confirmed"}, headers=admin)
-    if method == "POST" and path.endswith("/resolution"):
+    if method == "POST" and path.endswith(("/resolution", "/resolutions")):
         client.delete("/v1/claims/c/resolution", headers=admin)
 
 
