@@ -1,0 +1,145 @@
+"""The fit's index arrays: every question's states and each evidence row's place among them.
+
+A question's *states* are its claims (exactly one of them true) and, unless the
+question is closed, "none of them". A lone claim is a question of one claim:
+its states are "true" and "false". Every structure of the fit scores states;
+the arrays here say which states belong together and how much each row
+counts, so the structures never loop in Python.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scoring.evidence import FloatArray, IntArray
+from scoring.fit.data import FitData
+
+# Score of a state that a resolution rules out: exp() of it is 0, and it stays
+# finite so that subtracting a row's own weight from it (leave-one-out) is safe.
+RULED_OUT = -1e4
+
+
+class Layout:
+    """States of every question of ``data`` and the weight of every evidence row.
+
+    Parameters
+    ----------
+    data : FitData
+    unresolved_weight : float
+        Weight in [0, 1] of a row whose claim is open, relative to one whose
+        truth is known.
+    half_life_days : float
+        Age at which a row counts half; 0 for no decay.
+
+    Attributes
+    ----------
+    n_states : int
+        ``n_claims`` claim states (state j is claim j) then one "none" state per
+        open question.
+    state_question : ndarray of int, shape (n_states,)
+    state_class : ndarray of int, shape (n_states,)
+        Class of each claim state; -1 for "none".
+    ruled_out : ndarray, shape (n_states,)
+        0, or ``RULED_OUT`` for a state a resolution excludes.
+    row_question : ndarray of int, shape (n_rows,)
+    chance : ndarray, shape (n_rows,)
+        Chance that a random pick in the row's question is any given answer:
+        ``1 / n_classes`` when claims have classes, else ``1 / max(2, answers)``.
+    binary : ndarray of bool, shape (n_rows,)
+        Rows on a lone claim without answer classes: a yes/no statement whose
+        "none of them" state is "false", on which supporting is the wrong
+        stance (elsewhere a support is a pick among answers).
+    mass : ndarray, shape (n_rows,)
+        How much the row counts in its source's record: fidelity x weight scale
+        x age decay x (1 if its truth is known, else ``unresolved_weight``), and
+        0 for an open claim's row when no other source speaks to its question
+        (a source's lone word cannot confirm itself).
+    known : ndarray of bool, shape (n_rows,)
+        Rows whose question's answer is known.
+    """
+
+    def __init__(self, data: FitData, unresolved_weight: float, half_life_days: float) -> None:
+        self.data = data
+        n, nq = data.n_claims, data.n_questions
+        open_questions = np.flatnonzero(~data.closed)
+        self.n_states = n + open_questions.size
+        self.state_question = np.concatenate((data.question, open_questions))
+        self.state_class = np.concatenate((data.claim_class, np.full(open_questions.size, -1)))
+        self.n_classes = data.n_classes
+        self.size = np.bincount(data.question, minlength=nq)
+
+        # States sorted by question, for per-question maxima (reduceat).
+        self.order = np.argsort(self.state_question, kind="stable")
+        ranked = self.state_question[self.order]
+        self.starts = np.flatnonzero(np.concatenate(([True], ranked[1:] != ranked[:-1])))
+        self.first_question = ranked[self.starts]
+        self.state_count = np.bincount(self.state_question, minlength=nq)
+        self.state_start = np.cumsum(self.state_count) - self.state_count
+
+        outcome = data.outcome
+        confirmed = np.bincount(data.question, weights=outcome == 1, minlength=nq) > 0
+        self.ruled_out = np.zeros(self.n_states)
+        claim_out = (outcome == 0) | (confirmed[data.question] & (outcome != 1))
+        self.ruled_out[:n][claim_out] = RULED_OUT
+        self.ruled_out[n:][confirmed[open_questions]] = RULED_OUT
+        resolved = np.bincount(data.question, weights=~np.isnan(outcome), minlength=nq)
+        answered = confirmed | (resolved == self.size)
+        self.resolved_claims = int((~np.isnan(outcome)).sum())
+        self.answered_question = answered
+
+        claim, source = data.claim, data.source
+        self.row_question = data.question[claim]
+        self.known = answered[self.row_question] | ~np.isnan(outcome[claim])
+        if self.n_classes > 1:
+            self.chance = np.full(data.n_rows, 1.0 / self.n_classes)
+        else:
+            self.chance = 1.0 / np.maximum(2, self.size[self.row_question]).astype(float)
+        self.binary = (self.n_classes == 1) & (self.size[self.row_question] == 1)
+        decay = np.ones(data.n_rows)
+        if half_life_days > 0:
+            decay = np.exp2(-data.age_days / half_life_days)
+        # Sources speaking to each question: a row is alone when its source is the only one.
+        keys = np.unique(self.row_question * data.n_sources + source)
+        speakers = np.bincount(keys // max(data.n_sources, 1), minlength=nq)
+        alone = (speakers[self.row_question] <= 1) & ~self.known
+        weight = np.where(self.known, 1.0, unresolved_weight) * ~alone
+        self.mass = np.abs(data.sign) * data.fidelity * data.weight_scale * decay * weight
+
+    def partition(self, score: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Per question: the largest state score, and the sums of exp(score - largest) over
+        its claims and over its "none" state; each shape (n_questions,)."""
+        nq, n = self.data.n_questions, self.data.n_claims
+        top = np.zeros(nq)
+        if score.size:
+            top[self.first_question] = np.maximum.reduceat(score[self.order], self.starts)
+        e = np.exp(score - top[self.state_question])
+        claims = np.bincount(self.state_question[:n], weights=e[:n], minlength=nq)
+        none = np.bincount(self.state_question[n:], weights=e[n:], minlength=nq)
+        return top, claims, none
+
+    def softmax(self, score: FloatArray) -> FloatArray:
+        """Probability of each state within its question, from state log-scores, shape (n_states,)."""
+        top, claims, none = self.partition(score)
+        q = self.state_question
+        return np.exp(score - top[q]) / (claims + none)[q]
+
+    def pairs(self, rows: IntArray) -> tuple[IntArray, IntArray]:
+        """Every given row beside every state of its question: (pair row, pair state)."""
+        q = self.row_question[rows]
+        count = self.state_count[q]
+        pair_row = np.repeat(rows, count)
+        within = np.arange(pair_row.size) - np.repeat(np.cumsum(count) - count, count)
+        pair_state = self.order[np.repeat(self.state_start[q], count) + within]
+        return pair_row, pair_state
+
+    def vote_scores(self) -> FloatArray:
+        """State scores of a weighted majority vote, one log-odds unit a report.
+
+        EM starts here: starting every source at a coin flip would be a fixed
+        point at which no claim moves.
+        """
+        data = self.data
+        vote = np.bincount(
+            data.claim, weights=data.sign * data.fidelity * data.weight_scale, minlength=self.n_states
+        )
+        return vote + self.ruled_out
