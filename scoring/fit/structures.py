@@ -17,8 +17,6 @@ from scoring.fit.layout import Layout
 
 # Probabilities are kept this far from 0 and 1 so that logarithms stay finite.
 _TINY = 1e-9
-# Largest exponent taken (exp(700) is near the float limit).
-_MAX_EXP = 700.0
 # Pseudo-claims behind each class's learned base rate.
 CLASS_PRIOR_STRENGTH = 1.0
 
@@ -185,28 +183,10 @@ class OneCoin:
 
     def _m_step(self, layout: Layout, score: FloatArray) -> float:
         """Sources' parameters from the states' scores; returns the largest change."""
-        own = self._own_leave_one_out(layout, score)
-        return self._update_reliability(layout, own, score)
+        posterior = layout.softmax(score)
+        return self._update_reliability(layout, posterior[layout.data.claim], posterior)
 
-    def _own_leave_one_out(self, layout: Layout, score: FloatArray) -> FloatArray:
-        """Each row's chance that its own claim is true, judged without that row.
-
-        Judging a row by a posterior its own vote helped make would let a
-        source confirm itself; leaving the vote out, a source's stance counts
-        for or against it only as far as *others* (or a resolution) say.
-        """
-        data = layout.data
-        top, claims, none = layout.partition(score)
-        q = layout.row_question
-        own = score[data.claim] - top[q]
-        other_claims = np.maximum(claims[q] - np.exp(own), 0.0)
-        # Without the row, its own claim loses both its weights, the other
-        # claims its shared weight, and "none of them" nothing.
-        without = np.exp(np.minimum(own - self.weight_ - self._shared, _MAX_EXP))
-        others = other_claims * np.exp(np.minimum(-self._shared, _MAX_EXP)) + none[q]
-        return without / (others + without)
-
-    def _update_reliability(self, layout: Layout, own: FloatArray, score: FloatArray) -> float:
+    def _update_reliability(self, layout: Layout, own: FloatArray, posterior: FloatArray) -> float:
         data = layout.data
         n = data.n_sources
         right = np.where(data.sign > 0, own, 1 - own)
@@ -219,7 +199,7 @@ class OneCoin:
         change = float(np.abs(reliability - self.reliability_).max(initial=0.0))
         self.reliability_ = reliability
         if self.class_prior:
-            base = self._learn_base(layout, layout.softmax(score))
+            base = self._learn_base(layout, posterior)
             change = max(change, float(np.abs(base - self.base_).max(initial=0.0)))
             self.base_ = base
         return change
@@ -302,18 +282,10 @@ class ConfusionMatrices(OneCoin):
         self._pair_claim = self._pair_state < data.n_claims
         self._pair_true = np.where(self._pair_claim, layout.state_class[self._pair_state], 0)
         self._pair_picked = data.claim_class[data.claim[self._pair_row]]
-        count = layout.state_count[layout.row_question[self._picks]]
-        self._pair_start = np.cumsum(count) - count
-        self._pair_pick = np.repeat(np.arange(self._picks.size), count)
         self._other_rows = np.ones(data.n_rows)
         self._other_rows[self._picks] = 0.0
         self._shared = np.zeros(data.n_rows)
         self.confusion_ = self._centre(self.reliability_)
-        # The majority vote EM starts from: one unit on each pick's own claim.
-        own = self._pair_state == data.claim[self._pair_row]
-        self._pair_weight = np.where(
-            own, data.fidelity[self._pair_row] * data.weight_scale[self._pair_row], 0.0
-        )
 
     def _centre(self, reliability: FloatArray) -> FloatArray:
         """One-coin matrices, shape (n_sources, C, C): r on the diagonal, the rest even."""
@@ -342,9 +314,9 @@ class ConfusionMatrices(OneCoin):
         self.weight_, self._shared = weight * self._other_rows, shared * self._other_rows
         chance = self._pick_chances(layout, self._pair_row, self._pair_state)
         scale = data.weight_scale[self._pair_row]
-        self._pair_weight = (_log(chance) + np.log(self.base_.size)) * scale
+        pair_weight = (_log(chance) + np.log(self.base_.size)) * scale
         evidence = self._evidence(layout) + np.bincount(
-            self._pair_state, self._pair_weight, minlength=layout.n_states
+            self._pair_state, pair_weight, minlength=layout.n_states
         )
         return self._base_scores(layout) + evidence + layout.ruled_out
 
@@ -355,17 +327,9 @@ class ConfusionMatrices(OneCoin):
 
     def _m_step(self, layout: Layout, score: FloatArray) -> float:
         data = layout.data
-        own = self._own_leave_one_out(layout, score)
-        # Picks: each state of the question judged without the pick's own weights.
-        without = score[self._pair_state] - self._pair_weight
-        top = np.maximum.reduceat(without, self._pair_start) if without.size else without
-        e = np.exp(without - top[self._pair_pick])
-        total = np.bincount(self._pair_pick, e, minlength=self._picks.size)
-        posterior = e / total[self._pair_pick]
-        is_own = self._pair_state == data.claim[self._pair_row]
-        own[self._pair_row[is_own]] = posterior[is_own]
-        change = self._update_reliability(layout, own, score)
-
+        state = layout.softmax(score)
+        change = self._update_reliability(layout, state[data.claim], state)
+        posterior = state[self._pair_state]
         n, c = data.n_sources, self.base_.size
         cell = (data.source[self._pair_row] * c + self._pair_true) * c + self._pair_picked
         mass = layout.mass[self._pair_row] * posterior * self._pair_claim
