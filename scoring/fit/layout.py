@@ -30,6 +30,9 @@ class Layout:
         truth is known.
     half_life_days : float
         Age at which a row counts half; 0 for no decay.
+    n_classes : int, optional
+        Answer classes of the store (default: those ``data`` uses), when
+        ``data`` holds only some claims of a larger store.
 
     Attributes
     ----------
@@ -58,14 +61,20 @@ class Layout:
         Rows whose question's answer is known.
     """
 
-    def __init__(self, data: FitData, unresolved_weight: float, half_life_days: float) -> None:
+    def __init__(
+        self,
+        data: FitData,
+        unresolved_weight: float,
+        half_life_days: float,
+        n_classes: int | None = None,
+    ) -> None:
         self.data = data
         n, nq = data.n_claims, data.n_questions
         open_questions = np.flatnonzero(~data.closed)
         self.n_states = n + open_questions.size
         self.state_question = np.concatenate((data.question, open_questions))
         self.state_class = np.concatenate((data.claim_class, np.full(open_questions.size, -1)))
-        self.n_classes = data.n_classes
+        self.n_classes = data.n_classes if n_classes is None else n_classes
         self.size = np.bincount(data.question, minlength=nq)
 
         # States sorted by question, for per-question maxima (reduceat).

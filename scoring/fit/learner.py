@@ -117,7 +117,6 @@ class ReliabilityLearner:
         """Choose a structure and temperature for ``data``, then fit it on all of it."""
         started = time.perf_counter()
         weights = (self.unresolved_weight, self.half_life_days)
-        layout = Layout(data, *weights)
         sample = self._sample(data)
         sample_layout = Layout(sample, *weights)
         resolved = int(sample_layout.answered_question.sum())
@@ -131,18 +130,25 @@ class ReliabilityLearner:
         best = int(np.argmax([r.value for r in results]))
         self.criteria_ = {c.describe(): r.value for c, r in zip(found, results, strict=True)}
         selected = time.perf_counter()
-        self.structure_ = copy.copy(found[best]).fit(layout)
+        self.structure_ = found[best]
         self.temperature_ = results[best].temperature
+        self.refit(data)
+        self.timings_ = {
+            "selection": selected - started,
+            "fit": time.perf_counter() - selected,
+        }
+        return self
+
+    def refit(self, data: FitData) -> Self:
+        """Fit the structure already chosen to other data of the same store (e.g. relays moved)."""
+        layout = Layout(data, self.unresolved_weight, self.half_life_days)
+        self.structure_ = copy.copy(self.structure_).fit(layout)
         self.alpha_ = self.structure_.alpha_
         self.beta_ = self.structure_.beta_
         self.reliability_ = self.structure_.reliability_
         self.n_iter_ = self.structure_.n_iter_
         self.converged_ = self.structure_.converged_
         self.confidence_ = self.posterior(layout)[: data.n_claims]
-        self.timings_ = {
-            "selection": selected - started,
-            "fit": time.perf_counter() - selected,
-        }
         return self
 
     def posterior(self, layout: Layout) -> FloatArray:

@@ -102,6 +102,7 @@ class OneCoin:
         self.reliability_ = self.alpha_ / (self.alpha_ + self.beta_)
         self.base_ = np.zeros(data.n_classes)
         self._start(layout)
+        self._first_parameters()
         self.weight_ = data.sign * data.fidelity * data.weight_scale
         self._shared = np.zeros(data.n_rows)
         score = self._base_scores(layout) + layout.vote_scores()
@@ -118,6 +119,14 @@ class OneCoin:
 
     def _start(self, layout: Layout) -> None:
         """Index arrays a structure needs beyond the layout's."""
+
+    def _first_parameters(self) -> None:
+        """Parameters beyond reliabilities and base rates, before the first M-step."""
+
+    def predict_scores(self, layout: Layout) -> FloatArray:
+        """State log-scores of ``layout``'s store under the fitted parameters (one E-step)."""
+        self._start(layout)
+        return self._e_step(layout)
 
     # --- E-step -------------------------------------------------------------------------
 
@@ -285,9 +294,11 @@ class ConfusionMatrices(OneCoin):
         self._other_rows = np.ones(data.n_rows)
         self._other_rows[self._picks] = 0.0
         self._shared = np.zeros(data.n_rows)
-        self.confusion_ = self._centre(self.reliability_)
 
-    def _centre(self, reliability: FloatArray) -> FloatArray:
+    def _first_parameters(self) -> None:
+        self.confusion_ = self.one_coin_matrices(self.reliability_)
+
+    def one_coin_matrices(self, reliability: FloatArray) -> FloatArray:
         """One-coin matrices, shape (n_sources, C, C): r on the diagonal, the rest even."""
         c = self.base_.size
         off = ((1 - reliability) / max(c - 1, 1))[:, None, None]
@@ -318,6 +329,9 @@ class ConfusionMatrices(OneCoin):
         evidence = self._evidence(layout) + np.bincount(
             self._pair_state, pair_weight, minlength=layout.n_states
         )
+        # A pick's weight on its own claim against "none of them", for the explanations.
+        own = self._pair_state == data.claim[self._pair_row]
+        self.weight_[self._pair_row[own]] = pair_weight[own]
         return self._base_scores(layout) + evidence + layout.ruled_out
 
     def pair_likelihood(self, layout: Layout, pair_row: IntArray, pair_state: IntArray) -> FloatArray:
@@ -334,7 +348,7 @@ class ConfusionMatrices(OneCoin):
         cell = (data.source[self._pair_row] * c + self._pair_true) * c + self._pair_picked
         mass = layout.mass[self._pair_row] * posterior * self._pair_claim
         counts = np.bincount(cell, mass, minlength=n * c * c).reshape(n, c, c)
-        centre = self._centre(self.reliability_)
+        centre = self.one_coin_matrices(self.reliability_)
         confusion = (self.strength * centre + counts) / (
             self.strength + counts.sum(axis=2, keepdims=True)
         )
