@@ -218,7 +218,7 @@ def crowd_peers(n_answers: int) -> dict[str, Callable[[pd.DataFrame], pd.DataFra
         Wawa,
     )
 
-    peers = {
+    peers: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
         "MajorityVote": MajorityVote().fit_predict_proba,
         "Wawa": Wawa().fit_predict_proba,
         "DawidSkene": DawidSkene(n_iter=100).fit_predict_proba,
@@ -240,9 +240,7 @@ class CrowdRun:
 
 def crowd_set(crowd: CrowdSet) -> CrowdRun:
     claims, claim_question, claim_label = crowd.claims()
-    fit, confidence, seconds = learn_and_score(
-        claims, {}, np.full(len(claims), np.nan), claims
-    )
+    fit, confidence, seconds = learn_and_score(claims, {}, np.full(len(claims), np.nan), claims)
     proba = np.zeros((crowd.questions.size, crowd.labels.size))
     proba[claim_question, claim_label] = confidence
     judged, truth = crowd.judged, crowd.true_label
@@ -265,7 +263,10 @@ def crowd_set(crowd: CrowdSet) -> CrowdRun:
         f"{judged.size} known answers\n\n"
         + table(
             ["method", "accuracy", "Brier", "log loss", "ECE", "seconds"],
-            [[r.method, r.accuracy, r.brier, r.log_loss, r.ece, f"{r.seconds:.3f}"] for r in results],
+            [
+                [r.method, r.accuracy, r.brier, r.log_loss, r.ece, f"{r.seconds:.3f}"]
+                for r in results
+            ],
         )
         + f"\nChosen: **{stats['structure']}**, temperature {stats['temperature']:.3f}, "
         f"{stats['iterations']} iterations, converged {stats['converged']}; criterion "
@@ -287,9 +288,7 @@ def crowd_summary(runs: list[CrowdRun]) -> tuple[str, list[str]]:
             ece[r.method][run.name] = r.ece
     for i, method in enumerate(PUBLISHED_METHODS):
         acc[method] = {
-            run.name: value
-            for run in runs
-            if (value := PUBLISHED[run.name][i]) is not None
+            run.name: value for run in runs if (value := PUBLISHED[run.name][i]) is not None
         }
     ours = methods[0]
     rows = []
@@ -303,7 +302,10 @@ def crowd_summary(runs: list[CrowdRun]) -> tuple[str, list[str]]:
                     else "-"
                     for m in methods
                 ),
-                *(f"{acc[m][run.name]:.4f}" if run.name in acc[m] else "-" for m in PUBLISHED_METHODS),
+                *(
+                    f"{acc[m][run.name]:.4f}" if run.name in acc[m] else "-"
+                    for m in PUBLISHED_METHODS
+                ),
                 run.stats["structure"],
             ]
         )

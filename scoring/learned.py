@@ -145,9 +145,7 @@ class LearnedModel:
             strength=strength,
         )
 
-    def structure_for(
-        self, ids: Sequence[str], reliability: FloatArray, n_classes: int
-    ) -> OneCoin:
+    def structure_for(self, ids: Sequence[str], reliability: FloatArray, n_classes: int) -> OneCoin:
         """The fitted structure over sources ``ids`` (reliabilities given), ready to score.
 
         A source the fit did not see gets the one-coin matrix of its reliability.

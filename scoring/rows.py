@@ -607,8 +607,8 @@ class EvidenceRows:
             closed=np.zeros(self.n_questions, dtype=bool),
             prior_alpha=np.asarray(prior_alpha, dtype=float),
             prior_beta=np.asarray(prior_beta, dtype=float),
-            claim_class=np.zeros(0, np.intp) if claim_class is None else claim_class,
-            source_group=np.zeros(0, np.intp) if source_group is None else source_group,
+            claim_class=np.asarray(() if claim_class is None else claim_class, dtype=np.intp),
+            source_group=np.asarray(() if source_group is None else source_group, dtype=np.intp),
         )
 
     def sampled_log_odds(

@@ -245,10 +245,8 @@ class FitData:
 def _replace(data: FitData, **changes: object) -> FitData:
     values = {f.name: getattr(data, f.name) for f in fields(data)}
     values.update(changes)
-    return FitData(**values)  # type: ignore[arg-type]
+    return FitData(**values)
 
 
 def _in_range(index: IntArray, n: int) -> bool:
     return bool(index.size == 0 or (index.min() >= 0 and index.max() < n))
-
-

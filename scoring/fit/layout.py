@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scoring.evidence import FloatArray, IntArray
+from scoring.evidence import FloatArray, IntArray, segment_sum
 from scoring.fit.data import FitData
 
 # Score of a state that a resolution rules out: exp() of it is 0, and it stays
@@ -83,15 +83,18 @@ class Layout:
         self.starts = np.flatnonzero(np.concatenate(([True], ranked[1:] != ranked[:-1])))
         self.first_question = ranked[self.starts]
         self.state_count = np.bincount(self.state_question, minlength=nq)
+        # Every question one open claim (a store of yes/no statements): its
+        # softmax is the logistic of the claim's score against "none".
+        self.lone_claims = bool((self.size == 1).all() and not data.closed.any())
         self.state_start = np.cumsum(self.state_count) - self.state_count
 
         outcome = data.outcome
-        confirmed = np.bincount(data.question, weights=outcome == 1, minlength=nq) > 0
+        confirmed = segment_sum(outcome == 1, data.question, nq) > 0
         self.ruled_out = np.zeros(self.n_states)
         claim_out = (outcome == 0) | (confirmed[data.question] & (outcome != 1))
         self.ruled_out[:n][claim_out] = RULED_OUT
         self.ruled_out[n:][confirmed[open_questions]] = RULED_OUT
-        resolved = np.bincount(data.question, weights=~np.isnan(outcome), minlength=nq)
+        resolved = segment_sum(~np.isnan(outcome), data.question, nq)
         answered = confirmed | (resolved == self.size)
         self.resolved_claims = int((~np.isnan(outcome)).sum())
         self.answered_question = answered
@@ -122,12 +125,20 @@ class Layout:
         if score.size:
             top[self.first_question] = np.maximum.reduceat(score[self.order], self.starts)
         e = np.exp(score - top[self.state_question])
-        claims = np.bincount(self.state_question[:n], weights=e[:n], minlength=nq)
-        none = np.bincount(self.state_question[n:], weights=e[n:], minlength=nq)
+        claims = segment_sum(e[:n], self.state_question[:n], nq)
+        none = segment_sum(e[n:], self.state_question[n:], nq)
         return top, claims, none
 
     def softmax(self, score: FloatArray) -> FloatArray:
-        """Probability of each state within its question, from state log-scores, shape (n_states,)."""
+        """Each state's probability within its question from state log-scores, shape (n_states,)."""
+        if self.lone_claims:
+            n = self.data.n_claims
+            # Claim j's question is j's, and its "none" state is n + its question.
+            true = 0.5 + 0.5 * np.tanh((score[:n] - score[n:][self.data.question]) / 2)
+            out = np.empty(self.n_states)
+            out[:n] = true
+            out[n:][self.data.question] = 1 - true
+            return out
         top, claims, none = self.partition(score)
         q = self.state_question
         return np.exp(score - top[q]) / (claims + none)[q]
@@ -148,7 +159,9 @@ class Layout:
         point at which no claim moves.
         """
         data = self.data
-        vote = np.bincount(
-            data.claim, weights=data.sign * data.fidelity * data.weight_scale, minlength=self.n_states
+        vote = segment_sum(
+            data.sign * data.fidelity * data.weight_scale,
+            data.claim,
+            self.n_states,
         )
         return vote + self.ruled_out

@@ -49,7 +49,7 @@ class ReliabilityLearner:
     min_resolved : int, default 30
         Resolved questions needed before the choice is made on them
         (cross-validated log loss); below, held-out answers decide.
-    selection_rows : int, default 200_000
+    selection_rows : int, default 20_000
         The criteria are computed on questions drawn at random up to about
         this many rows, so a large store's selection costs a bounded time.
     seed : int, default 0
@@ -82,7 +82,7 @@ class ReliabilityLearner:
         confusion_strength: float = 4.0,
         group_strengths: tuple[float, ...] = (4.0, 16.0),
         min_resolved: int = 30,
-        selection_rows: int = 200_000,
+        selection_rows: int = 20_000,
         seed: int = 0,
     ) -> None:
         self.unresolved_weight = unresolved_weight
@@ -98,16 +98,20 @@ class ReliabilityLearner:
 
     def candidates(self, data: FitData, resolved: int) -> list[OneCoin]:
         """The structures ``data`` can support, simplest first (it wins ties)."""
-        common = {"max_iter": self.max_iter, "tol": self.tol}
-        found: list[OneCoin] = [OneCoin(**common), OneCoin(class_prior=True, **common)]
+        found: list[OneCoin] = [
+            OneCoin(False, 0.0, self.max_iter, self.tol),
+            OneCoin(True, 0.0, self.max_iter, self.tol),
+        ]
         if 1 < data.n_classes <= MAX_CONFUSION_CLASSES:
             found += [
-                ConfusionMatrices(self.confusion_strength, class_prior=prior, **common)
+                ConfusionMatrices(
+                    self.confusion_strength, class_prior=prior, max_iter=self.max_iter, tol=self.tol
+                )
                 for prior in (False, True)
             ]
         if data.n_groups and resolved >= self.min_resolved:
             found += [
-                OneCoin(class_prior=prior, group_strength=g, **common)
+                OneCoin(prior, g, self.max_iter, self.tol)
                 for g in self.group_strengths
                 for prior in (False, True)
             ]

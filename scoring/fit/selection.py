@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scoring.evidence import FloatArray, IntArray
+from scoring.evidence import FloatArray, IntArray, segment_sum
 from scoring.fit.data import FitData
 from scoring.fit.layout import Layout
 from scoring.fit.structures import OneCoin
@@ -69,23 +69,39 @@ def folds_of(n: int, folds: int, seed: int) -> IntArray:
 def heldout_answers(
     structure: OneCoin, data: FitData, layout: Layout, folds: int, seed: int, weights: Weights
 ) -> Criterion:
-    """Mean log-probability of hidden evidence rows (k-fold), at the best temperature."""
+    """Mean log-probability of hidden evidence rows (k-fold), at the best temperature.
+
+    The hidden rows of one question are scored jointly: the probability of
+    all of them is the sum over the question's states of P_T(state) times the
+    product of each row's chance under that state. A question's hidden
+    answers all witness the same truth, so their joint probability tells an
+    over-confident posterior from a fair one, which one answer at a time
+    hardly does (its own noise dominates).
+    """
     fold = folds_of(data.n_rows, folds, seed)
-    parts: list[tuple[FloatArray, IntArray, IntArray, FloatArray, IntArray]] = []
+    parts: list[tuple[FloatArray, FloatArray, IntArray]] = []
     for f in range(folds):
         held = np.flatnonzero(fold == f)
-        fitted = copy.copy(structure).fit(Layout(data.with_rows(np.flatnonzero(fold != f)), *weights))
+        fitted = copy.copy(structure).fit(
+            Layout(data.with_rows(np.flatnonzero(fold != f)), *weights)
+        )
         pair_row, pair_state = layout.pairs(held)
         likelihood = fitted.pair_likelihood(layout, pair_row, pair_state)
-        position = np.searchsorted(held, pair_row)
-        parts.append((fitted.score_, pair_state, position, likelihood, held))
+        # Log-chance of all of a question's hidden rows under each of its states.
+        witness = segment_sum(np.log(np.maximum(likelihood, 1e-300)), pair_state, layout.n_states)
+        asked = np.zeros(data.n_questions, dtype=bool)
+        asked[layout.row_question[held]] = True
+        parts.append((fitted.score_, witness, np.flatnonzero(asked)))
 
     def score(t: float) -> float:
         total = 0.0
-        for state_score, pair_state, position, likelihood, held in parts:
-            p = layout.softmax(t * state_score)[pair_state]
-            chance = np.bincount(position, p * likelihood, minlength=held.size)
-            total += float(np.log(np.maximum(chance, 1e-12)).sum())
+        for state_score, witness, asked in parts:
+            scaled = t * state_score
+            top, claims, none = layout.partition(scaled)
+            log_norm = top + np.log(claims + none)
+            joint = scaled - log_norm[layout.state_question] + witness
+            top, claims, none = layout.partition(joint)
+            total += float((top + np.log(claims + none))[asked].sum())
         return total / data.n_rows
 
     return best_temperature(score)
@@ -121,8 +137,7 @@ def resolved_claims(
 
     def score(t: float) -> float:
         total = sum(
-            float(np.log(np.maximum(layout.softmax(t * s)[true], 1e-12)).sum())
-            for s, true in parts
+            float(np.log(np.maximum(layout.softmax(t * s)[true], 1e-12)).sum()) for s, true in parts
         )
         return total / questions.size
 

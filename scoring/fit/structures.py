@@ -12,7 +12,7 @@ from typing import Self
 
 import numpy as np
 
-from scoring.evidence import FloatArray, IntArray
+from scoring.evidence import FloatArray, IntArray, segment_sum
 from scoring.fit.layout import Layout
 
 # Probabilities are kept this far from 0 and 1 so that logarithms stay finite.
@@ -118,7 +118,25 @@ class OneCoin:
         return self
 
     def _start(self, layout: Layout) -> None:
-        """Index arrays a structure needs beyond the layout's."""
+        """Per-row constants of the E- and M-steps, computed once a fit."""
+        data = layout.data
+        scale = data.weight_scale * np.abs(data.sign)
+        support = data.sign > 0
+        pick = support & ~layout.binary
+        self._direct = bool((data.fidelity == 1).all())
+        self._signed_scale = np.where(support, scale, -scale)
+        self._pick_scale = scale * pick
+        self._any_pick = bool(pick.any())
+        # With every statement direct, a row's weights are its source's
+        # log-odds plus a constant of its question's size.
+        chance = layout.chance
+        self._pick_offset = self._pick_scale * np.log(1 / chance - 1)
+        self._shared_offset = -self._pick_scale * np.log1p(-chance)
+        self._signed_mass = np.where(support, layout.mass, -layout.mass)
+        n = data.n_sources
+        refuting = np.where(support, 0.0, layout.mass)
+        self._refuting_mass = segment_sum(refuting, data.source, n)
+        self._total_mass = segment_sum(layout.mass, data.source, n)
 
     def _first_parameters(self) -> None:
         """Parameters beyond reliabilities and base rates, before the first M-step."""
@@ -139,9 +157,10 @@ class OneCoin:
         """Rows' weights on their own claims, plus each row's shared weight on every
         claim of its question (all against "none of them")."""
         data = layout.data
-        evidence = np.bincount(data.claim, self.weight_, minlength=layout.n_states)
-        shared = np.bincount(layout.row_question, self._shared, minlength=data.n_questions)
-        evidence[: data.n_claims] += shared[data.question]
+        evidence = segment_sum(self.weight_, data.claim, layout.n_states)
+        if self._any_pick or not self._direct:
+            shared = segment_sum(self._shared, layout.row_question, data.n_questions)
+            evidence[: data.n_claims] += shared[data.question]
         return evidence
 
     def _base_scores(self, layout: Layout) -> FloatArray:
@@ -177,12 +196,22 @@ class OneCoin:
         """Each row's log-likelihood ratio of its own claim against the question's other
         claims, and of any claim of its question against "none of them"."""
         data = layout.data
+        if self._direct:
+            r = np.clip(self.reliability_, _TINY, 1 - _TINY)
+            log_miss = np.log1p(-r)
+            weight = self._signed_scale * (np.log(r) - log_miss)[data.source] + self._pick_offset
+            shared = np.zeros(data.n_rows)
+            if self._any_pick:
+                shared = self._pick_scale * log_miss[data.source] + self._shared_offset
+            return weight, shared
         own, other, none = self._stance_chances(layout, np.arange(data.n_rows))
         scale = data.weight_scale * np.abs(data.sign)
         return (_log(own) - _log(other)) * scale, (_log(other) - _log(none)) * scale
 
-    def pair_likelihood(self, layout: Layout, pair_row: IntArray, pair_state: IntArray) -> FloatArray:
-        """Chance of each row's stance under each state of its question (pairs of ``Layout.pairs``)."""
+    def pair_likelihood(
+        self, layout: Layout, pair_row: IntArray, pair_state: IntArray
+    ) -> FloatArray:
+        """Chance of each row's stance under each state of its question (``Layout.pairs``)."""
         data = layout.data
         own, other, none = self._stance_chances(layout, pair_row)
         chance = np.where(pair_state < data.n_claims, other, none)
@@ -198,12 +227,13 @@ class OneCoin:
     def _update_reliability(self, layout: Layout, own: FloatArray, posterior: FloatArray) -> float:
         data = layout.data
         n = data.n_sources
-        right = np.where(data.sign > 0, own, 1 - own)
-        hits = np.bincount(data.source, layout.mass * right, minlength=n)
-        total = np.bincount(data.source, layout.mass, minlength=n)
+        # A support is right when its claim is true, a refutation when it is not.
+        hits = self._refuting_mass + segment_sum(self._signed_mass * own, data.source, n)
+        total = self._total_mass
+        hits = np.clip(hits, 0.0, total)
         prior_alpha, prior_beta = self._priors(layout, hits, total)
         self.alpha_ = prior_alpha + hits
-        self.beta_ = prior_beta + np.maximum(total - hits, 0.0)
+        self.beta_ = prior_beta + (total - hits)
         reliability = self.alpha_ / (self.alpha_ + self.beta_)
         change = float(np.abs(reliability - self.reliability_).max(initial=0.0))
         self.reliability_ = reliability
@@ -223,20 +253,20 @@ class OneCoin:
         group = data.source_group
         member = group >= 0
         g = np.where(member, group, 0)
-        group_hits = np.bincount(g, hits * member, minlength=data.n_groups)
-        group_total = np.bincount(g, total * member, minlength=data.n_groups)
+        group_hits = segment_sum(hits * member, g, data.n_groups)
+        group_total = segment_sum(total * member, g, data.n_groups)
         rate = (group_hits[g] - hits + 1) / (group_total[g] - total + 2)
         borrowed = self.group_strength * member
         return data.prior_alpha + borrowed * rate, data.prior_beta + borrowed * (1 - rate)
 
     def _learn_base(self, layout: Layout, posterior: FloatArray) -> FloatArray:
-        """Each class's log-odds against "none of them": expected true claims over expected nones."""
+        """Each class's log-odds against "none of them": expected true claims over nones."""
         data = layout.data
         n, c = data.n_claims, data.n_classes
         none = np.zeros(data.n_questions)
         none[layout.state_question[n:]] = posterior[n:]
-        true = np.bincount(data.claim_class, posterior[:n], minlength=c)
-        false = np.bincount(data.claim_class, none[data.question], minlength=c)
+        true = segment_sum(posterior[:n], data.claim_class, c)
+        false = segment_sum(none[data.question], data.claim_class, c)
         return np.log(CLASS_PRIOR_STRENGTH + true) - np.log(CLASS_PRIOR_STRENGTH + false)
 
 
@@ -285,6 +315,7 @@ class ConfusionMatrices(OneCoin):
         return super().describe().replace(self.name, f"{self.name} ({self.strength:g})")
 
     def _start(self, layout: Layout) -> None:
+        super()._start(layout)
         data = layout.data
         self._picks = np.flatnonzero(data.sign > 0)
         self._pair_row, self._pair_state = layout.pairs(self._picks)
@@ -326,15 +357,17 @@ class ConfusionMatrices(OneCoin):
         chance = self._pick_chances(layout, self._pair_row, self._pair_state)
         scale = data.weight_scale[self._pair_row]
         pair_weight = (_log(chance) + np.log(self.base_.size)) * scale
-        evidence = self._evidence(layout) + np.bincount(
-            self._pair_state, pair_weight, minlength=layout.n_states
+        evidence = self._evidence(layout) + segment_sum(
+            pair_weight, self._pair_state, layout.n_states
         )
         # A pick's weight on its own claim against "none of them", for the explanations.
         own = self._pair_state == data.claim[self._pair_row]
         self.weight_[self._pair_row[own]] = pair_weight[own]
         return self._base_scores(layout) + evidence + layout.ruled_out
 
-    def pair_likelihood(self, layout: Layout, pair_row: IntArray, pair_state: IntArray) -> FloatArray:
+    def pair_likelihood(
+        self, layout: Layout, pair_row: IntArray, pair_state: IntArray
+    ) -> FloatArray:
         one_coin = super().pair_likelihood(layout, pair_row, pair_state)
         pick = layout.data.sign[pair_row] > 0
         return np.where(pick, self._pick_chances(layout, pair_row, pair_state), one_coin)
@@ -347,7 +380,7 @@ class ConfusionMatrices(OneCoin):
         n, c = data.n_sources, self.base_.size
         cell = (data.source[self._pair_row] * c + self._pair_true) * c + self._pair_picked
         mass = layout.mass[self._pair_row] * posterior * self._pair_claim
-        counts = np.bincount(cell, mass, minlength=n * c * c).reshape(n, c, c)
+        counts = segment_sum(mass, cell, n * c * c).reshape(n, c, c)
         centre = self.one_coin_matrices(self.reliability_)
         confusion = (self.strength * centre + counts) / (
             self.strength + counts.sum(axis=2, keepdims=True)

@@ -200,7 +200,7 @@ def test_stats_name_the_choice_and_every_alternative() -> None:
     assert stats["structure"] in stats["candidates"]
     assert len(stats["candidates"]) == 4
     assert stats["criterion"] == "held-out answers"
-    assert 0 < stats["temperature"]
+    assert stats["temperature"] > 0
 
 
 def test_temperature_search_finds_the_maximum() -> None:
@@ -215,7 +215,10 @@ def test_restricting_to_questions_renumbers_claims_and_rows() -> None:
     assert part.n_questions == 10
     assert part.n_claims == int(keep[question].sum())
     assert part.n_rows == int(keep[question[data.claim]].sum())
-    assert (part.question[part.claim] == np.cumsum(keep)[question[data.claim]][keep[question[data.claim]]] - 1).all()
+    assert (
+        part.question[part.claim]
+        == np.cumsum(keep)[question[data.claim]][keep[question[data.claim]]] - 1
+    ).all()
 
 
 @pytest.mark.parametrize(
@@ -242,7 +245,7 @@ def test_invalid_data_is_refused(change: dict[str, list[float]], message: str) -
     }  # fmt: skip
     arrays.update(change)
     with pytest.raises(ValueError, match=message):
-        FitData(**{name: np.asarray(value) for name, value in arrays.items()})  # type: ignore[arg-type]
+        FitData(**{name: np.asarray(value) for name, value in arrays.items()})
 
 
 def test_fit_data_is_read_only() -> None:

@@ -24,7 +24,9 @@ def crowd_claims(seed: int, n_questions: int = 150, labels: str = "abc") -> list
             label = labels[truth] if right else labels[(truth + 1 + rng.integers(2)) % 3]
             answers.setdefault(label, []).append(Attribution(f"w{s}"))
         for label, attributions in sorted(answers.items()):
-            claims.append(Claim(tuple(attributions), question=f"q{q}", id=f"{q}{label}", text=label))
+            claims.append(
+                Claim(tuple(attributions), question=f"q{q}", id=f"{q}{label}", text=label)
+            )
     return claims
 
 
