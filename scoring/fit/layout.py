@@ -94,6 +94,10 @@ class Layout:
         claim_out = (outcome == 0) | (confirmed[data.question] & (outcome != 1))
         self.ruled_out[:n][claim_out] = RULED_OUT
         self.ruled_out[n:][confirmed[open_questions]] = RULED_OUT
+        # Scores before evidence: the claims' given priors, resolutions applied.
+        p = data.claim_prior
+        self.prior_scores = self.ruled_out.copy()
+        self.prior_scores[:n] += np.log(p) - np.log1p(-p)
         resolved = segment_sum(~np.isnan(outcome), data.question, nq)
         answered = confirmed | (resolved == self.size)
         self.resolved_claims = int((~np.isnan(outcome)).sum())
@@ -110,10 +114,19 @@ class Layout:
         decay = np.ones(data.n_rows)
         if half_life_days > 0:
             decay = np.exp2(-data.age_days / half_life_days)
-        # Sources speaking to each question: a row is alone when its source is the only one.
-        keys = np.unique(self.row_question * data.n_sources + source)
-        speakers = np.bincount(keys // max(data.n_sources, 1), minlength=nq)
-        alone = (speakers[self.row_question] <= 1) & ~self.known
+        # A row is alone when its source is the only one speaking to its
+        # question: the question's smallest and largest source are the same.
+        q = self.row_question
+        # Rows come grouped by question when claims do (the scorer's order).
+        ordered = bool((q[1:] >= q[:-1]).all())
+        by_question = np.arange(q.size) if ordered else np.argsort(q, kind="stable")
+        ranked = q[by_question]
+        first = np.flatnonzero(np.concatenate(([True], ranked[1:] != ranked[:-1])))
+        lowest, highest = np.zeros(nq, np.intp), np.zeros(nq, np.intp)
+        if first.size:
+            lowest[ranked[first]] = np.minimum.reduceat(source[by_question], first)
+            highest[ranked[first]] = np.maximum.reduceat(source[by_question], first)
+        alone = (lowest == highest)[self.row_question] & ~self.known
         weight = np.where(self.known, 1.0, unresolved_weight) * ~alone
         self.mass = np.abs(data.sign) * data.fidelity * data.weight_scale * decay * weight
 
@@ -153,15 +166,10 @@ class Layout:
         return pair_row, pair_state
 
     def vote_scores(self) -> FloatArray:
-        """State scores of a weighted majority vote, one log-odds unit a report.
+        """Evidence of a weighted majority vote on each state, one log-odds unit a report.
 
         EM starts here: starting every source at a coin flip would be a fixed
         point at which no claim moves.
         """
         data = self.data
-        vote = segment_sum(
-            data.sign * data.fidelity * data.weight_scale,
-            data.claim,
-            self.n_states,
-        )
-        return vote + self.ruled_out
+        return segment_sum(data.sign * data.fidelity * data.weight_scale, data.claim, self.n_states)

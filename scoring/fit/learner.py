@@ -17,9 +17,14 @@ from typing import Any, Self
 import numpy as np
 
 from scoring.evidence import FloatArray
-from scoring.fit.data import FitData
+from scoring.fit.data import BoolArray, FitData
 from scoring.fit.layout import Layout
-from scoring.fit.selection import Criterion, heldout_answers, resolved_claims
+from scoring.fit.selection import (
+    Criterion,
+    heldout_answers,
+    heldout_temperature,
+    resolved_claims,
+)
 from scoring.fit.structures import ConfusionMatrices, OneCoin
 
 # Confusion matrices only where classes are few enough to be learned per source.
@@ -121,7 +126,8 @@ class ReliabilityLearner:
         """Choose a structure and temperature for ``data``, then fit it on all of it."""
         started = time.perf_counter()
         weights = (self.unresolved_weight, self.half_life_days)
-        sample = self._sample(data)
+        keep = self._sample(data)
+        sample = data if keep is None else data.with_questions(keep)
         sample_layout = Layout(sample, *weights)
         resolved = int(sample_layout.answered_question.sum())
         by_resolutions = resolved >= self.min_resolved
@@ -136,7 +142,13 @@ class ReliabilityLearner:
         selected = time.perf_counter()
         self.structure_ = found[best]
         self.temperature_ = results[best].temperature
-        self.refit(data)
+        layout = sample_layout if sample is data else Layout(data, *weights)
+        self._fit_on(layout)
+        if keep is not None and not by_resolutions:
+            self.temperature_ = heldout_temperature(
+                self.structure_, layout, self.folds, self.seed, keep
+            ).temperature
+            self.confidence_ = self.posterior(layout)[: data.n_claims]
         self.timings_ = {
             "selection": selected - started,
             "fit": time.perf_counter() - selected,
@@ -145,7 +157,10 @@ class ReliabilityLearner:
 
     def refit(self, data: FitData) -> Self:
         """Fit the structure already chosen to other data of the same store (e.g. relays moved)."""
-        layout = Layout(data, self.unresolved_weight, self.half_life_days)
+        return self._fit_on(Layout(data, self.unresolved_weight, self.half_life_days))
+
+    def _fit_on(self, layout: Layout) -> Self:
+        data = layout.data
         self.structure_ = copy.copy(self.structure_).fit(layout)
         self.alpha_ = self.structure_.alpha_
         self.beta_ = self.structure_.beta_
@@ -171,10 +186,10 @@ class ReliabilityLearner:
             "seconds": {name: round(s, 3) for name, s in self.timings_.items()},
         }
 
-    def _sample(self, data: FitData) -> FitData:
-        """The whole store, or whole questions drawn at random up to ``selection_rows`` rows."""
+    def _sample(self, data: FitData) -> BoolArray | None:
+        """None for the whole store, or whole questions drawn at random up to about
+        ``selection_rows`` rows (shape (n_questions,))."""
         if data.n_rows <= self.selection_rows:
-            return data
+            return None
         share = self.selection_rows / data.n_rows
-        keep = np.random.default_rng(self.seed).random(data.n_questions) < share
-        return data.with_questions(keep)
+        return np.random.default_rng(self.seed).random(data.n_questions) < share

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from scoring.evidence import FloatArray, IntArray, segment_sum
-from scoring.fit.data import FitData
+from scoring.fit.data import BoolArray, FitData
 from scoring.fit.layout import Layout
 from scoring.fit.structures import OneCoin
 
@@ -75,24 +75,61 @@ def heldout_answers(
     all of them is the sum over the question's states of P_T(state) times the
     product of each row's chance under that state. A question's hidden
     answers all witness the same truth, so their joint probability tells an
-    over-confident posterior from a fair one, which one answer at a time
-    hardly does (its own noise dominates).
+    over-confident posterior from a fair one better than one answer at a time.
     """
     fold = folds_of(data.n_rows, folds, seed)
-    parts: list[tuple[FloatArray, FloatArray, IntArray]] = []
+    parts = []
     for f in range(folds):
         held = np.flatnonzero(fold == f)
-        fitted = copy.copy(structure).fit(
-            Layout(data.with_rows(np.flatnonzero(fold != f)), *weights)
-        )
-        pair_row, pair_state = layout.pairs(held)
-        likelihood = fitted.pair_likelihood(layout, pair_row, pair_state)
-        # Log-chance of all of a question's hidden rows under each of its states.
-        witness = segment_sum(np.log(np.maximum(likelihood, 1e-300)), pair_state, layout.n_states)
-        asked = np.zeros(data.n_questions, dtype=bool)
-        asked[layout.row_question[held]] = True
-        parts.append((fitted.score_, witness, np.flatnonzero(asked)))
+        train = Layout(data.with_rows(np.flatnonzero(fold != f)), *weights)
+        fitted = copy.copy(structure).fit(train)
+        parts.append(_hidden(fitted, fitted.score_, layout, held))
+    return _joint_criterion(layout, parts, data.n_rows)
 
+
+def heldout_temperature(
+    structure: OneCoin, layout: Layout, folds: int, seed: int, questions: BoolArray
+) -> Criterion:
+    """``heldout_answers`` of a structure fitted on the whole store, without refitting.
+
+    Each fold's posterior is the fitted scores less the hidden rows' own
+    weights; the parameters still saw them, which matters little where every
+    source has many rows: this is for stores too large to refit k times,
+    whose selection ran on a sample with far fewer rows a source (and so
+    less sure reliabilities, which would ask for a larger temperature). Only
+    the hidden rows of ``questions`` (shape (n_questions,)) are scored.
+    """
+    data = layout.data
+    fold = folds_of(data.n_rows, folds, seed)
+    part = Layout(data.with_questions(questions), 1.0, 0.0, layout.n_classes)
+    states = questions[layout.state_question]
+    parts = []
+    for f in range(folds):
+        hidden = fold == f
+        score = structure.score_ - structure.evidence(layout, hidden)
+        held = np.flatnonzero(hidden & questions[layout.row_question])
+        _, witness, _ = _hidden(structure, score, layout, held)
+        asked = np.zeros(part.data.n_questions, dtype=bool)
+        asked[part.row_question[fold[questions[layout.row_question]] == f]] = True
+        parts.append((score[states], witness[states], np.flatnonzero(asked)))
+    return _joint_criterion(part, parts, int(questions[layout.row_question].sum()))
+
+
+_Hidden = tuple[FloatArray, FloatArray, IntArray]
+
+
+def _hidden(fitted: OneCoin, score: FloatArray, layout: Layout, held: IntArray) -> _Hidden:
+    """A fold's state scores, the log-chance of its hidden rows under each state, and the
+    questions with hidden rows."""
+    pair_row, pair_state = layout.pairs(held)
+    likelihood = fitted.pair_likelihood(layout, pair_row, pair_state)
+    witness = segment_sum(np.log(np.maximum(likelihood, 1e-300)), pair_state, layout.n_states)
+    asked = np.zeros(layout.data.n_questions, dtype=bool)
+    asked[layout.row_question[held]] = True
+    return score, witness, np.flatnonzero(asked)
+
+
+def _joint_criterion(layout: Layout, parts: list[_Hidden], n_rows: int) -> Criterion:
     def score(t: float) -> float:
         total = 0.0
         for state_score, witness, asked in parts:
@@ -102,7 +139,7 @@ def heldout_answers(
             joint = scaled - log_norm[layout.state_question] + witness
             top, claims, none = layout.partition(joint)
             total += float((top + np.log(claims + none))[asked].sum())
-        return total / data.n_rows
+        return total / n_rows
 
     return best_temperature(score)
 

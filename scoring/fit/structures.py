@@ -13,6 +13,7 @@ from typing import Self
 import numpy as np
 
 from scoring.evidence import FloatArray, IntArray, segment_sum
+from scoring.fit.data import BoolArray
 from scoring.fit.layout import Layout
 
 # Probabilities are kept this far from 0 and 1 so that logarithms stay finite.
@@ -104,6 +105,7 @@ class OneCoin:
         self._start(layout)
         self._first_parameters()
         self.weight_ = data.sign * data.fidelity * data.weight_scale
+        self._own = self.weight_
         self._shared = np.zeros(data.n_rows)
         score = self._base_scores(layout) + layout.vote_scores()
         self.n_iter_, self.converged_ = 0, False
@@ -150,27 +152,34 @@ class OneCoin:
 
     def _e_step(self, layout: Layout) -> FloatArray:
         """State scores given the sources' current parameters."""
-        self.weight_, self._shared = self._row_weights(layout)
-        return self._base_scores(layout) + self._evidence(layout) + layout.ruled_out
+        self._own, self._shared = self._row_weights(layout)
+        self.weight_ = self._own
+        return self._base_scores(layout) + self.evidence(layout)
 
-    def _evidence(self, layout: Layout) -> FloatArray:
-        """Rows' weights on their own claims, plus each row's shared weight on every
-        claim of its question (all against "none of them")."""
+    def evidence(self, layout: Layout, rows: BoolArray | None = None) -> FloatArray:
+        """What the rows (those where ``rows`` holds, default all) add to each state's
+        score at the current parameters, shape (n_states,): each row's weight on its
+        own claim and its shared weight on every claim of its question, all against
+        "none of them"."""
         data = layout.data
-        evidence = segment_sum(self.weight_, data.claim, layout.n_states)
+        own, shared = self._own, self._shared
+        if rows is not None:
+            own, shared = own * rows, shared * rows
+        evidence = segment_sum(own, data.claim, layout.n_states)
         if self._any_pick or not self._direct:
-            shared = segment_sum(self._shared, layout.row_question, data.n_questions)
-            evidence[: data.n_claims] += shared[data.question]
+            by_question = segment_sum(shared, layout.row_question, data.n_questions)
+            evidence[: data.n_claims] += by_question[data.question]
         return evidence
 
     def _base_scores(self, layout: Layout) -> FloatArray:
-        data = layout.data
-        base = np.zeros(layout.n_states)
-        if self.class_prior:
-            base[: data.n_claims] = self.base_[data.claim_class]
-        else:
-            p = data.claim_prior
-            base[: data.n_claims] = np.log(p) - np.log1p(-p)
+        """Each state's score before evidence, with resolutions: a claim's class base rate
+        or its given prior's log-odds; 0 for "none of them"."""
+        if not self.class_prior:
+            return layout.prior_scores
+        base = layout.prior_scores.copy()
+        base[: layout.data.n_claims] = (
+            self.base_[layout.data.claim_class] + layout.ruled_out[: layout.data.n_claims]
+        )
         return base
 
     def _stance_chances(
@@ -353,17 +362,23 @@ class ConfusionMatrices(OneCoin):
     def _e_step(self, layout: Layout) -> FloatArray:
         data = layout.data
         weight, shared = self._row_weights(layout)
-        self.weight_, self._shared = weight * self._other_rows, shared * self._other_rows
+        self._own, self._shared = weight * self._other_rows, shared * self._other_rows
         chance = self._pick_chances(layout, self._pair_row, self._pair_state)
         scale = data.weight_scale[self._pair_row]
-        pair_weight = (_log(chance) + np.log(self.base_.size)) * scale
-        evidence = self._evidence(layout) + segment_sum(
-            pair_weight, self._pair_state, layout.n_states
-        )
+        self._pair_weight = (_log(chance) + np.log(self.base_.size)) * scale
         # A pick's weight on its own claim against "none of them", for the explanations.
         own = self._pair_state == data.claim[self._pair_row]
-        self.weight_[self._pair_row[own]] = pair_weight[own]
-        return self._base_scores(layout) + evidence + layout.ruled_out
+        self.weight_ = self._own.copy()
+        self.weight_[self._pair_row[own]] = self._pair_weight[own]
+        return self._base_scores(layout) + self.evidence(layout)
+
+    def evidence(self, layout: Layout, rows: BoolArray | None = None) -> FloatArray:
+        pair_weight = (
+            self._pair_weight if rows is None else self._pair_weight * rows[self._pair_row]
+        )
+        return super().evidence(layout, rows) + segment_sum(
+            pair_weight, self._pair_state, layout.n_states
+        )
 
     def pair_likelihood(
         self, layout: Layout, pair_row: IntArray, pair_state: IntArray
