@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import csv
 import time
-import tomllib
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -36,12 +35,14 @@ import numpy as np
 import pandas as pd
 
 from bench.common import header, shared_path, table, write_results
-from scoring import Attribution, Beta, Claim, ClaimScorer, ScoringParams, SourceBelief
+from scoring import Attribution, Claim, ClaimScorer, ScoringParams, SourceBelief
 from scoring.fit import ReliabilityLearner
 from scoring.learning import StoreFit, learn_store
 from scoring.metrics import accuracy, brier_score, expected_calibration_error, log_loss, roc_auc
+from service.jobs.learning import reliability_learner
+from service.scoring_model import ScoringModel
+from service.settings import load_settings
 
-CONFIG = Path(__file__).resolve().parents[1] / "config" / "default.toml"
 CROWD_SETS = (
     "duck", "dog", "rte", "trec", "cf", "cf_amt", "ms", "sp", "zencrowd_in", "sentiment",
     "relevance", "adult", "fact_eval",
@@ -76,26 +77,10 @@ LIAR_GOAL_AUC = 0.66
 
 
 def shipped() -> tuple[ScoringParams, ReliabilityLearner]:
-    """The scoring settings and the job's learner as ``config/default.toml`` ships them."""
-    config = tomllib.loads(CONFIG.read_text())
-    scoring, learning = config["scoring"], config["learning"]
-    unknown = scoring["unknown_source"]
-    params = ScoringParams(
-        default_claim_prior=scoring["default_claim_prior"],
-        unknown_source=Beta.from_reliability(unknown["reliability"], unknown["strength"]),
-        default_group_correlation=scoring["default_group_correlation"],
-        unnamed_correlation=scoring["unnamed_correlation"],
-        evidence_cap=scoring["evidence_cap"],
-        interval_level=scoring["interval_level"],
-        interval_samples=scoring["interval_samples"],
-    )
-    learner = ReliabilityLearner(
-        unresolved_weight=learning["unresolved_weight"],
-        half_life_days=learning["half_life_days"],
-        max_iter=learning["max_iterations"],
-        tol=learning["tolerance"],
-    )
-    return params, learner
+    """The scoring settings and the job's learner as ``config/default.toml`` ships them
+    (no ``CREDENCE_*`` variable or config file read)."""
+    settings = load_settings(environ={})
+    return ScoringModel.from_settings(settings).params, reliability_learner(settings.learning)
 
 
 def learn_and_score(

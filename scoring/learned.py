@@ -20,6 +20,11 @@ import numpy as np
 from scoring.evidence import FloatArray, IntArray
 from scoring.fit.structures import ConfusionMatrices, OneCoin
 
+# A job replaces the stored model (and rescores every claim) only when the new one
+# differs: another structure or classes, or a parameter (temperature, a class base
+# rate's log-odds, a confusion matrix entry) moved by more than this.
+MODEL_TOLERANCE = 0.01
+
 # Wordings become answer classes only when the store's claims use at most this
 # many distinct ones, each on average at least this many times.
 MAX_CLASSES = 12
@@ -90,6 +95,30 @@ class LearnedModel:
     confusion: Mapping[str, tuple[tuple[float, ...], ...]] | None = None
     strength: float = 0.0
     stats: Mapping[str, Any] = field(default_factory=dict)
+
+    def moved_from(self, other: LearnedModel | None, tolerance: float = MODEL_TOLERANCE) -> bool:
+        """Whether this model should replace ``other``: another structure or classes, or
+        a parameter moved by more than ``tolerance``."""
+        if other is None or (self.structure, self.classes, self.strength) != (
+            other.structure,
+            other.classes,
+            other.strength,
+        ):
+            return True
+        if abs(self.temperature - other.temperature) > tolerance:
+            return True
+        if (self.class_base is None) != (other.class_base is None):
+            return True
+        if self.class_base is not None and other.class_base is not None:
+            moved = np.abs(np.subtract(self.class_base, other.class_base))
+            if moved.max(initial=0.0) > tolerance:
+                return True
+        mine, theirs = self.confusion or {}, other.confusion or {}
+        if mine.keys() != theirs.keys():
+            return True
+        return any(
+            np.abs(np.subtract(mine[s], theirs[s])).max(initial=0.0) > tolerance for s in mine
+        )
 
     def with_stats(self, stats: Mapping[str, Any]) -> LearnedModel:
         return replace(self, stats=dict(stats))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -146,6 +147,14 @@ class ClaimScorer:
         self._above_weight = np.array([frac for _, _, frac in self._quantiles])
         self._padding = np.ones(p.interval_samples + 1)
         self._padding.flags.writeable = False
+        self.model: LearnedModel | None = None
+
+    def with_model(self, model: LearnedModel | None) -> ClaimScorer:
+        """This scorer, scoring with ``model`` (what a batch fit learned) unless a call
+        passes another; None scores with the one-coin arithmetic alone."""
+        bound = copy.copy(self)
+        bound.model = model
+        return bound
 
     def score(
         self,
@@ -162,9 +171,10 @@ class ClaimScorer:
             Sources (and relays) not in it get ``params.unknown_source`` and no group.
         model : LearnedModel, optional
             What a batch fit learned (structure, class base rates, confusion
-            matrices, temperature): confidences and weights are then the
-            fit's E-step on these claims (``learned_scores``), and the
-            interval keeps the width reliability draws give it in log-odds.
+            matrices, temperature); default: the scorer's own (``with_model``).
+            Confidences and weights are then the fit's E-step on these claims
+            (``learned_scores``), and the interval keeps the width reliability
+            draws give it in log-odds.
 
         Returns
         -------
@@ -176,6 +186,7 @@ class ClaimScorer:
             For a prior, certainty, count or stance out of range.
         """
         p = self.params
+        model = model or self.model
         if len(claims) == 1:
             lists = collect_rows(claims, sources, p)
             if not lists.merged and model is None:

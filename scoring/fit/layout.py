@@ -81,6 +81,7 @@ class Layout:
         self.order = np.argsort(self.state_question, kind="stable")
         ranked = self.state_question[self.order]
         self.starts = np.flatnonzero(np.concatenate(([True], ranked[1:] != ranked[:-1])))
+        self.starts = self.starts[: ranked.size]
         self.first_question = ranked[self.starts]
         self.state_count = np.bincount(self.state_question, minlength=nq)
         # Every question one open claim (a store of yes/no statements): its
@@ -121,7 +122,7 @@ class Layout:
         ordered = bool((q[1:] >= q[:-1]).all())
         by_question = np.arange(q.size) if ordered else np.argsort(q, kind="stable")
         ranked = q[by_question]
-        first = np.flatnonzero(np.concatenate(([True], ranked[1:] != ranked[:-1])))
+        first = np.flatnonzero(np.concatenate(([True], ranked[1:] != ranked[:-1])))[: ranked.size]
         lowest, highest = np.zeros(nq, np.intp), np.zeros(nq, np.intp)
         if first.size:
             lowest[ranked[first]] = np.minimum.reduceat(source[by_question], first)

@@ -134,9 +134,14 @@ class ReliabilityLearner:
         judge = resolved_claims if by_resolutions else heldout_answers
         self.criterion_ = "resolved claims" if by_resolutions else "held-out answers"
         found = self.candidates(data, resolved)
-        results: list[Criterion] = [
-            judge(c, sample, sample_layout, self.folds, self.seed, weights) for c in found
-        ]
+        if data.n_rows == 0:
+            # Nothing to choose from: the simplest structure, uncalibrated.
+            found = found[:1]
+            results = [Criterion(0.0, 1.0)]
+        else:
+            results = [
+                judge(c, sample, sample_layout, self.folds, self.seed, weights) for c in found
+            ]
         best = int(np.argmax([r.value for r in results]))
         self.criteria_ = {c.describe(): r.value for c, r in zip(found, results, strict=True)}
         selected = time.perf_counter()

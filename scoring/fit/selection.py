@@ -42,21 +42,30 @@ class Criterion:
     temperature: float
 
 
-def best_temperature(score: Callable[[float], float]) -> Criterion:
-    """The maximum of ``score`` over T in ``TEMPERATURE_RANGE`` (golden-section search)."""
+def best_temperature(score: Callable[[float], float], n: int) -> Criterion:
+    """The maximum over T in ``TEMPERATURE_RANGE`` of ``score`` (a mean over ``n`` items)
+    with a standard log-normal prior on T (golden-section search on ln T).
+
+    The prior is one item's worth: on a large store it does not matter, and a
+    store of a few rows, whose criterion is flat, keeps T near 1.
+    """
+
+    def objective(t: float) -> float:
+        return score(t) - math.log(t) ** 2 / (2 * max(n, 1))
+
     low, high = np.log(TEMPERATURE_RANGE[0]), np.log(TEMPERATURE_RANGE[1])
     a = high - _GOLDEN * (high - low)
     b = low + _GOLDEN * (high - low)
-    fa, fb = score(math.exp(a)), score(math.exp(b))
+    fa, fb = objective(math.exp(a)), objective(math.exp(b))
     for _ in range(_SEARCH_STEPS):
         if fa >= fb:
             high, b, fb = b, a, fa
             a = high - _GOLDEN * (high - low)
-            fa = score(math.exp(a))
+            fa = objective(math.exp(a))
         else:
             low, a, fa = a, b, fb
             b = low + _GOLDEN * (high - low)
-            fb = score(math.exp(b))
+            fb = objective(math.exp(b))
     t = math.exp((a + b) / 2)
     return Criterion(score(t), t)
 
@@ -141,7 +150,7 @@ def _joint_criterion(layout: Layout, parts: list[_Hidden], n_rows: int) -> Crite
             total += float((top + np.log(claims + none))[asked].sum())
         return total / n_rows
 
-    return best_temperature(score)
+    return best_temperature(score, n_rows)
 
 
 def answered_questions(layout: Layout) -> tuple[IntArray, IntArray]:
@@ -178,7 +187,7 @@ def resolved_claims(
         )
         return total / questions.size
 
-    return best_temperature(score)
+    return best_temperature(score, questions.size)
 
 
 Weights = tuple[float, float]

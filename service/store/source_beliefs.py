@@ -21,8 +21,9 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from scoring import Beta, SourceBelief, pool_group_priors, prior_from_spec
+from scoring.learned import LearnedModel
 from service.scoring_model import ScoringModel
-from service.store.models import Source, SourceReliability
+from service.store.models import LearnedModelRow, Source, SourceReliability
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,8 @@ class SourceBook:
     definitions: Mapping[str, SourceDefinition]
     beliefs: dict[str, SourceBelief]
     learned: frozenset[str] = field(default_factory=frozenset)
+    model: LearnedModel | None = None
+    """What the last re-scoring job learned beyond the beliefs; None before any."""
 
     def belief(self, source_id: str, setup: ScoringModel) -> SourceBelief:
         return self.beliefs.get(source_id) or SourceBelief(setup.unknown)
@@ -69,6 +72,7 @@ def build_book(
     definitions: Mapping[str, SourceDefinition],
     learned: Mapping[str, Beta],
     setup: ScoringModel,
+    model: LearnedModel | None = None,
 ) -> SourceBook:
     ids = list(definitions)
     nan = float("nan")
@@ -97,7 +101,7 @@ def build_book(
     for source_id, belief in learned.items():
         known = definitions.get(source_id)
         beliefs[source_id] = SourceBelief(belief, known.group if known else None)
-    return SourceBook(definitions, beliefs, frozenset(learned))
+    return SourceBook(definitions, beliefs, frozenset(learned), model)
 
 
 def stored_definition(row: Source) -> SourceDefinition:
@@ -146,4 +150,12 @@ def read_book(
             select(SourceReliability.source_id, SourceReliability.alpha, SourceReliability.beta)
         )
     }
-    return build_book(definitions, learned, setup)
+    return build_book(definitions, learned, setup, read_model(connection))
+
+
+def read_model(connection: Connection) -> LearnedModel | None:
+    """The newest learned model, or None before any job stored one."""
+    stored = connection.execute(
+        select(LearnedModelRow.model).order_by(LearnedModelRow.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    return None if stored is None else LearnedModel.from_json(stored)

@@ -204,8 +204,10 @@ def test_stats_name_the_choice_and_every_alternative() -> None:
 
 
 def test_temperature_search_finds_the_maximum() -> None:
-    found = best_temperature(lambda t: -((np.log(t) - np.log(0.7)) ** 2))
+    found = best_temperature(lambda t: -((np.log(t) - np.log(0.7)) ** 2), 10**9)
     assert found.temperature == pytest.approx(0.7, rel=1e-4)
+    # With a flat criterion (a store of a few rows), T stays at 1.
+    assert best_temperature(lambda t: 0.0, 3).temperature == pytest.approx(1.0, abs=1e-3)
 
 
 def test_restricting_to_questions_renumbers_claims_and_rows() -> None:
