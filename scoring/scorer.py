@@ -330,7 +330,9 @@ class ClaimScorer:
         mean, effective, weight, confidence, bounds = self._evaluate(rows)
         if model is not None:
             learned, weight = learned_scores(claims, rows, model)
-            bounds = _interval_around(learned, confidence, np.array(bounds), model.temperature)
+            bounds = _interval_around(
+                learned, confidence, np.array(bounds).reshape(-1, 2), model.temperature
+            )
             confidence = learned
 
         carries = np.abs(weight) > _NO_WEIGHT

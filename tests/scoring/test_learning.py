@@ -83,3 +83,22 @@ def test_a_lone_sources_claims_leave_its_belief_where_prior_and_resolutions_put_
     learned = fit.beliefs["reuters"]
     assert learned.alpha == pytest.approx(prior.alpha + 2)
     assert learned.beta == pytest.approx(prior.beta + 1)
+
+
+def test_a_learned_model_scores_any_call() -> None:
+    model = LearnedModel(
+        "confusion matrices (4), class prior", 0.5, ("a", "b"), (1.0, 2.0),
+        {"x": ((0.9, 0.1), (0.2, 0.8))}, 4.0,
+    )  # fmt: skip
+    scorer = ClaimScorer(ScoringParams(interval_samples=16)).with_model(model)
+    assert scorer.score([], {}) == []
+    calls = [
+        [Claim(())],
+        [Claim((Attribution("x"),), question="q", text="a"), Claim((Attribution("y"),), question="q", text="B")],
+        [Claim((Attribution("x"),), question="q", text="not a class")],
+        [Claim((Attribution("x", "refutes", ("r",), 0.5), Attribution("x", via=("r",))), text="a")],
+    ]  # fmt: skip
+    for claims in calls:
+        for score in scorer.score(claims, {}):
+            low, high = score.interval
+            assert 0 <= low <= score.confidence <= high <= 1
