@@ -92,12 +92,14 @@ def test_a_learned_model_scores_any_call() -> None:
     )  # fmt: skip
     scorer = ClaimScorer(ScoringParams(interval_samples=16)).with_model(model)
     assert scorer.score([], {}) == []
+    x, y = Attribution("x"), Attribution("y")
+    relayed = (Attribution("x", "refutes", ("r",), 0.5), Attribution("x", via=("r",)))
     calls = [
         [Claim(())],
-        [Claim((Attribution("x"),), question="q", text="a"), Claim((Attribution("y"),), question="q", text="B")],
-        [Claim((Attribution("x"),), question="q", text="not a class")],
-        [Claim((Attribution("x", "refutes", ("r",), 0.5), Attribution("x", via=("r",))), text="a")],
-    ]  # fmt: skip
+        [Claim((x,), question="q", text="a"), Claim((y,), question="q", text="B")],
+        [Claim((x,), question="q", text="not a class")],
+        [Claim(relayed, text="a")],
+    ]
     for claims in calls:
         for score in scorer.score(claims, {}):
             low, high = score.interval
