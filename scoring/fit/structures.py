@@ -403,7 +403,3 @@ class ConfusionMatrices(OneCoin):
         change = max(change, float(np.abs(confusion - self.confusion_).max(initial=0.0)))
         self.confusion_ = confusion
         return change
-
-
-Structure = OneCoin
-"""Every structure is a ``OneCoin`` or a subclass of it."""
