@@ -43,14 +43,15 @@ def create_claims(body: dict[str, Any]) -> dict[str, Any]:
     """Store a batch (a claim with a known id replaces that claim) and score it."""
     app = state()
     # Scored before the session (and on SQLite the write lock) is taken.
+    scorer = app.setup.scorer.with_model(app.book.model)
     batch = claim_store.prepare_claims(
-        body["claims"], scorer=app.setup.scorer, beliefs=app.book.beliefs, now=utcnow()
+        body["claims"], scorer=scorer, beliefs=app.book.beliefs, now=utcnow()
     )
     session = get_session()
     stored = claim_store.store_claims(
         session,
         batch,
-        scorer=app.setup.scorer,
+        scorer=scorer,
         beliefs=app.book.beliefs,
         beliefs_version=app.sources.version,
     )
@@ -190,7 +191,7 @@ def add_attributions(body: dict[str, Any], claim_id: str) -> dict[str, Any]:
     [scored] = claim_store.score_stored(
         session,
         [claim_id],
-        scorer=app.setup.scorer,
+        scorer=app.setup.scorer.with_model(app.book.model),
         beliefs=app.book.beliefs,
         beliefs_version=app.sources.version,
         reasons={claim_id: claim_store.ATTRIBUTIONS},

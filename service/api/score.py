@@ -33,7 +33,7 @@ def score(body: dict[str, Any]) -> dict[str, Any]:
     """
     app = state()
     beliefs = app.book.with_overrides(body.get("sources") or {}, app.setup)
-    scores = app.setup.scorer.score(
+    scores = app.setup.scorer.with_model(app.book.model).score(
         [request_claim(c.get("id"), c) for c in body["claims"]], beliefs
     )
     SCORES.labels("score").inc(len(scores))

@@ -210,7 +210,7 @@ def resolve_claims(
         scored = claim_store.score_stored(
             session,
             unscored,
-            scorer=beliefs.setup.scorer,
+            scorer=beliefs.setup.scorer.with_model(beliefs.book.model),
             beliefs=beliefs.book.beliefs,
             beliefs_version=beliefs.version,
             reasons=dict.fromkeys(unscored, RESOLUTION),

@@ -137,7 +137,7 @@ def stored_scores(app: Flask) -> dict[str, dict[str, Any]]:
 
 
 def fresh_confidences(app: Flask) -> dict[str, float]:
-    """Every claim scored now with the reliabilities the store holds."""
+    """Every claim scored now with the reliabilities and the learned model the store holds."""
     state = app_state(app)
     engine = engine_of(app)
     with engine.connect() as connection:
@@ -145,7 +145,7 @@ def fresh_confidences(app: Flask) -> dict[str, float]:
     with Session(engine) as session:
         ids = list(session.scalars(select(Claim.id).order_by(Claim.id)))
         claims = stored_claims(session, ids)
-        scores = state.setup.scorer.score([claims[i] for i in ids], book.beliefs)
+        scores = state.setup.scorer.score([claims[i] for i in ids], book.beliefs, book.model)
     return {s.claim_id: s.confidence for s in scores if s.claim_id is not None}
 
 
