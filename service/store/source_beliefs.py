@@ -1,7 +1,8 @@
 """Every known source and the reliability belief the online scorer uses for it.
 
 Held in memory per process and rebuilt only when the ``reliabilities`` counter
-moves, so scoring a request never queries sources. A source's belief is, by
+moves, so scoring a request never queries sources. A belief carries the source's
+name, so summaries call sources by their names at no cost per request. A source's belief is, by
 precedence: its learned Beta (``source_reliabilities``, written by the fit),
 its own prior, its group's pooled prior, the unknown-source prior. Its
 definition comes from the database, else from the shipped catalogue
@@ -61,6 +62,7 @@ class SourceBook:
             own[source_id] = SourceBelief(
                 prior_from_spec(prior, setup.grades, setup.unknown) if prior else known.belief,
                 definition.get("group", known.group),
+                definition.get("name") or known.name,
             )
         return ChainMap(own, self.beliefs)
 
@@ -91,12 +93,16 @@ def build_book(
         setup.unknown,
     )
     beliefs = {
-        source_id: SourceBelief(Beta(a, b), definitions[source_id].group)
+        source_id: SourceBelief(
+            Beta(a, b), definitions[source_id].group, definitions[source_id].name
+        )
         for source_id, a, b in zip(ids, alpha.tolist(), beta.tolist(), strict=True)
     }
     for source_id, belief in learned.items():
         known = definitions.get(source_id)
-        beliefs[source_id] = SourceBelief(belief, known.group if known else None)
+        beliefs[source_id] = (
+            SourceBelief(belief, known.group, known.name) if known else SourceBelief(belief)
+        )
     return SourceBook(definitions, beliefs, frozenset(learned))
 
 
