@@ -142,7 +142,7 @@ def add_attributions(body: dict[str, Any], claim_id: str) -> dict[str, Any]:
             errors={"attributions": [f"The claim would have more than {limit} attributions."]},
         )
     now = utcnow()
-    claim_store.add_attributions(session, claim, body["attributions"], now)
+    added = claim_store.add_attributions(session, claim, body["attributions"], now)
     [scored] = claim_store.score_stored(
         session,
         [claim_id],
@@ -151,6 +151,7 @@ def add_attributions(body: dict[str, Any], claim_id: str) -> dict[str, Any]:
         beliefs_version=app.sources.version,
         reasons={claim_id: claim_store.ATTRIBUTIONS},
         now=now,
+        changes={claim_id: added},
     )
     session.commit()
     SCORES.labels("attributions").inc()

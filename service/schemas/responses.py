@@ -18,7 +18,7 @@ from scoring import Score, summarize_reliability
 from service.schemas.requests import PriorSchema, Strict
 from service.scoring_model import ScoringModel
 from service.store import models
-from service.store.claims import evidence_values
+from service.store.claims import evidence_values, stored_score_values
 from service.store.source_beliefs import SourceBook
 
 
@@ -71,21 +71,6 @@ class ScoresResponseSchema(Strict):
     scores = fields.Nested(ScoreSchema, many=True, required=True)
 
 
-_SCORE_FIELDS = (
-    "claim_id",
-    "confidence",
-    "low",
-    "high",
-    "estimative",
-    "credibility",
-    "independent_sources",
-    "evidence",
-    "summary",
-    "model",
-    "computed_at",
-)
-
-
 def fresh_score_document(score: Score, computed_at: str) -> dict[str, Any]:
     """``score_document(score_values(score, t))`` in one step, ``computed_at`` already
     rendered: the body of a score that is not stored (POST /v1/score)."""
@@ -108,7 +93,7 @@ def score_document(
     values: Mapping[str, Any] | models.Score, evidence: bool = True
 ) -> dict[str, Any]:
     """The contract's Score from ``score_values`` or a stored row."""
-    row = values if isinstance(values, Mapping) else {k: getattr(values, k) for k in _SCORE_FIELDS}
+    row = values if isinstance(values, Mapping) else stored_score_values(values)
     document = {
         "claim_id": row["claim_id"],
         "confidence": row["confidence"],
@@ -273,11 +258,25 @@ def stored_claim_document(
 
 
 class ChangeSchema(Strict):
+    change = fields.String(
+        required=True,
+        validate=validate.OneOf(("weight", "added", "removed")),
+        metadata={
+            "description": "`weight`: a source's weight moved (a rescore); `added` or "
+            "`removed`: an attribution, whose fields follow."
+        },
+    )
     source = fields.String(required=True)
-    weight_before = fields.Float(required=True)
-    weight_after = fields.Float(required=True)
-    reliability_before = fields.Float(allow_none=True, required=True)
-    reliability_after = fields.Float(allow_none=True, required=True)
+    weight_before = fields.Float()
+    weight_after = fields.Float()
+    reliability_before = fields.Float(allow_none=True)
+    reliability_after = fields.Float(allow_none=True)
+    stance = fields.String()
+    via = fields.List(fields.String())
+    certainty = fields.Float()
+    count = fields.Integer()
+    url = fields.String()
+    quote = fields.String()
 
 
 class HistoryEntrySchema(Strict):
@@ -290,7 +289,7 @@ class HistoryEntrySchema(Strict):
         required=True,
         metadata={
             "description": "What moved the score: created, updated, attributions, sibling, "
-            "resolution or rescore."
+            "resolution, resolution-withdrawn or rescore."
         },
     )
     job_id = fields.String(allow_none=True, required=True)
@@ -298,7 +297,10 @@ class HistoryEntrySchema(Strict):
         ChangeSchema,
         many=True,
         required=True,
-        metadata={"description": "For a rescore: the sources whose weight changed most."},
+        metadata={
+            "description": "For a rescore, the sources whose weight changed most; for a "
+            "re-post or added evidence, the attributions added and removed."
+        },
     )
 
 
@@ -317,7 +319,8 @@ def history_entry(row: models.ScoreHistory) -> dict[str, Any]:
         "computed_at": iso_time(row.computed_at),
         "reason": row.reason,
         "job_id": row.job_id,
-        "changes": row.changes or [],
+        # A rescore's weight changes are stored without a kind (``largest_changes``).
+        "changes": [c if "change" in c else {"change": "weight", **c} for c in row.changes or ()],
     }
 
 

@@ -26,10 +26,13 @@ from service.store import change_counters
 from service.store import claims as claim_store
 from service.store.db import upsert_statement
 from service.store.models import Attribution, Claim, Resolution, SourceReliability
+from service.store.resolved_scores import resolved_values
 from service.store.source_beliefs import SourceBook
 
 RESOLUTION = "resolution"
-"""History reason of a score computed because a claim without one was resolved."""
+"""History reason of a claim's resolved score, written when it is resolved."""
+WITHDRAWN = "resolution-withdrawn"
+"""History reason of a claim's open score, written when its resolution is withdrawn."""
 # Clocks of clients and server differ a little; a resolution is refused only
 # when it is clearly in the future.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -108,9 +111,10 @@ def resolve_claim(
 ) -> Claim:
     """Resolve a claim (``body``: ``outcome``, optional ``resolved_at`` and ``note``).
 
-    The claim's status becomes the outcome, its current score (computed now if
-    it has none) is kept as the resolution's forecast, and every source that
-    took a side gains a hit or a miss.
+    The claim's status becomes the outcome, its current score's confidence
+    (computed now if it has none) is kept as the resolution's forecast, its
+    score is rewritten in resolved form (``service.store.resolved_scores``)
+    with a history row, and every source that took a side gains a hit or a miss.
 
     Raises
     ------
@@ -142,30 +146,61 @@ def resolve_claim(
                 "is already confirmed.",
             )
     if claim.score is not None:
-        forecast = claim.score.confidence
+        current = claim_store.stored_score_values(claim.score)
     else:
-        [scored] = claim_store.score_stored(
-            session,
-            [claim_id],
-            scorer=beliefs.setup.scorer,
-            beliefs=beliefs.book.beliefs,
-            beliefs_version=beliefs.version,
-            reasons={claim_id: RESOLUTION},
-            now=now,
-        )
-        forecast = scored["confidence"]
+        current = claim_store.open_scores(
+            session, [claim_id], scorer=beliefs.setup.scorer, beliefs=beliefs.book.beliefs, now=now
+        )[claim_id]
     resolution = Resolution(
         claim_id=claim_id,
         outcome=body["outcome"],
         resolved_at=resolved_at,
         note=body.get("note"),
-        forecast=forecast,
+        forecast=current["confidence"],
         created_at=now,
     )
     session.add(resolution)
     claim.status = body["outcome"]
     claim.updated_at = now
     update_track_records(session, beliefs, claim, resolution, +1)
+    claim_store.write_scores(
+        session,
+        [resolved_values({**current, "computed_at": now}, resolution)],
+        {claim_id: RESOLUTION},
+        beliefs_version=beliefs.version,
+    )
+    return claim
+
+
+def withdraw_resolution(
+    session: Session, claim_id: str, beliefs: ResolutionContext, now: datetime
+) -> Claim:
+    """Withdraw a claim's resolution: it is open again, scored as open (with a
+    history row), and the track records are reversed.
+
+    Raises
+    ------
+    ResolutionRefused
+        404 when there is no such claim or it has no resolution.
+    """
+    claim = locked_claim(session, claim_id)
+    resolution = claim.resolution
+    if resolution is None:
+        raise ResolutionRefused(404, f"Claim {claim_id!r} has no resolution.")
+    update_track_records(session, beliefs, claim, resolution, -1)
+    claim.resolution = None
+    claim.status = "open"
+    claim.updated_at = now
+    session.flush()
+    claim_store.score_stored(
+        session,
+        [claim_id],
+        scorer=beliefs.setup.scorer,
+        beliefs=beliefs.book.beliefs,
+        beliefs_version=beliefs.version,
+        reasons={claim_id: WITHDRAWN},
+        now=now,
+    )
     return claim
 
 

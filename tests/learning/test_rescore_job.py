@@ -174,7 +174,7 @@ def test_a_claim_written_during_the_job_is_left_alone(
 ) -> None:
     claims = _store(app, client)
     other = make_app().test_client()  # another process of the API
-    target = claims[-1]
+    target = claims[-2]  # open: the job leaves resolved claims (every third) alone
 
     def write_during_job(done: int, total: int) -> None:
         if done == 50:
@@ -254,7 +254,7 @@ def test_a_score_from_beliefs_not_reloaded_yet_is_rescored_by_the_next_job(
     other_app = make_app()  # another process of the API
     other = other_app.test_client()
     assert other.get("/v1/claims/c000000").status_code == 200  # its beliefs, before the job
-    target = claims[-1]
+    target = claims[-2]  # open: the job leaves resolved claims (every third) alone
 
     def write_with_old_beliefs(done: int, total: int) -> None:
         if done == 50:
