@@ -538,6 +538,33 @@ class AttributionBatchSchema(_FastLoad):
             raise ma.ValidationError({"attributions": bad})
 
 
+class StrictQuerySchema(Strict):
+    """The query of the scoring endpoints: ``?strict=true`` refuses what is only warned about
+    otherwise."""
+
+    strict = fields.Boolean(
+        metadata={
+            "description": "Refuse (422, naming each field; nothing stored) the input that is "
+            "otherwise answered with `warnings`: an undefined source or relay, a duplicate "
+            "attribution, a lone answer to a question, a re-post that removes attributions. "
+            "Default: the `[api] strict` setting (false as shipped)."
+        }
+    )
+
+    def load(
+        self,
+        data: Mapping[str, Any] | Iterable[Mapping[str, Any]],
+        *,
+        many: bool | None = None,
+        partial: bool | ma.types.StrSequenceOrSet | None = None,
+        unknown: ma.types.UnknownOption | None = None,
+    ) -> Any:
+        # Every scoring request has this query, mostly empty: that needs no marshmallow.
+        if not data and not many and not self.many:
+            return {}
+        return super().load(data, many=many, partial=partial, unknown=unknown)  # type: ignore[arg-type]
+
+
 class PageQuerySchema(Strict):
     limit = fields.Integer(validate=validate.Range(1, None))
     cursor = Text(validate=validate.Length(max=512))

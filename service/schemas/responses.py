@@ -67,8 +67,40 @@ class ScoreSchema(Strict):
     computed_at = fields.String(required=True)
 
 
+class WarningSchema(Strict):
+    field = fields.String(
+        required=True, metadata={"description": "e.g. claims[0].attributions[1].source"}
+    )
+    code = fields.String(
+        required=True,
+        metadata={
+            "description": "undefined-source, undefined-relay, duplicate-attribution, "
+            "lone-answer or attributions-removed"
+        },
+    )
+    detail = fields.String(required=True)
+
+
+def _warnings() -> fields.List:
+    return fields.List(
+        fields.Nested(WarningSchema),
+        required=True,
+        metadata={
+            "description": "Valid input that is probably not what was meant; with "
+            "`?strict=true` a 422 instead."
+        },
+    )
+
+
 class ScoresResponseSchema(Strict):
     scores = fields.Nested(ScoreSchema, many=True, required=True)
+    warnings = _warnings()
+
+
+class AddedEvidenceSchema(ScoreSchema):
+    """The new score of a claim given evidence, and the warnings of that evidence."""
+
+    warnings = _warnings()
 
 
 def fresh_score_document(score: Score, computed_at: str) -> dict[str, Any]:
@@ -153,6 +185,10 @@ class ClaimsResponseSchema(Strict):
 
 class ClaimPageSchema(ClaimsResponseSchema):
     next_cursor = fields.String(allow_none=True, required=True)
+
+
+class StoredClaimsResponseSchema(ClaimsResponseSchema):
+    warnings = _warnings()
 
 
 def attribution_document(row: models.Attribution) -> dict[str, Any]:

@@ -302,7 +302,7 @@ def store_claims(
     }
     ordered_ids = [claim_id for claim_id, _ in by_id]
     existing = [claim_id for claim_id in ordered_ids if kept[claim_id][1] != now]
-    before = _stored_attributions(session, existing)
+    before = stored_attributions(session, existing)
     changes = {
         claim_id: attribution_changes(before[claim_id], c["attributions"])
         for claim_id, c in by_id
@@ -374,7 +374,7 @@ def _resolutions(session: Session, ids: Sequence[str]) -> dict[str, Resolution]:
     return found
 
 
-def _stored_attributions(session: Session, ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+def stored_attributions(session: Session, ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
     """The stored attributions of ``ids`` as request attributions, by claim id."""
     found: dict[str, list[dict[str, Any]]] = {claim_id: [] for claim_id in ids}
     a = _ATTRIBUTIONS.c
@@ -459,6 +459,21 @@ def stored_claims(session: Session, ids: Sequence[str]) -> dict[str, scoring.Cla
                 tuple(attributions[claim_id]), prior, question, claim_id
             )
     return found
+
+
+def question_sizes(session: Session, questions: Sequence[str]) -> dict[str, int]:
+    """How many stored claims answer each of ``questions``."""
+    sizes: dict[str, int] = {}
+    for chunk in slices(sorted(set(questions)), _IDS_PER_QUERY):
+        sizes.update(
+            (question, count)
+            for question, count in session.execute(
+                select(_CLAIMS.c.question, func.count())
+                .where(_CLAIMS.c.question.in_(chunk))
+                .group_by(_CLAIMS.c.question)
+            )
+        )
+    return sizes
 
 
 def _stored_confidences(session: Session, ids: Sequence[str]) -> dict[str, float]:
