@@ -44,7 +44,7 @@ blp = Blueprint("claims", __name__, url_prefix="/v1", description="Stored claims
 
 @blp.route("/claims", methods=["POST"])
 @blp.arguments(ClaimBatchSchema())
-@blp.arguments(StrictQuerySchema(), location="query", unknown=RAISE)
+@blp.arguments(StrictQuerySchema(), location="query", unknown=None)
 @blp.alt_response(
     200, schema=StoredClaimsResponseSchema, success=True, description="Stored and scored."
 )
@@ -160,7 +160,7 @@ def get_claim(claim_id: str) -> dict[str, Any]:
 
 @blp.route("/claims/<slug:claim_id>/attributions", methods=["POST"])
 @blp.arguments(AttributionBatchSchema())
-@blp.arguments(StrictQuerySchema(), location="query", unknown=RAISE)
+@blp.arguments(StrictQuerySchema(), location="query", unknown=None)
 @blp.alt_response(
     200, schema=AddedEvidenceSchema, success=True, description="The new score, and warnings."
 )

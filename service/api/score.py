@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask_smorest import Blueprint
-from marshmallow import RAISE
 
 from service.app_state import state
 from service.schemas.requests import ScoreRequestSchema, StrictQuerySchema
@@ -23,7 +22,7 @@ blp = Blueprint(
 
 @blp.route("/score", methods=["POST"])
 @blp.arguments(ScoreRequestSchema())
-@blp.arguments(StrictQuerySchema(), location="query", unknown=RAISE)
+@blp.arguments(StrictQuerySchema(), location="query", unknown=None)
 @blp.alt_response(
     200, schema=ScoresResponseSchema, success=True, description="Scores in request order."
 )

@@ -57,25 +57,25 @@ class _Undefined:
 
     def __init__(self, defined: Collection[str]) -> None:
         self.defined = defined
-        self.said: dict[str, str] = {}
+        self.said: dict[tuple[str, str], str] = {}
+        self.suggested: dict[str, str] = {}
 
     def detail(self, source_id: str, what: str) -> str:
-        said = self.said.get(source_id)
+        said = self.said.get((source_id, what))
         if said is None:
             said = (
                 f"{source_id} is not defined (neither through the API nor in the catalogue); "
                 f"the {what} is scored with the unknown-source prior"
             )
-            if len(self.said) < _SUGGESTED_PER_REQUEST:
+            suggestion = self.suggested.get(source_id)
+            if suggestion is None and len(self.suggested) < _SUGGESTED_PER_REQUEST:
                 close = difflib.get_close_matches(source_id, self.defined, n=1, cutoff=0.8)
-                if close:
-                    said += f". Did you mean {close[0]}?"
-            self.said[source_id] = said
+                suggestion = self.suggested[source_id] = (
+                    f". Did you mean {close[0]}?" if close else ""
+                )
+            said += suggestion or ""
+            self.said[(source_id, what)] = said
         return said
-
-
-def _key(a: Mapping[str, Any]) -> tuple[Any, ...]:
-    return (a["source"], a["stance"], tuple(a["via"]), float(a["certainty"]), a["count"])
 
 
 def attribution_warnings(
@@ -87,29 +87,31 @@ def attribution_warnings(
 ) -> list[InputWarning]:
     """Warnings of one claim's (validated) attributions, fields under ``prefix``
     (``claims[0].attributions``); ``stored`` are attributions the claim already has."""
+    # Written for speed: it runs for every attribution of every scoring request.
     undefined = undefined or _Undefined(defined)
     warnings: list[InputWarning] = []
-    seen: dict[tuple[Any, ...], str] = {}
+    # What tells attributions apart, to the first one (its position, or a stored one's name).
+    seen: dict[tuple[Any, ...], int | str] = {}
     for n, a in enumerate(stored):
-        seen.setdefault(_key(a), f"stored attribution #{n + 1}")
+        key = (a["source"], a["stance"], tuple(a["via"]), a["certainty"], a["count"])
+        seen.setdefault(key, f"stored attribution #{n + 1}")
     for j, a in enumerate(attributions):
-        field = f"{prefix}[{j}]"
-        source = a["source"]
+        source, via = a["source"], a["via"]
         if source not in defined:
             detail = undefined.detail(source, "source")
-            warnings.append(InputWarning(f"{field}.source", UNDEFINED_SOURCE, detail))
-        for k, relay in enumerate(a["via"]):
+            warnings.append(InputWarning(f"{prefix}[{j}].source", UNDEFINED_SOURCE, detail))
+        for k, relay in enumerate(via):
             if relay not in defined:
                 detail = undefined.detail(relay, "relay")
-                warnings.append(InputWarning(f"{field}.via[{k}]", UNDEFINED_RELAY, detail))
-        key = _key(a)
-        first = seen.setdefault(key, f"{prefix}[{j}]")
-        if first != f"{prefix}[{j}]":
+                warnings.append(InputWarning(f"{prefix}[{j}].via[{k}]", UNDEFINED_RELAY, detail))
+        first = seen.setdefault((source, a["stance"], tuple(via), a["certainty"], a["count"]), j)
+        if first != j:
+            same = first if isinstance(first, str) else f"{prefix}[{first}]"
             warnings.append(
                 InputWarning(
-                    field,
+                    f"{prefix}[{j}]",
                     DUPLICATE_ATTRIBUTION,
-                    f"the same attribution as {first} (source, stance, via, certainty and "
+                    f"the same attribution as {same} (source, stance, via, certainty and "
                     "count): probably a copy; the two count as one piece of evidence",
                 )
             )

@@ -14,6 +14,7 @@ from service.schemas.responses import (
     ScoresResponseSchema,
     StoredClaimsResponseSchema,
 )
+from service.schemas.warnings import claim_warnings
 from tests.service.helpers import row_counts
 
 SOURCES = {
@@ -214,3 +215,23 @@ def test_summaries_use_names_and_evidence_keeps_ids(defined: FlaskClient) -> Non
     named = {"claims": [claim], "sources": {"nobody": {"name": "Nobody at all"}}}
     summary = defined.post("/v1/score", json=named).get_json()["scores"][0]["summary"]
     assert summary.endswith("Nobody at all neutral.")
+
+
+def test_an_id_undefined_as_relay_and_as_source_is_named_as_each() -> None:
+    def attribution(source: str, *via: str) -> dict[str, Any]:
+        return {
+            "source": source,
+            "stance": "supports",
+            "via": list(via),
+            "certainty": 1.0,
+            "count": 1,
+        }
+
+    claims = [{"text": "t", "attributions": [attribution("a", "x"), attribution("x")]}]
+    warnings = claim_warnings(claims, {"a"})
+    assert [(w.field, w.code) for w in warnings] == [
+        ("claims[0].attributions[0].via[0]", "undefined-relay"),
+        ("claims[0].attributions[1].source", "undefined-source"),
+    ]
+    assert "the relay is scored" in warnings[0].detail
+    assert "the source is scored" in warnings[1].detail
