@@ -439,18 +439,34 @@ class _Rescore:
         chunk: Sequence[int],
         beliefs: Mapping[str, scoring.SourceBelief],
     ) -> dict[int, dict[str, Any]]:
-        """``score_values`` of the chunk's open claims whose scores moved, by position."""
+        """``score_values`` of the chunk's open claims whose scores moved, by position.
+
+        A score whose figures stayed but whose summary changed (a source renamed)
+        moved too: the stored summaries of those claims are read to tell.
+        """
         started = time.perf_counter()
         scorer = self.job.setup.scorer
         scores = scorer.score([snapshot.claims[i] for i in chunk], beliefs)
         now = utcnow()
         tolerance = self.job.learning.rescore_min_change
         is_open = np.isnan(snapshot.outcome)
-        changed = {
-            i: score_values(score, now)
-            for i, score in zip(chunk, scores, strict=True)
-            if is_open[i] and _differs(snapshot.scores[i], score, tolerance)
-        }
+        changed: dict[int, dict[str, Any]] = {}
+        same: dict[str, tuple[int, scoring.Score]] = {}
+        for i, score in zip(chunk, scores, strict=True):
+            if not is_open[i]:
+                continue
+            if _differs(snapshot.scores[i], score, tolerance):
+                changed[i] = score_values(score, now)
+            else:
+                same[snapshot.ids[i]] = (i, score)
+        if same:
+            with self.engine.connect() as connection:
+                for claim_id, summary in connection.execute(
+                    select(Score.claim_id, Score.summary).where(Score.claim_id.in_(list(same)))
+                ):
+                    i, score = same[claim_id]
+                    if summary != score.summary:
+                        changed[i] = score_values(score, now)
         self.timer.add("score", started)
         self.counts["claims_rescored"] += len(chunk)
         return changed

@@ -272,3 +272,23 @@ def test_a_score_from_beliefs_not_reloaded_yet_is_rescored_by_the_next_job(
     assert again["claims_changed"] >= 1
     assert_nothing_stale(app)
     assert run_rescore(app)["claims_stale"] == 0
+
+
+def test_a_renamed_source_is_renamed_in_summaries_by_the_next_job(
+    make_app: Callable[..., Flask],
+) -> None:
+    # Open claims teach the fit nothing here, so the figures stay and only the sentence changes.
+    app = make_app(learning={"unresolved_weight": 0})
+    client = app.test_client()
+    client.put("/v1/sources/nis", json={"name": "NIS", "prior": {"grade": "C"}})
+    claim = {"id": "c", "text": "t", "attributions": [{"source": "nis"}]}
+    before = client.post("/v1/claims", json={"claims": [claim]}).get_json()["claims"][0]["score"]
+    assert "supported by NIS (" in before["summary"]
+    client.put(
+        "/v1/sources/nis", json={"name": "National Intelligence Service", "prior": {"grade": "C"}}
+    )
+    assert run_rescore(app)["claims_changed"] == 1
+    after = client.get("/v1/claims/c").get_json()["score"]
+    assert after["confidence"] == before["confidence"]
+    assert "supported by National Intelligence Service (" in after["summary"]
+    assert run_rescore(app)["claims_changed"] == 0
