@@ -13,7 +13,7 @@ from flask_smorest import Api
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from service import api
+from service import api, console
 from service.app_state import AppState
 from service.schemas.catalogue import load_catalogue
 from service.schemas.requests import path_id_errors, register_path_converters
@@ -71,8 +71,6 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
         API_SPEC_OPTIONS={
             "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
             "security": [{"bearer": []}],
@@ -105,6 +103,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     smorest = CredenceApi(app, spec_kwargs={"extra_plugins": [ErrorResponses()]})
     register_path_converters(app, smorest)
     api.register(smorest)
+    # The pages for people: the console at / and the API docs at /docs.
+    console.register(app)
     return app
 
 

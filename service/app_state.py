@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import current_app
@@ -45,6 +46,10 @@ class AppState:
     @property
     def book(self) -> SourceBook:
         return self.sources.book
+
+    def grader(self) -> Callable[[str], str]:
+        """Each source's current Admiralty letter, for the scores of one response."""
+        return self.setup.grader(self.book.beliefs)
 
 
 def state() -> AppState:

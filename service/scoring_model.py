@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from scoring import Beta, ClaimScorer, GradeTable, ScoringParams
+from scoring import Beta, ClaimScorer, GradeTable, ScoringParams, SourceBelief
 from service.settings import BetaSpec, Settings
 
 
@@ -41,3 +42,18 @@ class ScoringModel:
             scorer=ClaimScorer(params),
             interval_level=scoring.interval_level,
         )
+
+    def grader(self, beliefs: Mapping[str, SourceBelief]) -> Callable[[str], str]:
+        """A source id's Admiralty letter under ``beliefs`` (unknown sources: the unknown
+        prior's), remembered per id: a list of claims names the same sources often."""
+        letters: dict[str, str] = {}
+
+        def grade_of(source_id: str) -> str:
+            letter = letters.get(source_id)
+            if letter is None:
+                known = beliefs.get(source_id)
+                belief = known.belief if known is not None else self.unknown
+                letter = letters[source_id] = self.grades.letter(belief)
+            return letter
+
+        return grade_of

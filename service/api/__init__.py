@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from flask_smorest import Api, Blueprint
 
-from service.api import calibration, claims, health, jobs, resolutions, score, sources
+from service.api import calibration, claims, health, imports, jobs, resolutions, score, sources
 
 BLUEPRINTS: list[Blueprint] = [
     health.blp,
     score.blp,
     claims.blp,
+    imports.blp,
     sources.blp,
     resolutions.blp,
     jobs.blp,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
+from flask import Response, request
 from flask_smorest import Blueprint, abort
 from marshmallow import RAISE
-from sqlalchemy import exists, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from service.api import claim_media
 from service.app_state import state
 from service.schemas.requests import (
     AttributionBatchSchema,
@@ -19,6 +22,7 @@ from service.schemas.requests import (
 from service.schemas.responses import (
     AddedEvidenceSchema,
     ClaimPageSchema,
+    GradeOf,
     StoredClaimSchema,
     StoredClaimsResponseSchema,
     claim_document,
@@ -88,43 +92,62 @@ def create_claims(body: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]
     session.commit()
     SCORES.labels("claims").inc(len(stored))
     return {
+        **stored_claims_body(stored, app.grader()),
+        "warnings": [w.document() for w in warnings],
+    }
+
+
+def stored_claims_body(stored: list[claim_store.StoredClaim], grade_of: GradeOf) -> dict[str, Any]:
+    """The answer of a batch just stored: ``{"claims": [...]}`` in request order."""
+    return {
         "claims": [
             stored_claim_document(
                 s.id,
                 s.claim,
                 s.score,
+                grade_of=grade_of,
                 status=s.status,
                 created_at=s.created_at,
                 updated_at=s.updated_at,
                 resolution=s.resolution,
             )
             for s in stored
-        ],
-        "warnings": [w.document() for w in warnings],
+        ]
     }
 
 
 @blp.route("/claims", methods=["GET"])
 @blp.arguments(ClaimQuerySchema(), location="query", unknown=RAISE)
 @blp.alt_response(200, schema=ClaimPageSchema, success=True, description="One page, by id.")
+@blp.doc(**claim_media.media_doc(ClaimPageSchema))
 @requires("read")
-def list_claims(args: dict[str, Any]) -> dict[str, Any]:
-    """List claims by id; filters combine with AND. `q` matches text, case-insensitively."""
+def list_claims(args: dict[str, Any]) -> dict[str, Any] | Response:
+    """List claims by id; filters combine with AND. `q` matches text, case-insensitively;
+    `question` keeps the answers of one question.
+
+    `Accept: text/csv` answers one flat row per claim, `Accept:
+    application/stix+json;version=2.1` a STIX 2.1 bundle of the page's claims.
+    """
     limit = page_limit(args.get("limit"), state().settings.limits.page_max)
     query = select(Claim).order_by(Claim.id).limit(limit + 1)
     after = decode_cursor(args.get("cursor"))
     if after is not None:
         query = query.where(Claim.id > after)
+    # IN (subquery), not EXISTS: SQLite then reads the source's (or tag's) rows by
+    # their index once, rather than probing them for every claim in id order
+    # (2.1 s -> 10 ms for a source's page of a 100,000-claim store; bench/console).
     if "source" in args:
         query = query.where(
-            exists().where(
-                Attribution.claim_id == Claim.id, Attribution.source_id == args["source"]
+            Claim.id.in_(
+                select(Attribution.claim_id).where(Attribution.source_id == args["source"])
             )
         )
     if "tag" in args:
         query = query.where(
-            exists().where(ClaimTag.claim_id == Claim.id, ClaimTag.tag == args["tag"])
+            Claim.id.in_(select(ClaimTag.claim_id).where(ClaimTag.tag == args["tag"]))
         )
+    if "question" in args:
+        query = query.where(Claim.question == args["question"])
     if "status" in args:
         query = query.where(Claim.status == args["status"])
     if "q" in args:
@@ -141,21 +164,44 @@ def list_claims(args: dict[str, Any]) -> dict[str, Any]:
     claims = list(get_session().scalars(query))
     more = len(claims) > limit
     claims = claims[:limit]
-    return {
-        "claims": [claim_document(c, full=False) for c in claims],
-        "next_cursor": encode_cursor(claims[-1].id) if more else None,
-    }
+    app = state()
+    grade_of = app.grader()
+    next_cursor = encode_cursor(claims[-1].id) if more else None
+    media = claim_media.preferred()
+    if media == claim_media.STIX:
+        full = claim_store.load_claims(get_session(), [c.id for c in claims])
+        documents = [claim_document(full[c.id], grade_of=grade_of) for c in claims]
+        return claim_media.stix_response(app, documents)
+    documents = [claim_document(c, grade_of=grade_of, full=False) for c in claims]
+    if media == claim_media.CSV:
+        next_url = None
+        if next_cursor is not None:
+            next_url = request.base_url + "?" + urlencode({**args, "cursor": next_cursor})
+        return claim_media.csv_response(documents, next_url)
+    return {"claims": documents, "next_cursor": next_cursor}
 
 
 @blp.route("/claims/<slug:claim_id>", methods=["GET"])
 @blp.alt_response(200, schema=StoredClaimSchema, success=True, description="The claim.")
+@blp.doc(**claim_media.media_doc(StoredClaimSchema))
 @requires("read")
-def get_claim(claim_id: str) -> dict[str, Any]:
-    """One claim: text, attributions, status, current score."""
+def get_claim(claim_id: str) -> dict[str, Any] | Response:
+    """One claim: text, attributions, status, current score.
+
+    `Accept: text/csv` answers it as one flat row, `Accept:
+    application/stix+json;version=2.1` as a STIX 2.1 bundle.
+    """
     claim = claim_store.load_claims(get_session(), [claim_id]).get(claim_id)
     if claim is None:
         not_found(f"No claim {claim_id!r}.")
-    return claim_document(claim)
+    app = state()
+    document = claim_document(claim, grade_of=app.grader())
+    media = claim_media.preferred()
+    if media == claim_media.STIX:
+        return claim_media.stix_response(app, [document])
+    if media == claim_media.CSV:
+        return claim_media.csv_response([document])
+    return document
 
 
 @blp.route("/claims/<slug:claim_id>/attributions", methods=["POST"])
@@ -206,4 +252,4 @@ def add_attributions(body: dict[str, Any], query: dict[str, Any], claim_id: str)
     )
     session.commit()
     SCORES.labels("attributions").inc()
-    return {**score_document(scored), "warnings": [w.document() for w in warnings]}
+    return {**score_document(scored, app.grader()), "warnings": [w.document() for w in warnings]}

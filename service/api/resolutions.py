@@ -16,8 +16,9 @@ from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 
 from service.app_state import AppState, state
-from service.schemas.requests import ResolutionRequestSchema
+from service.schemas.requests import ResolutionBatchSchema, ResolutionRequestSchema
 from service.schemas.responses import (
+    ClaimsResponseSchema,
     HistoryResponseSchema,
     StoredClaimSchema,
     claim_document,
@@ -30,6 +31,7 @@ from service.store.resolutions import (
     ResolutionContext,
     ResolutionRefused,
     resolve_claim,
+    resolve_claims,
     withdraw_resolution,
 )
 from service.web.auth import requires
@@ -69,12 +71,46 @@ def resolve(body: dict[str, Any], claim_id: str) -> dict[str, Any]:
     except ResolutionRefused as refused:
         if refused.status == 404:
             not_found(str(refused))
-        if refused.errors:
-            abort(refused.status, errors=refused.errors)
+        if refused.status == 422:
+            abort(refused.status, errors=refused.field_errors())
         abort(refused.status, message=str(refused))
     session.commit()
     stored = claim_store.load_claims(session, [claim_id])[claim_id]
-    return claim_document(stored)
+    return claim_document(stored, grade_of=state().grader())
+
+
+@blp.route("/resolutions", methods=["POST"])
+@blp.arguments(ResolutionBatchSchema())
+@blp.alt_response(
+    200,
+    schema=ClaimsResponseSchema,
+    success=True,
+    description="The resolved claims in request order, as lists show them.",
+)
+@requires("admin")
+def resolve_many(body: dict[str, Any]) -> dict[str, Any]:
+    """Resolve up to 10,000 claims at once, each as `POST /v1/claims/{id}/resolution` does.
+
+    All are made or none: 404 names the unknown claim ids, 409 the claims
+    already resolved or whose question already has a confirmed answer, 422 the
+    bad fields. The claims come back without attributions and evidence, as
+    lists show them.
+    """
+    session = get_session()
+    requests = [(item.pop("claim_id"), item) for item in body["resolutions"]]
+    try:
+        resolve_claims(session, requests, _resolution_context(state()), utcnow())
+    except ResolutionRefused as refused:
+        abort(refused.status, message=str(refused), errors=refused.field_errors("resolutions"))
+    session.commit()
+    ids = [claim_id for claim_id, _ in requests]
+    stored = claim_store.load_claims(session, ids, full=False)
+    grade_of = state().grader()
+    return {
+        "claims": [
+            claim_document(stored[claim_id], grade_of=grade_of, full=False) for claim_id in ids
+        ]
+    }
 
 
 @blp.route("/claims/<slug:claim_id>/resolution", methods=["DELETE"])

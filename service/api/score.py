@@ -46,7 +46,8 @@ def score(body: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]:
     )
     SCORES.labels("score").inc(len(scores))
     computed_at = utcnow().isoformat()
+    grade_of = app.setup.grader(beliefs)
     return {
-        "scores": [fresh_score_document(s, computed_at) for s in scores],
+        "scores": [fresh_score_document(s, computed_at, grade_of) for s in scores],
         "warnings": [w.document() for w in warnings],
     }

@@ -1,4 +1,4 @@
-"""Sources: define one (admin), read one or all with track record and reliability."""
+"""Sources: define one or many (admin), read one or all with track record and reliability."""
 
 from __future__ import annotations
 
@@ -10,8 +10,13 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from service.app_state import AppState, state
-from service.schemas.requests import PageQuerySchema, SourceSchema
-from service.schemas.responses import SourcePageSchema, StoredSourceSchema, source_documents
+from service.schemas.requests import PageQuerySchema, SourceBatchSchema, SourceSchema
+from service.schemas.responses import (
+    SourceListSchema,
+    SourcePageSchema,
+    StoredSourceSchema,
+    source_documents,
+)
 from service.store import sources as source_store
 from service.store.db import get_session
 from service.store.models import utcnow
@@ -65,7 +70,27 @@ def put_source(body: dict[str, Any], source_id: str) -> dict[str, Any]:
     """Define or redefine a source; it replaces any catalogue entry of the same id."""
     app = state()
     session = get_session()
-    source_store.save_source(session, source_id, body, utcnow())
+    source_store.save_sources(session, {source_id: body}, utcnow())
     session.commit()
     app.refresh()
     return _documents(app, [source_id])[0]
+
+
+@blp.route("/sources", methods=["POST"])
+@blp.arguments(SourceBatchSchema())
+@blp.alt_response(
+    200, schema=SourceListSchema, success=True, description="As stored, in request order."
+)
+@requires("admin")
+def post_sources(body: dict[str, Any]) -> dict[str, Any]:
+    """Define or redefine up to 10,000 sources at once, as `PUT /v1/sources/{id}` does each.
+
+    All are stored or none (a 422 names every bad field).
+    """
+    app = state()
+    session = get_session()
+    definitions = {item.pop("id"): item for item in body["sources"]}
+    source_store.save_sources(session, definitions, utcnow())
+    session.commit()
+    app.refresh()
+    return {"sources": _documents(app, list(definitions))}

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from service.app_state import state
 from service.cli.common import app_context
 from service.field_errors import flatten_messages
+from service.formats import claim_table
 from service.schemas.requests import (
     SLUG_PATTERN,
     SLUG_RE,
@@ -38,14 +39,14 @@ from service.schemas.requests import (
     ResolutionRequestSchema,
     SourceSchema,
 )
-from service.schemas.responses import attribution_document, iso_time
+from service.schemas.responses import attribution_document, claim_document, iso_time
 from service.store import change_counters
 from service.store import claims as claim_store
 from service.store.db import get_engine, writer
 from service.store.models import Claim, Source, utcnow
-from service.store.resolutions import ResolutionContext, ResolutionRefused, resolve_claim
+from service.store.resolutions import ResolutionContext, ResolutionRefused, resolve_claims
 from service.store.source_beliefs import read_book
-from service.store.sources import save_source
+from service.store.sources import save_sources
 
 # Cells of a CSV row that hold JSON rather than text.
 JSON_COLUMNS = ("prior", "tags", "attributions")
@@ -85,9 +86,8 @@ def _validate_source(row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 
 def _store_sources(session: Session, rows: list[tuple[int, tuple[str, dict[str, Any]]]]) -> None:
-    now = utcnow()
-    for _, (source_id, definition) in rows:
-        save_source(session, source_id, definition, now)
+    # Later rows with the same id win, as if put one after the other.
+    save_sources(session, {source_id: definition for _, (source_id, definition) in rows}, utcnow())
 
 
 def _validate_claim(row: dict[str, Any]) -> dict[str, Any]:
@@ -131,14 +131,15 @@ def _validate_resolution(row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 
 def _store_resolutions(session: Session, rows: list[tuple[int, tuple[str, Any]]]) -> None:
-    """Resolve claims as ``POST /v1/claims/{id}/resolution`` does, in file order."""
-    beliefs = _resolution_context(session)
-    for number, (claim_id, body) in rows:
-        try:
-            resolve_claim(session, claim_id, body, beliefs, utcnow())
-        except ResolutionRefused as refused:
-            field = next(iter(refused.errors)) if refused.errors else "claim_id"
-            raise BadRow(number, f"{field}: {refused}") from None
+    """Resolve claims as ``POST /v1/resolutions`` does; a refusal names the first bad row."""
+    try:
+        resolve_claims(
+            session, [request for _, request in rows], _resolution_context(session), utcnow()
+        )
+    except ResolutionRefused as refused:
+        first = min(refused.errors)
+        field = next(iter(refused.errors[first]))
+        raise BadRow(rows[first][0], f"{field}: {refused.errors[first][field][0]}") from None
 
 
 ROW_TYPES: dict[str, RowType] = {
@@ -158,8 +159,7 @@ def _json_lines(handle: IO[str]) -> Iterator[tuple[int, Any]]:
             raise BadRow(number, f"not valid JSON: {exc.msg}") from None
 
 
-def _csv_rows(handle: IO[str]) -> Iterator[tuple[int, Any]]:
-    reader = csv.DictReader(handle)
+def _typed_csv_rows(reader: csv.DictReader[str]) -> Iterator[tuple[int, Any]]:
     for row in reader:
         number = reader.line_num
         parsed: dict[str, Any] = {}
@@ -174,6 +174,28 @@ def _csv_rows(handle: IO[str]) -> Iterator[tuple[int, Any]]:
             else:
                 parsed[key] = cell
         yield number, parsed
+
+
+def _attribution_csv_rows(reader: csv.DictReader[str]) -> Iterator[tuple[int, Any]]:
+    lines = ((reader.line_num, row) for row in reader)
+    try:
+        for number, claim in claim_table.claims_from_rows(lines):
+            yield number, {"type": "claim", **claim}
+    except claim_table.BadCell as exc:
+        raise BadRow(exc.line, exc.detail) from None
+
+
+def _csv_rows(handle: IO[str]) -> Iterator[tuple[int, Any]]:
+    """Rows of a typed CSV (a ``type`` column, JSON cells), or claims of a plain one
+    (one row per attribution, ``claim_table.ATTRIBUTION_COLUMNS``)."""
+    reader = csv.DictReader(handle)
+    header = reader.fieldnames or []
+    if "type" in header:
+        yield from _typed_csv_rows(reader)
+    elif "text" in header or "id" in header:
+        yield from _attribution_csv_rows(reader)
+    else:
+        raise BadRow(1, "the header needs a type column, or the columns id, text, source, ...")
 
 
 def _validated(number: int, row: Any) -> tuple[str, Any]:
@@ -191,48 +213,120 @@ def _validated(number: int, row: Any) -> tuple[str, Any]:
         ) from None
 
 
+@dataclass
+class Batch:
+    """One transaction's rows: the lines they span and how many of each type."""
+
+    first_line: int
+    last_line: int
+    counts: dict[str, int]
+
+
+def _counted(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{n} {kind}{'' if n == 1 else 's'}" for kind, n in counts.items() if n)
+
+
+@dataclass
+class ImportReport:
+    """The batches stored (or, for a dry run, checked) so far."""
+
+    batches: list[Batch]
+
+    def totals(self) -> dict[str, int]:
+        return {k: sum(b.counts.get(k, 0) for b in self.batches) for k in ROW_TYPES}
+
+    def describe(self) -> str:
+        if not self.batches:
+            return "no rows"
+        first, last = self.batches[0].first_line, self.batches[-1].last_line
+        count = len(self.batches)
+        batches = "1 batch" if count == 1 else f"{count} batches"
+        return f"{_counted(self.totals()) or 'no rows'} ({batches}, lines {first}-{last})"
+
+
+class ImportStopped(Exception):
+    """A bad row stopped the import: ``bad`` says where, ``report`` what was stored before it."""
+
+    def __init__(self, bad: BadRow, report: ImportReport) -> None:
+        super().__init__(str(bad))
+        self.bad = bad
+        self.report = report
+
+
 def import_rows(
     session_factory: Callable[[], Session],
     rows: Iterator[tuple[int, Any]],
     batch_size: int,
     progress: Callable[[int], None],
-) -> int:
-    """Store validated rows batch by batch; the count stored. Raises BadRow."""
-    stored = 0
-    while batch := list(islice(rows, batch_size)):
-        by_type: dict[str, list[tuple[int, Any]]] = {kind: [] for kind in ROW_TYPES}
-        for number, row in batch:
-            kind, value = _validated(number, row)
-            by_type[kind].append((number, value))
-        with session_factory() as session, session.begin():
-            for kind, values in by_type.items():
-                if values:
-                    ROW_TYPES[kind].store(session, values)
-        stored += len(batch)
-        progress(len(batch))
-    return stored
+    *,
+    dry_run: bool = False,
+) -> ImportReport:
+    """Store validated rows batch by batch, each in one transaction; what was stored.
+
+    With ``dry_run``, every row is validated as the import would, and nothing is
+    stored (what only the store can refuse, such as a resolution of a claim that
+    does not exist, is not checked). ``progress`` gets the last line read.
+
+    Raises
+    ------
+    ImportStopped
+        At the first bad row, with the batches stored before its own.
+    """
+    report = ImportReport([])
+    try:
+        while batch := list(islice(rows, batch_size)):
+            by_type: dict[str, list[tuple[int, Any]]] = {kind: [] for kind in ROW_TYPES}
+            for number, row in batch:
+                kind, value = _validated(number, row)
+                by_type[kind].append((number, value))
+            if not dry_run:
+                with session_factory() as session, session.begin():
+                    for kind, values in by_type.items():
+                        if values:
+                            ROW_TYPES[kind].store(session, values)
+            report.batches.append(
+                Batch(batch[0][0], batch[-1][0], {k: len(v) for k, v in by_type.items()})
+            )
+            progress(batch[-1][0])
+    except BadRow as bad:
+        raise ImportStopped(bad, report) from None
+    return report
 
 
 @click.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), help="Default: by extension.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=1000, show_default=True)
-def import_(file: Path, fmt: str | None, batch_size: int) -> None:
+@click.option("--check", is_flag=True, help="Validate every row; store nothing (a dry run).")
+def import_(file: Path, fmt: str | None, batch_size: int, check: bool) -> None:
     """Import sources, claims and resolutions from FILE (JSON Lines or CSV)."""
     fmt = fmt or ("csv" if file.suffix.lower() == ".csv" else "jsonl")
     with file.open(encoding="utf-8") as handle:
         lines = sum(1 for _ in handle)
     with app_context(), file.open(encoding="utf-8", newline="") as handle:
         engine = writer(get_engine())
-        rows = _csv_rows(handle) if fmt == "csv" else _json_lines(handle)
-        with click.progressbar(length=lines, label="importing", file=sys.stderr) as bar:
+        label = "checking" if check else "importing"
+        with click.progressbar(length=lines, label=label, file=sys.stderr) as bar:
+
+            def progress(line: int) -> None:
+                bar.update(line - bar.pos)
+
             try:
-                stored = import_rows(lambda: Session(engine), rows, batch_size, bar.update)
-            except BadRow as exc:
-                raise click.ClickException(
-                    f"{file}: {exc}; nothing of its batch was stored"
-                ) from None
-    click.echo(f"imported {stored} rows", err=True)
+                rows = _csv_rows(handle) if fmt == "csv" else _json_lines(handle)
+                report = import_rows(
+                    lambda: Session(engine), rows, batch_size, progress, dry_run=check
+                )
+            except ImportStopped as stopped:
+                raise click.ClickException(_stopped(file, stopped, check)) from None
+    verb = "checked" if check else "imported"
+    click.echo(f"{verb} {report.describe()}{'; nothing was stored' if check else ''}", err=True)
+
+
+def _stopped(file: Path, stopped: ImportStopped, check: bool) -> str:
+    if check:
+        return f"{file}: {stopped.bad}; nothing was stored (--check)"
+    before = stopped.report.describe() if stopped.report.batches else "nothing"
+    return f"{file}: {stopped.bad}; nothing of its batch was stored. Stored before it: {before}."
 
 
 def _export_rows(session: Session) -> Iterator[Mapping[str, Any]]:
@@ -252,16 +346,8 @@ def _export_rows(session: Session) -> Iterator[Mapping[str, Any]]:
                 if value is not None
             },
         }
-    after = ""
-    while True:
-        ids: Sequence[str] = list(
-            session.scalars(select(Claim.id).where(Claim.id > after).order_by(Claim.id).limit(1000))
-        )
-        if not ids:
-            return
-        claims = claim_store.load_claims(session, ids)
-        for claim_id in ids:
-            claim = claims[claim_id]
+    for claims in _claim_pages(session):
+        for claim in claims:
             row: dict[str, Any] = {"type": "claim", "id": claim.id, "text": claim.text}
             for key, value in (("prior", claim.prior), ("question", claim.question)):
                 if value is not None:
@@ -277,12 +363,57 @@ def _export_rows(session: Session) -> Iterator[Mapping[str, Any]]:
                     "resolved_at": iso_time(claim.resolution.resolved_at),
                     **({"note": claim.resolution.note} if claim.resolution.note else {}),
                 }
+
+
+def _claim_pages(session: Session, size: int = 1000) -> Iterator[list[Claim]]:
+    """Every stored claim, loaded whole, in pages by id."""
+    after = ""
+    while True:
+        ids: Sequence[str] = list(
+            session.scalars(select(Claim.id).where(Claim.id > after).order_by(Claim.id).limit(size))
+        )
+        if not ids:
+            return
+        claims = claim_store.load_claims(session, ids)
+        yield [claims[claim_id] for claim_id in ids]
         after = ids[-1]
 
 
+def _export_scores(session: Session, fmt: str) -> None:
+    """Each claim's current score: JSON Lines of ``type: score`` rows (the Score without
+    its evidence), or CSV as ``GET /v1/claims`` answers ``Accept: text/csv``."""
+    app = state()
+    app.refresh()
+    grade_of = app.grader()
+    for page_number, claims in enumerate(_claim_pages(session)):
+        documents = [claim_document(c, grade_of=grade_of, full=False) for c in claims]
+        if fmt == "csv":
+            table = claim_table.claims_csv(documents)
+            # The header once, before the first page's rows.
+            click.echo(table if page_number == 0 else table.split("\r\n", 1)[1], nl=False)
+            continue
+        for document in documents:
+            if document["score"] is not None:
+                click.echo(json.dumps({"type": "score", **document["score"]}, ensure_ascii=False))
+
+
 @click.command()
-def export() -> None:
-    """Write every defined source and stored claim to stdout as JSON Lines."""
+@click.option("--scores", is_flag=True, help="Each stored claim's current score instead.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv"]),
+    default="jsonl",
+    show_default=True,
+    help="csv: with --scores, one flat row per claim (as Accept: text/csv).",
+)
+def export(scores: bool, fmt: str) -> None:
+    """Write every defined source and stored claim to stdout as JSON Lines (or scores)."""
+    if fmt == "csv" and not scores:
+        raise click.UsageError("--format csv exports scores: add --scores")
     with app_context(), Session(get_engine()) as session:
+        if scores:
+            _export_scores(session, fmt)
+            return
         for row in _export_rows(session):
             click.echo(json.dumps(row, ensure_ascii=False))

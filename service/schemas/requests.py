@@ -29,7 +29,7 @@ an unnamed collective; only such a source may give ``count`` above 1.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC
 from typing import Any
 
@@ -204,6 +204,44 @@ class SourceSchema(Strict):
     group = slug(allow_none=True)
     prior = fields.Nested(PriorSchema, allow_none=True)
     notes = Text(validate=validate.Length(max=MAX_NOTE), allow_none=True)
+
+
+MAX_BATCH_WRITES = 10_000
+"""Sources or resolutions per batch write (the contract's limit)."""
+
+
+def _unique_ids(items: Sequence[Mapping[str, Any]], key: str, name: str) -> None:
+    """Refuse a batch naming one id twice, naming each repeat's field."""
+    seen: set[str] = set()
+    errors: dict[int, dict[str, list[str]]] = {}
+    for i, item in enumerate(items):
+        value = item.get(key)
+        if value in seen:
+            errors[i] = {key: ["The same id appears twice in the batch."]}
+        if value is not None:
+            seen.add(value)
+    if errors:
+        raise ma.ValidationError({name: errors})
+
+
+class SourceBatchItemSchema(SourceSchema):
+    id = slug(required=True)
+
+
+class SourceBatchSchema(Strict):
+    """``{"sources": [{"id", ...fields of PUT...}]}`` (POST /v1/sources)."""
+
+    sources = fields.Nested(
+        SourceBatchItemSchema,
+        many=True,
+        required=True,
+        validate=validate.Length(max=MAX_BATCH_WRITES),
+        metadata={"description": f"At most {MAX_BATCH_WRITES:,}; all are stored or none."},
+    )
+
+    @ma.validates_schema(skip_on_field_errors=True)
+    def _cross_field(self, data: dict[str, Any], **_: Any) -> None:
+        _unique_ids(data["sources"], "id", "sources")
 
 
 class SourceOverrideSchema(SourceSchema):
@@ -571,6 +609,7 @@ class ClaimQuerySchema(PageQuerySchema):
     max_confidence = fields.Float(validate=validate.Range(0, 1))
     status = Text(validate=validate.OneOf(("open", "confirmed", "refuted")))
     q = Text(validate=validate.Length(1, 1_000))
+    question = slug()
 
 
 # --- the learning loop: resolutions, jobs, calibration -------------------------
@@ -590,6 +629,27 @@ class ResolutionRequestSchema(Strict):
     note = Text(validate=validate.Length(max=MAX_NOTE), allow_none=True)
 
 
+class ResolutionBatchItemSchema(ResolutionRequestSchema):
+    claim_id = slug(required=True)
+
+
+class ResolutionBatchSchema(Strict):
+    """``{"resolutions": [{"claim_id", "outcome", "resolved_at", "note"}]}``
+    (POST /v1/resolutions)."""
+
+    resolutions = fields.Nested(
+        ResolutionBatchItemSchema,
+        many=True,
+        required=True,
+        validate=validate.Length(max=MAX_BATCH_WRITES),
+        metadata={"description": f"At most {MAX_BATCH_WRITES:,}; all are made or none."},
+    )
+
+    @ma.validates_schema(skip_on_field_errors=True)
+    def _cross_field(self, data: dict[str, Any], **_: Any) -> None:
+        _unique_ids(data["resolutions"], "claim_id", "resolutions")
+
+
 class JobsQuerySchema(Strict):
     limit = fields.Integer(
         load_default=20,
@@ -605,3 +665,16 @@ class CalibrationQuerySchema(Strict):
         default_timezone=UTC, metadata={"description": "Only resolutions with resolved_at ≥ this."}
     )
     bins = fields.Integer(load_default=10, validate=validate.Range(1, MAX_BINS))
+
+
+class StixBundleSchema(Strict):
+    """A STIX 2.1 bundle (POST /v1/import/stix); its objects are read by ``service.formats``."""
+
+    type = fields.String(required=True, validate=validate.Equal("bundle"))
+    id = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^bundle--[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"),
+    )
+    # STIX 2.0 bundles carried one; 2.1 readers ignore it.
+    spec_version = fields.String()
+    objects = fields.List(fields.Dict(), required=True)

@@ -7,7 +7,8 @@ OpenAPI document of those dicts, and the tests check the two agree.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from scoring import Score, summarize_reliability
+from service.formats.admiralty import reliability_tag, score_codes
 from service.schemas.requests import PriorSchema, Strict
 from service.scoring_model import ScoringModel
 from service.store import models
@@ -22,12 +24,22 @@ from service.store.claims import evidence_values, stored_score_values
 from service.store.source_beliefs import SourceBook
 
 
+@functools.lru_cache(maxsize=1024)
 def iso_time(value: datetime | None) -> str | None:
+    # Cached: a batch's documents repeat its write time in every claim.
     return value.isoformat() if value is not None else None
+
+
+GradeOf = Callable[[str], str]
+"""A source id's current Admiralty letter (``ScoringModel.grader``)."""
 
 
 def _interval() -> fields.List:
     return fields.List(fields.Float(), metadata={"description": "[low, high]"})
+
+
+def _misp_tags(description: str) -> fields.List:
+    return fields.List(fields.String(), required=True, metadata={"description": description})
 
 
 class ModelSchema(Strict):
@@ -60,6 +72,14 @@ class ScoreSchema(Strict):
     interval = _interval()
     estimative = fields.String(required=True)
     credibility = fields.Integer(required=True)
+    admiralty = fields.String(
+        required=True,
+        metadata={
+            "description": "Admiralty code: the grade of the most reliable supporting source "
+            '(F if none supports the claim), then `credibility`, e.g. "B2".'
+        },
+    )
+    tags = _misp_tags("The code in MISP's admiralty-scale taxonomy.")
     independent_sources = fields.Float(required=True)
     evidence = fields.Nested(EvidenceSchema, many=True, metadata={"description": "Not in lists."})
     summary = fields.String(required=True)
@@ -103,28 +123,32 @@ class AddedEvidenceSchema(ScoreSchema):
     warnings = _warnings()
 
 
-def fresh_score_document(score: Score, computed_at: str) -> dict[str, Any]:
+def fresh_score_document(score: Score, computed_at: str, grade_of: GradeOf) -> dict[str, Any]:
     """``score_document(score_values(score, t))`` in one step, ``computed_at`` already
     rendered: the body of a score that is not stored (POST /v1/score)."""
     low, high = score.interval
+    evidence = evidence_values(score)
+    credibility = int(score.credibility)
     return {
         "claim_id": score.claim_id,
         "confidence": float(score.confidence),
         "interval": [float(low), float(high)],
         "estimative": score.estimative,
-        "credibility": int(score.credibility),
+        "credibility": credibility,
+        **score_codes(evidence, credibility, grade_of),
         "independent_sources": float(score.independent_sources),
         "summary": score.summary,
         "model": model_document(score.model),
         "computed_at": computed_at,
-        "evidence": evidence_values(score),
+        "evidence": evidence,
     }
 
 
 def score_document(
-    values: Mapping[str, Any] | models.Score, evidence: bool = True
+    values: Mapping[str, Any] | models.Score, grade_of: GradeOf, evidence: bool = True
 ) -> dict[str, Any]:
-    """The contract's Score from ``score_values`` or a stored row."""
+    """The contract's Score from ``score_values`` or a stored row; its Admiralty code
+    grades the supporting sources as ``grade_of`` does now."""
     row = values if isinstance(values, Mapping) else stored_score_values(values)
     document = {
         "claim_id": row["claim_id"],
@@ -132,6 +156,7 @@ def score_document(
         "interval": [row["low"], row["high"]],
         "estimative": row["estimative"],
         "credibility": row["credibility"],
+        **score_codes(row["evidence"], row["credibility"], grade_of),
         "independent_sources": row["independent_sources"],
         "summary": row["summary"],
         "model": model_document(row["model"]),
@@ -222,6 +247,7 @@ def claim_document(
     claim: models.Claim,
     score: Mapping[str, Any] | models.Score | None = None,
     *,
+    grade_of: GradeOf,
     full: bool = True,
 ) -> dict[str, Any]:
     """A stored claim; lists (``full=False``) leave out attributions and score.evidence.
@@ -238,7 +264,7 @@ def claim_document(
         "tags": sorted(t.tag for t in claim.tags),
         "status": claim.status,
         "resolution": resolution_document(claim.resolution),
-        "score": score_document(current, evidence=full) if current is not None else None,
+        "score": score_document(current, grade_of, evidence=full) if current is not None else None,
         "created_at": iso_time(claim.created_at),
         "updated_at": iso_time(claim.updated_at),
     }
@@ -252,6 +278,7 @@ def stored_claim_document(
     claim: Mapping[str, Any],
     score: Mapping[str, Any],
     *,
+    grade_of: GradeOf,
     status: str,
     created_at: datetime,
     updated_at: datetime,
@@ -283,7 +310,7 @@ def stored_claim_document(
         "tags": sorted(set(claim.get("tags", ()))),
         "status": status,
         "resolution": resolution_document(resolution),
-        "score": score_document(score),
+        "score": score_document(score, grade_of),
         "created_at": iso_time(created_at),
         "updated_at": iso_time(updated_at),
         "attributions": attributions,
@@ -390,12 +417,19 @@ class StoredSourceSchema(Strict):
     )
     track_record = fields.Nested(TrackRecordSchema, required=True)
     reliability = fields.Nested(ReliabilitySchema, required=True)
+    tags = _misp_tags(
+        "`reliability.grade` in MISP's admiralty-scale taxonomy "
+        '(`admiralty-scale:source-reliability="b"`).'
+    )
     created_at = fields.String(allow_none=True)
     updated_at = fields.String(allow_none=True)
 
 
-class SourcePageSchema(Strict):
+class SourceListSchema(Strict):
     sources = fields.Nested(StoredSourceSchema, many=True, required=True)
+
+
+class SourcePageSchema(SourceListSchema):
     next_cursor = fields.String(allow_none=True, required=True)
 
 
@@ -430,6 +464,7 @@ def source_documents(
                     "grade": summary.grade[i],
                     "learned": source_id in book.learned,
                 },
+                "tags": [reliability_tag(summary.grade[i])],
                 "created_at": iso_time(definition.created_at if definition else None),
                 "updated_at": iso_time(definition.updated_at if definition else None),
             }

@@ -35,6 +35,7 @@ from sqlalchemy import Insert, Table, delete, func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 import scoring
+from service.store.bulk import execute_many
 from service.store.db import dialect_insert, slices
 from service.store.models import (
     Attribution,
@@ -75,6 +76,9 @@ _SCORE_COLUMNS = (
     "computed_at",
 )
 _HISTORY_COLUMNS = ("confidence", "low", "high", "credibility", "model", "computed_at")
+_INSERT_ATTRIBUTIONS = insert(_ATTRIBUTIONS)
+_INSERT_TAGS = insert(_TAGS)
+_INSERT_HISTORY = insert(_HISTORY)
 
 
 def evidence_values(score: scoring.Score) -> list[dict[str, Any]]:
@@ -168,8 +172,7 @@ def _dialect(session: Session) -> str:
 
 @functools.cache
 def _claim_upsert(dialect: str) -> Insert:
-    """Insert a claim, or replace an existing one's text, prior and question;
-    returns its id, status and creation time."""
+    """Insert a claim, or replace an existing one's text, prior and question."""
     statement = dialect_insert(dialect, _CLAIMS)
     excluded = statement.excluded
     return statement.on_conflict_do_update(
@@ -180,7 +183,7 @@ def _claim_upsert(dialect: str) -> Insert:
             "question": excluded.question,
             "updated_at": excluded.updated_at,
         },
-    ).returning(_CLAIMS.c.id, _CLAIMS.c.status, _CLAIMS.c.created_at, sort_by_parameter_order=True)
+    )
 
 
 @functools.cache
@@ -282,25 +285,35 @@ def store_claims(
         return []
     now = batch.now
     by_id = sorted(zip(batch.ids, batch.claims, strict=True), key=lambda pair: pair[0])
-    kept = {
-        row.id: (row.status, row.created_at)
-        for row in session.execute(
-            _claim_upsert(_dialect(session)),
-            [
-                {
-                    "id": claim_id,
-                    "text": c["text"],
-                    "prior": c.get("prior"),
-                    "question": c.get("question"),
-                    "status": "open",
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for claim_id, c in by_id
-            ],
-        )
-    }
+    execute_many(
+        session,
+        _claim_upsert(_dialect(session)),
+        [
+            {
+                "id": claim_id,
+                "text": c["text"],
+                "prior": c.get("prior"),
+                "question": c.get("question"),
+                "status": "open",
+                "created_at": now,
+                "updated_at": now,
+            }
+            for claim_id, c in by_id
+        ],
+    )
+    # Read back after the upsert has locked the rows (PostgreSQL) or the file (SQLite).
+    kept: dict[str, tuple[str, datetime]] = {}
     ordered_ids = [claim_id for claim_id, _ in by_id]
+    for chunk in slices(ordered_ids, _IDS_PER_QUERY):
+        kept.update(
+            (claim_id, (status, created_at))
+            for claim_id, status, created_at in session.execute(
+                select(_CLAIMS.c.id, _CLAIMS.c.status, _CLAIMS.c.created_at).where(
+                    _CLAIMS.c.id.in_(chunk)
+                )
+            )
+        )
+    # What a re-post replaces, for its history row.
     existing = [claim_id for claim_id in ordered_ids if kept[claim_id][1] != now]
     before = stored_attributions(session, existing)
     changes = {
@@ -325,8 +338,7 @@ def store_claims(
         for claim_id, c in by_id
         for tag in dict.fromkeys(c.get("tags", ()))
     ]
-    if tags:
-        session.execute(insert(_TAGS), tags)
+    execute_many(session, _INSERT_TAGS, tags)
 
     scores = dict(batch.scores)
     reasons = {claim_id: CREATED if kept[claim_id][1] == now else UPDATED for claim_id in batch.ids}
@@ -510,10 +522,9 @@ def add_attributions(
 def _insert_attributions(
     session: Session, rows: Sequence[tuple[str, int, Mapping[str, Any]]], now: datetime
 ) -> None:
-    if not rows:
-        return
-    session.execute(
-        insert(_ATTRIBUTIONS),
+    execute_many(
+        session,
+        _INSERT_ATTRIBUTIONS,
         [
             {
                 "claim_id": claim_id,
@@ -532,11 +543,11 @@ def _insert_attributions(
     )
 
 
-def load_claims(session: Session, ids: Sequence[str]) -> dict[str, Claim]:
-    """Claims with their attributions, tags, score and resolution, by id."""
+def load_claims(session: Session, ids: Sequence[str], *, full: bool = True) -> dict[str, Claim]:
+    """Claims with their tags, score, resolution and (``full``) attributions, by id."""
     found: dict[str, Claim] = {}
     options = (
-        selectinload(Claim.attributions),
+        *((selectinload(Claim.attributions),) if full else ()),
         selectinload(Claim.tags),
         selectinload(Claim.score),
         selectinload(Claim.resolution),
@@ -625,5 +636,5 @@ def write_scores(
         }
         for s in ordered
     ]
-    session.execute(_score_upsert(_dialect(session)), rows)
-    session.execute(insert(_HISTORY), history)
+    execute_many(session, _score_upsert(_dialect(session)), rows)
+    execute_many(session, _INSERT_HISTORY, history)

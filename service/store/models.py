@@ -82,6 +82,9 @@ class Source(Base):
     notes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    reliabilities_version: Mapped[int | None] = mapped_column(Integer, index=True)
+    """The ``reliabilities`` counter value of the write that left this definition: each
+    process reads the rows above the value it is current to (the change feed)."""
 
 
 class SourceReliability(Base):
@@ -97,7 +100,7 @@ class SourceReliability(Base):
     beta: Mapped[float] = mapped_column(Float)
     job_id: Mapped[str | None] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-    reliabilities_version: Mapped[int | None] = mapped_column(Integer)
+    reliabilities_version: Mapped[int | None] = mapped_column(Integer, index=True)
     """The ``reliabilities`` counter value of the write that left this belief."""
 
 

@@ -1,21 +1,23 @@
 """Resolving claims and withdrawing resolutions, inside the caller's transaction.
 
-The one code path of ``POST``/``DELETE /v1/claims/{id}/resolution`` and of
-``credence import``'s ``resolution`` rows. A resolution updates at once the
-track record of every source that took a side on the claim (a decayed hit or
-miss added to its learned Beta, with the ``reliabilities`` counter bumped so
-every process reloads); withdrawing it takes the same amounts back.
+The one code path of ``POST``/``DELETE /v1/claims/{id}/resolution``, of
+``POST /v1/resolutions`` and of ``credence import``'s ``resolution`` rows. A
+resolution updates at once the track record of every source that took a side
+on the claim (a decayed hit or miss added to its learned Beta, the row stamped
+with the ``reliabilities`` counter value it bumped to, so every process applies
+that change); withdrawing it takes the same amounts back.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import Float, Insert, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 import scoring
@@ -24,8 +26,8 @@ from service.scoring_model import ScoringModel
 from service.settings import LearningSettings
 from service.store import change_counters
 from service.store import claims as claim_store
-from service.store.db import upsert_statement
-from service.store.models import Attribution, Claim, Resolution, SourceReliability
+from service.store.db import dialect_insert, slices
+from service.store.models import Attribution, Base, Claim, Resolution, SourceReliability
 from service.store.resolved_scores import resolved_values
 from service.store.source_beliefs import SourceBook
 
@@ -37,20 +39,44 @@ WITHDRAWN = "resolution-withdrawn"
 # when it is clearly in the future.
 CLOCK_SKEW = timedelta(minutes=5)
 SECONDS_PER_DAY = 86_400.0
+_RELIABILITIES: Table = Base.metadata.tables[SourceReliability.__tablename__]
+_RESOLUTIONS: Table = Base.metadata.tables[Resolution.__tablename__]
+_CLAIMS: Table = Base.metadata.tables[Claim.__tablename__]
+# Ids per IN (...) list: SQLite binds at most 32,766 values per statement.
+_IDS_PER_QUERY = 5_000
 # A belief pushed down by withdrawing a resolution stays a valid Beta.
 _MIN_PSEUDO_COUNT = 1e-3
 
 
 class ResolutionRefused(Exception):
-    """The resolution cannot be made: ``status`` is the HTTP status that says why
-    (404 no such claim, 409 a conflict, 422 a bad field named in ``errors``)."""
+    """The resolutions cannot be made: ``status`` is the HTTP status that says why
+    (404 no such claim, 409 a conflict, 422 a bad field); ``errors`` names the
+    offending fields of each refused request, by its position in the batch."""
 
     def __init__(
-        self, status: int, message: str, errors: dict[str, list[str]] | None = None
+        self, status: int, message: str, errors: dict[int, dict[str, list[str]]] | None = None
     ) -> None:
         super().__init__(message)
         self.status = status
-        self.errors = errors
+        self.errors = errors or {}
+
+    def field_errors(self, prefix: str | None = None) -> dict[str, list[str]]:
+        """``errors`` as dotted paths (``prefix.3.claim_id``); bare field names without a prefix."""
+        return {
+            f"{prefix}.{i}.{name}" if prefix else name: messages
+            for i, fields in sorted(self.errors.items())
+            for name, messages in fields.items()
+        }
+
+
+def _refused(status: int, problems: Mapping[int, tuple[str, str]]) -> ResolutionRefused:
+    """One refusal for every ``position: (field, message)``; its message says the first."""
+    first = problems[min(problems)][1]
+    more = len(problems) - 1
+    message = first if not more else f"{first} (and {more} more; see errors)"
+    return ResolutionRefused(
+        status, message, {i: {name: [text]} for i, (name, text) in problems.items()}
+    )
 
 
 @dataclass(frozen=True)
@@ -72,109 +98,169 @@ def locked_claim(session: Session, claim_id: str) -> Claim:
     ResolutionRefused
         404 when there is no such claim.
     """
-    claim = session.scalar(
-        select(Claim)
-        .where(Claim.id == claim_id)
-        .options(
-            selectinload(Claim.attributions),
-            selectinload(Claim.score),
-            selectinload(Claim.resolution),
-        )
-        .with_for_update(of=Claim)
-    )
+    claim = locked_claims(session, [claim_id]).get(claim_id)
     if claim is None:
         raise ResolutionRefused(404, f"No claim {claim_id!r}.")
     return claim
+
+
+def locked_claims(session: Session, claim_ids: Sequence[str]) -> dict[str, Claim]:
+    """The claims that exist, with attributions, score and resolution, locked until commit
+    (in id order, so that two batches cannot deadlock on PostgreSQL)."""
+    found: dict[str, Claim] = {}
+    for chunk in slices(sorted(claim_ids), _IDS_PER_QUERY):
+        found.update(
+            (claim.id, claim)
+            for claim in session.scalars(
+                select(Claim)
+                .where(Claim.id.in_(chunk))
+                .order_by(Claim.id)
+                .options(
+                    selectinload(Claim.attributions),
+                    selectinload(Claim.score),
+                    selectinload(Claim.resolution),
+                )
+                .with_for_update(of=Claim)
+            )
+        )
+    return found
 
 
 def update_track_records(
     session: Session, beliefs: ResolutionContext, claim: Claim, resolution: Resolution, sign: int
 ) -> None:
     """Add (``sign=1``) or take back (``sign=-1``) the resolution's hits and misses."""
-    age = (resolution.created_at - resolution.resolved_at).total_seconds() / SECONDS_PER_DAY
-    deltas = track_record_deltas(
-        sides_taken(claim.attributions),
-        resolution.outcome,
-        max(age, 0.0),
-        beliefs.learning.half_life_days,
-    )
+    deltas = resolution_deltas(claim, resolution, beliefs.learning)
     base = {source_id: beliefs.book.belief(source_id, beliefs.setup).belief for source_id in deltas}
     apply_track_record(session, deltas, base, sign, resolution.created_at)
+
+
+def resolution_deltas(
+    claim: Claim, resolution: Resolution, learning: LearningSettings
+) -> dict[str, tuple[float, float]]:
+    """The decayed hit or miss ``resolution`` gives each source that took a side on ``claim``."""
+    age = (resolution.created_at - resolution.resolved_at).total_seconds() / SECONDS_PER_DAY
+    return track_record_deltas(
+        sides_taken(claim.attributions), resolution.outcome, max(age, 0.0), learning.half_life_days
+    )
 
 
 def resolve_claim(
     session: Session,
     claim_id: str,
-    body: dict[str, Any],
+    body: Mapping[str, Any],
     beliefs: ResolutionContext,
     now: datetime,
-) -> Claim:
-    """Resolve a claim (``body``: ``outcome``, optional ``resolved_at`` and ``note``).
+) -> None:
+    """Resolve one claim (``body``: ``outcome``, optional ``resolved_at`` and ``note``).
 
-    The claim's status becomes the outcome, its current score's confidence
-    (computed now if it has none) is kept as the resolution's forecast, its
-    score is rewritten in resolved form (``service.store.resolved_scores``)
-    with a history row, and every source that took a side gains a hit or a miss.
+    ``resolve_claims`` with one request; the refusal names bare fields.
+    """
+    resolve_claims(session, [(claim_id, body)], beliefs, now)
+
+
+def resolve_claims(
+    session: Session,
+    requests: Sequence[tuple[str, Mapping[str, Any]]],
+    beliefs: ResolutionContext,
+    now: datetime,
+) -> None:
+    """Resolve claims, each ``(claim_id, body)`` with ``body``: ``outcome``, optional
+    ``resolved_at`` and ``note``; all or none.
+
+    Each claim's status becomes its outcome, its current score's confidence
+    (computed now if it has none) is kept as the resolution's forecast, its score
+    is rewritten in resolved form (``service.store.resolved_scores``) with a
+    history row, and every source that took a side gains a hit or a miss: the
+    sums over the batch are added to the learned beliefs in one write per source,
+    with one bump of the counter.
 
     Raises
     ------
     ResolutionRefused
-        404 no such claim; 409 already resolved, or another answer to its
-        question already confirmed; 422 ``resolved_at`` in the future.
+        Naming every refused request: 422 ``resolved_at`` in the future; 404
+        no such claim; 409 already resolved, or another answer to its question
+        already confirmed (stored, or earlier in the batch).
     """
-    resolved_at = body.get("resolved_at") or now
-    if resolved_at > now + CLOCK_SKEW:
-        future = "Must not be in the future."
-        raise ResolutionRefused(422, future, {"resolved_at": [future]})
-    claim = locked_claim(session, claim_id)
-    if claim.resolution is not None:
-        raise ResolutionRefused(
-            409, f"Claim {claim_id!r} is already {claim.status}; withdraw it first."
+    if not requests:
+        return
+    future = {
+        i: ("resolved_at", "Must not be in the future.")
+        for i, (_, body) in enumerate(requests)
+        if body.get("resolved_at") is not None and body["resolved_at"] > now + CLOCK_SKEW
+    }
+    if future:
+        raise _refused(422, future)
+    claims = locked_claims(session, [claim_id for claim_id, _ in requests])
+    missing = {
+        i: ("claim_id", f"No claim {claim_id!r}.")
+        for i, (claim_id, _) in enumerate(requests)
+        if claim_id not in claims
+    }
+    if missing:
+        raise _refused(404, missing)
+    conflicts = _conflicts(session, requests, claims)
+    if conflicts:
+        raise _refused(409, conflicts)
+
+    current: dict[str, dict[str, Any]] = {}
+    unscored: list[str] = []
+    for claim_id, _ in requests:
+        score = claims[claim_id].score
+        if score is None:
+            unscored.append(claim_id)
+        else:
+            current[claim_id] = claim_store.stored_score_values(score)
+    if unscored:
+        fresh = claim_store.open_scores(
+            session, unscored, scorer=beliefs.setup.scorer, beliefs=beliefs.book.beliefs, now=now
         )
-    if body["outcome"] == "confirmed" and claim.question is not None:
-        rival = session.scalar(
-            select(Claim.id).where(
-                Claim.question == claim.question,
-                Claim.id != claim.id,
-                Claim.status == "confirmed",
-            )
-        )
-        if rival is not None:
-            raise ResolutionRefused(
-                409,
-                f"Claim {rival!r}, another answer to question {claim.question!r}, "
-                "is already confirmed.",
-            )
-    if claim.score is not None:
-        current = claim_store.stored_score_values(claim.score)
-    else:
-        current = claim_store.open_scores(
-            session, [claim_id], scorer=beliefs.setup.scorer, beliefs=beliefs.book.beliefs, now=now
-        )[claim_id]
-    resolution = Resolution(
-        claim_id=claim_id,
-        outcome=body["outcome"],
-        resolved_at=resolved_at,
-        note=body.get("note"),
-        forecast=current["confidence"],
-        created_at=now,
+        current.update((claim_id, fresh[claim_id]) for claim_id in unscored)
+
+    rows = [
+        {
+            "claim_id": claim_id,
+            "outcome": body["outcome"],
+            "resolved_at": body.get("resolved_at") or now,
+            "note": body.get("note"),
+            "forecast": current[claim_id]["confidence"],
+            "created_at": now,
+        }
+        for claim_id, body in requests
+    ]
+    # Core writes, one statement each: the loaded claims are read, never flushed.
+    session.execute(insert(_RESOLUTIONS), rows)
+    session.execute(
+        update(_CLAIMS)
+        .where(_CLAIMS.c.id == bindparam("b_id"))
+        .values(status=bindparam("b_status"), updated_at=now),
+        [{"b_id": row["claim_id"], "b_status": row["outcome"]} for row in rows],
     )
-    session.add(resolution)
-    claim.status = body["outcome"]
-    claim.updated_at = now
-    update_track_records(session, beliefs, claim, resolution, +1)
+    deltas: dict[str, tuple[float, float]] = {}
+    resolved: list[dict[str, Any]] = []
+    for row in rows:
+        resolution = Resolution(**row)
+        for source_id, (hits, misses) in resolution_deltas(
+            claims[row["claim_id"]], resolution, beliefs.learning
+        ).items():
+            total = deltas.get(source_id, (0.0, 0.0))
+            deltas[source_id] = (total[0] + hits, total[1] + misses)
+        resolved.append(
+            resolved_values({**current[row["claim_id"]], "computed_at": now}, resolution)
+        )
+    base = {source_id: beliefs.book.belief(source_id, beliefs.setup).belief for source_id in deltas}
+    apply_track_record(session, deltas, base, +1, now)
     claim_store.write_scores(
         session,
-        [resolved_values({**current, "computed_at": now}, resolution)],
-        {claim_id: RESOLUTION},
+        resolved,
+        {row["claim_id"]: RESOLUTION for row in rows},
         beliefs_version=beliefs.version,
     )
-    return claim
 
 
 def withdraw_resolution(
     session: Session, claim_id: str, beliefs: ResolutionContext, now: datetime
-) -> Claim:
+) -> None:
     """Withdraw a claim's resolution: it is open again, scored as open (with a
     history row), and the track records are reversed.
 
@@ -201,7 +287,53 @@ def withdraw_resolution(
         reasons={claim_id: WITHDRAWN},
         now=now,
     )
-    return claim
+
+
+def _conflicts(
+    session: Session, requests: Sequence[tuple[str, Mapping[str, Any]]], claims: Mapping[str, Claim]
+) -> dict[int, tuple[str, str]]:
+    """Requests that conflict with the store or with an earlier request of the batch."""
+    conflicts: dict[int, tuple[str, str]] = {}
+    questions = sorted(
+        {
+            question
+            for claim_id, body in requests
+            if body["outcome"] == "confirmed"
+            and (question := claims[claim_id].question) is not None
+        }
+    )
+    confirmed: dict[str | None, str] = {}
+    for chunk in slices(questions, _IDS_PER_QUERY):
+        confirmed.update(
+            (question, claim_id)
+            for claim_id, question in session.execute(
+                select(Claim.id, Claim.question)
+                .where(Claim.question.in_(chunk), Claim.status == "confirmed")
+                .order_by(Claim.id)
+            )
+        )
+    seen: set[str] = set()
+    for i, (claim_id, body) in enumerate(requests):
+        claim = claims[claim_id]
+        if claim_id in seen:
+            conflicts[i] = ("claim_id", f"Claim {claim_id!r} is resolved twice in the batch.")
+        seen.add(claim_id)
+        if i in conflicts:
+            continue
+        if claim.resolution is not None:
+            conflicts[i] = (
+                "claim_id",
+                f"Claim {claim_id!r} is already {claim.status}; withdraw it first.",
+            )
+        elif body["outcome"] == "confirmed" and claim.question is not None:
+            rival = confirmed.setdefault(claim.question, claim_id)
+            if rival != claim_id:
+                conflicts[i] = (
+                    "claim_id",
+                    f"Claim {rival!r}, another answer to question {claim.question!r}, "
+                    "is already confirmed.",
+                )
+    return conflicts
 
 
 # --- the incremental track-record update -------------------------------------------
@@ -237,6 +369,25 @@ def track_record_deltas(
     return {source_id: (float(hits[i]), float(misses[i])) for source_id, i in index.items()}
 
 
+@functools.cache
+def _track_record_upsert(dialect: str) -> Insert:
+    """Insert a learned belief, or add the bound ``d_alpha`` and ``d_beta`` to the stored one."""
+    table = _RELIABILITIES
+    statement = dialect_insert(dialect, table)
+    # SQLite's two-argument max() is PostgreSQL's greatest().
+    greatest = func.max if dialect == "sqlite" else func.greatest
+    excluded = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.source_id],
+        set_={
+            "alpha": greatest(table.c.alpha + bindparam("d_alpha", type_=Float), _MIN_PSEUDO_COUNT),
+            "beta": greatest(table.c.beta + bindparam("d_beta", type_=Float), _MIN_PSEUDO_COUNT),
+            "updated_at": excluded.updated_at,
+            "reliabilities_version": excluded.reliabilities_version,
+        },
+    )
+
+
 def apply_track_record(
     session: Session,
     deltas: Mapping[str, tuple[float, float]],
@@ -247,32 +398,28 @@ def apply_track_record(
     """Add (``sign=1``) or take back (``sign=-1``) hits and misses, in the caller's transaction.
 
     A source without a learned row starts from ``base`` (its current belief).
-    The update is one atomic upsert per source, so concurrent resolutions
-    touching one source both count. Bumps the ``reliabilities`` counter and
-    stamps the rows with its new value.
+    The update is one atomic upsert per source (one statement run with
+    ``executemany``, in source id order), so concurrent resolutions touching
+    one source both count. Bumps the ``reliabilities`` counter and stamps the
+    rows with its new value.
     """
     version = change_counters.bump(session, change_counters.RELIABILITIES)
-    # SQLite's two-argument max() is PostgreSQL's greatest().
-    greatest = func.max if session.get_bind().dialect.name == "sqlite" else func.greatest
+    if not deltas:
+        return
+    rows = []
     for source_id in sorted(deltas):
         d_alpha, d_beta = (sign * d for d in deltas[source_id])
         start = base[source_id]
-        statement = upsert_statement(session, SourceReliability).values(
-            source_id=source_id,
-            alpha=max(start.alpha + d_alpha, _MIN_PSEUDO_COUNT),
-            beta=max(start.beta + d_beta, _MIN_PSEUDO_COUNT),
-            job_id=None,
-            updated_at=now,
-            reliabilities_version=version,
+        rows.append(
+            {
+                "source_id": source_id,
+                "alpha": max(start.alpha + d_alpha, _MIN_PSEUDO_COUNT),
+                "beta": max(start.beta + d_beta, _MIN_PSEUDO_COUNT),
+                "job_id": None,
+                "updated_at": now,
+                "reliabilities_version": version,
+                "d_alpha": d_alpha,
+                "d_beta": d_beta,
+            }
         )
-        session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[SourceReliability.source_id],
-                set_={
-                    "alpha": greatest(SourceReliability.alpha + d_alpha, _MIN_PSEUDO_COUNT),
-                    "beta": greatest(SourceReliability.beta + d_beta, _MIN_PSEUDO_COUNT),
-                    "updated_at": now,
-                    "reliabilities_version": version,
-                },
-            )
-        )
+    session.execute(_track_record_upsert(session.get_bind().dialect.name), rows)

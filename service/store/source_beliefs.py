@@ -1,8 +1,10 @@
 """Every known source and the reliability belief the online scorer uses for it.
 
-Held in memory per process and rebuilt only when the ``reliabilities`` counter
-moves, so scoring a request never queries sources. A belief carries the source's
-name, so summaries call sources by their names at no cost per request. A source's belief is, by
+Held in memory per process and brought up to date when the ``reliabilities``
+counter moves, by reading only the rows written since (``SourceBookCache``),
+so scoring a request never queries sources and a write costs the same however
+many sources there are. A belief carries the source's name, so summaries call
+sources by their names at no cost per request. A source's belief is, by
 precedence: its learned Beta (``source_reliabilities``, written by the fit),
 its own prior, its group's pooled prior, the unknown-source prior. Its
 definition comes from the database, else from the shipped catalogue
@@ -12,7 +14,7 @@ definition comes from the database, else from the shipped catalogue
 from __future__ import annotations
 
 from collections import ChainMap
-from collections.abc import Mapping
+from collections.abc import KeysView, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -40,11 +42,25 @@ class SourceDefinition:
     updated_at: datetime | None = None
 
 
-@dataclass(frozen=True)
 class SourceBook:
-    definitions: Mapping[str, SourceDefinition]
-    beliefs: dict[str, SourceBelief]
-    learned: frozenset[str] = field(default_factory=frozenset)
+    """Every known source's definition, learned belief and the belief it is scored with.
+
+    Kept up to date in place by ``apply``: a change to some sources rebuilds
+    the beliefs of those sources and of the members of their groups (whose
+    pooled priors they feed), never the whole book, so a write costs the same
+    however many sources are defined.
+    """
+
+    def __init__(self) -> None:
+        self.definitions: dict[str, SourceDefinition] = {}
+        self.beliefs: dict[str, SourceBelief] = {}
+        self._learned: dict[str, Beta] = {}
+        self._members: dict[str, set[str]] = {}
+
+    @property
+    def learned(self) -> KeysView[str]:
+        """Ids of the sources (and relays) with a learned belief."""
+        return self._learned.keys()
 
     def belief(self, source_id: str, setup: ScoringModel) -> SourceBelief:
         return self.beliefs.get(source_id) or SourceBelief(setup.unknown)
@@ -66,44 +82,80 @@ class SourceBook:
             )
         return ChainMap(own, self.beliefs)
 
+    def apply(
+        self,
+        definitions: Mapping[str, SourceDefinition],
+        learned: Mapping[str, Beta],
+        setup: ScoringModel,
+    ) -> int:
+        """Take in new or changed definitions and learned beliefs; the number of beliefs rebuilt.
+
+        Rebuilt are the sources named and the other members of every group a
+        changed definition left or joined (their pooled priors moved).
+        """
+        touched = set(definitions) | set(learned)
+        groups: set[str] = set()
+        for source_id, definition in definitions.items():
+            old = self.definitions.get(source_id)
+            if old is not None and old.group is not None:
+                self._members[old.group].discard(source_id)
+                groups.add(old.group)
+            if definition.group is not None:
+                self._members.setdefault(definition.group, set()).add(source_id)
+                groups.add(definition.group)
+            self.definitions[source_id] = definition
+        self._learned.update(learned)
+        for group in groups:
+            touched |= self._members[group]
+        self._rebuild(sorted(touched), setup)
+        return len(touched)
+
+    def _rebuild(self, ids: Sequence[str], setup: ScoringModel) -> None:
+        """Recompute the beliefs of ``ids``, which hold every member of their groups.
+
+        A learned belief wins; else the source's own prior, its group's pooled
+        prior (members in id order, so that any rebuild of a group sums them
+        alike), or the unknown-source prior.
+        """
+        nan = float("nan")
+        definitions = [self.definitions.get(source_id) for source_id in ids]
+        own = [
+            prior_from_spec(d.prior, setup.grades, setup.unknown) if d and d.prior else None
+            for d in definitions
+        ]
+        group_index: dict[str, int] = {}
+        groups = [
+            -1
+            if d is None or d.group is None
+            else group_index.setdefault(d.group, len(group_index))
+            for d in definitions
+        ]
+        zeros = np.zeros(len(ids))
+        alpha, beta = pool_group_priors(
+            [b.alpha if b else nan for b in own],
+            [b.beta if b else nan for b in own],
+            zeros,
+            zeros,
+            np.asarray(groups, dtype=np.intp),
+            setup.unknown,
+        )
+        for source_id, d, a, b in zip(ids, definitions, alpha.tolist(), beta.tolist(), strict=True):
+            group, name = (d.group, d.name) if d else (None, None)
+            learned = self._learned.get(source_id)
+            if learned is not None:
+                self.beliefs[source_id] = SourceBelief(learned, group, name)
+            elif d is not None:
+                self.beliefs[source_id] = SourceBelief(Beta(a, b), group, name)
+
 
 def build_book(
     definitions: Mapping[str, SourceDefinition],
     learned: Mapping[str, Beta],
     setup: ScoringModel,
 ) -> SourceBook:
-    ids = list(definitions)
-    nan = float("nan")
-    own = [
-        prior_from_spec(d.prior, setup.grades, setup.unknown) if d.prior else None
-        for d in definitions.values()
-    ]
-    group_index: dict[str, int] = {}
-    groups = [
-        -1 if d.group is None else group_index.setdefault(d.group, len(group_index))
-        for d in definitions.values()
-    ]
-    zeros = np.zeros(len(ids))
-    alpha, beta = pool_group_priors(
-        [b.alpha if b else nan for b in own],
-        [b.beta if b else nan for b in own],
-        zeros,
-        zeros,
-        np.asarray(groups, dtype=np.intp),
-        setup.unknown,
-    )
-    beliefs = {
-        source_id: SourceBelief(
-            Beta(a, b), definitions[source_id].group, definitions[source_id].name
-        )
-        for source_id, a, b in zip(ids, alpha.tolist(), beta.tolist(), strict=True)
-    }
-    for source_id, belief in learned.items():
-        known = definitions.get(source_id)
-        beliefs[source_id] = (
-            SourceBelief(belief, known.group, known.name) if known else SourceBelief(belief)
-        )
-    return SourceBook(definitions, beliefs, frozenset(learned))
+    book = SourceBook()
+    book.apply(definitions, learned, setup)
+    return book
 
 
 def stored_definition(row: Source) -> SourceDefinition:
@@ -122,34 +174,65 @@ def stored_definition(row: Source) -> SourceDefinition:
 
 @dataclass
 class SourceBookCache:
-    """This process's SourceBook and the counter value it was built at."""
+    """This process's SourceBook and the ``reliabilities`` counter value it is current to.
+
+    The first refresh reads the whole book; each later one reads only the
+    rows written since (the change feed: every write stamps the rows it
+    changes with the counter value it bumped to) and applies them in place.
+    ``rows_read`` and ``beliefs_rebuilt`` count that work, per refresh.
+    """
 
     setup: ScoringModel
     catalogue: Mapping[str, SourceDefinition]
     version: int = -1
     book: SourceBook = field(init=False)
+    rows_read: int = 0
+    """Rows of ``sources`` and ``source_reliabilities`` read by the last refresh."""
+    beliefs_rebuilt: int = 0
+    """Beliefs the last refresh recomputed."""
 
     def __post_init__(self) -> None:
         self.book = build_book(self.catalogue, {}, self.setup)
 
     def refresh(self, connection: Connection, version: int) -> None:
-        if version != self.version:
-            self.book = read_book(connection, self.catalogue, self.setup)
-            self.version = version
+        if version == self.version:
+            return
+        # A counter that went back means another store (a reset): read it all.
+        since = None if self.version < 0 or version < self.version else self.version
+        definitions, learned = read_changes(connection, since)
+        if since is None:
+            self.book = build_book({**self.catalogue, **definitions}, learned, self.setup)
+            self.beliefs_rebuilt = len(self.book.beliefs)
+        else:
+            self.beliefs_rebuilt = self.book.apply(definitions, learned, self.setup)
+        self.rows_read = len(definitions) + len(learned)
+        self.version = version
+
+
+def read_changes(
+    connection: Connection, since: int | None
+) -> tuple[dict[str, SourceDefinition], dict[str, Beta]]:
+    """Stored definitions and learned beliefs written after counter value ``since`` (all if None).
+
+    A row may be newer than the counter value its reader read (a write
+    committed in between); applying it is harmless, as each row is the whole
+    state of its source.
+    """
+    sources = select(Source)
+    learned = select(SourceReliability.source_id, SourceReliability.alpha, SourceReliability.beta)
+    if since is not None:
+        sources = sources.where(Source.reliabilities_version > since)
+        learned = learned.where(SourceReliability.reliabilities_version > since)
+    with Session(bind=connection) as session:
+        definitions = {row.id: stored_definition(row) for row in session.scalars(sources)}
+    return definitions, {
+        source_id: Beta(alpha, beta) for source_id, alpha, beta in connection.execute(learned)
+    }
 
 
 def read_book(
     connection: Connection, catalogue: Mapping[str, SourceDefinition], setup: ScoringModel
 ) -> SourceBook:
     """The SourceBook of the store as ``connection`` sees it."""
-    definitions = dict(catalogue)
-    with Session(bind=connection) as session:
-        for row in session.scalars(select(Source)):
-            definitions[row.id] = stored_definition(row)
-    learned = {
-        source_id: Beta(alpha, beta)
-        for source_id, alpha, beta in connection.execute(
-            select(SourceReliability.source_id, SourceReliability.alpha, SourceReliability.beta)
-        )
-    }
-    return build_book(definitions, learned, setup)
+    definitions, learned = read_changes(connection, None)
+    return build_book({**catalogue, **definitions}, learned, setup)

@@ -4,7 +4,9 @@ A key reads ``crd_<prefix>_<secret>``; the store keeps the prefix (to find the
 row) and the SHA-256 of the whole key, compared in constant time. Each process
 holds the active keys in memory and reloads them when the ``api_keys`` counter
 moves, so checking a key costs no query. With no keys at all, only loopback
-clients are served, with every role.
+clients are served, with every role, and only when the request's ``Host`` names
+the loopback interface: a page elsewhere that rebinds its own name to 127.0.0.1
+(DNS rebinding) sends its own name as ``Host`` and is refused.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from service.store import change_counters
-from service.store.models import ApiKey
+from service.store.models import ApiKey, utcnow
 
 Role = Literal["read", "write", "admin"]
 ROLES: tuple[Role, ...] = ("read", "write", "admin")
@@ -66,6 +68,32 @@ def create_key(session: Session, role: Role, name: str | None = None) -> str:
     return key
 
 
+def key_prefix(key_or_prefix: str) -> str:
+    """The prefix that names a key: given as is, or taken from a whole ``crd_<prefix>_<secret>``."""
+    parts = key_or_prefix.strip().split("_", 2)
+    return parts[1] if len(parts) == 3 and parts[0] == "crd" else key_or_prefix.strip()
+
+
+def list_keys(session: Session) -> list[ApiKey]:
+    """Every key, active and revoked, oldest first (their secrets are not stored)."""
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)))
+
+
+def revoke_key(session: Session, prefix: str) -> bool | None:
+    """Revoke the key named by ``prefix`` in the caller's transaction: True if it was
+    active, False if it was revoked before, None if there is no such key.
+
+    Bumping ``api_keys`` makes every process drop the key from its ring before it
+    serves its next request (``service.app_state.AppState.refresh``).
+    """
+    row = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    if row is None or row.revoked_at is not None:
+        return None if row is None else False
+    row.revoked_at = utcnow()
+    change_counters.bump(session, change_counters.API_KEYS)
+    return True
+
+
 @dataclass
 class KeyRing:
     """This process's copy of the active keys: prefix -> (hash, role)."""
@@ -104,11 +132,15 @@ class Denied(Exception):
 def authorize(ring: KeyRing, needed: Role, req: Request) -> Role:
     """The role of the caller of ``req``, or Denied (401 without valid credentials, 403
     without the role)."""
-    if not ring.keys:
-        if not is_loopback(req.remote_addr):
-            raise Denied(403, "No API keys are configured: only loopback clients are served.")
-        return "admin"
     scheme, _, key = req.headers.get("Authorization", "").partition(" ")
+    if not ring.keys:
+        # A key sent is checked even so: a revoked one must not pass once the last goes.
+        if key.strip() and scheme.lower() == "bearer":
+            raise Denied(401, "The API key is not valid.")
+        refused = keyless_refusal(req)
+        if refused is not None:
+            raise Denied(403, refused)
+        return "admin"
     if scheme.lower() != "bearer" or not key.strip():
         raise Denied(401, "Send an API key as 'Authorization: Bearer <key>'.")
     role = ring.role_of(key.strip())
@@ -117,6 +149,28 @@ def authorize(ring: KeyRing, needed: Role, req: Request) -> Role:
     if _RANK[role] < _RANK[needed]:
         raise Denied(403, f"This requires the '{needed}' role; the key has '{role}'.")
     return role
+
+
+def keyless_refusal(req: Request) -> str | None:
+    """Why ``req`` may not be served while no key exists, or None when it may."""
+    if not is_loopback(req.remote_addr):
+        return "No API keys are configured: only loopback clients are served."
+    if not names_loopback(req.host):
+        return (
+            "No API keys are configured: only requests addressed to localhost or a "
+            "loopback address are served."
+        )
+    return None
+
+
+def names_loopback(host: str) -> bool:
+    """Whether a ``Host`` header (with or without a port) names the loopback interface."""
+    name = host.lower()
+    if name.startswith("["):
+        name = name[1:].partition("]")[0]
+    elif name.count(":") == 1:
+        name = name.partition(":")[0]
+    return is_loopback(name)
 
 
 def is_loopback(host: str | None) -> bool:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from flask import Flask
 
 from service import create_app
+from service.cli import main
 
 
 @pytest.fixture(scope="module")
@@ -16,3 +20,15 @@ def app_context() -> Iterator[Flask]:
     app = create_app({"database": {"url": "sqlite://"}})
     with app.app_context():
         yield app
+
+
+@pytest.fixture
+def run(database_url: str, catalogue_file: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``credence`` with its arguments, on the test database, through click's CliRunner."""
+    monkeypatch.setenv("CREDENCE_DATABASE_URL", database_url)
+    monkeypatch.setenv("CREDENCE_SOURCES_CATALOGUE", str(catalogue_file))
+
+    def invoke(*args: str) -> Any:
+        return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+    return invoke

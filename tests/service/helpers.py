@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import marshmallow as ma
@@ -17,6 +19,12 @@ from service.schemas.requests import (
     _FastLoad,
 )
 from service.store.models import Base
+
+
+def write_lines(path: Path, rows: list[Any]) -> Path:
+    """``rows`` as a JSON Lines file at ``path``."""
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    return path
 
 
 def auth(header: str) -> dict[str, str]:

@@ -125,7 +125,10 @@ def test_question_siblings_are_rescored(app: Flask, client: FlaskClient) -> None
 
 
 def test_list_filters_and_pages(client: FlaskClient, scenario: dict[str, Any]) -> None:
-    client.post("/v1/claims", json={"claims": scenario["claims"]})
+    answers = [
+        {"id": f"n-{n}", "text": f"{n} were sent.", "question": "how-many"} for n in (1500, 10000)
+    ]
+    client.post("/v1/claims", json={"claims": scenario["claims"] + answers})
 
     def ids(query: str) -> list[str]:
         response = client.get(f"/v1/claims?{query}")
@@ -135,15 +138,17 @@ def test_list_filters_and_pages(client: FlaskClient, scenario: dict[str, Any]) -
         assert all("attributions" not in c and "evidence" not in c["score"] for c in body["claims"])
         return [c["id"] for c in body["claims"]]
 
-    assert ids("") == sorted(c["id"] for c in scenario["claims"])
+    assert ids("") == sorted(c["id"] for c in scenario["claims"] + answers)
+    assert ids("question=how-many") == ["n-10000", "n-1500"]
+    assert ids("question=how-many&q=1500") == ["n-1500"]
     assert ids("tag=troops") == ["kp-sof-1500-shipped"]
     assert ids("source=ua-president") == ["kp-troops-in-russia"]
     assert ids("q=SECOND") == ["kp-second-deployment"]
     assert ids("status=confirmed") == []
     assert ids("min_confidence=0.99") == []
-    assert len(ids("min_confidence=0&max_confidence=1")) == 3
-    first = client.get("/v1/claims?limit=2").get_json()
-    second = client.get(f"/v1/claims?limit=2&cursor={first['next_cursor']}").get_json()
+    assert len(ids("min_confidence=0&max_confidence=1")) == 5
+    first = client.get("/v1/claims?limit=3").get_json()
+    second = client.get(f"/v1/claims?limit=3&cursor={first['next_cursor']}").get_json()
     assert [c["id"] for c in first["claims"] + second["claims"]] == ids("")
     assert second["next_cursor"] is None
 
@@ -154,6 +159,7 @@ def test_list_refuses_bad_paging(client: FlaskClient) -> None:
     assert_problem(client.get("/v1/claims?cursor=%%%"), 422, "cursor")
     assert_problem(client.get("/v1/claims?min_confidence=2"), 422, "min_confidence")
     assert_problem(client.get("/v1/claims?colour=red"), 422, "colour")
+    assert_problem(client.get("/v1/claims?question=Not%20A%20Slug"), 422, "question")
 
 
 def test_unknown_claim_is_404(client: FlaskClient) -> None:

@@ -7,30 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.cli import main
 from service.store.models import SourceReliability
-from tests.service.helpers import row_counts
-
-
-@pytest.fixture
-def run(database_url: str, catalogue_file: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("CREDENCE_DATABASE_URL", database_url)
-    monkeypatch.setenv("CREDENCE_SOURCES_CATALOGUE", str(catalogue_file))
-
-    def invoke(*args: str) -> Any:
-        return CliRunner().invoke(main, list(args), catch_exceptions=False)
-
-    return invoke
-
-
-def _write_lines(path: Path, rows: list[Any]) -> Path:
-    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    return path
+from tests.service.helpers import row_counts, write_lines
 
 
 def test_migrate_is_idempotent(run: Any) -> None:
@@ -92,7 +74,7 @@ def test_import_then_export(run: Any, app: Flask, tmp_path: Path) -> None:
         },
         {"type": "claim", "id": "c2", "text": "two", "prior": 0.3},
     ]
-    result = run("import", str(_write_lines(tmp_path / "in.jsonl", rows)))
+    result = run("import", str(write_lines(tmp_path / "in.jsonl", rows)))
     assert result.exit_code == 0, result.output
     claim = app.test_client().get("/v1/claims/c1").get_json()
     assert claim["score"]["evidence"][0]["reliability"] == pytest.approx(0.65)
@@ -128,7 +110,7 @@ def test_a_bad_row_names_its_line_and_stores_nothing_of_its_batch(
             "attributions": [{"source": "s1", "certainty": 7}],
         },
     ]
-    result = run("import", str(_write_lines(tmp_path / "in.jsonl", rows)))
+    result = run("import", str(write_lines(tmp_path / "in.jsonl", rows)))
     assert result.exit_code == 1
     assert "line 3" in result.output and "attributions.0.certainty" in result.output
     assert row_counts(app) == before
@@ -140,7 +122,7 @@ def test_a_bad_row_names_its_line_and_stores_nothing_of_its_batch(
 
 def test_import_commits_earlier_batches(run: Any, app: Flask, tmp_path: Path) -> None:
     rows = [{"type": "claim", "id": f"c{i}", "text": "t"} for i in range(4)] + [{"type": "nope"}]
-    result = run("import", "--batch-size", "2", str(_write_lines(tmp_path / "in.jsonl", rows)))
+    result = run("import", "--batch-size", "2", str(write_lines(tmp_path / "in.jsonl", rows)))
     assert result.exit_code == 1 and "line 5" in result.output
     assert row_counts(app)["claims"] == 4
 
@@ -156,7 +138,7 @@ def test_import_resolutions_as_the_endpoint_does(run: Any, app: Flask, tmp_path:
         {"type": "claim", "id": "c2", "text": "two", "attributions": [{"source": "s2"}]},
         {"type": "resolution", "claim_id": "c1", "outcome": "confirmed", "note": "seen"},
     ]
-    result = run("import", str(_write_lines(tmp_path / "in.jsonl", rows)))
+    result = run("import", str(write_lines(tmp_path / "in.jsonl", rows)))
     assert result.exit_code == 0, result.output
     client = app.test_client()
     claim = client.get("/v1/claims/c1").get_json()
@@ -179,10 +161,10 @@ def test_import_resolutions_as_the_endpoint_does(run: Any, app: Flask, tmp_path:
         {"type": "resolution", "claim_id": "c2", "outcome": "refuted"},
         {"type": "resolution", "claim_id": "c1", "outcome": "refuted"},
     ]
-    result = run("import", str(_write_lines(tmp_path / "bad.jsonl", bad)))
+    result = run("import", str(write_lines(tmp_path / "bad.jsonl", bad)))
     assert result.exit_code == 1
     assert "line 3" in result.output and "already confirmed" in result.output
     assert row_counts(app) == before
     missing = [{"type": "resolution", "claim_id": "nope", "outcome": "sure"}]
-    result = run("import", str(_write_lines(tmp_path / "missing.jsonl", missing)))
+    result = run("import", str(write_lines(tmp_path / "missing.jsonl", missing)))
     assert result.exit_code == 1 and "line 1" in result.output and "outcome" in result.output

@@ -8,7 +8,7 @@ Data only: the downgrade leaves the rewritten scores (a re-post or a
 withdrawal rescores a claim as open).
 
 Revision ID: 0003_resolved_scores
-Revises: 0002
+Revises: source_change_feed
 Create Date: 2026-11-29 13:00:00
 """
 
@@ -24,7 +24,7 @@ from alembic import op
 from service.store.resolved_scores import resolved_values
 
 revision = "0003_resolved_scores"
-down_revision = "0002"
+down_revision = "source_change_feed"
 branch_labels = None
 depends_on = None
 

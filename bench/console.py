@@ -1,0 +1,161 @@
+"""The console's pages on a large store: ``python -m bench.console``.
+
+Builds a store of 100,000 claims (300,000 attributions, 5,000 sources) with
+bench/rescore's generator and bulk loader, on SQLite and on PostgreSQL (scores
+spread over [0, 1], tables analysed), then
+times console pages in the serving process (Flask's test client: the whole
+request in the app, no network), each beside the API request that reads the
+same data, in alternating rounds. Goal: a claim-list page under 300 ms at the
+server. Results go to ``bench/results/console.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from flask.testing import FlaskClient
+from sqlalchemy import Engine
+
+from bench.common import header, table, write_results
+from bench.rescore import (
+    generate,
+    load_postgresql,
+    load_sqlite,
+    postgresql_database,
+    sqlite_database,
+)
+from service import create_app
+from service.store.db import make_engine
+from service.store.schema_migrations import upgrade
+
+GOAL_MS = 300.0
+# (what, console page, the API request reading the same data)
+PAGES = [
+    ("claim list, first page", "/", "/v1/claims?limit=50"),
+    ("claim list, a later page", "/?cursor={cursor}", "/v1/claims?limit=50&cursor={cursor}"),
+    ("claims of one source", "/?source=src-00042", "/v1/claims?limit=50&source=src-00042"),
+    (
+        "confidence 40-60 %, open",
+        "/?status=open&min_confidence=40&max_confidence=60",
+        "/v1/claims?limit=50&status=open&min_confidence=0.4&max_confidence=0.6",
+    ),
+    ("text search", "/?q=statement+9999", "/v1/claims?limit=50&q=statement%209999"),
+    ("one claim", "/claims/{claim}", "/v1/claims/{claim}"),
+    ("one source", "/sources/src-00042", "/v1/sources/src-00042"),
+]
+
+
+def timed(client: FlaskClient, path: str) -> float:
+    started = time.perf_counter()
+    response = client.get(path)
+    elapsed = (time.perf_counter() - started) * 1000
+    assert response.status_code == 200, (path, response.status_code)
+    return elapsed
+
+
+def measure(client: FlaskClient, rounds: int, claim: str) -> list[list[Any]]:
+    cursor = client.get("/v1/claims?limit=1000").get_json()["next_cursor"]
+    rows = []
+    for what, page, api in PAGES:
+        page, api = (p.format(cursor=cursor, claim=claim) for p in (page, api))
+        timed(client, page), timed(client, api)  # warm caches
+        pages: list[float] = []
+        apis: list[float] = []
+        for _ in range(rounds):
+            pages.append(timed(client, page))
+            apis.append(timed(client, api))
+        median = statistics.median(pages)
+        p95 = sorted(pages)[int(0.95 * (len(pages) - 1))]
+        rows.append(
+            [
+                what,
+                f"{median:.1f}",
+                f"{p95:.1f}",
+                f"{statistics.median(apis):.1f}",
+                f"{median / statistics.median(apis):.2f}",
+            ]
+        )
+        print(f"  {what}: {median:.1f} ms", file=sys.stderr)
+    return rows
+
+
+def spread_scores(engine: Engine) -> None:
+    """Give the imported scores (all 50 %) confidences spread over [0, 1], as scored
+    claims have, so confidence filters select a share of the store; then let the
+    planner read the tables' statistics (as autovacuum or a migration would)."""
+    random = "(abs(random()) % 10000) / 10000.0" if engine.dialect.name == "sqlite" else "random()"
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"UPDATE scores SET confidence = {random}")
+        connection.exec_driver_sql(
+            "UPDATE scores SET low = confidence * 0.8, high = confidence + (1 - confidence) * 0.2"
+        )
+    with engine.connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+
+
+def bench_backend(backend: str, store: Any, rounds: int) -> list[list[Any]]:
+    database = sqlite_database() if backend == "sqlite" else postgresql_database()
+    loader: Callable[..., None] = load_sqlite if backend == "sqlite" else load_postgresql
+    with database as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        loader(engine, store)
+        spread_scores(engine)
+        engine.dispose()
+        app = create_app({"database": {"url": url}, "server": {"log_level": "WARNING"}})
+        print(f"{backend}:", file=sys.stderr)
+        rows = measure(app.test_client(), rounds, store.claims[len(store.claims) // 2][0])
+        app.extensions["credence.engine"].dispose()
+    return [[backend, *row] for row in rows]
+
+
+def report(rows: Sequence[Sequence[Any]], store: Any, rounds: int, command: str) -> str:
+    lists = [r for r in rows if r[1].startswith(("claim list", "claims of", "confidence", "text"))]
+    worst = max(float(r[2]) for r in lists)
+    verdict = "met" if worst < GOAL_MS else "NOT met"
+    return "\n".join(
+        [
+            header("Console pages on a large store", command),
+            f"Store: {len(store.claims):,} claims, {len(store.attributions):,} attributions, "
+            f"{len(store.sources):,} sources (bench/rescore's generator, bulk-loaded).",
+            "",
+            "Each page is requested through Flask's test client in the serving process (the "
+            "whole request in the app, no network), alternating with the API request that "
+            f"reads the same data; {rounds} rounds after one warm-up; times in ms. *ratio* is "
+            "the page's median over the API request's: the page's own cost (rendering, "
+            "Admiralty codes) on top of the same query.",
+            "",
+            table(
+                ["database", "page", "median", "p95", "API median", "ratio"],
+                rows,
+            ),
+            f"Goal (a claim-list page under {GOAL_MS:.0f} ms at the server, median): {verdict}; "
+            f"slowest list page {worst:.1f} ms.",
+            "",
+        ]
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--claims", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    args = parser.parse_args(argv)
+    store = generate(n_sources=5_000, n_claims=args.claims, per_claim=3)
+    rows: list[list[Any]] = []
+    for backend in args.backends.split(","):
+        rows += bench_backend(backend, store, args.rounds)
+    command = "make bench-console"
+    if argv:
+        command = f"python -m bench.console {' '.join(argv)}"
+    write_results("console", report(rows, store, args.rounds, command))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

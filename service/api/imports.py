@@ -1,0 +1,136 @@
+"""POST /v1/import/stix: a STIX 2.1 bundle's reports and notes stored as claims."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask_smorest import Blueprint, abort
+
+from service.api.claims import stored_claims_body
+from service.app_state import state
+from service.field_errors import flatten_messages
+from service.formats.stix_import import BundleError, Imported, bundle_requests
+from service.schemas.requests import (
+    SLUG_PATTERN,
+    SLUG_RE,
+    ClaimBatchSchema,
+    SourceSchema,
+    StixBundleSchema,
+)
+from service.schemas.responses import ClaimsResponseSchema
+from service.store import claims as claim_store
+from service.store.db import get_session
+from service.store.models import Source, utcnow
+from service.store.sources import save_sources
+from service.web.auth import requires
+from service.web.observability import SCORES
+
+blp = Blueprint("imports", __name__, url_prefix="/v1", description="Claims from other tools.")
+
+_CLAIM_PATH = "claims."
+
+
+def _sources(imported: Imported, errors: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
+    """The bundle's source definitions, validated as PUT /v1/sources/{id} validates them."""
+    valid = {}
+    for source_id, definition in imported.sources.items():
+        base = f"source:{source_id}"
+        if not SLUG_RE.match(source_id):
+            errors.setdefault(imported.locate(base), []).append(
+                f"A source id must be a slug: {SLUG_PATTERN}"
+            )
+            continue
+        try:
+            valid[source_id] = SourceSchema().load(definition)
+        except ma.ValidationError as exc:
+            for path, messages in flatten_messages(exc.messages).items():
+                errors.setdefault(imported.locate(base, path), []).extend(messages)
+    return valid
+
+
+def _claims(imported: Imported, errors: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """The bundle's claims, validated as POST /v1/claims validates them."""
+    try:
+        claims: list[dict[str, Any]] = ClaimBatchSchema().load({"claims": imported.claims})[
+            "claims"
+        ]
+        return claims
+    except ma.ValidationError as exc:
+        for path, messages in flatten_messages(exc.messages).items():
+            if path.startswith(_CLAIM_PATH):
+                index, _, rest = path.removeprefix(_CLAIM_PATH).partition(".")
+                path = imported.locate(f"claims.{index}", rest)
+            else:
+                path = "objects"  # the batch as a whole, e.g. too many claims
+            errors.setdefault(path, []).extend(messages)
+        return []
+
+
+@blp.route("/import/stix", methods=["POST"])
+@blp.arguments(
+    StixBundleSchema(),
+    content_type="application/stix+json;version=2.1",
+    description="A STIX 2.1 bundle (sent as application/stix+json or application/json).",
+)
+@blp.alt_response(
+    200,
+    schema=ClaimsResponseSchema,
+    success=True,
+    description="Stored and scored, as POST /v1/claims.",
+)
+@requires("write")
+def import_stix(bundle: dict[str, Any]) -> dict[str, Any]:
+    """Store a STIX 2.1 bundle's reports and notes as claims, and score them.
+
+    Each note (its `content`) or report (its `name` and `description`) is a claim
+    supported by the identity that created it (`created_by_ref`), with the
+    object's `confidence` as the attribution's certainty; that identity is a
+    source whose prior is its `x_opencti_reliability` grade, else its
+    `confidence`. Bundles exported by this service read back as they were.
+
+    Sources already defined (through the API or the shipped catalogue) keep their
+    definitions: an import adds sources, it never redefines one. Errors name the
+    bundle's fields (`objects.3.content`); a bundle with any error stores nothing.
+    """
+    try:
+        imported = bundle_requests(bundle)
+    except BundleError as exc:
+        abort(422, errors=exc.errors)
+    errors: dict[str, list[str]] = {}
+    sources = _sources(imported, errors)
+    claims = _claims(imported, errors)
+    if errors:
+        abort(422, errors=errors)
+    app = state()
+    session = get_session()
+    new = {
+        source_id: definition
+        for source_id, definition in sources.items()
+        if source_id not in app.book.definitions
+    }
+    # Scored before the write lock, the new sources with their own priors (as
+    # POST /v1/score scores given priors; a new source with a group and no prior
+    # gets its group's pooled prior from the next request or re-scoring job on).
+    beliefs = app.book.with_overrides(new, app.setup)
+    now = utcnow()
+    batch = claim_store.prepare_claims(claims, scorer=app.setup.scorer, beliefs=beliefs, now=now)
+    save_sources(
+        session,
+        {
+            source_id: definition
+            for source_id, definition in new.items()
+            if session.get(Source, source_id) is None
+        },
+        now,
+    )
+    stored = claim_store.store_claims(
+        session,
+        batch,
+        scorer=app.setup.scorer,
+        beliefs=beliefs,
+        beliefs_version=app.sources.version,
+    )
+    session.commit()
+    SCORES.labels("claims").inc(len(stored))
+    return stored_claims_body(stored, app.setup.grader(beliefs))

@@ -1,0 +1,320 @@
+"""The console's one way into the service: the API's own views, schemas and roles.
+
+Each page asks for what the matching API operation returns by calling that
+operation's view function (unwrapped from flask-smorest's request parsing) on
+arguments loaded by the operation's own schema, after checking the role the
+operation requires. So a page shows exactly what the API answers, refuses
+what the API refuses, and a change to an API view changes its page with it.
+The few reads the API has no operation for (a source's reliability across
+jobs, what a job changed most) are queries here.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from flask import Response, current_app
+from marshmallow import RAISE, Schema, ValidationError
+from sqlalchemy import func, select
+from werkzeug.exceptions import HTTPException
+
+from service.app_state import state
+from service.field_errors import flatten_messages
+from service.schemas.requests import (
+    SLUG_PATTERN,
+    SLUG_RE,
+    AttributionBatchSchema,
+    CalibrationQuerySchema,
+    ClaimQuerySchema,
+    JobsQuerySchema,
+    PageQuerySchema,
+    ResolutionRequestSchema,
+    SourceSchema,
+    path_id_errors,
+)
+from service.store.db import get_session
+from service.store.models import Attribution, Claim, ScoreHistory
+from service.web.auth import ROLES, KeyRing, Role, required_role
+
+# Operations by the API endpoint that serves them.
+CLAIMS = "claims.list_claims"
+CLAIM = "claims.get_claim"
+ADD_ATTRIBUTIONS = "claims.add_attributions"
+HISTORY = "resolutions.history"
+RESOLVE = "resolutions.resolve"
+WITHDRAW = "resolutions.withdraw"
+SOURCES = "sources.list_sources"
+SOURCE = "sources.get_source"
+PUT_SOURCE = "sources.put_source"
+CALIBRATION = "calibration.calibration"
+JOBS = "jobs.list_jobs"
+JOB = "jobs.get_job"
+START_JOB = "jobs.start_rescore"
+# Numeric questions (contract 1.1) add this operation; until then a question
+# page lists the claims that answer it.
+QUESTION = "questions.get_question"
+
+_METHODS = {
+    ADD_ATTRIBUTIONS: "POST",
+    RESOLVE: "POST",
+    WITHDRAW: "DELETE",
+    PUT_SOURCE: "PUT",
+    START_JOB: "POST",
+}
+
+
+@dataclass
+class Refused(Exception):
+    """What the API would have answered instead of a success: status, detail, field errors."""
+
+    status: int
+    detail: str
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+
+def key_ring() -> KeyRing:
+    """The API keys, reloaded if another process changed them (as each API request does)."""
+    app = state()
+    app.refresh()
+    return app.keys
+
+
+def needs(endpoint: str) -> Role:
+    """The role the API operation ``endpoint`` requires."""
+    return required_role(current_app, endpoint, _METHODS.get(endpoint, "GET"))
+
+
+def may(role: Role | None, endpoint: str) -> bool:
+    """Whether a caller with ``role`` may use the operation ``endpoint``."""
+    return role is not None and ROLES.index(role) >= ROLES.index(needs(endpoint))
+
+
+def _call(role: Role | None, endpoint: str, *args: Any, **kwargs: Any) -> Any:
+    if not may(role, endpoint):
+        raise Refused(403, f"This requires the '{needs(endpoint)}' role.")
+    view: Callable[..., Any] = inspect.unwrap(current_app.view_functions[endpoint])
+    try:
+        result = view(*args, **kwargs)
+    except HTTPException as error:
+        data: Mapping[str, Any] = getattr(error, "data", None) or {}
+        detail = data.get("message") or error.description or "Refused."
+        raise Refused(error.code or 500, detail, dict(data.get("errors") or {})) from None
+    if isinstance(result, Response) and endpoint not in _METHODS:
+        # A read answered in another medium (CSV, STIX) because Accept asked for it.
+        raise Refused(406, "The console answers HTML; ask /v1 for CSV or STIX.")
+    return result
+
+
+def load(schema: Schema, values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` as the API's ``schema`` loads them; Refused (422) naming each bad field."""
+    try:
+        loaded: dict[str, Any] = schema.load(values, unknown=RAISE)
+    except ValidationError as error:
+        raise Refused(422, "Some fields are not valid.", flatten_messages(error.messages)) from None
+    return loaded
+
+
+def claims(role: Role | None, query: Mapping[str, Any]) -> dict[str, Any]:
+    """A page of ``GET /v1/claims``."""
+    page: dict[str, Any] = _call(role, CLAIMS, load(ClaimQuerySchema(), query))
+    return page
+
+
+def question_answers(role: Role | None, question_id: str) -> dict[str, Any]:
+    """A question with its answers: ``GET /v1/questions/{id}`` where it exists, else the
+    stored claims that answer it (full documents, as ``GET /v1/claims/{id}``)."""
+    if QUESTION in current_app.view_functions:
+        document: dict[str, Any] = _call(role, QUESTION, question_id)
+        return document
+    ids = get_session().scalars(
+        select(Claim.id).where(Claim.question == question_id).order_by(Claim.id)
+    )
+    answers = [_call(role, CLAIM, claim_id) for claim_id in ids]
+    if not answers:
+        raise Refused(404, f"No claim answers the question {question_id!r}.")
+    return {"id": question_id, "kind": "choice", "claims": answers}
+
+
+def claim(role: Role | None, claim_id: str) -> dict[str, Any]:
+    document: dict[str, Any] = _call(role, CLAIM, claim_id)
+    return document
+
+
+def history(role: Role | None, claim_id: str) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = _call(role, HISTORY, claim_id)["history"]
+    return entries
+
+
+def add_attribution(role: Role | None, claim_id: str, attribution: Mapping[str, Any]) -> None:
+    body = load(AttributionBatchSchema(), {"attributions": [attribution]})
+    _call(role, ADD_ATTRIBUTIONS, body, claim_id)
+
+
+def resolve(role: Role | None, claim_id: str, resolution: Mapping[str, Any]) -> None:
+    _call(role, RESOLVE, load(ResolutionRequestSchema(), resolution), claim_id)
+
+
+def withdraw(role: Role | None, claim_id: str) -> None:
+    _call(role, WITHDRAW, claim_id)
+
+
+def sources(role: Role | None, query: Mapping[str, Any]) -> dict[str, Any]:
+    page: dict[str, Any] = _call(role, SOURCES, load(PageQuerySchema(), query))
+    return page
+
+
+def source(role: Role | None, source_id: str) -> dict[str, Any]:
+    document: dict[str, Any] = _call(role, SOURCE, source_id)
+    return document
+
+
+def broken_ids(view_args: Mapping[str, Any] | None) -> dict[str, list[str]]:
+    """``{"id": [rule]}`` when an id in the path breaks the API's rule for it (as the API
+    answers 422 before its view runs); else empty."""
+    return path_id_errors(view_args)
+
+
+def put_source(role: Role | None, source_id: str, definition: Mapping[str, Any]) -> None:
+    """Define the source ``source_id`` (given in a form, so checked here as a path id is)."""
+    if not SLUG_RE.fullmatch(source_id):
+        raise Refused(
+            422, "The id breaks the id rule.", {"id": [f"Not a valid slug: {SLUG_PATTERN}"]}
+        )
+    _call(role, PUT_SOURCE, load(SourceSchema(), definition), source_id)
+
+
+def calibration(role: Role | None, query: Mapping[str, Any]) -> dict[str, Any]:
+    document: dict[str, Any] = _call(role, CALIBRATION, load(CalibrationQuerySchema(), query))
+    return document
+
+
+def jobs(role: Role | None) -> list[dict[str, Any]]:
+    listed: list[dict[str, Any]] = _call(role, JOBS, load(JobsQuerySchema(), {}))["jobs"]
+    return listed
+
+
+def job(role: Role | None, job_id: str) -> dict[str, Any]:
+    document: dict[str, Any] = _call(role, JOB, job_id)["job"]
+    return document
+
+
+def start_job(role: Role | None) -> str:
+    """Start a re-scoring job; its id."""
+    body, _status, _headers = _call(role, START_JOB)
+    job_id: str = body["job"]["id"]
+    return job_id
+
+
+def default_prior() -> float:
+    """The prior of a claim that names none."""
+    return state().setup.params.default_claim_prior
+
+
+def grade_bands() -> list[tuple[str, float, float]]:
+    """Where each Admiralty letter applies on the reliability scale, as (letter, low, high).
+
+    Read off the grade table itself (the letter of a confident belief at each
+    mean), so the bands are the configured ones.
+    """
+    means = np.linspace(0.0005, 0.9995, 1000)
+    letters = state().setup.grades.letters(means * 1e6, (1 - means) * 1e6)
+    bands: list[tuple[str, float, float]] = []
+    start = 0.0
+    for i in range(1, len(means) + 1):
+        if i == len(means) or letters[i] != letters[i - 1]:
+            end = 1.0 if i == len(means) else float((means[i - 1] + means[i]) / 2)
+            bands.append((letters[i - 1], start, end))
+            start = end
+    return bands
+
+
+def reliability_across_jobs(source_id: str, limit: int = 20) -> list[dict[str, Any]]:
+    """The source's reliability after each of the latest ``limit`` re-scoring jobs that
+    rescored a claim it spoke to, oldest first: ``{"job_id", "computed_at", "reliability"}``.
+
+    The store keeps only a source's current learned reliability; a claim's
+    history rows keep, per job, the reliabilities of the sources whose weight
+    moved most, so this reads one such row per job (jobs where that row does
+    not name the source are left out).
+    """
+    spoke = select(Attribution.claim_id).where(Attribution.source_id == source_id)
+    latest = (
+        select(func.max(ScoreHistory.id))
+        .where(ScoreHistory.job_id.is_not(None), ScoreHistory.claim_id.in_(spoke))
+        .group_by(ScoreHistory.job_id)
+        .order_by(func.max(ScoreHistory.id).desc())
+        .limit(limit)
+    )
+    rows = get_session().execute(
+        select(ScoreHistory.job_id, ScoreHistory.computed_at, ScoreHistory.changes)
+        .where(ScoreHistory.id.in_(latest))
+        .order_by(ScoreHistory.computed_at, ScoreHistory.id)
+    )
+    found = []
+    for job_id, computed_at, changes in rows:
+        for change in changes or []:
+            if change["source"] == source_id and change["reliability_after"] is not None:
+                found.append(
+                    {
+                        "job_id": job_id,
+                        "computed_at": computed_at,
+                        "reliability": change["reliability_after"],
+                    }
+                )
+                break
+    return found
+
+
+def job_changes(job_id: str, limit: int = 10) -> dict[str, list[dict[str, Any]]]:
+    """What a job moved most: ``claims`` by confidence change (from each claim's score
+    before the job), ``sources`` by reliability change."""
+    session = get_session()
+    moved = select(ScoreHistory.claim_id).where(ScoreHistory.job_id == job_id)
+    previous = (
+        func.lag(ScoreHistory.confidence)
+        .over(
+            partition_by=ScoreHistory.claim_id,
+            order_by=(ScoreHistory.computed_at, ScoreHistory.id),
+        )
+        .label("before")
+    )
+    ranked = (
+        select(ScoreHistory.claim_id, ScoreHistory.job_id, ScoreHistory.confidence, previous)
+        .where(ScoreHistory.claim_id.in_(moved))
+        .subquery()
+    )
+    rows = session.execute(
+        select(ranked.c.claim_id, ranked.c.before, ranked.c.confidence)
+        .where(ranked.c.job_id == job_id, ranked.c.before.is_not(None))
+        .order_by(func.abs(ranked.c.confidence - ranked.c.before).desc())
+        .limit(limit)
+    )
+    claims_moved = [
+        {"claim_id": claim_id, "before": before, "after": after} for claim_id, before, after in rows
+    ]
+    sources_moved: dict[str, dict[str, Any]] = {}
+    for (changes,) in session.execute(
+        select(ScoreHistory.changes).where(ScoreHistory.job_id == job_id)
+    ):
+        for change in changes or []:
+            before, after = change["reliability_before"], change["reliability_after"]
+            if before is not None and after is not None and change["source"] not in sources_moved:
+                sources_moved[change["source"]] = {
+                    "source": change["source"],
+                    "before": before,
+                    "after": after,
+                }
+    top = sorted(sources_moved.values(), key=lambda s: -abs(s["after"] - s["before"]))
+    return {"claims": claims_moved, "sources": top[:limit]}
+
+
+def group_members(group: str | None, limit: int = 50) -> list[str]:
+    """Ids of the defined sources in ``group``."""
+    if not group:
+        return []
+    definitions = state().book.definitions
+    return sorted(sid for sid, d in definitions.items() if d.group == group)[:limit]

@@ -1,0 +1,113 @@
+"""The command line's formats: ``credence import``'s report, ``--check`` (a dry run) and
+plain CSV with a row per attribution; ``credence export --scores``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from service.formats.claim_table import CLAIM_COLUMNS
+from tests.service.helpers import row_counts, write_lines
+
+
+def lines(path: Path, rows: list[Any]) -> str:
+    return str(write_lines(path, rows))
+
+
+ROWS = [
+    {"type": "source", "id": "s1", "prior": {"grade": "B"}},
+    {"type": "claim", "id": "c1", "text": "one", "attributions": [{"source": "s1"}]},
+    {"type": "claim", "id": "c2", "text": "two"},
+    {"type": "resolution", "claim_id": "c1", "outcome": "confirmed"},
+]
+
+
+def test_the_report_counts_what_was_stored(run: Any, tmp_path: Path) -> None:
+    result = run("import", "--batch-size", "3", lines(tmp_path / "in.jsonl", ROWS))
+    assert result.exit_code == 0, result.output
+    assert "imported 1 source, 2 claims, 1 resolution (2 batches, lines 1-4)" in result.output
+
+
+def test_a_bad_row_reports_the_batches_stored_before_it(
+    run: Any, app: Flask, tmp_path: Path
+) -> None:
+    rows = [*ROWS[:3], {"type": "claim", "id": "c3"}, {"type": "claim", "id": "c4", "text": "x"}]
+    result = run("import", "--batch-size", "2", lines(tmp_path / "in.jsonl", rows))
+    assert result.exit_code == 1
+    assert "line 4: text:" in result.output
+    assert "Stored before it: 1 source, 1 claim (1 batch, lines 1-2)." in result.output
+    assert row_counts(app)["claims"] == 1
+
+
+def test_check_validates_every_row_and_stores_nothing(run: Any, app: Flask, tmp_path: Path) -> None:
+    before = row_counts(app)
+    result = run("import", "--check", "--batch-size", "2", lines(tmp_path / "ok.jsonl", ROWS))
+    assert result.exit_code == 0, result.output
+    assert "checked 1 source, 2 claims, 1 resolution" in result.output
+    assert "nothing was stored" in result.output
+    bad = [*ROWS, {"type": "claim", "id": "c9", "text": "t", "prior": 2}]
+    result = run("import", "--check", lines(tmp_path / "bad.jsonl", bad))
+    assert result.exit_code == 1
+    assert "line 5: prior:" in result.output and "nothing was stored" in result.output
+    assert row_counts(app) == before
+
+
+def test_plain_csv_has_a_row_per_attribution(run: Any, app: Flask, tmp_path: Path) -> None:
+    path = tmp_path / "claims.csv"
+    path.write_text(
+        "id,text,tags,source,stance,via,certainty,url\n"
+        'canal,"The canal is blocked, both ways",suez;shipping,eg-sca,supports,reuters;ap,,\n'
+        "canal,,,bsm,supports,,0.8,https://bsm.example/1\n"
+        "wind,Wind caused it,,gac,refutes,,,\n"
+        "bare,Nobody said it yet,,,,,,\n"
+    )
+    result = run("import", str(path))
+    assert result.exit_code == 0, result.output
+    assert "imported 3 claims" in result.output
+    client = app.test_client()
+    canal = client.get("/v1/claims/canal").get_json()
+    assert canal["text"] == "The canal is blocked, both ways"
+    assert canal["tags"] == ["shipping", "suez"]
+    assert [(a["source"], a["via"], a["certainty"]) for a in canal["attributions"]] == [
+        ("eg-sca", ["reuters", "ap"], 1.0),
+        ("bsm", [], 0.8),
+    ]
+    assert canal["attributions"][1]["url"] == "https://bsm.example/1"
+    assert client.get("/v1/claims/wind").get_json()["attributions"][0]["stance"] == "refutes"
+    assert client.get("/v1/claims/bare").get_json()["attributions"] == []
+
+
+def test_plain_csv_bad_cells_name_their_line(run: Any, app: Flask, tmp_path: Path) -> None:
+    path = tmp_path / "claims.csv"
+    path.write_text("id,text,source,certainty\nc1,one,ap,0.5\nc1,,wire,sure\n")
+    before = row_counts(app)
+    result = run("import", str(path))
+    assert result.exit_code == 1
+    assert "line 3: certainty: must be a number" in result.output
+    assert row_counts(app) == before
+    path.write_text("id,text,source,stance\nc1,one,ap,maybe\n")
+    result = run("import", str(path))
+    assert result.exit_code == 1 and "line 2: attributions.0.stance" in result.output
+
+
+def test_export_scores_as_json_lines_and_csv(run: Any, app: Flask, tmp_path: Path) -> None:
+    assert run("import", lines(tmp_path / "in.jsonl", ROWS[:3])).exit_code == 0
+    stored = {c["id"]: c for c in app.test_client().get("/v1/claims").get_json()["claims"]}
+    result = run("export", "--scores")
+    assert result.exit_code == 0, result.output
+    scores = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [s["type"] for s in scores] == ["score", "score"]
+    assert {s["claim_id"]: s["admiralty"] for s in scores} == {
+        i: c["score"]["admiralty"] for i, c in stored.items()
+    }
+    table = run("export", "--scores", "--format", "csv")
+    assert table.exit_code == 0, table.output
+    rows = list(csv.reader(io.StringIO(table.stdout, newline="")))
+    assert rows[0] == list(CLAIM_COLUMNS)
+    assert [r[0] for r in rows[1:]] == sorted(stored)
+    assert run("export", "--format", "csv").exit_code == 2
