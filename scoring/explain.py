@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 
 from scoring.scales import ESTIMATIVE_TERMS
@@ -101,10 +101,12 @@ def _path(via: tuple[str, ...]) -> str:
     return "via " + " via ".join(via) if via else "directly"
 
 
-def _names(by_source: dict[str, list[tuple[str, ...]]]) -> list[str]:
+def _names(by_source: dict[str, list[tuple[str, ...]]], labels: Mapping[str, str]) -> list[str]:
     """Each source, with every channel it came through unless only directly."""
     names = []
-    for source, vias in by_source.items():
+    for source_id, id_vias in by_source.items():
+        source = labels.get(source_id, source_id)
+        vias = [tuple([labels.get(r, r) for r in via]) for via in id_vias]
         if len(vias) == 1:
             names.append(f"{source} via {' via '.join(vias[0])}" if vias[0] else source)
             continue
@@ -117,7 +119,9 @@ def _names(by_source: dict[str, list[tuple[str, ...]]]) -> list[str]:
     return names
 
 
-def _sources_by_stance(evidence: Sequence[Evidence]) -> dict[str, list[str]]:
+def _sources_by_stance(
+    evidence: Sequence[Evidence], labels: Mapping[str, str]
+) -> dict[str, list[str]]:
     """Each stance's sources in order of first mention, with every channel they came through."""
     channels: dict[str, dict[str, list[tuple[str, ...]]]] = {
         "supports": {},
@@ -131,7 +135,7 @@ def _sources_by_stance(evidence: Sequence[Evidence]) -> dict[str, list[str]]:
             by_source[e.source] = [e.via]
         else:
             vias.append(e.via)
-    return {stance: _names(by_source) for stance, by_source in channels.items()}
+    return {stance: _names(by_source, labels) for stance, by_source in channels.items()}
 
 
 # The estimative terms capitalised, as a sentence starts.
@@ -145,14 +149,16 @@ def summarize(
     independent_sources: float,
     evidence: Sequence[Evidence],
     level: float = 0.9,
+    labels: Mapping[str, str] | None = None,
 ) -> str:
     """One sentence a person can read: the verdict, then who said what.
 
-    e.g. "Likely (72 %, 90 % interval 55-84 %): supported by kr-nis via
-    kr-media and ua-president via axios (1.8 independent sources); us-pentagon
-    neutral."
+    e.g. "Likely (72 %, 90 % interval 55-84 %): supported by NIS via
+    South Korean media and President of Ukraine via Axios (1.8 independent
+    sources); DoD neutral." Sources and relays are called by their ``labels``
+    (names by id) where they have one, else by their ids.
     """
-    named = _sources_by_stance(evidence)
+    named = _sources_by_stance(evidence, labels or {})
     return sentence(
         estimative,
         confidence,

@@ -14,10 +14,12 @@ UNKNOWN_SOURCE = Beta.from_reliability(0.55, 4)
 
 @dataclass(frozen=True, slots=True)
 class SourceBelief:
-    """What the scorer knows of a source: its reliability belief and its group."""
+    """What the scorer knows of a source: its reliability belief, its group and the
+    name summaries call it by (its id when it has none)."""
 
     belief: Beta
     group: str | None = None
+    name: str | None = None
 
 
 def _unit(name: str, value: float, *, low_open: bool, high_open: bool) -> None:

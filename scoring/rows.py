@@ -79,6 +79,8 @@ class RowLists:
     ----------
     ids, beliefs, groups : lists, length n_entities
         Each entity's id, reliability belief and group.
+    labels : list of str, length n_entities
+        What summaries call each entity: its name, else its id.
     rhos : list of float, length n_entities
         Correlation of each entity's group (the unnamed one when it has none).
     start : list of int, length n_claims + 1
@@ -121,6 +123,7 @@ class RowLists:
     ch_source: list[int]
     ch_chain: list[list[int]]
     ch_certainty: list[float]
+    labels: list[str]
 
 
 def collect_rows(
@@ -137,6 +140,7 @@ def collect_rows(
     beliefs: list[Beta] = []
     groups: list[str | None] = []
     rhos: list[float] = []
+    labels: list[str] = []
     entity: dict[str, int] = {}
     unknown = params.unknown_source
     unnamed = params.unnamed_correlation
@@ -151,10 +155,12 @@ def collect_rows(
                 beliefs.append(unknown)
                 groups.append(None)
                 rhos.append(unnamed)
+                labels.append(source_id)
             else:
                 beliefs.append(known.belief)
                 groups.append(known.group)
                 rhos.append(params.correlation(known.group) if known.group else unnamed)
+                labels.append(known.name or source_id)
         return i
 
     # A channel's key: its source alone when direct and certain.
@@ -239,9 +245,14 @@ def collect_rows(
                 src = index(a.source)
                 ch_source.append(src)
                 ch_group.append(groups[src])
-                ch_chain.append([index(r) for r in via])
+                chain = [index(r) for r in via]
+                ch_chain.append(chain)
                 ch_certainty.append(certainty)
-                ch_name.append(f"{a.source} via {' via '.join(via)}" if via else a.source)
+                ch_name.append(
+                    f"{labels[src]} via {' via '.join([labels[r] for r in chain])}"
+                    if via
+                    else labels[src]
+                )
             n: int | float = a.count
             if type(n) is not int or n < 1:
                 n = _valid_count(n)
@@ -306,6 +317,7 @@ def collect_rows(
         ch_source,
         ch_chain,
         ch_certainty,
+        labels,
     )
 
 
@@ -345,6 +357,8 @@ class EvidenceRows:
     beliefs : list of Beta, length n_entities
         Reliability belief of each entity.
     groups : list of str or None, length n_entities
+    labels : list of str, length n_entities
+        What summaries call each entity: its name, else its id.
     n_claims, n_rows, n_questions : int
     start : list of int, length n_claims + 1
         Rows of claim j are ``start[j]:start[j + 1]``.
@@ -378,7 +392,7 @@ class EvidenceRows:
         Each row's channel in the table of channels then merged channels
         (the index into ``channels(...)[1:]``).
     named : list, length n_claims
-        Per claim, the names ("source via relay") of its supporting,
+        Per claim, the labels ("source via relay") of its supporting,
         refuting and neutral channels, or None when a source appears twice on
         one side (the summary then names sources from the evidence).
     """
@@ -404,6 +418,7 @@ class EvidenceRows:
         self.ids = ids
         self.beliefs = beliefs
         self.groups = lists.groups
+        self.labels = lists.labels
         self.start = lists.start
         self.n_claims = len(lists.start) - 1
         self.n_rows = row

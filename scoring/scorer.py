@@ -383,7 +383,7 @@ class ClaimScorer:
                     cred,
                     n_eff,
                     items,
-                    _summary(term, p_true, interval, n_eff, items, named, level, level_text),
+                    _summary(term, p_true, interval, n_eff, items, named, level, level_text, rows),
                     MODEL,
                 )
             )
@@ -513,7 +513,9 @@ class ClaimScorer:
             credibility,
             independent,
             items,
-            _summary(term, confidence, interval, independent, items, named, level, percent(level)),
+            _summary(
+                term, confidence, interval, independent, items, named, level, percent(level), t
+            ),
             MODEL,
         )
 
@@ -533,10 +535,13 @@ def _summary(
     named: tuple[list[str], list[str], list[str]] | None,
     level: float,
     level_text: str,
+    table: EvidenceRows | RowLists,
 ) -> str:
-    """The score's sentence, from the channels named per stance when the table could name them."""
+    """The score's sentence, from the channels named per stance when the table could name them
+    (else from the evidence, with the table's labels)."""
     if named is None:
-        return summarize(term, confidence, interval, independent, items, level)
+        labels = dict(zip(table.ids, table.labels, strict=True))
+        return summarize(term, confidence, interval, independent, items, level, labels)
     return sentence(term, confidence, interval, independent, *named, level_text)
 
 

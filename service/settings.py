@@ -113,6 +113,13 @@ class ServerSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ApiSettings:
+    """How the HTTP API treats input: ``strict`` refuses what is otherwise only warned about."""
+
+    strict: bool = _setting(fields.Boolean(truthy={True}, falsy={False}))
+
+
+@dataclass(frozen=True, slots=True)
 class DatabaseSettings:
     url: str = _setting(
         fields.String(
@@ -172,6 +179,7 @@ class LearningSettings:
 @dataclass(frozen=True, slots=True)
 class Settings:
     server: ServerSettings = _section(ServerSettings)
+    api: ApiSettings = _section(ApiSettings)
     database: DatabaseSettings = _section(DatabaseSettings)
     limits: LimitSettings = _section(LimitSettings)
     sources: SourceSettings = _section(SourceSettings)

@@ -13,16 +13,27 @@ from sqlalchemy.orm import selectinload
 
 from service.api import claim_media
 from service.app_state import state
-from service.schemas.requests import AttributionBatchSchema, ClaimBatchSchema, ClaimQuerySchema
+from service.schemas.requests import (
+    AttributionBatchSchema,
+    ClaimBatchSchema,
+    ClaimQuerySchema,
+    StrictQuerySchema,
+)
 from service.schemas.responses import (
+    AddedEvidenceSchema,
     ClaimPageSchema,
-    ClaimsResponseSchema,
     GradeOf,
-    ScoreSchema,
     StoredClaimSchema,
+    StoredClaimsResponseSchema,
     claim_document,
     score_document,
     stored_claim_document,
+)
+from service.schemas.warnings import (
+    attribution_warnings,
+    claim_warnings,
+    refuse_if_strict,
+    removed_warning,
 )
 from service.store import claims as claim_store
 from service.store.db import get_session
@@ -37,10 +48,19 @@ blp = Blueprint("claims", __name__, url_prefix="/v1", description="Stored claims
 
 @blp.route("/claims", methods=["POST"])
 @blp.arguments(ClaimBatchSchema())
-@blp.alt_response(200, schema=ClaimsResponseSchema, success=True, description="Stored and scored.")
+@blp.arguments(StrictQuerySchema(), location="query", unknown=None)
+@blp.alt_response(
+    200, schema=StoredClaimsResponseSchema, success=True, description="Stored and scored."
+)
 @requires("write")
-def create_claims(body: dict[str, Any]) -> dict[str, Any]:
-    """Store a batch (a claim with a known id replaces that claim) and score it."""
+def create_claims(body: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]:
+    """Store a batch (a claim with a known id replaces that claim) and score it.
+
+    A re-posted claim is replaced whole (its history entry lists the attributions
+    added and removed). `warnings` lists valid input that is probably not what was
+    meant (an undefined source, a removed attribution, ...); `?strict=true` refuses
+    it with 422 and stores nothing.
+    """
     app = state()
     # Scored before the session (and on SQLite the write lock) is taken.
     scorer = app.setup.scorer.with_model(app.book.model)
@@ -55,9 +75,27 @@ def create_claims(body: dict[str, Any]) -> dict[str, Any]:
         beliefs=app.book.beliefs,
         beliefs_version=app.sources.version,
     )
+    claims = body["claims"]
+    questions = [c["question"] for c in claims if c.get("question") is not None]
+    warnings = claim_warnings(
+        claims,
+        app.book.definitions,
+        claim_store.question_sizes(session, questions) if questions else {},
+    )
+    index = {c["id"]: i for i, c in enumerate(claims) if "id" in c}
+    warnings += [
+        removed_warning(index[s.id], removed)
+        for s in stored
+        if (removed := [c for c in s.changes if c["change"] == claim_store.REMOVED])
+    ]
+    # Strict: the transaction is rolled back when the session closes.
+    refuse_if_strict(warnings, query.get("strict", app.settings.api.strict))
     session.commit()
     SCORES.labels("claims").inc(len(stored))
-    return stored_claims_body(stored, app.grader())
+    return {
+        **stored_claims_body(stored, app.grader()),
+        "warnings": [w.document() for w in warnings],
+    }
 
 
 def stored_claims_body(stored: list[claim_store.StoredClaim], grade_of: GradeOf) -> dict[str, Any]:
@@ -169,10 +207,18 @@ def get_claim(claim_id: str) -> dict[str, Any] | Response:
 
 @blp.route("/claims/<slug:claim_id>/attributions", methods=["POST"])
 @blp.arguments(AttributionBatchSchema())
-@blp.alt_response(200, schema=ScoreSchema, success=True, description="The new score.")
+@blp.arguments(StrictQuerySchema(), location="query", unknown=None)
+@blp.alt_response(
+    200, schema=AddedEvidenceSchema, success=True, description="The new score, and warnings."
+)
 @requires("write")
-def add_attributions(body: dict[str, Any], claim_id: str) -> dict[str, Any]:
-    """Add evidence to a stored claim; it is rescored at once."""
+def add_attributions(body: dict[str, Any], query: dict[str, Any], claim_id: str) -> dict[str, Any]:
+    """Add evidence to a stored claim; it is rescored at once.
+
+    `warnings` lists valid input that is probably not what was meant (an undefined
+    source, an attribution the claim already has, ...); `?strict=true` refuses it
+    with 422 and stores nothing.
+    """
     app = state()
     session = get_session()
     # Locks the claim on PostgreSQL, so concurrent additions get distinct positions.
@@ -186,8 +232,15 @@ def add_attributions(body: dict[str, Any], claim_id: str) -> dict[str, Any]:
             422,
             errors={"attributions": [f"The claim would have more than {limit} attributions."]},
         )
+    warnings = attribution_warnings(
+        body["attributions"],
+        "attributions",
+        app.book.definitions,
+        claim_store.stored_attributions(session, [claim_id])[claim_id],
+    )
+    refuse_if_strict(warnings, query.get("strict", app.settings.api.strict))
     now = utcnow()
-    claim_store.add_attributions(session, claim, body["attributions"], now)
+    added = claim_store.add_attributions(session, claim, body["attributions"], now)
     [scored] = claim_store.score_stored(
         session,
         [claim_id],
@@ -196,7 +249,8 @@ def add_attributions(body: dict[str, Any], claim_id: str) -> dict[str, Any]:
         beliefs_version=app.sources.version,
         reasons={claim_id: claim_store.ATTRIBUTIONS},
         now=now,
+        changes={claim_id: added},
     )
     session.commit()
     SCORES.labels("attributions").inc()
-    return score_document(scored, app.grader())
+    return {**score_document(scored, app.grader()), "warnings": [w.document() for w in warnings]}

@@ -30,10 +30,9 @@ from service.store.models import Claim, ScoreHistory, utcnow
 from service.store.resolutions import (
     ResolutionContext,
     ResolutionRefused,
-    locked_claim,
     resolve_claim,
     resolve_claims,
-    update_track_records,
+    withdraw_resolution,
 )
 from service.web.auth import requires
 from service.web.problems import not_found
@@ -57,10 +56,14 @@ def _resolution_context(app: AppState) -> ResolutionContext:
 def resolve(body: dict[str, Any], claim_id: str) -> dict[str, Any]:
     """Resolve a claim as confirmed or refuted.
 
-    The claim's status becomes the outcome, its current score is kept as the
-    resolution's `forecast` (judged by `/v1/calibration`), and every source that
-    took a side gains a hit or a miss. 409 if the claim is already resolved
-    (withdraw first), or if another answer to its question is already confirmed.
+    The claim's status becomes the outcome, its current confidence is kept as the
+    resolution's `forecast` (judged by `/v1/calibration`), and its score then reads
+    as resolved: confidence 1 (confirmed) or 0 (refuted), credibility 1 or 5, a
+    summary that begins with the outcome and its date. Every source that took a
+    side gains a hit or a miss; re-scoring jobs leave the score alone.
+
+    409 if the claim is already resolved (withdraw first), or if another answer to
+    its question is already confirmed.
     """
     session = get_session()
     try:
@@ -116,22 +119,16 @@ def resolve_many(body: dict[str, Any]) -> dict[str, Any]:
 @blp.response(204)
 @requires("admin")
 def withdraw(claim_id: str) -> Response:
-    """Withdraw a claim's resolution: it is open again and the track records are reversed.
+    """Withdraw a claim's resolution: it is open again and rescored as open, and the
+    track records are reversed.
 
     404 if the claim does not exist or has no resolution.
     """
     session = get_session()
     try:
-        claim = locked_claim(session, claim_id)
+        withdraw_resolution(session, claim_id, _resolution_context(state()), utcnow())
     except ResolutionRefused as refused:
         not_found(str(refused))
-    resolution = claim.resolution
-    if resolution is None:
-        not_found(f"Claim {claim_id!r} has no resolution.")
-    update_track_records(session, _resolution_context(state()), claim, resolution, -1)
-    claim.resolution = None
-    claim.status = "open"
-    claim.updated_at = utcnow()
     session.commit()
     return Response(status=204)
 

@@ -7,8 +7,9 @@ from typing import Any
 from flask_smorest import Blueprint
 
 from service.app_state import state
-from service.schemas.requests import ScoreRequestSchema
+from service.schemas.requests import ScoreRequestSchema, StrictQuerySchema
 from service.schemas.responses import ScoresResponseSchema, fresh_score_document
+from service.schemas.warnings import claim_warnings, refuse_if_strict
 from service.store.claims import request_claim
 from service.store.models import utcnow
 from service.web.auth import requires
@@ -21,22 +22,32 @@ blp = Blueprint(
 
 @blp.route("/score", methods=["POST"])
 @blp.arguments(ScoreRequestSchema())
+@blp.arguments(StrictQuerySchema(), location="query", unknown=None)
 @blp.alt_response(
     200, schema=ScoresResponseSchema, success=True, description="Scores in request order."
 )
 @requires("read")
-def score(body: dict[str, Any]) -> dict[str, Any]:
+def score(body: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]:
     """Score claims; `sources` overrides source priors (and groups) for this call only.
 
     Each entry of `sources` is a source definition (`name`, `kind`, `group`, `prior`,
-    `notes`) or a bare prior such as `{"grade": "B"}`.
+    `notes`) or a bare prior such as `{"grade": "B"}`. `warnings` lists valid input
+    that is probably not what was meant (an undefined source, ...); `?strict=true`
+    refuses it with 422.
     """
     app = state()
-    beliefs = app.book.with_overrides(body.get("sources") or {}, app.setup)
+    overrides = body.get("sources") or {}
+    defined = app.book.definitions.keys() | overrides.keys() if overrides else app.book.definitions
+    warnings = claim_warnings(body["claims"], defined)
+    refuse_if_strict(warnings, query.get("strict", app.settings.api.strict))
+    beliefs = app.book.with_overrides(overrides, app.setup)
     scores = app.setup.scorer.with_model(app.book.model).score(
         [request_claim(c.get("id"), c) for c in body["claims"]], beliefs
     )
     SCORES.labels("score").inc(len(scores))
     computed_at = utcnow().isoformat()
     grade_of = app.setup.grader(beliefs)
-    return {"scores": [fresh_score_document(s, computed_at, grade_of) for s in scores]}
+    return {
+        "scores": [fresh_score_document(s, computed_at, grade_of) for s in scores],
+        "warnings": [w.document() for w in warnings],
+    }

@@ -16,6 +16,9 @@ Safe to kill at any point and safe beside a serving API:
   its score came from another model version; stale claims are rescored with
   their question siblings, and only scores that moved are written, so a rerun
   after a kill finishes exactly the unwritten part.
+- Resolved claims' scores are left alone: they say the outcome, and the
+  forecast calibration judges is their resolution's. A resolved claim still
+  counts in scoring its question's open answers.
 - A claim written by the API after the snapshot is left alone (optimistic
   check on its ``updated_at`` and its score's ``computed_at``): it was scored
   with the reliabilities current at its write.
@@ -36,6 +39,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Engine, and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
@@ -431,8 +435,11 @@ class _Rescore:
         written_by = snapshot.learned_version
         stale_questions: set[str] = set()
         stale: list[int] = []
+        resolved = ~np.isnan(snapshot.outcome)
         for i, (claim, score) in enumerate(zip(snapshot.claims, snapshot.scores, strict=True)):
-            if score is None or score.model != scoring.MODEL:
+            if resolved[i]:
+                is_stale = False
+            elif score is None or score.model != scoring.MODEL:
                 is_stale = True
             else:
                 computed = epoch(score.computed_at)
@@ -463,17 +470,34 @@ class _Rescore:
         beliefs: Mapping[str, scoring.SourceBelief],
         model: LearnedModel | None,
     ) -> dict[int, dict[str, Any]]:
-        """``score_values`` of the chunk's claims whose scores moved, by position."""
+        """``score_values`` of the chunk's open claims whose scores moved, by position.
+
+        A score whose figures stayed but whose summary changed (a source renamed)
+        moved too: the stored summaries of those claims are read to tell.
+        """
         started = time.perf_counter()
         scorer = self.job.setup.scorer
         scores = scorer.score([snapshot.claims[i] for i in chunk], beliefs, model)
         now = utcnow()
         tolerance = self.job.learning.rescore_min_change
-        changed = {
-            i: score_values(score, now)
-            for i, score in zip(chunk, scores, strict=True)
-            if _differs(snapshot.scores[i], score, tolerance)
-        }
+        is_open = np.isnan(snapshot.outcome)
+        changed: dict[int, dict[str, Any]] = {}
+        same: dict[str, tuple[int, scoring.Score]] = {}
+        for i, score in zip(chunk, scores, strict=True):
+            if not is_open[i]:
+                continue
+            if _differs(snapshot.scores[i], score, tolerance):
+                changed[i] = score_values(score, now)
+            else:
+                same[snapshot.ids[i]] = (i, score)
+        if same:
+            with self.engine.connect() as connection:
+                for claim_id, summary in connection.execute(
+                    select(Score.claim_id, Score.summary).where(Score.claim_id.in_(list(same)))
+                ):
+                    i, score = same[claim_id]
+                    if summary != score.summary:
+                        changed[i] = score_values(score, now)
         self.timer.add("score", started)
         self.counts["claims_rescored"] += len(chunk)
         return changed

@@ -576,6 +576,27 @@ class AttributionBatchSchema(_FastLoad):
             raise ma.ValidationError({"attributions": bad})
 
 
+class StrictQuerySchema(_FastLoad):
+    """The query of the scoring endpoints: ``?strict=true`` refuses what is only warned about
+    otherwise. Used with ``unknown=None``, so that webargs leaves ``RAISE`` to the schema
+    (it would exclude a query's unknown keys) and the empty query takes the fast path."""
+
+    strict = fields.Boolean(
+        metadata={
+            "description": "Refuse (422, naming each field; nothing stored) the input that is "
+            "otherwise answered with `warnings`: an undefined source or relay, a duplicate "
+            "attribution, a lone answer to a question, a re-post that removes attributions. "
+            "Default: the `[api] strict` setting (false as shipped)."
+        }
+    )
+
+    def _fast_load(self, data: Any) -> dict[str, Any]:
+        # Every scoring request has this query, mostly empty.
+        if data:
+            raise _Unsure
+        return {}
+
+
 class PageQuerySchema(Strict):
     limit = fields.Integer(validate=validate.Range(1, None))
     cursor = Text(validate=validate.Length(max=512))

@@ -20,7 +20,7 @@ from service.formats.admiralty import reliability_tag, score_codes
 from service.schemas.requests import PriorSchema, Strict
 from service.scoring_model import ScoringModel
 from service.store import models
-from service.store.claims import evidence_values
+from service.store.claims import evidence_values, stored_score_values
 from service.store.source_beliefs import SourceBook
 
 
@@ -87,23 +87,40 @@ class ScoreSchema(Strict):
     computed_at = fields.String(required=True)
 
 
+class WarningSchema(Strict):
+    field = fields.String(
+        required=True, metadata={"description": "e.g. claims[0].attributions[1].source"}
+    )
+    code = fields.String(
+        required=True,
+        metadata={
+            "description": "undefined-source, undefined-relay, duplicate-attribution, "
+            "lone-answer or attributions-removed"
+        },
+    )
+    detail = fields.String(required=True)
+
+
+def _warnings() -> fields.List:
+    return fields.List(
+        fields.Nested(WarningSchema),
+        required=True,
+        metadata={
+            "description": "Valid input that is probably not what was meant; with "
+            "`?strict=true` a 422 instead."
+        },
+    )
+
+
 class ScoresResponseSchema(Strict):
     scores = fields.Nested(ScoreSchema, many=True, required=True)
+    warnings = _warnings()
 
 
-_SCORE_FIELDS = (
-    "claim_id",
-    "confidence",
-    "low",
-    "high",
-    "estimative",
-    "credibility",
-    "independent_sources",
-    "evidence",
-    "summary",
-    "model",
-    "computed_at",
-)
+class AddedEvidenceSchema(ScoreSchema):
+    """The new score of a claim given evidence, and the warnings of that evidence."""
+
+    warnings = _warnings()
 
 
 def fresh_score_document(score: Score, computed_at: str, grade_of: GradeOf) -> dict[str, Any]:
@@ -132,7 +149,7 @@ def score_document(
 ) -> dict[str, Any]:
     """The contract's Score from ``score_values`` or a stored row; its Admiralty code
     grades the supporting sources as ``grade_of`` does now."""
-    row = values if isinstance(values, Mapping) else {k: getattr(values, k) for k in _SCORE_FIELDS}
+    row = values if isinstance(values, Mapping) else stored_score_values(values)
     document = {
         "claim_id": row["claim_id"],
         "confidence": row["confidence"],
@@ -193,6 +210,10 @@ class ClaimsResponseSchema(Strict):
 
 class ClaimPageSchema(ClaimsResponseSchema):
     next_cursor = fields.String(allow_none=True, required=True)
+
+
+class StoredClaimsResponseSchema(ClaimsResponseSchema):
+    warnings = _warnings()
 
 
 def attribution_document(row: models.Attribution) -> dict[str, Any]:
@@ -300,11 +321,25 @@ def stored_claim_document(
 
 
 class ChangeSchema(Strict):
+    change = fields.String(
+        required=True,
+        validate=validate.OneOf(("weight", "added", "removed")),
+        metadata={
+            "description": "`weight`: a source's weight moved (a rescore); `added` or "
+            "`removed`: an attribution, whose fields follow."
+        },
+    )
     source = fields.String(required=True)
-    weight_before = fields.Float(required=True)
-    weight_after = fields.Float(required=True)
-    reliability_before = fields.Float(allow_none=True, required=True)
-    reliability_after = fields.Float(allow_none=True, required=True)
+    weight_before = fields.Float()
+    weight_after = fields.Float()
+    reliability_before = fields.Float(allow_none=True)
+    reliability_after = fields.Float(allow_none=True)
+    stance = fields.String()
+    via = fields.List(fields.String())
+    certainty = fields.Float()
+    count = fields.Integer()
+    url = fields.String()
+    quote = fields.String()
 
 
 class HistoryEntrySchema(Strict):
@@ -317,7 +352,7 @@ class HistoryEntrySchema(Strict):
         required=True,
         metadata={
             "description": "What moved the score: created, updated, attributions, sibling, "
-            "resolution or rescore."
+            "resolution, resolution-withdrawn or rescore."
         },
     )
     job_id = fields.String(allow_none=True, required=True)
@@ -325,7 +360,10 @@ class HistoryEntrySchema(Strict):
         ChangeSchema,
         many=True,
         required=True,
-        metadata={"description": "For a rescore: the sources whose weight changed most."},
+        metadata={
+            "description": "For a rescore, the sources whose weight changed most; for a "
+            "re-post or added evidence, the attributions added and removed."
+        },
     )
 
 
@@ -344,7 +382,8 @@ def history_entry(row: models.ScoreHistory) -> dict[str, Any]:
         "computed_at": iso_time(row.computed_at),
         "reason": row.reason,
         "job_id": row.job_id,
-        "changes": row.changes or [],
+        # A rescore's weight changes are stored without a kind (``largest_changes``).
+        "changes": [c if "change" in c else {"change": "weight", **c} for c in row.changes or ()],
     }
 
 

@@ -15,15 +15,18 @@ are scored in the transaction, together with the stored answers they compete
 with.
 
 Every score written gets a history row (``score_history``) with the reason
-that moved it, and records the ``reliabilities`` counter value of the beliefs
-it was computed from.
+that moved it (and, where attributions were added or removed, which), and
+records the ``reliabilities`` counter value of the beliefs it was computed from.
+A resolved claim's score is written in its resolved form
+(``service.store.resolved_scores``); a resolved sibling's score is left alone.
 """
 
 from __future__ import annotations
 
 import functools
 import secrets
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -43,6 +46,7 @@ from service.store.models import (
     Score,
     ScoreHistory,
 )
+from service.store.resolved_scores import resolved_values
 
 # Ids per IN (...) list: SQLite binds at most 32,766 values per statement.
 _IDS_PER_QUERY = 5_000
@@ -58,6 +62,19 @@ _ATTRIBUTIONS: Table = Base.metadata.tables[Attribution.__tablename__]
 _TAGS: Table = Base.metadata.tables[ClaimTag.__tablename__]
 _SCORES: Table = Base.metadata.tables[Score.__tablename__]
 _HISTORY: Table = Base.metadata.tables[ScoreHistory.__tablename__]
+_SCORE_COLUMNS = (
+    "claim_id",
+    "confidence",
+    "low",
+    "high",
+    "estimative",
+    "credibility",
+    "independent_sources",
+    "evidence",
+    "summary",
+    "model",
+    "computed_at",
+)
 _HISTORY_COLUMNS = ("confidence", "low", "high", "credibility", "model", "computed_at")
 _INSERT_ATTRIBUTIONS = insert(_ATTRIBUTIONS)
 _INSERT_TAGS = insert(_TAGS)
@@ -95,6 +112,54 @@ def score_values(score: scoring.Score, computed_at: datetime) -> dict[str, Any]:
         "model": score.model,
         "computed_at": computed_at,
     }
+
+
+def stored_score_values(row: Score) -> dict[str, Any]:
+    """A stored score as ``score_values`` gives it."""
+    return {column: getattr(row, column) for column in _SCORE_COLUMNS}
+
+
+ADDED = "added"
+REMOVED = "removed"
+_ATTRIBUTION_FIELDS = ("source", "stance", "via", "certainty", "count", "url", "quote")
+
+
+def _attribution_key(a: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What tells two attributions apart (``observed_at`` aside: a re-post without one
+    is observed anew)."""
+    return (
+        a["source"],
+        a["stance"],
+        tuple(a["via"]),
+        float(a["certainty"]),
+        a["count"],
+        a.get("url"),
+        a.get("quote"),
+    )
+
+
+def attribution_changes(
+    before: Iterable[Mapping[str, Any]], after: Iterable[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """The attributions ``after`` removed from ``before`` and added to it, as history
+    ``changes`` (``{"change": "removed" | "added", "source", "stance", "via", ...}``)."""
+    old = Counter(_attribution_key(a) for a in before)
+    new = Counter(_attribution_key(a) for a in after)
+    return [
+        {"change": change, **change_fields(key)}
+        for change, keys in ((REMOVED, old - new), (ADDED, new - old))
+        for key in keys.elements()
+    ]
+
+
+def change_fields(key: tuple[Any, ...]) -> dict[str, Any]:
+    """An attribution key as the fields of a history change (provenance only when given)."""
+    entry = dict(zip(_ATTRIBUTION_FIELDS, key, strict=True))
+    entry["via"] = list(entry["via"])
+    for optional in ("url", "quote"):
+        if entry[optional] is None:
+            del entry[optional]
+    return entry
 
 
 def new_claim_id() -> str:
@@ -195,7 +260,9 @@ class StoredClaim:
     updated_at: datetime
     resolution: Resolution | None
     score: dict[str, Any]
-    """``score_values`` of its new score."""
+    """``score_values`` of its new score (resolved form when resolved)."""
+    changes: list[dict[str, Any]]
+    """The attributions the request added and removed (``attribution_changes``)."""
 
 
 def store_claims(
@@ -209,10 +276,11 @@ def store_claims(
     """Create or replace the batch's claims and write their scores; in request order.
 
     A claim given an existing id is replaced whole: text, prior, question, tags
-    and attributions; its status and resolution stay. Answers of a question are
-    scored with their stored siblings, whose changed scores are written too
-    (reason ``sibling``). ``beliefs_version`` is the ``reliabilities`` counter
-    value ``beliefs`` were read at.
+    and attributions; its status and resolution stay, and its history row lists
+    the attributions added and removed. Answers of a question are scored with
+    their stored siblings, whose changed scores are written too (reason
+    ``sibling``; resolved siblings are left alone). ``beliefs_version`` is the
+    ``reliabilities`` counter value ``beliefs`` were read at.
     """
     if not batch.ids:
         return []
@@ -246,6 +314,15 @@ def store_claims(
                 )
             )
         )
+    # What a re-post replaces, for its history row.
+    existing = [claim_id for claim_id in ordered_ids if kept[claim_id][1] != now]
+    before = stored_attributions(session, existing)
+    changes = {
+        claim_id: attribution_changes(before[claim_id], c["attributions"])
+        for claim_id, c in by_id
+        if claim_id in before
+    }
+    for chunk in slices(ordered_ids, _IDS_PER_QUERY):
         session.execute(delete(_ATTRIBUTIONS).where(_ATTRIBUTIONS.c.claim_id.in_(chunk)))
         session.execute(delete(_TAGS).where(_TAGS.c.claim_id.in_(chunk)))
     _insert_attributions(
@@ -272,15 +349,18 @@ def store_claims(
         moved = _score_with_siblings(session, targets, scorer, beliefs, now)
         scores.update(moved)
         reasons.update({claim_id: SIBLING for claim_id in moved.keys() - reasons.keys()})
-    write_scores(session, list(scores.values()), reasons, beliefs_version=beliefs_version)
-
-    resolved = [claim_id for claim_id in batch.ids if kept[claim_id][0] != "open"]
-    resolutions: dict[str, Resolution] = {}
-    for chunk in slices(resolved, _IDS_PER_QUERY):
-        resolutions.update(
-            (r.claim_id, r)
-            for r in session.scalars(select(Resolution).where(Resolution.claim_id.in_(chunk)))
-        )
+    resolutions = _resolutions(
+        session, [claim_id for claim_id in batch.ids if kept[claim_id][0] != "open"]
+    )
+    for claim_id, resolution in resolutions.items():
+        scores[claim_id] = resolved_values(scores[claim_id], resolution)
+    write_scores(
+        session,
+        list(scores.values()),
+        reasons,
+        beliefs_version=beliefs_version,
+        changes=changes,
+    )
     return [
         StoredClaim(
             claim_id,
@@ -290,9 +370,45 @@ def store_claims(
             now,
             resolutions.get(claim_id),
             scores[claim_id],
+            changes.get(claim_id, []),
         )
         for claim_id, c in zip(batch.ids, batch.claims, strict=True)
     ]
+
+
+def _resolutions(session: Session, ids: Sequence[str]) -> dict[str, Resolution]:
+    """The resolutions of those of ``ids`` that have one, by claim id."""
+    found: dict[str, Resolution] = {}
+    for chunk in slices(ids, _IDS_PER_QUERY):
+        found.update(
+            (r.claim_id, r)
+            for r in session.scalars(select(Resolution).where(Resolution.claim_id.in_(chunk)))
+        )
+    return found
+
+
+def stored_attributions(session: Session, ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """The stored attributions of ``ids`` as request attributions, by claim id."""
+    found: dict[str, list[dict[str, Any]]] = {claim_id: [] for claim_id in ids}
+    a = _ATTRIBUTIONS.c
+    for chunk in slices(ids, _IDS_PER_QUERY):
+        for row in session.execute(
+            select(a.claim_id, a.source_id, a.stance, a.via, a.certainty, a.count, a.url, a.quote)
+            .where(a.claim_id.in_(chunk))
+            .order_by(a.claim_id, a.position)
+        ):
+            found[row.claim_id].append(
+                {
+                    "source": row.source_id,
+                    "stance": row.stance,
+                    "via": row.via,
+                    "certainty": row.certainty,
+                    "count": row.count,
+                    "url": row.url,
+                    "quote": row.quote,
+                }
+            )
+    return found
 
 
 def _score_with_siblings(
@@ -302,19 +418,23 @@ def _score_with_siblings(
     beliefs: Mapping[str, scoring.SourceBelief],
     now: datetime,
 ) -> dict[str, dict[str, Any]]:
-    """Scores of ``targets`` and of the stored claims of their questions whose
-    confidence they move, by id."""
+    """Scores of ``targets`` and of the open stored claims of their questions whose
+    confidence they move, by id (resolved siblings count in the scoring, but their
+    scores are left alone)."""
     own = {c.id for c in targets}
     questions = sorted({c.question for c in targets if c.question is not None})
     sibling_ids: list[str] = []
+    resolved: set[str] = set()
     for chunk in slices(questions, _IDS_PER_QUERY):
-        sibling_ids.extend(
-            claim_id
-            for claim_id in session.scalars(
-                select(_CLAIMS.c.id).where(_CLAIMS.c.question.in_(chunk)).order_by(_CLAIMS.c.id)
-            )
-            if claim_id not in own
-        )
+        for claim_id, status in session.execute(
+            select(_CLAIMS.c.id, _CLAIMS.c.status)
+            .where(_CLAIMS.c.question.in_(chunk))
+            .order_by(_CLAIMS.c.id)
+        ):
+            if claim_id not in own:
+                sibling_ids.append(claim_id)
+                if status != "open":
+                    resolved.add(claim_id)
     siblings = stored_claims(session, sibling_ids)
     before = _stored_confidences(session, sibling_ids)
     scores = scorer.score([*targets, *(siblings[i] for i in sibling_ids)], beliefs)
@@ -323,8 +443,10 @@ def _score_with_siblings(
         claim_id: v
         for claim_id, v in values.items()
         if claim_id in own
-        or before.get(claim_id) is None
-        or abs(before[claim_id] - v["confidence"]) > 1e-12
+        or (
+            claim_id not in resolved
+            and (before.get(claim_id) is None or abs(before[claim_id] - v["confidence"]) > 1e-12)
+        )
     }
 
 
@@ -352,6 +474,21 @@ def stored_claims(session: Session, ids: Sequence[str]) -> dict[str, scoring.Cla
     return found
 
 
+def question_sizes(session: Session, questions: Sequence[str]) -> dict[str, int]:
+    """How many stored claims answer each of ``questions``."""
+    sizes: dict[str, int] = {}
+    for chunk in slices(sorted(set(questions)), _IDS_PER_QUERY):
+        sizes.update(
+            (question, count)
+            for question, count in session.execute(
+                select(_CLAIMS.c.question, func.count())
+                .where(_CLAIMS.c.question.in_(chunk))
+                .group_by(_CLAIMS.c.question)
+            )
+        )
+    return sizes
+
+
 def _stored_confidences(session: Session, ids: Sequence[str]) -> dict[str, float]:
     found: dict[str, float] = {}
     for chunk in slices(ids, _IDS_PER_QUERY):
@@ -368,8 +505,9 @@ def _stored_confidences(session: Session, ids: Sequence[str]) -> dict[str, float
 
 def add_attributions(
     session: Session, claim: Claim, attributions: Sequence[Mapping[str, Any]], now: datetime
-) -> None:
-    """Append attributions to a stored claim (locked by the caller)."""
+) -> list[dict[str, Any]]:
+    """Append attributions to a stored claim (locked by the caller); the history
+    changes that say so."""
     start = session.scalar(
         select(func.coalesce(func.max(Attribution.position) + 1, 0)).where(
             Attribution.claim_id == claim.id
@@ -379,6 +517,7 @@ def add_attributions(
         session, [(claim.id, (start or 0) + i, a) for i, a in enumerate(attributions)], now
     )
     claim.updated_at = now
+    return attribution_changes([], attributions)
 
 
 def _insert_attributions(
@@ -431,23 +570,42 @@ def score_stored(
     beliefs_version: int | None,
     reasons: Mapping[str, str],
     now: datetime,
+    changes: Mapping[str, list[Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Score stored claims with ``beliefs`` and write their scores and history rows.
 
     Claims sharing a question are scored together with their stored siblings,
-    whose changed scores are written too (reason ``sibling``). Returns the
-    ``score_values`` of ``ids``, in that order. ``reasons`` gives each id's
-    history reason (``attributions``, ``resolution``, ...).
+    whose changed scores are written too (reason ``sibling``; resolved siblings
+    are left alone). A resolved claim of ``ids`` gets its resolved form. Returns
+    the ``score_values`` of ``ids``, in that order. ``reasons`` gives each id's
+    history reason (``attributions``, ``resolution``, ...), ``changes`` its
+    history row's changes.
     """
-    targets = stored_claims(session, ids)
-    scores = _score_with_siblings(session, [targets[i] for i in ids], scorer, beliefs, now)
+    scores = open_scores(session, ids, scorer=scorer, beliefs=beliefs, now=now)
+    for claim_id, resolution in _resolutions(session, ids).items():
+        scores[claim_id] = resolved_values(scores[claim_id], resolution)
     write_scores(
         session,
         list(scores.values()),
         {claim_id: reasons.get(claim_id, SIBLING) for claim_id in scores},
         beliefs_version=beliefs_version,
+        changes=changes,
     )
     return [scores[claim_id] for claim_id in ids]
+
+
+def open_scores(
+    session: Session,
+    ids: Sequence[str],
+    *,
+    scorer: scoring.ClaimScorer,
+    beliefs: Mapping[str, scoring.SourceBelief],
+    now: datetime,
+) -> dict[str, dict[str, Any]]:
+    """``score_values`` of stored claims as open claims, and of the open siblings whose
+    confidence they move, by id; nothing is written."""
+    targets = stored_claims(session, ids)
+    return _score_with_siblings(session, [targets[i] for i in ids], scorer, beliefs, now)
 
 
 def write_scores(

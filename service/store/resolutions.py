@@ -28,10 +28,13 @@ from service.store import change_counters
 from service.store import claims as claim_store
 from service.store.db import dialect_insert, slices
 from service.store.models import Attribution, Base, Claim, Resolution, SourceReliability
+from service.store.resolved_scores import resolved_values
 from service.store.source_beliefs import SourceBook
 
 RESOLUTION = "resolution"
-"""History reason of a score computed because a claim without one was resolved."""
+"""History reason of a claim's resolved score, written when it is resolved."""
+WITHDRAWN = "resolution-withdrawn"
+"""History reason of a claim's open score, written when its resolution is withdrawn."""
 # Clocks of clients and server differ a little; a resolution is refused only
 # when it is clearly in the future.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -165,10 +168,12 @@ def resolve_claims(
     """Resolve claims, each ``(claim_id, body)`` with ``body``: ``outcome``, optional
     ``resolved_at`` and ``note``; all or none.
 
-    Each claim's status becomes its outcome, its current score (computed now if
-    it has none) is kept as the resolution's forecast, and every source that
-    took a side gains a hit or a miss: the sums over the batch are added to the
-    learned beliefs in one write per source, with one bump of the counter.
+    Each claim's status becomes its outcome, its current score's confidence
+    (computed now if it has none) is kept as the resolution's forecast, its score
+    is rewritten in resolved form (``service.store.resolved_scores``) with a
+    history row, and every source that took a side gains a hit or a miss: the
+    sums over the batch are added to the learned beliefs in one write per source,
+    with one bump of the counter.
 
     Raises
     ------
@@ -198,25 +203,23 @@ def resolve_claims(
     if conflicts:
         raise _refused(409, conflicts)
 
-    forecasts: dict[str, float] = {}
+    current: dict[str, dict[str, Any]] = {}
     unscored: list[str] = []
     for claim_id, _ in requests:
         score = claims[claim_id].score
         if score is None:
             unscored.append(claim_id)
         else:
-            forecasts[claim_id] = score.confidence
+            current[claim_id] = claim_store.stored_score_values(score)
     if unscored:
-        scored = claim_store.score_stored(
+        fresh = claim_store.open_scores(
             session,
             unscored,
             scorer=beliefs.setup.scorer.with_model(beliefs.book.model),
             beliefs=beliefs.book.beliefs,
-            beliefs_version=beliefs.version,
-            reasons=dict.fromkeys(unscored, RESOLUTION),
             now=now,
         )
-        forecasts.update(zip(unscored, (s["confidence"] for s in scored), strict=True))
+        current.update((claim_id, fresh[claim_id]) for claim_id in unscored)
 
     rows = [
         {
@@ -224,7 +227,7 @@ def resolve_claims(
             "outcome": body["outcome"],
             "resolved_at": body.get("resolved_at") or now,
             "note": body.get("note"),
-            "forecast": forecasts[claim_id],
+            "forecast": current[claim_id]["confidence"],
             "created_at": now,
         }
         for claim_id, body in requests
@@ -238,6 +241,7 @@ def resolve_claims(
         [{"b_id": row["claim_id"], "b_status": row["outcome"]} for row in rows],
     )
     deltas: dict[str, tuple[float, float]] = {}
+    resolved: list[dict[str, Any]] = []
     for row in rows:
         resolution = Resolution(**row)
         for source_id, (hits, misses) in resolution_deltas(
@@ -245,8 +249,48 @@ def resolve_claims(
         ).items():
             total = deltas.get(source_id, (0.0, 0.0))
             deltas[source_id] = (total[0] + hits, total[1] + misses)
+        resolved.append(
+            resolved_values({**current[row["claim_id"]], "computed_at": now}, resolution)
+        )
     base = {source_id: beliefs.book.belief(source_id, beliefs.setup).belief for source_id in deltas}
     apply_track_record(session, deltas, base, +1, now)
+    claim_store.write_scores(
+        session,
+        resolved,
+        {row["claim_id"]: RESOLUTION for row in rows},
+        beliefs_version=beliefs.version,
+    )
+
+
+def withdraw_resolution(
+    session: Session, claim_id: str, beliefs: ResolutionContext, now: datetime
+) -> None:
+    """Withdraw a claim's resolution: it is open again, scored as open (with a
+    history row), and the track records are reversed.
+
+    Raises
+    ------
+    ResolutionRefused
+        404 when there is no such claim or it has no resolution.
+    """
+    claim = locked_claim(session, claim_id)
+    resolution = claim.resolution
+    if resolution is None:
+        raise ResolutionRefused(404, f"Claim {claim_id!r} has no resolution.")
+    update_track_records(session, beliefs, claim, resolution, -1)
+    claim.resolution = None
+    claim.status = "open"
+    claim.updated_at = now
+    session.flush()
+    claim_store.score_stored(
+        session,
+        [claim_id],
+        scorer=beliefs.setup.scorer,
+        beliefs=beliefs.book.beliefs,
+        beliefs_version=beliefs.version,
+        reasons={claim_id: WITHDRAWN},
+        now=now,
+    )
 
 
 def _conflicts(

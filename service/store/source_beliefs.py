@@ -3,7 +3,8 @@
 Held in memory per process and brought up to date when the ``reliabilities``
 counter moves, by reading only the rows written since (``SourceBookCache``),
 so scoring a request never queries sources and a write costs the same however
-many sources there are. A source's belief is, by
+many sources there are. A belief carries the source's name, so summaries call
+sources by their names at no cost per request. A source's belief is, by
 precedence: its learned Beta (``source_reliabilities``, written by the fit),
 its own prior, its group's pooled prior, the unknown-source prior. Its
 definition comes from the database, else from the shipped catalogue
@@ -80,6 +81,7 @@ class SourceBook:
             own[source_id] = SourceBelief(
                 prior_from_spec(prior, setup.grades, setup.unknown) if prior else known.belief,
                 definition.get("group", known.group),
+                definition.get("name") or known.name,
             )
         return ChainMap(own, self.beliefs)
 
@@ -141,12 +143,12 @@ class SourceBook:
             setup.unknown,
         )
         for source_id, d, a, b in zip(ids, definitions, alpha.tolist(), beta.tolist(), strict=True):
-            group = d.group if d else None
+            group, name = (d.group, d.name) if d else (None, None)
             learned = self._learned.get(source_id)
             if learned is not None:
-                self.beliefs[source_id] = SourceBelief(learned, group)
+                self.beliefs[source_id] = SourceBelief(learned, group, name)
             elif d is not None:
-                self.beliefs[source_id] = SourceBelief(Beta(a, b), group)
+                self.beliefs[source_id] = SourceBelief(Beta(a, b), group, name)
 
 
 def build_book(

@@ -62,7 +62,10 @@ def test_resolution_keeps_the_forecast_and_feeds_track_records(
     assert claim["status"] == "confirmed"
     assert claim["resolution"]["forecast"] == score["confidence"]
     assert claim["resolution"]["note"] == "AP"
-    assert claim["score"]["confidence"] == score["confidence"]
+    # The score reads as resolved; the forecast it had stays in the resolution.
+    assert claim["score"]["confidence"] == 1.0
+    assert claim["score"]["interval"] == [1.0, 1.0]
+    assert claim["score"]["credibility"] == 1
     assert _counter(app) == counter + 1
 
     learned = _learned(app)

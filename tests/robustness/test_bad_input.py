@@ -173,6 +173,38 @@ CASES = [
     Bad("via-repeats", attributed(via=["ap", "kr-media", "ap"]), 422, (A + "via",)),
     # The same id twice in one batch: one write would silently lose.
     Bad("duplicate-ids", claims(claim(), claim()), 422, ("claims.1.id",)),
+    # Strict mode: what is otherwise a warning (contract 1.1) is refused, naming the field.
+    *(
+        Bad(f"strict-{name}", body, 422, (path,), path="/v1/claims?strict=true", also_score=both)
+        for name, body, path, both in [
+            ("undefined-source", attributed(source="wrie"), A + "source", True),
+            ("undefined-relay", attributed(via=["kr-mdia"]), A + "via.0", True),
+            (
+                "duplicate-attribution",
+                claims(claim(attributions=[{"source": "wire"}, {"source": "wire"}])),
+                "claims.0.attributions.1",
+                True,
+            ),
+            (
+                "lone-answer",
+                claims(claim(question="q1-typo", attributions=[{"source": "wire"}])),
+                "claims.0.question",
+                True,
+            ),
+            # The stored claim also has kr-nis via kr-media: a re-post without it drops it.
+            ("attributions-removed", VALID, "claims.0.attributions", False),
+        ]
+    ),
+    Bad(
+        "strict-attributions-duplicate",
+        VALID_EVIDENCE,
+        422,
+        ("attributions.0",),
+        path=f"/v1/claims/{STORED}/attributions?strict=true",
+        also_score=False,
+    ),
+    Bad("strict-not-boolean", VALID, 422, ("strict",), path="/v1/claims?strict=maybe"),
+    Bad("strict-misspelt", VALID, 422, ("stric",), path="/v1/claims?stric=true"),
     # Other writes: evidence for a stored claim, source definitions.
     *(
         Bad(
@@ -276,8 +308,9 @@ CASES = [
 
 def _requests(case: Bad) -> list[tuple[str, str]]:
     targets = [(case.method, case.path)]
-    if case.also_score and case.path == "/v1/claims":
-        targets.append(("POST", "/v1/score"))
+    path, query = case.path.partition("?")[::2]
+    if case.also_score and path == "/v1/claims":
+        targets.append(("POST", f"/v1/score?{query}" if query else "/v1/score"))
     return targets
 
 

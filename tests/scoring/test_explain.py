@@ -31,3 +31,40 @@ def test_summary_format() -> None:
     assert summarize("almost no chance", 0.001, (0.0, 0.004), 0.0, []) == (
         "Almost no chance (<1 %, 90 % interval 0\u2013<1 %): no attributed evidence."
     )
+
+
+def test_summary_calls_sources_by_their_names_on_every_path() -> None:
+    sources = {
+        "kr-nis": SourceBelief(Beta(13, 7), "gov:kr", "NIS"),
+        "kr-media": SourceBelief(Beta(17, 3), None, "South Korean media"),
+        "ap": SourceBelief(Beta(16, 4), None, "AP"),
+        "us-pentagon": SourceBelief(Beta(16, 4), "gov:us", "DoD"),
+    }
+    lone = Claim((Attribution("kr-nis", via=("kr-media",)), Attribution("us-pentagon", "neutral")))
+    # One source through two channels: the summary is written from the evidence.
+    merged = Claim(
+        (
+            Attribution("kr-nis", via=("kr-media",)),
+            Attribution("kr-nis", via=("ap",)),
+            Attribution("anon:x", "refutes"),
+        )
+    )
+    scorer = ClaimScorer()
+    first, second = (scorer.score([c], sources)[0] for c in (lone, merged))
+    batch = scorer.score([lone, merged, lone], sources)
+    assert "supported by NIS via South Korean media" in first.summary
+    assert first.summary.endswith("; DoD neutral.")
+    assert "supported by NIS via South Korean media and via AP" in second.summary
+    # A source without a name keeps its id; ids stay in the structured evidence.
+    assert "refuted by anon:x" in second.summary
+    assert [e.source for e in second.evidence] == ["kr-nis", "kr-nis", "anon:x"]
+    assert second.evidence[1].via == ("ap",)
+    assert [s.summary for s in batch] == [first.summary, second.summary, first.summary]
+
+
+def test_summarize_uses_labels_where_given() -> None:
+    evidence = [Evidence("kr-nis", ("kr-media",), "supports", 0.65, 0.63, 0.5, None)]
+    labels = {"kr-nis": "NIS"}
+    assert "supported by NIS via kr-media (" in summarize(
+        "likely", 0.72, (0.5, 0.8), 1.0, evidence, labels=labels
+    )

@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.schemas.responses import (
+    AddedEvidenceSchema,
     ClaimPageSchema,
-    ClaimsResponseSchema,
-    ScoreSchema,
     StoredClaimSchema,
+    StoredClaimsResponseSchema,
 )
 from service.store.models import ScoreHistory
 from tests.service.helpers import assert_problem, row_counts
@@ -29,7 +29,7 @@ def test_post_stores_and_scores(app: Flask, client: FlaskClient, scenario: dict[
     response = client.post("/v1/claims", json={"claims": scenario["claims"]})
     assert response.status_code == 200
     body = response.get_json()
-    assert ClaimsResponseSchema().validate(body) == {}
+    assert StoredClaimsResponseSchema().validate(body) == {}
     claims = body["claims"]
     assert [c["id"] for c in claims] == [c["id"] for c in scenario["claims"]]
     assert all(c["status"] == "open" and c["score"]["confidence"] > 0 for c in claims)
@@ -178,7 +178,7 @@ def test_added_attributions_rescore_at_once(app: Flask, client: FlaskClient) -> 
     )
     assert response.status_code == 200
     body = response.get_json()
-    assert ScoreSchema().validate(body) == {}
+    assert AddedEvidenceSchema().validate(body) == {}
     assert body["confidence"] > before
     claim = client.get("/v1/claims/c").get_json()
     assert [a["source"] for a in claim["attributions"]] == ["wire", "gov-a"]

@@ -140,9 +140,14 @@ def test_import_resolutions_as_the_endpoint_does(run: Any, app: Flask, tmp_path:
     ]
     result = run("import", str(write_lines(tmp_path / "in.jsonl", rows)))
     assert result.exit_code == 0, result.output
-    claim = app.test_client().get("/v1/claims/c1").get_json()
+    client = app.test_client()
+    claim = client.get("/v1/claims/c1").get_json()
     assert claim["status"] == "confirmed"
-    assert claim["resolution"]["forecast"] == claim["score"]["confidence"]
+    # The score reads as resolved; the forecast is the open score it replaced.
+    assert claim["score"]["confidence"] == 1.0
+    history = client.get("/v1/claims/c1/history").get_json()["history"]
+    assert [h["reason"] for h in history] == ["resolution", "created"]
+    assert claim["resolution"]["forecast"] == history[1]["confidence"]
     # The track record moved as the endpoint moves it: a hit for s1 alone.
     with Session(app.extensions["credence.engine"]) as session:
         learned = session.execute(select(SourceReliability.source_id, SourceReliability.alpha))

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import insert, select
 
 from service.store.db import make_engine
-from service.store.models import Base
+from service.store.models import Base, Claim, Resolution, Score
 from service.store.schema_migrations import current_revision, head_revision, upgrade
 
 
@@ -18,4 +22,46 @@ def test_upgrade_head_matches_the_models(database_url: str) -> None:
         assert compare_metadata(context, Base.metadata) == []
         assert current_revision(connection) == head_revision()
     upgrade(engine)  # idempotent
+    engine.dispose()
+
+
+def test_scores_of_claims_resolved_before_read_as_resolved(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(engine, "0002")
+    at = datetime(2021, 3, 29, 13, tzinfo=UTC)
+    with engine.begin() as connection:
+        for claim_id, status in (("c1", "refuted"), ("c2", "open")):
+            connection.execute(
+                insert(Claim).values(
+                    id=claim_id, text="t", status=status, created_at=at, updated_at=at
+                )
+            )
+            connection.execute(
+                insert(Score).values(
+                    claim_id=claim_id,
+                    confidence=0.7,
+                    low=0.5,
+                    high=0.8,
+                    estimative="likely",
+                    credibility=2,
+                    independent_sources=1.0,
+                    evidence=[],
+                    summary="Likely (70 %, 90 % interval 50\u201380 %): supported by s.",
+                    model="credence-logodds/1.0",
+                    computed_at=at,
+                )
+            )
+        connection.execute(
+            insert(Resolution).values(
+                claim_id="c1", outcome="refuted", resolved_at=at, forecast=0.7, created_at=at
+            )
+        )
+    upgrade(engine)
+    with engine.connect() as connection:
+        rows = {r.claim_id: r for r in connection.execute(select(Score))}
+    resolved, still_open = rows["c1"], rows["c2"]
+    assert (resolved.confidence, resolved.low, resolved.high) == (0.0, 0.0, 0.0)
+    assert (resolved.credibility, resolved.estimative) == (5, "almost no chance")
+    assert resolved.summary == "Refuted on 2021-03-29 (forecast 70 %): supported by s."
+    assert (still_open.confidence, still_open.credibility) == (0.7, 2)
     engine.dispose()
