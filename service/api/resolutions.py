@@ -87,6 +87,8 @@ def resolve(body: dict[str, Any], claim_id: str) -> dict[str, Any]:
     success=True,
     description="The resolved claims in request order, as lists show them.",
 )
+# No id in the path, yet unknown claim ids in the body are a 404 naming them.
+@blp.alt_response(404, response="NOT_FOUND")
 @requires("admin")
 def resolve_many(body: dict[str, Any]) -> dict[str, Any]:
     """Resolve up to 10,000 claims at once, each as `POST /v1/claims/{id}/resolution` does.

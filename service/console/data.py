@@ -151,7 +151,8 @@ def history(role: Role | None, claim_id: str) -> list[dict[str, Any]]:
 
 def add_attribution(role: Role | None, claim_id: str, attribution: Mapping[str, Any]) -> None:
     body = load(AttributionBatchSchema(), {"attributions": [attribution]})
-    _call(role, ADD_ATTRIBUTIONS, body, claim_id)
+    # An empty query: strict or not as the [api] strict setting says.
+    _call(role, ADD_ATTRIBUTIONS, body, {}, claim_id)
 
 
 def resolve(role: Role | None, claim_id: str, resolution: Mapping[str, Any]) -> None:
