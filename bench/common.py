@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 
 RESULTS = Path(__file__).resolve().parent / "results"
-# ../shared beside the checkout: read-only data that benchmarks may use when it is there.
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+# ../shared beside the checkout: read-only data that benchmarks may use when it is there
+# (CREDENCE_SHARED names it elsewhere, e.g. from a git worktree).
+SHARED = Path(os.environ.get("CREDENCE_SHARED") or Path(__file__).resolve().parents[2] / "shared")
 
 
 def shared_path(*parts: str) -> Path | None:

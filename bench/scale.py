@@ -2,7 +2,9 @@
 
 1,000,000 attributions on 200,000 binary claims from 10,000 sources
 (reliabilities drawn from Beta(4, 2), 5 distinct sources a claim, truth known,
-fixed seed). ``ReliabilityEM.fit`` is timed beside crowd-kit's DawidSkene and
+fixed seed). ``ReliabilityLearner.fit`` (the job's learner with the shipped
+``[learning]`` defaults: structure selection, temperature and the final fit)
+is timed beside crowd-kit's DawidSkene and
 OneCoinDawidSkene on the same answers in the same run, and one weighted numpy
 vote pass as the floor. Results go to ``bench/results/scale.md``.
 
@@ -23,8 +25,9 @@ import numpy as np
 import pandas as pd
 
 from bench.common import header, table, write_results
+from bench.quality import shipped
 from scoring.beta import Beta
-from scoring.fit import FitData, ReliabilityEM
+from scoring.fit import FitData
 
 N_CLAIMS = 200_000
 N_SOURCES = 10_000
@@ -99,7 +102,7 @@ def main() -> None:
         prior_beta=UNKNOWN.beta,
     )
     build_seconds = time.perf_counter() - start
-    em = ReliabilityEM()
+    em = shipped()[1]
 
     def fit() -> np.ndarray:
         return em.fit(data).confidence_ > 0.5
@@ -125,7 +128,7 @@ def main() -> None:
     from crowdkit.aggregation import DawidSkene, OneCoinDawidSkene
 
     runs = [
-        measure("Credence ReliabilityEM.fit", fit, store.truth),
+        measure("Credence ReliabilityLearner.fit", fit, store.truth),
         measure("crowd-kit DawidSkene", crowdkit(DawidSkene(n_iter=100)), store.truth),
         measure(
             "crowd-kit OneCoinDawidSkene", crowdkit(OneCoinDawidSkene(n_iter=100)), store.truth
@@ -150,8 +153,11 @@ def main() -> None:
         + f"\nStore: {data.n_rows:,} attributions, {N_CLAIMS:,} binary claims, "
         f"{N_SOURCES:,} sources (reliability ~ Beta(4, 2)), {PER_CLAIM} distinct sources a "
         f"claim, seed {SEED}. Fit prior: Beta({UNKNOWN.alpha:g}, {UNKNOWN.beta:g}) for every "
-        f"source; defaults {em!r}.\n\n"
-        f"ReliabilityEM: {em.n_iter_} iterations, converged {em.converged_}; building the "
+        "source; the shipped `[learning]` defaults.\n\n"
+        f"ReliabilityLearner: chose {em.stats()['structure']} ({em.criterion_}; "
+        f"{em.stats()['candidates']}), temperature {em.temperature_:.3f}, "
+        f"{em.n_iter_} iterations, converged {em.converged_}; selection "
+        f"{em.timings_['selection']:.2f} s, final fit {em.timings_['fit']:.2f} s; building the "
         f"FitData (validation, read-only copies) took {build_seconds:.3f} s more.\n"
         f"Seconds: fastest of {REPEATS} runs of each method. Peak memory: tracemalloc peak "
         "of the call, in one more, untimed run.\n\n"

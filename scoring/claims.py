@@ -49,9 +49,14 @@ class Claim:
         Claims sharing a question are mutually exclusive answers to it.
     id : str or None
         Carried through to the score, not used by the model.
+    text : str or None
+        The claim's wording. Where a store's answers come from a small set of
+        wordings ("yes", "no"; breeds), a learned model treats each wording as
+        an answer class (``scoring.learned.answer_classes``).
     """
 
     attributions: tuple[Attribution, ...] = ()
     prior: float | None = None
     question: str | None = None
     id: str | None = None
+    text: str | None = None

@@ -574,6 +574,8 @@ class EvidenceRows:
         outcome: ArrayLike,
         prior_alpha: ArrayLike,
         prior_beta: ArrayLike,
+        claim_class: ArrayLike | None = None,
+        source_group: ArrayLike | None = None,
     ) -> FitData:
         """The table as the batch fit's input (``scoring.fit.ReliabilityEM``).
 
@@ -593,6 +595,10 @@ class EvidenceRows:
             1.0 confirmed, 0.0 refuted, NaN open.
         prior_alpha, prior_beta : array_like, shape (n_entities,)
             Beta prior of each entity's reliability, > 0.
+        claim_class : array_like of int, shape (n_claims,), optional
+            Answer class of each claim (``scoring.learned.answer_classes``).
+        source_group : array_like of int, shape (n_entities,), optional
+            Group of each entity, -1 for none.
 
         Returns
         -------
@@ -616,6 +622,8 @@ class EvidenceRows:
             closed=np.zeros(self.n_questions, dtype=bool),
             prior_alpha=np.asarray(prior_alpha, dtype=float),
             prior_beta=np.asarray(prior_beta, dtype=float),
+            claim_class=np.asarray(() if claim_class is None else claim_class, dtype=np.intp),
+            source_group=np.asarray(() if source_group is None else source_group, dtype=np.intp),
         )
 
     def sampled_log_odds(

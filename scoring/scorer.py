@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -17,7 +18,9 @@ from scoring.evidence import (
     saturate,
 )
 from scoring.explain import Evidence, make_evidence, percent, sentence, summarize
+from scoring.fit.layout import Layout
 from scoring.intervals import draws_and_mean
+from scoring.learned import LearnedModel, normalise
 from scoring.params import ScoringParams, SourceBelief
 from scoring.rows import EvidenceRows, RowLists, channel_log_odds, collect_rows, logistic
 from scoring.scales import (
@@ -144,8 +147,21 @@ class ClaimScorer:
         self._above_weight = np.array([frac for _, _, frac in self._quantiles])
         self._padding = np.ones(p.interval_samples + 1)
         self._padding.flags.writeable = False
+        self.model: LearnedModel | None = None
 
-    def score(self, claims: Sequence[Claim], sources: Mapping[str, SourceBelief]) -> list[Score]:
+    def with_model(self, model: LearnedModel | None) -> ClaimScorer:
+        """This scorer, scoring with ``model`` (what a batch fit learned) unless a call
+        passes another; None scores with the one-coin arithmetic alone."""
+        bound = copy.copy(self)
+        bound.model = model
+        return bound
+
+    def score(
+        self,
+        claims: Sequence[Claim],
+        sources: Mapping[str, SourceBelief],
+        model: LearnedModel | None = None,
+    ) -> list[Score]:
         """Score claims; claims sharing a question are scored jointly.
 
         Parameters
@@ -153,6 +169,12 @@ class ClaimScorer:
         claims : sequence of Claim
         sources : mapping of source id to SourceBelief
             Sources (and relays) not in it get ``params.unknown_source`` and no group.
+        model : LearnedModel, optional
+            What a batch fit learned (structure, class base rates, confusion
+            matrices, temperature); default: the scorer's own (``with_model``).
+            Confidences and weights are then the fit's E-step on these claims
+            (``learned_scores``), and the interval keeps the width reliability
+            draws give it in log-odds.
 
         Returns
         -------
@@ -164,19 +186,20 @@ class ClaimScorer:
             For a prior, certainty, count or stance out of range.
         """
         p = self.params
+        model = model or self.model
         if len(claims) == 1:
             lists = collect_rows(claims, sources, p)
-            if not lists.merged:
+            if not lists.merged and model is None:
                 return [self._score_lone(claims[0], lists)]
-            return self._score_rows(claims, EvidenceRows.of(lists))
+            return self._score_rows(claims, EvidenceRows.of(lists), model)
         batches = self._batches(claims)
         if len(batches) == 1:
-            return self._score_rows(claims, EvidenceRows(claims, sources, p))
+            return self._score_rows(claims, EvidenceRows(claims, sources, p), model)
         scores: list[Score | None] = [None] * len(claims)
         for batch in batches:
             part = [claims[i] for i in batch]
             for i, score in zip(
-                batch, self._score_rows(part, EvidenceRows(part, sources, p)), strict=True
+                batch, self._score_rows(part, EvidenceRows(part, sources, p), model), strict=True
             ):
                 scores[i] = score
         return [s for s in scores if s is not None]
@@ -298,11 +321,19 @@ class ClaimScorer:
         bounds += columns[..., 1:4:2] * self._above_weight
         return bounds
 
-    def _score_rows(self, claims: Sequence[Claim], rows: EvidenceRows) -> list[Score]:
+    def _score_rows(
+        self, claims: Sequence[Claim], rows: EvidenceRows, model: LearnedModel | None = None
+    ) -> list[Score]:
         """Scores of claims that hold whole questions (their ``rows``), in one vectorised pass."""
         p = self.params
         n = rows.n_claims
         mean, effective, weight, confidence, bounds = self._evaluate(rows)
+        if model is not None:
+            learned, weight = learned_scores(claims, rows, model)
+            bounds = _interval_around(
+                learned, confidence, np.array(bounds).reshape(-1, 2), model.temperature
+            )
+            confidence = learned
 
         carries = np.abs(weight) > _NO_WEIGHT
         independent = np.bincount(rows.claim, rows.scale * carries, minlength=n).tolist()
@@ -512,6 +543,66 @@ def _summary(
         labels = dict(zip(table.ids, table.labels, strict=True))
         return summarize(term, confidence, interval, independent, items, level, labels)
     return sentence(term, confidence, interval, independent, *named, level_text)
+
+
+def learned_scores(
+    claims: Sequence[Claim], rows: EvidenceRows, model: LearnedModel
+) -> tuple[FloatArray, FloatArray]:
+    """Confidence of each claim and weight of each row under a learned model.
+
+    The fit's own E-step (``OneCoin.predict_scores``) on these claims, with
+    each source at its belief's mean (what the fit learned) and the model's
+    temperature: the confidence a job wrote for a stored claim is the one
+    scoring it again gives.
+
+    Returns
+    -------
+    confidence : ndarray, shape (n_claims,)
+    weight : ndarray, shape (n_rows,)
+        Each row's log-odds on its own claim (times the temperature); 0 for
+        neutral rows and for channels merged into another row.
+    """
+    reliability = np.array([b.mean for b in rows.beliefs])
+    classes = np.zeros(rows.n_claims, dtype=np.intp)
+    n_classes = 1
+    if model.classes:
+        index = {c: i for i, c in enumerate(model.classes)}
+        found = [index.get(normalise(c.text)) for c in claims]
+        if all(i is not None for i in found):
+            classes = np.array(found, dtype=np.intp)
+            n_classes = len(model.classes)
+    data = rows.fit_data(
+        reliability,
+        age_days=np.zeros(rows.n_rows),
+        outcome=np.full(rows.n_claims, np.nan),
+        prior_alpha=np.array([b.alpha for b in rows.beliefs]),
+        prior_beta=np.array([b.beta for b in rows.beliefs]),
+        claim_class=classes,
+    )
+    layout = Layout(data, 1.0, 0.0, n_classes)
+    structure = model.structure_for(rows.ids, reliability, n_classes)
+    score = model.temperature * structure.predict_scores(layout)
+    weight = np.zeros(rows.n_rows)
+    weight[rows.primary & (rows.sign != 0)] = model.temperature * structure.weight_
+    return layout.softmax(score)[: rows.n_claims], weight
+
+
+def _interval_around(
+    point: FloatArray, plain: FloatArray, bounds: FloatArray, temperature: float
+) -> list[list[float]]:
+    """The interval of the plain model's draws, moved around the learned point in log-odds.
+
+    Reliability draws go through the one-coin arithmetic; their spread in
+    log-odds around that arithmetic's point, scaled by the temperature, is
+    kept around the learned confidence.
+    """
+    centre = logit(plain)
+    low = logit(point) - temperature * (centre - logit(bounds[:, 0]))
+    high = logit(point) + temperature * (logit(bounds[:, 1]) - centre)
+    out = np.column_stack((logistic(low), logistic(high)))
+    np.minimum(out[:, 0], point, out=out[:, 0])
+    np.maximum(out[:, 1], point, out=out[:, 1])
+    return out.tolist()
 
 
 def _discount_note(group: str | None, factor: float, reports: float, scale: float) -> str:

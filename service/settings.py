@@ -170,6 +170,9 @@ class LearningSettings:
     unresolved_weight: float = _probability(closed=True)
     max_iter: int = _positive_int()
     tolerance: float = _setting(fields.Float(validate=validate.Range(0, min_inclusive=False)))
+    answer_temperature_factor: float = _setting(
+        fields.Float(validate=validate.Range(0, 1, min_inclusive=False))
+    )
     rescore_min_change: float = _setting(fields.Float(validate=validate.Range(min=0)))
 
 

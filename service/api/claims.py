@@ -63,14 +63,15 @@ def create_claims(body: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]
     """
     app = state()
     # Scored before the session (and on SQLite the write lock) is taken.
+    scorer = app.setup.scorer.with_model(app.book.model)
     batch = claim_store.prepare_claims(
-        body["claims"], scorer=app.setup.scorer, beliefs=app.book.beliefs, now=utcnow()
+        body["claims"], scorer=scorer, beliefs=app.book.beliefs, now=utcnow()
     )
     session = get_session()
     stored = claim_store.store_claims(
         session,
         batch,
-        scorer=app.setup.scorer,
+        scorer=scorer,
         beliefs=app.book.beliefs,
         beliefs_version=app.sources.version,
     )
@@ -243,7 +244,7 @@ def add_attributions(body: dict[str, Any], query: dict[str, Any], claim_id: str)
     [scored] = claim_store.score_stored(
         session,
         [claim_id],
-        scorer=app.setup.scorer,
+        scorer=app.setup.scorer.with_model(app.book.model),
         beliefs=app.book.beliefs,
         beliefs_version=app.sources.version,
         reasons={claim_id: claim_store.ATTRIBUTIONS},

@@ -41,7 +41,7 @@ def score(body: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]:
     warnings = claim_warnings(body["claims"], defined)
     refuse_if_strict(warnings, query.get("strict", app.settings.api.strict))
     beliefs = app.book.with_overrides(overrides, app.setup)
-    scores = app.setup.scorer.score(
+    scores = app.setup.scorer.with_model(app.book.model).score(
         [request_claim(c.get("id"), c) for c in body["claims"]], beliefs
     )
     SCORES.labels("score").inc(len(scores))

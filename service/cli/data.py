@@ -114,7 +114,8 @@ def _resolution_context(session: Session) -> ResolutionContext:
 
 def _store_claims(session: Session, rows: list[tuple[int, dict[str, Any]]]) -> None:
     beliefs = _resolution_context(session)
-    scorer, book = beliefs.setup.scorer, beliefs.book.beliefs
+    scorer = beliefs.setup.scorer.with_model(beliefs.book.model)
+    book = beliefs.book.beliefs
     # Later rows with the same id win, as if posted one after the other.
     batch = claim_store.prepare_claims(
         [claim for _, claim in rows], scorer=scorer, beliefs=book, now=utcnow()

@@ -8,6 +8,7 @@ is read in seconds and never held as ORM objects.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +19,9 @@ from sqlalchemy import Connection, Engine, Float, cast, func, literal, select
 
 import scoring
 from scoring.evidence import FloatArray
-from scoring.fit import FitData, ReliabilityEM
+from scoring.fit import ReliabilityLearner
+from scoring.learned import LearnedModel
+from scoring.learning import learn_store
 from service.scoring_model import ScoringModel
 from service.settings import LearningSettings
 from service.store import change_counters
@@ -32,18 +35,17 @@ from service.store.models import (
 from service.store.resolutions import SECONDS_PER_DAY
 from service.store.source_beliefs import SourceBook, SourceDefinition, build_book, read_book
 
-# Fits with relays at updated reliabilities, at most (they settle in two or three).
-MAX_RELAY_PASSES = 5
+log = logging.getLogger(__name__)
 
 
-def reliability_em(learning: LearningSettings, setup: ScoringModel) -> ReliabilityEM:
-    """The batch fit as ``[learning]`` configures it."""
-    return ReliabilityEM(
+def reliability_learner(learning: LearningSettings) -> ReliabilityLearner:
+    """The batch fit as ``[learning]`` configures it: what every job and ``bench/quality`` run."""
+    return ReliabilityLearner(
         unresolved_weight=learning.unresolved_weight,
         half_life_days=learning.half_life_days,
-        evidence_cap=setup.params.evidence_cap,
         max_iter=learning.max_iter,
         tol=learning.tolerance,
+        answer_temperature_factor=learning.answer_temperature_factor,
     )
 
 
@@ -164,13 +166,17 @@ def read_snapshot(
         ids: list[str] = []
         priors: list[float | None] = []
         questions: list[str | None] = []
+        texts: list[str] = []
         updated_at: list[datetime] = []
-        for claim_id, prior, question, updated in connection.execute(
-            select(Claim.id, Claim.prior, Claim.question, Claim.updated_at).order_by(Claim.id)
+        for claim_id, prior, question, text, updated in connection.execute(
+            select(Claim.id, Claim.prior, Claim.question, Claim.text, Claim.updated_at).order_by(
+                Claim.id
+            )
         ):
             ids.append(claim_id)
             priors.append(prior)
             questions.append(question)
+            texts.append(text)
             updated_at.append(updated)
 
         position = {claim_id: i for i, claim_id in enumerate(ids)}
@@ -195,7 +201,7 @@ def read_snapshot(
             ages.append(age)
 
     claims = [
-        scoring.Claim(tuple(attributions[i]), priors[i], questions[i], claim_id)
+        scoring.Claim(tuple(attributions[i]), priors[i], questions[i], claim_id, texts[i])
         for i, claim_id in enumerate(ids)
     ]
     outcome = np.array(
@@ -219,76 +225,46 @@ def read_snapshot(
 
 @dataclass(frozen=True)
 class FitOutcome:
-    """The learned belief of every source and relay the store names."""
+    """The learned belief of every source and relay the store names, and the model."""
 
     beliefs: dict[str, scoring.Beta]
-    n_iter: int
-    converged: bool
+    model: LearnedModel
 
-
-class StoreRows:
-    """The snapshot as the batch fit's input, for any reliabilities of the relays.
-
-    The evidence rows are the online scorer's (``scoring.EvidenceRows``), so the
-    fit sees relay chains, merged channels and design effects exactly as
-    scoring does. Priors are what the service gives a source before any
-    record: its own, its group's, or the unknown-source prior. ``ids[i]`` is
-    the source (or relay) of fit index ``i``.
-    """
-
-    def __init__(self, snapshot: Snapshot, setup: ScoringModel) -> None:
-        self.rows = scoring.EvidenceRows(snapshot.claims, snapshot.book.beliefs, setup.params)
-        self.ids: list[str] = list(self.rows.ids)
-        self.relays = self.rows.relay_entities()
-        alpha = np.array([b.alpha for b in self.rows.beliefs])
-        beta = np.array([b.beta for b in self.rows.beliefs])
-        self.current = alpha / (alpha + beta)
-        priors = build_book(snapshot.book.definitions, {}, setup).beliefs
-        prior = [priors[s].belief if s in priors else setup.unknown for s in self.ids]
-        self.prior_alpha = np.array([b.alpha for b in prior])
-        self.prior_beta = np.array([b.beta for b in prior])
-        self.age_days = snapshot.attribution_age_days
-        self.outcome = snapshot.outcome
-
-    def data(self, reliability: FloatArray) -> FitData:
-        """Fit data with relay fidelities evaluated at ``reliability`` (one per fit index)."""
-        return self.rows.fit_data(
-            reliability,
-            age_days=self.age_days,
-            outcome=self.outcome,
-            prior_alpha=self.prior_alpha,
-            prior_beta=self.prior_beta,
-        )
+    @property
+    def stats(self) -> dict[str, Any]:
+        """What the fit chose and how it went (``ReliabilityLearner.stats``)."""
+        return dict(self.model.stats)
 
 
 def learn_reliabilities(
     snapshot: Snapshot, setup: ScoringModel, learning: LearningSettings
 ) -> FitOutcome:
-    """Relearn every source's reliability from everything in the snapshot.
+    """Relearn every source's reliability, and the model's structure, from the snapshot.
 
-    The fit takes relay fidelities as given, but relays are sources too and
-    their reliabilities are being learned: the fit is repeated with the relays
-    at their new reliabilities until those settle. Starting from the stored
-    beliefs, a store that has not changed settles in one pass, so a rerun
-    learns what the last run wrote.
+    ``scoring.learning.learn_store`` with the configured learner: the path
+    ``bench/quality`` measures. Priors are what the service gives a source
+    before any record: its own, its group's, or the unknown-source prior. A
+    fit that ran out of iterations is logged (and says so in the job's stats).
     """
-    store = StoreRows(snapshot, setup)
-    estimator = reliability_em(learning, setup)
-    reliability = store.current
-    for _ in range(MAX_RELAY_PASSES):
-        em = estimator.fit(store.data(reliability))
-        learned = em.alpha_ / (em.alpha_ + em.beta_)
-        settled = store.relays.size == 0 or bool(
-            np.abs(learned[store.relays] - reliability[store.relays]).max() <= learning.tolerance
+    priors = build_book(snapshot.book.definitions, {}, setup).beliefs
+    fit = learn_store(
+        snapshot.claims,
+        snapshot.book.beliefs,
+        {source_id: belief.belief for source_id, belief in priors.items()},
+        snapshot.outcome,
+        snapshot.attribution_age_days,
+        setup.params,
+        reliability_learner(learning),
+    )
+    stats = fit.model.stats
+    if not stats["converged"]:
+        log.warning(
+            "the batch fit did not converge in %d iterations (%s); its reliabilities are "
+            "written as they stood",
+            stats["iterations"],
+            stats["structure"],
         )
-        reliability = learned
-        if settled:
-            break
-    beliefs = {
-        source_id: scoring.Beta(float(a), float(b))
-        for source_id, a, b in zip(store.ids, em.alpha_.tolist(), em.beta_.tolist(), strict=True)
-    }
-    return FitOutcome(beliefs, em.n_iter_, em.converged_)
+    return FitOutcome(fit.beliefs, fit.model)
 
 
 def moved(before: scoring.Beta, after: scoring.Beta, tolerance: float) -> bool:

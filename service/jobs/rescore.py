@@ -40,10 +40,11 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, and_, bindparam, select, update
+from sqlalchemy import Engine, and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 import scoring
+from scoring.learned import LearnedModel
 from service.jobs.learning import (
     LearningSettings,
     Snapshot,
@@ -57,7 +58,15 @@ from service.scoring_model import ScoringModel
 from service.store import change_counters
 from service.store.claims import score_values, write_scores
 from service.store.db import slices, upsert_statement, writer
-from service.store.models import Base, Claim, Job, Score, SourceReliability, utcnow
+from service.store.models import (
+    Base,
+    Claim,
+    Job,
+    LearnedModelRow,
+    Score,
+    SourceReliability,
+    utcnow,
+)
 from service.store.source_beliefs import SourceDefinition, build_book
 
 log = logging.getLogger(__name__)
@@ -276,14 +285,21 @@ class _Rescore:
                 self.job.learning.rescore_min_change,
             )
         ]
+        # A new structure or calibration moves every score: the model is
+        # written (and everything rescored) only when it moved noticeably;
+        # otherwise the stored one stays, and so do the scores made with it.
+        model_moved = fit.model.moved_from(snapshot.book.model)
+        model = fit.model if model_moved else snapshot.book.model
         written, written_at, self.based_on = self._write_reliabilities(
-            snapshot, fit.beliefs, changed
+            snapshot, fit.beliefs, changed, fit.model if model_moved else None
         )
         learned = {**snapshot.learned, **{s: fit.beliefs[s] for s in written}}
         beliefs = build_book(snapshot.book.definitions, learned, self.job.setup).beliefs
         changed_at = snapshot.source_changed_at()
         changed_at.update(dict.fromkeys(written, epoch(written_at)))
         stale = self._stale_claims(snapshot, changed_at)
+        if model_moved:
+            stale = list(range(len(snapshot.ids)))
         self.timer.add("write", mark)
 
         self.counts.update(
@@ -297,11 +313,11 @@ class _Rescore:
             claims_changed=0,
             claims_skipped=0,
         )
-        self.fit_info = {"iterations": fit.n_iter, "converged": fit.converged}
+        self.fit_info = {**fit.stats, "model_written": model_moved}
         self._heartbeat()
         done = 0
         for chunk in _chunks(snapshot, stale, self.job.chunk_claims):
-            moved_scores = self._score_chunk(snapshot, chunk, beliefs)
+            moved_scores = self._score_chunk(snapshot, chunk, beliefs, model)
             done += len(chunk)
             self._write_chunk(snapshot, moved_scores, done, len(stale))
             # The collector is paused (_collector_paused): the chunk's cycles,
@@ -331,10 +347,15 @@ class _Rescore:
                 own.execute(statement)
 
     def _write_reliabilities(
-        self, snapshot: Snapshot, beliefs: Mapping[str, scoring.Beta], changed: Sequence[str]
+        self,
+        snapshot: Snapshot,
+        beliefs: Mapping[str, scoring.Beta],
+        changed: Sequence[str],
+        model: LearnedModel | None,
     ) -> tuple[set[str], datetime, int]:
-        """Write the moved beliefs and bump the counter in one transaction; the
-        sources written, when, and the counter value the job's scores are based on.
+        """Write the moved beliefs and the model (when given) and bump the counter in one
+        transaction; the sources written, when, and the counter value the job's scores
+        are based on.
 
         A source whose learned row changed since the snapshot (a resolution
         during the job) keeps that row: it already counts the newer record,
@@ -345,11 +366,20 @@ class _Rescore:
         """
         now = utcnow()
         written: set[str] = set()
-        if not changed:
+        if not changed and model is None:
             return written, now, snapshot.reliabilities_version
         table = _RELIABILITIES
         with Session(writer(self.engine)) as session, session.begin():
             version = change_counters.bump(session, change_counters.RELIABILITIES)
+            if model is not None:
+                session.execute(
+                    insert(LearnedModelRow).values(
+                        job_id=self.job_id,
+                        created_at=now,
+                        reliabilities_version=version,
+                        model=model.to_json(),
+                    )
+                )
             current: dict[str, datetime] = {}
             for chunk in slices(changed, MAX_CHUNK_CLAIMS):
                 query = select(table.c.source_id, table.c.updated_at).where(
@@ -438,6 +468,7 @@ class _Rescore:
         snapshot: Snapshot,
         chunk: Sequence[int],
         beliefs: Mapping[str, scoring.SourceBelief],
+        model: LearnedModel | None,
     ) -> dict[int, dict[str, Any]]:
         """``score_values`` of the chunk's open claims whose scores moved, by position.
 
@@ -446,7 +477,7 @@ class _Rescore:
         """
         started = time.perf_counter()
         scorer = self.job.setup.scorer
-        scores = scorer.score([snapshot.claims[i] for i in chunk], beliefs)
+        scores = scorer.score([snapshot.claims[i] for i in chunk], beliefs, model)
         now = utcnow()
         tolerance = self.job.learning.rescore_min_change
         is_open = np.isnan(snapshot.outcome)

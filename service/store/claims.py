@@ -210,6 +210,7 @@ def request_claim(claim_id: str | None, claim: Mapping[str, Any]) -> scoring.Cla
         prior=claim.get("prior"),
         question=claim.get("question"),
         id=claim_id,
+        text=claim.get("text"),
     )
 
 
@@ -464,11 +465,11 @@ def stored_claims(session: Session, ids: Sequence[str]) -> dict[str, scoring.Cla
                 scoring.Attribution(source, stance, tuple(via), certainty, count)
             )
         c = _CLAIMS.c
-        for claim_id, prior, question in session.execute(
-            select(c.id, c.prior, c.question).where(c.id.in_(chunk))
+        for claim_id, prior, question, text in session.execute(
+            select(c.id, c.prior, c.question, c.text).where(c.id.in_(chunk))
         ):
             found[claim_id] = scoring.Claim(
-                tuple(attributions[claim_id]), prior, question, claim_id
+                tuple(attributions[claim_id]), prior, question, claim_id, text
             )
     return found
 

@@ -104,6 +104,22 @@ class SourceReliability(Base):
     """The ``reliabilities`` counter value of the write that left this belief."""
 
 
+class LearnedModelRow(Base):
+    """What a re-scoring job learned beyond the reliabilities (``scoring.LearnedModel``).
+
+    The newest row is the model every score uses; older rows are the history.
+    """
+
+    __tablename__ = "learned_models"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reliabilities_version: Mapped[int | None] = mapped_column(Integer)
+    """The ``reliabilities`` counter value of the write that stored it."""
+    model: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
 class Claim(Base):
     __tablename__ = "claims"
 

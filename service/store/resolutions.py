@@ -213,7 +213,11 @@ def resolve_claims(
             current[claim_id] = claim_store.stored_score_values(score)
     if unscored:
         fresh = claim_store.open_scores(
-            session, unscored, scorer=beliefs.setup.scorer, beliefs=beliefs.book.beliefs, now=now
+            session,
+            unscored,
+            scorer=beliefs.setup.scorer.with_model(beliefs.book.model),
+            beliefs=beliefs.book.beliefs,
+            now=now,
         )
         current.update((claim_id, fresh[claim_id]) for claim_id in unscored)
 
@@ -281,7 +285,7 @@ def withdraw_resolution(
     claim_store.score_stored(
         session,
         [claim_id],
-        scorer=beliefs.setup.scorer,
+        scorer=beliefs.setup.scorer.with_model(beliefs.book.model),
         beliefs=beliefs.book.beliefs,
         beliefs_version=beliefs.version,
         reasons={claim_id: WITHDRAWN},

@@ -20,12 +20,13 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from scoring import Beta, SourceBelief, pool_group_priors, prior_from_spec
+from scoring.learned import LearnedModel
 from service.scoring_model import ScoringModel
-from service.store.models import Source, SourceReliability
+from service.store.models import LearnedModelRow, Source, SourceReliability
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,8 @@ class SourceBook:
         self.beliefs: dict[str, SourceBelief] = {}
         self._learned: dict[str, Beta] = {}
         self._members: dict[str, set[str]] = {}
+        self.model: LearnedModel | None = None
+        """What the last re-scoring job learned beyond the beliefs; None before any."""
 
     @property
     def learned(self) -> KeysView[str]:
@@ -152,9 +155,11 @@ def build_book(
     definitions: Mapping[str, SourceDefinition],
     learned: Mapping[str, Beta],
     setup: ScoringModel,
+    model: LearnedModel | None = None,
 ) -> SourceBook:
     book = SourceBook()
     book.apply(definitions, learned, setup)
+    book.model = model
     return book
 
 
@@ -186,6 +191,8 @@ class SourceBookCache:
     catalogue: Mapping[str, SourceDefinition]
     version: int = -1
     book: SourceBook = field(init=False)
+    model_id: int | None = None
+    """Row id of the learned model in ``book.model`` (None before any job stored one)."""
     rows_read: int = 0
     """Rows of ``sources`` and ``source_reliabilities`` read by the last refresh."""
     beliefs_rebuilt: int = 0
@@ -206,6 +213,12 @@ class SourceBookCache:
         else:
             self.beliefs_rebuilt = self.book.apply(definitions, learned, self.setup)
         self.rows_read = len(definitions) + len(learned)
+        # Only a job writes a model; its id is one indexed look-up, the model
+        # itself is read only when it is new.
+        latest = connection.execute(select(func.max(LearnedModelRow.id))).scalar_one_or_none()
+        if latest != self.model_id or since is None:
+            self.book.model = read_model(connection)
+            self.model_id = latest
         self.version = version
 
 
@@ -235,4 +248,12 @@ def read_book(
 ) -> SourceBook:
     """The SourceBook of the store as ``connection`` sees it."""
     definitions, learned = read_changes(connection, None)
-    return build_book({**catalogue, **definitions}, learned, setup)
+    return build_book({**catalogue, **definitions}, learned, setup, read_model(connection))
+
+
+def read_model(connection: Connection) -> LearnedModel | None:
+    """The newest learned model, or None before any job stored one."""
+    stored = connection.execute(
+        select(LearnedModelRow.model).order_by(LearnedModelRow.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    return None if stored is None else LearnedModel.from_json(stored)

@@ -137,8 +137,8 @@ def stored_scores(app: Flask) -> dict[str, dict[str, Any]]:
 
 
 def fresh_confidences(app: Flask) -> dict[str, float]:
-    """Every open claim scored now with the reliabilities the store holds (resolved
-    claims count in scoring their questions)."""
+    """Every open claim scored now with the reliabilities and the learned model the store
+    holds (resolved claims count in scoring their questions)."""
     state = app_state(app)
     engine = engine_of(app)
     with engine.connect() as connection:
@@ -147,7 +147,7 @@ def fresh_confidences(app: Flask) -> dict[str, float]:
         ids = list(session.scalars(select(Claim.id).order_by(Claim.id)))
         is_open = set(session.scalars(select(Claim.id).where(Claim.status == "open")))
         claims = stored_claims(session, ids)
-        scores = state.setup.scorer.score([claims[i] for i in ids], book.beliefs)
+        scores = state.setup.scorer.score([claims[i] for i in ids], book.beliefs, book.model)
     return {s.claim_id: s.confidence for s in scores if s.claim_id in is_open}
 
 

@@ -4,7 +4,7 @@ Every write that can move a source's belief stamps the rows it changes with
 the ``reliabilities`` counter value it bumped to; each process then reads only
 the rows above the value it is current to, instead of every source.
 
-Revision ID: source_change_feed
+Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-29 12:40:00
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "source_change_feed"
+revision = "0003"
 down_revision = "0002"
 branch_labels = None
 depends_on = None

@@ -1,0 +1,176 @@
+"""The fit's index arrays: every question's states and each evidence row's place among them.
+
+A question's *states* are its claims (exactly one of them true) and, unless the
+question is closed, "none of them". A lone claim is a question of one claim:
+its states are "true" and "false". Every structure of the fit scores states;
+the arrays here say which states belong together and how much each row
+counts, so the structures never loop in Python.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scoring.evidence import FloatArray, IntArray, segment_sum
+from scoring.fit.data import FitData
+
+# Score of a state that a resolution rules out: exp() of it is 0, and it stays
+# finite so that subtracting a row's own weight from it (leave-one-out) is safe.
+RULED_OUT = -1e4
+
+
+class Layout:
+    """States of every question of ``data`` and the weight of every evidence row.
+
+    Parameters
+    ----------
+    data : FitData
+    unresolved_weight : float
+        Weight in [0, 1] of a row whose claim is open, relative to one whose
+        truth is known.
+    half_life_days : float
+        Age at which a row counts half; 0 for no decay.
+    n_classes : int, optional
+        Answer classes of the store (default: those ``data`` uses), when
+        ``data`` holds only some claims of a larger store.
+
+    Attributes
+    ----------
+    n_states : int
+        ``n_claims`` claim states (state j is claim j) then one "none" state per
+        open question.
+    state_question : ndarray of int, shape (n_states,)
+    state_class : ndarray of int, shape (n_states,)
+        Class of each claim state; -1 for "none".
+    ruled_out : ndarray, shape (n_states,)
+        0, or ``RULED_OUT`` for a state a resolution excludes.
+    row_question : ndarray of int, shape (n_rows,)
+    chance : ndarray, shape (n_rows,)
+        Chance that a random pick in the row's question is any given answer:
+        ``1 / n_classes`` when claims have classes, else ``1 / max(2, answers)``.
+    binary : ndarray of bool, shape (n_rows,)
+        Rows on a lone claim without answer classes: a yes/no statement whose
+        "none of them" state is "false", on which supporting is the wrong
+        stance (elsewhere a support is a pick among answers).
+    mass : ndarray, shape (n_rows,)
+        How much the row counts in its source's record: fidelity x weight scale
+        x age decay x (1 if its truth is known, else ``unresolved_weight``), and
+        0 for an open claim's row when no other source speaks to its question
+        (a source's lone word cannot confirm itself).
+    known : ndarray of bool, shape (n_rows,)
+        Rows whose question's answer is known.
+    """
+
+    def __init__(
+        self,
+        data: FitData,
+        unresolved_weight: float,
+        half_life_days: float,
+        n_classes: int | None = None,
+    ) -> None:
+        self.data = data
+        n, nq = data.n_claims, data.n_questions
+        open_questions = np.flatnonzero(~data.closed)
+        self.n_states = n + open_questions.size
+        self.state_question = np.concatenate((data.question, open_questions))
+        self.state_class = np.concatenate((data.claim_class, np.full(open_questions.size, -1)))
+        self.n_classes = data.n_classes if n_classes is None else n_classes
+        self.size = np.bincount(data.question, minlength=nq)
+
+        # States sorted by question, for per-question maxima (reduceat).
+        self.order = np.argsort(self.state_question, kind="stable")
+        ranked = self.state_question[self.order]
+        self.starts = np.flatnonzero(np.concatenate(([True], ranked[1:] != ranked[:-1])))
+        self.starts = self.starts[: ranked.size]
+        self.first_question = ranked[self.starts]
+        self.state_count = np.bincount(self.state_question, minlength=nq)
+        # Every question one open claim (a store of yes/no statements): its
+        # softmax is the logistic of the claim's score against "none".
+        self.lone_claims = bool((self.size == 1).all() and not data.closed.any())
+        self.state_start = np.cumsum(self.state_count) - self.state_count
+
+        outcome = data.outcome
+        confirmed = segment_sum(outcome == 1, data.question, nq) > 0
+        self.ruled_out = np.zeros(self.n_states)
+        claim_out = (outcome == 0) | (confirmed[data.question] & (outcome != 1))
+        self.ruled_out[:n][claim_out] = RULED_OUT
+        self.ruled_out[n:][confirmed[open_questions]] = RULED_OUT
+        # Scores before evidence: the claims' given priors, resolutions applied.
+        p = data.claim_prior
+        self.prior_scores = self.ruled_out.copy()
+        self.prior_scores[:n] += np.log(p) - np.log1p(-p)
+        resolved = segment_sum(~np.isnan(outcome), data.question, nq)
+        answered = confirmed | (resolved == self.size)
+        self.resolved_claims = int((~np.isnan(outcome)).sum())
+        self.answered_question = answered
+
+        claim, source = data.claim, data.source
+        self.row_question = data.question[claim]
+        self.known = answered[self.row_question] | ~np.isnan(outcome[claim])
+        if self.n_classes > 1:
+            self.chance = np.full(data.n_rows, 1.0 / self.n_classes)
+        else:
+            self.chance = 1.0 / np.maximum(2, self.size[self.row_question]).astype(float)
+        self.binary = (self.n_classes == 1) & (self.size[self.row_question] == 1)
+        decay = np.ones(data.n_rows)
+        if half_life_days > 0:
+            decay = np.exp2(-data.age_days / half_life_days)
+        # A row is alone when its source is the only one speaking to its
+        # question: the question's smallest and largest source are the same.
+        q = self.row_question
+        # Rows come grouped by question when claims do (the scorer's order).
+        ordered = bool((q[1:] >= q[:-1]).all())
+        by_question = np.arange(q.size) if ordered else np.argsort(q, kind="stable")
+        ranked = q[by_question]
+        first = np.flatnonzero(np.concatenate(([True], ranked[1:] != ranked[:-1])))[: ranked.size]
+        lowest, highest = np.zeros(nq, np.intp), np.zeros(nq, np.intp)
+        if first.size:
+            lowest[ranked[first]] = np.minimum.reduceat(source[by_question], first)
+            highest[ranked[first]] = np.maximum.reduceat(source[by_question], first)
+        alone = (lowest == highest)[self.row_question] & ~self.known
+        weight = np.where(self.known, 1.0, unresolved_weight) * ~alone
+        self.mass = np.abs(data.sign) * data.fidelity * data.weight_scale * decay * weight
+
+    def partition(self, score: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Per question: the largest state score, and the sums of exp(score - largest) over
+        its claims and over its "none" state; each shape (n_questions,)."""
+        nq, n = self.data.n_questions, self.data.n_claims
+        top = np.zeros(nq)
+        if score.size:
+            top[self.first_question] = np.maximum.reduceat(score[self.order], self.starts)
+        e = np.exp(score - top[self.state_question])
+        claims = segment_sum(e[:n], self.state_question[:n], nq)
+        none = segment_sum(e[n:], self.state_question[n:], nq)
+        return top, claims, none
+
+    def softmax(self, score: FloatArray) -> FloatArray:
+        """Each state's probability within its question from state log-scores, shape (n_states,)."""
+        if self.lone_claims:
+            n = self.data.n_claims
+            # Claim j's question is j's, and its "none" state is n + its question.
+            true = 0.5 + 0.5 * np.tanh((score[:n] - score[n:][self.data.question]) / 2)
+            out = np.empty(self.n_states)
+            out[:n] = true
+            out[n:][self.data.question] = 1 - true
+            return out
+        top, claims, none = self.partition(score)
+        q = self.state_question
+        return np.exp(score - top[q]) / (claims + none)[q]
+
+    def pairs(self, rows: IntArray) -> tuple[IntArray, IntArray]:
+        """Every given row beside every state of its question: (pair row, pair state)."""
+        q = self.row_question[rows]
+        count = self.state_count[q]
+        pair_row = np.repeat(rows, count)
+        within = np.arange(pair_row.size) - np.repeat(np.cumsum(count) - count, count)
+        pair_state = self.order[np.repeat(self.state_start[q], count) + within]
+        return pair_row, pair_state
+
+    def vote_scores(self) -> FloatArray:
+        """Evidence of a weighted majority vote on each state, one log-odds unit a report.
+
+        EM starts here: starting every source at a coin flip would be a fixed
+        point at which no claim moves.
+        """
+        data = self.data
+        return segment_sum(data.sign * data.fidelity * data.weight_scale, data.claim, self.n_states)

@@ -1,0 +1,211 @@
+"""The product's learner: it chooses the structure and calibration of a store, then fits it.
+
+``ReliabilityLearner`` is what the re-scoring job and ``bench/quality`` run, with
+the shipped defaults. It proposes the structures the data can support (one
+coin; with class priors; confusion matrices when claims have answer classes;
+group priors when sources have groups and claims have resolutions), scores
+each by a k-fold criterion on the store itself (``scoring.fit.selection``),
+fits the best on everything and reports with the temperature it chose.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from typing import Any, Self
+
+import numpy as np
+
+from scoring.evidence import FloatArray
+from scoring.fit.data import BoolArray, FitData
+from scoring.fit.layout import Layout
+from scoring.fit.selection import (
+    Criterion,
+    heldout_answers,
+    heldout_temperature,
+    resolved_claims,
+)
+from scoring.fit.structures import ConfusionMatrices, OneCoin
+
+# Confusion matrices only where classes are few enough to be learned per source.
+MAX_CONFUSION_CLASSES = 12
+
+
+class ReliabilityLearner:
+    """Learn every source's reliability, choosing the model's structure from the data.
+
+    Parameters
+    ----------
+    unresolved_weight : float, default 0.5
+        Weight in [0, 1] of an open claim's evidence about its sources, against
+        a resolved one's.
+    half_life_days : float, default 0
+        Age at which a statement counts half in its source's record; 0: no decay.
+    max_iter : int, default 100
+        Most EM iterations of a fit.
+    tol : float, default 1e-6
+    folds : int, default 3
+        Folds of the selection criteria.
+    confusion_strength : float, default 4
+        Pseudo-picks behind each row of a confusion matrix.
+    group_strengths : tuple of float, default (4, 16)
+        Group-prior strengths tried when sources have groups and claims
+        have resolutions.
+    min_resolved : int, default 30
+        Resolved questions needed before the choice is made on them
+        (cross-validated log loss); below, held-out answers decide.
+    answer_temperature_factor : float, default 0.7
+        Factor on the temperature chosen by held-out answers (not on one
+        chosen by resolved claims). Answers cannot show errors that sources
+        make together, which leave every conditionally independent model
+        over-confident against the truth; over thirteen crowd sets the truth
+        asked for about 0.7 of what held-out answers chose (docs/model-fit.md).
+    selection_rows : int, default 20_000
+        The criteria are computed on questions drawn at random up to about
+        this many rows, so a large store's selection costs a bounded time.
+    seed : int, default 0
+
+    Attributes
+    ----------
+    structure_ : OneCoin
+        The fitted structure chosen (a ``OneCoin`` or a subclass).
+    temperature_ : float
+        Factor on every state's log-score before the per-question softmax.
+    criteria_ : dict of str to float
+        Each candidate's criterion (mean log-probability; higher is better).
+    criterion_ : str
+        ``"held-out answers"`` or ``"resolved claims"``.
+    alpha_, beta_, reliability_ : ndarray, shape (n_sources,)
+        The chosen structure's.
+    confidence_ : ndarray, shape (n_claims,)
+        Each claim's calibrated probability (resolved claims at their outcome).
+    n_iter_ : int
+    converged_ : bool
+    """
+
+    def __init__(
+        self,
+        unresolved_weight: float = 0.5,
+        half_life_days: float = 0.0,
+        max_iter: int = 100,
+        tol: float = 1e-6,
+        folds: int = 3,
+        confusion_strength: float = 4.0,
+        group_strengths: tuple[float, ...] = (4.0, 16.0),
+        min_resolved: int = 30,
+        answer_temperature_factor: float = 0.7,
+        selection_rows: int = 20_000,
+        seed: int = 0,
+    ) -> None:
+        self.unresolved_weight = unresolved_weight
+        self.half_life_days = half_life_days
+        self.max_iter = max_iter
+        self.tol = tol
+        self.folds = folds
+        self.confusion_strength = confusion_strength
+        self.group_strengths = group_strengths
+        self.min_resolved = min_resolved
+        self.answer_temperature_factor = answer_temperature_factor
+        self.selection_rows = selection_rows
+        self.seed = seed
+
+    def candidates(self, data: FitData, resolved: int) -> list[OneCoin]:
+        """The structures ``data`` can support, simplest first (it wins ties)."""
+        found: list[OneCoin] = [
+            OneCoin(False, 0.0, self.max_iter, self.tol),
+            OneCoin(True, 0.0, self.max_iter, self.tol),
+        ]
+        if 1 < data.n_classes <= MAX_CONFUSION_CLASSES:
+            found += [
+                ConfusionMatrices(
+                    self.confusion_strength, class_prior=prior, max_iter=self.max_iter, tol=self.tol
+                )
+                for prior in (False, True)
+            ]
+        if data.n_groups and resolved >= self.min_resolved:
+            found += [
+                OneCoin(prior, g, self.max_iter, self.tol)
+                for g in self.group_strengths
+                for prior in (False, True)
+            ]
+        return found
+
+    def fit(self, data: FitData) -> Self:
+        """Choose a structure and temperature for ``data``, then fit it on all of it."""
+        started = time.perf_counter()
+        weights = (self.unresolved_weight, self.half_life_days)
+        keep = self._sample(data)
+        sample = data if keep is None else data.with_questions(keep)
+        sample_layout = Layout(sample, *weights)
+        resolved = int(sample_layout.answered_question.sum())
+        by_resolutions = resolved >= self.min_resolved
+        judge = resolved_claims if by_resolutions else heldout_answers
+        self.criterion_ = "resolved claims" if by_resolutions else "held-out answers"
+        found = self.candidates(data, resolved)
+        if data.n_rows == 0:
+            # Nothing to choose from: the simplest structure, uncalibrated.
+            found = found[:1]
+            results = [Criterion(0.0, 1.0)]
+        else:
+            results = [
+                judge(c, sample, sample_layout, self.folds, self.seed, weights) for c in found
+            ]
+        best = int(np.argmax([r.value for r in results]))
+        self.criteria_ = {c.describe(): r.value for c, r in zip(found, results, strict=True)}
+        selected = time.perf_counter()
+        self.structure_ = found[best]
+        self.temperature_ = results[best].temperature
+        layout = sample_layout if sample is data else Layout(data, *weights)
+        self._fit_on(layout)
+        if keep is not None and not by_resolutions:
+            self.temperature_ = heldout_temperature(
+                self.structure_, layout, self.folds, self.seed, keep
+            ).temperature
+            self.confidence_ = self.posterior(layout)[: data.n_claims]
+        if not by_resolutions:
+            self.temperature_ *= self.answer_temperature_factor
+            self.confidence_ = self.posterior(layout)[: data.n_claims]
+        self.timings_ = {
+            "selection": selected - started,
+            "fit": time.perf_counter() - selected,
+        }
+        return self
+
+    def refit(self, data: FitData) -> Self:
+        """Fit the structure already chosen to other data of the same store (e.g. relays moved)."""
+        return self._fit_on(Layout(data, self.unresolved_weight, self.half_life_days))
+
+    def _fit_on(self, layout: Layout) -> Self:
+        data = layout.data
+        self.structure_ = copy.copy(self.structure_).fit(layout)
+        self.alpha_ = self.structure_.alpha_
+        self.beta_ = self.structure_.beta_
+        self.reliability_ = self.structure_.reliability_
+        self.n_iter_ = self.structure_.n_iter_
+        self.converged_ = self.structure_.converged_
+        self.confidence_ = self.posterior(layout)[: data.n_claims]
+        return self
+
+    def posterior(self, layout: Layout) -> FloatArray:
+        """Calibrated probability of every state of ``layout``'s store."""
+        return layout.softmax(self.temperature_ * self.structure_.score_)
+
+    def stats(self) -> dict[str, Any]:
+        """What the fit chose and how it went, for a job's record."""
+        return {
+            "structure": self.structure_.describe(),
+            "criterion": self.criterion_,
+            "candidates": {name: round(value, 6) for name, value in self.criteria_.items()},
+            "temperature": round(self.temperature_, 4),
+            "iterations": self.n_iter_,
+            "converged": self.converged_,
+            "seconds": {name: round(s, 3) for name, s in self.timings_.items()},
+        }
+
+    def _sample(self, data: FitData) -> BoolArray | None:
+        """None for the whole store, or whole questions drawn at random up to about
+        ``selection_rows`` rows (shape (n_questions,))."""
+        if data.n_rows <= self.selection_rows:
+            return None
+        share = self.selection_rows / data.n_rows
+        return np.random.default_rng(self.seed).random(data.n_questions) < share

@@ -1,0 +1,405 @@
+"""What the fit can learn about sources, one class per structure (in the manner of crowd-kit).
+
+Each structure says how likely a source's stance is under each state of its
+question; EM alternates the claims' posteriors (``_e_step``) and the sources'
+parameters (``_m_step``). ``__init__`` only stores parameters; ``fit`` returns
+self; fitted attributes end in ``_``. ``docs/model-fit.md`` states the model.
+"""
+
+from __future__ import annotations
+
+from typing import Self
+
+import numpy as np
+
+from scoring.evidence import FloatArray, IntArray, segment_sum
+from scoring.fit.data import BoolArray
+from scoring.fit.layout import Layout
+
+# Probabilities are kept this far from 0 and 1 so that logarithms stay finite.
+_TINY = 1e-9
+# Pseudo-claims behind each class's learned base rate.
+CLASS_PRIOR_STRENGTH = 1.0
+
+
+def _log(p: FloatArray) -> FloatArray:
+    return np.log(np.clip(p, _TINY, 1.0))
+
+
+class OneCoin:
+    """One reliability a source: the chance its stance is right.
+
+    A support of claim j in a question is a pick: right (chance r) when j is
+    true, else one of the question's other answers at random, so under any
+    other state (another answer or "none of them") it had chance
+    ``(1 - r) / (K - 1)``, K the number of answers a pick chooses among
+    (``Layout.chance``). Its weight on j against every other state is
+    therefore ``ln((K - 1) r / (1 - r))``, zero at chance (r = 1 / K): a
+    source better than chance never counts against its own pick, which is
+    what keeps the fit off the mirror-image solution. A refutation of j weighs
+    ``-logit r``. A relay or hedge of fidelity P makes the statement a random
+    one with chance 1 - P. The Beta prior of each source keeps the MAP away
+    from 0 and 1.
+
+    Parameters
+    ----------
+    class_prior : bool, default False
+        Learn each claim class's base rate against "none of them" from the
+        posteriors (Dawid-Skene's class priors); else each claim keeps its
+        given prior.
+    group_strength : float, default 0
+        Pseudo-observations a source's prior borrows from the record of the
+        *other* members of its group (``FitData.source_group``); 0 for none.
+    max_iter : int, default 100
+    tol : float, default 1e-6
+        The fit has converged when no parameter moved by more than this in
+        one iteration.
+
+    Attributes
+    ----------
+    alpha_, beta_ : ndarray, shape (n_sources,)
+        Each source's Beta belief: prior plus expected hits and misses.
+    reliability_ : ndarray, shape (n_sources,)
+        Posterior mean ``alpha_ / (alpha_ + beta_)``, the reliability every
+        score uses.
+    base_ : ndarray, shape (n_classes,)
+        Log-odds of a claim of each class against "none of them" before
+        evidence (with ``class_prior``).
+    score_ : ndarray, shape (n_states,)
+        Each state's log-score (base, evidence, resolutions) after the fit.
+    weight_ : ndarray, shape (n_rows,)
+        Each row's weight on its own claim against the other states.
+    n_iter_ : int
+    converged_ : bool
+    """
+
+    name = "one coin"
+
+    def __init__(
+        self,
+        class_prior: bool = False,
+        group_strength: float = 0.0,
+        max_iter: int = 100,
+        tol: float = 1e-6,
+    ) -> None:
+        self.class_prior = class_prior
+        self.group_strength = group_strength
+        self.max_iter = max_iter
+        self.tol = tol
+
+    def describe(self) -> str:
+        parts = [self.name]
+        if self.class_prior:
+            parts.append("class prior")
+        if self.group_strength:
+            parts.append(f"group prior {self.group_strength:g}")
+        return ", ".join(parts)
+
+    def fit(self, layout: Layout) -> Self:
+        """Learn the sources' parameters from ``layout`` by EM, from a weighted majority vote."""
+        data = layout.data
+        self.alpha_ = data.prior_alpha.copy()
+        self.beta_ = data.prior_beta.copy()
+        self.reliability_ = self.alpha_ / (self.alpha_ + self.beta_)
+        self.base_ = np.zeros(data.n_classes)
+        self._start(layout)
+        self._first_parameters()
+        self.weight_ = data.sign * data.fidelity * data.weight_scale
+        self._own = self.weight_
+        self._shared = np.zeros(data.n_rows)
+        score = self._base_scores(layout) + layout.vote_scores()
+        self.n_iter_, self.converged_ = 0, False
+        for _ in range(self.max_iter):
+            change = self._m_step(layout, score)
+            score = self._e_step(layout)
+            self.n_iter_ += 1
+            if change <= self.tol:
+                self.converged_ = True
+                break
+        self.score_ = score
+        return self
+
+    def _start(self, layout: Layout) -> None:
+        """Per-row constants of the E- and M-steps, computed once a fit."""
+        data = layout.data
+        scale = data.weight_scale * np.abs(data.sign)
+        support = data.sign > 0
+        pick = support & ~layout.binary
+        self._direct = bool((data.fidelity == 1).all())
+        self._signed_scale = np.where(support, scale, -scale)
+        self._pick_scale = scale * pick
+        self._any_pick = bool(pick.any())
+        # With every statement direct, a row's weights are its source's
+        # log-odds plus a constant of its question's size.
+        chance = layout.chance
+        self._pick_offset = self._pick_scale * np.log(1 / chance - 1)
+        self._shared_offset = -self._pick_scale * np.log1p(-chance)
+        self._signed_mass = np.where(support, layout.mass, -layout.mass)
+        n = data.n_sources
+        refuting = np.where(support, 0.0, layout.mass)
+        self._refuting_mass = segment_sum(refuting, data.source, n)
+        self._total_mass = segment_sum(layout.mass, data.source, n)
+
+    def _first_parameters(self) -> None:
+        """Parameters beyond reliabilities and base rates, before the first M-step."""
+
+    def predict_scores(self, layout: Layout) -> FloatArray:
+        """State log-scores of ``layout``'s store under the fitted parameters (one E-step)."""
+        self._start(layout)
+        return self._e_step(layout)
+
+    # --- E-step -------------------------------------------------------------------------
+
+    def _e_step(self, layout: Layout) -> FloatArray:
+        """State scores given the sources' current parameters."""
+        self._own, self._shared = self._row_weights(layout)
+        self.weight_ = self._own
+        return self._base_scores(layout) + self.evidence(layout)
+
+    def evidence(self, layout: Layout, rows: BoolArray | None = None) -> FloatArray:
+        """What the rows (those where ``rows`` holds, default all) add to each state's
+        score at the current parameters, shape (n_states,): each row's weight on its
+        own claim and its shared weight on every claim of its question, all against
+        "none of them"."""
+        data = layout.data
+        own, shared = self._own, self._shared
+        if rows is not None:
+            own, shared = own * rows, shared * rows
+        evidence = segment_sum(own, data.claim, layout.n_states)
+        if self._any_pick or not self._direct:
+            by_question = segment_sum(shared, layout.row_question, data.n_questions)
+            evidence[: data.n_claims] += by_question[data.question]
+        return evidence
+
+    def _base_scores(self, layout: Layout) -> FloatArray:
+        """Each state's score before evidence, with resolutions: a claim's class base rate
+        or its given prior's log-odds; 0 for "none of them"."""
+        if not self.class_prior:
+            return layout.prior_scores
+        base = layout.prior_scores.copy()
+        base[: layout.data.n_claims] = (
+            self.base_[layout.data.claim_class] + layout.ruled_out[: layout.data.n_claims]
+        )
+        return base
+
+    def _stance_chances(
+        self, layout: Layout, rows: IntArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Chance of each row's stance when its own claim is true, when another
+        claim of its question is, and when none is."""
+        data = layout.data
+        fidelity = data.fidelity[rows]
+        r = self.reliability_[data.source[rows]]
+        support = data.sign[rows] > 0
+        pick = support & ~layout.binary[rows]
+        chance = np.where(pick, layout.chance[rows], 0.5)
+        effective = fidelity * r + (1 - fidelity) * chance
+        # A pick: right with chance r, else one of the K - 1 other answers;
+        # under "none of them" it is a random one of the K.
+        own = np.where(support, effective, 1 - effective)
+        other = np.where(pick, (1 - effective) * chance / (1 - chance), 1 - own)
+        none = np.where(pick, chance, other)
+        return own, other, none
+
+    def _row_weights(self, layout: Layout) -> tuple[FloatArray, FloatArray]:
+        """Each row's log-likelihood ratio of its own claim against the question's other
+        claims, and of any claim of its question against "none of them"."""
+        data = layout.data
+        if self._direct:
+            r = np.clip(self.reliability_, _TINY, 1 - _TINY)
+            log_miss = np.log1p(-r)
+            weight = self._signed_scale * (np.log(r) - log_miss)[data.source] + self._pick_offset
+            shared = np.zeros(data.n_rows)
+            if self._any_pick:
+                shared = self._pick_scale * log_miss[data.source] + self._shared_offset
+            return weight, shared
+        own, other, none = self._stance_chances(layout, np.arange(data.n_rows))
+        scale = data.weight_scale * np.abs(data.sign)
+        return (_log(own) - _log(other)) * scale, (_log(other) - _log(none)) * scale
+
+    def pair_likelihood(
+        self, layout: Layout, pair_row: IntArray, pair_state: IntArray
+    ) -> FloatArray:
+        """Chance of each row's stance under each state of its question (``Layout.pairs``)."""
+        data = layout.data
+        own, other, none = self._stance_chances(layout, pair_row)
+        chance = np.where(pair_state < data.n_claims, other, none)
+        return np.where(pair_state == data.claim[pair_row], own, chance)
+
+    # --- M-step -------------------------------------------------------------------------
+
+    def _m_step(self, layout: Layout, score: FloatArray) -> float:
+        """Sources' parameters from the states' scores; returns the largest change."""
+        posterior = layout.softmax(score)
+        return self._update_reliability(layout, posterior[layout.data.claim], posterior)
+
+    def _update_reliability(self, layout: Layout, own: FloatArray, posterior: FloatArray) -> float:
+        data = layout.data
+        n = data.n_sources
+        # A support is right when its claim is true, a refutation when it is not.
+        hits = self._refuting_mass + segment_sum(self._signed_mass * own, data.source, n)
+        total = self._total_mass
+        hits = np.clip(hits, 0.0, total)
+        prior_alpha, prior_beta = self._priors(layout, hits, total)
+        self.alpha_ = prior_alpha + hits
+        self.beta_ = prior_beta + (total - hits)
+        reliability = self.alpha_ / (self.alpha_ + self.beta_)
+        change = float(np.abs(reliability - self.reliability_).max(initial=0.0))
+        self.reliability_ = reliability
+        if self.class_prior:
+            base = self._learn_base(layout, posterior)
+            change = max(change, float(np.abs(base - self.base_).max(initial=0.0)))
+            self.base_ = base
+        return change
+
+    def _priors(
+        self, layout: Layout, hits: FloatArray, total: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
+        """Each source's prior: its own, plus its group's record without it (empirical Bayes)."""
+        data = layout.data
+        if not self.group_strength or data.n_groups == 0:
+            return data.prior_alpha, data.prior_beta
+        group = data.source_group
+        member = group >= 0
+        g = np.where(member, group, 0)
+        group_hits = segment_sum(hits * member, g, data.n_groups)
+        group_total = segment_sum(total * member, g, data.n_groups)
+        rate = (group_hits[g] - hits + 1) / (group_total[g] - total + 2)
+        borrowed = self.group_strength * member
+        return data.prior_alpha + borrowed * rate, data.prior_beta + borrowed * (1 - rate)
+
+    def _learn_base(self, layout: Layout, posterior: FloatArray) -> FloatArray:
+        """Each class's log-odds against "none of them": expected true claims over nones."""
+        data = layout.data
+        n, c = data.n_claims, data.n_classes
+        none = np.zeros(data.n_questions)
+        none[layout.state_question[n:]] = posterior[n:]
+        true = segment_sum(posterior[:n], data.claim_class, c)
+        false = segment_sum(none[data.question], data.claim_class, c)
+        return np.log(CLASS_PRIOR_STRENGTH + true) - np.log(CLASS_PRIOR_STRENGTH + false)
+
+
+class ConfusionMatrices(OneCoin):
+    """A confusion matrix a source over answer classes (Dawid-Skene), shrunk towards one coin.
+
+    When claims have classes (``FitData.claim_class``: which answer an
+    answer is, e.g. a breed), source s picks class j when the truth is class k
+    with chance ``confusion_[s, k, j]``; under "none of them" its pick has the
+    chance ``u[s, j]``, the mean of column j off the diagonal (the pick is
+    wrong, whatever the truth). A pick therefore weighs
+    ``ln(confusion_[s, k, j] / u[s, j])`` on every answer of class k of its
+    question. Each row of a matrix has a Dirichlet prior whose mode is the
+    source's one-coin row (r on the diagonal, the rest even) with
+    ``strength`` pseudo-picks, so a source with few picks keeps its one-coin
+    record, and a source that reliably says "Norfolk" for "Norwich" is read
+    as what it is. Refutations keep the one-coin weights.
+
+    Parameters
+    ----------
+    strength : float, default 4
+        Pseudo-picks of each matrix row's prior.
+    Others : as ``OneCoin``.
+
+    Attributes
+    ----------
+    confusion_ : ndarray, shape (n_sources, n_classes, n_classes)
+        Rows sum to 1.
+    Others : as ``OneCoin``.
+    """
+
+    name = "confusion matrices"
+
+    def __init__(
+        self,
+        strength: float = 4.0,
+        class_prior: bool = False,
+        group_strength: float = 0.0,
+        max_iter: int = 100,
+        tol: float = 1e-6,
+    ) -> None:
+        super().__init__(class_prior, group_strength, max_iter, tol)
+        self.strength = strength
+
+    def describe(self) -> str:
+        return super().describe().replace(self.name, f"{self.name} ({self.strength:g})")
+
+    def _start(self, layout: Layout) -> None:
+        super()._start(layout)
+        data = layout.data
+        self._picks = np.flatnonzero(data.sign > 0)
+        self._pair_row, self._pair_state = layout.pairs(self._picks)
+        self._pair_claim = self._pair_state < data.n_claims
+        self._pair_true = np.where(self._pair_claim, layout.state_class[self._pair_state], 0)
+        self._pair_picked = data.claim_class[data.claim[self._pair_row]]
+        self._other_rows = np.ones(data.n_rows)
+        self._other_rows[self._picks] = 0.0
+        self._shared = np.zeros(data.n_rows)
+
+    def _first_parameters(self) -> None:
+        self.confusion_ = self.one_coin_matrices(self.reliability_)
+
+    def one_coin_matrices(self, reliability: FloatArray) -> FloatArray:
+        """One-coin matrices, shape (n_sources, C, C): r on the diagonal, the rest even."""
+        c = self.base_.size
+        off = ((1 - reliability) / max(c - 1, 1))[:, None, None]
+        matrix = np.broadcast_to(off, (reliability.size, c, c)).copy()
+        diagonal = np.arange(c)
+        matrix[:, diagonal, diagonal] = reliability[:, None]
+        return matrix
+
+    def _pick_chances(self, layout: Layout, pair_row: IntArray, pair_state: IntArray) -> FloatArray:
+        """Chance of each pick under each state of its question ("none": a random pick)."""
+        data = layout.data
+        c = self.base_.size
+        s = data.source[pair_row]
+        picked = data.claim_class[data.claim[pair_row]]
+        claim_state = pair_state < data.n_claims
+        true = np.where(claim_state, layout.state_class[pair_state], 0)
+        fidelity = data.fidelity[pair_row]
+        chance = fidelity * self.confusion_[s, true, picked] + (1 - fidelity) / c
+        return np.where(claim_state, chance, 1.0 / c)
+
+    def _e_step(self, layout: Layout) -> FloatArray:
+        data = layout.data
+        weight, shared = self._row_weights(layout)
+        self._own, self._shared = weight * self._other_rows, shared * self._other_rows
+        chance = self._pick_chances(layout, self._pair_row, self._pair_state)
+        scale = data.weight_scale[self._pair_row]
+        self._pair_weight = (_log(chance) + np.log(self.base_.size)) * scale
+        # A pick's weight on its own claim against "none of them", for the explanations.
+        own = self._pair_state == data.claim[self._pair_row]
+        self.weight_ = self._own.copy()
+        self.weight_[self._pair_row[own]] = self._pair_weight[own]
+        return self._base_scores(layout) + self.evidence(layout)
+
+    def evidence(self, layout: Layout, rows: BoolArray | None = None) -> FloatArray:
+        pair_weight = (
+            self._pair_weight if rows is None else self._pair_weight * rows[self._pair_row]
+        )
+        return super().evidence(layout, rows) + segment_sum(
+            pair_weight, self._pair_state, layout.n_states
+        )
+
+    def pair_likelihood(
+        self, layout: Layout, pair_row: IntArray, pair_state: IntArray
+    ) -> FloatArray:
+        one_coin = super().pair_likelihood(layout, pair_row, pair_state)
+        pick = layout.data.sign[pair_row] > 0
+        return np.where(pick, self._pick_chances(layout, pair_row, pair_state), one_coin)
+
+    def _m_step(self, layout: Layout, score: FloatArray) -> float:
+        data = layout.data
+        state = layout.softmax(score)
+        change = self._update_reliability(layout, state[data.claim], state)
+        posterior = state[self._pair_state]
+        n, c = data.n_sources, self.base_.size
+        cell = (data.source[self._pair_row] * c + self._pair_true) * c + self._pair_picked
+        mass = layout.mass[self._pair_row] * posterior * self._pair_claim
+        counts = segment_sum(mass, cell, n * c * c).reshape(n, c, c)
+        centre = self.one_coin_matrices(self.reliability_)
+        confusion = (self.strength * centre + counts) / (
+            self.strength + counts.sum(axis=2, keepdims=True)
+        )
+        change = max(change, float(np.abs(confusion - self.confusion_).max(initial=0.0)))
+        self.confusion_ = confusion
+        return change

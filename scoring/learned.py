@@ -1,0 +1,198 @@
+"""What a batch fit learned beyond each source's Beta belief, in the form the scorer uses.
+
+The fit (``scoring.fit.ReliabilityLearner``) chooses a structure for the store:
+one coin or per-source confusion matrices over answer classes, with or
+without learned class base rates, and a temperature. ``LearnedModel`` holds
+all of it as plain values (JSON-ready, so the service can store it beside the
+reliabilities); ``ClaimScorer.score(..., model=...)`` then scores any claims
+with the same E-step the fit ran, so a stored claim scored online gets the
+confidence the job wrote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from scoring.evidence import FloatArray, IntArray
+from scoring.fit.structures import ConfusionMatrices, OneCoin
+
+# A job replaces the stored model (and rescores every claim) only when the new one
+# differs: another structure or classes, or a parameter (temperature, a class base
+# rate's log-odds, a confusion matrix entry) moved by more than this.
+MODEL_TOLERANCE = 0.01
+
+# Wordings become answer classes only when the store's claims use at most this
+# many distinct ones, each on average at least this many times.
+MAX_CLASSES = 12
+MIN_CLAIMS_PER_CLASS = 3
+
+
+def answer_classes(texts: Sequence[str | None]) -> tuple[IntArray, tuple[str, ...]]:
+    """Answer classes of claims from their wordings, when the wordings are a small vocabulary.
+
+    Parameters
+    ----------
+    texts : sequence of str or None, length n
+        Each claim's wording.
+
+    Returns
+    -------
+    classes : ndarray of int, shape (n,)
+        Each claim's class (index into ``vocabulary``); all 0 when the
+        wordings do not form classes.
+    vocabulary : tuple of str
+        The normalised wordings that are classes, sorted; empty when none.
+    """
+    words = [normalise(t) for t in texts]
+    distinct = sorted(set(words))
+    if (
+        "" in distinct
+        or not 2 <= len(distinct) <= MAX_CLASSES
+        or len(words) < MIN_CLAIMS_PER_CLASS * len(distinct)
+    ):
+        return np.zeros(len(words), dtype=np.intp), ()
+    index = {w: i for i, w in enumerate(distinct)}
+    return np.array([index[w] for w in words], dtype=np.intp), tuple(distinct)
+
+
+def normalise(text: str | None) -> str:
+    """A wording as a class name: stripped, case-folded ("" for none)."""
+    return " ".join((text or "").split()).casefold()
+
+
+@dataclass(frozen=True)
+class LearnedModel:
+    """A fitted structure and its calibration, as values.
+
+    Attributes
+    ----------
+    structure : str
+        What the fit chose, e.g. ``"confusion matrices (4), class prior"``.
+    temperature : float
+        Factor on every state's log-score before the per-question softmax.
+    classes : tuple of str
+        Answer wordings that are classes (``answer_classes``); empty for none.
+    class_base : tuple of float or None
+        Learned log-odds of a claim of each class against "none of them";
+        None when claims keep their given priors.
+    confusion : mapping of source id to matrix, or None
+        Each fitted source's confusion matrix over ``classes`` (rows: true
+        class, columns: picked class); None for one coin.
+    strength : float
+        The confusion matrices' prior strength (unused for one coin).
+    stats : mapping
+        What the fit reported (``ReliabilityLearner.stats``).
+    """
+
+    structure: str
+    temperature: float
+    classes: tuple[str, ...] = ()
+    class_base: tuple[float, ...] | None = None
+    confusion: Mapping[str, tuple[tuple[float, ...], ...]] | None = None
+    strength: float = 0.0
+    stats: Mapping[str, Any] = field(default_factory=dict)
+
+    def moved_from(self, other: LearnedModel | None, tolerance: float = MODEL_TOLERANCE) -> bool:
+        """Whether this model should replace ``other``: another structure or classes, or
+        a parameter moved by more than ``tolerance``."""
+        if other is None or (self.structure, self.classes, self.strength) != (
+            other.structure,
+            other.classes,
+            other.strength,
+        ):
+            return True
+        if abs(self.temperature - other.temperature) > tolerance:
+            return True
+        if (self.class_base is None) != (other.class_base is None):
+            return True
+        if self.class_base is not None and other.class_base is not None:
+            moved = np.abs(np.subtract(self.class_base, other.class_base))
+            if moved.max(initial=0.0) > tolerance:
+                return True
+        mine, theirs = self.confusion or {}, other.confusion or {}
+        if mine.keys() != theirs.keys():
+            return True
+        return any(
+            np.abs(np.subtract(mine[s], theirs[s])).max(initial=0.0) > tolerance for s in mine
+        )
+
+    def with_stats(self, stats: Mapping[str, Any]) -> LearnedModel:
+        return replace(self, stats=dict(stats))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "structure": self.structure,
+            "temperature": self.temperature,
+            "classes": list(self.classes),
+            "class_base": None if self.class_base is None else list(self.class_base),
+            "confusion": None
+            if self.confusion is None
+            else {s: [list(r) for r in m] for s, m in self.confusion.items()},
+            "strength": self.strength,
+            "stats": dict(self.stats),
+        }
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> LearnedModel:
+        confusion = value.get("confusion")
+        base = value.get("class_base")
+        return cls(
+            structure=str(value["structure"]),
+            temperature=float(value["temperature"]),
+            classes=tuple(value.get("classes") or ()),
+            class_base=None if base is None else tuple(float(b) for b in base),
+            confusion=None
+            if confusion is None
+            else {s: tuple(tuple(float(x) for x in r) for r in m) for s, m in confusion.items()},
+            strength=float(value.get("strength", 0.0)),
+            stats=dict(value.get("stats") or {}),
+        )
+
+    @classmethod
+    def of(
+        cls, structure: OneCoin, temperature: float, ids: Sequence[str], classes: tuple[str, ...]
+    ) -> LearnedModel:
+        """The values of a fitted structure whose source ``i`` is ``ids[i]``."""
+        confusion = None
+        strength = 0.0
+        if isinstance(structure, ConfusionMatrices):
+            strength = structure.strength
+            confusion = {
+                s: tuple(tuple(row) for row in matrix.tolist())
+                for s, matrix in zip(ids, structure.confusion_, strict=True)
+            }
+        return cls(
+            structure=structure.describe(),
+            temperature=float(temperature),
+            classes=classes,
+            class_base=tuple(structure.base_.tolist()) if structure.class_prior else None,
+            confusion=confusion,
+            strength=strength,
+        )
+
+    def structure_for(self, ids: Sequence[str], reliability: FloatArray, n_classes: int) -> OneCoin:
+        """The fitted structure over sources ``ids`` (reliabilities given), ready to score.
+
+        A source the fit did not see gets the one-coin matrix of its reliability.
+        """
+        base = self.class_base
+        class_prior = base is not None and len(base) == n_classes
+        structure: OneCoin
+        if n_classes > 1 and self.confusion is not None:
+            structure = ConfusionMatrices(self.strength, class_prior=class_prior)
+        else:
+            structure = OneCoin(class_prior=class_prior)
+        structure.reliability_ = np.asarray(reliability, dtype=float)
+        structure.base_ = np.asarray(base, dtype=float) if class_prior else np.zeros(n_classes)
+        if isinstance(structure, ConfusionMatrices) and self.confusion is not None:
+            matrices = structure.one_coin_matrices(structure.reliability_)
+            for i, source in enumerate(ids):
+                known = self.confusion.get(source)
+                if known is not None:
+                    matrices[i] = np.asarray(known)
+            structure.confusion_ = matrices
+        return structure

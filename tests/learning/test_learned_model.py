@@ -1,0 +1,83 @@
+"""The job learns a structure and calibration, stores them, and the online scorer uses them."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.store.models import LearnedModelRow
+from tests.learning.common import engine_of, post_claims, run_rescore, stored_scores
+
+LABELS = ("cat", "dog", "fox")
+
+
+def crowd(n_questions: int = 120, seed: int = 3) -> list[dict[str, Any]]:
+    """Questions answered by five of twenty workers, stored as a new user would:
+    one claim per answer given, its text the answer, sharing the question."""
+    rng = random.Random(seed)
+    skill = [rng.uniform(0.45, 0.9) for _ in range(20)]
+    claims = []
+    for q in range(n_questions):
+        truth = rng.randrange(3)
+        picks: dict[int, list[dict[str, Any]]] = {}
+        for worker in rng.sample(range(20), 5):
+            label = truth if rng.random() < skill[worker] else rng.choice([0, 1, 2])
+            picks.setdefault(label, []).append({"source": f"w{worker}"})
+        for label, attributions in sorted(picks.items()):
+            claims.append(
+                {
+                    "id": f"q{q}-{LABELS[label]}",
+                    "text": LABELS[label],
+                    "question": f"q{q}",
+                    "attributions": attributions,
+                }
+            )
+    return claims
+
+
+def test_a_job_stores_what_it_chose_and_online_scores_agree(
+    app: Flask, client: FlaskClient
+) -> None:
+    claims = crowd()
+    post_claims(client, claims)
+    stats = run_rescore(app)
+    fit = stats["fit"]
+    assert fit["structure"] in fit["candidates"]
+    assert fit["criterion"] == "held-out answers"
+    assert fit["temperature"] > 0 and isinstance(fit["converged"], bool)
+    assert fit["iterations"] >= 1 and fit["model_written"] is True
+    with Session(engine_of(app)) as session:
+        stored_model = session.scalars(select(LearnedModelRow.model)).one()
+    assert stored_model["structure"] == fit["structure"]
+    assert stored_model["classes"] == sorted(LABELS)
+
+    # POST /v1/score of a stored question gives what the job wrote.
+    stored = stored_scores(app)
+    question = [c for c in claims if c["question"] == "q7"]
+    response = client.post("/v1/score", json={"claims": question})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    for sent, score in zip(question, response.get_json()["scores"], strict=True):
+        assert abs(score["confidence"] - stored[sent["id"]]["confidence"]) < 1e-9
+
+    # A second job over the same store keeps the model and rewrites nothing.
+    again = run_rescore(app)
+    assert again["fit"]["model_written"] is False
+    assert again["claims_changed"] == 0
+
+
+def test_a_fit_that_did_not_converge_says_so(
+    make_app: Callable[..., Flask], caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app(learning={"max_iter": 1, "tolerance": 1e-12})
+    post_claims(app.test_client(), crowd(n_questions=40))
+    stats = run_rescore(app)
+    assert stats["fit"]["converged"] is False
+    assert stats["fit"]["iterations"] == 1
+    assert any("did not converge" in r.getMessage() for r in caplog.records)

@@ -1,0 +1,106 @@
+"""Learning a store and scoring with what it learned: one model, one path (scoring.learning)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scoring import Attribution, Beta, Claim, ClaimScorer, ScoringParams, SourceBelief
+from scoring.fit import ReliabilityLearner
+from scoring.learned import LearnedModel, answer_classes
+from scoring.learning import learn_store
+
+
+def crowd_claims(seed: int, n_questions: int = 150, labels: str = "abc") -> list[Claim]:
+    """Questions answered by six of thirty sources; one claim per answer given."""
+    rng = np.random.default_rng(seed)
+    reliability = rng.uniform(0.4, 0.9, 30)
+    claims = []
+    for q in range(n_questions):
+        truth = rng.integers(len(labels))
+        answers: dict[str, list[Attribution]] = {}
+        for s in rng.choice(30, 6, replace=False):
+            right = rng.random() < reliability[s]
+            label = labels[truth] if right else labels[(truth + 1 + rng.integers(2)) % 3]
+            answers.setdefault(label, []).append(Attribution(f"w{s}"))
+        for label, attributions in sorted(answers.items()):
+            claims.append(
+                Claim(tuple(attributions), question=f"q{q}", id=f"{q}{label}", text=label)
+            )
+    return claims
+
+
+def test_online_scores_of_stored_claims_are_what_the_fit_learned() -> None:
+    claims = crowd_claims(1)
+    params = ScoringParams(interval_samples=32)
+    n_rows = sum(len(c.attributions) for c in claims)
+    fit = learn_store(
+        claims, {}, {}, np.full(len(claims), np.nan), np.zeros(n_rows), params,
+        ReliabilityLearner(),
+    )  # fmt: skip
+    model = LearnedModel.from_json(fit.model.to_json())
+    beliefs = {s: SourceBelief(b) for s, b in fit.beliefs.items()}
+    scorer = ClaimScorer(params)
+    together = [s.confidence for s in scorer.score(claims, beliefs, model)]
+    np.testing.assert_allclose(together, fit.confidence, atol=1e-9)
+    # One question at a time, as POST /v1/score sends a stored claim with its siblings.
+    first = [c for c in claims if c.question == "q0"]
+    alone = [s.confidence for s in scorer.score(first, beliefs, model)]
+    np.testing.assert_allclose(alone, fit.confidence[: len(first)], atol=1e-9)
+    for score in scorer.score(first, beliefs, model):
+        low, high = score.interval
+        assert low <= score.confidence <= high
+
+
+def test_the_model_round_trips_through_json() -> None:
+    claims = crowd_claims(2, n_questions=60)
+    fit = learn_store(
+        claims, {}, {}, np.full(len(claims), np.nan),
+        np.zeros(sum(len(c.attributions) for c in claims)), ScoringParams(), ReliabilityLearner(),
+    )  # fmt: skip
+    assert LearnedModel.from_json(fit.model.to_json()) == fit.model
+    assert fit.model.classes == ("a", "b", "c")
+    assert fit.model.stats["structure"] == fit.model.structure
+
+
+def test_wordings_are_classes_only_when_they_are_a_small_vocabulary() -> None:
+    classes, vocabulary = answer_classes(["Yes", "no ", "yes", "No", "yes", "no"])
+    assert vocabulary == ("no", "yes")
+    assert classes.tolist() == [1, 0, 1, 0, 1, 0]
+    assert answer_classes(["a", "b", "c", None])[1] == ()
+    assert answer_classes([f"statement {i}" for i in range(40)])[1] == ()
+
+
+def test_a_lone_sources_claims_leave_its_belief_where_prior_and_resolutions_put_it() -> None:
+    claims = [Claim((Attribution("reuters"),), id=f"c{i}") for i in range(2003)]
+    outcome = np.full(len(claims), np.nan)
+    outcome[:3] = [1.0, 1.0, 0.0]
+    prior = Beta.from_reliability(0.8, 15)
+    fit = learn_store(
+        claims, {}, {"reuters": prior}, outcome, np.zeros(len(claims)), ScoringParams(),
+        ReliabilityLearner(unresolved_weight=0.5),
+    )  # fmt: skip
+    learned = fit.beliefs["reuters"]
+    assert learned.alpha == pytest.approx(prior.alpha + 2)
+    assert learned.beta == pytest.approx(prior.beta + 1)
+
+
+def test_a_learned_model_scores_any_call() -> None:
+    model = LearnedModel(
+        "confusion matrices (4), class prior", 0.5, ("a", "b"), (1.0, 2.0),
+        {"x": ((0.9, 0.1), (0.2, 0.8))}, 4.0,
+    )  # fmt: skip
+    scorer = ClaimScorer(ScoringParams(interval_samples=16)).with_model(model)
+    assert scorer.score([], {}) == []
+    x, y = Attribution("x"), Attribution("y")
+    relayed = (Attribution("x", "refutes", ("r",), 0.5), Attribution("x", via=("r",)))
+    calls = [
+        [Claim(())],
+        [Claim((x,), question="q", text="a"), Claim((y,), question="q", text="B")],
+        [Claim((x,), question="q", text="not a class")],
+        [Claim(relayed, text="a")],
+    ]
+    for claims in calls:
+        for score in scorer.score(claims, {}):
+            low, high = score.interval
+            assert 0 <= low <= score.confidence <= high <= 1
