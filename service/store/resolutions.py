@@ -285,7 +285,7 @@ def withdraw_resolution(
     claim_store.score_stored(
         session,
         [claim_id],
-        scorer=beliefs.setup.scorer,
+        scorer=beliefs.setup.scorer.with_model(beliefs.book.model),
         beliefs=beliefs.book.beliefs,
         beliefs_version=beliefs.version,
         reasons={claim_id: WITHDRAWN},

@@ -276,18 +276,16 @@ def test_a_score_from_beliefs_not_reloaded_yet_is_rescored_by_the_next_job(
 
 
 def test_a_renamed_source_is_renamed_in_summaries_by_the_next_job(
-    make_app: Callable[..., Flask],
+    app: Flask, client: FlaskClient
 ) -> None:
-    # Open claims teach the fit nothing here, so the figures stay and only the sentence changes.
-    app = make_app(learning={"unresolved_weight": 0})
-    client = app.test_client()
     client.put("/v1/sources/nis", json={"name": "NIS", "prior": {"grade": "C"}})
     claim = {"id": "c", "text": "t", "attributions": [{"source": "nis"}]}
-    before = client.post("/v1/claims", json={"claims": [claim]}).get_json()["claims"][0]["score"]
+    client.post("/v1/claims", json={"claims": [claim]})
+    run_rescore(app)  # what the store teaches is learned; a second job moves no figure
+    before = client.get("/v1/claims/c").get_json()["score"]
     assert "supported by NIS (" in before["summary"]
-    client.put(
-        "/v1/sources/nis", json={"name": "National Intelligence Service", "prior": {"grade": "C"}}
-    )
+    renamed = {"name": "National Intelligence Service", "prior": {"grade": "C"}}
+    client.put("/v1/sources/nis", json=renamed)
     assert run_rescore(app)["claims_changed"] == 1
     after = client.get("/v1/claims/c").get_json()["score"]
     assert after["confidence"] == before["confidence"]
