@@ -166,7 +166,7 @@ def estimate(
                 or (start == 0 and r.location < grid.edges[0])
             )
         )
-        found.append(Mode(float(axis.from_axis(x)), float(part.sum()), names))
+        found.append(Mode(float(axis.from_axis(x)), min(float(part.sum()), 1.0), names))
     found.sort(key=lambda m: -m.weight)
     modes = tuple(m for i, m in enumerate(found) if i == 0 or m.weight >= min_weight)
     summary = _sentence(median, (low, high), modes, independent, level, unit, bool(reports))

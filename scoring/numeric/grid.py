@@ -3,7 +3,7 @@
 Each weighted report is a factor of the likelihood. A figure stated by a
 source of effective reliability r (its reliability times its channel's
 fidelity) is, with chance r, the truth seen through the source's Student-t
-error, and otherwise a draw that says nothing, flat over the grid:
+error, and otherwise a draw that says nothing (see ``figure_likelihood``):
 
     L(θ) = r · g(figure | θ) + (1 - r) · u.
 
@@ -87,26 +87,31 @@ class Grid:
 
 
 def figure_likelihood(
-    grid: Grid, low: float, high: float, scale: float, dof: float
+    grid: Grid, low: float, high: float, scale: float, dof: float, margin: float
 ) -> tuple[FloatArray, float]:
     """g(figure | θ) on the grid's cells, and u, for a figure stated as ``[low, high]`` on the axis.
 
     A point (``low == high``) gives the error density averaged over each cell;
     a range or a one-sided bound (±inf) the chance the source's view fell in it.
 
+    A figure that says nothing is a draw from within ``margin`` of the truth,
+    flat: density u = 1 / (2 margin) for a point, the chance of covering the
+    truth for a range (its width over 2 margin), 1/2 for a one-sided bound. It
+    does not depend on the grid, so adding a figure elsewhere does not change
+    what the others' figures are worth.
+
     Returns
     -------
     g : ndarray, shape (n,)
     u : float
-        What a figure that says nothing would score: 1 / span for a point, the
-        share of the grid the range covers otherwise.
     """
     if low == high:
         upper = t_cdf((low - grid.edges) / scale, dof)
-        return (upper[:-1] - upper[1:]) / grid.width, 1.0 / grid.span
+        return (upper[:-1] - upper[1:]) / grid.width, 1.0 / (2 * margin)
     g = t_cdf((high - grid.centres) / scale, dof) - t_cdf((low - grid.centres) / scale, dof)
-    covered = (min(high, grid.edges[-1]) - max(low, grid.edges[0])) / grid.span
-    return g, float(np.clip(covered, EPS, 1.0))
+    if np.isinf(low) or np.isinf(high):
+        return g, 0.5
+    return g, float(np.clip((high - low) / (2 * margin), EPS, 1.0))
 
 
 @dataclass(frozen=True)

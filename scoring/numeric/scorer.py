@@ -72,9 +72,9 @@ class Posterior:
     mass: FloatArray
 
     @property
-    def marginal(self) -> FloatArray:
-        """Cell masses averaged over the reliability draws; shape (n,)."""
-        return self.mass[:-1].mean(axis=0)
+    def point(self) -> FloatArray:
+        """Cell masses at the sources' mean reliabilities (the plug-in); shape (n,)."""
+        return self.mass[-1]
 
 
 class NumericScorer:
@@ -119,14 +119,14 @@ class NumericScorer:
         )
         finite = [b for pair in observed for b in pair if math.isfinite(b)]
         margin = q.log_margin if axis.scale == "log" else q.linear_margin
-        margin = max(margin, _TAIL_SCALES * widest)
-        grid = Grid.spanning(min(finite) - margin, max(finite) + margin, q.grid_size)
+        reach = max(margin, _TAIL_SCALES * widest)
+        grid = Grid.spanning(min(finite) - reach, max(finite) + reach, q.grid_size)
 
         figure, background = [], []
         for row, j in zip(weighted[sign > 0].tolist(), claim[sign > 0].tolist(), strict=True):
             error = table.errors[table.source[row]]
             low, high = observed[j]
-            g, u = figure_likelihood(grid, low, high, error.scale, error.dof)
+            g, u = figure_likelihood(grid, low, high, error.scale, error.dof, margin)
             figure.append(g)
             background.append(u)
         inside = [grid.share_inside(windows[j][0], windows[j][1]) for j in claim[sign < 0].tolist()]
@@ -194,7 +194,7 @@ class NumericScorer:
         grid, table = post.grid, post.table
         weighted = table.weighted
         sign = table.sign[weighted]
-        marginal = post.marginal
+        point = post.point
         reports = [
             Located(post.locations[j], table.names[row])
             for row, j in zip(
@@ -205,7 +205,7 @@ class NumericScorer:
         found = estimate(
             post.axis,
             grid,
-            marginal,
+            point,
             reports,
             independent,
             level=p.interval_level,
@@ -214,7 +214,8 @@ class NumericScorer:
             unit=question.unit,
         )
         cdf = grid.cdf(post.mass[:-1])
-        confidence = [float(grid.mass_between(grid.cdf(marginal), *w)) for w in post.windows]
+        at_means = grid.cdf(point)
+        confidence = [float(grid.mass_between(at_means, *w)) for w in post.windows]
         sampled = np.array([grid.mass_between(cdf, *w) for w in post.windows])
         low, high = credible_interval(sampled, confidence, p.interval_level)
         weights = self._weights(post)
