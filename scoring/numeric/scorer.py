@@ -12,7 +12,7 @@ from scoring.claims import Claim
 from scoring.evidence import FloatArray, IntArray, logit
 from scoring.explain import make_evidence, percent, summarize
 from scoring.intervals import credible_interval
-from scoring.numeric.errors import ErrorScale
+from scoring.numeric.errors import ErrorScale, t_cdf
 from scoring.numeric.estimate import Estimate, Located, estimate
 from scoring.numeric.figures import Axis, Figure, NumericQuestion, figure_text
 from scoring.numeric.grid import Grid, Likelihoods, figure_likelihood, normalise
@@ -25,6 +25,10 @@ from scoring.scorer import Score
 NUMERIC_MODEL_NAME = "credence-numeric"
 NUMERIC_MODEL_VERSION = "1.0"
 NUMERIC_MODEL = f"{NUMERIC_MODEL_NAME}/{NUMERIC_MODEL_VERSION}"
+
+# Even a source whose figures are always right may state one that says
+# nothing: the mixture keeps every report robust to a wild figure.
+MAX_INFORMATIVE = 0.98
 
 # Error laws reach this many scales past the figures before the grid ends.
 _TAIL_SCALES = 6.0
@@ -54,7 +58,9 @@ class Posterior:
     locations : list of float
         Each claim's figure's location on the axis.
     fidelity, reliability : ndarray, shape (k, s + 1)
-        Of each weighted row, for each draw and then at the means.
+        Of each weighted row, for each draw and then at the means; for a
+        supporting row ``reliability`` is the chance its figure is
+        informative (``informative_chance``).
     log_likelihood : ndarray, shape (s + 1, n)
     mass : ndarray, shape (s + 1, n)
         Posterior cell masses for each draw, then at the means.
@@ -75,6 +81,25 @@ class Posterior:
     def point(self) -> FloatArray:
         """Cell masses at the sources' mean reliabilities (the plug-in); shape (n,)."""
         return self.mass[-1]
+
+
+def informative_chance(reliability: FloatArray, hit: float, chance_hit: float) -> FloatArray:
+    """Chance a source's figure is informative, from its reliability and error scale.
+
+    A source's reliability r is the chance its figure is right within the
+    tolerance: what its track record counts when numeric questions resolve. An
+    informative figure is right with chance ``hit`` (its error law's mass in
+    the tolerance window) and one that says nothing with ``chance_hit`` (the
+    window's share of the uninformative range), so r = rho hit + (1 - rho)
+    chance_hit, and rho = (r - chance_hit) / (hit - chance_hit), kept in
+    [0, ``MAX_INFORMATIVE``]: a precise source that is often wrong has a low
+    rho, an imprecise one that is often near has a high one.
+    """
+    if hit - chance_hit <= 1e-9:
+        # The error law is no better at hitting than chance: r says nothing of rho.
+        return np.full_like(reliability, 0.5)
+    rho = (reliability - chance_hit) / (hit - chance_hit)
+    return np.clip(rho, 0.0, MAX_INFORMATIVE)
 
 
 class NumericScorer:
@@ -122,13 +147,29 @@ class NumericScorer:
         reach = max(margin, _TAIL_SCALES * widest)
         grid = Grid.spanning(min(finite) - reach, max(finite) + reach, q.grid_size)
 
+        entity = table.reliability(p.interval_samples)
+        fidelity = table.fidelity(entity)
+        reliability = entity[table.source[weighted]]
+        # What a point figure must hit to be right: the tolerance window around it.
+        near = axis.window(Figure.point(1.0 if axis.scale == "log" else 0.0))
         figure, background = [], []
-        for row, j in zip(weighted[sign > 0].tolist(), claim[sign > 0].tolist(), strict=True):
+        for k, row, j in zip(
+            np.flatnonzero(sign > 0).tolist(),
+            weighted[sign > 0].tolist(),
+            claim[sign > 0].tolist(),
+            strict=True,
+        ):
             error = table.errors[table.source[row]]
             low, high = observed[j]
             g, u = figure_likelihood(grid, low, high, error.scale, error.dof, margin)
             figure.append(g)
             background.append(u)
+            hit = t_cdf([near[1] / error.scale], error.dof) - t_cdf(
+                [near[0] / error.scale], error.dof
+            )
+            reliability[k] = informative_chance(
+                reliability[k], float(hit[0]), (near[1] - near[0]) / (2 * margin)
+            )
         inside = [grid.share_inside(windows[j][0], windows[j][1]) for j in claim[sign < 0].tolist()]
         n = grid.centres.size
         likelihoods = Likelihoods(
@@ -139,9 +180,6 @@ class NumericScorer:
             refutes=np.flatnonzero(sign < 0),
             weight=table.scale[weighted],
         )
-        entity = table.reliability(p.interval_samples)
-        fidelity = table.fidelity(entity)
-        reliability = entity[table.source[weighted]]
         log_likelihood = likelihoods.total(fidelity, reliability, n)
         return Posterior(
             axis,
