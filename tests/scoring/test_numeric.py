@@ -18,6 +18,7 @@ from scoring.numeric import (
     figure_text,
 )
 from scoring.numeric.errors import t_cdf
+from scoring.numeric.learning import ErrorScaleEM, NumericCase
 
 # Fewer reliability draws than the service's 256 keep the properties quick; the
 # properties hold draw by draw.
@@ -286,3 +287,23 @@ def test_figures_read_as_people_write_them():
     assert figure_text(13000.0) == "13,000"
     assert figure_text(0.25) == "0.25"
     assert figure_text(-3.5) == "\u22123.5"
+
+
+def test_error_scales_are_learned_from_resolved_questions():
+    rng = np.random.default_rng(7)
+    spread = {"careful": 0.03, "steady": 0.05, "careless": 0.4}
+    cases = []
+    for _ in range(40):
+        truth = float(np.exp(rng.uniform(3, 10)))
+        claims, values = [], []
+        for source, sigma in spread.items():
+            claims.append(Claim((Attribution(source),)))
+            values.append(Figure.point(truth * float(np.exp(sigma * rng.standard_normal()))))
+        cases.append(NumericCase(LOG, claims, values, truth=truth))
+    em = ErrorScaleEM(unresolved_weight=0.0).fit(cases, {})
+    careful, careless = em.errors_["careful"].scale, em.errors_["careless"].scale
+    assert careful < 0.1 < 0.25 < careless
+    # Open questions alone (agreement only): the figure far from the others' is the careless one.
+    open_cases = [NumericCase(c.question, c.claims, c.values) for c in cases]
+    soft = ErrorScaleEM(unresolved_weight=1.0).fit(open_cases, {})
+    assert soft.errors_["careful"].scale < soft.errors_["careless"].scale
