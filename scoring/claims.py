@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from scoring.numeric.figures import Figure
 
 Stance = Literal["supports", "refutes", "neutral"]
 
@@ -49,9 +52,12 @@ class Claim:
         Claims sharing a question are mutually exclusive answers to it.
     id : str or None
         Carried through to the score, not used by the model.
+    value : Figure or None
+        The figure the claim states, in a numeric question (``scoring.numeric``).
     """
 
     attributions: tuple[Attribution, ...] = ()
     prior: float | None = None
     question: str | None = None
     id: str | None = None
+    value: Figure | None = None

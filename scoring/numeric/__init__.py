@@ -7,6 +7,7 @@ from scoring.numeric.errors import ErrorScale
 from scoring.numeric.estimate import Estimate, Mode
 from scoring.numeric.figures import Axis, Figure, NumericQuestion, figure_text
 from scoring.numeric.params import NumericParams
+from scoring.numeric.questions import QuestionKinds, QuestionScorer, Scored
 from scoring.numeric.scorer import (
     NUMERIC_MODEL,
     NumericScorer,
@@ -25,6 +26,9 @@ __all__ = [
     "NumericQuestion",
     "NumericScorer",
     "Posterior",
+    "QuestionKinds",
     "QuestionScore",
+    "QuestionScorer",
+    "Scored",
     "figure_text",
 ]

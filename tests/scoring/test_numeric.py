@@ -307,3 +307,27 @@ def test_error_scales_are_learned_from_resolved_questions():
     open_cases = [NumericCase(c.question, c.claims, c.values) for c in cases]
     soft = ErrorScaleEM(unresolved_weight=1.0).fit(open_cases, {})
     assert soft.errors_["careful"].scale < soft.errors_["careless"].scale
+
+
+def test_numeric_and_choice_questions_are_scored_together():
+    from scoring import ClaimScorer
+    from scoring.numeric import QuestionKinds, QuestionScorer
+
+    scorer = QuestionScorer(ClaimScorer(ScoringParams(interval_samples=32)), SCORER)
+    claims = [
+        Claim((Attribution("s0"),), id="plain"),
+        Claim((Attribution("s0"),), question="troops", id="a", value=Figure.point(1500)),
+        Claim((Attribution("s1"),), question="troops", id="b", value=Figure.point(10000)),
+        Claim((Attribution("s1"),), question="who", id="c"),
+    ]
+    scored = scorer.score(claims, {})
+    assert [s.claim_id for s in scored.scores] == ["plain", "a", "b", "c"]
+    assert list(scored.estimates) == ["troops"]
+    assert scored.scores[1].model.startswith("credence-numeric")
+    assert scored.scores[0].model.startswith("credence-logodds")
+    with pytest.raises(ValueError, match="choice question"):
+        scorer.score(claims, {}, kinds=QuestionKinds(choice=frozenset({"troops"})))
+    with pytest.raises(ValueError, match="needs a value"):
+        scorer.score([*claims, Claim(question="troops", id="none")], {})
+    with pytest.raises(ValueError, match="must name a question"):
+        scorer.score([Claim(value=Figure.point(3.0))], {})
