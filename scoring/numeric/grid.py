@@ -27,6 +27,10 @@ from scoring.evidence import EPS, FloatArray, IntArray
 from scoring.numeric.errors import t_cdf
 
 
+# Cumulative masses closer than this (relative) are one.
+_TIE = 1e-9
+
+
 @dataclass(frozen=True)
 class Grid:
     """Cells of equal width over ``[edges[0], edges[-1]]`` on a question's axis.
@@ -72,8 +76,19 @@ class Grid:
         return self.cdf_at(cdf, high) - self.cdf_at(cdf, low)
 
     def quantile(self, cdf: FloatArray, q: float) -> float:
-        """Axis point below which mass ``q`` lies, from a 1-D ``cdf`` (linear within a cell)."""
+        """Axis point below which mass ``q`` lies, from a 1-D ``cdf`` (linear within a cell).
+
+        Where the cumulative mass stays at ``q`` across cells that hold none
+        (far from every figure the density underflows), any point of that
+        stretch qualifies: its middle is taken, so that rounding cannot flip
+        the answer from one end to the other.
+        """
         total = cdf[-1]
+        slack = _TIE * total
+        first = int(np.searchsorted(cdf, q * total - slack, side="left"))
+        last = int(np.searchsorted(cdf, q * total + slack, side="right")) - 1
+        if last > first:
+            return float(self.edges[first] + self.edges[last]) / 2
         k = int(np.searchsorted(cdf, q * total, side="left"))
         k = min(max(k, 1), cdf.size - 1)
         step = cdf[k] - cdf[k - 1]

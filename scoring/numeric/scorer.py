@@ -272,10 +272,11 @@ class NumericScorer:
         table, grid = post.table, post.grid
         weights = np.zeros(table.n_rows)
         at_means = post.log_likelihood[-1]
+        cdf = grid.cdf(post.point)
         for k, row in enumerate(table.weighted.tolist()):
             term = post.likelihoods.term(k, post.fidelity[k, -1:], post.reliability[k, -1:])[0]
             window = post.windows[table.claim[row]]
-            with_it = grid.mass_between(grid.cdf(normalise(at_means)), *window)
+            with_it = grid.mass_between(cdf, *window)
             without = grid.mass_between(grid.cdf(normalise(at_means - term)), *window)
             weights[row] = float(logit([with_it])[0] - logit([without])[0])
         return weights
