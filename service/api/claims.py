@@ -25,6 +25,7 @@ from service.schemas.responses import (
     stored_claim_document,
 )
 from service.store import claims as claim_store
+from service.store import questions as question_store
 from service.store.db import get_session
 from service.store.models import Attribution, Claim, ClaimTag, Score, utcnow
 from service.web.auth import requires
@@ -42,6 +43,9 @@ blp = Blueprint("claims", __name__, url_prefix="/v1", description="Stored claims
 def create_claims(body: dict[str, Any]) -> dict[str, Any]:
     """Store a batch (a claim with a known id replaces that claim) and score it."""
     app = state()
+    errors = question_store.value_errors(get_session(), body["claims"], with_stored=True)
+    if errors:
+        abort(422, errors=errors)
     # Scored before the session (and on SQLite the write lock) is taken.
     batch = claim_store.prepare_claims(
         body["claims"], scorer=app.setup.scorer, beliefs=app.book.beliefs, now=utcnow()

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
+from flask_smorest import Blueprint, abort
 
 from service.app_state import state
 from service.schemas.requests import ScoreRequestSchema
-from service.schemas.responses import ScoresResponseSchema, fresh_score_document
+from service.schemas.responses import (
+    ScoresResponseSchema,
+    estimate_document,
+    fresh_score_document,
+)
+from service.store import questions as question_store
 from service.store.claims import request_claim
+from service.store.db import get_session
 from service.store.models import utcnow
 from service.web.auth import requires
 from service.web.observability import SCORES
@@ -29,14 +35,27 @@ def score(body: dict[str, Any]) -> dict[str, Any]:
     """Score claims; `sources` overrides source priors (and groups) for this call only.
 
     Each entry of `sources` is a source definition (`name`, `kind`, `group`, `prior`,
-    `notes`) or a bare prior such as `{"grade": "B"}`.
+    `notes`) or a bare prior such as `{"grade": "B"}`. Claims carrying a `value` are
+    figures of their (numeric) question, whose estimate `questions` gives.
     """
     app = state()
+    session = get_session()
+    errors = question_store.value_errors(session, body["claims"], with_stored=False)
+    if errors:
+        abort(422, errors=errors)
     beliefs = app.book.with_overrides(body.get("sources") or {}, app.setup)
-    scores = app.setup.scorer.score(
-        [request_claim(c.get("id"), c) for c in body["claims"]], beliefs
+    scored = question_store.score_question(
+        session,
+        app.setup.scorer,
+        beliefs,
+        [request_claim(c.get("id"), c) for c in body["claims"]],
     )
-    SCORES.labels("score").inc(len(scores))
+    SCORES.labels("score").inc(len(scored.scores))
     computed_at = utcnow().isoformat()
     grade_of = app.setup.grader(beliefs)
-    return {"scores": [fresh_score_document(s, computed_at, grade_of) for s in scores]}
+    return {
+        "scores": [fresh_score_document(s, computed_at, grade_of) for s in scored.scores],
+        "questions": [
+            {"id": q, "estimate": estimate_document(e)} for q, e in scored.estimates.items()
+        ],
+    }

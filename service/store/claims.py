@@ -32,6 +32,7 @@ from sqlalchemy import Insert, Table, delete, func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 import scoring
+from service.store import questions as question_store
 from service.store.db import dialect_insert, slices
 from service.store.models import (
     Attribution,
@@ -113,6 +114,7 @@ def _claim_upsert(dialect: str) -> Insert:
             "text": excluded.text,
             "prior": excluded.prior,
             "question": excluded.question,
+            "value": excluded.value,
             "updated_at": excluded.updated_at,
         },
     ).returning(_CLAIMS.c.id, _CLAIMS.c.status, _CLAIMS.c.created_at, sort_by_parameter_order=True)
@@ -142,6 +144,7 @@ def request_claim(claim_id: str | None, claim: Mapping[str, Any]) -> scoring.Cla
         prior=claim.get("prior"),
         question=claim.get("question"),
         id=claim_id,
+        value=question_store.figure_of(claim.get("value")),
     )
 
 
@@ -224,6 +227,7 @@ def store_claims(
                     "text": c["text"],
                     "prior": c.get("prior"),
                     "question": c.get("question"),
+                    "value": c.get("value"),
                     "status": "open",
                     "created_at": now,
                     "updated_at": now,
@@ -306,7 +310,9 @@ def _score_with_siblings(
         )
     siblings = stored_claims(session, sibling_ids)
     before = _stored_confidences(session, sibling_ids)
-    scores = scorer.score([*targets, *(siblings[i] for i in sibling_ids)], beliefs)
+    scores = question_store.score_question(
+        session, scorer, beliefs, [*targets, *(siblings[i] for i in sibling_ids)]
+    ).scores
     values = {s.claim_id: score_values(s, now) for s in scores if s.claim_id is not None}
     return {
         claim_id: v
@@ -332,11 +338,15 @@ def stored_claims(session: Session, ids: Sequence[str]) -> dict[str, scoring.Cla
                 scoring.Attribution(source, stance, tuple(via), certainty, count)
             )
         c = _CLAIMS.c
-        for claim_id, prior, question in session.execute(
-            select(c.id, c.prior, c.question).where(c.id.in_(chunk))
+        for claim_id, prior, question, value in session.execute(
+            select(c.id, c.prior, c.question, c.value).where(c.id.in_(chunk))
         ):
             found[claim_id] = scoring.Claim(
-                tuple(attributions[claim_id]), prior, question, claim_id
+                tuple(attributions[claim_id]),
+                prior,
+                question,
+                claim_id,
+                question_store.figure_of(value),
             )
     return found
 
