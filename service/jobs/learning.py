@@ -9,7 +9,7 @@ is read in seconds and never held as ORM objects.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -19,12 +19,16 @@ from sqlalchemy import Connection, Engine, Float, cast, func, literal, select
 import scoring
 from scoring.evidence import FloatArray
 from scoring.fit import FitData, ReliabilityEM
+from scoring.numeric import ErrorScale, NumericQuestion, QuestionKinds
+from scoring.numeric.learning import ErrorScaleEM, NumericCase
 from service.scoring_model import ScoringModel
 from service.settings import LearningSettings
 from service.store import change_counters
+from service.store import questions as question_store
 from service.store.models import (
     Attribution,
     Claim,
+    Question,
     Resolution,
     Score,
     SourceReliability,
@@ -88,6 +92,12 @@ class Snapshot:
     reliabilities_version: int
     """The ``reliabilities`` counter as of the snapshot."""
     n_attributions: int
+    kinds: QuestionKinds = field(default_factory=QuestionKinds)
+    """The defined questions' kinds and numeric definitions."""
+    truths: dict[str, float] = field(default_factory=dict)
+    """The resolved value of each resolved numeric question."""
+    errors: dict[str, ErrorScale] = field(default_factory=dict)
+    """Each source's learned error scale, where it has one."""
 
     @property
     def learned(self) -> dict[str, scoring.Beta]:
@@ -164,14 +174,32 @@ def read_snapshot(
         ids: list[str] = []
         priors: list[float | None] = []
         questions: list[str | None] = []
+        values: list[dict[str, Any] | None] = []
         updated_at: list[datetime] = []
-        for claim_id, prior, question, updated in connection.execute(
-            select(Claim.id, Claim.prior, Claim.question, Claim.updated_at).order_by(Claim.id)
+        for claim_id, prior, question, value, updated in connection.execute(
+            select(Claim.id, Claim.prior, Claim.question, Claim.value, Claim.updated_at).order_by(
+                Claim.id
+            )
         ):
             ids.append(claim_id)
             priors.append(prior)
             questions.append(question)
+            values.append(value)
             updated_at.append(updated)
+        question_rows = [
+            Question(**row._mapping) for row in connection.execute(select(Question.__table__))
+        ]
+        errors = {
+            source_id: ErrorScale(shape, rate)
+            for source_id, shape, rate in connection.execute(
+                select(
+                    SourceReliability.source_id,
+                    SourceReliability.error_shape,
+                    SourceReliability.error_rate,
+                )
+            )
+            if shape is not None and rate is not None
+        }
 
         position = {claim_id: i for i, claim_id in enumerate(ids)}
         attributions: list[list[scoring.Attribution]] = [[] for _ in ids]
@@ -195,7 +223,13 @@ def read_snapshot(
             ages.append(age)
 
     claims = [
-        scoring.Claim(tuple(attributions[i]), priors[i], questions[i], claim_id)
+        scoring.Claim(
+            tuple(attributions[i]),
+            priors[i],
+            questions[i],
+            claim_id,
+            question_store.figure_of(values[i]),
+        )
         for i, claim_id in enumerate(ids)
     ]
     outcome = np.array(
@@ -214,6 +248,9 @@ def read_snapshot(
         learned_version=learned_version,
         reliabilities_version=version,
         n_attributions=len(ages),
+        kinds=question_store.kinds_of(question_rows),
+        truths={q.id: q.resolved_value for q in question_rows if q.resolved_value is not None},
+        errors=errors,
     )
 
 
@@ -237,7 +274,9 @@ class StoreRows:
     """
 
     def __init__(self, snapshot: Snapshot, setup: ScoringModel) -> None:
-        self.rows = scoring.EvidenceRows(snapshot.claims, snapshot.book.beliefs, setup.params)
+        # Answers of a numeric question are not exclusive: each is its own for the fit.
+        claims = [replace(c, question=None) if c.value is not None else c for c in snapshot.claims]
+        self.rows = scoring.EvidenceRows(claims, snapshot.book.beliefs, setup.params)
         self.ids: list[str] = list(self.rows.ids)
         self.relays = self.rows.relay_entities()
         alpha = np.array([b.alpha for b in self.rows.beliefs])
@@ -302,3 +341,32 @@ def moved(before: scoring.Beta, after: scoring.Beta, tolerance: float) -> bool:
         abs(after.mean - before.mean) > tolerance / 10
         or abs(after.strength - before.strength) > tolerance * before.strength
     )
+
+
+def learn_error_scales(
+    snapshot: Snapshot, setup: ScoringModel, learning: LearningSettings
+) -> dict[str, ErrorScale]:
+    """Each source's error scale from the snapshot's numeric questions (``ErrorScaleEM``).
+
+    Resolved questions teach it through their resolved values, open ones softly
+    through agreement (``learning.unresolved_weight``); reliabilities are the
+    snapshot's. Sources that stated no point figure are left out.
+    """
+    members: dict[str, list[scoring.Claim]] = {}
+    for claim in snapshot.claims:
+        if claim.value is not None and claim.question is not None:
+            members.setdefault(claim.question, []).append(claim)
+    numeric = snapshot.kinds.numeric
+    cases = [
+        NumericCase(
+            numeric.get(q) or NumericQuestion(q),
+            claims,
+            [c.value for c in claims if c.value is not None],
+            snapshot.truths.get(q),
+        )
+        for q, claims in sorted(members.items())
+    ]
+    if not cases:
+        return {}
+    em = ErrorScaleEM(setup.params, unresolved_weight=learning.unresolved_weight)
+    return em.fit(cases, snapshot.book.beliefs).errors_

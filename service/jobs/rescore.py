@@ -40,10 +40,12 @@ from sqlalchemy import Engine, and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 import scoring
+from scoring.numeric import NUMERIC_MODEL, ErrorScale
 from service.jobs.learning import (
     LearningSettings,
     Snapshot,
     epoch,
+    learn_error_scales,
     learn_reliabilities,
     moved,
     read_snapshot,
@@ -54,6 +56,7 @@ from service.store import change_counters
 from service.store.claims import score_values, write_scores
 from service.store.db import slices, upsert_statement, writer
 from service.store.models import Base, Claim, Job, Score, SourceReliability, utcnow
+from service.store.questions import question_scorer
 from service.store.source_beliefs import SourceDefinition, build_book
 
 log = logging.getLogger(__name__)
@@ -250,6 +253,8 @@ class _Rescore:
         self.counts: dict[str, int] = {}
         self.timer = _Timer()
         self.last_heartbeat = time.monotonic()
+        self.errors: dict[str, ErrorScale] = {}
+        """Error scales the chunks are scored with: the snapshot's and the job's."""
 
     def run(self) -> dict[str, Any]:
         started = time.perf_counter()
@@ -260,7 +265,10 @@ class _Rescore:
 
     def _learn_and_rescore(self, snapshot: Snapshot, started: float, mark: float) -> dict[str, Any]:
         fit = learn_reliabilities(snapshot, self.job.setup, self.job.learning)
+        errors = learn_error_scales(snapshot, self.job.setup, self.job.learning)
         mark = self.timer.add("fit", mark)
+        moved_errors = self._write_error_scales(snapshot, errors)
+        self.errors = {**snapshot.errors, **errors}
 
         current = snapshot.book
         changed = [
@@ -280,6 +288,11 @@ class _Rescore:
         changed_at = snapshot.source_changed_at()
         changed_at.update(dict.fromkeys(written, epoch(written_at)))
         stale = self._stale_claims(snapshot, changed_at)
+        if moved_errors:
+            # A moved error scale moves every numeric answer its source gave: rescore them all.
+            stale = sorted(
+                set(stale) | {i for i, c in enumerate(snapshot.claims) if c.value is not None}
+            )
         self.timer.add("write", mark)
 
         self.counts.update(
@@ -288,6 +301,7 @@ class _Rescore:
             sources_fitted=len(fit.beliefs),
             sources_moved=len(changed),
             sources_written=len(written),
+            error_scales_written=moved_errors,
             claims_stale=len(stale),
             claims_rescored=0,
             claims_changed=0,
@@ -388,6 +402,46 @@ class _Rescore:
         alone = version == snapshot.reliabilities_version + 1
         return written, now, version if alone else snapshot.reliabilities_version
 
+    def _write_error_scales(self, snapshot: Snapshot, errors: Mapping[str, ErrorScale]) -> int:
+        """Write the error scales that moved by more than ``rescore_min_change`` (relative).
+
+        A source without a learned row gets one holding its current belief, so
+        that its error scale has a home. Returns how many were written.
+        """
+        tolerance = self.job.learning.rescore_min_change
+        moved = [
+            s
+            for s, e in errors.items()
+            if s not in snapshot.errors
+            or abs(e.scale / snapshot.errors[s].scale - 1) > tolerance
+            or abs(e.strength / snapshot.errors[s].strength - 1) > tolerance
+        ]
+        if not moved:
+            return 0
+        table = _RELIABILITIES
+        now = utcnow()
+        with Session(writer(self.engine)) as session, session.begin():
+            for source_id in sorted(moved):
+                error = errors[source_id]
+                belief = snapshot.book.belief(source_id, self.job.setup).belief
+                session.execute(
+                    upsert_statement(session, table)
+                    .values(
+                        source_id=source_id,
+                        alpha=belief.alpha,
+                        beta=belief.beta,
+                        job_id=self.job_id,
+                        updated_at=now,
+                        error_shape=error.shape,
+                        error_rate=error.rate,
+                    )
+                    .on_conflict_do_update(
+                        index_elements=[table.c.source_id],
+                        set_={"error_shape": error.shape, "error_rate": error.rate},
+                    )
+                )
+        return len(moved)
+
     def _stale_claims(self, snapshot: Snapshot, changed_at: Mapping[str, float]) -> list[int]:
         """Positions of the claims whose scores can have changed, with their question siblings.
 
@@ -402,7 +456,7 @@ class _Rescore:
         stale_questions: set[str] = set()
         stale: list[int] = []
         for i, (claim, score) in enumerate(zip(snapshot.claims, snapshot.scores, strict=True)):
-            if score is None or score.model != scoring.MODEL:
+            if score is None or score.model not in (scoring.MODEL, NUMERIC_MODEL):
                 is_stale = True
             else:
                 computed = epoch(score.computed_at)
@@ -434,8 +488,16 @@ class _Rescore:
     ) -> dict[int, dict[str, Any]]:
         """``score_values`` of the chunk's claims whose scores moved, by position."""
         started = time.perf_counter()
-        scorer = self.job.setup.scorer
-        scores = scorer.score([snapshot.claims[i] for i in chunk], beliefs)
+        scores = (
+            question_scorer(self.job.setup.scorer)
+            .score(
+                [snapshot.claims[i] for i in chunk],
+                beliefs,
+                kinds=snapshot.kinds,
+                errors=self.errors,
+            )
+            .scores
+        )
         now = utcnow()
         tolerance = self.job.learning.rescore_min_change
         changed = {

@@ -15,7 +15,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from scoring import Score, summarize_reliability
-from scoring.numeric import Estimate
+from scoring.numeric import ErrorScale, Estimate
 from service.formats.admiralty import reliability_tag, score_codes
 from service.schemas.requests import PriorSchema, Strict
 from service.scoring_model import ScoringModel
@@ -482,6 +482,14 @@ class ReliabilitySchema(Strict):
     )
 
 
+class ErrorScaleSchema(Strict):
+    scale = fields.Float(
+        required=True,
+        metadata={"description": "Typical error of its figures (log units: 0.2 is about ±20 %)."},
+    )
+    strength = fields.Float(required=True, metadata={"description": "Figures it was learned from."})
+
+
 class StoredSourceSchema(Strict):
     id = fields.String(required=True)
     name = fields.String(allow_none=True)
@@ -498,6 +506,12 @@ class StoredSourceSchema(Strict):
         "`reliability.grade` in MISP's admiralty-scale taxonomy "
         '(`admiralty-scale:source-reliability="b"`).'
     )
+    error_scale = fields.Nested(
+        ErrorScaleSchema,
+        allow_none=True,
+        required=True,
+        metadata={"description": "Learned from numeric questions; null until a job learns it."},
+    )
     created_at = fields.String(allow_none=True)
     updated_at = fields.String(allow_none=True)
 
@@ -512,9 +526,11 @@ def source_documents(
     setup: ScoringModel,
     records: Mapping[str, Mapping[str, int]],
     source_ids: Sequence[str],
+    errors: Mapping[str, ErrorScale],
 ) -> list[dict[str, Any]]:
     """The sources ``source_ids`` as ``book`` believes them; ``records`` are their
-    track records (``service.store.sources.track_records``)."""
+    track records (``service.store.sources.track_records``), ``errors`` their learned
+    error scales (``service.store.questions.error_scales``)."""
     beliefs = [book.belief(source_id, setup).belief for source_id in source_ids]
     summary = summarize_reliability(
         [b.alpha for b in beliefs], [b.beta for b in beliefs], setup.grades, setup.interval_level
@@ -539,6 +555,11 @@ def source_documents(
                     "learned": source_id in book.learned,
                 },
                 "tags": [reliability_tag(summary.grade[i])],
+                "error_scale": (
+                    {"scale": errors[source_id].scale, "strength": errors[source_id].strength}
+                    if source_id in errors
+                    else None
+                ),
                 "created_at": iso_time(definition.created_at if definition else None),
                 "updated_at": iso_time(definition.updated_at if definition else None),
             }

@@ -78,9 +78,9 @@ def question_kinds(session: Session, claims: Sequence[scoring.Claim]) -> Questio
     )
 
 
-def error_scales(session: Session, claims: Sequence[scoring.Claim]) -> dict[str, ErrorScale]:
-    """Learned error scales of the sources of ``claims``' numeric answers, by source id."""
-    ids = sorted({a.source for c in claims if c.value is not None for a in c.attributions})
+def error_scales(session: Session, source_ids: Iterable[str]) -> dict[str, ErrorScale]:
+    """Learned error scales of ``source_ids`` that have one, by source id."""
+    ids = sorted(set(source_ids))
     found: dict[str, ErrorScale] = {}
     r = SourceReliability
     for chunk in slices(ids, _IDS_PER_QUERY):
@@ -160,7 +160,9 @@ def score_question(
         claims,
         beliefs,
         kinds=question_kinds(session, claims),
-        errors=error_scales(session, claims),
+        errors=error_scales(
+            session, (a.source for c in claims if c.value is not None for a in c.attributions)
+        ),
     )
 
 
