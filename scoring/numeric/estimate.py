@@ -15,6 +15,9 @@ from scoring.numeric.grid import Grid
 _COUNT_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 # Two camps closer than this in weight are not said to be favoured one over the other.
 _TIE = 0.05
+# A report belongs to a camp where the density at its figure is at least this
+# share of the camp's peak.
+_HELD = 0.05
 # Wiggles below this share of the peak density are flat.
 _FLAT = 1e-9
 
@@ -63,10 +66,12 @@ class Estimate:
 
 @dataclass(frozen=True, slots=True)
 class Located:
-    """A weighted supporting report: where its figure sits on the axis, and its name."""
+    """A weighted supporting report: where its figure sits on the axis, its window, its name."""
 
     location: float
     name: str
+    window: tuple[float, float]
+    """Where the truth makes the figure right (its range, or its point ± tolerance)."""
 
 
 def camps(
@@ -153,23 +158,31 @@ def estimate(
     x_median = grid.quantile(cdf, 0.5)
     x_low, x_high = grid.quantile(cdf, tail), grid.quantile(cdf, 1 - tail)
     median, low, high = axis.from_axis([x_median, x_low, x_high]).tolist()
+    where = np.array([r.location for r in reports], dtype=float)
+    cell = np.floor((where - grid.edges[0]) / grid.width).clip(0, mass.size - 1).astype(int)
     found = []
     for start, stop in camps(grid, mass, reports, dip):
         part = mass[start:stop]
         x = _peak(grid, mass, start, stop)
+        # A camp holds the reports whose figures sit where it has some density,
+        # or whose range holds its peak ("at least 3,000" and a camp at 10,000):
+        # a figure the evidence has left behind belongs to no camp.
+        floor = _HELD * float(part.max())
         names = tuple(
             dict.fromkeys(
                 r.name
-                for r in reports
-                if grid.edges[start] <= r.location < grid.edges[stop]
-                or (stop == mass.size and r.location >= grid.edges[stop])
-                or (start == 0 and r.location < grid.edges[0])
+                for r, k in zip(reports, cell.tolist(), strict=True)
+                if (start <= k < stop and mass[k] >= floor) or r.window[0] <= x <= r.window[1]
             )
         )
         found.append(Mode(float(axis.from_axis(x)), min(float(part.sum()), 1.0), names))
     found.sort(key=lambda m: -m.weight)
     modes = tuple(m for i, m in enumerate(found) if i == 0 or m.weight >= min_weight)
+    held = {name for m in modes for name in m.sources}
+    apart = list(dict.fromkeys(r.name for r in reports if r.name not in held))
     summary = _sentence(median, (low, high), modes, independent, level, unit, bool(reports))
+    if apart:
+        summary = f"{summary[:-1]}; far from the evidence: {_listing(apart)}."
     return Estimate(median, (low, high), modes, independent, summary)
 
 

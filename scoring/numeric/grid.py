@@ -26,7 +26,6 @@ import numpy as np
 from scoring.evidence import EPS, FloatArray, IntArray
 from scoring.numeric.errors import t_cdf
 
-
 # Cumulative masses closer than this (relative) are one.
 _TIE = 1e-9
 

@@ -234,7 +234,7 @@ class NumericScorer:
         sign = table.sign[weighted]
         point = post.point
         reports = [
-            Located(post.locations[j], table.names[row])
+            Located(post.locations[j], table.names[row], post.windows[j])
             for row, j in zip(
                 weighted[sign > 0].tolist(), table.claim[weighted][sign > 0].tolist(), strict=True
             )

@@ -334,3 +334,15 @@ def test_numeric_and_choice_questions_are_scored_together():
         scorer.score([*claims, Claim(question="troops", id="none")], {})
     with pytest.raises(ValueError, match="must name a question"):
         scorer.score([Claim(value=Figure.point(3.0))], {})
+
+
+def test_a_figure_the_evidence_left_behind_belongs_to_no_camp():
+    sources = {"s2": SourceBelief(Beta.from_reliability(0.9, 40))}
+    answers = [
+        ((Attribution("s0"),), Figure.point(1500)),
+        ((Attribution("s1"),), Figure.point(10000)),
+        ((Attribution("s2"),), Figure(low=3000)),
+    ]
+    estimate = score(answers, sources).estimate
+    assert [m.sources for m in estimate.modes] == [("s1", "s2")]
+    assert estimate.summary.endswith("far from the evidence: s0.")
