@@ -230,12 +230,20 @@ class AttributionSchema(Strict):
     quote = Text(validate=validate.Length(max=MAX_NOTE))
 
 
+# Figures stay far from overflow, so that spreads and scales of them stay finite.
+_FIGURE = validate.Range(-1e300, 1e300)
+
+
 class ValueSchema(Strict):
     """A claim's figure: ``point``, or ``low`` and/or ``high`` (a range, "at least", "at most")."""
 
-    point = StrictFloat(metadata={"description": "The figure stated."})
-    low = StrictFloat(metadata={"description": "At least (alone) or the range's low end."})
-    high = StrictFloat(metadata={"description": "At most (alone) or the range's high end."})
+    point = StrictFloat(validate=_FIGURE, metadata={"description": "The figure stated."})
+    low = StrictFloat(
+        validate=_FIGURE, metadata={"description": "At least (alone) or the range's low end."}
+    )
+    high = StrictFloat(
+        validate=_FIGURE, metadata={"description": "At most (alone) or the range's high end."}
+    )
 
     @ma.validates_schema
     def _one_form(self, data: dict[str, Any], **_: Any) -> None:
@@ -640,7 +648,7 @@ class QuestionSchema(Strict):
         metadata={"description": "Numeric only: `log` (default; positive figures) or `linear`."},
     )
     tolerance = StrictFloat(
-        validate=validate.Range(0, min_inclusive=True),
+        validate=validate.Range(0, 1e300),
         metadata={
             "description": "Numeric only: relative on a log scale (default 0.1, below 1), "
             "absolute on a linear one (default 0: 5 % of the figures' spread)."
@@ -665,7 +673,9 @@ class QuestionSchema(Strict):
 
 
 class QuestionResolutionSchema(Strict):
-    value = StrictFloat(required=True, metadata={"description": "The true value."})
+    value = StrictFloat(
+        required=True, validate=_FIGURE, metadata={"description": "The true value."}
+    )
     resolved_at = AwareTime(
         default_timezone=UTC, metadata={"description": "When the truth became known; default now."}
     )
