@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from scoring.beta import Beta
 from scoring.evidence import FloatArray
 
 # Error scale of a source with no record: figures typically within ±20 %.
@@ -35,16 +36,24 @@ _TABLE_Z = np.sinh(_TABLE_U)
 
 @dataclass(frozen=True, slots=True)
 class ErrorScale:
-    """Inverse-gamma belief IG(shape, rate) about a source's error variance on a question's axis.
+    """What a source's figures are like: how far off when informative, and how often informative.
 
     Parameters
     ----------
     shape, rate : float > 0
-        Each squared error e² adds 1/2 to ``shape`` and e²/2 to ``rate``.
+        Inverse-gamma belief IG(shape, rate) about the error variance on a
+        question's axis: each squared error e² adds 1/2 to ``shape`` and e²/2
+        to ``rate``.
+    informative : Beta or None
+        Belief about the chance that a figure of the source is informative,
+        learned beside the variance from its figures (``ErrorScaleEM``); None
+        until learned, when the scorer reads that chance from the source's
+        reliability (``informative_chance``).
     """
 
     shape: float
     rate: float
+    informative: Beta | None = None
 
     def __post_init__(self) -> None:
         if not (self.shape > 0 and self.rate > 0 and math.isfinite(self.shape + self.rate)):
@@ -74,12 +83,6 @@ class ErrorScale:
     def strength(self) -> float:
         """Squared errors (pseudo-observations) the belief is worth, 2·shape."""
         return 2 * self.shape
-
-    def updated(self, weight: ArrayLike, squared_error: ArrayLike) -> ErrorScale:
-        """The belief after weighted squared errors (shape (n,) each), in axis units squared."""
-        w = np.asarray(weight, dtype=float)
-        e2 = np.asarray(squared_error, dtype=float)
-        return ErrorScale(self.shape + w.sum() / 2, self.rate + (w * e2).sum() / 2)
 
 
 def t_pdf(z: ArrayLike, dof: float) -> FloatArray:

@@ -7,8 +7,7 @@ EM. Two changes for Credence's model: a figure is informative only with a
 chance rho of the source's own (the E-step weighs each squared error by the
 posterior chance that the figure was informative, so one wild figure does not
 make a careful source look careless; rho is learned beside sigma as a mixture
-weight, since reading it from the reliability needs sigma — see
-``informative_chance`` — and would let the two feed each other), and a resolved question's value is
+weight, a Beta belief in ``ErrorScale.informative``), and a resolved question's value is
 known, so its squared errors are exact while open questions contribute the
 expected squared error against the truth as the *other* reports see it
 (leave-one-out), weighted by ``unresolved_weight`` as the reliability fit
@@ -24,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from scoring.beta import Beta
 from scoring.claims import Claim
 from scoring.evidence import FloatArray
 from scoring.numeric.errors import ErrorScale, t_pdf
@@ -69,9 +69,9 @@ class _Moments:
         self.count[source] = self.count.get(source, 0.0) + mass
         self.squares[source] = self.squares.get(source, 0.0) + square
 
-    def informative(self) -> dict[str, float]:
-        """Each source's chance of an informative figure: mean responsibility, Beta(2, 1) prior."""
-        return {s: (self.count[s] + 2) / (w + 3) for s, w in self.reports.items()}
+
+# Before any figure: informative more often than not, weakly held.
+_INFORMATIVE_PRIOR = Beta(2.0, 1.0)
 
 
 class ErrorScaleEM:
@@ -91,8 +91,6 @@ class ErrorScaleEM:
     ----------
     errors_ : dict of str to ErrorScale
         The fitted belief of every source that reported a point figure.
-    informative_ : dict of str to float
-        Each such source's fitted chance of an informative figure.
     n_iter_ : int
     """
 
@@ -142,13 +140,11 @@ class ErrorScaleEM:
         prior = dict(priors or {})
         unknown = scorer.numeric.unknown_error
         errors = dict(prior)
-        informative: dict[str, float] = {}
         self.n_iter_ = 0
         for _ in range(self.max_iter):
             self.n_iter_ += 1
-            moments = self._e_step(scorer, cases, sources, errors, informative)
+            moments = self._e_step(scorer, cases, sources, errors)
             updated = self._m_step(moments, prior, unknown)
-            informative = moments.informative()
             moved = max(
                 (abs(e.scale / errors.get(s, unknown).scale - 1) for s, e in updated.items()),
                 default=0.0,
@@ -157,7 +153,6 @@ class ErrorScaleEM:
             if moved <= self.tol:
                 break
         self.errors_ = errors
-        self.informative_ = informative
         return self
 
     def _e_step(
@@ -166,7 +161,6 @@ class ErrorScaleEM:
         cases: Sequence[NumericCase],
         sources: Mapping[str, SourceBelief],
         errors: Mapping[str, ErrorScale],
-        informative: Mapping[str, float],
     ) -> _Moments:
         """Expected informative mass and squared error of every point figure, per source."""
         moments = _Moments()
@@ -174,14 +168,13 @@ class ErrorScaleEM:
             if case.truth is None and self.unresolved_weight == 0:
                 continue
             post = scorer.posterior(case.question, case.claims, case.values, sources, errors)
-            self._collect(post, case, informative, moments)
+            self._collect(post, case, moments)
         return moments
 
     def _collect(
         self,
         post: Posterior,
         case: NumericCase,
-        informative: Mapping[str, float],
         moments: _Moments,
     ) -> None:
         table, grid, likelihoods = post.table, post.grid, post.likelihoods
@@ -196,8 +189,8 @@ class ErrorScaleEM:
             source = table.source[row]
             error = table.errors[source]
             x = post.locations[table.claim[row]]
-            rho = informative.get(table.ids[source], float(post.reliability[k, -1]))
-            chance = float(post.fidelity[k, -1]) * rho
+            # The chance the scorer used: learned, or read from the reliability.
+            chance = float(post.fidelity[k, -1] * post.reliability[k, -1])
             u = float(likelihoods.background[i])
             if truth is None:
                 term = likelihoods.term(k, post.fidelity[k, -1:], post.reliability[k, -1:])[0]
@@ -220,14 +213,21 @@ class ErrorScaleEM:
     def _m_step(
         moments: _Moments, prior: Mapping[str, ErrorScale], unknown: ErrorScale
     ) -> dict[str, ErrorScale]:
-        """Each source's inverse-gamma posterior from its prior and expected moments."""
-        return {
-            s: ErrorScale(
-                prior.get(s, unknown).shape + count / 2,
-                prior.get(s, unknown).rate + moments.squares[s] / 2,
+        """Each source's posterior: inverse gamma from its squared errors, Beta from its
+        informative and uninformative figures (prior Beta(2, 1) unless it has one)."""
+        updated = {}
+        for s, count in moments.count.items():
+            start = prior.get(s, unknown)
+            informative = start.informative or _INFORMATIVE_PRIOR
+            updated[s] = ErrorScale(
+                start.shape + count / 2,
+                start.rate + moments.squares[s] / 2,
+                Beta(
+                    informative.alpha + count,
+                    informative.beta + max(moments.reports[s] - count, 0.0),
+                ),
             )
-            for s, count in moments.count.items()
-        }
+        return updated
 
 
 def _responsibility(chance: float, density: FloatArray, background: float) -> FloatArray:

@@ -11,7 +11,7 @@ import numpy as np
 from scoring.claims import Claim
 from scoring.evidence import FloatArray, IntArray, logit
 from scoring.explain import make_evidence, percent, summarize
-from scoring.intervals import credible_interval
+from scoring.intervals import credible_interval, draws_and_mean
 from scoring.numeric.errors import ErrorScale, t_cdf
 from scoring.numeric.estimate import Estimate, Located, estimate
 from scoring.numeric.figures import Axis, Figure, NumericQuestion, figure_text
@@ -164,6 +164,13 @@ class NumericScorer:
             g, u = figure_likelihood(grid, low, high, error.scale, error.dof, margin)
             figure.append(g)
             background.append(u)
+            if error.informative is not None:
+                # Learned from the source's figures; drawn as a reliability is.
+                b = error.informative
+                reliability[k] = draws_and_mean(
+                    f"{table.ids[table.source[row]]}#figures", b.alpha, b.beta, p.interval_samples
+                )
+                continue
             hit = t_cdf([near[1] / error.scale], error.dof) - t_cdf(
                 [near[0] / error.scale], error.dof
             )

@@ -26,7 +26,7 @@ blp = Blueprint("sources", __name__, url_prefix="/v1", description="Sources and 
 def _documents(app: AppState, source_ids: Sequence[str]) -> list[dict[str, Any]]:
     session = get_session()
     records = source_store.track_records(session, source_ids)
-    errors = question_store.error_scales(session, source_ids)
+    errors = question_store.learned_error_scales(session, source_ids)
     return source_documents(app.book, app.setup, records, source_ids, errors)
 
 

@@ -189,17 +189,7 @@ def read_snapshot(
         question_rows = [
             Question(**row._mapping) for row in connection.execute(select(Question.__table__))
         ]
-        errors = {
-            source_id: ErrorScale(shape, rate)
-            for source_id, shape, rate in connection.execute(
-                select(
-                    SourceReliability.source_id,
-                    SourceReliability.error_shape,
-                    SourceReliability.error_rate,
-                )
-            )
-            if shape is not None and rate is not None
-        }
+        errors = question_store.learned_error_scales(connection)
 
         position = {claim_id: i for i, claim_id in enumerate(ids)}
         attributions: list[list[scoring.Attribution]] = [[] for _ in ids]

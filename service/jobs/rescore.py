@@ -56,7 +56,7 @@ from service.store import change_counters
 from service.store.claims import score_values, write_scores
 from service.store.db import slices, upsert_statement, writer
 from service.store.models import Base, Claim, Job, Score, SourceReliability, utcnow
-from service.store.questions import question_scorer
+from service.store.questions import error_scale_values, question_scorer
 from service.store.source_beliefs import SourceDefinition, build_book
 
 log = logging.getLogger(__name__)
@@ -409,21 +409,15 @@ class _Rescore:
         that its error scale has a home. Returns how many were written.
         """
         tolerance = self.job.learning.rescore_min_change
-        moved = [
-            s
-            for s, e in errors.items()
-            if s not in snapshot.errors
-            or abs(e.scale / snapshot.errors[s].scale - 1) > tolerance
-            or abs(e.strength / snapshot.errors[s].strength - 1) > tolerance
-        ]
+        moved = [s for s, e in errors.items() if _error_moved(snapshot.errors.get(s), e, tolerance)]
         if not moved:
             return 0
         table = _RELIABILITIES
         now = utcnow()
         with Session(writer(self.engine)) as session, session.begin():
             for source_id in sorted(moved):
-                error = errors[source_id]
                 belief = snapshot.book.belief(source_id, self.job.setup).belief
+                values = error_scale_values(errors[source_id])
                 session.execute(
                     upsert_statement(session, table)
                     .values(
@@ -432,13 +426,9 @@ class _Rescore:
                         beta=belief.beta,
                         job_id=self.job_id,
                         updated_at=now,
-                        error_shape=error.shape,
-                        error_rate=error.rate,
+                        **values,
                     )
-                    .on_conflict_do_update(
-                        index_elements=[table.c.source_id],
-                        set_={"error_shape": error.shape, "error_rate": error.rate},
-                    )
+                    .on_conflict_do_update(index_elements=[table.c.source_id], set_=values)
                 )
         return len(moved)
 
@@ -662,3 +652,15 @@ def _chunks(snapshot: Snapshot, positions: Sequence[int], size: int) -> Iterator
         chunk.extend(unit)
     if chunk:
         yield chunk
+
+
+def _error_moved(before: ErrorScale | None, after: ErrorScale, tolerance: float) -> bool:
+    """Whether an error scale changed by more than ``tolerance`` (relative, or absolute for
+    the chance of an informative figure)."""
+    if before is None or before.informative is None or after.informative is None:
+        return True
+    return (
+        abs(after.scale / before.scale - 1) > tolerance
+        or abs(after.strength / before.strength - 1) > tolerance
+        or abs(after.informative.mean - before.informative.mean) > tolerance
+    )

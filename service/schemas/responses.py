@@ -488,6 +488,11 @@ class ErrorScaleSchema(Strict):
         metadata={"description": "Typical error of its figures (log units: 0.2 is about ±20 %)."},
     )
     strength = fields.Float(required=True, metadata={"description": "Figures it was learned from."})
+    informative = fields.Float(
+        allow_none=True,
+        required=True,
+        metadata={"description": "Chance that a figure of the source is informative (mean)."},
+    )
 
 
 class StoredSourceSchema(Strict):
@@ -519,6 +524,15 @@ class StoredSourceSchema(Strict):
 class SourcePageSchema(Strict):
     sources = fields.Nested(StoredSourceSchema, many=True, required=True)
     next_cursor = fields.String(allow_none=True, required=True)
+
+
+def error_scale_document(error: ErrorScale) -> dict[str, Any]:
+    informative = error.informative
+    return {
+        "scale": error.scale,
+        "strength": error.strength,
+        "informative": informative.mean if informative is not None else None,
+    }
 
 
 def source_documents(
@@ -556,9 +570,7 @@ def source_documents(
                 },
                 "tags": [reliability_tag(summary.grade[i])],
                 "error_scale": (
-                    {"scale": errors[source_id].scale, "strength": errors[source_id].strength}
-                    if source_id in errors
-                    else None
+                    error_scale_document(errors[source_id]) if source_id in errors else None
                 ),
                 "created_at": iso_time(definition.created_at if definition else None),
                 "updated_at": iso_time(definition.updated_at if definition else None),

@@ -101,8 +101,11 @@ class SourceReliability(Base):
     """The ``reliabilities`` counter value of the write that left this belief."""
     error_shape: Mapped[float | None] = mapped_column(Float)
     error_rate: Mapped[float | None] = mapped_column(Float)
-    """The source's learned error scale on numeric questions, IG(error_shape, error_rate)
-    (``scoring.numeric.ErrorScale``); NULL until a job learns one."""
+    informative_alpha: Mapped[float | None] = mapped_column(Float)
+    informative_beta: Mapped[float | None] = mapped_column(Float)
+    """What the source's figures are like (``scoring.numeric.ErrorScale``): error variance
+    IG(error_shape, error_rate), chance of an informative figure Beta(informative_alpha,
+    informative_beta); NULL until a job learns them."""
 
 
 class Claim(Base):

@@ -14,10 +14,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 import scoring
+from scoring import Beta
 from scoring.numeric import (
     ErrorScale,
     Figure,
@@ -78,20 +79,40 @@ def question_kinds(session: Session, claims: Sequence[scoring.Claim]) -> Questio
     )
 
 
-def error_scales(session: Session, source_ids: Iterable[str]) -> dict[str, ErrorScale]:
-    """Learned error scales of ``source_ids`` that have one, by source id."""
-    ids = sorted(set(source_ids))
+_R = SourceReliability
+_ERROR_COLUMNS = (_R.error_shape, _R.error_rate, _R.informative_alpha, _R.informative_beta)
+
+
+def learned_error_scales(
+    connection: Session | Connection, source_ids: Iterable[str] | None = None
+) -> dict[str, ErrorScale]:
+    """Learned error scales, by source id: of ``source_ids``, or of every source."""
+    query = select(_R.source_id, *_ERROR_COLUMNS).where(
+        _R.error_shape.is_not(None), _R.error_rate.is_not(None)
+    )
+    chunks: Iterable[Sequence[str] | None] = [None]
+    if source_ids is not None:
+        chunks = slices(sorted(set(source_ids)), _IDS_PER_QUERY)
     found: dict[str, ErrorScale] = {}
-    r = SourceReliability
-    for chunk in slices(ids, _IDS_PER_QUERY):
-        for source_id, shape, rate in session.execute(
-            select(r.source_id, r.error_shape, r.error_rate).where(
-                r.source_id.in_(chunk), r.error_shape.is_not(None)
-            )
-        ):
-            if shape is not None and rate is not None:
-                found[source_id] = ErrorScale(shape, rate)
+    for chunk in chunks:
+        chosen = query if chunk is None else query.where(_R.source_id.in_(chunk))
+        for source_id, shape, rate, alpha, beta in connection.execute(chosen):
+            if shape is None or rate is None:
+                continue
+            informative = Beta(alpha, beta) if alpha is not None and beta is not None else None
+            found[source_id] = ErrorScale(shape, rate, informative)
     return found
+
+
+def error_scale_values(error: ErrorScale) -> dict[str, float | None]:
+    """An error scale as the columns of ``source_reliabilities``."""
+    informative = error.informative
+    return {
+        "error_shape": error.shape,
+        "error_rate": error.rate,
+        "informative_alpha": informative.alpha if informative is not None else None,
+        "informative_beta": informative.beta if informative is not None else None,
+    }
 
 
 def value_errors(
@@ -160,7 +181,7 @@ def score_question(
         claims,
         beliefs,
         kinds=question_kinds(session, claims),
-        errors=error_scales(
+        errors=learned_error_scales(
             session, (a.source for c in claims if c.value is not None for a in c.attributions)
         ),
     )

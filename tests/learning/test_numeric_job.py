@@ -39,6 +39,7 @@ def test_the_job_learns_error_scales_from_resolved_questions(
     careless = client.get("/v1/sources/careless").get_json()["error_scale"]
     assert careful["scale"] < careless["scale"]
     assert careful["strength"] > 6
+    assert 0.5 < careful["informative"] < 1
     # Open answers were rescored with the learned scales; reruns settle.
     open_answer = client.get("/v1/claims/q11-careful").get_json()["score"]
     assert open_answer["model"]["name"] == "credence-numeric"

@@ -37,10 +37,14 @@ def upgrade() -> None:
     with op.batch_alter_table("source_reliabilities") as batch:
         batch.add_column(sa.Column("error_shape", sa.Float(), nullable=True))
         batch.add_column(sa.Column("error_rate", sa.Float(), nullable=True))
+        batch.add_column(sa.Column("informative_alpha", sa.Float(), nullable=True))
+        batch.add_column(sa.Column("informative_beta", sa.Float(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("source_reliabilities") as batch:
+        batch.drop_column("informative_beta")
+        batch.drop_column("informative_alpha")
         batch.drop_column("error_rate")
         batch.drop_column("error_shape")
     with op.batch_alter_table("claims") as batch:
