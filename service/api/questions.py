@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response
 from flask_smorest import Blueprint, abort
 from marshmallow import RAISE
 from sqlalchemy import select
@@ -28,6 +29,7 @@ from service.store.resolutions import (
     ResolutionRefused,
     numeric_outcomes,
     resolve_claim,
+    withdraw_question_resolution,
 )
 from service.web.auth import requires
 from service.web.pagination import decode_cursor, encode_cursor, page_limit
@@ -184,3 +186,21 @@ def resolve_question(body: dict[str, Any], question_id: str) -> dict[str, Any]:
     session.commit()
     app.refresh()
     return _documents(app, [question_id])[0]
+
+
+@blp.route("/questions/<slug:question_id>/resolution", methods=["DELETE"])
+@blp.response(204)
+@requires("admin")
+def withdraw_question(question_id: str) -> Response:
+    """Withdraw a numeric question's resolution: its answers are open again and the
+    track records they fed are reversed. 404 if the question has no resolution."""
+    app = state()
+    session = get_session()
+    context = ResolutionContext(app.setup, app.settings.learning, app.book, app.sources.version)
+    try:
+        withdraw_question_resolution(session, question_id, context, utcnow())
+    except ResolutionRefused as refused:
+        not_found(str(refused))
+    session.commit()
+    app.refresh()
+    return Response(status=204)

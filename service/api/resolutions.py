@@ -31,7 +31,7 @@ from service.store.resolutions import (
     ResolutionRefused,
     locked_claim,
     resolve_claim,
-    update_track_records,
+    withdraw_resolution,
 )
 from service.web.auth import requires
 from service.web.problems import not_found
@@ -87,13 +87,9 @@ def withdraw(claim_id: str) -> Response:
         claim = locked_claim(session, claim_id)
     except ResolutionRefused as refused:
         not_found(str(refused))
-    resolution = claim.resolution
-    if resolution is None:
+    if claim.resolution is None:
         not_found(f"Claim {claim_id!r} has no resolution.")
-    update_track_records(session, _resolution_context(state()), claim, resolution, -1)
-    claim.resolution = None
-    claim.status = "open"
-    claim.updated_at = utcnow()
+    withdraw_resolution(session, _resolution_context(state()), claim, utcnow())
     session.commit()
     return Response(status=204)
 

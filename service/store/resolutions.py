@@ -101,6 +101,18 @@ def update_track_records(
     apply_track_record(session, deltas, base, sign, resolution.created_at)
 
 
+def withdraw_resolution(
+    session: Session, beliefs: ResolutionContext, claim: Claim, now: datetime
+) -> None:
+    """Withdraw a (locked) claim's resolution: open again, track records reversed."""
+    if claim.resolution is None:
+        return
+    update_track_records(session, beliefs, claim, claim.resolution, -1)
+    claim.resolution = None
+    claim.status = "open"
+    claim.updated_at = now
+
+
 def resolve_claim(
     session: Session,
     claim_id: str,
@@ -244,6 +256,27 @@ def apply_track_record(
                 },
             )
         )
+
+
+def withdraw_question_resolution(
+    session: Session, question_id: str, beliefs: ResolutionContext, now: datetime
+) -> None:
+    """Withdraw a numeric question's resolution and each of its answers'.
+
+    Raises
+    ------
+    ResolutionRefused
+        404 when the question has no resolution.
+    """
+    row = session.get(Question, question_id, with_for_update=True)
+    if row is None or row.resolved_value is None:
+        raise ResolutionRefused(404, f"Question {question_id!r} has no resolution.")
+    for claim_id, _ in question_store.stored_values(session, question_id):
+        withdraw_resolution(session, beliefs, locked_claim(session, claim_id), now)
+    row.resolved_value = None
+    row.resolved_at = None
+    row.resolution_note = None
+    row.updated_at = now
 
 
 def numeric_outcomes(

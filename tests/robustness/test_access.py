@@ -56,6 +56,7 @@ TABLE: list[tuple[str, str, Any, str | None, int]] = [
     ("GET", "/v1/questions/q", None, "read", 200),
     ("PUT", "/v1/questions/q", {"kind": "numeric"}, "admin", 200),
     ("POST", "/v1/questions/q/resolution", {"value": 5}, "admin", 200),
+    ("DELETE", "/v1/questions/q/resolution", None, "admin", 204),
 ]
 
 
@@ -105,8 +106,10 @@ def _prepare(client: FlaskClient, admin: dict[str, str], method: str, path: str)
     client.put("/v1/questions/q", json={"kind": "numeric"}, headers=admin)
     if method == "DELETE" and path.endswith("/resolution"):
         client.post("/v1/claims/c/resolution", json={"outcome": "confirmed"}, headers=admin)
+        client.post("/v1/questions/q/resolution", json={"value": 5}, headers=admin)
     if method == "POST" and path.endswith("/resolution"):
         client.delete("/v1/claims/c/resolution", headers=admin)
+        client.delete("/v1/questions/q/resolution", headers=admin)
 
 
 def test_the_table_covers_every_route(app: Flask) -> None:

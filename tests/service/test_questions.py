@@ -157,5 +157,17 @@ def test_resolving_a_numeric_question_judges_each_answer(client: FlaskClient) ->
     calibration = client.get("/v1/calibration").get_json()
     assert sum(b["count"] for b in calibration["bins"]) == 2
     assert_problem(client.post("/v1/questions/kp-troops/resolution", json={"value": 1700}), 409)
+    # Withdrawn, everything is open again and the hit is taken back; then resolved anew.
+    assert client.delete("/v1/questions/kp-troops/resolution").status_code == 204
+    reopened = client.get("/v1/questions/kp-troops").get_json()
+    assert reopened["resolution"] is None
+    assert {a["status"] for a in reopened["answers"]} == {"open"}
+    assert client.get("/v1/sources/kr-nis").get_json()["track_record"]["confirmed"] == 0
+    assert_problem(client.delete("/v1/questions/kp-troops/resolution"), 404)
+    again = client.post("/v1/questions/kp-troops/resolution", json={"value": 9000})
+    assert {a["id"]: a["status"] for a in again.get_json()["answers"]} == {
+        "kp-1500": "refuted",
+        "kp-10000": "confirmed",
+    }
     client.post("/v1/claims", json={"claims": [{"id": "c", "text": "x", "question": "who"}]})
     assert_problem(client.post("/v1/questions/who/resolution", json={"value": 3}), 422, "value")
