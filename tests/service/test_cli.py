@@ -194,7 +194,7 @@ def test_numeric_questions_come_in_and_go_out(run: Any, app: Flask, tmp_path: Pa
             "attributions": [{"source": "wire"}],
         },
     ]
-    result = run("import", str(_write_lines(tmp_path / "in.jsonl", [question, *answers])))
+    result = run("import", str(write_lines(tmp_path / "in.jsonl", [question, *answers])))
     assert result.exit_code == 0, result.output
     stored = app.test_client().get("/v1/questions/troops").get_json()
     assert stored["kind"] == "numeric" and stored["resolution"]["value"] == 1600
@@ -206,6 +206,6 @@ def test_numeric_questions_come_in_and_go_out(run: Any, app: Flask, tmp_path: Pa
     # A value that does not fit its question is a bad row: nothing of its batch is stored.
     before = row_counts(app)
     bad = {"type": "claim", "id": "z", "text": "z", "question": "troops"}
-    result = run("import", str(_write_lines(tmp_path / "bad.jsonl", [bad])))
+    result = run("import", str(write_lines(tmp_path / "bad.jsonl", [bad])))
     assert result.exit_code != 0 and "line 1: value" in result.output
     assert row_counts(app) == before
