@@ -281,7 +281,8 @@ def test_a_renamed_source_is_renamed_in_summaries_by_the_next_job(
     client.put("/v1/sources/nis", json={"name": "NIS", "prior": {"grade": "C"}})
     claim = {"id": "c", "text": "t", "attributions": [{"source": "nis"}]}
     client.post("/v1/claims", json={"claims": [claim]})
-    run_rescore(app)  # what the store teaches is learned; a second job moves no figure
+    # The first job stores the learned model (which moves the score); the rename comes after.
+    run_rescore(app)
     before = client.get("/v1/claims/c").get_json()["score"]
     assert "supported by NIS (" in before["summary"]
     renamed = {"name": "National Intelligence Service", "prior": {"grade": "C"}}

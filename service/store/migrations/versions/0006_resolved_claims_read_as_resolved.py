@@ -7,8 +7,8 @@ claims resolved before, in place; their open scores remain in the history.
 Data only: the downgrade leaves the rewritten scores (a re-post or a
 withdrawal rescores a claim as open).
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-29 13:00:00
 """
 
@@ -23,8 +23,8 @@ from alembic import op
 
 from service.store.resolved_scores import resolved_values
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
