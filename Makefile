@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 CREDENCE_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export CREDENCE_TEST_DATABASE_URL
 
-.PHONY: setup run test lint bench bench-quality bench-scale bench-http bench-rescore bench-scoring bench-console clean
+.PHONY: setup run test lint bench bench-quality bench-scale bench-http bench-rescore bench-scoring bench-console bench-numeric clean
 
 setup: $(VENV)/.installed
 
@@ -32,7 +32,7 @@ lint: setup
 	$(BIN)/ruff format --check scoring service tests bench integrations
 	$(BIN)/mypy scoring service bench tests integrations
 
-bench: bench-quality bench-scale bench-http bench-rescore bench-console
+bench: bench-quality bench-scale bench-http bench-rescore bench-console bench-numeric
 
 bench-quality: $(VENV)/.bench-installed
 	$(BIN)/python -m bench.quality
@@ -54,6 +54,9 @@ bench-scoring: setup
 
 bench-console: setup
 	$(BIN)/python -m bench.console
+
+bench-numeric: setup
+	$(BIN)/python -m bench.numeric
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from scoring.numeric.figures import Figure
 
 Stance = Literal["supports", "refutes", "neutral"]
 
@@ -53,6 +56,8 @@ class Claim:
         The claim's wording. Where a store's answers come from a small set of
         wordings ("yes", "no"; breeds), a learned model treats each wording as
         an answer class (``scoring.learned.answer_classes``).
+    value : Figure or None
+        The figure the claim states, in a numeric question (``scoring.numeric``).
     """
 
     attributions: tuple[Attribution, ...] = ()
@@ -60,3 +65,4 @@ class Claim:
     question: str | None = None
     id: str | None = None
     text: str | None = None
+    value: Figure | None = None

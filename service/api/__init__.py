@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from flask_smorest import Api, Blueprint
 
-from service.api import calibration, claims, health, imports, jobs, resolutions, score, sources
+from service.api import (
+    calibration,
+    claims,
+    health,
+    imports,
+    jobs,
+    questions,
+    resolutions,
+    score,
+    sources,
+)
 
 BLUEPRINTS: list[Blueprint] = [
     health.blp,
@@ -17,6 +27,7 @@ BLUEPRINTS: list[Blueprint] = [
     claims.blp,
     imports.blp,
     sources.blp,
+    questions.blp,
     resolutions.blp,
     jobs.blp,
     calibration.blp,

@@ -36,6 +36,7 @@ from service.schemas.warnings import (
     removed_warning,
 )
 from service.store import claims as claim_store
+from service.store import questions as question_store
 from service.store.db import get_session
 from service.store.models import Attribution, Claim, ClaimTag, Score, utcnow
 from service.web.auth import requires
@@ -62,6 +63,9 @@ def create_claims(body: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]
     it with 422 and stores nothing.
     """
     app = state()
+    errors = question_store.value_errors(get_session(), body["claims"], with_stored=True)
+    if errors:
+        abort(422, errors=errors)
     # Scored before the session (and on SQLite the write lock) is taken.
     scorer = app.setup.scorer.with_model(app.book.model)
     batch = claim_store.prepare_claims(

@@ -114,7 +114,8 @@ def import_stix(bundle: dict[str, Any]) -> dict[str, Any]:
     # gets its group's pooled prior from the next request or re-scoring job on).
     beliefs = app.book.with_overrides(new, app.setup)
     now = utcnow()
-    batch = claim_store.prepare_claims(claims, scorer=app.setup.scorer, beliefs=beliefs, now=now)
+    scorer = app.setup.scorer.with_model(app.book.model)
+    batch = claim_store.prepare_claims(claims, scorer=scorer, beliefs=beliefs, now=now)
     save_sources(
         session,
         {
@@ -127,7 +128,7 @@ def import_stix(bundle: dict[str, Any]) -> dict[str, Any]:
     stored = claim_store.store_claims(
         session,
         batch,
-        scorer=app.setup.scorer,
+        scorer=scorer,
         beliefs=beliefs,
         beliefs_version=app.sources.version,
     )

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
+from flask_smorest import Blueprint, abort
 
 from service.app_state import state
 from service.schemas.requests import ScoreRequestSchema, StrictQuerySchema
-from service.schemas.responses import ScoresResponseSchema, fresh_score_document
+from service.schemas.responses import (
+    ScoresResponseSchema,
+    estimate_document,
+    fresh_score_document,
+)
 from service.schemas.warnings import claim_warnings, refuse_if_strict
+from service.store import questions as question_store
 from service.store.claims import request_claim
+from service.store.db import get_session
 from service.store.models import utcnow
 from service.web.auth import requires
 from service.web.observability import SCORES
@@ -31,23 +37,34 @@ def score(body: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]:
     """Score claims; `sources` overrides source priors (and groups) for this call only.
 
     Each entry of `sources` is a source definition (`name`, `kind`, `group`, `prior`,
-    `notes`) or a bare prior such as `{"grade": "B"}`. `warnings` lists valid input
-    that is probably not what was meant (an undefined source, ...); `?strict=true`
-    refuses it with 422.
+    `notes`) or a bare prior such as `{"grade": "B"}`. Claims carrying a `value` are
+    figures of their (numeric) question, whose estimate `questions` gives. `warnings`
+    lists valid input that is probably not what was meant (an undefined source, ...);
+    `?strict=true` refuses it with 422.
     """
     app = state()
+    session = get_session()
+    errors = question_store.value_errors(session, body["claims"], with_stored=False)
+    if errors:
+        abort(422, errors=errors)
     overrides = body.get("sources") or {}
     defined = app.book.definitions.keys() | overrides.keys() if overrides else app.book.definitions
     warnings = claim_warnings(body["claims"], defined)
     refuse_if_strict(warnings, query.get("strict", app.settings.api.strict))
     beliefs = app.book.with_overrides(overrides, app.setup)
-    scores = app.setup.scorer.with_model(app.book.model).score(
-        [request_claim(c.get("id"), c) for c in body["claims"]], beliefs
+    scored = question_store.score_question(
+        session,
+        app.setup.scorer.with_model(app.book.model),
+        beliefs,
+        [request_claim(c.get("id"), c) for c in body["claims"]],
     )
-    SCORES.labels("score").inc(len(scores))
+    SCORES.labels("score").inc(len(scored.scores))
     computed_at = utcnow().isoformat()
     grade_of = app.setup.grader(beliefs)
     return {
-        "scores": [fresh_score_document(s, computed_at, grade_of) for s in scores],
+        "scores": [fresh_score_document(s, computed_at, grade_of) for s in scored.scores],
+        "questions": [
+            {"id": q, "estimate": estimate_document(e)} for q, e in scored.estimates.items()
+        ],
         "warnings": [w.document() for w in warnings],
     }

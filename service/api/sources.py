@@ -17,6 +17,7 @@ from service.schemas.responses import (
     StoredSourceSchema,
     source_documents,
 )
+from service.store import questions as question_store
 from service.store import sources as source_store
 from service.store.db import get_session
 from service.store.models import utcnow
@@ -28,8 +29,10 @@ blp = Blueprint("sources", __name__, url_prefix="/v1", description="Sources and 
 
 
 def _documents(app: AppState, source_ids: Sequence[str]) -> list[dict[str, Any]]:
-    records = source_store.track_records(get_session(), source_ids)
-    return source_documents(app.book, app.setup, records, source_ids)
+    session = get_session()
+    records = source_store.track_records(session, source_ids)
+    errors = question_store.learned_error_scales(session, source_ids)
+    return source_documents(app.book, app.setup, records, source_ids, errors)
 
 
 @blp.route("/sources", methods=["GET"])

@@ -1,11 +1,14 @@
 """``credence import`` and ``credence export``: the store as JSON Lines (or CSV in).
 
 One row per line, with a ``type``: ``source`` (``id`` plus the fields of PUT
-/v1/sources), ``claim`` (the fields of a claim in POST /v1/claims) or
-``resolution`` (``claim_id`` plus the fields of POST
+/v1/sources), ``question`` (``id`` plus the fields of PUT /v1/questions, and a
+numeric question's ``resolution``: ``value``, ``resolved_at``, ``note``; stored
+before the batch's claims), ``claim`` (the fields of a claim in POST
+/v1/claims) or ``resolution`` (``claim_id`` plus the fields of POST
 /v1/claims/{id}/resolution; stored after the batch's claims). CSV files
-have a header naming the same fields; the ``prior``, ``tags`` and
-``attributions`` cells hold JSON, empty cells are left out.
+have a header naming the same fields; the ``prior``, ``tags``,
+``attributions``, ``value`` and ``resolution`` cells hold JSON, empty cells
+are left out.
 
 Rows are stored in batches, each in one transaction: a bad row is reported with
 its line number and nothing of its batch is stored (earlier batches are).
@@ -36,20 +39,23 @@ from service.schemas.requests import (
     SLUG_PATTERN,
     SLUG_RE,
     ClaimBatchSchema,
+    QuestionResolutionSchema,
+    QuestionSchema,
     ResolutionRequestSchema,
     SourceSchema,
 )
 from service.schemas.responses import attribution_document, claim_document, iso_time
 from service.store import change_counters
 from service.store import claims as claim_store
+from service.store import questions as question_store
 from service.store.db import get_engine, writer
-from service.store.models import Claim, Source, utcnow
+from service.store.models import Claim, Question, Source, utcnow
 from service.store.resolutions import ResolutionContext, ResolutionRefused, resolve_claims
 from service.store.source_beliefs import read_book
 from service.store.sources import save_sources
 
 # Cells of a CSV row that hold JSON rather than text.
-JSON_COLUMNS = ("prior", "tags", "attributions")
+JSON_COLUMNS = ("prior", "tags", "attributions", "value", "resolution")
 
 
 class BadRow(Exception):
@@ -112,7 +118,45 @@ def _resolution_context(session: Session) -> ResolutionContext:
     )
 
 
+def _validate_question(row: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
+    question_id = _pop_slug(row, "id")
+    resolution = row.pop("resolution", None)
+    definition: dict[str, Any] = QuestionSchema().load(row)
+    resolved = None
+    if resolution is not None:
+        try:
+            resolved = QuestionResolutionSchema().load(resolution)
+        except ma.ValidationError as exc:
+            raise ma.ValidationError({"resolution": exc.messages}) from None
+    return question_id, definition, resolved
+
+
+def _store_questions(
+    session: Session,
+    rows: list[tuple[int, tuple[str, dict[str, Any], dict[str, Any] | None]]],
+) -> None:
+    """Define questions as ``PUT /v1/questions/{id}`` does; a numeric question's recorded
+    resolution comes back with it (its answers' own resolutions are rows of their own)."""
+    now = utcnow()
+    for number, (question_id, definition, resolved) in rows:
+        errors = question_store.save_question(session, question_id, definition, now)
+        if errors:
+            field, messages = next(iter(errors.items()))
+            raise BadRow(number, f"{field}: {' '.join(messages)}")
+        if resolved is not None:
+            row = session.get(Question, question_id)
+            assert row is not None
+            row.resolved_value = resolved["value"]
+            row.resolved_at = resolved.get("resolved_at") or now
+            row.resolution_note = resolved.get("note")
+
+
 def _store_claims(session: Session, rows: list[tuple[int, dict[str, Any]]]) -> None:
+    errors = question_store.value_errors(session, [claim for _, claim in rows], with_stored=True)
+    if errors:
+        field, messages = next(iter(errors.items()))
+        position = int(field.split(".")[1])
+        raise BadRow(rows[position][0], f"value: {' '.join(messages)}")
     beliefs = _resolution_context(session)
     scorer = beliefs.setup.scorer.with_model(beliefs.book.model)
     book = beliefs.book.beliefs
@@ -145,6 +189,7 @@ def _store_resolutions(session: Session, rows: list[tuple[int, tuple[str, Any]]]
 
 ROW_TYPES: dict[str, RowType] = {
     "source": RowType(_validate_source, _store_sources),
+    "question": RowType(_validate_question, _store_questions),
     "claim": RowType(_validate_claim, _store_claims),
     "resolution": RowType(_validate_resolution, _store_resolutions),
 }
@@ -347,10 +392,32 @@ def _export_rows(session: Session) -> Iterator[Mapping[str, Any]]:
                 if value is not None
             },
         }
+    for question in session.scalars(select(Question).order_by(Question.id)):
+        defined: dict[str, Any] = {"type": "question", "id": question.id, "kind": question.kind}
+        for key, value in (
+            ("text", question.text),
+            ("unit", question.unit),
+            ("scale", question.scale),
+            ("tolerance", question.tolerance),
+        ):
+            if value is not None:
+                defined[key] = value
+        if question.resolved_value is not None:
+            defined["resolution"] = {
+                "value": question.resolved_value,
+                "resolved_at": iso_time(question.resolved_at),
+                **({"note": question.resolution_note} if question.resolution_note else {}),
+            }
+        yield defined
     for claims in _claim_pages(session):
         for claim in claims:
             row: dict[str, Any] = {"type": "claim", "id": claim.id, "text": claim.text}
-            for key, value in (("prior", claim.prior), ("question", claim.question)):
+            fields: tuple[tuple[str, Any], ...] = (
+                ("prior", claim.prior),
+                ("question", claim.question),
+                ("value", claim.value),
+            )
+            for key, value in fields:
                 if value is not None:
                     row[key] = value
             row["tags"] = sorted(t.tag for t in claim.tags)

@@ -136,7 +136,7 @@ def question_answers(role: Role | None, question_id: str) -> dict[str, Any]:
     answers = [_call(role, CLAIM, claim_id) for claim_id in ids]
     if not answers:
         raise Refused(404, f"No claim answers the question {question_id!r}.")
-    return {"id": question_id, "kind": "choice", "claims": answers}
+    return {"id": question_id, "kind": "choice", "answers": answers}
 
 
 def claim(role: Role | None, claim_id: str) -> dict[str, Any]:

@@ -190,7 +190,7 @@ def _prefixed(form: str, refused: data.Refused) -> dict[str, list[str]]:
 @bp.route("/questions/<slug:question_id>")
 def question(question_id: str) -> Any:
     document = data.question_answers(g.role, question_id)
-    answers = sorted(document["claims"], key=lambda c: -(c["score"] or {}).get("confidence", 0))
+    answers = sorted(document["answers"], key=lambda c: -(c["score"] or {}).get("confidence", 0))
     return render_template(
         "console/question.html",
         question=document,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -22,12 +22,16 @@ from scoring.evidence import FloatArray
 from scoring.fit import ReliabilityLearner
 from scoring.learned import LearnedModel
 from scoring.learning import learn_store
+from scoring.numeric import ErrorScale, NumericQuestion, QuestionKinds
+from scoring.numeric.learning import ErrorScaleEM, NumericCase
 from service.scoring_model import ScoringModel
 from service.settings import LearningSettings
 from service.store import change_counters
+from service.store import questions as question_store
 from service.store.models import (
     Attribution,
     Claim,
+    Question,
     Resolution,
     Score,
     SourceReliability,
@@ -90,6 +94,12 @@ class Snapshot:
     reliabilities_version: int
     """The ``reliabilities`` counter as of the snapshot."""
     n_attributions: int
+    kinds: QuestionKinds = field(default_factory=QuestionKinds)
+    """The defined questions' kinds and numeric definitions."""
+    truths: dict[str, float] = field(default_factory=dict)
+    """The resolved value of each resolved numeric question."""
+    errors: dict[str, ErrorScale] = field(default_factory=dict)
+    """Each source's learned error scale, where it has one."""
 
     @property
     def learned(self) -> dict[str, scoring.Beta]:
@@ -167,17 +177,23 @@ def read_snapshot(
         priors: list[float | None] = []
         questions: list[str | None] = []
         texts: list[str] = []
+        values: list[dict[str, Any] | None] = []
         updated_at: list[datetime] = []
-        for claim_id, prior, question, text, updated in connection.execute(
-            select(Claim.id, Claim.prior, Claim.question, Claim.text, Claim.updated_at).order_by(
-                Claim.id
-            )
+        for claim_id, prior, question, text, value, updated in connection.execute(
+            select(
+                Claim.id, Claim.prior, Claim.question, Claim.text, Claim.value, Claim.updated_at
+            ).order_by(Claim.id)
         ):
             ids.append(claim_id)
             priors.append(prior)
             questions.append(question)
             texts.append(text)
+            values.append(value)
             updated_at.append(updated)
+        question_rows = [
+            Question(**row._mapping) for row in connection.execute(select(Question.__table__))
+        ]
+        errors = question_store.learned_error_scales(connection)
 
         position = {claim_id: i for i, claim_id in enumerate(ids)}
         attributions: list[list[scoring.Attribution]] = [[] for _ in ids]
@@ -201,7 +217,14 @@ def read_snapshot(
             ages.append(age)
 
     claims = [
-        scoring.Claim(tuple(attributions[i]), priors[i], questions[i], claim_id, texts[i])
+        scoring.Claim(
+            tuple(attributions[i]),
+            priors[i],
+            questions[i],
+            claim_id,
+            texts[i],
+            question_store.figure_of(values[i]),
+        )
         for i, claim_id in enumerate(ids)
     ]
     outcome = np.array(
@@ -220,6 +243,9 @@ def read_snapshot(
         learned_version=learned_version,
         reliabilities_version=version,
         n_attributions=len(ages),
+        kinds=question_store.kinds_of(question_rows),
+        truths={q.id: q.resolved_value for q in question_rows if q.resolved_value is not None},
+        errors=errors,
     )
 
 
@@ -247,8 +273,10 @@ def learn_reliabilities(
     fit that ran out of iterations is logged (and says so in the job's stats).
     """
     priors = build_book(snapshot.book.definitions, {}, setup).beliefs
+    # Answers of a numeric question are not exclusive: each is its own for the fit.
+    claims = [replace(c, question=None) if c.value is not None else c for c in snapshot.claims]
     fit = learn_store(
-        snapshot.claims,
+        claims,
         snapshot.book.beliefs,
         {source_id: belief.belief for source_id, belief in priors.items()},
         snapshot.outcome,
@@ -278,3 +306,32 @@ def moved(before: scoring.Beta, after: scoring.Beta, tolerance: float) -> bool:
         abs(after.mean - before.mean) > tolerance / 10
         or abs(after.strength - before.strength) > tolerance * before.strength
     )
+
+
+def learn_error_scales(
+    snapshot: Snapshot, setup: ScoringModel, learning: LearningSettings
+) -> dict[str, ErrorScale]:
+    """Each source's error scale from the snapshot's numeric questions (``ErrorScaleEM``).
+
+    Resolved questions teach it through their resolved values, open ones softly
+    through agreement (``learning.unresolved_weight``); reliabilities are the
+    snapshot's. Sources that stated no point figure are left out.
+    """
+    members: dict[str, list[scoring.Claim]] = {}
+    for claim in snapshot.claims:
+        if claim.value is not None and claim.question is not None:
+            members.setdefault(claim.question, []).append(claim)
+    numeric = snapshot.kinds.numeric
+    cases = [
+        NumericCase(
+            numeric.get(q) or NumericQuestion(q),
+            claims,
+            [c.value for c in claims if c.value is not None],
+            snapshot.truths.get(q),
+        )
+        for q, claims in sorted(members.items())
+    ]
+    if not cases:
+        return {}
+    em = ErrorScaleEM(setup.params, unresolved_weight=learning.unresolved_weight)
+    return em.fit(cases, snapshot.book.beliefs).errors_

@@ -45,10 +45,12 @@ from sqlalchemy.orm import Session
 
 import scoring
 from scoring.learned import LearnedModel
+from scoring.numeric import NUMERIC_MODEL, ErrorScale
 from service.jobs.learning import (
     LearningSettings,
     Snapshot,
     epoch,
+    learn_error_scales,
     learn_reliabilities,
     moved,
     read_snapshot,
@@ -67,6 +69,7 @@ from service.store.models import (
     SourceReliability,
     utcnow,
 )
+from service.store.questions import error_scale_values, question_scorer
 from service.store.source_beliefs import SourceDefinition, build_book
 
 log = logging.getLogger(__name__)
@@ -263,6 +266,8 @@ class _Rescore:
         self.counts: dict[str, int] = {}
         self.timer = _Timer()
         self.last_heartbeat = time.monotonic()
+        self.errors: dict[str, ErrorScale] = {}
+        """Error scales the chunks are scored with: the snapshot's and the job's."""
 
     def run(self) -> dict[str, Any]:
         started = time.perf_counter()
@@ -273,7 +278,10 @@ class _Rescore:
 
     def _learn_and_rescore(self, snapshot: Snapshot, started: float, mark: float) -> dict[str, Any]:
         fit = learn_reliabilities(snapshot, self.job.setup, self.job.learning)
+        errors = learn_error_scales(snapshot, self.job.setup, self.job.learning)
         mark = self.timer.add("fit", mark)
+        moved_errors = self._write_error_scales(snapshot, errors)
+        self.errors = {**snapshot.errors, **errors}
 
         current = snapshot.book
         changed = [
@@ -300,6 +308,11 @@ class _Rescore:
         stale = self._stale_claims(snapshot, changed_at)
         if model_moved:
             stale = list(range(len(snapshot.ids)))
+        elif moved_errors:
+            # A moved error scale moves every numeric answer its source gave: rescore them all.
+            stale = sorted(
+                set(stale) | {i for i, c in enumerate(snapshot.claims) if c.value is not None}
+            )
         self.timer.add("write", mark)
 
         self.counts.update(
@@ -308,6 +321,7 @@ class _Rescore:
             sources_fitted=len(fit.beliefs),
             sources_moved=len(changed),
             sources_written=len(written),
+            error_scales_written=moved_errors,
             claims_stale=len(stale),
             claims_rescored=0,
             claims_changed=0,
@@ -422,6 +436,36 @@ class _Rescore:
         alone = version == snapshot.reliabilities_version + 1
         return written, now, version if alone else snapshot.reliabilities_version
 
+    def _write_error_scales(self, snapshot: Snapshot, errors: Mapping[str, ErrorScale]) -> int:
+        """Write the error scales that moved by more than ``rescore_min_change`` (relative).
+
+        A source without a learned row gets one holding its current belief, so
+        that its error scale has a home. Returns how many were written.
+        """
+        tolerance = self.job.learning.rescore_min_change
+        moved = [s for s, e in errors.items() if _error_moved(snapshot.errors.get(s), e, tolerance)]
+        if not moved:
+            return 0
+        table = _RELIABILITIES
+        now = utcnow()
+        with Session(writer(self.engine)) as session, session.begin():
+            for source_id in sorted(moved):
+                belief = snapshot.book.belief(source_id, self.job.setup).belief
+                values = error_scale_values(errors[source_id])
+                session.execute(
+                    upsert_statement(session, table)
+                    .values(
+                        source_id=source_id,
+                        alpha=belief.alpha,
+                        beta=belief.beta,
+                        job_id=self.job_id,
+                        updated_at=now,
+                        **values,
+                    )
+                    .on_conflict_do_update(index_elements=[table.c.source_id], set_=values)
+                )
+        return len(moved)
+
     def _stale_claims(self, snapshot: Snapshot, changed_at: Mapping[str, float]) -> list[int]:
         """Positions of the claims whose scores can have changed, with their question siblings.
 
@@ -439,7 +483,7 @@ class _Rescore:
         for i, (claim, score) in enumerate(zip(snapshot.claims, snapshot.scores, strict=True)):
             if resolved[i]:
                 is_stale = False
-            elif score is None or score.model != scoring.MODEL:
+            elif score is None or score.model not in (scoring.MODEL, NUMERIC_MODEL):
                 is_stale = True
             else:
                 computed = epoch(score.computed_at)
@@ -476,8 +520,16 @@ class _Rescore:
         moved too: the stored summaries of those claims are read to tell.
         """
         started = time.perf_counter()
-        scorer = self.job.setup.scorer
-        scores = scorer.score([snapshot.claims[i] for i in chunk], beliefs, model)
+        scores = (
+            question_scorer(self.job.setup.scorer.with_model(model))
+            .score(
+                [snapshot.claims[i] for i in chunk],
+                beliefs,
+                kinds=snapshot.kinds,
+                errors=self.errors,
+            )
+            .scores
+        )
         now = utcnow()
         tolerance = self.job.learning.rescore_min_change
         is_open = np.isnan(snapshot.outcome)
@@ -655,3 +707,15 @@ def _chunks(snapshot: Snapshot, positions: Sequence[int], size: int) -> Iterator
         chunk.extend(unit)
     if chunk:
         yield chunk
+
+
+def _error_moved(before: ErrorScale | None, after: ErrorScale, tolerance: float) -> bool:
+    """Whether an error scale changed by more than ``tolerance`` (relative, or absolute for
+    the chance of an informative figure)."""
+    if before is None or before.informative is None or after.informative is None:
+        return True
+    return (
+        abs(after.scale / before.scale - 1) > tolerance
+        or abs(after.strength / before.strength - 1) > tolerance
+        or abs(after.informative.mean - before.informative.mean) > tolerance
+    )

@@ -268,6 +268,31 @@ class AttributionSchema(Strict):
     quote = Text(validate=validate.Length(max=MAX_NOTE))
 
 
+# Figures stay far from overflow, so that spreads and scales of them stay finite.
+_FIGURE = validate.Range(-1e300, 1e300)
+
+
+class ValueSchema(Strict):
+    """A claim's figure: ``point``, or ``low`` and/or ``high`` (a range, "at least", "at most")."""
+
+    point = StrictFloat(validate=_FIGURE, metadata={"description": "The figure stated."})
+    low = StrictFloat(
+        validate=_FIGURE, metadata={"description": "At least (alone) or the range's low end."}
+    )
+    high = StrictFloat(
+        validate=_FIGURE, metadata={"description": "At most (alone) or the range's high end."}
+    )
+
+    @ma.validates_schema
+    def _one_form(self, data: dict[str, Any], **_: Any) -> None:
+        if "point" in data and ("low" in data or "high" in data):
+            raise ma.ValidationError({"point": ["Give a point, or low and/or high, not both."]})
+        if not data:
+            raise ma.ValidationError({"point": ["Give a point, or low and/or high."]})
+        if "low" in data and "high" in data and data["low"] > data["high"]:
+            raise ma.ValidationError({"high": ["Must not be below low."]})
+
+
 class ClaimSchema(Strict):
     id = slug()
     # The upper bound of text comes from config; see ``_check_limits``.
@@ -275,6 +300,10 @@ class ClaimSchema(Strict):
     prior = StrictFloat(validate=_open_unit)
     attributions = fields.Nested(AttributionSchema, many=True, load_default=list)
     question = slug()
+    value = fields.Nested(
+        ValueSchema,
+        metadata={"description": "The figure of an answer to a numeric question."},
+    )
     tags = fields.List(
         Text(validate=validate.Length(1, 128)),
         validate=validate.Length(max=MAX_TAGS),
@@ -347,7 +376,7 @@ _ATTRIBUTION_KEYS = frozenset(
     ("source", "stance", "via", "certainty", "count", "observed_at", "url", "quote")
 )
 _COMMON_ATTRIBUTION_KEYS = frozenset(("source", "stance", "via", "certainty", "count"))
-_CLAIM_KEYS = frozenset(("id", "text", "prior", "attributions", "question", "tags"))
+_CLAIM_KEYS = frozenset(("id", "text", "prior", "attributions", "question", "value", "tags"))
 # The fast path knows these fields one by one; a field added to a schema must be added there.
 assert frozenset(AttributionSchema._declared_fields) == _ATTRIBUTION_KEYS
 assert frozenset(ClaimSchema._declared_fields) == _CLAIM_KEYS
@@ -423,7 +452,8 @@ def _fast_claim(
     raw: Any, text_max: int, attributions_max: int, unnamed_prefix: str
 ) -> dict[str, Any]:
     """``ClaimSchema().load(raw)`` within the configured limits, for a body that passes."""
-    if type(raw) is not dict or not _CLAIM_KEYS.issuperset(raw):
+    # A claim with a value (a numeric question's answer) is rare: marshmallow loads it.
+    if type(raw) is not dict or not _CLAIM_KEYS.issuperset(raw) or "value" in raw:
         raise _Unsure
     loaded: dict[str, Any] = {}
     if "id" in raw:
@@ -545,6 +575,8 @@ class ClaimBatchSchema(_FastLoad):
             bad = attribution_errors(claim.get("attributions", ()), prefix)
             if bad:
                 errors.setdefault(i, {})["attributions"] = bad
+            if claim.get("value") is not None and claim.get("question") is None:
+                errors.setdefault(i, {})["value"] = ["A claim with a value must name a question."]
         if errors:
             raise ma.ValidationError({"claims": errors})
 
@@ -678,3 +710,54 @@ class StixBundleSchema(Strict):
     # STIX 2.0 bundles carried one; 2.1 readers ignore it.
     spec_version = fields.String()
     objects = fields.List(fields.Dict(), required=True)
+
+
+# --- questions ------------------------------------------------------------------
+
+QUESTION_KINDS = ("choice", "numeric")
+SCALES = ("log", "linear")
+
+
+class QuestionSchema(Strict):
+    """A question's definition (PUT /v1/questions/{id})."""
+
+    text = Text(validate=validate.Length(1, 10_000), allow_none=True)
+    kind = Text(validate=validate.OneOf(QUESTION_KINDS), load_default="choice")
+    unit = Text(validate=validate.Length(max=128), allow_none=True)
+    scale = Text(
+        validate=validate.OneOf(SCALES),
+        metadata={"description": "Numeric only: `log` (default; positive figures) or `linear`."},
+    )
+    tolerance = StrictFloat(
+        validate=validate.Range(0, 1e300),
+        metadata={
+            "description": "Numeric only: relative on a log scale (default 0.1, below 1), "
+            "absolute on a linear one (default 0: 5 % of the figures' spread)."
+        },
+    )
+
+    @ma.validates_schema
+    def _numeric_fields(self, data: dict[str, Any], **_: Any) -> None:
+        errors: dict[str, list[str]] = {}
+        if data.get("kind", "choice") == "choice":
+            for key in ("scale", "tolerance"):
+                if key in data:
+                    errors[key] = ["Only a numeric question has one."]
+        elif (
+            data.get("scale", "log") == "log"
+            and "tolerance" in data
+            and not 0 < data["tolerance"] < 1
+        ):
+            errors["tolerance"] = ["On a log scale, in (0, 1): relative to the figure."]
+        if errors:
+            raise ma.ValidationError(errors)
+
+
+class QuestionResolutionSchema(Strict):
+    value = StrictFloat(
+        required=True, validate=_FIGURE, metadata={"description": "The true value."}
+    )
+    resolved_at = AwareTime(
+        default_timezone=UTC, metadata={"description": "When the truth became known; default now."}
+    )
+    note = Text(validate=validate.Length(max=MAX_NOTE), allow_none=True)

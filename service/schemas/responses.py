@@ -16,6 +16,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from scoring import Score, summarize_reliability
+from scoring.numeric import ErrorScale, Estimate
 from service.formats.admiralty import reliability_tag, score_codes
 from service.schemas.requests import PriorSchema, Strict
 from service.scoring_model import ScoringModel
@@ -112,15 +113,25 @@ def _warnings() -> fields.List:
     )
 
 
-class ScoresResponseSchema(Strict):
-    scores = fields.Nested(ScoreSchema, many=True, required=True)
-    warnings = _warnings()
-
-
 class AddedEvidenceSchema(ScoreSchema):
     """The new score of a claim given evidence, and the warnings of that evidence."""
 
     warnings = _warnings()
+
+
+_SCORE_FIELDS = (
+    "claim_id",
+    "confidence",
+    "low",
+    "high",
+    "estimative",
+    "credibility",
+    "independent_sources",
+    "evidence",
+    "summary",
+    "model",
+    "computed_at",
+)
 
 
 def fresh_score_document(score: Score, computed_at: str, grade_of: GradeOf) -> dict[str, Any]:
@@ -188,11 +199,18 @@ class ResolutionSchema(Strict):
     forecast = fields.Float(metadata={"description": "The confidence the claim had when resolved."})
 
 
+class FigureSchema(Strict):
+    point = fields.Float()
+    low = fields.Float()
+    high = fields.Float()
+
+
 class StoredClaimSchema(Strict):
     id = fields.String(required=True)
     text = fields.String(required=True)
     prior = fields.Float(allow_none=True)
     question = fields.String(allow_none=True)
+    value = fields.Nested(FigureSchema, allow_none=True)
     tags = fields.List(fields.String(), required=True)
     status = fields.String(required=True)
     resolution = fields.Nested(ResolutionSchema, allow_none=True)
@@ -261,6 +279,7 @@ def claim_document(
         "text": claim.text,
         "prior": claim.prior,
         "question": claim.question,
+        "value": claim.value,
         "tags": sorted(t.tag for t in claim.tags),
         "status": claim.status,
         "resolution": resolution_document(claim.resolution),
@@ -307,6 +326,7 @@ def stored_claim_document(
         "text": claim["text"],
         "prior": claim.get("prior"),
         "question": claim.get("question"),
+        "value": claim.get("value"),
         "tags": sorted(set(claim.get("tags", ()))),
         "status": status,
         "resolution": resolution_document(resolution),
@@ -314,6 +334,120 @@ def stored_claim_document(
         "created_at": iso_time(created_at),
         "updated_at": iso_time(updated_at),
         "attributions": attributions,
+    }
+
+
+# --- questions ----------------------------------------------------------------
+
+
+class ModeSchema(Strict):
+    value = fields.Float(required=True)
+    weight = fields.Float(required=True, metadata={"description": "Posterior mass of the camp."})
+    sources = fields.List(
+        fields.String(), required=True, metadata={"description": "Reports whose figures it holds."}
+    )
+
+
+class EstimateSchema(Strict):
+    median = fields.Float(required=True)
+    interval = _interval()
+    modes = fields.Nested(
+        ModeSchema,
+        many=True,
+        required=True,
+        metadata={"description": "The distinct camps of claimed figures, heaviest first."},
+    )
+    independent_sources = fields.Float(required=True)
+    summary = fields.String(required=True)
+
+
+class QuestionEstimateSchema(Strict):
+    id = fields.String(required=True)
+    estimate = fields.Nested(EstimateSchema, required=True)
+
+
+class ScoresResponseSchema(Strict):
+    scores = fields.Nested(ScoreSchema, many=True, required=True)
+    questions = fields.Nested(
+        QuestionEstimateSchema,
+        many=True,
+        required=True,
+        metadata={"description": "The estimate of each numeric question among the claims."},
+    )
+    warnings = _warnings()
+
+
+class QuestionResolutionDocumentSchema(Strict):
+    value = fields.Float(required=True)
+    resolved_at = fields.String(required=True)
+    note = fields.String(allow_none=True)
+
+
+class StoredQuestionSchema(Strict):
+    id = fields.String(required=True)
+    text = fields.String(allow_none=True)
+    kind = fields.String(required=True, metadata={"description": "`choice` or `numeric`."})
+    defined = fields.Boolean(
+        required=True, metadata={"description": "Defined through the API, else only named."}
+    )
+    unit = fields.String(allow_none=True)
+    scale = fields.String(allow_none=True)
+    tolerance = fields.Float(allow_none=True)
+    resolution = fields.Nested(QuestionResolutionDocumentSchema, allow_none=True)
+    answers = fields.Nested(StoredClaimSchema, many=True, required=True)
+    estimate = fields.Nested(EstimateSchema, allow_none=True, required=True)
+    created_at = fields.String(allow_none=True)
+    updated_at = fields.String(allow_none=True)
+
+
+class QuestionPageSchema(Strict):
+    questions = fields.Nested(StoredQuestionSchema, many=True, required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+def estimate_document(estimate: Estimate) -> dict[str, Any]:
+    low, high = estimate.interval
+    return {
+        "median": estimate.median,
+        "interval": [low, high],
+        "modes": [
+            {"value": m.value, "weight": m.weight, "sources": list(m.sources)}
+            for m in estimate.modes
+        ],
+        "independent_sources": estimate.independent_sources,
+        "summary": estimate.summary,
+    }
+
+
+def question_document(
+    question_id: str,
+    row: models.Question | None,
+    answers: Sequence[models.Claim],
+    estimate: Estimate | None,
+    grade_of: GradeOf,
+) -> dict[str, Any]:
+    """A question, defined (``row``) or only named by its claims, with its answers."""
+    numeric = (row.kind == "numeric") if row is not None else any(a.value for a in answers)
+    resolution = None
+    if row is not None and row.resolved_value is not None:
+        resolution = {
+            "value": row.resolved_value,
+            "resolved_at": iso_time(row.resolved_at),
+            "note": row.resolution_note,
+        }
+    return {
+        "id": question_id,
+        "text": row.text if row is not None else None,
+        "kind": "numeric" if numeric else "choice",
+        "defined": row is not None,
+        "unit": row.unit if row is not None else None,
+        "scale": (row.scale if row is not None else None) or ("log" if numeric else None),
+        "tolerance": row.tolerance if row is not None else None,
+        "resolution": resolution,
+        "answers": [claim_document(a, grade_of=grade_of, full=False) for a in answers],
+        "estimate": estimate_document(estimate) if estimate is not None else None,
+        "created_at": iso_time(row.created_at) if row is not None else None,
+        "updated_at": iso_time(row.updated_at) if row is not None else None,
     }
 
 
@@ -405,6 +539,19 @@ class ReliabilitySchema(Strict):
     )
 
 
+class ErrorScaleSchema(Strict):
+    scale = fields.Float(
+        required=True,
+        metadata={"description": "Typical error of its figures (log units: 0.2 is about ±20 %)."},
+    )
+    strength = fields.Float(required=True, metadata={"description": "Figures it was learned from."})
+    informative = fields.Float(
+        allow_none=True,
+        required=True,
+        metadata={"description": "Chance that a figure of the source is informative (mean)."},
+    )
+
+
 class StoredSourceSchema(Strict):
     id = fields.String(required=True)
     name = fields.String(allow_none=True)
@@ -421,6 +568,12 @@ class StoredSourceSchema(Strict):
         "`reliability.grade` in MISP's admiralty-scale taxonomy "
         '(`admiralty-scale:source-reliability="b"`).'
     )
+    error_scale = fields.Nested(
+        ErrorScaleSchema,
+        allow_none=True,
+        required=True,
+        metadata={"description": "Learned from numeric questions; null until a job learns it."},
+    )
     created_at = fields.String(allow_none=True)
     updated_at = fields.String(allow_none=True)
 
@@ -433,14 +586,25 @@ class SourcePageSchema(SourceListSchema):
     next_cursor = fields.String(allow_none=True, required=True)
 
 
+def error_scale_document(error: ErrorScale) -> dict[str, Any]:
+    informative = error.informative
+    return {
+        "scale": error.scale,
+        "strength": error.strength,
+        "informative": informative.mean if informative is not None else None,
+    }
+
+
 def source_documents(
     book: SourceBook,
     setup: ScoringModel,
     records: Mapping[str, Mapping[str, int]],
     source_ids: Sequence[str],
+    errors: Mapping[str, ErrorScale],
 ) -> list[dict[str, Any]]:
     """The sources ``source_ids`` as ``book`` believes them; ``records`` are their
-    track records (``service.store.sources.track_records``)."""
+    track records (``service.store.sources.track_records``), ``errors`` their learned
+    error scales (``service.store.questions.error_scales``)."""
     beliefs = [book.belief(source_id, setup).belief for source_id in source_ids]
     summary = summarize_reliability(
         [b.alpha for b in beliefs], [b.beta for b in beliefs], setup.grades, setup.interval_level
@@ -465,6 +629,9 @@ def source_documents(
                     "learned": source_id in book.learned,
                 },
                 "tags": [reliability_tag(summary.grade[i])],
+                "error_scale": (
+                    error_scale_document(errors[source_id]) if source_id in errors else None
+                ),
                 "created_at": iso_time(definition.created_at if definition else None),
                 "updated_at": iso_time(definition.updated_at if definition else None),
             }

@@ -35,6 +35,7 @@ from sqlalchemy import Insert, Table, delete, func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 import scoring
+from service.store import questions as question_store
 from service.store.bulk import execute_many
 from service.store.db import dialect_insert, slices
 from service.store.models import (
@@ -181,6 +182,7 @@ def _claim_upsert(dialect: str) -> Insert:
             "text": excluded.text,
             "prior": excluded.prior,
             "question": excluded.question,
+            "value": excluded.value,
             "updated_at": excluded.updated_at,
         },
     )
@@ -211,6 +213,7 @@ def request_claim(claim_id: str | None, claim: Mapping[str, Any]) -> scoring.Cla
         question=claim.get("question"),
         id=claim_id,
         text=claim.get("text"),
+        value=question_store.figure_of(claim.get("value")),
     )
 
 
@@ -295,6 +298,7 @@ def store_claims(
                 "text": c["text"],
                 "prior": c.get("prior"),
                 "question": c.get("question"),
+                "value": c.get("value"),
                 "status": "open",
                 "created_at": now,
                 "updated_at": now,
@@ -437,7 +441,9 @@ def _score_with_siblings(
                     resolved.add(claim_id)
     siblings = stored_claims(session, sibling_ids)
     before = _stored_confidences(session, sibling_ids)
-    scores = scorer.score([*targets, *(siblings[i] for i in sibling_ids)], beliefs)
+    scores = question_store.score_question(
+        session, scorer, beliefs, [*targets, *(siblings[i] for i in sibling_ids)]
+    ).scores
     values = {s.claim_id: score_values(s, now) for s in scores if s.claim_id is not None}
     return {
         claim_id: v
@@ -465,11 +471,16 @@ def stored_claims(session: Session, ids: Sequence[str]) -> dict[str, scoring.Cla
                 scoring.Attribution(source, stance, tuple(via), certainty, count)
             )
         c = _CLAIMS.c
-        for claim_id, prior, question, text in session.execute(
-            select(c.id, c.prior, c.question, c.text).where(c.id.in_(chunk))
+        for claim_id, prior, question, text, value in session.execute(
+            select(c.id, c.prior, c.question, c.text, c.value).where(c.id.in_(chunk))
         ):
             found[claim_id] = scoring.Claim(
-                tuple(attributions[claim_id]), prior, question, claim_id, text
+                tuple(attributions[claim_id]),
+                prior,
+                question,
+                claim_id,
+                text,
+                question_store.figure_of(value),
             )
     return found
 

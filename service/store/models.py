@@ -102,6 +102,13 @@ class SourceReliability(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     reliabilities_version: Mapped[int | None] = mapped_column(Integer, index=True)
     """The ``reliabilities`` counter value of the write that left this belief."""
+    error_shape: Mapped[float | None] = mapped_column(Float)
+    error_rate: Mapped[float | None] = mapped_column(Float)
+    informative_alpha: Mapped[float | None] = mapped_column(Float)
+    informative_beta: Mapped[float | None] = mapped_column(Float)
+    """What the source's figures are like (``scoring.numeric.ErrorScale``): error variance
+    IG(error_shape, error_rate), chance of an informative figure Beta(informative_alpha,
+    informative_beta); NULL until a job learns them."""
 
 
 class LearnedModelRow(Base):
@@ -127,6 +134,9 @@ class Claim(Base):
     text: Mapped[str] = mapped_column(Text)
     prior: Mapped[float | None] = mapped_column(Float)
     question: Mapped[str | None] = mapped_column(String(SLUG), index=True)
+    value: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    """The figure of an answer to a numeric question, as given: ``{"point": 1500}``,
+    ``{"low": a, "high": b}``, ``{"low": a}`` or ``{"high": b}``."""
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -139,6 +149,25 @@ class Claim(Base):
     tags: Mapped[list[ClaimTag]] = relationship(cascade="all, delete-orphan")
     score: Mapped[Score | None] = relationship(cascade="all, delete-orphan")
     resolution: Mapped[Resolution | None] = relationship(cascade="all, delete-orphan")
+
+
+class Question(Base):
+    """A question's definition: ``choice`` (exclusive answers) or ``numeric`` (figures of
+    one quantity, on a ``log`` or ``linear`` scale), and a numeric question's resolution."""
+
+    __tablename__ = "questions"
+
+    id: Mapped[str] = mapped_column(String(SLUG), primary_key=True)
+    text: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16), default="choice")
+    unit: Mapped[str | None] = mapped_column(Text)
+    scale: Mapped[str | None] = mapped_column(String(16))
+    tolerance: Mapped[float | None] = mapped_column(Float)
+    resolved_value: Mapped[float | None] = mapped_column(Float)
+    resolved_at: Mapped[datetime | None]
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class ClaimTag(Base):

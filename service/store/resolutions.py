@@ -22,12 +22,21 @@ from sqlalchemy.orm import Session, selectinload
 
 import scoring
 from scoring.claims import STANCE_SIGN
+from scoring.numeric import Axis, NumericQuestion
 from service.scoring_model import ScoringModel
 from service.settings import LearningSettings
 from service.store import change_counters
 from service.store import claims as claim_store
+from service.store import questions as question_store
 from service.store.db import dialect_insert, slices
-from service.store.models import Attribution, Base, Claim, Resolution, SourceReliability
+from service.store.models import (
+    Attribution,
+    Base,
+    Claim,
+    Question,
+    Resolution,
+    SourceReliability,
+)
 from service.store.resolved_scores import resolved_values
 from service.store.source_beliefs import SourceBook
 
@@ -285,7 +294,7 @@ def withdraw_resolution(
     claim_store.score_stored(
         session,
         [claim_id],
-        scorer=beliefs.setup.scorer,
+        scorer=beliefs.setup.scorer.with_model(beliefs.book.model),
         beliefs=beliefs.book.beliefs,
         beliefs_version=beliefs.version,
         reasons={claim_id: WITHDRAWN},
@@ -303,6 +312,7 @@ def _conflicts(
             question
             for claim_id, body in requests
             if body["outcome"] == "confirmed"
+            and claims[claim_id].value is None
             and (question := claims[claim_id].question) is not None
         }
     )
@@ -329,7 +339,8 @@ def _conflicts(
                 "claim_id",
                 f"Claim {claim_id!r} is already {claim.status}; withdraw it first.",
             )
-        elif body["outcome"] == "confirmed" and claim.question is not None:
+        # Answers of a numeric question are not exclusive: 1,450 and 1,500 can both be right.
+        elif body["outcome"] == "confirmed" and claim.question is not None and claim.value is None:
             rival = confirmed.setdefault(claim.question, claim_id)
             if rival != claim_id:
                 conflicts[i] = (
@@ -427,3 +438,73 @@ def apply_track_record(
             }
         )
     session.execute(_track_record_upsert(session.get_bind().dialect.name), rows)
+
+
+def withdraw_question_resolution(
+    session: Session, question_id: str, beliefs: ResolutionContext, now: datetime
+) -> None:
+    """Withdraw a numeric question's resolution and each of its answers'.
+
+    Raises
+    ------
+    ResolutionRefused
+        404 when the question has no resolution.
+    """
+    row = session.get(Question, question_id, with_for_update=True)
+    if row is None or row.resolved_value is None:
+        raise ResolutionRefused(404, f"Question {question_id!r} has no resolution.")
+    answers = [claim_id for claim_id, _ in question_store.stored_values(session, question_id)]
+    for claim_id, claim in locked_claims(session, answers).items():
+        # An answer stored after the resolution is open already.
+        if claim.resolution is not None:
+            withdraw_resolution(session, claim_id, beliefs, now)
+    row.resolved_value = None
+    row.resolved_at = None
+    row.resolution_note = None
+    row.updated_at = now
+
+
+def numeric_outcomes(
+    session: Session, question_id: str, body: Mapping[str, Any], now: datetime
+) -> dict[str, str]:
+    """Record a numeric question's true value; each answer's outcome by its tolerance, by id.
+
+    Raises
+    ------
+    ResolutionRefused
+        409 already resolved; 422 a choice question, or a value that does not
+        fit the question (not positive on a log scale).
+    """
+    row = session.get(Question, question_id, with_for_update=True)
+    stored = question_store.stored_values(session, question_id)
+    numeric = (row is not None and row.kind == question_store.NUMERIC) or (
+        row is None and any(value is not None for _, value in stored)
+    )
+    if not numeric:
+        message = f"Question {question_id!r} is a choice question: resolve its claims."
+        raise ResolutionRefused(422, message, {0: {"value": [message]}})
+    if row is not None and row.resolved_value is not None:
+        raise ResolutionRefused(409, f"Question {question_id!r} is already resolved.")
+    definition = (
+        question_store.numeric_question(row) if row is not None else NumericQuestion(question_id)
+    )
+    truth = float(body["value"])
+    if definition.scale == "log" and truth <= 0:
+        message = "A log-scale question's value must be positive."
+        raise ResolutionRefused(422, message, {0: {"value": [message]}})
+    figures = {claim_id: question_store.figure_of(value) for claim_id, value in stored}
+    axis = Axis.of(definition, [f for f in figures.values() if f is not None])
+    x = float(axis.to_axis(truth))
+    outcomes = {}
+    for claim_id, figure in figures.items():
+        assert figure is not None
+        low, high = axis.window(figure)
+        outcomes[claim_id] = "confirmed" if low <= x <= high else "refuted"
+    if row is None:
+        row = Question(id=question_id, kind=question_store.NUMERIC, created_at=now, updated_at=now)
+        session.add(row)
+    row.resolved_value = truth
+    row.resolved_at = body.get("resolved_at") or now
+    row.resolution_note = body.get("note")
+    row.updated_at = now
+    return outcomes

@@ -60,6 +60,11 @@ TABLE: list[tuple[str, str, Any, str | None, int]] = [
     ("GET", "/v1/jobs", None, "read", 200),
     ("GET", "/v1/calibration", None, "read", 200),
     ("POST", "/v1/import/stix", foreign_bundle(), "write", 200),
+    ("GET", "/v1/questions", None, "read", 200),
+    ("GET", "/v1/questions/q", None, "read", 200),
+    ("PUT", "/v1/questions/q", {"kind": "numeric"}, "admin", 200),
+    ("POST", "/v1/questions/q/resolution", {"value": 5}, "admin", 200),
+    ("DELETE", "/v1/questions/q/resolution", None, "admin", 204),
 ]
 
 
@@ -104,16 +109,24 @@ def _headers(credential: str, keys: dict[str, str]) -> dict[str, str]:
 
 
 def _prepare(client: FlaskClient, admin: dict[str, str], method: str, path: str) -> None:
-    """What an allowed call needs: the claim, and for a withdrawal a resolution."""
+    """What an allowed call needs: the claim, the question, and for a withdrawal a resolution."""
     client.post("/v1/claims", json=CLAIM, headers=admin)
+    client.put("/v1/questions/q", json={"kind": "numeric"}, headers=admin)
     if method == "DELETE" and path.endswith("/resolution"):
         client.post("/v1/claims/c/resolution", json={"outcome": "confirmed"}, headers=admin)
+        client.post("/v1/questions/q/resolution", json={"value": 5}, headers=admin)
     if method == "POST" and path.endswith(("/resolution", "/resolutions")):
         client.delete("/v1/claims/c/resolution", headers=admin)
+        client.delete("/v1/questions/q/resolution", headers=admin)
 
 
 def test_the_table_covers_every_route(app: Flask) -> None:
-    examples = {"<slug:claim_id>": "c", "<slug:source_id>": "wire", "<job_id:job_id>": "{job}"}
+    examples = {
+        "<slug:claim_id>": "c",
+        "<slug:source_id>": "wire",
+        "<slug:question_id>": "q",
+        "<job_id:job_id>": "{job}",
+    }
     routes = set()
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static" or rule.endpoint.startswith("console."):

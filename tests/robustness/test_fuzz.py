@@ -44,7 +44,7 @@ from tests.robustness.report import record
 EXAMPLES = int(os.environ.get("CREDENCE_FUZZ_EXAMPLES", "50"))
 PROBLEM_MEMBERS = {"type", "title", "status", "detail", "errors"}
 # Stored ids for the path parameters of the positive cases (the job's is set by `seeded`).
-KNOWN = {"claim_id": "seed-2", "source_id": "wire", "job_id": ""}
+KNOWN = {"claim_id": "seed-2", "source_id": "wire", "question_id": "q-seed", "job_id": ""}
 PATH_NAMES = re.compile(r"{(\w+)}")
 REFUSALS = [400, 401, 403, 404, 405, 409, 413, 414, 415, 422]
 

@@ -168,3 +168,49 @@ def test_import_resolutions_as_the_endpoint_does(run: Any, app: Flask, tmp_path:
     missing = [{"type": "resolution", "claim_id": "nope", "outcome": "sure"}]
     result = run("import", str(write_lines(tmp_path / "missing.jsonl", missing)))
     assert result.exit_code == 1 and "line 1" in result.output and "outcome" in result.output
+
+
+def test_numeric_questions_come_in_and_go_out(run: Any, app: Flask, tmp_path: Path) -> None:
+    question = {
+        "type": "question",
+        "id": "troops",
+        "kind": "numeric",
+        "unit": "troops",
+        "scale": "log",
+        "resolution": {"value": 1600.0, "resolved_at": "2026-11-01T00:00:00+00:00"},
+    }
+    answers = [
+        {
+            "type": "claim",
+            "id": "a",
+            "text": "about 1,500",
+            "question": "troops",
+            "value": {"point": 1500.0},
+            "tags": [],
+            "attributions": [{"source": "gov-a"}],
+        },
+        {
+            "type": "claim",
+            "id": "b",
+            "text": "at least 9,000",
+            "question": "troops",
+            "value": {"low": 9000.0},
+            "tags": [],
+            "attributions": [{"source": "wire"}],
+        },
+    ]
+    result = run("import", str(write_lines(tmp_path / "in.jsonl", [question, *answers])))
+    assert result.exit_code == 0, result.output
+    stored = app.test_client().get("/v1/questions/troops").get_json()
+    assert stored["kind"] == "numeric" and stored["resolution"]["value"] == 1600
+    assert stored["estimate"]["modes"]
+    exported = [json.loads(line) for line in run("export").output.splitlines()]
+    assert [r for r in exported if r["type"] == "question"] == [question]
+    claims = [r for r in exported if r["type"] == "claim"]
+    assert [r["value"] for r in claims] == [{"point": 1500}, {"low": 9000}]
+    # A value that does not fit its question is a bad row: nothing of its batch is stored.
+    before = row_counts(app)
+    bad = {"type": "claim", "id": "z", "text": "z", "question": "troops"}
+    result = run("import", str(write_lines(tmp_path / "bad.jsonl", [bad])))
+    assert result.exit_code != 0 and "line 1: value" in result.output
+    assert row_counts(app) == before

@@ -102,7 +102,12 @@ def test_credentials_come_before_the_id(
 
 def test_openapi_path_parameters_carry_the_pattern(client: FlaskClient) -> None:
     spec = client.get("/openapi.json").get_json()
-    expected = {"claim_id": SLUG_PATTERN, "source_id": SLUG_PATTERN, "job_id": JOB_ID_PATTERN}
+    expected = {
+        "claim_id": SLUG_PATTERN,
+        "source_id": SLUG_PATTERN,
+        "question_id": SLUG_PATTERN,
+        "job_id": JOB_ID_PATTERN,
+    }
     seen = set()
     for path, operations in spec["paths"].items():
         for name in re.findall(r"{(\w+)}", path):
@@ -121,6 +126,8 @@ def test_openapi_path_parameters_carry_the_pattern(client: FlaskClient) -> None:
         "/v1/claims/{claim_id}/resolution",
         "/v1/claims/{claim_id}/history",
         "/v1/sources/{source_id}",
+        "/v1/questions/{question_id}",
+        "/v1/questions/{question_id}/resolution",
         "/v1/jobs/{job_id}",
     } <= seen
     # The documented patterns are the ones enforced: Python's anchors differ only at "\n".

@@ -7,8 +7,8 @@ claims resolved before, in place; their open scores remain in the history.
 Data only: the downgrade leaves the rewritten scores (a re-post or a
 withdrawal rescores a claim as open).
 
-Revision ID: 0003_resolved_scores
-Revises: source_change_feed
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-29 13:00:00
 """
 
@@ -23,8 +23,8 @@ from alembic import op
 
 from service.store.resolved_scores import resolved_values
 
-revision = "0003_resolved_scores"
-down_revision = "source_change_feed"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

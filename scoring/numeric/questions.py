@@ -1,0 +1,125 @@
+"""Scoring claims of choice and numeric questions together.
+
+Claims of a numeric question are scored as figures (``NumericScorer``), all
+others by the ``ClaimScorer``. A question is numeric when it is defined so, or
+when it is not defined and one of its claims carries a value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from scoring.claims import Claim
+from scoring.numeric.errors import ErrorScale
+from scoring.numeric.estimate import Estimate
+from scoring.numeric.figures import NumericQuestion
+from scoring.numeric.scorer import NumericScorer
+from scoring.params import SourceBelief
+from scoring.scorer import ClaimScorer, Score
+
+
+@dataclass(frozen=True)
+class QuestionKinds:
+    """What is known of the questions of a call.
+
+    Attributes
+    ----------
+    numeric : mapping of str to NumericQuestion
+        Questions defined as numeric.
+    choice : frozenset of str
+        Questions defined as choice questions.
+    """
+
+    numeric: Mapping[str, NumericQuestion] = field(default_factory=dict)
+    choice: frozenset[str] = frozenset()
+
+    def numeric_questions(self, claims: Sequence[Claim]) -> dict[str, NumericQuestion]:
+        """The numeric questions among ``claims``', by id.
+
+        Raises
+        ------
+        ValueError
+            For a value in a choice question, or a claim of a numeric question
+            without one.
+        """
+        found: dict[str, NumericQuestion] = {}
+        for c in claims:
+            q = c.question
+            if q is None:
+                if c.value is not None:
+                    raise ValueError("a claim with a value must name a question")
+                continue
+            if c.value is not None:
+                if q in self.choice:
+                    raise ValueError(
+                        f"question {q!r} is a choice question: its claims take no value"
+                    )
+                found.setdefault(q, self.numeric.get(q) or NumericQuestion(q))
+            elif q in self.numeric:
+                found.setdefault(q, self.numeric[q])
+        for c in claims:
+            if c.question in found and c.value is None:
+                raise ValueError(
+                    f"question {c.question!r} is numeric: each of its claims needs a value"
+                )
+        return found
+
+
+@dataclass(frozen=True)
+class Scored:
+    """Scores of a call's claims in their order, and the estimate of each numeric question."""
+
+    scores: list[Score]
+    estimates: dict[str, Estimate]
+
+
+class QuestionScorer:
+    """Scores claims whatever their questions' kinds.
+
+    Parameters
+    ----------
+    claims : ClaimScorer
+    figures : NumericScorer
+    """
+
+    def __init__(self, claims: ClaimScorer, figures: NumericScorer) -> None:
+        self.claims = claims
+        self.figures = figures
+
+    def score(
+        self,
+        claims: Sequence[Claim],
+        sources: Mapping[str, SourceBelief],
+        *,
+        kinds: QuestionKinds | None = None,
+        errors: Mapping[str, ErrorScale] | None = None,
+    ) -> Scored:
+        """Score ``claims``; see ``ClaimScorer.score`` and ``NumericScorer.score``.
+
+        Raises
+        ------
+        ValueError
+            As ``QuestionKinds.numeric_questions``, and for values that do not
+            fit their question.
+        """
+        numeric = (kinds or QuestionKinds()).numeric_questions(claims)
+        plain = [i for i, c in enumerate(claims) if c.question not in numeric]
+        scores: list[Score | None] = [None] * len(claims)
+        for i, s in zip(plain, self.claims.score([claims[i] for i in plain], sources), strict=True):
+            scores[i] = s
+        estimates = {}
+        for q, question in numeric.items():
+            members = [i for i, c in enumerate(claims) if c.question == q]
+            values = [claims[i].value for i in members]
+            result = self.figures.score(
+                question,
+                [claims[i] for i in members],
+                [v for v in values if v is not None],
+                sources,
+                errors,
+            )
+            estimates[q] = result.estimate
+            for i, s in zip(members, result.scores, strict=True):
+                scores[i] = s
+        return Scored([s for s in scores if s is not None], estimates)

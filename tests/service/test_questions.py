@@ -1,0 +1,207 @@
+"""Questions over HTTP: numeric questions' figures, estimates, resolutions and bad input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from service.schemas.responses import (
+    QuestionPageSchema,
+    ScoresResponseSchema,
+    StoredQuestionSchema,
+)
+from tests.service.helpers import assert_problem, row_counts
+
+SOURCES = {
+    "kr-nis": {"group": "gov:kr", "prior": {"grade": "C"}},
+    "kr-media": {"group": "media:kr", "prior": {"reliability": 0.85, "strength": 20}},
+    "ua-president": {"group": "gov:ua", "prior": {"grade": "C"}},
+    "axios": {"group": "media:us", "prior": {"grade": "B"}},
+    "ap": {"group": "media:us", "prior": {"grade": "B"}},
+}
+
+
+def troops(question: str = "kp-troops") -> list[dict[str, Any]]:
+    return [
+        {
+            "id": "kp-1500",
+            "text": "North Korea shipped about 1,500 special forces to Russia.",
+            "question": question,
+            "value": {"point": 1500},
+            "attributions": [
+                {"source": "kr-nis", "via": ["kr-media"]},
+                {"source": "kr-nis", "via": ["ap"]},
+            ],
+        },
+        {
+            "id": "kp-10000",
+            "text": "North Korea is readying 10,000 troops to deploy to Russia.",
+            "question": question,
+            "value": {"point": 10000},
+            "attributions": [{"source": "ua-president", "via": ["axios"]}],
+        },
+    ]
+
+
+def define_sources(client: FlaskClient) -> None:
+    for source_id, definition in SOURCES.items():
+        assert client.put(f"/v1/sources/{source_id}", json=definition).status_code == 200
+
+
+def test_a_numeric_question_reports_its_camps(client: FlaskClient) -> None:
+    define_sources(client)
+    put = client.put(
+        "/v1/questions/kp-troops",
+        json={"text": "How many troops?", "kind": "numeric", "unit": "troops"},
+    )
+    assert put.status_code == 200, put.get_json()
+    assert client.post("/v1/claims", json={"claims": troops()}).status_code == 200
+    body = client.get("/v1/questions/kp-troops").get_json()
+    assert StoredQuestionSchema().validate(body) == {}
+    assert body["kind"] == "numeric" and body["scale"] == "log" and body["defined"]
+    estimate = body["estimate"]
+    assert [round(m["value"], -2) for m in estimate["modes"]] == [1500, 10000]
+    assert estimate["interval"][0] <= estimate["median"] <= estimate["interval"][1]
+    assert estimate["summary"].startswith("Two camps: about 1,500 troops (kr-nis via kr-media)")
+    answers = {a["id"]: a for a in body["answers"]}
+    assert answers["kp-1500"]["value"] == {"point": 1500}
+    assert answers["kp-1500"]["score"]["model"]["name"] == "credence-numeric"
+    stored = client.get("/v1/claims/kp-1500").get_json()
+    assert stored["value"] == {"point": 1500}
+    # The echo through AP is counted once.
+    assert stored["score"]["evidence"][1]["weight"] == 0
+    page = client.get("/v1/questions").get_json()
+    assert QuestionPageSchema().validate(page) == {}
+    assert [q["id"] for q in page["questions"]] == ["kp-troops"]
+
+
+def test_score_returns_the_estimates_of_numeric_questions(app: Flask, client: FlaskClient) -> None:
+    before = row_counts(app)
+    response = client.post(
+        "/v1/score",
+        json={"claims": [*troops("undefined-q"), {"text": "plain"}], "sources": SOURCES},
+    )
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert ScoresResponseSchema().validate(body) == {}
+    assert [q["id"] for q in body["questions"]] == ["undefined-q"]
+    assert len(body["questions"][0]["estimate"]["modes"]) == 2
+    assert [s["model"]["name"] for s in body["scores"]] == [
+        "credence-numeric",
+        "credence-numeric",
+        "credence-logodds",
+    ]
+    assert row_counts(app) == before
+
+
+def test_bad_values_are_refused_naming_the_field(app: Flask, client: FlaskClient) -> None:
+    client.put("/v1/questions/who", json={"kind": "choice"})
+    before = row_counts(app)
+    one = troops()[0]
+    cases = [
+        ({k: v for k, v in one.items() if k != "question"}, "claims.0.value"),
+        ({**one, "value": {"low": 5, "high": 2}}, "claims.0.value.high"),
+        ({**one, "value": {"point": 5, "low": 2}}, "claims.0.value.point"),
+        ({**one, "value": {}}, "claims.0.value.point"),
+        ({**one, "value": {"point": "12"}}, "claims.0.value.point"),
+        ({**one, "value": {"point": 0}}, "claims.0.value"),
+        ({**one, "question": "who"}, "claims.0.value"),
+    ]
+    for claim, field in cases:
+        assert_problem(client.post("/v1/claims", json={"claims": [claim]}), 422, field)
+        assert_problem(client.post("/v1/score", json={"claims": [claim]}), 422, field)
+    # Non-finite numbers (Python's JSON reads NaN and Infinity).
+    for literal in ("NaN", "Infinity", "1e999"):
+        raw = '{"claims": [{"text": "x", "question": "q", "value": {"point": ' + literal + "}}]}"
+        response = client.post("/v1/claims", data=raw, content_type="application/json")
+        assert response.status_code in (400, 422)
+    # A numeric question's answer needs a value.
+    bare = {"id": "bare", "text": "No figure.", "question": "kp-troops"}
+    assert_problem(
+        client.post("/v1/claims", json={"claims": [troops()[0], bare]}), 422, "claims.1.value"
+    )
+    assert row_counts(app) == before
+
+
+def test_question_definitions_are_checked(client: FlaskClient) -> None:
+    assert_problem(client.put("/v1/questions/q", json={"kind": "odd"}), 422, "kind")
+    assert_problem(
+        client.put("/v1/questions/q", json={"kind": "numeric", "tolerance": 2}), 422, "tolerance"
+    )
+    assert_problem(
+        client.put("/v1/questions/q", json={"kind": "choice", "scale": "log"}), 422, "scale"
+    )
+    assert client.post("/v1/claims", json={"claims": troops("q")}).status_code == 200
+    assert_problem(client.put("/v1/questions/q", json={"kind": "choice"}), 422, "kind")
+    assert client.get("/v1/questions/nothing").status_code == 404
+
+
+def test_resolving_a_numeric_question_judges_each_answer(client: FlaskClient) -> None:
+    define_sources(client)
+    client.put("/v1/questions/kp-troops", json={"kind": "numeric", "tolerance": 0.2})
+    client.post("/v1/claims", json={"claims": troops()})
+    forecast = client.get("/v1/claims/kp-1500").get_json()["score"]["confidence"]
+    response = client.post("/v1/questions/kp-troops/resolution", json={"value": 1700})
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["resolution"]["value"] == 1700
+    statuses = {a["id"]: a["status"] for a in body["answers"]}
+    assert statuses == {"kp-1500": "confirmed", "kp-10000": "refuted"}
+    resolved = client.get("/v1/claims/kp-1500").get_json()
+    assert resolved["resolution"]["forecast"] == forecast
+    # The confirmed figure's source gained a hit.
+    nis = client.get("/v1/sources/kr-nis").get_json()
+    assert nis["track_record"]["confirmed"] == 1
+    calibration = client.get("/v1/calibration").get_json()
+    assert sum(b["count"] for b in calibration["bins"]) == 2
+    assert_problem(client.post("/v1/questions/kp-troops/resolution", json={"value": 1700}), 409)
+    # Withdrawn, everything is open again and the hit is taken back; then resolved anew.
+    assert client.delete("/v1/questions/kp-troops/resolution").status_code == 204
+    reopened = client.get("/v1/questions/kp-troops").get_json()
+    assert reopened["resolution"] is None
+    assert {a["status"] for a in reopened["answers"]} == {"open"}
+    assert client.get("/v1/sources/kr-nis").get_json()["track_record"]["confirmed"] == 0
+    assert_problem(client.delete("/v1/questions/kp-troops/resolution"), 404)
+    again = client.post("/v1/questions/kp-troops/resolution", json={"value": 9000})
+    assert {a["id"]: a["status"] for a in again.get_json()["answers"]} == {
+        "kp-1500": "refuted",
+        "kp-10000": "confirmed",
+    }
+    client.post("/v1/claims", json={"claims": [{"id": "c", "text": "x", "question": "who"}]})
+    assert_problem(client.post("/v1/questions/who/resolution", json={"value": 3}), 422, "value")
+
+
+def test_figures_get_warnings_and_strict_mode_refuses_them(app: Flask, client: FlaskClient) -> None:
+    # kr-media and the others are not defined: a warning each, a 422 in strict mode.
+    claims = troops("undefined-q")
+    loose = client.post("/v1/score", json={"claims": claims})
+    assert loose.status_code == 200, loose.get_json()
+    fields = {w["field"] for w in loose.get_json()["warnings"]}
+    assert "claims[0].attributions[0].source" in fields
+    assert loose.get_json()["questions"][0]["id"] == "undefined-q"
+    before = row_counts(app)
+    strict = client.post("/v1/claims?strict=true", json={"claims": claims})
+    assert_problem(strict, 422)
+    assert row_counts(app) == before
+
+
+def test_a_resolved_numeric_question_reads_as_resolved(client: FlaskClient) -> None:
+    define_sources(client)
+    client.put("/v1/questions/kp-troops", json={"kind": "numeric", "tolerance": 0.2})
+    client.post("/v1/claims", json={"claims": troops()})
+    client.post("/v1/questions/kp-troops/resolution", json={"value": 1700})
+    confirmed = client.get("/v1/claims/kp-1500").get_json()["score"]
+    refuted = client.get("/v1/claims/kp-10000").get_json()["score"]
+    assert (confirmed["confidence"], confirmed["credibility"]) == (1.0, 1)
+    assert (refuted["confidence"], refuted["credibility"]) == (0.0, 5)
+    assert confirmed["summary"].startswith("Confirmed on ")
+    # Redefining the question rescores its answers, which stay resolved.
+    client.put("/v1/questions/kp-troops", json={"kind": "numeric", "tolerance": 0.3})
+    assert client.get("/v1/claims/kp-10000").get_json()["score"]["confidence"] == 0.0
+    # Withdrawn, they are scored as open figures again.
+    client.delete("/v1/questions/kp-troops/resolution")
+    reopened = client.get("/v1/claims/kp-1500").get_json()["score"]
+    assert 0.0 < reopened["confidence"] < 1.0
+    assert reopened["model"]["name"] == "credence-numeric"
