@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import settings
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.orm import Session
 
@@ -25,6 +26,12 @@ from service.store.db import make_engine, writer
 from service.store.models import Base
 from service.store.schema_migrations import upgrade
 from service.web.auth import Role, create_key
+
+# CI draws the same examples on every run, so a red build is a finding to reproduce, not
+# a roll of the dice; locally each run explores new examples.
+settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 PG_URL = os.environ.get("CREDENCE_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
