@@ -33,6 +33,7 @@ import numpy as np
 from sqlalchemy import Engine, create_engine, make_url, text
 
 from bench.common import header, table, write_results
+from service.store.claims import SCORE_COLUMNS
 from service.store.db import make_engine
 from service.store.schema_migrations import upgrade
 
@@ -67,19 +68,6 @@ ATTRIBUTION_COLUMNS = (
     "observed_at",
 )
 RESOLUTION_COLUMNS = ("claim_id", "outcome", "resolved_at", "note", "forecast", "created_at")
-SCORE_COLUMNS = (
-    "claim_id",
-    "confidence",
-    "low",
-    "high",
-    "estimative",
-    "credibility",
-    "independent_sources",
-    "evidence",
-    "summary",
-    "model",
-    "computed_at",
-)
 
 
 def generate(n_sources: int, n_claims: int, per_claim: int, seed: int = 1) -> Store:

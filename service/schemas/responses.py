@@ -119,21 +119,6 @@ class AddedEvidenceSchema(ScoreSchema):
     warnings = _warnings()
 
 
-_SCORE_FIELDS = (
-    "claim_id",
-    "confidence",
-    "low",
-    "high",
-    "estimative",
-    "credibility",
-    "independent_sources",
-    "evidence",
-    "summary",
-    "model",
-    "computed_at",
-)
-
-
 def fresh_score_document(score: Score, computed_at: str, grade_of: GradeOf) -> dict[str, Any]:
     """``score_document(score_values(score, t))`` in one step, ``computed_at`` already
     rendered: the body of a score that is not stored (POST /v1/score)."""

@@ -63,7 +63,7 @@ _ATTRIBUTIONS: Table = Base.metadata.tables[Attribution.__tablename__]
 _TAGS: Table = Base.metadata.tables[ClaimTag.__tablename__]
 _SCORES: Table = Base.metadata.tables[Score.__tablename__]
 _HISTORY: Table = Base.metadata.tables[ScoreHistory.__tablename__]
-_SCORE_COLUMNS = (
+SCORE_COLUMNS = (  # a stored score's columns, as bulk writers and the bench read them
     "claim_id",
     "confidence",
     "low",
@@ -117,7 +117,7 @@ def score_values(score: scoring.Score, computed_at: datetime) -> dict[str, Any]:
 
 def stored_score_values(row: Score) -> dict[str, Any]:
     """A stored score as ``score_values`` gives it."""
-    return {column: getattr(row, column) for column in _SCORE_COLUMNS}
+    return {column: getattr(row, column) for column in SCORE_COLUMNS}
 
 
 ADDED = "added"
