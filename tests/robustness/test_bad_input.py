@@ -303,6 +303,59 @@ CASES = [
             ("unknown-key", {"mean": 0.5}, "prior.mean"),
         ]
     ),
+    # The 1.1 operations: batch writes, STIX import, numeric questions.
+    Bad(
+        "sources-batch-grade",
+        json.dumps({"sources": [{"id": "ok"}, {"id": "bad", "prior": {"grade": "G"}}]}),
+        422,
+        ("sources.1.prior.grade",),
+        path="/v1/sources",
+        also_score=False,
+    ),
+    Bad(
+        "resolutions-batch-unknown-claim",
+        json.dumps(
+            {
+                "resolutions": [
+                    {"claim_id": STORED, "outcome": "confirmed"},
+                    {"claim_id": "nope", "outcome": "refuted"},
+                ]
+            }
+        ),
+        404,
+        ("resolutions.1.claim_id",),
+        path="/v1/resolutions",
+        also_score=False,
+    ),
+    Bad(
+        "stix-not-a-bundle",
+        json.dumps({"type": "report", "id": "x"}),
+        422,
+        ("type",),
+        path="/v1/import/stix",
+        also_score=False,
+    ),
+    Bad(
+        "value-without-question",
+        claims(claim(value={"point": 1500})),
+        422,
+        ("claims.0.value",),
+    ),
+    Bad(
+        "value-low-above-high",
+        claims(claim(question="troops", value={"low": 2000, "high": 1000})),
+        422,
+        ("claims.0.value.high",),
+    ),
+    Bad(
+        "question-kind",
+        json.dumps({"text": "How many?", "kind": "guess"}),
+        422,
+        ("kind",),
+        method="PUT",
+        path="/v1/questions/troops",
+        also_score=False,
+    ),
 ]
 
 
