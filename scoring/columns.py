@@ -23,6 +23,8 @@ import numpy as np
 from scoring.claims import STANCE_SIGN, Attribution, Claim
 from scoring.evidence import FloatArray, IntArray
 from scoring.numeric.figures import Figure
+from scoring.params import ScoringParams, SourceBelief
+from scoring.rows import EvidenceRows, RowLists
 
 # Stance of each sign, indexed by the sign itself: 1 supports, -1 (the last) refutes.
 STANCES = ("neutral", "supports", "refutes")
@@ -240,3 +242,144 @@ class ClaimColumns:
         question = self.question.copy()
         question[np.asarray(list(positions), dtype=np.intp)] = -1
         return replace(self, question=question)
+
+
+def evidence_rows(
+    columns: ClaimColumns, sources: Mapping[str, SourceBelief], params: ScoringParams
+) -> EvidenceRows:
+    """The evidence-row table of every claim in ``columns``, built with array operations.
+
+    The same table as ``EvidenceRows(columns.claims(all), sources, params)``
+    (entities and channels in order of first appearance, relay channels of one
+    source merged, correlation clusters) without a Python object per
+    attribution; only relayed or hedged attributions are keyed one by one.
+    ``named`` is None for every claim, so summaries made from it name sources
+    from the evidence: it is the batch fit's input (``fit_data``), and claims
+    are scored from ``ClaimColumns.claims``.
+
+    Raises
+    ------
+    ValueError
+        For a prior, certainty or count out of range.
+    """
+    c = columns
+    n, m = c.n_claims, c.n_attributions
+    given = c.prior[~np.isnan(c.prior)]
+    if ((given <= 0) | (given >= 1)).any():
+        raise ValueError("a claim's prior must be in (0, 1)")
+    if ((c.certainty <= 0) | (c.certainty > 1)).any():
+        raise ValueError("an attribution's certainty must be in (0, 1]")
+    if (c.count < 1).any():
+        raise ValueError("an attribution's count must be an integer >= 1")
+    claim = c.claim_of_attribution()
+    via_len = np.diff(c.via_start)
+    via_row = np.repeat(np.arange(m), via_len)
+
+    # Entities in order of first appearance in (source, relays...) of each row in turn.
+    codes = np.concatenate((c.source, c.via)).astype(np.intp)
+    place = np.concatenate((np.arange(m) + c.via_start[:-1], via_row + 1 + np.arange(c.via.size)))
+    first = np.full(len(c.entities), np.iinfo(np.int64).max)
+    np.minimum.at(first, codes, place)
+    used = np.flatnonzero(first < np.iinfo(np.int64).max)
+    by_code = used[np.argsort(first[used], kind="stable")]
+    index = np.full(len(c.entities), -1, dtype=np.intp)
+    index[by_code] = np.arange(by_code.size)
+    ids = [c.entities[code] for code in by_code.tolist()]
+    src, relays = index[c.source], index[c.via]
+
+    unknown, unnamed = params.unknown_source, params.unnamed_correlation
+    known = [sources.get(s) for s in ids]
+    beliefs = [unknown if k is None else k.belief for k in known]
+    groups = [None if k is None else k.group for k in known]
+    rhos = [params.correlation(g) if g else unnamed for g in groups]
+    labels = [s if k is None or not k.name else k.name for s, k in zip(ids, known, strict=True)]
+
+    # Channels: a direct, certain attribution's is its source; others are keyed
+    # by (source, relay chain, certainty), numbered after the sources.
+    key = src.copy()
+    keyed: dict[tuple[int, tuple[int, ...], float], int] = {}
+    for r in np.flatnonzero((via_len > 0) | (c.certainty != 1)).tolist():
+        chain = tuple(relays[c.via_start[r] : c.via_start[r + 1]].tolist())
+        k = (int(src[r]), chain, float(c.certainty[r]))
+        key[r] = len(ids) + keyed.setdefault(k, len(keyed))
+    _, first_row, channel = np.unique(key, return_index=True, return_inverse=True)
+    channel = _by_first(first_row)[channel]
+    ch_row = np.sort(first_row)
+    ch_chain = [
+        relays[c.via_start[r] : c.via_start[r + 1]].tolist() if via_len[r] else []
+        for r in ch_row.tolist()
+    ]
+
+    # Questions: a claim alone is its own, numbered in claim order with the others.
+    qkey = np.where(c.question >= 0, c.question, len(c.questions) + np.arange(n))
+    _, first_claim, question = np.unique(qkey, return_index=True, return_inverse=True)
+    question = _by_first(first_claim)[question]
+
+    # Merges: rows of one source on one side of one claim go to the first of them.
+    sided = np.flatnonzero(c.sign != 0)
+    side = (c.sign[sided] > 0).astype(np.int64)
+    group_key = (claim[sided] * len(ids) + src[sided]) * 2 + side
+    order = sided[np.argsort(group_key, kind="stable")]
+    sorted_key = group_key[np.argsort(group_key, kind="stable")]
+    starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
+    head = order[starts]
+    merge = np.arange(m)
+    merge[order] = np.repeat(head, np.diff(np.r_[starts, order.size]))
+    merged = np.flatnonzero(merge != np.arange(m))
+    reports = np.zeros(m)
+    if order.size:
+        reports[head] = np.maximum.reduceat(c.count[order], starts)
+    weighted = np.sort(head)
+    weighted_counts = np.bincount(claim[weighted], minlength=n).tolist()
+
+    # Correlation clusters: weighted rows of one group on one side of one claim.
+    group_names = sorted({g for g in groups if g})
+    group_code = {g: i for i, g in enumerate(group_names)}
+    entity_group = np.array([group_code[g] if g else -1 for g in groups], dtype=np.int64)
+    grouped = weighted[entity_group[src[weighted]] >= 0]
+    cluster_key = (claim[grouped] * max(len(group_names), 1) + entity_group[src[grouped]]) * 2 + (
+        c.sign[grouped] > 0
+    )
+    corder = np.argsort(cluster_key, kind="stable")
+    ckey = cluster_key[corder]
+    cstarts = np.flatnonzero(np.r_[True, ckey[1:] != ckey[:-1]]) if ckey.size else ckey
+    cluster_to = np.repeat(grouped[corder][cstarts], np.diff(np.r_[cstarts, ckey.size]))
+    is_member = grouped[corder] != cluster_to
+    members = grouped[corder][is_member]
+    member_order = np.argsort(members)
+    prior = np.where(np.isnan(c.prior), params.default_claim_prior, c.prior)
+    return EvidenceRows.of(
+        RowLists(
+            ids=ids,
+            beliefs=beliefs,
+            groups=groups,
+            rhos=rhos,
+            start=c.start.tolist(),
+            question=question,
+            n_questions=int(first_claim.size),
+            prior=prior,
+            claim=claim,
+            channel=channel,
+            sign=c.sign.astype(np.intp),
+            reports=reports,
+            merged=merged,
+            merged_to=merge[merged],
+            clustered=members[member_order],
+            clustered_to=cluster_to[is_member][member_order],
+            weighted=weighted,
+            weighted_counts=weighted_counts,
+            named=[None] * n,
+            ch_source=src[ch_row].tolist(),
+            ch_chain=ch_chain,
+            ch_certainty=c.certainty[ch_row].tolist(),
+            labels=labels,
+        )
+    )
+
+
+def _by_first(first: IntArray) -> IntArray:
+    """For keys numbered by ``np.unique`` with first positions ``first``: each key's
+    number in order of first appearance."""
+    rank = np.empty(first.size, dtype=np.intp)
+    rank[np.argsort(first, kind="stable")] = np.arange(first.size)
+    return rank
