@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from scoring.claims import STANCE_SIGN, Attribution, Claim
 from scoring.evidence import FloatArray, IntArray
@@ -158,9 +159,7 @@ class ClaimColumns:
         return out
 
     @classmethod
-    def of_claims(
-        cls, claims: Sequence[Claim], age_days: Sequence[float] | FloatArray | None = None
-    ) -> ClaimColumns:
+    def of_claims(cls, claims: Sequence[Claim], age_days: ArrayLike | None = None) -> ClaimColumns:
         """The columns of ``claims`` (ids ``str(i)`` where a claim has none); ages
         default to 0. For tests and small stores: a store is read into columns directly.
 
