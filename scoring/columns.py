@@ -320,7 +320,7 @@ def evidence_rows(
     group_key = (claim[sided] * len(ids) + src[sided]) * 2 + side
     order = sided[np.argsort(group_key, kind="stable")]
     sorted_key = group_key[np.argsort(group_key, kind="stable")]
-    starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
+    starts = _group_starts(sorted_key)
     head = order[starts]
     merge = np.arange(m)
     merge[order] = np.repeat(head, np.diff(np.r_[starts, order.size]))
@@ -341,7 +341,7 @@ def evidence_rows(
     )
     corder = np.argsort(cluster_key, kind="stable")
     ckey = cluster_key[corder]
-    cstarts = np.flatnonzero(np.r_[True, ckey[1:] != ckey[:-1]]) if ckey.size else ckey
+    cstarts = _group_starts(ckey)
     cluster_to = np.repeat(grouped[corder][cstarts], np.diff(np.r_[cstarts, ckey.size]))
     is_member = grouped[corder] != cluster_to
     members = grouped[corder][is_member]
@@ -382,3 +382,10 @@ def _by_first(first: IntArray) -> IntArray:
     rank = np.empty(first.size, dtype=np.intp)
     rank[np.argsort(first, kind="stable")] = np.arange(first.size)
     return rank
+
+
+def _group_starts(keys: IntArray) -> IntArray:
+    """Where each run of equal values of sorted ``keys`` starts."""
+    if not keys.size:
+        return np.zeros(0, dtype=np.intp)
+    return np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
