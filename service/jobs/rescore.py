@@ -63,7 +63,7 @@ from service.jobs.snapshot import (
 )
 from service.scoring_model import ScoringModel
 from service.store import change_counters
-from service.store.claims import score_values, write_scores
+from service.store.claims import copy_scores, score_values
 from service.store.db import slices, upsert_statement, writer
 from service.store.models import (
     Base,
@@ -574,7 +574,7 @@ class _Rescore:
                 writable[claim_id] = _Write(values, now_row[2])
             self.counts["claims_skipped"] += len(changed) - len(writable)
             self.counts["claims_changed"] += len(writable)
-            write_scores(
+            copy_scores(
                 session,
                 [w.values for w in writable.values()],
                 dict.fromkeys(writable, REASON),
