@@ -87,7 +87,9 @@ class RowLists:
     question, prior : lists, length n_claims
     n_questions : int
     claim, channel, sign, reports : lists, length n_rows
-        As ``EvidenceRows``' arrays of those names.
+        As ``EvidenceRows``' arrays of those names. These and the other
+        per-row and per-claim fields may be arrays instead of lists
+        (``scoring.columns.evidence_rows`` builds them so).
     merged, merged_to : lists of int
         Rows merged into another row (same source, side and claim), and that row.
     clustered, clustered_to : lists of int
@@ -106,18 +108,18 @@ class RowLists:
     groups: list[str | None]
     rhos: list[float]
     start: list[int]
-    question: list[int]
+    question: list[int] | IntArray
     n_questions: int
-    prior: list[float]
-    claim: list[int]
-    channel: list[int]
-    sign: list[int]
-    reports: list[int | float]
-    merged: list[int]
-    merged_to: list[int]
-    clustered: list[int]
-    clustered_to: list[int]
-    weighted: list[int]
+    prior: list[float] | FloatArray
+    claim: list[int] | IntArray
+    channel: list[int] | IntArray
+    sign: list[int] | IntArray
+    reports: list[int | float] | FloatArray
+    merged: list[int] | IntArray
+    merged_to: list[int] | IntArray
+    clustered: list[int] | IntArray
+    clustered_to: list[int] | IntArray
+    weighted: list[int] | IntArray
     weighted_counts: list[int]
     named: list[tuple[list[str], list[str], list[str]] | None]
     ch_source: list[int]
@@ -431,9 +433,9 @@ class EvidenceRows:
         self.ch_source = np.array(ch_source, dtype=np.intp)
         self.source = self.ch_source[self.channel]
         self.sign = np.array(lists.sign, dtype=float)
-        self.row_merges = bool(merged)
+        self.row_merges = len(merged) > 0
         self.merge = np.arange(row)
-        if merged:
+        if self.row_merges:
             self.merge[merged] = merged_to
             self.primary = self.merge == np.arange(row)
         else:
@@ -442,7 +444,7 @@ class EvidenceRows:
         # Correlation clusters: the rows of one group taking one side of one
         # claim, each numbered by its first row; every other row is its own.
         cluster_of = np.arange(row)
-        if clustered:
+        if len(clustered):
             cluster_of[clustered] = clustered_to
         rho = np.array(rhos)[self.source]
         self.factor = cluster_design_effect(cluster_of, self.reports, rho, row)
@@ -462,7 +464,7 @@ class EvidenceRows:
         # Each row's channel in the extended table: merged channels on the first rows.
         self.chx = self.channel
         self.members = self.member_group = self.merged_into = np.zeros(0, dtype=np.intp)
-        if merged:
+        if self.row_merges:
             # Rows of one source reached through several channels: only these
             # need the noisy-OR, whose logarithms are the costliest step.
             shared = np.bincount(self.merge, minlength=row)[self.merge] > 1
