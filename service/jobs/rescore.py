@@ -44,6 +44,7 @@ from sqlalchemy import Engine, and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 import scoring
+from scoring.claims import question_units
 from scoring.learned import LearnedModel
 from scoring.numeric import NUMERIC_MODEL, ErrorScale
 from service.jobs.learning import (
@@ -689,22 +690,12 @@ def largest_changes(
 
 def _chunks(snapshot: Snapshot, positions: Sequence[int], size: int) -> Iterator[list[int]]:
     """Claim positions in chunks of about ``size``, never splitting a question."""
-    units: list[list[int]] = []
-    by_question: dict[str, list[int]] = {}
-    for i in positions:
-        question = snapshot.claims[i].question
-        if question is None:
-            units.append([i])
-        elif question in by_question:
-            by_question[question].append(i)
-        else:
-            units.append(by_question.setdefault(question, [i]))
     chunk: list[int] = []
-    for unit in units:
+    for unit in question_units(snapshot.claims[i].question for i in positions):
         if chunk and len(chunk) + len(unit) > size:
             yield chunk
             chunk = []
-        chunk.extend(unit)
+        chunk.extend(positions[j] for j in unit)
     if chunk:
         yield chunk
 
