@@ -2,8 +2,8 @@
 
 Claims of 3 attributions each (one relayed through an outlet, one hedged
 refutation, three unnamed officials) from 40 sources in 4 groups, scored in
-calls of 1, 100 and 1,000 claims with warm draw caches, as a running service
-would be. Beside each, in the same run on the same claims, the baseline:
+calls of 1, 4, 100 and 1,000 claims with warm draw caches, as a running
+service would be. Beside each, in the same run on the same claims, the baseline:
 reading the claims into their evidence-row table (``EvidenceRows``), the first
 step of every path and independent of how scores are then computed, so that
 the ratio is comparable across machines, loads and versions of the scorer. A
@@ -25,7 +25,7 @@ from bench.common import header, table, write_results
 from scoring import Attribution, Beta, Claim, ClaimScorer, EvidenceRows, SourceBelief
 from scoring.intervals import draws_and_mean
 
-SIZES = (1, 100, 1000)
+SIZES = (1, 4, 100, 1000)
 REPEATS = 7
 # Each timed repeat runs about this many claims.
 CLAIMS_PER_REPEAT = 3000
@@ -127,7 +127,7 @@ def main() -> None:
             ),
             "No goal of its own: the scorer's budget is what the HTTP goals leave it"
             " (`make bench-http`, bench/results/http.md). Compare the ratio column across"
-            " machines. A call of one claim takes the reference"
+            " machines. Calls of up to 8 claims take the reference"
             " (`scoring.confidence.reference_confidence`), larger calls the vectorised path.",
             "",
         ]

@@ -2,7 +2,7 @@
 
 ``ClaimScorer.score`` reads claims into their evidence rows (``scoring.rows``),
 has ``scoring.confidence`` compute the numbers (the reference for a call of
-one claim, the vectorised path for more; a learned model's E-step on top,
+a few claims, the vectorised path for more; a learned model's E-step on top,
 ``scoring.learned``), and makes each claim's ``Score`` from them: its words,
 credibility, evidence, notes and summary.
 """
@@ -40,8 +40,9 @@ MODEL = f"{MODEL_NAME}/{MODEL_VERSION}"
 # attributions.
 _CELLS_PER_PASS = 1 << 20
 
-# Calls with at most this many claims take scalar paths where numpy's per-call
-# cost would exceed the work.
+# Calls with at most this many claims (and no learned model) take the reference
+# and scalar words: making arrays of their few rows costs more than the
+# arithmetic on them (make bench-scoring; at about 8 claims both paths cost the same).
 _FEW = 8
 
 # A row whose |weight| is below this carries no evidence.
@@ -204,8 +205,7 @@ class ClaimScorer:
         """Scores of claims that hold whole questions, in one pass."""
         p = self.params
         lists = collect_rows(claims, sources, p)
-        if len(claims) == 1 and model is None:
-            # Arrays of a few rows cost more to make than the arithmetic on them.
+        if len(claims) <= _FEW and model is None:
             return self._scores(claims, lists, reference_confidence(lists, p))
         rows = EvidenceRows.of(lists)
         numbers = vectorised_confidence(rows, p)

@@ -13,7 +13,7 @@ from scoring.evidence import exclusive_posterior, logistic, saturate
 from scoring.explain import make_evidence
 from scoring.intervals import credible_interval, reliability_draws
 from scoring.rows import collect_rows
-from scoring.scorer import make_score
+from scoring.scorer import _FEW, make_score
 from tests.scoring.test_scorer import SCORER, claims, source_maps
 
 TOL = 1e-12
@@ -89,11 +89,13 @@ def test_the_reference_is_the_plain_arithmetic(
 
 
 @given(claims, source_maps)
-def test_a_lone_claim_scores_as_in_a_batch(claim: Claim, sources: dict[str, SourceBelief]) -> None:
-    """A call of one claim (the reference) and the same claim among others (vectorised)."""
+def test_a_call_of_few_claims_scores_as_a_large_one(
+    claim: Claim, sources: dict[str, SourceBelief]
+) -> None:
+    """A call of one claim (the reference) and the same claim among many (vectorised)."""
     other = Claim(claim.attributions, 0.3)
     alone = SCORER.score([claim], sources)[0]
-    among = SCORER.score([other, claim, other], sources)[1]
+    among = SCORER.score([other] * _FEW + [claim], sources)[_FEW]
     assert alone.confidence == pytest.approx(among.confidence, abs=TOL)
     assert alone.interval == pytest.approx(among.interval, abs=TOL)
     assert [e.weight for e in alone.evidence] == pytest.approx(
