@@ -41,7 +41,12 @@ from scoring.evidence import (
     noisy_or,
     saturate,
 )
-from scoring.intervals import DRAW_CACHE_SIZE, draws_and_mean
+from scoring.intervals import (
+    DRAW_CACHE_SIZE,
+    credible_interval,
+    draws_and_mean,
+    quantile_positions,
+)
 from scoring.params import ScoringParams
 from scoring.rows import EvidenceRows, RowLists
 
@@ -74,10 +79,8 @@ class Evaluation:
 
 
 class OrderStatistics:
-    """Where an equal-tailed interval's bounds lie among ``samples`` sorted draws.
-
-    numpy's linear interpolation: each bound is
-    ``sorted[below] * (1 - frac) + sorted[above] * frac``.
+    """Where an equal-tailed interval's bounds lie among ``samples`` sorted draws
+    (``scoring.intervals.quantile_positions``), to read them off picked columns.
 
     Attributes
     ----------
@@ -88,13 +91,7 @@ class OrderStatistics:
     """
 
     def __init__(self, samples: int, level: float) -> None:
-        last = samples - 1
-        tail = (1 - level) / 2
-        quantiles = []
-        for q in (tail, 1 - tail):
-            position = q * last
-            below = int(np.floor(position))
-            quantiles.append((below, min(below + 1, last), position - below))
+        quantiles = quantile_positions(samples, level)
         self.columns = [i for below, above, _ in quantiles for i in (below, above)]
         self.columns_and_point = np.array([*self.columns, samples], dtype=np.intp)
         self._below_weight = np.array([1 - frac for _, _, frac in quantiles])
@@ -109,6 +106,7 @@ class OrderStatistics:
 
 @functools.lru_cache(maxsize=8)
 def order_statistics(samples: int, level: float) -> OrderStatistics:
+    """``OrderStatistics(samples, level)``, made once."""
     return OrderStatistics(samples, level)
 
 
@@ -118,7 +116,7 @@ def prior_log_odds(prior: float) -> float:
     return float(logit([prior])[0])
 
 
-def _draws(rows: EvidenceRows | RowLists, samples: int) -> list[FloatArray]:
+def _draws(rows: EvidenceRows, samples: int) -> list[FloatArray]:
     """Each entity's reliability draws and mean, shape (samples + 1,) each (read-only)."""
     return [
         draws_and_mean(i, b.alpha, b.beta, samples)
@@ -254,10 +252,11 @@ def reference_confidence(t: RowLists, params: ScoringParams) -> Evaluation:
         score = saturate(np.array([totals[ci] for ci in members]), cap)
         score += np.array([prior_log_odds(t.prior[ci]) for ci in members])[:, None]
         joint = exclusive_posterior(score, np.zeros(len(members), np.intp), 1)
-        for ci, drawn in zip(members, joint, strict=True):
-            point = float(drawn[samples])
-            low, high = order.bounds(np.sort(drawn[:samples])[order.columns]).tolist()
-            points[ci], intervals[ci] = point, [min(low, point), max(high, point)]
+        bounds = credible_interval(joint[:, :samples], joint[:, samples], params.interval_level)
+        for ci, point, low, high in zip(
+            members, joint[:, samples].tolist(), *(b.tolist() for b in bounds), strict=True
+        ):
+            points[ci], intervals[ci] = point, [low, high]
     return Evaluation(mean, effective, weight, points, intervals)
 
 
