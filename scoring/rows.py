@@ -47,6 +47,7 @@ class RowLists:
     rhos : list of float, length n_entities
         Correlation of each entity's group (the unnamed one when it has none).
     start : list of int, length n_claims + 1
+        Rows of claim j are ``start[j]:start[j + 1]``.
     question, prior : lists, length n_claims
     n_questions : int
     claim, channel, sign, reports : lists, length n_rows
@@ -61,7 +62,9 @@ class RowLists:
         Rows that carry weight (neither neutral nor merged), in row order.
     weighted_counts : list of int, length n_claims
     named : list, length n_claims
-        As ``EvidenceRows.named``.
+        Per claim, the labels ("source via relay") of its supporting,
+        refuting and neutral channels, or None when a source appears twice on
+        one side (the summary then names sources from the evidence).
     ch_source, ch_chain, ch_certainty : lists, length n_channels
         Each channel's source entity, relay entities (in order) and certainty.
     """
@@ -338,12 +341,7 @@ class EvidenceRows:
         Source or relay id of each entity.
     beliefs : list of Beta, length n_entities
         Reliability belief of each entity.
-    groups : list of str or None, length n_entities
-    labels : list of str, length n_entities
-        What summaries call each entity: its name, else its id.
     n_claims, n_rows, n_questions : int
-    start : list of int, length n_claims + 1
-        Rows of claim j are ``start[j]:start[j + 1]``.
     question : ndarray of int, shape (n_claims,)
         Question index of each claim; a claim without a question has its own.
     prior : ndarray, shape (n_claims,)
@@ -359,8 +357,6 @@ class EvidenceRows:
         side of its claim.
     primary : ndarray of bool, shape (n_rows,)
         ``merge == arange(n_rows)``.
-    row_merges : bool
-        Whether any row is merged into another.
     reports : ndarray, shape (n_rows,)
         Reports behind each row: its ``count`` (the largest of the channels
         merged into it); 0 for merged and neutral rows.
@@ -379,10 +375,6 @@ class EvidenceRows:
     members, member_group, merged_into : ndarray of int
         The rows whose channels are merged, the merged channel of each (an
         index into ``merged_into``), and each merged channel's primary row.
-    named : list, length n_claims
-        Per claim, the labels ("source via relay") of its supporting,
-        refuting and neutral channels, or None when a source appears twice on
-        one side (the summary then names sources from the evidence).
     """
 
     def __init__(
@@ -404,9 +396,6 @@ class EvidenceRows:
 
         self.ids = ids
         self.beliefs = beliefs
-        self.groups = lists.groups
-        self.labels = lists.labels
-        self.start = lists.start
         self.n_claims = len(lists.start) - 1
         self.n_rows = row
         self.n_questions = lists.n_questions
@@ -418,7 +407,6 @@ class EvidenceRows:
         self.ch_source = np.array(ch_source, dtype=np.intp)
         self.source = self.ch_source[self.channel]
         self.sign = np.array(lists.sign, dtype=float)
-        self.row_merges = bool(merged)
         self.merge = np.arange(row)
         if merged:
             self.merge[merged] = merged_to
@@ -432,7 +420,6 @@ class EvidenceRows:
         self.coef = self.sign * self.scale
         self.weighted = np.array(lists.weighted, dtype=np.intp)
         self.weighted_counts = lists.weighted_counts
-        self.named = lists.named
 
         self.ch_certainty = np.array(lists.ch_certainty, dtype=float)
         depth = max(map(len, ch_chain), default=0)
