@@ -268,10 +268,9 @@ def collect_rows(
     # each numbered by its first row; every other row is its own. A cluster of
     # one report counts 1 / (1 + 0 * rho) = 1 exactly.
     if clustered or any(n > 1 for n in reports):
-        cluster_of = list(range(row))
-        for r, first in zip(clustered, clustered_to, strict=True):
-            cluster_of[r] = first
-        rho = [rhos[ch_source[ch]] for ch in r_channel]
+        cluster_of = np.arange(row)
+        cluster_of[clustered] = clustered_to
+        rho = np.array(rhos)[np.array(ch_source)[r_channel]]
         factor = cluster_design_effect(cluster_of, reports, rho, row)
         scale = np.array(reports, dtype=float) * factor
     else:
