@@ -25,7 +25,7 @@ from scoring.claims import STANCE_SIGN, Attribution, Claim
 from scoring.evidence import FloatArray, IntArray
 from scoring.numeric.figures import Figure
 from scoring.params import ScoringParams, SourceBelief
-from scoring.rows import EvidenceRows, RowLists
+from scoring.rows import EvidenceRows, RowLists, design_effects
 
 # Stance of each sign, indexed by the sign itself: 1 supports, -1 (the last) refutes.
 STANCES = ("neutral", "supports", "refutes")
@@ -347,6 +347,11 @@ def evidence_rows(
     members = grouped[corder][is_member]
     member_order = np.argsort(members)
     prior = np.where(np.isnan(c.prior), params.default_claim_prior, c.prior)
+    clustered, clustered_to = members[member_order], cluster_to[is_member][member_order]
+    ch_source = src[ch_row].tolist()
+    factor, scale = design_effects(
+        clustered, clustered_to, reports, np.asarray(rhos), ch_source, channel
+    )
     return EvidenceRows.of(
         RowLists(
             ids=ids,
@@ -363,15 +368,17 @@ def evidence_rows(
             reports=reports,
             merged=merged,
             merged_to=merge[merged],
-            clustered=members[member_order],
-            clustered_to=cluster_to[is_member][member_order],
+            clustered=clustered,
+            clustered_to=clustered_to,
             weighted=weighted,
             weighted_counts=weighted_counts,
             named=[None] * n,
-            ch_source=src[ch_row].tolist(),
+            ch_source=ch_source,
             ch_chain=ch_chain,
             ch_certainty=c.certainty[ch_row].tolist(),
             labels=labels,
+            factor=factor,
+            scale=scale,
         )
     )
 

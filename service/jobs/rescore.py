@@ -44,6 +44,7 @@ from sqlalchemy import Engine, and_, bindparam, insert, literal_column, select, 
 from sqlalchemy.orm import Session
 
 import scoring
+from scoring.claims import question_units
 from scoring.learned import LearnedModel
 from scoring.numeric import NUMERIC_MODEL, ErrorScale
 from service.jobs.learning import (
@@ -690,23 +691,13 @@ def largest_changes(
 
 def _chunks(snapshot: Snapshot, positions: Sequence[int], size: int) -> Iterator[list[int]]:
     """Claim positions in chunks of about ``size``, never splitting a question."""
-    units: list[list[int]] = []
-    by_question: dict[int, list[int]] = {}
-    codes = snapshot.columns.question
-    for i in positions:
-        question = int(codes[i])
-        if question < 0:
-            units.append([i])
-        elif question in by_question:
-            by_question[question].append(i)
-        else:
-            units.append(by_question.setdefault(question, [i]))
     chunk: list[int] = []
-    for unit in units:
+    codes = snapshot.columns.question[np.asarray(positions, dtype=np.intp)].tolist()
+    for unit in question_units(None if q < 0 else q for q in codes):
         if chunk and len(chunk) + len(unit) > size:
             yield chunk
             chunk = []
-        chunk.extend(unit)
+        chunk.extend(positions[j] for j in unit)
     if chunk:
         yield chunk
 
