@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, Table, delete, func, insert, select
+from sqlalchemy import Insert, Table, bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 import scoring
@@ -80,6 +80,11 @@ _HISTORY_COLUMNS = ("confidence", "low", "high", "credibility", "model", "comput
 _INSERT_ATTRIBUTIONS = insert(_ATTRIBUTIONS)
 _INSERT_TAGS = insert(_TAGS)
 _INSERT_HISTORY = insert(_HISTORY)
+_EXISTED = select(_CLAIMS.c.id, _CLAIMS.c.status, _CLAIMS.c.created_at).where(
+    _CLAIMS.c.id.in_(bindparam("ids", expanding=True)),
+    _CLAIMS.c.created_at != bindparam("now", type_=_CLAIMS.c.created_at.type),
+)
+"""Of a batch's ids just upserted at ``now``, the claims that were stored before."""
 
 
 def evidence_values(score: scoring.Score) -> list[dict[str, Any]]:
@@ -306,27 +311,29 @@ def store_claims(
             for claim_id, c in by_id
         ],
     )
-    # Read back after the upsert has locked the rows (PostgreSQL) or the file (SQLite).
-    kept: dict[str, tuple[str, datetime]] = {}
+    # Read back after the upsert has locked the rows (PostgreSQL) or the file
+    # (SQLite): only claims that existed before, whose status and creation time stay
+    # (a new claim was written open at ``now``; most of a batch usually is new).
+    existed: dict[str, tuple[str, datetime]] = {}
     ordered_ids = [claim_id for claim_id, _ in by_id]
     for chunk in slices(ordered_ids, _IDS_PER_QUERY):
-        kept.update(
+        existed.update(
             (claim_id, (status, created_at))
             for claim_id, status, created_at in session.execute(
-                select(_CLAIMS.c.id, _CLAIMS.c.status, _CLAIMS.c.created_at).where(
-                    _CLAIMS.c.id.in_(chunk)
-                )
+                _EXISTED, {"ids": chunk, "now": now}
             )
         )
+    kept = {claim_id: existed.get(claim_id, ("open", now)) for claim_id in ordered_ids}
     # What a re-post replaces, for its history row.
-    existing = [claim_id for claim_id in ordered_ids if kept[claim_id][1] != now]
+    existing = [claim_id for claim_id in ordered_ids if claim_id in existed]
     before = stored_attributions(session, existing)
     changes = {
         claim_id: attribution_changes(before[claim_id], c["attributions"])
         for claim_id, c in by_id
         if claim_id in before
     }
-    for chunk in slices(ordered_ids, _IDS_PER_QUERY):
+    # A new claim has no attributions or tags to replace.
+    for chunk in slices(existing, _IDS_PER_QUERY):
         session.execute(delete(_ATTRIBUTIONS).where(_ATTRIBUTIONS.c.claim_id.in_(chunk)))
         session.execute(delete(_TAGS).where(_TAGS.c.claim_id.in_(chunk)))
     _insert_attributions(
@@ -346,7 +353,7 @@ def store_claims(
     execute_many(session, _INSERT_TAGS, tags)
 
     scores = dict(batch.scores)
-    reasons = {claim_id: CREATED if kept[claim_id][1] == now else UPDATED for claim_id in batch.ids}
+    reasons = {claim_id: UPDATED if claim_id in existed else CREATED for claim_id in batch.ids}
     answers = [(claim_id, c) for claim_id, c in by_id if claim_id not in scores]
     if answers:
         targets = [request_claim(claim_id, c) for claim_id, c in answers]
