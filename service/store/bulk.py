@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Executable
@@ -41,33 +42,56 @@ def _compile(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> 
     return compiled.string, names, tuple(processors.get(name) for name in names), positional
 
 
-def execute_many(
-    session: Session, statement: Executable, rows: Sequence[Mapping[str, Any]]
-) -> None:
-    """Run ``statement`` once per row of ``rows`` (dicts with the same keys), in one call.
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A statement's SQL and its rows' parameters as the driver takes them."""
 
-    ``statement`` is built once and reused (a module constant or a cached
-    factory's); the rows give every column it writes, defaults included.
+    sql: str
+    parameters: Any
+
+
+def prepare_many(
+    dialect: Dialect, statement: Executable, rows: Sequence[Mapping[str, Any]]
+) -> Prepared | None:
+    """``statement`` and ``rows`` (dicts with the same keys) ready for ``run_many``; None
+    when there are no rows.
+
+    Needs no connection: a writer prepares its rows before its transaction begins
+    (on SQLite, before it takes the write lock). ``statement`` is built once and
+    reused (a module constant or a cached factory's); the rows give every column it
+    writes, defaults included.
     """
     if not rows:
-        return
-    connection = session.connection()
-    sql, names, processors, positional = _compile(
-        statement, connection.dialect, tuple(rows[0].keys())
-    )
+        return None
+    sql, names, processors, positional = _compile(statement, dialect, tuple(rows[0].keys()))
     columns = []
     for name, process in zip(names, processors, strict=True):
         values = [row[name] for row in rows]
         if process is not None:
-            # A batch repeats values (its write time, an empty relay list): each
-            # distinct object is processed once.
-            done: dict[int, Any] = {}
-            values = [
-                done[id(v)] if id(v) in done else done.setdefault(id(v), process(v)) for v in values
-            ]
+            # A batch often repeats one value down a column (its write time): that
+            # object is processed once. Otherwise each value is processed, as
+            # telling repeated objects apart costs more than a float's processor.
+            first = values[0]
+            if all(v is first for v in values):
+                values = [process(first)] * len(values)
+            else:
+                values = list(map(process, values))
         columns.append(values)
     processed = list(zip(*columns, strict=True))
     parameters: Any = (
         processed if positional else [dict(zip(names, values, strict=True)) for values in processed]
     )
-    connection.exec_driver_sql(sql, parameters)
+    return Prepared(sql, parameters)
+
+
+def run_many(session: Session, prepared: Prepared | None) -> None:
+    """Run a prepared statement once per row, in one call, inside the session's transaction."""
+    if prepared is not None:
+        session.connection().exec_driver_sql(prepared.sql, prepared.parameters)
+
+
+def execute_many(
+    session: Session, statement: Executable, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Run ``statement`` once per row of ``rows`` (dicts with the same keys), in one call."""
+    run_many(session, prepare_many(session.get_bind().dialect, statement, rows))

@@ -32,12 +32,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, Table, delete, func, insert, select
+from sqlalchemy import Insert, Table, bindparam, delete, func, insert, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, selectinload
 
 import scoring
 from service.store import questions as question_store
-from service.store.bulk import execute_many
+from service.store.bulk import Prepared, execute_many, prepare_many, run_many
 from service.store.db import dialect_insert, slices
 from service.store.models import (
     Attribution,
@@ -81,6 +82,11 @@ _HISTORY_COLUMNS = ("confidence", "low", "high", "credibility", "model", "comput
 _INSERT_ATTRIBUTIONS = insert(_ATTRIBUTIONS)
 _INSERT_TAGS = insert(_TAGS)
 _INSERT_HISTORY = insert(_HISTORY)
+_EXISTED = select(_CLAIMS.c.id, _CLAIMS.c.status, _CLAIMS.c.created_at).where(
+    _CLAIMS.c.id.in_(bindparam("ids", expanding=True)),
+    _CLAIMS.c.created_at != bindparam("now", type_=_CLAIMS.c.created_at.type),
+)
+"""Of a batch's ids just upserted at ``now``, the claims that were stored before."""
 
 
 def evidence_values(score: scoring.Score) -> list[dict[str, Any]]:
@@ -166,10 +172,6 @@ def change_fields(key: tuple[Any, ...]) -> dict[str, Any]:
 
 def new_claim_id() -> str:
     return f"c-{secrets.token_hex(8)}"
-
-
-def _dialect(session: Session) -> str:
-    return session.get_bind().dialect.name
 
 
 @functools.cache
@@ -290,9 +292,12 @@ def store_claims(
         return []
     now = batch.now
     by_id = sorted(zip(batch.ids, batch.claims, strict=True), key=lambda pair: pair[0])
-    execute_many(
-        session,
-        _claim_upsert(_dialect(session)),
+    # Rows that do not depend on what is stored are prepared before the first
+    # statement, which on SQLite takes the write lock that other writers queue on.
+    dialect = session.get_bind().dialect
+    claim_rows = prepare_many(
+        dialect,
+        _claim_upsert(dialect.name),
         [
             {
                 "id": claim_id,
@@ -307,65 +312,94 @@ def store_claims(
             for claim_id, c in by_id
         ],
     )
-    # Read back after the upsert has locked the rows (PostgreSQL) or the file (SQLite).
-    kept: dict[str, tuple[str, datetime]] = {}
+    attribution_rows = prepare_many(
+        dialect,
+        _INSERT_ATTRIBUTIONS,
+        _attribution_rows(
+            [
+                (claim_id, position, a)
+                for claim_id, c in by_id
+                for position, a in enumerate(c["attributions"])
+            ],
+            now,
+        ),
+    )
+    tag_rows = prepare_many(
+        dialect,
+        _INSERT_TAGS,
+        [
+            {"claim_id": claim_id, "tag": tag}
+            for claim_id, c in by_id
+            for tag in dict.fromkeys(c.get("tags", ()))
+        ],
+    )
+    # The scores of a batch of new claims outside any question (the usual batch),
+    # as created; rebuilt below when the store says otherwise.
+    all_new_scores = (
+        score_writes(
+            dialect,
+            list(batch.scores.values()),
+            dict.fromkeys(batch.ids, CREATED),
+            beliefs_version=beliefs_version,
+        )
+        if len(batch.scores) == len(batch.ids)
+        else None
+    )
+
+    run_many(session, claim_rows)
+    # Read back after the upsert has locked the rows (PostgreSQL) or the file
+    # (SQLite): only claims that existed before, whose status and creation time stay
+    # (a new claim was written open at ``now``; most of a batch usually is new).
+    existed: dict[str, tuple[str, datetime]] = {}
     ordered_ids = [claim_id for claim_id, _ in by_id]
     for chunk in slices(ordered_ids, _IDS_PER_QUERY):
-        kept.update(
+        existed.update(
             (claim_id, (status, created_at))
             for claim_id, status, created_at in session.execute(
-                select(_CLAIMS.c.id, _CLAIMS.c.status, _CLAIMS.c.created_at).where(
-                    _CLAIMS.c.id.in_(chunk)
-                )
+                _EXISTED, {"ids": chunk, "now": now}
             )
         )
+    kept = {claim_id: existed.get(claim_id, ("open", now)) for claim_id in ordered_ids}
     # What a re-post replaces, for its history row.
-    existing = [claim_id for claim_id in ordered_ids if kept[claim_id][1] != now]
+    existing = [claim_id for claim_id in ordered_ids if claim_id in existed]
     before = stored_attributions(session, existing)
     changes = {
         claim_id: attribution_changes(before[claim_id], c["attributions"])
         for claim_id, c in by_id
         if claim_id in before
     }
-    for chunk in slices(ordered_ids, _IDS_PER_QUERY):
+    # A new claim has no attributions or tags to replace.
+    for chunk in slices(existing, _IDS_PER_QUERY):
         session.execute(delete(_ATTRIBUTIONS).where(_ATTRIBUTIONS.c.claim_id.in_(chunk)))
         session.execute(delete(_TAGS).where(_TAGS.c.claim_id.in_(chunk)))
-    _insert_attributions(
-        session,
-        [
-            (claim_id, position, a)
-            for claim_id, c in by_id
-            for position, a in enumerate(c["attributions"])
-        ],
-        now,
-    )
-    tags = [
-        {"claim_id": claim_id, "tag": tag}
-        for claim_id, c in by_id
-        for tag in dict.fromkeys(c.get("tags", ()))
-    ]
-    execute_many(session, _INSERT_TAGS, tags)
+    run_many(session, attribution_rows)
+    run_many(session, tag_rows)
 
     scores = dict(batch.scores)
-    reasons = {claim_id: CREATED if kept[claim_id][1] == now else UPDATED for claim_id in batch.ids}
-    answers = [(claim_id, c) for claim_id, c in by_id if claim_id not in scores]
-    if answers:
-        targets = [request_claim(claim_id, c) for claim_id, c in answers]
-        moved = _score_with_siblings(session, targets, scorer, beliefs, now)
-        scores.update(moved)
-        reasons.update({claim_id: SIBLING for claim_id in moved.keys() - reasons.keys()})
-    resolutions = _resolutions(
-        session, [claim_id for claim_id in batch.ids if kept[claim_id][0] != "open"]
-    )
-    for claim_id, resolution in resolutions.items():
-        scores[claim_id] = resolved_values(scores[claim_id], resolution)
-    write_scores(
-        session,
-        list(scores.values()),
-        reasons,
-        beliefs_version=beliefs_version,
-        changes=changes,
-    )
+    if all_new_scores is not None and not existed:
+        for prepared in all_new_scores:
+            run_many(session, prepared)
+        resolutions: dict[str, Resolution] = {}
+    else:
+        reasons = {claim_id: UPDATED if claim_id in existed else CREATED for claim_id in batch.ids}
+        answers = [(claim_id, c) for claim_id, c in by_id if claim_id not in scores]
+        if answers:
+            targets = [request_claim(claim_id, c) for claim_id, c in answers]
+            moved = _score_with_siblings(session, targets, scorer, beliefs, now)
+            scores.update(moved)
+            reasons.update({claim_id: SIBLING for claim_id in moved.keys() - reasons.keys()})
+        resolutions = _resolutions(
+            session, [claim_id for claim_id in batch.ids if kept[claim_id][0] != "open"]
+        )
+        for claim_id, resolution in resolutions.items():
+            scores[claim_id] = resolved_values(scores[claim_id], resolution)
+        write_scores(
+            session,
+            list(scores.values()),
+            reasons,
+            beliefs_version=beliefs_version,
+            changes=changes,
+        )
     return [
         StoredClaim(
             claim_id,
@@ -535,25 +569,28 @@ def add_attributions(
 def _insert_attributions(
     session: Session, rows: Sequence[tuple[str, int, Mapping[str, Any]]], now: datetime
 ) -> None:
-    execute_many(
-        session,
-        _INSERT_ATTRIBUTIONS,
-        [
-            {
-                "claim_id": claim_id,
-                "position": position,
-                "source_id": a["source"],
-                "stance": a["stance"],
-                "via": list(a["via"]),
-                "certainty": a["certainty"],
-                "count": a["count"],
-                "observed_at": a.get("observed_at") or now,
-                "url": a.get("url"),
-                "quote": a.get("quote"),
-            }
-            for claim_id, position, a in rows
-        ],
-    )
+    execute_many(session, _INSERT_ATTRIBUTIONS, _attribution_rows(rows, now))
+
+
+def _attribution_rows(
+    rows: Sequence[tuple[str, int, Mapping[str, Any]]], now: datetime
+) -> list[dict[str, Any]]:
+    """``(claim id, position, request attribution)`` as rows of ``attributions``."""
+    return [
+        {
+            "claim_id": claim_id,
+            "position": position,
+            "source_id": a["source"],
+            "stance": a["stance"],
+            "via": list(a["via"]),
+            "certainty": a["certainty"],
+            "count": a["count"],
+            "observed_at": a.get("observed_at") or now,
+            "url": a.get("url"),
+            "quote": a.get("quote"),
+        }
+        for claim_id, position, a in rows
+    ]
 
 
 def load_claims(session: Session, ids: Sequence[str], *, full: bool = True) -> dict[str, Claim]:
@@ -634,8 +671,27 @@ def write_scores(
     Rows are written in claim id order, each kind with one cached statement run
     with ``executemany``; ``changes`` gives a history row's largest contributors.
     """
-    if not scores:
-        return
+    for prepared in score_writes(
+        session.get_bind().dialect,
+        scores,
+        reasons,
+        beliefs_version=beliefs_version,
+        job_id=job_id,
+        changes=changes,
+    ):
+        run_many(session, prepared)
+
+
+def score_writes(
+    dialect: Dialect,
+    scores: Sequence[Mapping[str, Any]],
+    reasons: Mapping[str, str],
+    *,
+    beliefs_version: int | None,
+    job_id: str | None = None,
+    changes: Mapping[str, list[Any]] | None = None,
+) -> tuple[Prepared | None, Prepared | None]:
+    """``write_scores``' two statements (scores, then history) prepared for ``run_many``."""
     ordered = sorted(scores, key=lambda s: s["claim_id"])
     changes = changes or {}
     rows = [{**s, "job_id": job_id, "reliabilities_version": beliefs_version} for s in ordered]
@@ -649,8 +705,10 @@ def write_scores(
         }
         for s in ordered
     ]
-    execute_many(session, _score_upsert(_dialect(session)), rows)
-    execute_many(session, _INSERT_HISTORY, history)
+    return (
+        prepare_many(dialect, _score_upsert(dialect.name), rows),
+        prepare_many(dialect, _INSERT_HISTORY, history),
+    )
 
 
 # The job's staging table on PostgreSQL: a score row, plus its history row's reason
@@ -673,7 +731,7 @@ def copy_scores(
     temporary staging table, then into ``scores`` with one ``INSERT ... ON CONFLICT
     DO UPDATE`` and into ``score_history`` with one ``INSERT ... SELECT``, in the
     session's transaction; elsewhere ``write_scores``."""
-    if _dialect(session) != "postgresql":
+    if session.get_bind().dialect.name != "postgresql":
         write_scores(
             session,
             scores,
