@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from scoring.fit import ConfusionMatrices, FitData, Layout, OneCoin, ReliabilityLearner
-from scoring.fit.selection import best_temperature
+from scoring.fit.selection import best_temperature, evidence_scale
 from scoring.track_record import track_record_posterior
 
 
@@ -201,6 +201,30 @@ def test_stats_name_the_choice_and_every_alternative() -> None:
     assert len(stats["candidates"]) == 4
     assert stats["criterion"] == "held-out answers"
     assert stats["temperature"] > 0
+
+
+def test_an_answers_temperature_claims_no_more_than_the_folds_checked() -> None:
+    """Held-out answers check posteriors that pooled 2/3 of each question's answers;
+    the store's temperature is scaled by how much smaller those posteriors' top
+    log-odds were than the whole store's, so it is below 1 and above the bare 2/3
+    (the class base rates and the "none" state do not grow with answers)."""
+    data, _, _, _ = picks(12, one_coin_confusion(np.full(60, 0.7), 4))
+    fit = ReliabilityLearner().fit(data)
+    assert 0.6 < fit.evidence_scale_ < 0.95
+    assert fit.stats()["evidence_scale"] == pytest.approx(fit.evidence_scale_, abs=1e-4)
+    whole = evidence_scale(fit.structure_, Layout(data, 0.5, 0.0), folds=3, seed=0)
+    assert whole == pytest.approx(fit.evidence_scale_)
+    # More folds pool more of the answers: less to scale.
+    assert evidence_scale(fit.structure_, Layout(data, 0.5, 0.0), folds=6, seed=0) > whole
+
+
+def test_a_temperature_chosen_on_resolved_claims_is_not_scaled() -> None:
+    data, _, truth = binary_crowd(seed=13)
+    outcome = np.full(data.n_claims, np.nan)
+    outcome[:100] = truth[:100]
+    fit = ReliabilityLearner().fit(data.with_outcome(outcome))
+    assert fit.criterion_ == "resolved claims"
+    assert fit.evidence_scale_ == 1.0
 
 
 def test_temperature_search_finds_the_maximum() -> None:
