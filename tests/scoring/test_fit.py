@@ -167,6 +167,23 @@ def test_resolutions_are_a_decayed_track_record_without_open_weight() -> None:
     np.testing.assert_allclose(fit.beta_, beta, rtol=1e-9)
 
 
+def test_a_source_outside_every_group_borrows_nothing() -> None:
+    """Group priors: a source with no group keeps its own prior, even when its record
+    is exactly two resolutions larger than group 0's (the group's record less its
+    own was once divided by zero there, and the job failed on a NaN belief)."""
+    source = np.array([0, 0, 0, 1, 1, 1, 1, 1])
+    outcome = np.array([1.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0])
+    data = FitData.build(
+        np.arange(8), source, n_claims=8, n_sources=2, outcome=outcome,
+        prior_alpha=2.0, prior_beta=2.0, source_group=[0, -1],
+    )  # fmt: skip
+    fit = OneCoin(group_strength=4.0).fit(Layout(data, 0.5, 0.0))
+    assert fit.alpha_[1] == pytest.approx(2.0 + 3.0)
+    assert fit.beta_[1] == pytest.approx(2.0 + 2.0)
+    # The lone member of group 0 borrows 4 pseudo-observations at an empty group's 1/2.
+    assert fit.alpha_[0] == pytest.approx(2.0 + 2.0 + 2.0)
+
+
 def test_resolved_claims_keep_their_outcome() -> None:
     data, _, truth = binary_crowd(seed=6)
     outcome = np.full(data.n_claims, np.nan)
