@@ -170,9 +170,6 @@ class LearningSettings:
     unresolved_weight: float = _probability(closed=True)
     max_iter: int = _positive_int()
     tolerance: float = _setting(fields.Float(validate=validate.Range(0, min_inclusive=False)))
-    answer_temperature_factor: float = _setting(
-        fields.Float(validate=validate.Range(0, 1, min_inclusive=False))
-    )
     rescore_min_change: float = _setting(fields.Float(validate=validate.Range(min=0)))
 
 
@@ -203,6 +200,10 @@ class Settings:
 
 # Keys renamed since a release; the old name is still read.
 RENAMED = {("learning", "max_iterations"): ("learning", "max_iter")}
+# Keys retired since a release; still accepted, and ignored, so old config files load.
+# ``answer_temperature_factor`` was a constant tuned on benchmark truth; the fit now
+# derives that factor from each store (docs/model-fit.md, "Correlated errors").
+RETIRED = {("learning", "answer_temperature_factor")}
 
 
 # --- reading ------------------------------------------------------------------
@@ -239,13 +240,17 @@ def load_settings(
 
 def _renamed(layer: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of one configuration layer with renamed keys under their new names
-    (where a layer sets both, the new name wins)."""
+    (where a layer sets both, the new name wins) and retired keys dropped."""
     result = copy.deepcopy(dict(layer))
     for (section, old), (_, new) in RENAMED.items():
         table = result.get(section)
         if isinstance(table, dict) and old in table:
             value = table.pop(old)
             table.setdefault(new, value)
+    for section, key in RETIRED:
+        table = result.get(section)
+        if isinstance(table, dict):
+            table.pop(key, None)
     return result
 
 

@@ -21,6 +21,7 @@ from scoring.fit.data import BoolArray, FitData
 from scoring.fit.layout import Layout
 from scoring.fit.selection import (
     Criterion,
+    evidence_scale,
     heldout_answers,
     heldout_temperature,
     resolved_claims,
@@ -54,12 +55,6 @@ class ReliabilityLearner:
     min_resolved : int, default 30
         Resolved questions needed before the choice is made on them
         (cross-validated log loss); below, held-out answers decide.
-    answer_temperature_factor : float, default 0.7
-        Factor on the temperature chosen by held-out answers (not on one
-        chosen by resolved claims). Answers cannot show errors that sources
-        make together, which leave every conditionally independent model
-        over-confident against the truth; over thirteen crowd sets the truth
-        asked for about 0.7 of what held-out answers chose (docs/model-fit.md).
     selection_rows : int, default 20_000
         The criteria are computed on questions drawn at random up to about
         this many rows, so a large store's selection costs a bounded time.
@@ -71,6 +66,11 @@ class ReliabilityLearner:
         The fitted structure chosen (a ``OneCoin`` or a subclass).
     temperature_ : float
         Factor on every state's log-score before the per-question softmax.
+    evidence_scale_ : float
+        Share in (0, 1] of the temperature chosen by held-out answers that is
+        kept: the size of the top answers' log-odds where the criterion
+        checked them over the whole store's (``selection.evidence_scale``);
+        1 when resolved claims chose the temperature.
     criteria_ : dict of str to float
         Each candidate's criterion (mean log-probability; higher is better).
     criterion_ : str
@@ -93,7 +93,6 @@ class ReliabilityLearner:
         confusion_strength: float = 4.0,
         group_strengths: tuple[float, ...] = (4.0, 16.0),
         min_resolved: int = 30,
-        answer_temperature_factor: float = 0.7,
         selection_rows: int = 20_000,
         seed: int = 0,
     ) -> None:
@@ -105,7 +104,6 @@ class ReliabilityLearner:
         self.confusion_strength = confusion_strength
         self.group_strengths = group_strengths
         self.min_resolved = min_resolved
-        self.answer_temperature_factor = answer_temperature_factor
         self.selection_rows = selection_rows
         self.seed = seed
 
@@ -162,8 +160,12 @@ class ReliabilityLearner:
                 self.structure_, layout, self.folds, self.seed, keep
             ).temperature
             self.confidence_ = self.posterior(layout)[: data.n_claims]
+        self.evidence_scale_ = 1.0
         if not by_resolutions:
-            self.temperature_ *= self.answer_temperature_factor
+            # Held-out answers checked confidence built on (k - 1)/k of the answers
+            # and cannot show errors sources make together: claim no more.
+            self.evidence_scale_ = evidence_scale(self.structure_, layout, self.folds, self.seed)
+            self.temperature_ *= self.evidence_scale_
             self.confidence_ = self.posterior(layout)[: data.n_claims]
         self.timings_ = {
             "selection": selected - started,
@@ -197,6 +199,7 @@ class ReliabilityLearner:
             "criterion": self.criterion_,
             "candidates": {name: round(value, 6) for name, value in self.criteria_.items()},
             "temperature": round(self.temperature_, 4),
+            "evidence_scale": round(self.evidence_scale_, 4),
             "iterations": self.n_iter_,
             "converged": self.converged_,
             "seconds": {name: round(s, 3) for name, s in self.timings_.items()},

@@ -124,6 +124,44 @@ def heldout_temperature(
     return _joint_criterion(part, parts, int(questions[layout.row_question].sum()))
 
 
+def evidence_scale(structure: OneCoin, layout: Layout, folds: int, seed: int) -> float:
+    """How large the top answers' log-odds were where a held-out-answers temperature was
+    checked, against the whole store's: a factor in (0, 1] for that temperature.
+
+    The folds' posteriors pool (k - 1)/k of each question's answers and the
+    whole store's all of them. Answers cannot show errors sources make
+    together, so the criterion cannot vouch that confidence keeps growing
+    with more answers as conditional independence says; the product claims
+    no larger log-odds than were checked. The factor is the mean size of the
+    top answer's log-odds (|logit P(top state)|) over the open questions with
+    hidden rows in each fold, at the fitted parameters (the hidden rows'
+    weights taken out as in ``heldout_temperature``), over the same mean for
+    the whole store.
+    """
+    data = layout.data
+    fold = folds_of(data.n_rows, folds, seed)
+    open_question = ~layout.answered_question
+
+    def top_log_odds(score: FloatArray) -> FloatArray:
+        _, claims, none = layout.partition(score)
+        return np.abs(np.log(np.maximum(claims + none - 1, 1e-12)))
+
+    whole = top_log_odds(structure.score_)
+    checked = total = 0.0
+    for f in range(folds):
+        hidden = fold == f
+        asked = np.zeros(data.n_questions, dtype=bool)
+        asked[layout.row_question[hidden]] = True
+        asked &= open_question
+        checked += float(
+            top_log_odds(structure.score_ - structure.evidence(layout, hidden))[asked].sum()
+        )
+        total += float(whole[asked].sum())
+    if total <= 0:
+        return 1.0
+    return min(1.0, checked / total)
+
+
 _Hidden = tuple[FloatArray, FloatArray, IntArray]
 
 

@@ -264,7 +264,11 @@ class OneCoin:
         g = np.where(member, group, 0)
         group_hits = segment_sum(hits * member, g, data.n_groups)
         group_total = segment_sum(total * member, g, data.n_groups)
-        rate = (group_hits[g] - hits + 1) / (group_total[g] - total + 2)
+        # The group's record without the source's own; none for a source outside every
+        # group (group 0's record less a non-member's could even cancel the +2).
+        others_hits = np.where(member, group_hits[g] - hits, 0.0)
+        others_total = np.where(member, group_total[g] - total, 0.0)
+        rate = (others_hits + 1) / (np.maximum(others_total, 0.0) + 2)
         borrowed = self.group_strength * member
         return data.prior_alpha + borrowed * rate, data.prior_beta + borrowed * (1 - rate)
 

@@ -30,7 +30,6 @@ def reliability_learner(learning: LearningSettings) -> ReliabilityLearner:
         half_life_days=learning.half_life_days,
         max_iter=learning.max_iter,
         tol=learning.tolerance,
-        answer_temperature_factor=learning.answer_temperature_factor,
     )
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from scoring.fit import ConfusionMatrices, FitData, Layout, OneCoin, ReliabilityLearner
-from scoring.fit.selection import best_temperature
+from scoring.fit.selection import best_temperature, evidence_scale
 from scoring.track_record import track_record_posterior
 
 
@@ -167,6 +167,23 @@ def test_resolutions_are_a_decayed_track_record_without_open_weight() -> None:
     np.testing.assert_allclose(fit.beta_, beta, rtol=1e-9)
 
 
+def test_a_source_outside_every_group_borrows_nothing() -> None:
+    """Group priors: a source with no group keeps its own prior, even when its record
+    is exactly two resolutions larger than group 0's (the group's record less its
+    own was once divided by zero there, and the job failed on a NaN belief)."""
+    source = np.array([0, 0, 0, 1, 1, 1, 1, 1])
+    outcome = np.array([1.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0])
+    data = FitData.build(
+        np.arange(8), source, n_claims=8, n_sources=2, outcome=outcome,
+        prior_alpha=2.0, prior_beta=2.0, source_group=[0, -1],
+    )  # fmt: skip
+    fit = OneCoin(group_strength=4.0).fit(Layout(data, 0.5, 0.0))
+    assert fit.alpha_[1] == pytest.approx(2.0 + 3.0)
+    assert fit.beta_[1] == pytest.approx(2.0 + 2.0)
+    # The lone member of group 0 borrows 4 pseudo-observations at an empty group's 1/2.
+    assert fit.alpha_[0] == pytest.approx(2.0 + 2.0 + 2.0)
+
+
 def test_resolved_claims_keep_their_outcome() -> None:
     data, _, truth = binary_crowd(seed=6)
     outcome = np.full(data.n_claims, np.nan)
@@ -201,6 +218,30 @@ def test_stats_name_the_choice_and_every_alternative() -> None:
     assert len(stats["candidates"]) == 4
     assert stats["criterion"] == "held-out answers"
     assert stats["temperature"] > 0
+
+
+def test_an_answers_temperature_claims_no_more_than_the_folds_checked() -> None:
+    """Held-out answers check posteriors that pooled 2/3 of each question's answers;
+    the store's temperature is scaled by how much smaller those posteriors' top
+    log-odds were than the whole store's, so it is below 1 and above the bare 2/3
+    (the class base rates and the "none" state do not grow with answers)."""
+    data, _, _, _ = picks(12, one_coin_confusion(np.full(60, 0.7), 4))
+    fit = ReliabilityLearner().fit(data)
+    assert 0.6 < fit.evidence_scale_ < 0.95
+    assert fit.stats()["evidence_scale"] == pytest.approx(fit.evidence_scale_, abs=1e-4)
+    whole = evidence_scale(fit.structure_, Layout(data, 0.5, 0.0), folds=3, seed=0)
+    assert whole == pytest.approx(fit.evidence_scale_)
+    # More folds pool more of the answers: less to scale.
+    assert evidence_scale(fit.structure_, Layout(data, 0.5, 0.0), folds=6, seed=0) > whole
+
+
+def test_a_temperature_chosen_on_resolved_claims_is_not_scaled() -> None:
+    data, _, truth = binary_crowd(seed=13)
+    outcome = np.full(data.n_claims, np.nan)
+    outcome[:100] = truth[:100]
+    fit = ReliabilityLearner().fit(data.with_outcome(outcome))
+    assert fit.criterion_ == "resolved claims"
+    assert fit.evidence_scale_ == 1.0
 
 
 def test_temperature_search_finds_the_maximum() -> None:

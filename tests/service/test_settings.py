@@ -49,6 +49,16 @@ def test_the_old_name_of_max_iter_is_still_read(tmp_path: Path) -> None:
         load_settings(environ={"CREDENCE_LEARNING_MAX_ITERATIONS": "0"})
 
 
+def test_a_retired_key_still_loads(tmp_path: Path) -> None:
+    """``[learning] answer_temperature_factor`` (a constant tuned on benchmark truth)
+    was retired: a config file that still sets it loads, and the key is ignored."""
+    config = tmp_path / "site.toml"
+    config.write_text("[learning]\nanswer_temperature_factor = 0.7\nmax_iter = 40\n")
+    settings = load_settings(environ={"CREDENCE_CONFIG": str(config)})
+    assert settings.learning.max_iter == 40
+    assert not hasattr(settings.learning, "answer_temperature_factor")
+
+
 @pytest.mark.parametrize(
     ("environ", "key"),
     [
