@@ -7,6 +7,11 @@ of columns, each value passes its column type's bind processor (the same
 conversion SQLAlchemy applies: JSON serialised, times formatted), and the rows
 go to the driver as one ``executemany``, inside the session's transaction.
 For statements without RETURNING.
+
+Preparing needs no connection (``prepare_many``), so a writer can build and
+process its rows before its transaction begins and only run them inside it
+(``run_many``): on SQLite the transaction holds the write lock that every other
+writer waits on.
 """
 
 from __future__ import annotations
