@@ -177,6 +177,19 @@ class LearningSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class JobSettings:
+    """Where the re-scoring job runs its fit: in its own process, or on a Dask cluster."""
+
+    dask_scheduler: str = _setting(
+        fields.String(
+            validate=validate.Regexp(
+                r"^$|^[a-z]+://\S+$", error="not a scheduler address such as tcp://host:8786"
+            )
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     server: ServerSettings = _section(ServerSettings)
     api: ApiSettings = _section(ApiSettings)
@@ -185,6 +198,7 @@ class Settings:
     sources: SourceSettings = _section(SourceSettings)
     scoring: ScoringSettings = _section(ScoringSettings)
     learning: LearningSettings = _section(LearningSettings)
+    jobs: JobSettings = _section(JobSettings)
     grades: dict[str, BetaSpec] = _setting(
         fields.Dict(
             keys=fields.String(validate=validate.OneOf("ABCDE")),

@@ -119,7 +119,14 @@ def _run_once(job: JobConfig) -> bool:
     show_default=True,
     help="Claims scored and written per transaction.",
 )
-def rescore(every: float | None, chunk_size: int) -> None:
+@click.option(
+    "--dask",
+    "dask_scheduler",
+    metavar="ADDRESS",
+    help="Run the fit on this Dask scheduler (tcp://scheduler:8786); "
+    "default the setting jobs.dask_scheduler, empty for this process.",
+)
+def rescore(every: float | None, chunk_size: int, dask_scheduler: str | None) -> None:
     """Relearn every source's reliability and rescore the claims that moved.
 
     One job at a time across every process sharing the database. Exit status 0
@@ -134,6 +141,9 @@ def rescore(every: float | None, chunk_size: int) -> None:
             app.settings.learning,
             app.sources.catalogue,
             chunk_claims=chunk_size,
+            dask_scheduler=app.settings.jobs.dask_scheduler
+            if dask_scheduler is None
+            else dask_scheduler,
         )
         if every is None:
             if not _run_once(job):

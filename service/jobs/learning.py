@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, Float, cast, func, literal, select
 import scoring
 from scoring.evidence import FloatArray
 from scoring.fit import ReliabilityLearner
+from scoring.fit.learner import FitEngine
 from scoring.learned import LearnedModel
 from scoring.learning import learn_store
 from scoring.numeric import ErrorScale, NumericQuestion, QuestionKinds
@@ -42,14 +43,18 @@ from service.store.source_beliefs import SourceBook, SourceDefinition, build_boo
 log = logging.getLogger(__name__)
 
 
-def reliability_learner(learning: LearningSettings) -> ReliabilityLearner:
-    """The batch fit as ``[learning]`` configures it: what every job and ``bench/quality`` run."""
+def reliability_learner(
+    learning: LearningSettings, engine: FitEngine | None = None
+) -> ReliabilityLearner:
+    """The batch fit as ``[learning]`` configures it: what every job and ``bench/quality`` run;
+    ``engine`` runs its final fit (default: in this process)."""
     return ReliabilityLearner(
         unresolved_weight=learning.unresolved_weight,
         half_life_days=learning.half_life_days,
         max_iter=learning.max_iter,
         tol=learning.tolerance,
         answer_temperature_factor=learning.answer_temperature_factor,
+        engine=engine,
     )
 
 
@@ -263,7 +268,10 @@ class FitOutcome:
 
 
 def learn_reliabilities(
-    snapshot: Snapshot, setup: ScoringModel, learning: LearningSettings
+    snapshot: Snapshot,
+    setup: ScoringModel,
+    learning: LearningSettings,
+    engine: FitEngine | None = None,
 ) -> FitOutcome:
     """Relearn every source's reliability, and the model's structure, from the snapshot.
 
@@ -282,7 +290,7 @@ def learn_reliabilities(
         snapshot.outcome,
         snapshot.attribution_age_days,
         setup.params,
-        reliability_learner(learning),
+        reliability_learner(learning, engine),
     )
     stats = fit.model.stats
     if not stats["converged"]:

@@ -46,6 +46,7 @@ from sqlalchemy.orm import Session
 import scoring
 from scoring.learned import LearnedModel
 from scoring.numeric import NUMERIC_MODEL, ErrorScale
+from service.jobs.dask_engine import dask_engine
 from service.jobs.learning import (
     LearningSettings,
     Snapshot,
@@ -104,6 +105,8 @@ class JobConfig:
     learning: LearningSettings
     catalogue: Mapping[str, SourceDefinition]
     chunk_claims: int = CHUNK_CLAIMS
+    dask_scheduler: str = ""
+    """The Dask scheduler the fit runs on (``service.jobs.dask_engine``); empty: here."""
 
 
 class JobRunning(Exception):
@@ -277,7 +280,8 @@ class _Rescore:
             return self._learn_and_rescore(snapshot, started, mark)
 
     def _learn_and_rescore(self, snapshot: Snapshot, started: float, mark: float) -> dict[str, Any]:
-        fit = learn_reliabilities(snapshot, self.job.setup, self.job.learning)
+        with dask_engine(self.job.dask_scheduler) as engine:
+            fit = learn_reliabilities(snapshot, self.job.setup, self.job.learning, engine)
         errors = learn_error_scales(snapshot, self.job.setup, self.job.learning)
         mark = self.timer.add("fit", mark)
         moved_errors = self._write_error_scales(snapshot, errors)
