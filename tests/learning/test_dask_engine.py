@@ -148,6 +148,8 @@ def test_the_job_on_the_cluster_writes_what_the_local_fit_learns(
 
     assert stats["fit"]["structure"] == expected.stats["structure"]
     assert stats["fit"]["iterations"] == expected.stats["iterations"]
+    assert stats["fit"]["cluster"]["partitions"] == 2
+    assert stats["claims_changed"] > 0
     learned = _learned(app)
     assert learned and stats["sources_written"] == len(learned)
     for source_id, reliability in learned.items():
