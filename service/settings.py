@@ -176,6 +176,10 @@ class LearningSettings:
     rescore_min_change: float = _setting(fields.Float(validate=validate.Range(min=0)))
 
 
+# A Dask scheduler's address (tcp://host:8786, tls://..., inproc://...), or empty for none.
+SCHEDULER_ADDRESS = r"^$|^[a-z]+://\S+$"
+
+
 @dataclass(frozen=True, slots=True)
 class JobSettings:
     """Where the re-scoring job runs its fit: in its own process, or on a Dask cluster."""
@@ -183,7 +187,7 @@ class JobSettings:
     dask_scheduler: str = _setting(
         fields.String(
             validate=validate.Regexp(
-                r"^$|^[a-z]+://\S+$", error="not a scheduler address such as tcp://host:8786"
+                SCHEDULER_ADDRESS, error="not a scheduler address such as tcp://host:8786"
             )
         )
     )

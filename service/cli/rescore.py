@@ -30,6 +30,7 @@ from service.jobs.rescore import (
     claim_job,
     run_job,
 )
+from service.settings import SCHEDULER_ADDRESS
 from service.store.db import get_engine
 
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
@@ -106,6 +107,12 @@ def _run_once(job: JobConfig) -> bool:
     return True
 
 
+def _scheduler_address(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not re.match(SCHEDULER_ADDRESS, value):
+        raise click.BadParameter(f"{value!r} is not a scheduler address such as tcp://host:8786")
+    return value
+
+
 @click.command()
 @click.option(
     "--every",
@@ -123,6 +130,7 @@ def _run_once(job: JobConfig) -> bool:
     "--dask",
     "dask_scheduler",
     metavar="ADDRESS",
+    callback=_scheduler_address,
     help="Run the fit on this Dask scheduler (tcp://scheduler:8786); "
     "default the setting jobs.dask_scheduler, empty for this process.",
 )
