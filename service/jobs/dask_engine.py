@@ -22,13 +22,16 @@ imported only when a job is given a scheduler.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
+from scoring.fit.data import FitData
 from scoring.fit.layout import Layout
 from scoring.fit.partitions import (
     Parameters,
@@ -40,10 +43,17 @@ from scoring.fit.partitions import (
 from scoring.fit.structures import OneCoin
 
 if TYPE_CHECKING:
-    from distributed import Client
+    from distributed import Client, LocalCluster
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
+
+# glibc's malloc in every worker process. Dask's nanny sets a trim threshold of
+# 64 KiB, which turns off glibc's adaptive mmap threshold: every numpy temporary
+# of a partition is then a fresh mmap whose pages fault in, and the EM's steps ran
+# about five times slower on a worker than in a plain process (docs/scaling.md).
+# Temporaries up to 32 MiB (glibc's ceiling) come from the heap and stay there.
+WORKER_ENVIRON = {"MALLOC_TRIM_THRESHOLD_": "1073741824", "MALLOC_MMAP_THRESHOLD_": "33554432"}
 
 # Tasks of a map in flight a worker thread: enough to keep each busy while the
 # client takes the previous results, few enough to bound what waits in memory.
@@ -82,10 +92,21 @@ class DaskEngine:
 
         data = layout.data
         started = time.perf_counter()
-        # Scattered one at a time, so the client holds at most one partition's copy.
+        # Each partition is placed on a worker, round robin, and its tasks run there:
+        # the scheduler sees a partition as a small object (it cannot size it) and
+        # might otherwise move it. Scattered one at a time, so the client holds at
+        # most one partition's copy.
+        workers = sorted(self.client.scheduler_info()["workers"])
         parts = [
-            self.client.scatter(data.with_questions(keep), hash=False)
-            for keep in question_partitions(data, self.partitions or self.threads())
+            _Placed(
+                worker,
+                self.client.scatter(data.with_questions(keep), workers=[worker], hash=False),
+            )
+            for keep, worker in zip(
+                question_partitions(data, self.partitions or self.threads()),
+                itertools.cycle(workers),
+                strict=False,
+            )
         ]
         scattered = time.perf_counter()
         on_cluster = _OnCluster(self.client, parts, structure, layout)
@@ -93,6 +114,7 @@ class DaskEngine:
             structure.fit_partitions(data, on_cluster)
         fitted = time.perf_counter()
         structure.score_ = structure.predict_scores(layout)
+        final = time.perf_counter() - fitted
         self._record(
             partitions=len(parts),
             rows=data.n_rows,
@@ -107,7 +129,7 @@ class DaskEngine:
                 for step in task["startstops"]
                 if step["action"] == "compute"
             ),
-            final_e_step_seconds=time.perf_counter() - fitted,
+            final_e_step_seconds=final,
             iterations=structure.n_iter_,
         )
         return structure
@@ -172,30 +194,47 @@ def _nbytes(partition: Partition) -> int:
     return sum(seen.values())
 
 
-class _OnCluster:
-    """``Partitions`` whose partitions live on the cluster, each a future of a ``Partition``."""
+@dataclass(frozen=True)
+class _Placed:
+    """A future held by one worker, whose tasks run on that worker."""
 
-    def __init__(self, client: Client, data: list[Any], structure: OneCoin, layout: Layout) -> None:
+    worker: str
+    future: Any
+
+
+class _OnCluster:
+    """``Partitions`` whose partitions live on the cluster, each a future of a ``Partition``
+    pinned to its worker."""
+
+    def __init__(
+        self, client: Client, data: list[_Placed], structure: OneCoin, layout: Layout
+    ) -> None:
         self.client = client
         self.data = data
         self.structure = structure
         self.weights = (layout.unresolved_weight, layout.half_life_days)
         self.n_classes = layout.n_classes
-        self.parts: list[Any] = []
+        self.parts: list[_Placed] = []
         self.statistics_bytes = 0
+
+    def _on(self, placed: _Placed, function: Callable[..., Any], *args: Any) -> Any:
+        """``function(placed, *args)`` on ``placed``'s worker."""
+        return self.client.submit(
+            function,
+            placed.future,
+            *args,
+            workers=[placed.worker],
+            allow_other_workers=False,
+            pure=False,
+        )
 
     def start(self, parameters: Parameters) -> None:
         structure = _broadcast(self.client, self.structure)
         broadcast = _broadcast(self.client, parameters)
         self.parts = [
-            self.client.submit(
-                Partition.begin,
-                structure,
-                data,
-                self.weights,
-                self.n_classes,
-                broadcast,
-                pure=False,
+            _Placed(
+                data.worker,
+                self._on(data, _begin, structure, self.weights, self.n_classes, broadcast),
             )
             for data in self.data
         ]
@@ -203,20 +242,45 @@ class _OnCluster:
         self.data = []
 
     def statistics(self) -> Statistics:
-        parts = [self.client.submit(Partition.statistics, p, pure=False) for p in self.parts]
+        parts = [self._on(p, Partition.statistics) for p in self.parts]
         total: Statistics = self.client.submit(sum_statistics, *parts, pure=False).result()
         self.statistics_bytes = sum(a.nbytes for a in total.values())
         return total
 
     def nbytes(self) -> list[Any]:
         """Futures of each partition's bytes on its worker."""
-        return [self.client.submit(_nbytes, p, pure=False) for p in self.parts]
+        return [self._on(p, _nbytes) for p in self.parts]
 
     def advance(self, parameters: Parameters) -> None:
         broadcast = _broadcast(self.client, parameters)
         self.parts = [
-            self.client.submit(Partition.advance, p, broadcast, pure=False) for p in self.parts
+            _Placed(p.worker, self._on(p, Partition.advance, broadcast)) for p in self.parts
         ]
+
+
+def _begin(
+    data: FitData,
+    structure: OneCoin,
+    weights: tuple[float, float],
+    n_classes: int,
+    parameters: Parameters,
+) -> Partition:
+    """``Partition.begin`` with the partition's data first (the argument pinned to a worker)."""
+    return Partition.begin(structure, data, weights, n_classes, parameters)
+
+
+def local_cluster(n_workers: int = 2) -> LocalCluster:
+    """A cluster of ``n_workers`` single-thread worker processes on this machine, their
+    malloc set as ``WORKER_ENVIRON`` (for tests and benchmarks)."""
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set(
+        {f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in WORKER_ENVIRON.items()}
+    ):
+        return LocalCluster(
+            n_workers=n_workers, processes=True, threads_per_worker=1, dashboard_address=None
+        )
 
 
 @contextlib.contextmanager

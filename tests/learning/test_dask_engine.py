@@ -38,16 +38,14 @@ from tests.scoring.test_fit import picks
 pytest.importorskip("distributed")
 from distributed import Client, LocalCluster
 
-from service.jobs.dask_engine import DaskEngine
+from service.jobs.dask_engine import DaskEngine, local_cluster
 
 TOLERANCE = 1e-9
 
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[LocalCluster]:
-    with LocalCluster(
-        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
-    ) as local:
+    with local_cluster(n_workers=2) as local:
         yield local
 
 
