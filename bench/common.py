@@ -37,6 +37,9 @@ def header(title: str, command: str) -> str:
             f"- command: `{command}`",
             f"- machine: {platform.platform()}, {platform.machine()}, {cpus} CPUs",
             f"- python {platform.python_version()}, numpy {np.__version__}",
+            # Timings on a shared machine move with its load: state it with the figures.
+            "- load average at the start (1, 5, 15 min): "
+            + ", ".join(f"{x:.2f}" for x in os.getloadavg()),
             "",
         ]
     )

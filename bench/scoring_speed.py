@@ -2,13 +2,17 @@
 
 Claims of 3 attributions each (one relayed through an outlet, one hedged
 refutation, three unnamed officials) from 40 sources in 4 groups, scored in
-calls of 1, 100 and 1,000 claims with warm draw caches, as a running service
-would be. Beside each, in the same run on the same claims, the baseline: the
-plug-in point estimate alone (the attribution table and one vectorised
-evaluation at the sources' mean reliabilities; no interval, no evidence
-objects, no summary), so that the ratio is comparable across machines and
-loads. A last row scores 100 claims with the draw cache cleared before every
-call (sources the worker has not seen yet).
+calls of 1, 4, 100 and 1,000 claims with warm draw caches, as a running
+service would be. Beside each, in the same run on the same claims, the baseline:
+reading the claims into their evidence-row table (``EvidenceRows``), the first
+step of every path and independent of how scores are then computed, so that
+the ratio is comparable across machines, loads and versions of the scorer. A
+last row scores 100 claims with the draw cache cleared before every call
+(sources the worker has not seen yet).
+
+A second table is why the scorer has two paths: the numbers alone (confidence,
+interval and row weights) by ``reference_confidence`` and by
+``vectorised_confidence`` on the same claims, from 1 to 1,000 claims a call.
 
 Every figure is the fastest of several repeats, in wall time and in the
 process's own CPU time (less disturbed by other work on the machine).
@@ -21,13 +25,15 @@ import time
 from collections.abc import Callable
 from functools import partial
 
-import numpy as np
-
 from bench.common import header, table, write_results
 from scoring import Attribution, Beta, Claim, ClaimScorer, EvidenceRows, SourceBelief
+from scoring.confidence import reference_confidence, vectorised_confidence
 from scoring.intervals import draws_and_mean
+from scoring.rows import collect_rows
 
-SIZES = (1, 100, 1000)
+SIZES = (1, 4, 100, 1000)
+# Calls compared on the two paths.
+PATH_SIZES = (1, 4, 8, 16, 100, 1000)
 REPEATS = 7
 # Each timed repeat runs about this many claims.
 CLAIMS_PER_REPEAT = 3000
@@ -79,10 +85,8 @@ def main() -> None:
     scorer = ClaimScorer()
     params = scorer.params
 
-    def point_estimate(batch: list[Claim]) -> np.ndarray:
-        rows = EvidenceRows(batch, book, params)
-        mean = np.array([b.mean for b in rows.beliefs] + [1.0])
-        return rows.evaluate(mean, params.evidence_cap)[3]
+    def evidence_rows(batch: list[Claim]) -> EvidenceRows:
+        return EvidenceRows(batch, book, params)
 
     results = []
     cases = [(n, False) for n in SIZES] + [(100, True)]
@@ -92,9 +96,21 @@ def main() -> None:
         runs = max(3, CLAIMS_PER_REPEAT // n)
         clear = draws_and_mean.cache_clear if cold else None
         wall, cpu = best(partial(scorer.score, batch, book), runs, clear)
-        base_wall, base_cpu = best(partial(point_estimate, batch), runs)
+        base_wall, base_cpu = best(partial(evidence_rows, batch), runs)
         per_claim = [t / n * 1e6 for t in (wall, cpu, base_wall, base_cpu)]
         results.append((n, cold, *per_claim))
+
+    paths = []
+    for n in PATH_SIZES:
+        batch = claims(n)
+        lists = collect_rows(batch, book, params)
+        table_rows = EvidenceRows.of(lists)
+        runs = max(3, CLAIMS_PER_REPEAT // n)
+        reference = best(partial(reference_confidence, lists, params), runs)[1] / n * 1e6
+        vectorised = best(partial(vectorised_confidence, table_rows, params), runs)[1] / n * 1e6
+        paths.append(
+            (f"{n:,}", f"{reference:.1f}", f"{vectorised:.1f}", f"{vectorised / reference:.2f}")
+        )
 
     rows = [
         (
@@ -114,9 +130,8 @@ def main() -> None:
             "Claims of 3 attributions (relayed, hedged, 3 unnamed) from 40 sources in 4 "
             f"groups; {params.interval_samples} interval samples; warm draw cache unless "
             "marked. Per-claim microseconds, fastest of "
-            f"{REPEATS} repeats. Baseline: the plug-in point estimate alone (table and "
-            "one vectorised evaluation; no interval, evidence or summary), same claims, "
-            "same run.",
+            f"{REPEATS} repeats. Baseline: reading the claims into their evidence-row table "
+            "(`EvidenceRows`), same claims, same run.",
             "",
             table(
                 [
@@ -132,8 +147,17 @@ def main() -> None:
             ),
             "No goal of its own: the scorer's budget is what the HTTP goals leave it"
             " (`make bench-http`, bench/results/http.md). Compare the ratio column across"
-            " machines; a lone claim takes the scorer's list path, so its baseline (the"
-            " table path) can be the slower of the two.",
+            " machines. Calls of up to 8 claims take the reference"
+            " (`scoring.confidence.reference_confidence`), larger calls the vectorised path.",
+            "",
+            "The two paths on the same claims, numbers alone (confidence, interval and row"
+            " weights from a table already read), CPU us per claim:",
+            "",
+            table(["claims per call", "reference", "vectorised", "vectorised / reference"], paths),
+            "The vectorised path also needs the table as arrays (`EvidenceRows.of`), which the"
+            " reference does not: whole scores by the two paths cost about the same at 8 claims"
+            " a call (`ClaimScorer`'s `_FEW`), where the numbers alone already favour the"
+            " vectorised path.",
             "",
         ]
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -66,3 +67,29 @@ class Claim:
     id: str | None = None
     text: str | None = None
     value: Figure | None = None
+
+
+def question_units(questions: Iterable[str | int | None]) -> list[list[int]]:
+    """Positions of claims grouped into what must be scored together.
+
+    Parameters
+    ----------
+    questions : iterable of str, int or None
+        Each claim's question (its id, or an index); None for none.
+
+    Returns
+    -------
+    list of list of int
+        A claim without a question alone; the claims of one question
+        together, at the place of its first claim. Positions keep their order.
+    """
+    units: list[list[int]] = []
+    by_question: dict[str | int, list[int]] = {}
+    for i, question in enumerate(questions):
+        if question is None:
+            units.append([i])
+        elif question in by_question:
+            by_question[question].append(i)
+        else:
+            units.append(by_question.setdefault(question, [i]))
+    return units

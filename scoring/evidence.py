@@ -60,6 +60,19 @@ def logit(p: ArrayLike) -> FloatArray:
     return np.log(odds, out=odds)
 
 
+def logistic(score: FloatArray) -> FloatArray:
+    """The logistic sigmoid of log-odds: ``exclusive_posterior``'s arithmetic for claims each
+    alone in its question (a new array)."""
+    top = np.maximum(score, 0.0)
+    shifted = np.subtract(score, top)
+    np.exp(shifted, out=shifted)
+    total = np.negative(top, out=top)
+    np.exp(total, out=total)
+    total += shifted
+    shifted /= total
+    return shifted
+
+
 def effective_reliability(reliability: ArrayLike, fidelity: ArrayLike) -> FloatArray:
     """Reliability of a statement that reached us with chance ``fidelity`` of being faithful.
 
@@ -197,63 +210,3 @@ def cluster_design_effect(
     c = np.asarray(cluster, dtype=np.intp)
     k = np.bincount(c, weights=np.asarray(count, dtype=float), minlength=n_clusters)
     return design_effect(k[c], rho)
-
-
-def claim_log_odds(
-    claim: ArrayLike,
-    sign: ArrayLike,
-    weight_scale: ArrayLike,
-    effective: ArrayLike | None,
-    n_claims: int,
-    cap: float,
-    *,
-    log_odds: ArrayLike | None = None,
-    index: ArrayLike | None = None,
-) -> tuple[FloatArray, FloatArray]:
-    """Each evidence row's weight and each claim's total evidence, in log-odds.
-
-    A row that supports (``sign = +1``) a claim with effective reliability r
-    adds ``logit(r)``; one that refutes (``sign = -1``) subtracts it; neutral
-    rows (``sign = 0``) add nothing. ``weight_scale`` carries the count of
-    reports and the design effect of their cluster.
-
-    Rows often share their effective reliability (one source without relays,
-    or one channel of source, relays and certainty): then pass ``log_odds``,
-    the logit of each distinct effective reliability, and ``index``, each
-    row's entry in it, instead of ``effective``, so that each logit is taken
-    once.
-
-    Parameters
-    ----------
-    claim : array_like of int, shape (m,)
-        Claim index of each row, in ``[0, n_claims)``.
-    sign : array_like, shape (m,)
-    weight_scale : array_like, shape (m,)
-        ``count * design effect`` of each row.
-    effective : array_like, shape (m,) or (m, s), or None
-        Effective reliability of each row, optionally for s samples; None
-        when ``log_odds`` and ``index`` are given.
-    cap : float
-        Saturation bound of a claim's total evidence (see ``saturate``).
-    log_odds : array_like, shape (k,) or (k, s), optional
-        ``logit`` of k effective reliabilities.
-    index : array_like of int, shape (m,), optional
-        Each row's entry of ``log_odds``, in ``[0, k)``.
-
-    Returns
-    -------
-    weight : ndarray, shape (m,) or (m, s)
-        Contribution of each row.
-    total : ndarray, shape (n_claims,) or (n_claims, s)
-        Saturated sum of the weights of each claim.
-    """
-    if log_odds is not None and index is not None:
-        weight = np.asarray(log_odds, dtype=float)[np.asarray(index, dtype=np.intp)]
-    elif effective is not None and log_odds is None and index is None:
-        weight = logit(effective)
-    else:
-        raise ValueError("pass either effective, or log_odds with index")
-    factor = np.asarray(sign, dtype=float) * np.asarray(weight_scale, dtype=float)
-    weight *= factor.reshape(-1, *([1] * (weight.ndim - 1)))
-    total = segment_sum(weight, claim, n_claims)
-    return weight, saturate(total, cap)

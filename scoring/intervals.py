@@ -50,6 +50,27 @@ def reliability_draws(source_id: str, alpha: float, beta: float, samples: int) -
     return draws_and_mean(source_id, alpha, beta, samples)[:samples]
 
 
+def quantile_positions(n: int, level: float) -> list[tuple[int, int, float]]:
+    """Where an equal-tailed interval's bounds lie among ``n`` sorted samples.
+
+    numpy's default (linear) method: a bound is ``sorted[below] * (1 - frac) +
+    sorted[above] * frac``.
+
+    Returns
+    -------
+    list of (below, above, frac)
+        For the lower bound, then the upper.
+    """
+    last = n - 1
+    tail = (1 - level) / 2
+    positions = []
+    for q in (tail, 1 - tail):
+        position = q * last
+        below = int(np.floor(position))
+        positions.append((below, min(below + 1, last), position - below))
+    return positions
+
+
 def credible_interval(
     samples: ArrayLike, point: ArrayLike, level: float = 0.9
 ) -> tuple[FloatArray, FloatArray]:
@@ -73,14 +94,9 @@ def credible_interval(
     low, high : ndarray, shape (n,)
     """
     ordered = np.sort(np.asarray(samples, dtype=float), axis=1)
-    last = ordered.shape[1] - 1
-    tail = (1 - level) / 2
-    bounds = []
-    for q in (tail, 1 - tail):
-        position = q * last
-        below = int(np.floor(position))
-        above = min(below + 1, last)
-        frac = position - below
-        bounds.append(ordered[:, below] * (1 - frac) + ordered[:, above] * frac)
+    bounds = [
+        ordered[:, below] * (1 - frac) + ordered[:, above] * frac
+        for below, above, frac in quantile_positions(ordered.shape[1], level)
+    ]
     p = np.asarray(point, dtype=float)
     return np.minimum(bounds[0], p), np.maximum(bounds[1], p)

@@ -4,9 +4,9 @@ The fit (``scoring.fit.ReliabilityLearner``) chooses a structure for the store:
 one coin or per-source confusion matrices over answer classes, with or
 without learned class base rates, and a temperature. ``LearnedModel`` holds
 all of it as plain values (JSON-ready, so the service can store it beside the
-reliabilities); ``ClaimScorer.score(..., model=...)`` then scores any claims
-with the same E-step the fit ran, so a stored claim scored online gets the
-confidence the job wrote.
+reliabilities); ``learned_scores`` scores any claims with the same E-step the
+fit ran (``ClaimScorer.score(..., model=...)``), so a stored claim scored
+online gets the confidence the job wrote.
 """
 
 from __future__ import annotations
@@ -17,8 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from scoring.evidence import FloatArray, IntArray
+from scoring.claims import Claim
+from scoring.evidence import FloatArray, IntArray, logistic, logit
+from scoring.fit.layout import Layout
 from scoring.fit.structures import ConfusionMatrices, OneCoin
+from scoring.rows import EvidenceRows
 
 # A job replaces the stored model (and rescores every claim) only when the new one
 # differs: another structure or classes, or a parameter (temperature, a class base
@@ -196,3 +199,80 @@ class LearnedModel:
                     matrices[i] = np.asarray(known)
             structure.confusion_ = matrices
         return structure
+
+
+def learned_scores(
+    claims: Sequence[Claim], rows: EvidenceRows, model: LearnedModel
+) -> tuple[FloatArray, FloatArray]:
+    """Confidence of each claim and weight of each row under a learned model.
+
+    The fit's own E-step (``OneCoin.predict_scores``) on these claims, with
+    each source at its belief's mean (what the fit learned) and the model's
+    temperature: the confidence a job wrote for a stored claim is the one
+    scoring it again gives.
+
+    Parameters
+    ----------
+    claims : sequence of Claim, length n_claims
+    rows : EvidenceRows
+        Their table.
+    model : LearnedModel
+
+    Returns
+    -------
+    confidence : ndarray, shape (n_claims,)
+    weight : ndarray, shape (n_rows,)
+        Each row's log-odds on its own claim (times the temperature); 0 for
+        neutral rows and for channels merged into another row.
+    """
+    reliability = np.array([b.mean for b in rows.beliefs])
+    classes = np.zeros(rows.n_claims, dtype=np.intp)
+    n_classes = 1
+    if model.classes:
+        index = {c: i for i, c in enumerate(model.classes)}
+        found = [index.get(normalise(c.text)) for c in claims]
+        if all(i is not None for i in found):
+            classes = np.array(found, dtype=np.intp)
+            n_classes = len(model.classes)
+    data = rows.fit_data(
+        reliability,
+        age_days=np.zeros(rows.n_rows),
+        outcome=np.full(rows.n_claims, np.nan),
+        prior_alpha=np.array([b.alpha for b in rows.beliefs]),
+        prior_beta=np.array([b.beta for b in rows.beliefs]),
+        claim_class=classes,
+    )
+    layout = Layout(data, 1.0, 0.0, n_classes)
+    structure = model.structure_for(rows.ids, reliability, n_classes)
+    score = model.temperature * structure.predict_scores(layout)
+    weight = np.zeros(rows.n_rows)
+    weight[rows.primary & (rows.sign != 0)] = model.temperature * structure.weight_
+    return layout.softmax(score)[: rows.n_claims], weight
+
+
+def interval_around(
+    point: FloatArray, plain: FloatArray, bounds: FloatArray, temperature: float
+) -> list[list[float]]:
+    """The interval of the one-coin draws, moved around the learned point in log-odds.
+
+    Reliability draws go through the one-coin arithmetic; their spread in
+    log-odds around that arithmetic's point, scaled by the temperature, is
+    kept around the learned confidence.
+
+    Parameters
+    ----------
+    point : ndarray, shape (n,)
+        Learned confidences.
+    plain : ndarray, shape (n,)
+        One-coin confidences.
+    bounds : ndarray, shape (n, 2)
+        One-coin intervals.
+    temperature : float
+    """
+    centre = logit(plain)
+    low = logit(point) - temperature * (centre - logit(bounds[:, 0]))
+    high = logit(point) + temperature * (logit(bounds[:, 1]) - centre)
+    out = np.column_stack((logistic(low), logistic(high)))
+    np.minimum(out[:, 0], point, out=out[:, 0])
+    np.maximum(out[:, 1], point, out=out[:, 1])
+    return out.tolist()

@@ -19,6 +19,7 @@ from numpy.typing import ArrayLike
 
 from scoring.beta import Beta
 from scoring.claims import Claim
+from scoring.columns import ClaimColumns, evidence_rows
 from scoring.evidence import FloatArray
 from scoring.fit.learner import ReliabilityLearner
 from scoring.learned import LearnedModel, answer_classes
@@ -80,8 +81,50 @@ def learn_store(
     StoreFit
     """
     rows = EvidenceRows(claims, sources, params)
+    texts = [c.text for c in claims]
+    return _learn_rows(rows, texts, sources, priors, outcome, age_days, params, learner)
+
+
+def learn_columns(
+    columns: ClaimColumns,
+    sources: Mapping[str, SourceBelief],
+    priors: Mapping[str, Beta],
+    outcome: ArrayLike,
+    params: ScoringParams,
+    learner: ReliabilityLearner,
+) -> StoreFit:
+    """``learn_store`` of the claims in ``columns`` (ages from ``columns.age_days``),
+    without a Python object per attribution (``scoring.columns.evidence_rows``).
+
+    Parameters
+    ----------
+    columns : ClaimColumns, n claims
+    sources, priors, params, learner
+        As ``learn_store``'s.
+    outcome : array_like, shape (n,)
+
+    Returns
+    -------
+    StoreFit
+    """
+    rows = evidence_rows(columns, sources, params)
+    ages = columns.age_days
+    return _learn_rows(rows, columns.text, sources, priors, outcome, ages, params, learner)
+
+
+def _learn_rows(
+    rows: EvidenceRows,
+    texts: Sequence[str | None],
+    sources: Mapping[str, SourceBelief],
+    priors: Mapping[str, Beta],
+    outcome: ArrayLike,
+    age_days: ArrayLike,
+    params: ScoringParams,
+    learner: ReliabilityLearner,
+) -> StoreFit:
+    """Fit ``learner`` on the table of a store's claims (their wordings ``texts``)."""
     ids = rows.ids
-    claim_class, vocabulary = answer_classes([c.text for c in claims])
+    claim_class, vocabulary = answer_classes(texts)
     prior = [priors.get(s, params.unknown_source) for s in ids]
     group_names = [sources[s].group if s in sources else None for s in ids]
     known_groups = {g: i for i, g in enumerate(sorted({g for g in group_names if g}))}

@@ -1,17 +1,17 @@
-"""The evidence-row table: claims as flat arrays of attributions, ready for vectorised evaluation.
+"""The evidence-row table: claims as one row per attribution, with what the model reads.
 
-Both the online scorer (``scoring.scorer``) and the batch fit (``scoring.fit``,
-through :meth:`EvidenceRows.fit_data`) read claims through this table, so they
-see the same evidence: relay channels of one original source merged, correlated
-reports discounted by their cluster's design effect, answers of one question
-indexed together.
+``collect_rows`` reads claims into ``RowLists`` (Python lists); ``EvidenceRows``
+holds the same table as arrays. The online scorer (``scoring.confidence``,
+``scoring.scorer``) and the batch fit (``scoring.fit``, through
+:meth:`EvidenceRows.fit_data`) both read claims through this table, so they
+see the same evidence: relay channels of one original source merged,
+correlated reports discounted by their cluster's design effect, answers of one
+question indexed together. Nothing here evaluates a score.
 """
 
 from __future__ import annotations
 
-import functools
 import math
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -21,59 +21,22 @@ from numpy.typing import ArrayLike
 from scoring.beta import Beta
 from scoring.claims import STANCE_SIGN, Claim
 from scoring.evidence import (
-    EPS,
     FloatArray,
     IntArray,
-    claim_log_odds,
     cluster_design_effect,
-    effective_reliability,
-    exclusive_posterior,
     logit,
     noisy_or,
 )
 from scoring.fit import FitData
-from scoring.intervals import DRAW_CACHE_SIZE, draws_and_mean
 from scoring.params import ScoringParams, SourceBelief
-
-# Workspace buffers up to this many cells (8 bytes each; 6 slots) are kept per
-# thread: enough for calls of a few hundred claims, at most 12 MB.
-_WORKSPACE_CELLS = 1 << 18
-
-
-class _Workspace(threading.local):
-    """Per-thread buffers for the (channels or claims, samples) arrays of a pass.
-
-    A fresh array of a few hundred kilobytes is served by ``mmap`` and
-    page-faults on first touch, which costs more than the arithmetic done in
-    it; reusing buffers avoids that. A buffer is only valid until the next
-    call on the same thread, so nothing taken from it may outlive a pass.
-    """
-
-    def __init__(self) -> None:
-        self.buffers: dict[int, FloatArray] = {}
-
-    def get(self, slot: int, rows: int, columns: int) -> FloatArray:
-        """An uninitialised C-contiguous (rows, columns) array that is slot ``slot``."""
-        cells = rows * columns
-        if cells > _WORKSPACE_CELLS:
-            return np.empty((rows, columns))
-        buffer = self.buffers.get(slot)
-        if buffer is None or buffer.size < cells:
-            buffer = self.buffers[slot] = np.empty(max(cells, 4096))
-        return buffer[:cells].reshape(rows, columns)
-
-
-_workspace = _Workspace()
-# Slots of the workspace.
-_EFFECTIVE, _FIDELITY, _ODDS, _RELAY, _TOTALS, _SCRATCH = range(6)
 
 
 @dataclass(slots=True)
 class RowLists:
     """The evidence-row table of some claims as Python lists, before any array is made.
 
-    ``EvidenceRows`` is built from it; a lone claim's scorer reads it directly,
-    since making arrays of a few rows costs more than the arithmetic on them.
+    ``EvidenceRows`` is built from it; ``scoring.confidence.reference_confidence``
+    and the scorer's evidence and notes read it directly.
 
     Attributes
     ----------
@@ -84,19 +47,26 @@ class RowLists:
     rhos : list of float, length n_entities
         Correlation of each entity's group (the unnamed one when it has none).
     start : list of int, length n_claims + 1
+        Rows of claim j are ``start[j]:start[j + 1]``.
     question, prior : lists, length n_claims
     n_questions : int
     claim, channel, sign, reports : lists, length n_rows
-        As ``EvidenceRows``' arrays of those names.
+        As ``EvidenceRows``' arrays of those names. These and the other
+        per-row and per-claim fields may be arrays instead of lists
+        (``scoring.columns.evidence_rows`` builds them so).
     merged, merged_to : lists of int
         Rows merged into another row (same source, side and claim), and that row.
     clustered, clustered_to : lists of int
         Rows of a group's correlation cluster other than its first, and that first row.
+    factor, scale : ndarray, shape (n_rows,)
+        As ``EvidenceRows``' arrays of those names.
     weighted : list of int
         Rows that carry weight (neither neutral nor merged), in row order.
     weighted_counts : list of int, length n_claims
     named : list, length n_claims
-        As ``EvidenceRows.named``.
+        Per claim, the labels ("source via relay") of its supporting,
+        refuting and neutral channels, or None when a source appears twice on
+        one side (the summary then names sources from the evidence).
     ch_source, ch_chain, ch_certainty : lists, length n_channels
         Each channel's source entity, relay entities (in order) and certainty.
     """
@@ -106,24 +76,26 @@ class RowLists:
     groups: list[str | None]
     rhos: list[float]
     start: list[int]
-    question: list[int]
+    question: list[int] | IntArray
     n_questions: int
-    prior: list[float]
-    claim: list[int]
-    channel: list[int]
-    sign: list[int]
-    reports: list[int | float]
-    merged: list[int]
-    merged_to: list[int]
-    clustered: list[int]
-    clustered_to: list[int]
-    weighted: list[int]
+    prior: list[float] | FloatArray
+    claim: list[int] | IntArray
+    channel: list[int] | IntArray
+    sign: list[int] | IntArray
+    reports: list[int | float] | FloatArray
+    merged: list[int] | IntArray
+    merged_to: list[int] | IntArray
+    clustered: list[int] | IntArray
+    clustered_to: list[int] | IntArray
+    weighted: list[int] | IntArray
     weighted_counts: list[int]
     named: list[tuple[list[str], list[str], list[str]] | None]
     ch_source: list[int]
     ch_chain: list[list[int]]
     ch_certainty: list[float]
     labels: list[str]
+    factor: FloatArray
+    scale: FloatArray
 
 
 def collect_rows(
@@ -294,6 +266,14 @@ def collect_rows(
         weighted_counts.append(n_weighted)
         named.append(names)
     start.append(row)
+    factor, scale = design_effects(
+        clustered,
+        clustered_to,
+        np.array(reports, dtype=float),
+        np.array(rhos),
+        ch_source,
+        r_channel,
+    )
     return RowLists(
         ids,
         beliefs,
@@ -318,7 +298,50 @@ def collect_rows(
         ch_chain,
         ch_certainty,
         labels,
+        factor,
+        scale,
     )
+
+
+def design_effects(
+    clustered: Sequence[int] | IntArray,
+    clustered_to: Sequence[int] | IntArray,
+    reports: FloatArray,
+    rhos: FloatArray,
+    ch_source: Sequence[int] | IntArray,
+    channel: Sequence[int] | IntArray,
+) -> tuple[FloatArray, FloatArray]:
+    """Each row's design-effect factor and the independent sources it is worth.
+
+    Correlation clusters are the rows of one group taking one side of one claim,
+    each numbered by its first row; every other row is its own. A cluster of one
+    report counts 1 / (1 + 0 * rho) = 1 exactly, so without clusters and counts the
+    factor is 1.
+
+    Parameters
+    ----------
+    clustered, clustered_to : sequences of int
+        Rows of a cluster other than its first, and that first row.
+    reports : ndarray, shape (n_rows,)
+        Reports (count) of each row.
+    rhos : ndarray, shape (n_entities,)
+        Correlation of each entity's group.
+    ch_source, channel : sequences of int
+        Each channel's source entity (n_channels); each row's channel (n_rows).
+
+    Returns
+    -------
+    factor, scale : ndarray, shape (n_rows,)
+        The factor in (0, 1] and ``reports * factor``.
+    """
+    n_rows = reports.size
+    if not len(clustered) and not (reports > 1).any():
+        return np.ones(n_rows), reports
+    cluster_of = np.arange(n_rows)
+    cluster_of[np.asarray(clustered, dtype=np.intp)] = clustered_to
+    rho = rhos[np.asarray(ch_source, dtype=np.intp)[np.asarray(channel, dtype=np.intp)]]
+    factor = cluster_design_effect(cluster_of, reports, rho, n_rows)
+    return factor, reports * factor
 
 
 class EvidenceRows:
@@ -356,12 +379,7 @@ class EvidenceRows:
         Source or relay id of each entity.
     beliefs : list of Beta, length n_entities
         Reliability belief of each entity.
-    groups : list of str or None, length n_entities
-    labels : list of str, length n_entities
-        What summaries call each entity: its name, else its id.
     n_claims, n_rows, n_questions : int
-    start : list of int, length n_claims + 1
-        Rows of claim j are ``start[j]:start[j + 1]``.
     question : ndarray of int, shape (n_claims,)
         Question index of each claim; a claim without a question has its own.
     prior : ndarray, shape (n_claims,)
@@ -377,8 +395,6 @@ class EvidenceRows:
         side of its claim.
     primary : ndarray of bool, shape (n_rows,)
         ``merge == arange(n_rows)``.
-    row_merges : bool
-        Whether any row is merged into another.
     reports : ndarray, shape (n_rows,)
         Reports behind each row: its ``count`` (the largest of the channels
         merged into it); 0 for merged and neutral rows.
@@ -389,12 +405,14 @@ class EvidenceRows:
     coef : ndarray, shape (n_rows,)
         ``sign * scale``: a row's weight is its channel's log-odds times this.
     chx : ndarray of int, shape (n_rows,)
-        Each row's channel in the table of channels then merged channels
-        (the index into ``channels(...)[1:]``).
-    named : list, length n_claims
-        Per claim, the labels ("source via relay") of its supporting,
-        refuting and neutral channels, or None when a source appears twice on
-        one side (the summary then names sources from the evidence).
+        Each row's channel in the table of channels then merged channels.
+    ch_source : ndarray of int, shape (n_channels,)
+    ch_via : ndarray of int, shape (n_channels, depth)
+        Each channel's source entity and relay entities, padded with ``n_entities``.
+    ch_certainty : ndarray, shape (n_channels,)
+    members, member_group, merged_into : ndarray of int
+        The rows whose channels are merged, the merged channel of each (an
+        index into ``merged_into``), and each merged channel's primary row.
     """
 
     def __init__(
@@ -410,16 +428,12 @@ class EvidenceRows:
         return rows
 
     def _set(self, lists: RowLists) -> None:
-        ids, beliefs, rhos, row = lists.ids, lists.beliefs, lists.rhos, lists.start[-1]
+        ids, beliefs, row = lists.ids, lists.beliefs, lists.start[-1]
         merged, merged_to = lists.merged, lists.merged_to
-        clustered, clustered_to = lists.clustered, lists.clustered_to
         ch_source, ch_chain = lists.ch_source, lists.ch_chain
 
         self.ids = ids
         self.beliefs = beliefs
-        self.groups = lists.groups
-        self.labels = lists.labels
-        self.start = lists.start
         self.n_claims = len(lists.start) - 1
         self.n_rows = row
         self.n_questions = lists.n_questions
@@ -431,27 +445,19 @@ class EvidenceRows:
         self.ch_source = np.array(ch_source, dtype=np.intp)
         self.source = self.ch_source[self.channel]
         self.sign = np.array(lists.sign, dtype=float)
-        self.row_merges = bool(merged)
         self.merge = np.arange(row)
-        if merged:
+        if len(merged):
             self.merge[merged] = merged_to
             self.primary = self.merge == np.arange(row)
         else:
             self.primary = np.ones(row, dtype=bool)
         self.reports = np.array(lists.reports, dtype=float)
-        # Correlation clusters: the rows of one group taking one side of one
-        # claim, each numbered by its first row; every other row is its own.
-        cluster_of = np.arange(row)
-        if clustered:
-            cluster_of[clustered] = clustered_to
-        rho = np.array(rhos)[self.source]
-        self.factor = cluster_design_effect(cluster_of, self.reports, rho, row)
-        self.scale = self.reports * self.factor
+        self.factor = lists.factor
+        self.scale = lists.scale
         # A row's weight is its channel's log-odds times this.
         self.coef = self.sign * self.scale
         self.weighted = np.array(lists.weighted, dtype=np.intp)
         self.weighted_counts = lists.weighted_counts
-        self.named = lists.named
 
         self.ch_certainty = np.array(lists.ch_certainty, dtype=float)
         depth = max(map(len, ch_chain), default=0)
@@ -462,7 +468,7 @@ class EvidenceRows:
         # Each row's channel in the extended table: merged channels on the first rows.
         self.chx = self.channel
         self.members = self.member_group = self.merged_into = np.zeros(0, dtype=np.intp)
-        if merged:
+        if len(merged):
             # Rows of one source reached through several channels: only these
             # need the noisy-OR, whose logarithms are the costliest step.
             shared = np.bincount(self.merge, minlength=row)[self.merge] > 1
@@ -472,90 +478,6 @@ class EvidenceRows:
             )
             self.chx = self.channel.copy()
             self.chx[self.merged_into] = len(ch_source) + np.arange(self.merged_into.size)
-
-    def channels(self, reliability: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Push entity reliabilities through the channels.
-
-        Parameters
-        ----------
-        reliability : ndarray, shape (n_entities + 1,) or (n_entities + 1, s)
-            Reliability of each entity (last: 1, the padding relay), optionally
-            for each of s samples.
-
-        Returns
-        -------
-        fidelity : ndarray, shape (n_channels[, s])
-            Chance each channel passes the statement on faithfully.
-        effective : ndarray, shape (n_channels + n_merged[, s])
-            Effective reliability of each channel, then of each merged one.
-        log_odds : ndarray, shape of ``effective``
-        """
-        column = (-1,) + (1,) * (reliability.ndim - 1)
-        certainty = self.ch_certainty.reshape(column)
-        if self.ch_via.shape[1]:
-            fidelity = reliability[self.ch_via].prod(axis=1)
-            fidelity *= certainty
-        else:
-            fidelity = np.broadcast_to(certainty, (certainty.shape[0], *reliability.shape[1:]))
-        effective = effective_reliability(reliability[self.ch_source], fidelity)
-        effective = self._with_merged(effective, fidelity, reliability)
-        return fidelity, effective, logit(effective)
-
-    def _with_merged(
-        self, effective: FloatArray, fidelity: FloatArray, reliability: FloatArray
-    ) -> FloatArray:
-        """``effective`` (channels) followed by the merged channels' effective reliabilities."""
-        if not self.merged_into.size:
-            return effective
-        merged = noisy_or(
-            fidelity[self.channel[self.members]], self.member_group, self.merged_into.size
-        )
-        return np.concatenate(
-            (effective, effective_reliability(reliability[self.source[self.merged_into]], merged))
-        )
-
-    def posterior(self, score: FloatArray) -> FloatArray:
-        """Confidence of each claim (rows of ``score``) from its log-odds, questions joint."""
-        if self.n_questions < self.n_claims:
-            return exclusive_posterior(score, self.question, self.n_questions)
-        return logistic(score)
-
-    def evaluate(
-        self, reliability: FloatArray, cap: float
-    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-        """Push entity reliabilities through the model.
-
-        Parameters
-        ----------
-        reliability : ndarray, shape (n_entities + 1,) or (n_entities + 1, s)
-            Reliability of each entity (last: 1, the padding relay), optionally
-            for each of s samples.
-
-        Returns
-        -------
-        fidelity : ndarray, shape (n_rows[, s])
-            Chance each row's own channel passed the statement on faithfully.
-        effective : ndarray, shape (n_rows[, s])
-            Effective reliability; on the first of several channels of one
-            source, of the channels merged (the others carry no weight).
-        weight : ndarray, shape (n_rows[, s])
-            Log-odds contribution of each row.
-        confidence : ndarray, shape (n_claims[, s])
-        """
-        fidelity, effective, log_odds = self.channels(reliability)
-        weight, total = claim_log_odds(
-            self.claim,
-            self.sign,
-            self.scale,
-            None,
-            self.n_claims,
-            cap,
-            log_odds=log_odds,
-            index=self.chx,
-        )
-        column = (-1,) + (1,) * (reliability.ndim - 1)
-        confidence = self.posterior(self.prior_logit.reshape(column) + total)
-        return fidelity[self.channel], effective[self.chx], weight, confidence
 
     @property
     def n_entities(self) -> int:
@@ -606,8 +528,8 @@ class EvidenceRows:
             With every question open (``closed`` all False).
         """
         entity = np.append(np.asarray(reliability, dtype=float), 1.0)
-        fidelity = self.channels(entity)[0][self.channel]
-        merged = noisy_or(fidelity, self.merge, self.n_rows)
+        fidelity = entity[self.ch_via].prod(axis=1) * self.ch_certainty
+        merged = noisy_or(fidelity[self.channel], self.merge, self.n_rows)
         keep = self.primary & (self.sign != 0)
         return FitData(
             claim=self.claim[keep],
@@ -626,176 +548,6 @@ class EvidenceRows:
             source_group=np.asarray(() if source_group is None else source_group, dtype=np.intp),
         )
 
-    def sampled_log_odds(
-        self, reliability: FloatArray
-    ) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """``channels(reliability)[2]`` for sampled reliabilities, computed in place.
-
-        The same arithmetic in the same order, on two or three (channels,
-        samples) buffers: every fresh array of that size costs page faults
-        worth more than the arithmetic on it.
-
-        Parameters
-        ----------
-        reliability : ndarray, shape (n_entities + 1, s)
-
-        Returns
-        -------
-        log_odds : ndarray, shape (n_channels + n_merged, s)
-        last : ndarray, shape (n_channels + n_merged,)
-            The effective reliabilities of the last sample (unclipped).
-        scratch : ndarray, shape (k, s)
-            A buffer the caller may overwrite.
-        """
-        certainty = self.ch_certainty[:, None]
-        depth = self.ch_via.shape[1]
-        shape = (self.ch_source.size, reliability.shape[1])
-        effective = reliability.take(
-            self.ch_source, axis=0, out=_workspace.get(_EFFECTIVE, *shape), mode="clip"
-        )
-        effective -= 0.5
-        if depth:
-            fidelity = reliability.take(
-                self.ch_via[:, 0], axis=0, out=_workspace.get(_FIDELITY, *shape), mode="clip"
-            )
-            if depth > 1:
-                relay = _workspace.get(_RELAY, *shape)
-                for j in range(1, depth):
-                    fidelity *= reliability.take(self.ch_via[:, j], axis=0, out=relay, mode="clip")
-            fidelity *= certainty
-            effective *= fidelity
-        else:
-            fidelity = np.broadcast_to(certainty, effective.shape)
-            effective *= certainty
-        effective += 0.5
-        effective = self._with_merged(effective, fidelity, reliability)
-        last = effective[:, -1].copy()
-        odds = _log_odds(effective, _workspace.get(_ODDS, *effective.shape))
-        return odds, last, effective
-
-    def sampled_totals(
-        self, log_odds: FloatArray, scratch: FloatArray | None = None
-    ) -> tuple[FloatArray, IntArray | None]:
-        """Each claim's unsaturated evidence for each sample of the channels' log-odds.
-
-        Equal to ``claim_log_odds``'s sums (weights added in row order), but
-        rank by rank: the first weighted row of every claim, then the second
-        of those with two, and so on, each a leading slice of the claims
-        ordered by their number of weighted rows. No (rows, samples) array is
-        made, and a claim's sums do not depend on the other claims.
-
-        Parameters
-        ----------
-        log_odds : ndarray, shape (n_channels + n_merged, s)
-        scratch : ndarray, shape (k, s), optional
-            A buffer to overwrite.
-
-        Returns
-        -------
-        totals : ndarray, shape (n_claims, s)
-            Row i holds claim ``order[i]``.
-        order : ndarray of int, shape (n_claims,), or None
-            None when row i holds claim i.
-        """
-        n = self.n_claims
-        counts = self.weighted_counts
-        order: IntArray | None = None
-        if not counts or min(counts) == max(counts):
-            # Every claim has as many weighted rows: rank k is column k.
-            ranked = self.weighted.reshape(n, -1).T.ravel() if n else self.weighted
-            sizes = [n] * (counts[0] if counts else 0)
-        else:
-            count = np.array(counts)
-            order = np.argsort(-count, kind="stable")
-            position = np.empty(n, dtype=np.intp)
-            position[order] = np.arange(n)
-            claim = self.claim[self.weighted]
-            rank = np.arange(self.weighted.size) - (np.cumsum(count) - count)[claim]
-            ranked = self.weighted[np.argsort(rank * n + position[claim])]
-            sizes = np.bincount(rank).tolist()
-        chx = self.chx[ranked]
-        coef = self.coef[ranked, None]
-        totals = _workspace.get(_TOTALS, n, log_odds.shape[1])
-        if not sizes:
-            totals.fill(0.0)
-            return totals, order
-        first = sizes[0]
-        log_odds.take(chx[:first], axis=0, out=totals[:first], mode="clip")
-        totals[:first] *= coef[:first]
-        totals[first:] = 0.0
-        if len(sizes) > 1:
-            if scratch is None or scratch.shape[0] < sizes[1]:
-                scratch = _workspace.get(_SCRATCH, sizes[1], log_odds.shape[1])
-            done = first
-            for size in sizes[1:]:
-                weight = log_odds.take(
-                    chx[done : done + size], axis=0, out=scratch[:size], mode="clip"
-                )
-                weight *= coef[done : done + size]
-                totals[:size] += weight
-                done += size
-        return totals, order
-
-
-Entity = tuple[str, float, float]
-"""A source or relay as the draw cache knows it: id, then its Beta belief's alpha and beta."""
-
-
-@functools.lru_cache(maxsize=DRAW_CACHE_SIZE)
-def channel_log_odds(
-    source: Entity, relays: tuple[Entity, ...], certainty: float, samples: int
-) -> tuple[FloatArray, float, float]:
-    """One channel's row of ``EvidenceRows.sampled_log_odds``, alone and memoised.
-
-    The same arithmetic in the same order as that method's, on one
-    (samples + 1,) vector instead of a (channels, samples + 1) table (a relay
-    that pads a shorter chain there multiplies by exactly 1), so the values
-    are the same: a lone claim is scored from these rows at a fraction of the
-    cost of building the table (``ClaimScorer``).
-
-    Parameters
-    ----------
-    source : (id, alpha, beta)
-    relays : tuple of (id, alpha, beta)
-        The relay chain, nearest the source first.
-    certainty : float in (0, 1]
-    samples : int
-
-    Returns
-    -------
-    log_odds : ndarray, shape (samples + 1,)
-        Log-odds of the channel's effective reliability for each sample, then
-        for the means (read-only).
-    effective : float
-        Effective reliability at the means, unclipped.
-    mean : float
-        The source's mean reliability.
-    """
-    reliability = draws_and_mean(*source, samples)
-    effective = reliability - 0.5
-    if relays:
-        fidelity = draws_and_mean(*relays[0], samples).copy()
-        for relay in relays[1:]:
-            fidelity *= draws_and_mean(*relay, samples)
-        fidelity *= certainty
-        effective *= fidelity
-    else:
-        effective *= certainty
-    effective += 0.5
-    last = float(effective[-1])
-    log_odds = _log_odds(effective, np.empty_like(effective))
-    log_odds.flags.writeable = False
-    return log_odds, last, float(reliability[-1])
-
-
-def _log_odds(effective: FloatArray, out: FloatArray) -> FloatArray:
-    """``logit(effective)`` written into ``out``; ``effective`` is clipped in place."""
-    np.maximum(effective, EPS, out=effective)
-    np.minimum(effective, 1 - EPS, out=effective)
-    np.subtract(1.0, effective, out=out)
-    np.divide(effective, out, out=out)
-    return np.log(out, out=out)
-
 
 def _valid_count(count: object) -> int | float:
     """``count`` as a number of reports, or ValueError unless it is an integer >= 1."""
@@ -808,15 +560,3 @@ def _valid_count(count: object) -> int | float:
     if not (value == math.inf or (finite and value >= 1 and value == math.floor(value))):
         raise ValueError("an attribution's count must be an integer >= 1")
     return value
-
-
-def logistic(score: FloatArray) -> FloatArray:
-    """``exclusive_posterior``'s arithmetic for claims each alone in its question (a new array)."""
-    top = np.maximum(score, 0.0)
-    shifted = np.subtract(score, top)
-    np.exp(shifted, out=shifted)
-    total = np.negative(top, out=top)
-    np.exp(total, out=total)
-    total += shifted
-    shifted /= total
-    return shifted

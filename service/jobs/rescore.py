@@ -40,26 +40,33 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, and_, bindparam, insert, select, update
+from sqlalchemy import Engine, and_, bindparam, insert, literal_column, select, update
 from sqlalchemy.orm import Session
 
 import scoring
+from scoring.claims import question_units
+from scoring.columns import ClaimColumns
 from scoring.learned import LearnedModel
 from scoring.numeric import NUMERIC_MODEL, ErrorScale, QuestionKinds, QuestionScorer
 from service.jobs.dask_engine import DaskEngine, dask_engine, mapped
 from service.jobs.learning import (
     LearningSettings,
-    Snapshot,
-    epoch,
     learn_error_scales,
     learn_reliabilities,
     moved,
-    read_snapshot,
 )
 from service.jobs.lock import JobLock, job_lock
+from service.jobs.snapshot import (
+    NO_VERSION,
+    Snapshot,
+    StoredScores,
+    epoch,
+    micros,
+    read_snapshot,
+)
 from service.scoring_model import ScoringModel
 from service.store import change_counters
-from service.store.claims import score_values, write_scores
+from service.store.claims import copy_scores, score_values
 from service.store.db import slices, upsert_statement, writer
 from service.store.models import (
     Base,
@@ -315,9 +322,7 @@ class _Rescore:
             stale = list(range(len(snapshot.ids)))
         elif moved_errors:
             # A moved error scale moves every numeric answer its source gave: rescore them all.
-            stale = sorted(
-                set(stale) | {i for i, c in enumerate(snapshot.claims) if c.value is not None}
-            )
+            stale = sorted(set(stale) | set(snapshot.columns.value))
         self.timer.add("write", mark)
 
         self.counts.update(
@@ -342,7 +347,8 @@ class _Rescore:
         scored = mapped(
             self.cluster,
             _scores,
-            ([snapshot.claims[i] for i in chunk] for chunk in chunks),
+            chunks,
+            snapshot.columns,
             question_scorer(self.job.setup.scorer.with_model(model)),
             beliefs,
             snapshot.kinds,
@@ -496,37 +502,33 @@ class _Rescore:
         beliefs it was computed from (a process that scored with beliefs it had
         not reloaded yet).
         """
-        never = float("-inf")
-        written_by = snapshot.learned_version
-        stale_questions: set[str] = set()
-        stale: list[int] = []
-        resolved = ~np.isnan(snapshot.outcome)
-        for i, (claim, score) in enumerate(zip(snapshot.claims, snapshot.scores, strict=True)):
-            if resolved[i]:
-                is_stale = False
-            elif score is None or score.model not in (scoring.MODEL, NUMERIC_MODEL):
-                is_stale = True
-            else:
-                computed = epoch(score.computed_at)
-                basis = score.reliabilities_version
-                is_stale = any(
-                    changed_at.get(entity, never) > computed
-                    or (basis is not None and written_by.get(entity, basis) > basis)
-                    for a in claim.attributions
-                    for entity in (a.source, *a.via)
-                )
-            if is_stale:
-                stale.append(i)
-                if claim.question is not None:
-                    stale_questions.add(claim.question)
-        if not stale_questions:
-            return stale
-        own = set(stale)
-        return [
-            i
-            for i, claim in enumerate(snapshot.claims)
-            if i in own or claim.question in stale_questions
-        ]
+        c, stored = snapshot.columns, snapshot.scores
+        missing = np.iinfo(np.int64).min
+        changed = np.array([changed_at.get(e, float("-inf")) for e in c.entities])
+        written_by = np.array(
+            [snapshot.learned_version.get(e, missing) for e in c.entities], dtype=np.int64
+        )
+        # Per attribution, then per relay: whether the source or relay changed after
+        # the claim's score was computed, or was written from newer beliefs.
+        computed = stored.computed_at / 1e6
+        basis = np.where(
+            stored.reliabilities_version == NO_VERSION, np.iinfo(np.int64).max,
+            stored.reliabilities_version,
+        )  # fmt: skip
+        claim = c.claim_of_attribution()
+        relay_claim = claim[np.repeat(np.arange(c.n_attributions), np.diff(c.via_start))]
+        named_changed = np.zeros(c.n_claims, dtype=bool)
+        for entity, of_claim in ((c.source, claim), (c.via, relay_claim)):
+            hit = (changed[entity] > computed[of_claim]) | (written_by[entity] > basis[of_claim])
+            named_changed[of_claim[hit]] = True
+        known = np.array([m in (scoring.MODEL, NUMERIC_MODEL) for m in stored.models] + [False])
+        current = stored.present & known[stored.model]
+        is_open = np.isnan(snapshot.outcome)
+        stale = is_open & (~current | named_changed)
+        questions = np.unique(c.question[stale & (c.question >= 0)])
+        if questions.size:
+            stale |= np.isin(c.question, questions)
+        return np.flatnonzero(stale).tolist()
 
     def _score_chunk(
         self, snapshot: Snapshot, chunk: Sequence[int], scores: Sequence[scoring.Score]
@@ -534,29 +536,20 @@ class _Rescore:
         """``score_values`` of the chunk's open claims whose new ``scores`` moved, by position.
 
         A score whose figures stayed but whose summary changed (a source renamed)
-        moved too: the stored summaries of those claims are read to tell.
+        moved too (the snapshot holds each stored summary's hash).
         """
         started = time.perf_counter()
         now = utcnow()
         tolerance = self.job.learning.rescore_min_change
         is_open = np.isnan(snapshot.outcome)
+        stored = snapshot.scores
         changed: dict[int, dict[str, Any]] = {}
-        same: dict[str, tuple[int, scoring.Score]] = {}
         for i, score in zip(chunk, scores, strict=True):
-            if not is_open[i]:
-                continue
-            if _differs(snapshot.scores[i], score, tolerance):
+            if is_open[i] and (
+                _differs(stored, i, score, tolerance)
+                or stored.summary_hash[i] != hash(score.summary)
+            ):
                 changed[i] = score_values(score, now)
-            else:
-                same[snapshot.ids[i]] = (i, score)
-        if same:
-            with self.engine.connect() as connection:
-                for claim_id, summary in connection.execute(
-                    select(Score.claim_id, Score.summary).where(Score.claim_id.in_(list(same)))
-                ):
-                    i, score = same[claim_id]
-                    if summary != score.summary:
-                        changed[i] = score_values(score, now)
         self.timer.add("score", started)
         self.counts["claims_rescored"] += len(chunk)
         return changed
@@ -583,15 +576,15 @@ class _Rescore:
             for i, values in changed.items():
                 claim_id = snapshot.ids[i]
                 now_row = current.get(claim_id)
-                stored = snapshot.scores[i]
                 if now_row is None or now_row[0] != snapshot.updated_at[i]:
                     continue
-                if now_row[1] != (stored.computed_at if stored else None):
+                stored = snapshot.scores
+                if now_row[1] != (stored.computed_at[i] if stored.present[i] else None):
                     continue
                 writable[claim_id] = _Write(values, now_row[2])
             self.counts["claims_skipped"] += len(changed) - len(writable)
             self.counts["claims_changed"] += len(writable)
-            write_scores(
+            copy_scores(
                 session,
                 [w.values for w in writable.values()],
                 dict.fromkeys(writable, REASON),
@@ -606,12 +599,19 @@ class _Rescore:
 
     def _lock_current(
         self, session: Session, ids: Sequence[str]
-    ) -> dict[str, tuple[datetime, datetime | None, list[Any] | None]]:
-        """Each claim's ``updated_at`` and its score's ``computed_at`` and evidence as
-        they are now, locked until the chunk commits (PostgreSQL row locks; SQLite's
-        write transaction locks the whole file already)."""
+    ) -> dict[str, tuple[int, int | None, list[Any] | None]]:
+        """Each claim's ``updated_at`` and its score's ``computed_at`` (microseconds, as
+        the snapshot has them) and evidence as they are now, locked until the chunk
+        commits (PostgreSQL row locks; SQLite's write transaction locks the whole
+        file already)."""
+        dialect = session.get_bind().dialect.name
         query = (
-            select(Claim.id, Claim.updated_at, Score.computed_at, Score.evidence)
+            select(
+                Claim.id,
+                literal_column(micros(dialect, "claims.updated_at")),
+                literal_column(micros(dialect, "scores.computed_at")),
+                Score.evidence,
+            )
             .outerjoin(Score, and_(Score.claim_id == Claim.id))
             .where(Claim.id.in_(ids))
             .order_by(Claim.id)
@@ -647,15 +647,19 @@ class _Write:
     old_evidence: list[Any] | None
 
 
-def _differs(stored: Any, score: scoring.Score, tolerance: float) -> bool:
-    """Whether a new score differs from the stored one enough to be written."""
-    if stored is None or stored.model != score.model or stored.credibility != score.credibility:
+def _differs(stored: StoredScores, i: int, score: scoring.Score, tolerance: float) -> bool:
+    """Whether a new score differs from claim ``i``'s stored one enough to be written."""
+    if (
+        not stored.present[i]
+        or stored.models[stored.model[i]] != score.model
+        or stored.credibility[i] != score.credibility
+    ):
         return True
     low, high = score.interval
-    return (
-        abs(stored.confidence - score.confidence) > tolerance
-        or abs(stored.low - low) > tolerance
-        or abs(stored.high - high) > tolerance
+    return bool(
+        abs(stored.confidence[i] - score.confidence) > tolerance
+        or abs(stored.low[i] - low) > tolerance
+        or abs(stored.high[i] - high) > tolerance
     )
 
 
@@ -695,34 +699,27 @@ def largest_changes(
 
 
 def _scores(
-    claims: Sequence[scoring.Claim],
+    chunk: Sequence[int],
+    columns: ClaimColumns,
     scorer: QuestionScorer,
     beliefs: Mapping[str, scoring.SourceBelief],
     kinds: QuestionKinds,
     errors: Mapping[str, ErrorScale],
 ) -> list[scoring.Score]:
-    """The claims' new scores (a chunk's; on a worker of the cluster when there is one)."""
-    return scorer.score(claims, beliefs, kinds=kinds, errors=errors).scores
+    """The new scores of the claims at positions ``chunk`` of ``columns`` (on a worker of
+    the cluster when there is one: the columns are sent once, a chunk as positions)."""
+    return scorer.score(columns.claims(chunk), beliefs, kinds=kinds, errors=errors).scores
 
 
 def _chunks(snapshot: Snapshot, positions: Sequence[int], size: int) -> Iterator[list[int]]:
     """Claim positions in chunks of about ``size``, never splitting a question."""
-    units: list[list[int]] = []
-    by_question: dict[str, list[int]] = {}
-    for i in positions:
-        question = snapshot.claims[i].question
-        if question is None:
-            units.append([i])
-        elif question in by_question:
-            by_question[question].append(i)
-        else:
-            units.append(by_question.setdefault(question, [i]))
     chunk: list[int] = []
-    for unit in units:
+    codes = snapshot.columns.question[np.asarray(positions, dtype=np.intp)].tolist()
+    for unit in question_units(None if q < 0 else q for q in codes):
         if chunk and len(chunk) + len(unit) > size:
             yield chunk
             chunk = []
-        chunk.extend(unit)
+        chunk.extend(positions[j] for j in unit)
     if chunk:
         yield chunk
 

@@ -24,6 +24,7 @@ A resolved claim's score is written in its resolved form
 from __future__ import annotations
 
 import functools
+import json
 import secrets
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -650,3 +651,76 @@ def write_scores(
     ]
     execute_many(session, _score_upsert(_dialect(session)), rows)
     execute_many(session, _INSERT_HISTORY, history)
+
+
+# The job's staging table on PostgreSQL: a score row, plus its history row's reason
+# and changes. Temporary and emptied at each commit, so it is private to the
+# connection and never holds a previous chunk's rows.
+_STAGING = "score_staging"
+_STAGED = (*SCORE_COLUMNS, "job_id", "reliabilities_version", "reason", "changes")
+
+
+def copy_scores(
+    session: Session,
+    scores: Sequence[Mapping[str, Any]],
+    reasons: Mapping[str, str],
+    *,
+    beliefs_version: int | None,
+    job_id: str | None = None,
+    changes: Mapping[str, list[Any]] | None = None,
+) -> None:
+    """``write_scores`` for many rows: on PostgreSQL the rows go by ``COPY`` into a
+    temporary staging table, then into ``scores`` with one ``INSERT ... ON CONFLICT
+    DO UPDATE`` and into ``score_history`` with one ``INSERT ... SELECT``, in the
+    session's transaction; elsewhere ``write_scores``."""
+    if _dialect(session) != "postgresql":
+        write_scores(
+            session,
+            scores,
+            reasons,
+            beliefs_version=beliefs_version,
+            job_id=job_id,
+            changes=changes,
+        )
+        return
+    if not scores:
+        return
+    changes = changes or {}
+    connection = session.connection()
+    # The engine's own serialiser (orjson), as SQLAlchemy's JSON type would use.
+    dumps: Any = getattr(connection.dialect, "_json_serializer", None) or json.dumps
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} (LIKE {_SCORES.name}, "
+            "reason varchar(32), changes json) ON COMMIT DELETE ROWS"
+        )
+        with cursor.copy(f"COPY {_STAGING} ({', '.join(_STAGED)}) FROM STDIN") as copy:
+            for s in scores:
+                claim_id = s["claim_id"]
+                copy.write_row(
+                    (
+                        *(dumps(s[c]) if c == "evidence" else s[c] for c in SCORE_COLUMNS),
+                        job_id,
+                        beliefs_version,
+                        reasons[claim_id],
+                        dumps(changes.get(claim_id, [])),
+                    )
+                )
+        score_columns = ", ".join(c.name for c in _SCORES.c)
+        updates = ", ".join(
+            f"{c.name} = EXCLUDED.{c.name}" for c in _SCORES.c if c.name != "claim_id"
+        )
+        cursor.execute(
+            f"INSERT INTO {_SCORES.name} ({score_columns}) "
+            f"SELECT {score_columns} FROM {_STAGING} ORDER BY claim_id "
+            f"ON CONFLICT (claim_id) DO UPDATE SET {updates}"
+        )
+        history = ("claim_id", *_HISTORY_COLUMNS, "reason", "job_id", "changes")
+        listed = ", ".join(history)
+        cursor.execute(
+            f"INSERT INTO {_HISTORY.name} ({listed}) "
+            f"SELECT {listed} FROM {_STAGING} ORDER BY claim_id"
+        )
+    finally:
+        cursor.close()

@@ -20,9 +20,10 @@ from flask.testing import FlaskClient
 
 from scoring.fit import FitData, ReliabilityLearner
 from scoring.fit.partitions import question_partitions
-from service.jobs.learning import learn_reliabilities, read_snapshot
+from service.jobs.learning import learn_reliabilities
 from service.jobs.lock import job_lock
 from service.jobs.rescore import claim_job, run_job
+from service.jobs.snapshot import read_snapshot
 from tests.learning.common import (
     app_state,
     assert_nothing_stale,

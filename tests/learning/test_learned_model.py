@@ -72,6 +72,32 @@ def test_a_job_stores_what_it_chose_and_online_scores_agree(
     assert again["claims_changed"] == 0
 
 
+def test_claims_imported_from_stix_are_scored_with_the_learned_model(
+    app: Flask, client: FlaskClient
+) -> None:
+    claims = crowd()
+    post_claims(client, claims)
+    run_rescore(app)
+    stored = stored_scores(app)
+    exported = client.get(
+        "/v1/claims?question=q7", headers={"Accept": "application/stix+json;version=2.1"}
+    )
+    assert exported.status_code == 200
+    # The question's claims arrive again as a STIX bundle, under new ids and a new question: the
+    # import scores them with the model the job stored, as it scored the originals.
+    bundle = exported.get_data(as_text=True).replace('"q7', '"again-q7')
+    response = client.post(
+        "/v1/import/stix", data=bundle, content_type="application/stix+json;version=2.1"
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    scores = {c["id"]: c["score"] for c in response.get_json()["claims"]}
+    originals = [c["id"] for c in claims if c["question"] == "q7"]
+    assert sorted(scores) == sorted(f"again-{i}" for i in originals)
+    for claim_id in originals:
+        again = scores[f"again-{claim_id}"]["confidence"]
+        assert abs(again - stored[claim_id]["confidence"]) < 1e-9
+
+
 def test_a_fit_that_did_not_converge_says_so(
     make_app: Callable[..., Flask], caplog: pytest.LogCaptureFixture
 ) -> None:

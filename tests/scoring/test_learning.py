@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from scoring import Attribution, Beta, Claim, ClaimScorer, ScoringParams, SourceBelief
+from scoring.columns import ClaimColumns
 from scoring.fit import ReliabilityLearner
 from scoring.learned import LearnedModel, answer_classes
-from scoring.learning import learn_store
+from scoring.learning import learn_columns, learn_store
 
 
 def crowd_claims(seed: int, n_questions: int = 150, labels: str = "abc") -> list[Claim]:
@@ -104,3 +105,22 @@ def test_a_learned_model_scores_any_call() -> None:
         for score in scorer.score(claims, {}):
             low, high = score.interval
             assert 0 <= low <= score.confidence <= high <= 1
+
+
+def test_learning_from_columns_is_learning_from_claims() -> None:
+    claims = crowd_claims(3, n_questions=80)
+    outcome = np.where(np.arange(len(claims)) % 7 == 0, 1.0, np.nan)
+    n_rows = sum(len(c.attributions) for c in claims)
+    # Whole days: float32 ages (the columns') are then exact.
+    ages = np.arange(n_rows) % 300.0
+    sources = {"w1": SourceBelief(Beta(4, 2), group="g"), "w2": SourceBelief(Beta(2, 2), group="g")}
+    priors = {"w1": Beta(3, 2)}
+    params = ScoringParams()
+    reference = learn_store(claims, sources, priors, outcome, ages, params, ReliabilityLearner())
+    fit = learn_columns(
+        ClaimColumns.of_claims(claims, ages), sources, priors, outcome, params, ReliabilityLearner()
+    )
+    assert fit.beliefs == reference.beliefs
+    # The stats differ only in the fit's timings.
+    assert {**fit.model.to_json(), "stats": None} == {**reference.model.to_json(), "stats": None}
+    np.testing.assert_array_equal(fit.confidence, reference.confidence)

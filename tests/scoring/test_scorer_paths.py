@@ -1,4 +1,4 @@
-"""The scorer's fast paths agree with the plain computation they replace."""
+"""The scorer's fast path agrees with the reference it stands in for."""
 
 from __future__ import annotations
 
@@ -8,87 +8,104 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scoring import Claim, Evidence, EvidenceRows, Score, SourceBelief
-from scoring.evidence import claim_log_odds, effective_reliability, logit
+from scoring.confidence import Evaluation, reference_confidence, vectorised_confidence
+from scoring.evidence import exclusive_posterior, logistic, saturate
 from scoring.explain import make_evidence
-from scoring.intervals import credible_interval, draws_and_mean, reliability_draws
-from scoring.rows import channel_log_odds, collect_rows
-from scoring.scorer import make_score
+from scoring.intervals import credible_interval, reliability_draws
+from scoring.rows import collect_rows
+from scoring.scorer import _FEW, make_score
 from tests.scoring.test_scorer import SCORER, claims, source_maps
 
+TOL = 1e-12
 
-def plain_scores(batch: list[Claim], sources: dict[str, SourceBelief]) -> tuple:
-    """Confidence and interval the straightforward way: every row, every sample, one sort."""
-    p = SCORER.params
-    rows = EvidenceRows(batch, sources, p)
-    point = np.array([b.mean for b in rows.beliefs] + [1.0])
-    confidence = rows.evaluate(point, p.evidence_cap)[3]
-    draws = np.array(
-        [
-            *(
-                reliability_draws(i, b.alpha, b.beta, p.interval_samples)
-                for i, b in zip(rows.ids, rows.beliefs, strict=True)
-            ),
-            np.ones(p.interval_samples),
-        ]
-    )
-    samples = rows.evaluate(draws, p.evidence_cap)[3]
-    low, high = credible_interval(samples, confidence, p.interval_level)
-    return confidence, low, high
-
-
-@given(
+batches = st.builds(
+    lambda batch, questions: [
+        Claim(c.attributions, c.prior, q) for c, q in zip(batch, questions, strict=False)
+    ],
     st.lists(claims, max_size=5),
-    source_maps,
     st.lists(st.sampled_from([None, "q1", "q2"]), min_size=5, max_size=5),
 )
-def test_scores_match_the_plain_computation(
-    batch: list[Claim], sources: dict[str, SourceBelief], questions: list[str | None]
-) -> None:
-    batch = [Claim(c.attributions, c.prior, q) for c, q in zip(batch, questions, strict=False)]
-    confidence, low, high = plain_scores(batch, sources)
-    got = SCORER.score(batch, sources)
-    assert [s.confidence for s in got] == pytest.approx(confidence.tolist(), abs=1e-12)
-    assert [s.interval[0] for s in got] == pytest.approx(low.tolist(), abs=1e-12)
-    assert [s.interval[1] for s in got] == pytest.approx(high.tolist(), abs=1e-12)
 
 
-@given(claims, source_maps)
-def test_a_lone_claim_scores_as_in_the_table(
-    claim: Claim, sources: dict[str, SourceBelief]
-) -> None:
-    """The lone-claim path (Python lists, memoised channels) equals the table's, exactly."""
-    table = SCORER._score_rows([claim], EvidenceRows([claim], sources, SCORER.params))
-    assert SCORER.score([claim], sources) == table
+def assert_same(got: Evaluation, want: Evaluation) -> None:
+    for field in ("mean", "effective", "weight", "confidence"):
+        assert getattr(got, field) == pytest.approx(getattr(want, field), abs=TOL), field
+    assert np.array(got.interval).ravel().tolist() == pytest.approx(
+        np.array(want.interval).ravel().tolist(), abs=TOL
+    )
 
 
-@given(st.lists(claims, min_size=1, max_size=4), source_maps)
-def test_channel_rows_equal_the_table_rows(
+@given(batches, source_maps)
+def test_the_vectorised_path_equals_the_reference(
     batch: list[Claim], sources: dict[str, SourceBelief]
 ) -> None:
     p = SCORER.params
-    samples = p.interval_samples
+    lists = collect_rows(batch, sources, p)
+    assert_same(vectorised_confidence(EvidenceRows.of(lists), p), reference_confidence(lists, p))
+
+
+@given(batches, source_maps)
+def test_the_reference_is_the_plain_arithmetic(
+    batch: list[Claim], sources: dict[str, SourceBelief]
+) -> None:
+    """Every row's weight for every draw, summed per claim, one sort: docs/model.md as written."""
+    p = SCORER.params
     rows = EvidenceRows(batch, sources, p)
-    reliability = np.array(
+    samples = p.interval_samples
+    draws = np.array(
         [
             *(
-                draws_and_mean(i, b.alpha, b.beta, samples)
+                np.append(reliability_draws(i, b.alpha, b.beta, samples), b.mean)
                 for i, b in zip(rows.ids, rows.beliefs, strict=True)
             ),
             np.ones(samples + 1),
         ]
     )
-    table, last, _ = rows.sampled_log_odds(reliability)
-    lists = collect_rows(batch, sources, p)
-    entity = [(i, b.alpha, b.beta) for i, b in zip(lists.ids, lists.beliefs, strict=True)]
-    for ch, (source, chain, certainty) in enumerate(
-        zip(lists.ch_source, lists.ch_chain, lists.ch_certainty, strict=True)
-    ):
-        log_odds, point, mean = channel_log_odds(
-            entity[source], tuple(entity[r] for r in chain), certainty, samples
-        )
-        assert np.array_equal(log_odds, table[ch])
-        assert point == last[ch]
-        assert mean == rows.beliefs[source].mean
+    # Fidelity of each row's own channel; a source's channels on one side merged by noisy-OR.
+    fidelity = draws[rows.ch_via].prod(axis=1) * rows.ch_certainty[:, None]
+    fidelity = fidelity[rows.channel]
+    merged = 1 - np.array(
+        [np.prod(1 - fidelity[rows.merge == rows.merge[i]], axis=0) for i in range(rows.n_rows)]
+    ).reshape(rows.n_rows, samples + 1)
+    effective = (draws[rows.source] - 0.5) * merged + 0.5
+    effective = np.clip(effective, 1e-9, 1 - 1e-9)
+    weight = np.log(effective / (1 - effective)) * (rows.sign * rows.scale)[:, None]
+    weight[~rows.primary] = 0.0
+    total = np.zeros((rows.n_claims, samples + 1))
+    np.add.at(total, rows.claim, weight)
+    score = saturate(total, p.evidence_cap) + rows.prior_logit[:, None]
+    if rows.n_questions < rows.n_claims:
+        confidence = exclusive_posterior(score, rows.question, rows.n_questions)
+    else:
+        confidence = logistic(score)
+    point = confidence[:, samples]
+    low, high = credible_interval(confidence[:, :samples], point, p.interval_level)
+
+    got = reference_confidence(collect_rows(batch, sources, p), p)
+    assert got.confidence == pytest.approx(point.tolist(), abs=1e-9)
+    assert [i[0] for i in got.interval] == pytest.approx(low.tolist(), abs=1e-9)
+    assert [i[1] for i in got.interval] == pytest.approx(high.tolist(), abs=1e-9)
+    assert got.weight == pytest.approx(weight[:, samples].tolist(), abs=1e-9)
+
+
+@given(claims, source_maps)
+def test_a_call_of_few_claims_scores_as_a_large_one(
+    claim: Claim, sources: dict[str, SourceBelief]
+) -> None:
+    """A call of one claim (the reference) and the same claim among many (vectorised)."""
+    other = Claim(claim.attributions, 0.3)
+    alone = SCORER.score([claim], sources)[0]
+    among = SCORER.score([other] * _FEW + [claim], sources)[_FEW]
+    assert alone.confidence == pytest.approx(among.confidence, abs=TOL)
+    assert alone.interval == pytest.approx(among.interval, abs=TOL)
+    assert [e.weight for e in alone.evidence] == pytest.approx(
+        [e.weight for e in among.evidence], abs=TOL
+    )
+    assert [e.note for e in alone.evidence] == [e.note for e in among.evidence]
+    assert (alone.credibility, alone.independent_sources) == (
+        among.credibility,
+        pytest.approx(among.independent_sources, abs=TOL),
+    )
 
 
 def test_fast_constructors_build_equal_objects() -> None:
@@ -97,21 +114,3 @@ def test_fast_constructors_build_equal_objects() -> None:
     evidence = (Evidence(*args),)
     fields = ("c1", 0.7, (0.5, 0.8), "likely", 2, 1.0, evidence, "Likely.", "m/1")
     assert make_score(*fields) == Score(*fields)
-
-
-def test_claim_log_odds_takes_shared_log_odds() -> None:
-    rng = np.random.default_rng(4)
-    reliability = rng.random(6)
-    index = rng.integers(0, 6, 20)
-    fidelity = rng.random(6)
-    effective = effective_reliability(reliability, fidelity)
-    claim = np.sort(rng.integers(0, 5, 20))
-    sign = rng.choice([-1.0, 0.0, 1.0], 20)
-    scale = rng.random(20)
-    plain = claim_log_odds(claim, sign, scale, effective[index], 5, 7.0)
-    shared = claim_log_odds(
-        claim, sign, scale, None, 5, 7.0, log_odds=logit(effective), index=index
-    )
-    assert np.array_equal(plain[0], shared[0]) and np.array_equal(plain[1], shared[1])
-    with pytest.raises(ValueError, match="either"):
-        claim_log_odds(claim, sign, scale, None, 5, 7.0)

@@ -1,0 +1,398 @@
+"""A store's claims as compact columns: what the re-scoring job reads, fits and scores from.
+
+``ClaimColumns`` holds every claim and attribution of a store in flat numpy
+arrays, with source, relay and question ids interned to ``int32`` codes: about
+35 bytes an attribution, where a ``scoring.Claim`` of ``Attribution`` tuples
+costs some 880. The fit reads it without making a Python object per
+attribution (``evidence_rows``); the scorer takes a few thousand claims at a
+time as ``scoring.Claim`` values (``ClaimColumns.claims``), so per-claim
+objects never exist for the whole store at once.
+
+It is engine-neutral: the local job and a distributed engine read the same
+columns, and a contiguous range of claims (``ClaimColumns.slice``) is a
+partition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from scoring.claims import STANCE_SIGN, Attribution, Claim
+from scoring.evidence import FloatArray, IntArray
+from scoring.numeric.figures import Figure
+from scoring.params import ScoringParams, SourceBelief
+from scoring.rows import EvidenceRows, RowLists, design_effects
+
+# Stance of each sign, indexed by the sign itself: 1 supports, -1 (the last) refutes.
+STANCES = ("neutral", "supports", "refutes")
+
+
+@dataclass(frozen=True, eq=False)
+class ClaimColumns:
+    """Claims and their attributions as flat arrays; claim ``i``'s attributions are
+    ``start[i]:start[i + 1]`` (in position order).
+
+    Parameters
+    ----------
+    entities : list of str, length n_entities
+        Source and relay ids; an attribution names them by index (code).
+    claim_ids : list of str, length n
+    prior : ndarray of float64, shape (n,)
+        Each claim's base rate, NaN for the scorer's default.
+    question : ndarray of int32, shape (n,)
+        Index into ``questions``, -1 for a claim alone.
+    questions : list of str
+        Question ids.
+    text : list of str or None, length n
+        Each claim's wording (equal wordings share one string object).
+    value : dict of int to Figure
+        The figure of each claim that states one (numeric questions), by position.
+    start : ndarray of int64, shape (n + 1,)
+        Offsets of each claim's attributions.
+    source : ndarray of int32, shape (m,)
+        Original source of each attribution (entity code).
+    sign : ndarray of int8, shape (m,)
+        +1 supports, -1 refutes, 0 neutral.
+    certainty : ndarray of float64, shape (m,)
+        In (0, 1]; kept at full precision because it tells channels apart.
+    count : ndarray of int32, shape (m,)
+        Unnamed sources behind each attribution, >= 1.
+    via_start : ndarray of int64, shape (m + 1,)
+        Offsets of each attribution's relay chain in ``via``.
+    via : ndarray of int32, shape (k,)
+        Relay entity codes, nearest the source first.
+    age_days : ndarray of float32, shape (m,)
+        Age of each attribution in days, >= 0.
+    """
+
+    entities: list[str]
+    claim_ids: list[str]
+    prior: FloatArray
+    question: np.ndarray[tuple[int], np.dtype[np.int32]]
+    questions: list[str]
+    text: list[str | None]
+    start: np.ndarray[tuple[int], np.dtype[np.int64]]
+    source: np.ndarray[tuple[int], np.dtype[np.int32]]
+    sign: np.ndarray[tuple[int], np.dtype[np.int8]]
+    certainty: FloatArray
+    count: np.ndarray[tuple[int], np.dtype[np.int32]]
+    via_start: np.ndarray[tuple[int], np.dtype[np.int64]]
+    via: np.ndarray[tuple[int], np.dtype[np.int32]]
+    age_days: np.ndarray[tuple[int], np.dtype[np.float32]]
+    value: dict[int, Figure] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n, m = len(self.claim_ids), self.source.size
+        sizes = {
+            "prior": (self.prior.size, n),
+            "question": (self.question.size, n),
+            "text": (len(self.text), n),
+            "start": (self.start.size, n + 1),
+            "sign": (self.sign.size, m),
+            "certainty": (self.certainty.size, m),
+            "count": (self.count.size, m),
+            "via_start": (self.via_start.size, m + 1),
+            "age_days": (self.age_days.size, m),
+        }
+        bad = [name for name, (size, wanted) in sizes.items() if size != wanted]
+        if bad or self.start[-1] != m or self.via_start[-1] != self.via.size:
+            raise ValueError(f"columns of inconsistent lengths: {', '.join(bad) or 'offsets'}")
+
+    @property
+    def n_claims(self) -> int:
+        return len(self.claim_ids)
+
+    @property
+    def n_attributions(self) -> int:
+        return int(self.source.size)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the arrays (ids and texts aside)."""
+        arrays = (self.prior, self.question, self.start, self.source, self.sign)
+        more = (self.certainty, self.count, self.via_start, self.via, self.age_days)
+        return sum(a.nbytes for a in (*arrays, *more))
+
+    def claim_of_attribution(self) -> IntArray:
+        """Claim position of each attribution; shape (m,)."""
+        return np.repeat(np.arange(self.n_claims), np.diff(self.start))
+
+    def claims(self, positions: Sequence[int] | IntArray) -> list[Claim]:
+        """The claims at ``positions`` as the scorer takes them."""
+        entities, start, via_start = self.entities, self.start.tolist(), self.via_start
+        out = []
+        for i in np.asarray(positions, dtype=np.intp).tolist():
+            a, b = start[i], start[i + 1]
+            source = self.source[a:b].tolist()
+            sign = self.sign[a:b].tolist()
+            certainty = self.certainty[a:b].tolist()
+            count = self.count[a:b].tolist()
+            chains = via_start[a : b + 1].tolist()
+            attributions = tuple(
+                Attribution(
+                    entities[source[k]],
+                    STANCES[sign[k]],  # type: ignore[arg-type]
+                    tuple(entities[r] for r in self.via[chains[k] : chains[k + 1]].tolist())
+                    if chains[k + 1] > chains[k]
+                    else (),
+                    certainty[k],
+                    count[k],
+                )
+                for k in range(b - a)
+            )
+            q = int(self.question[i])
+            prior = float(self.prior[i])
+            out.append(
+                Claim(
+                    attributions,
+                    None if np.isnan(prior) else prior,
+                    self.questions[q] if q >= 0 else None,
+                    self.claim_ids[i],
+                    self.text[i],
+                    self.value.get(i),
+                )
+            )
+        return out
+
+    @classmethod
+    def of_claims(cls, claims: Sequence[Claim], age_days: ArrayLike | None = None) -> ClaimColumns:
+        """The columns of ``claims`` (ids ``str(i)`` where a claim has none); ages
+        default to 0. For tests and small stores: a store is read into columns directly.
+
+        Raises
+        ------
+        ValueError
+            For an unknown stance.
+        """
+        entities: dict[str, int] = {}
+        questions: dict[str, int] = {}
+        source: list[int] = []
+        sign: list[int] = []
+        certainty: list[float] = []
+        count: list[int] = []
+        via: list[int] = []
+        via_start = [0]
+        start = [0]
+        for c in claims:
+            for a in c.attributions:
+                s = STANCE_SIGN.get(a.stance)
+                if s is None:
+                    raise ValueError(f"stance must be supports, refutes or neutral: {a.stance!r}")
+                source.append(entities.setdefault(a.source, len(entities)))
+                sign.append(s)
+                certainty.append(a.certainty)
+                count.append(a.count)
+                via.extend(entities.setdefault(r, len(entities)) for r in a.via)
+                via_start.append(len(via))
+            start.append(len(source))
+        m = len(source)
+        return cls(
+            entities=list(entities),
+            claim_ids=[c.id if c.id is not None else str(i) for i, c in enumerate(claims)],
+            prior=np.array([np.nan if c.prior is None else c.prior for c in claims], dtype=float),
+            question=np.array(
+                [
+                    -1 if c.question is None else questions.setdefault(c.question, len(questions))
+                    for c in claims
+                ],
+                dtype=np.int32,
+            ),
+            questions=list(questions),
+            text=[c.text for c in claims],
+            start=np.array(start, dtype=np.int64),
+            source=np.array(source, dtype=np.int32),
+            sign=np.array(sign, dtype=np.int8),
+            certainty=np.array(certainty, dtype=float),
+            count=np.array(count, dtype=np.int32),
+            via_start=np.array(via_start, dtype=np.int64),
+            via=np.array(via, dtype=np.int32),
+            age_days=np.asarray(np.zeros(m) if age_days is None else age_days, dtype=np.float32),
+            value={i: c.value for i, c in enumerate(claims) if c.value is not None},
+        )
+
+    def slice(self, lo: int, hi: int) -> ClaimColumns:
+        """Claims ``lo:hi`` (a partition), sharing the id tables; values re-keyed from 0."""
+        a, b = int(self.start[lo]), int(self.start[hi])
+        v, w = int(self.via_start[a]), int(self.via_start[b])
+        return ClaimColumns(
+            entities=self.entities,
+            claim_ids=self.claim_ids[lo:hi],
+            prior=self.prior[lo:hi],
+            question=self.question[lo:hi],
+            questions=self.questions,
+            text=self.text[lo:hi],
+            start=self.start[lo : hi + 1] - a,
+            source=self.source[a:b],
+            sign=self.sign[a:b],
+            certainty=self.certainty[a:b],
+            count=self.count[a:b],
+            via_start=self.via_start[a : b + 1] - v,
+            via=self.via[v:w],
+            age_days=self.age_days[a:b],
+            value={i - lo: f for i, f in self.value.items() if lo <= i < hi},
+        )
+
+    def without_questions(self, positions: Mapping[int, object] | Sequence[int]) -> ClaimColumns:
+        """These columns with the claims at ``positions`` each alone in its question."""
+        question = self.question.copy()
+        question[np.asarray(list(positions), dtype=np.intp)] = -1
+        return replace(self, question=question)
+
+
+def evidence_rows(
+    columns: ClaimColumns, sources: Mapping[str, SourceBelief], params: ScoringParams
+) -> EvidenceRows:
+    """The evidence-row table of every claim in ``columns``, built with array operations.
+
+    The same table as ``EvidenceRows(columns.claims(all), sources, params)``
+    (entities and channels in order of first appearance, relay channels of one
+    source merged, correlation clusters) without a Python object per
+    attribution; only relayed or hedged attributions are keyed one by one.
+    ``named`` is None for every claim, so summaries made from it name sources
+    from the evidence: it is the batch fit's input (``fit_data``), and claims
+    are scored from ``ClaimColumns.claims``.
+
+    Raises
+    ------
+    ValueError
+        For a prior, certainty or count out of range.
+    """
+    c = columns
+    n, m = c.n_claims, c.n_attributions
+    given = c.prior[~np.isnan(c.prior)]
+    if ((given <= 0) | (given >= 1)).any():
+        raise ValueError("a claim's prior must be in (0, 1)")
+    if ((c.certainty <= 0) | (c.certainty > 1)).any():
+        raise ValueError("an attribution's certainty must be in (0, 1]")
+    if (c.count < 1).any():
+        raise ValueError("an attribution's count must be an integer >= 1")
+    claim = c.claim_of_attribution()
+    via_len = np.diff(c.via_start)
+    via_row = np.repeat(np.arange(m), via_len)
+
+    # Entities in order of first appearance in (source, relays...) of each row in turn.
+    codes = np.concatenate((c.source, c.via)).astype(np.intp)
+    place = np.concatenate((np.arange(m) + c.via_start[:-1], via_row + 1 + np.arange(c.via.size)))
+    first = np.full(len(c.entities), np.iinfo(np.int64).max)
+    np.minimum.at(first, codes, place)
+    used = np.flatnonzero(first < np.iinfo(np.int64).max)
+    by_code = used[np.argsort(first[used], kind="stable")]
+    index = np.full(len(c.entities), -1, dtype=np.intp)
+    index[by_code] = np.arange(by_code.size)
+    ids = [c.entities[code] for code in by_code.tolist()]
+    src, relays = index[c.source], index[c.via]
+
+    unknown, unnamed = params.unknown_source, params.unnamed_correlation
+    known = [sources.get(s) for s in ids]
+    beliefs = [unknown if k is None else k.belief for k in known]
+    groups = [None if k is None else k.group for k in known]
+    rhos = [params.correlation(g) if g else unnamed for g in groups]
+    labels = [s if k is None or not k.name else k.name for s, k in zip(ids, known, strict=True)]
+
+    # Channels: a direct, certain attribution's is its source; others are keyed
+    # by (source, relay chain, certainty), numbered after the sources.
+    key = src.copy()
+    keyed: dict[tuple[int, tuple[int, ...], float], int] = {}
+    for r in np.flatnonzero((via_len > 0) | (c.certainty != 1)).tolist():
+        chain = tuple(relays[c.via_start[r] : c.via_start[r + 1]].tolist())
+        k = (int(src[r]), chain, float(c.certainty[r]))
+        key[r] = len(ids) + keyed.setdefault(k, len(keyed))
+    _, first_row, channel = np.unique(key, return_index=True, return_inverse=True)
+    channel = _by_first(first_row)[channel]
+    ch_row = np.sort(first_row)
+    ch_chain = [
+        relays[c.via_start[r] : c.via_start[r + 1]].tolist() if via_len[r] else []
+        for r in ch_row.tolist()
+    ]
+
+    # Questions: a claim alone is its own, numbered in claim order with the others.
+    qkey = np.where(c.question >= 0, c.question, len(c.questions) + np.arange(n))
+    _, first_claim, question = np.unique(qkey, return_index=True, return_inverse=True)
+    question = _by_first(first_claim)[question]
+
+    # Merges: rows of one source on one side of one claim go to the first of them.
+    sided = np.flatnonzero(c.sign != 0)
+    side = (c.sign[sided] > 0).astype(np.int64)
+    group_key = (claim[sided] * len(ids) + src[sided]) * 2 + side
+    order = sided[np.argsort(group_key, kind="stable")]
+    sorted_key = group_key[np.argsort(group_key, kind="stable")]
+    starts = _group_starts(sorted_key)
+    head = order[starts]
+    merge = np.arange(m)
+    merge[order] = np.repeat(head, np.diff(np.r_[starts, order.size]))
+    merged = np.flatnonzero(merge != np.arange(m))
+    reports = np.zeros(m)
+    if order.size:
+        reports[head] = np.maximum.reduceat(c.count[order], starts)
+    weighted = np.sort(head)
+    weighted_counts = np.bincount(claim[weighted], minlength=n).tolist()
+
+    # Correlation clusters: weighted rows of one group on one side of one claim.
+    group_names = sorted({g for g in groups if g})
+    group_code = {g: i for i, g in enumerate(group_names)}
+    entity_group = np.array([group_code[g] if g else -1 for g in groups], dtype=np.int64)
+    grouped = weighted[entity_group[src[weighted]] >= 0]
+    cluster_key = (claim[grouped] * max(len(group_names), 1) + entity_group[src[grouped]]) * 2 + (
+        c.sign[grouped] > 0
+    )
+    corder = np.argsort(cluster_key, kind="stable")
+    ckey = cluster_key[corder]
+    cstarts = _group_starts(ckey)
+    cluster_to = np.repeat(grouped[corder][cstarts], np.diff(np.r_[cstarts, ckey.size]))
+    is_member = grouped[corder] != cluster_to
+    members = grouped[corder][is_member]
+    member_order = np.argsort(members)
+    prior = np.where(np.isnan(c.prior), params.default_claim_prior, c.prior)
+    clustered, clustered_to = members[member_order], cluster_to[is_member][member_order]
+    ch_source = src[ch_row].tolist()
+    factor, scale = design_effects(
+        clustered, clustered_to, reports, np.asarray(rhos), ch_source, channel
+    )
+    return EvidenceRows.of(
+        RowLists(
+            ids=ids,
+            beliefs=beliefs,
+            groups=groups,
+            rhos=rhos,
+            start=c.start.tolist(),
+            question=question,
+            n_questions=int(first_claim.size),
+            prior=prior,
+            claim=claim,
+            channel=channel,
+            sign=c.sign.astype(np.intp),
+            reports=reports,
+            merged=merged,
+            merged_to=merge[merged],
+            clustered=clustered,
+            clustered_to=clustered_to,
+            weighted=weighted,
+            weighted_counts=weighted_counts,
+            named=[None] * n,
+            ch_source=ch_source,
+            ch_chain=ch_chain,
+            ch_certainty=c.certainty[ch_row].tolist(),
+            labels=labels,
+            factor=factor,
+            scale=scale,
+        )
+    )
+
+
+def _by_first(first: IntArray) -> IntArray:
+    """For keys numbered by ``np.unique`` with first positions ``first``: each key's
+    number in order of first appearance."""
+    rank = np.empty(first.size, dtype=np.intp)
+    rank[np.argsort(first, kind="stable")] = np.arange(first.size)
+    return rank
+
+
+def _group_starts(keys: IntArray) -> IntArray:
+    """Where each run of equal values of sorted ``keys`` starts."""
+    if not keys.size:
+        return np.zeros(0, dtype=np.intp)
+    return np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])

@@ -1,0 +1,475 @@
+"""The re-scoring job's snapshot of the store: compact columns read in one transaction.
+
+Claims and attributions are streamed straight from the driver into
+``scoring.columns.ClaimColumns`` (ids interned to ``int32`` codes, stances as
+``int8``, ages as ``float32``) and each claim's stored score into
+``StoredScores`` arrays: no ORM object and no Python object per attribution
+is kept, so the snapshot costs about 40 bytes an attribution and 150 a
+claim (ids and wordings included). On PostgreSQL the rows come by
+``COPY (SELECT ...) TO STDOUT``; on SQLite from a plain cursor by
+``fetchmany``. Times are read as integer microseconds since the epoch,
+computed by the database (``micros``), so the job's optimistic checks compare
+integers, never parsed datetimes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import orjson
+from sqlalchemy import Connection, Engine, select
+
+from scoring.claims import STANCE_SIGN
+from scoring.columns import ClaimColumns
+from scoring.evidence import FloatArray
+from scoring.numeric import ErrorScale, QuestionKinds
+from service.scoring_model import ScoringModel
+from service.store import change_counters
+from service.store import questions as question_store
+from service.store.models import Question, SourceReliability
+from service.store.source_beliefs import SourceBook, SourceDefinition, read_book
+
+# Rows taken from the driver at a time: big enough to amortise each call,
+# small enough that a batch of tuples stays a few megabytes.
+BATCH_ROWS = 20_000
+NO_VERSION = -1
+"""``StoredScores.reliabilities_version`` of a score computed from unknown beliefs."""
+
+Int64Array = np.ndarray[tuple[int], np.dtype[np.int64]]
+
+
+def micros(dialect: str, column: str) -> str:
+    """SQL for a time column as integer microseconds since the epoch (NULL stays NULL).
+
+    SQLite keeps times as text (``YYYY-MM-DD HH:MM:SS.ffffff``, UTC): whole
+    seconds from ``strftime('%s')``, the fraction from the text, since
+    ``julianday`` is a double and loses microseconds.
+    """
+    if dialect == "sqlite":
+        return (
+            f"(CAST(strftime('%s', {column}) AS INTEGER) * 1000000 + "
+            f"CASE WHEN substr({column}, 20, 1) = '.' "
+            f"THEN CAST(substr({column}, 21, 6) AS INTEGER) ELSE 0 END)"
+        )
+    return f"CAST(extract(epoch FROM {column}) * 1000000 AS BIGINT)"
+
+
+def epoch_micros(value: datetime | None) -> int | None:
+    """An aware datetime as ``micros`` gives it from the database."""
+    if value is None:
+        return None
+    delta = value - datetime(1970, 1, 1, tzinfo=value.tzinfo)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+@dataclass(frozen=True, eq=False)
+class StoredScores:
+    """Each claim's stored score as the job needs it, as arrays (n claims).
+
+    Attributes
+    ----------
+    present : ndarray of bool
+        Whether the claim has a stored score; the other arrays are
+        meaningless where it has not.
+    confidence, low, high : ndarray of float64
+    credibility : ndarray of int16
+    model : ndarray of int16
+        Index into ``models``.
+    models : list of str
+    computed_at : ndarray of int64
+        Microseconds since the epoch.
+    reliabilities_version : ndarray of int64
+        The ``reliabilities`` counter value of the beliefs it was computed
+        from, ``NO_VERSION`` when unknown.
+    summary_hash : ndarray of int64
+        ``hash`` of its summary (this process's string hash): a score whose
+        figures stayed but whose summary changed (a source renamed) moved.
+    """
+
+    present: np.ndarray[tuple[int], np.dtype[np.bool_]]
+    confidence: FloatArray
+    low: FloatArray
+    high: FloatArray
+    credibility: np.ndarray[tuple[int], np.dtype[np.int16]]
+    model: np.ndarray[tuple[int], np.dtype[np.int16]]
+    models: list[str]
+    computed_at: Int64Array
+    reliabilities_version: Int64Array
+    summary_hash: Int64Array
+
+
+@dataclass
+class Snapshot:
+    """What a job knows of the store, as of one read transaction.
+
+    Claims are in id order: claim ``i`` is ``columns``' claim ``i``.
+    """
+
+    taken_at: datetime
+    columns: ClaimColumns
+    updated_at: Int64Array
+    """Each claim's ``updated_at``, microseconds since the epoch."""
+    scores: StoredScores
+    outcome: FloatArray
+    """1.0 confirmed, 0.0 refuted, NaN open, per claim."""
+    book: SourceBook
+    """Source definitions and the beliefs the API scores with, as of the snapshot."""
+    learned_at: dict[str, datetime]
+    learned_version: dict[str, int]
+    """The ``reliabilities`` counter value that wrote each learned belief, where known."""
+    reliabilities_version: int
+    """The ``reliabilities`` counter as of the snapshot."""
+    kinds: QuestionKinds = field(default_factory=QuestionKinds)
+    """The defined questions' kinds and numeric definitions."""
+    truths: dict[str, float] = field(default_factory=dict)
+    """The resolved value of each resolved numeric question."""
+    errors: dict[str, ErrorScale] = field(default_factory=dict)
+    """Each source's learned error scale, where it has one."""
+
+    @property
+    def ids(self) -> list[str]:
+        return self.columns.claim_ids
+
+    @property
+    def n_attributions(self) -> int:
+        return self.columns.n_attributions
+
+    @property
+    def learned(self) -> dict[str, Any]:
+        return {source_id: self.book.beliefs[source_id].belief for source_id in self.book.learned}
+
+    def source_changed_at(self) -> dict[str, float]:
+        """When each source's belief last changed (definition or learned), as epoch seconds."""
+        changed = {
+            source_id: epoch(d.updated_at)
+            for source_id, d in self.book.definitions.items()
+            if d.stored
+        }
+        for source_id, at in self.learned_at.items():
+            changed[source_id] = max(changed.get(source_id, float("-inf")), epoch(at))
+        return changed
+
+
+def epoch(value: datetime | None) -> float:
+    """Seconds since the epoch; ``-inf`` for never."""
+    return value.timestamp() if value is not None else float("-inf")
+
+
+def _read_transaction(engine: Engine) -> Connection:
+    """A connection whose reads all see one snapshot of the database."""
+    if engine.dialect.name == "postgresql":
+        return engine.connect().execution_options(isolation_level="REPEATABLE READ")
+    # SQLite in WAL mode: one deferred transaction (the engine's BEGIN) is one snapshot.
+    return engine.connect()
+
+
+def _batches(
+    connection: Connection, sql: str, types: Sequence[str]
+) -> Iterator[list[tuple[Any, ...]]]:
+    """The rows of ``sql`` in batches, straight from the driver, in this transaction.
+
+    PostgreSQL streams them with ``COPY (...) TO STDOUT``, its text parsed by
+    the driver as ``types`` (PostgreSQL type names, one a column); SQLite
+    gives them from its cursor.
+    """
+    raw: Any = connection.connection.dbapi_connection
+    cursor = raw.cursor()
+    try:
+        if connection.dialect.name == "postgresql":
+            with cursor.copy(f"COPY ({sql}) TO STDOUT") as copy:
+                copy.set_types(list(types))
+                batch: list[tuple[Any, ...]] = []
+                for row in copy.rows():
+                    batch.append(row)
+                    if len(batch) == BATCH_ROWS:
+                        yield batch
+                        batch = []
+                if batch:
+                    yield batch
+        else:
+            cursor.execute(sql)
+            while batch := cursor.fetchmany(BATCH_ROWS):
+                yield batch
+    finally:
+        cursor.close()
+
+
+def _floats(values: Sequence[Any]) -> FloatArray:
+    """Numbers (or their text, or None for NaN) as float64."""
+    return np.array([np.nan if v is None else float(v) for v in values], dtype=float)
+
+
+def _ints(values: Sequence[Any], missing: int) -> Int64Array:
+    return np.array([missing if v is None else int(v) for v in values], dtype=np.int64)
+
+
+def _json(value: Any) -> Any:
+    """A JSON column's value: SQLite and COPY give its text."""
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+
+def read_snapshot(
+    engine: Engine,
+    catalogue: Mapping[str, SourceDefinition],
+    setup: ScoringModel,
+    now: datetime,
+) -> Snapshot:
+    """Read every claim, attribution, resolution, score and source in one snapshot."""
+    with _read_transaction(engine) as connection, connection.begin():
+        book = read_book(connection, catalogue, setup)
+        version = change_counters.read_all(connection).get(change_counters.RELIABILITIES, 0)
+        learned_at: dict[str, datetime] = {}
+        learned_version: dict[str, int] = {}
+        for source_id, changed_at, written_by in connection.execute(
+            select(
+                SourceReliability.source_id,
+                SourceReliability.updated_at,
+                SourceReliability.reliabilities_version,
+            )
+        ):
+            learned_at[source_id] = changed_at
+            if written_by is not None:
+                learned_version[source_id] = written_by
+        question_rows = [
+            Question(**row._mapping) for row in connection.execute(select(Question.__table__))
+        ]
+        errors = question_store.learned_error_scales(connection)
+        claims = _read_claims(connection)
+        columns = _read_attributions(connection, claims, now)
+    return Snapshot(
+        taken_at=now,
+        columns=columns,
+        updated_at=claims.updated_at,
+        scores=claims.scores,
+        outcome=claims.outcome,
+        book=book,
+        learned_at=learned_at,
+        learned_version=learned_version,
+        reliabilities_version=version,
+        kinds=question_store.kinds_of(question_rows),
+        truths={q.id: q.resolved_value for q in question_rows if q.resolved_value is not None},
+        errors=errors,
+    )
+
+
+@dataclass
+class _Claims:
+    """The claim-level part of a snapshot, before the attributions are read."""
+
+    ids: list[str]
+    prior: FloatArray
+    question: np.ndarray[tuple[int], np.dtype[np.int32]]
+    questions: list[str]
+    text: list[str | None]
+    value: dict[int, Any]
+    updated_at: Int64Array
+    scores: StoredScores
+    outcome: FloatArray
+
+
+def _read_claims(connection: Connection) -> _Claims:
+    """Every claim in id order, with its stored score and resolution (one joined query)."""
+    dialect = connection.dialect.name
+    as_text = "::text" if dialect == "postgresql" else ""
+    sql = (
+        "SELECT c.id, c.prior, c.question, c.text, "
+        f"c.value{as_text}, {micros(dialect, 'c.updated_at')}, "
+        "s.claim_id IS NOT NULL, s.confidence, s.low, s.high, s.credibility, s.model, "
+        f"{micros(dialect, 's.computed_at')}, s.reliabilities_version, s.summary, r.outcome "
+        "FROM claims c LEFT JOIN scores s ON s.claim_id = c.id "
+        "LEFT JOIN resolutions r ON r.claim_id = c.id ORDER BY c.id"
+    )
+    ids: list[str] = []
+    texts: dict[str | None, str | None] = {}
+    questions: dict[str, int] = {}
+    models: dict[str, int] = {}
+    parts: dict[str, list[Any]] = {
+        name: []
+        for name in (
+            "prior",
+            "question",
+            "text",
+            "updated",
+            "present",
+            "confidence",
+            "low",
+            "high",
+            "credibility",
+            "model",
+            "computed",
+            "version",
+            "summary",
+            "outcome",
+        )
+    }
+    value: dict[int, Any] = {}
+    outcome_of = {"confirmed": 1.0, "refuted": 0.0}
+    types = ["text", "float8", "text", "text", "text", "int8", "bool", "float8", "float8"]
+    types += ["float8", "int4", "text", "int8", "int8", "text", "text"]
+    for batch in _batches(connection, sql, types):
+        (
+            cid,
+            prior,
+            question,
+            text,
+            stated,
+            updated,
+            present,
+            confidence,
+            low,
+            high,
+            credibility,
+            model,
+            computed,
+            basis,
+            summary,
+            outcome,
+        ) = zip(*batch, strict=True)
+        for k, v in enumerate(stated):
+            if v is not None and v != "null":
+                value[len(ids) + k] = question_store.figure_of(_json(v))
+        ids.extend(cid)
+        parts["prior"].append(_floats(prior))
+        parts["question"].append(
+            np.array(
+                [-1 if q is None else questions.setdefault(q, len(questions)) for q in question],
+                dtype=np.int32,
+            )
+        )
+        parts["text"].extend(texts.setdefault(t, t) for t in text)
+        parts["updated"].append(_ints(updated, 0))
+        parts["present"].append(np.array([bool(p) for p in present], dtype=bool))
+        parts["confidence"].append(_floats(confidence))
+        parts["low"].append(_floats(low))
+        parts["high"].append(_floats(high))
+        parts["credibility"].append(_ints(credibility, 0).astype(np.int16))
+        parts["model"].append(
+            np.array(
+                [-1 if m is None else models.setdefault(m, len(models)) for m in model],
+                dtype=np.int16,
+            )
+        )
+        parts["computed"].append(_ints(computed, 0))
+        parts["version"].append(_ints(basis, NO_VERSION))
+        parts["summary"].append(
+            np.array([0 if s is None else hash(s) for s in summary], dtype=np.int64)
+        )
+        parts["outcome"].append(
+            np.array([outcome_of.get(o, np.nan) if o else np.nan for o in outcome])
+        )
+
+    def joined(name: str, dtype: Any) -> Any:
+        return np.concatenate(parts[name]) if parts[name] else np.zeros(0, dtype=dtype)
+
+    return _Claims(
+        ids=ids,
+        prior=joined("prior", float),
+        question=joined("question", np.int32),
+        questions=list(questions),
+        text=parts["text"],
+        value=value,
+        updated_at=joined("updated", np.int64),
+        scores=StoredScores(
+            present=joined("present", bool),
+            confidence=joined("confidence", float),
+            low=joined("low", float),
+            high=joined("high", float),
+            credibility=joined("credibility", np.int16),
+            model=joined("model", np.int16),
+            models=list(models),
+            computed_at=joined("computed", np.int64),
+            reliabilities_version=joined("version", np.int64),
+            summary_hash=joined("summary", np.int64),
+        ),
+        outcome=joined("outcome", float),
+    )
+
+
+def _read_attributions(connection: Connection, claims: _Claims, now: datetime) -> ClaimColumns:
+    """Every attribution of the claims as columns, in claim then position order."""
+    dialect = connection.dialect.name
+    stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if dialect == "sqlite":
+        # Ages in the database: parsing a million timestamps in Python would dominate.
+        age = f"julianday('{stamp}') - julianday(observed_at)"
+        chain = "via"
+    else:
+        age = f"extract(epoch FROM (TIMESTAMPTZ '{stamp}+00' - observed_at))::float8 / 86400"
+        chain = "via::text"
+    sql = (
+        f"SELECT claim_id, source_id, stance, {chain}, certainty, count, {age} "
+        "FROM attributions ORDER BY claim_id, position"
+    )
+    position = {claim_id: i for i, claim_id in enumerate(claims.ids)}
+    entity: dict[str, int] = {}
+    sign_of = STANCE_SIGN
+    parts: dict[str, list[Any]] = {
+        n: [] for n in ("claim", "source", "sign", "certainty", "count", "age", "via_len")
+    }
+    relays: list[int] = []
+    types = ("text", "text", "text", "text", "float8", "int4", "float8")
+    for batch in _batches(connection, sql, types):
+        cid, source, stance, chains, certainty, count, age_days = zip(*batch, strict=True)
+        parts["claim"].append(np.array([position.get(c, -1) for c in cid], dtype=np.int64))
+        parts["source"].append(
+            np.array([entity.setdefault(s, len(entity)) for s in source], dtype=np.int32)
+        )
+        try:
+            parts["sign"].append(np.array([sign_of[s] for s in stance], dtype=np.int8))
+        except KeyError as exc:
+            raise ValueError(f"a stored attribution has an unknown stance {exc}") from None
+        lengths = np.zeros(len(batch), dtype=np.int64)
+        for k, v in enumerate(chains):
+            if v is not None and len(v) > 2:
+                names = _json(v)
+                relays.extend(entity.setdefault(r, len(entity)) for r in names)
+                lengths[k] = len(names)
+        parts["via_len"].append(lengths)
+        parts["certainty"].append(_floats(certainty))
+        parts["count"].append(np.array([int(n) for n in count], dtype=np.int32))
+        parts["age"].append(np.maximum(_floats(age_days), 0.0).astype(np.float32))
+
+    def joined(name: str, dtype: Any) -> Any:
+        return np.concatenate(parts[name]) if parts[name] else np.zeros(0, dtype=dtype)
+
+    claim = joined("claim", np.int64)
+    via_len = joined("via_len", np.int64)
+    via = np.array(relays, dtype=np.int32)
+    keep = claim >= 0
+    order: Any = None
+    if not keep.all() or (np.diff(claim) < 0).any():
+        # Attributions of a claim not read (none, given the foreign key), or a
+        # collation that orders ids otherwise than the claims' query: regroup.
+        order = np.flatnonzero(keep)[np.argsort(claim[keep], kind="stable")]
+        via_start = np.concatenate(([0], np.cumsum(via_len)))
+        via = np.concatenate(
+            [via[via_start[r] : via_start[r + 1]] for r in order.tolist()] or [via[:0]]
+        )
+        claim, via_len = claim[order], via_len[order]
+
+    def column(name: str, dtype: Any) -> Any:
+        values = joined(name, dtype)
+        return values if order is None else values[order]
+
+    n = len(claims.ids)
+    return ClaimColumns(
+        entities=list(entity),
+        claim_ids=claims.ids,
+        prior=claims.prior,
+        question=claims.question,
+        questions=claims.questions,
+        text=claims.text,
+        start=np.concatenate(([0], np.cumsum(np.bincount(claim, minlength=n)))).astype(np.int64),
+        source=column("source", np.int32),
+        sign=column("sign", np.int8),
+        certainty=column("certainty", float),
+        count=column("count", np.int32),
+        via_start=np.concatenate(([0], np.cumsum(via_len))).astype(np.int64),
+        via=via,
+        age_days=column("age", np.float32),
+        value=claims.value,
+    )

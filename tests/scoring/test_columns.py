@@ -1,0 +1,121 @@
+"""ClaimColumns: claims as compact columns round-trip to the same claims."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scoring import Attribution, Beta, Claim, EvidenceRows, ScoringParams, SourceBelief
+from scoring.columns import ClaimColumns, evidence_rows
+from scoring.numeric.figures import Figure
+
+
+def _claims() -> list[Claim]:
+    return [
+        Claim(
+            (
+                Attribution("a", "supports", ("r", "s"), 0.5, 2),
+                Attribution("b", "refutes"),
+                Attribution("a", "neutral"),
+            ),
+            0.3,
+            "q1",
+            "c1",
+            "yes",
+        ),
+        Claim((), None, None, "c2", None),
+        Claim((Attribution("r", "supports", ("a",)),), None, "q1", "c3", "no", Figure.point(3.0)),
+    ]
+
+
+def test_columns_give_back_the_claims() -> None:
+    claims = _claims()
+    columns = ClaimColumns.of_claims(claims, [1.0, 2.0, 3.0, 4.0])
+    assert columns.claims(range(3)) == claims
+    assert columns.claims([2, 0]) == [claims[2], claims[0]]
+    assert columns.n_attributions == 4
+    assert columns.entities == ["a", "r", "s", "b"]
+    assert columns.age_days.tolist() == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_a_slice_is_a_partition_of_claims() -> None:
+    claims = _claims()
+    columns = ClaimColumns.of_claims(claims, np.arange(4.0))
+    part = columns.slice(1, 3)
+    assert part.claims(range(2)) == claims[1:]
+    assert part.age_days.tolist() == [3.0]
+
+
+def test_inconsistent_lengths_are_refused() -> None:
+    columns = ClaimColumns.of_claims(_claims())
+    with pytest.raises(ValueError, match="inconsistent"):
+        ClaimColumns(**{**columns.__dict__, "sign": columns.sign[:-1]})
+
+
+def _random_claims(seed: int, n: int = 300) -> tuple[list[Claim], dict[str, SourceBelief]]:
+    """Claims naming few sources often: repeats, relays, hedges, merges, groups, questions."""
+    rng = np.random.default_rng(seed)
+    names = [f"s{i}" for i in range(12)]
+    sources = {
+        s: SourceBelief(
+            Beta(1 + i, 2), group=("g1", "g2", None)[i % 3], name=f"S{i}" if i % 2 else None
+        )
+        for i, s in enumerate(names[:9])
+    }
+    claims = []
+    for i in range(n):
+        attributions = tuple(
+            Attribution(
+                str(rng.choice(names)),
+                str(rng.choice(["supports", "refutes", "neutral"])),  # type: ignore[arg-type]
+                tuple(str(r) for r in rng.choice(names, rng.integers(0, 3))),
+                float(rng.choice([1.0, 1.0, 0.5])),
+                int(rng.integers(1, 4)),
+            )
+            for _ in range(rng.integers(0, 6))
+        )
+        question = f"q{i // 3}" if i % 4 == 0 else None
+        prior = float(rng.uniform(0.1, 0.9)) if i % 5 == 0 else None
+        claims.append(Claim(attributions, prior, question, f"c{i}", "yes"))
+    return claims, sources
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_evidence_rows_from_columns_equal_the_reference(seed: int) -> None:
+    # Seed 5: no claims at all.
+    claims, sources = _random_claims(seed, 0 if seed == 5 else 300)
+    params = ScoringParams()
+    reference = EvidenceRows(claims, sources, params)
+    rows = evidence_rows(ClaimColumns.of_claims(claims), sources, params)
+    assert rows.ids == reference.ids
+    assert rows.beliefs == reference.beliefs
+    assert rows.weighted_counts == reference.weighted_counts
+    assert rows.n_questions == reference.n_questions
+    for name in (
+        "question",
+        "prior",
+        "claim",
+        "channel",
+        "source",
+        "sign",
+        "merge",
+        "primary",
+        "reports",
+        "factor",
+        "scale",
+        "coef",
+        "weighted",
+        "ch_certainty",
+        "ch_via",
+        "chx",
+        "members",
+        "member_group",
+        "merged_into",
+    ):
+        np.testing.assert_array_equal(getattr(rows, name), getattr(reference, name), err_msg=name)
+
+
+def test_evidence_rows_refuse_out_of_range_values() -> None:
+    columns = ClaimColumns.of_claims([Claim((Attribution("a", certainty=0.0),))])
+    with pytest.raises(ValueError, match="certainty"):
+        evidence_rows(columns, {}, ScoringParams())
