@@ -112,13 +112,15 @@ class DaskEngine:
         on_cluster = _OnCluster(self.client, parts, structure, layout)
         with get_task_stream(self.client) as tasks:
             structure.fit_partitions(data, on_cluster)
+        # The workers' last E-step is not needed: the whole store's is taken here.
+        self.client.cancel([p.future for p in on_cluster.parts])
         fitted = time.perf_counter()
         structure.score_ = structure.predict_scores(layout)
         final = time.perf_counter() - fitted
         self._record(
             partitions=len(parts),
             rows=data.n_rows,
-            partition_bytes=sum(self.client.gather(on_cluster.nbytes())),
+            partition_bytes=sum(self.client.gather(on_cluster.nbytes)),
             statistics_bytes=on_cluster.statistics_bytes,
             parameters_bytes=sum(a.nbytes for a in structure.parameters().values()),
             scatter_seconds=scattered - started,
@@ -215,6 +217,8 @@ class _OnCluster:
         self.weights = (layout.unresolved_weight, layout.half_life_days)
         self.n_classes = layout.n_classes
         self.parts: list[_Placed] = []
+        self.nbytes: list[Any] = []
+        """Futures of each partition's bytes on its worker, once started."""
         self.statistics_bytes = 0
 
     def _on(self, placed: _Placed, function: Callable[..., Any], *args: Any) -> Any:
@@ -240,16 +244,13 @@ class _OnCluster:
         ]
         # Each partition's layout holds what it needs; the raw arrays can go.
         self.data = []
+        self.nbytes = [self._on(p, _nbytes) for p in self.parts]
 
     def statistics(self) -> Statistics:
         parts = [self._on(p, Partition.statistics) for p in self.parts]
         total: Statistics = self.client.submit(sum_statistics, *parts, pure=False).result()
         self.statistics_bytes = sum(a.nbytes for a in total.values())
         return total
-
-    def nbytes(self) -> list[Any]:
-        """Futures of each partition's bytes on its worker."""
-        return [self._on(p, _nbytes) for p in self.parts]
 
     def advance(self, parameters: Parameters) -> None:
         broadcast = _broadcast(self.client, parameters)
