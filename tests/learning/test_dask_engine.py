@@ -115,7 +115,7 @@ def test_the_cluster_fit_equals_the_local_fit(
 
 def test_the_confusion_store_did_choose_confusion_matrices() -> None:
     """The parametrized test above covers the confusion counts only if they are chosen."""
-    learner = ReliabilityLearner().fit(_confusing_store())
+    learner = _learner().fit(_confusing_store())
     assert "confusion" in learner.structure_.describe()
 
 
