@@ -480,12 +480,17 @@ def main() -> None:
     )
     args = parser.parse_args()
     store = generate(args.sources, args.claims, args.per_claim)
+    load_before = os.getloadavg()[0]
     results = [
         bench_backend(backend, store, dask=args.dask and backend == "sqlite")
         for backend in args.backends
     ]
     command = "python -m bench.rescore " + " ".join(sys.argv[1:])
     markdown = report(results, store, command.strip())
+    markdown += (
+        f"\nLoad average (1 min): {load_before:.2f} before the jobs, "
+        f"{os.getloadavg()[0]:.2f} after.\n"
+    )
     markdown += "".join("\n" + cluster_report(r) for r in results if "dask" in r)
     write_results("rescore", markdown)
 
