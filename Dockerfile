@@ -14,7 +14,9 @@ COPY scoring ./scoring
 COPY service ./service
 COPY config ./config
 # Editable, so that the service finds config/ beside its packages, as in a checkout.
-RUN pip install -e . \
+# With the `dask` extra: the same image runs the Dask scheduler and workers of
+# docker-compose's `dask` profile, and `rescore --dask` as their client.
+RUN pip install -e '.[dask]' \
     && useradd --system --uid 10001 --create-home --shell /usr/sbin/nologin credence \
     && mkdir -p /app/var \
     && chown credence /app/var

@@ -8,6 +8,11 @@ of each run split into read, fit, score and write, the peak memory of the job's
 process, and how many rows the second run wrote. SQLite in a temporary file;
 PostgreSQL in a database of its own, created and dropped here (URL from
 ``CREDENCE_BENCH_POSTGRES_URL``, default the local server of ``make test``).
+
+Beside them (``--dask``, on by default) the first job runs once more on a copy
+of the SQLite store as loaded, with ``--dask`` on a ``LocalCluster`` of two
+worker processes started here: the same job with its fit and scoring on the
+cluster, its learned reliabilities and scores compared with the local run's.
 Results go to ``bench/results/rescore.md``.
 """
 
@@ -17,6 +22,8 @@ import argparse
 import io
 import json
 import os
+import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -186,13 +193,13 @@ class Run:
     stats: dict[str, Any]
 
 
-def run_job(url: str) -> Run:
+def run_job(url: str, *options: str) -> Run:
     """``credence rescore`` in a fresh process: its stats, wall time and peak memory."""
     env = {**os.environ, "CREDENCE_DATABASE_URL": url}
     started = time.perf_counter()
     with tempfile.TemporaryFile(mode="w+") as errors:
         process = subprocess.Popen(
-            [CREDENCE, "rescore", "--chunk-size", "4000"],
+            [CREDENCE, "rescore", "--chunk-size", "4000", *options],
             env=env,
             stdout=subprocess.PIPE,
             stderr=errors,
@@ -231,7 +238,9 @@ def postgresql_database() -> Iterator[str]:
         admin.dispose()
 
 
-def bench_backend(backend: str, store: Store) -> dict[str, Any]:
+def bench_backend(backend: str, store: Store, dask: bool = False) -> dict[str, Any]:
+    """Load the store, run the first and second job; with ``dask`` (SQLite only), the
+    first job once more on a copy of the loaded store, on a LocalCluster."""
     database = sqlite_database() if backend == "sqlite" else postgresql_database()
     with database as url:
         engine = make_engine(url)
@@ -241,11 +250,139 @@ def bench_backend(backend: str, store: Store) -> dict[str, Any]:
         load = time.perf_counter() - started
         engine.dispose()
         print(f"{backend}: store loaded in {load:.1f} s", file=sys.stderr)
-        first = run_job(url)
-        print(f"{backend}: first job {first.wall:.1f} s", file=sys.stderr)
-        second = run_job(url)
-        print(f"{backend}: second job {second.wall:.1f} s", file=sys.stderr)
-    return {"backend": backend, "load": load, "first": first, "second": second}
+        result: dict[str, Any] = {"backend": backend, "load": load}
+        if dask:
+            path = make_url(url).database
+            assert path is not None
+            shutil.copyfile(path, f"{path}.loaded")
+        result["first"] = run_job(url)
+        print(f"{backend}: first job {result['first'].wall:.1f} s", file=sys.stderr)
+        result["second"] = run_job(url)
+        print(f"{backend}: second job {result['second'].wall:.1f} s", file=sys.stderr)
+        if dask:
+            copy = f"sqlite:///{path}.loaded"
+            result["dask"] = run_on_cluster(copy)
+            result["agreement"] = agreement(url, copy)
+    return result
+
+
+@dataclass(frozen=True)
+class ClusterRun:
+    run: Run
+    worker_peak_mb: list[float]
+
+
+def run_on_cluster(url: str) -> ClusterRun:
+    """The first job with ``--dask`` on a fresh LocalCluster of two single-thread worker
+    processes; the job's run and each worker's peak memory."""
+    from distributed import Client
+
+    from service.jobs.dask_engine import local_cluster
+
+    with local_cluster(n_workers=2) as cluster, Client(cluster) as client:
+        run = run_job(url, "--dask", cluster.scheduler_address)
+        peaks = client.run(_peak_rss_mb)
+    print(f"sqlite: first job on a LocalCluster {run.wall:.1f} s", file=sys.stderr)
+    return ClusterRun(run, sorted(peaks.values()))
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def agreement(url: str, other: str) -> dict[str, float]:
+    """Largest differences between two stores' learned reliabilities and open scores."""
+    found = []
+    for query in (
+        "SELECT source_id, alpha / (alpha + beta) FROM source_reliabilities",
+        "SELECT claim_id, confidence FROM scores",
+    ):
+        values: list[dict[str, float]] = []
+        for u in (url, other):
+            engine = make_engine(u)
+            with engine.connect() as connection:
+                values.append(dict(connection.exec_driver_sql(query).all()))
+            engine.dispose()
+        assert values[0].keys() == values[1].keys()
+        found.append(max(abs(values[0][k] - values[1][k]) for k in values[0]))
+    return {"reliability": found[0], "confidence": found[1]}
+
+
+def cluster_report(result: dict[str, Any]) -> str:
+    """The local first job beside the same job on the LocalCluster."""
+    local, cluster = result["first"], result["dask"].run
+    rows = []
+    for label, run in (("local", local), ("LocalCluster, 2 workers", cluster)):
+        t = run.stats["timings"]
+        rows.append(
+            [
+                label,
+                f"{run.wall:.1f}",
+                f"{t['read']:.1f}",
+                f"{t['fit']:.1f}",
+                f"{t.get('score', 0.0):.1f}",
+                f"{t['write']:.1f}",
+                f"{run.max_rss_mb:.0f}",
+                run.stats["fit"]["iterations"],
+                f"{run.stats['fit']['seconds']['fit']:.2f}",
+                f"{run.stats['fit']['seconds']['fit'] / run.stats['fit']['iterations'] * 1e3:.0f}",
+            ]
+        )
+    figures = cluster.stats["fit"]["cluster"]
+    iterations = max(figures["iterations"], 1)
+    rows_per_partition = figures["rows"] / figures["partitions"]
+    compute = figures["worker_compute_seconds"] / iterations / figures["partitions"]
+    details = [
+        ["fits (relay passes)", figures["fits"]],
+        ["partitions", figures["partitions"]],
+        ["evidence rows", f"{figures['rows']:,}"],
+        ["bytes a row on the workers", f"{figures['partition_bytes'] / figures['rows']:.0f}"],
+        ["statistics a partition an iteration (bytes)", f"{figures['statistics_bytes']:,}"],
+        ["parameters broadcast an iteration (bytes)", f"{figures['parameters_bytes']:,}"],
+        ["scatter (s)", f"{figures['scatter_seconds']:.2f}"],
+        ["EM on the cluster, wall (s)", f"{figures['em_seconds']:.2f}"],
+        ["EM iterations (all fits)", figures["iterations"]],
+        ["wall an iteration (s)", f"{figures['em_seconds'] / iterations:.3f}"],
+        [
+            "worker compute a partition an iteration (s)",
+            f"{compute:.3f} ({compute / rows_per_partition * 1e9:.0f} ns a row)",
+        ],
+        ["final E-step on the client (s)", f"{figures['final_e_step_seconds']:.2f}"],
+        ["workers' peak MB", ", ".join(f"{m:.0f}" for m in result["dask"].worker_peak_mb)],
+        [
+            "largest difference from local: reliability, confidence",
+            f"{result['agreement']['reliability']:.1e}, {result['agreement']['confidence']:.1e}",
+        ],
+    ]
+    return "\n".join(
+        [
+            "## The first job on a Dask LocalCluster beside the local engine (SQLite)",
+            "",
+            "The same store as loaded, the same command with `--dask` on a LocalCluster of "
+            "two worker processes of one thread each, on this machine: the fit's EM and the "
+            "scoring run on the workers; reading, selection and writing stay in the job's "
+            "process (*peak MB* is that process's). *First fit* is the chosen structure's "
+            "fit on the whole store before the relay passes (the learner's `seconds.fit`), "
+            "and *ms an iteration* that over its EM iterations.",
+            "",
+            table(
+                [
+                    "engine",
+                    "wall",
+                    "read",
+                    "fit",
+                    "score",
+                    "write",
+                    "peak MB",
+                    "EM iterations",
+                    "first fit (s)",
+                    "ms an iteration",
+                ],
+                rows,
+            ),
+            table(["cluster figure", "value"], details),
+        ]
+    )
 
 
 def report(results: Sequence[dict[str, Any]], store: Store, command: str) -> str:
@@ -335,11 +472,27 @@ def main() -> None:
     parser.add_argument(
         "--backends", nargs="+", choices=("sqlite", "postgresql"), default=["sqlite", "postgresql"]
     )
+    parser.add_argument(
+        "--dask",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also run the first SQLite job on a Dask LocalCluster",
+    )
     args = parser.parse_args()
     store = generate(args.sources, args.claims, args.per_claim)
-    results = [bench_backend(backend, store) for backend in args.backends]
+    load_before = os.getloadavg()[0]
+    results = [
+        bench_backend(backend, store, dask=args.dask and backend == "sqlite")
+        for backend in args.backends
+    ]
     command = "python -m bench.rescore " + " ".join(sys.argv[1:])
-    write_results("rescore", report(results, store, command.strip()))
+    markdown = report(results, store, command.strip())
+    markdown += (
+        f"\nLoad average (1 min): {load_before:.2f} before the jobs, "
+        f"{os.getloadavg()[0]:.2f} after.\n"
+    )
+    markdown += "".join("\n" + cluster_report(r) for r in results if "dask" in r)
+    write_results("rescore", markdown)
 
 
 if __name__ == "__main__":

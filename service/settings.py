@@ -173,6 +173,23 @@ class LearningSettings:
     rescore_min_change: float = _setting(fields.Float(validate=validate.Range(min=0)))
 
 
+# A Dask scheduler's address (tcp://host:8786, tls://..., inproc://...), or empty for none.
+SCHEDULER_ADDRESS = r"^$|^[a-z]+://\S+$"
+
+
+@dataclass(frozen=True, slots=True)
+class JobSettings:
+    """Where the re-scoring job runs its fit: in its own process, or on a Dask cluster."""
+
+    dask_scheduler: str = _setting(
+        fields.String(
+            validate=validate.Regexp(
+                SCHEDULER_ADDRESS, error="not a scheduler address such as tcp://host:8786"
+            )
+        )
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     server: ServerSettings = _section(ServerSettings)
@@ -182,6 +199,7 @@ class Settings:
     sources: SourceSettings = _section(SourceSettings)
     scoring: ScoringSettings = _section(ScoringSettings)
     learning: LearningSettings = _section(LearningSettings)
+    jobs: JobSettings = _section(JobSettings)
     grades: dict[str, BetaSpec] = _setting(
         fields.Dict(
             keys=fields.String(validate=validate.OneOf("ABCDE")),

@@ -36,6 +36,8 @@ class Layout:
 
     Attributes
     ----------
+    unresolved_weight, half_life_days : float
+        As given: a partition of the store is laid out with the same.
     n_states : int
         ``n_claims`` claim states (state j is claim j) then one "none" state per
         open question.
@@ -69,6 +71,8 @@ class Layout:
         n_classes: int | None = None,
     ) -> None:
         self.data = data
+        self.unresolved_weight = unresolved_weight
+        self.half_life_days = half_life_days
         n, nq = data.n_claims, data.n_questions
         open_questions = np.flatnonzero(~data.closed)
         self.n_states = n + open_questions.size

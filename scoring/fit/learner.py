@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Callable
 from typing import Any, Self
 
 import numpy as np
@@ -30,6 +31,12 @@ from scoring.fit.structures import ConfusionMatrices, OneCoin
 
 # Confusion matrices only where classes are few enough to be learned per source.
 MAX_CONFUSION_CLASSES = 12
+
+FitEngine = Callable[[OneCoin, Layout], OneCoin]
+"""Runs the final fit of a chosen structure on a store's layout and returns the
+structure fitted, holding ``score_`` and the per-row state of an E-step on the
+whole layout (as ``OneCoin.fit`` leaves it): e.g. over partitions on a cluster
+(``OneCoin.fit_partitions``)."""
 
 
 class ReliabilityLearner:
@@ -59,6 +66,9 @@ class ReliabilityLearner:
         The criteria are computed on questions drawn at random up to about
         this many rows, so a large store's selection costs a bounded time.
     seed : int, default 0
+    engine : callable, optional
+        Runs the final fit (``FitEngine``); default ``OneCoin.fit``, in this
+        process. The selection always runs here, on its sample.
 
     Attributes
     ----------
@@ -95,6 +105,7 @@ class ReliabilityLearner:
         min_resolved: int = 30,
         selection_rows: int = 20_000,
         seed: int = 0,
+        engine: FitEngine | None = None,
     ) -> None:
         self.unresolved_weight = unresolved_weight
         self.half_life_days = half_life_days
@@ -106,6 +117,7 @@ class ReliabilityLearner:
         self.min_resolved = min_resolved
         self.selection_rows = selection_rows
         self.seed = seed
+        self.engine = engine
 
     def candidates(self, data: FitData, resolved: int) -> list[OneCoin]:
         """The structures ``data`` can support, simplest first (it wins ties)."""
@@ -179,7 +191,10 @@ class ReliabilityLearner:
 
     def _fit_on(self, layout: Layout) -> Self:
         data = layout.data
-        self.structure_ = copy.copy(self.structure_).fit(layout)
+        structure = copy.copy(self.structure_)
+        self.structure_ = (
+            structure.fit(layout) if self.engine is None else self.engine(structure, layout)
+        )
         self.alpha_ = self.structure_.alpha_
         self.beta_ = self.structure_.beta_
         self.reliability_ = self.structure_.reliability_

@@ -13,8 +13,9 @@ from typing import Self
 import numpy as np
 
 from scoring.evidence import FloatArray, IntArray, segment_sum
-from scoring.fit.data import BoolArray
+from scoring.fit.data import BoolArray, FitData
 from scoring.fit.layout import Layout
+from scoring.fit.partitions import InProcess, Parameters, Partitions, Statistics
 
 # Probabilities are kept this far from 0 and 1 so that logarithms stay finite.
 _TINY = 1e-9
@@ -97,27 +98,60 @@ class OneCoin:
 
     def fit(self, layout: Layout) -> Self:
         """Learn the sources' parameters from ``layout`` by EM, from a weighted majority vote."""
-        data = layout.data
+        return self.fit_partitions(layout.data, InProcess(self, layout))
+
+    def fit_partitions(self, data: FitData, partitions: Partitions) -> Self:
+        """Learn the sources' parameters by EM over ``partitions`` of ``data``'s questions.
+
+        Each iteration sums the partitions' statistics and takes the M-step
+        here (``scoring.fit.partitions``). ``data`` gives the sources' priors
+        and groups and the claims' classes; its rows are not read here. With
+        ``InProcess`` partitions this structure ends holding the store's
+        per-row state and ``score_``; otherwise only the parameters.
+        """
         self.alpha_ = data.prior_alpha.copy()
         self.beta_ = data.prior_beta.copy()
         self.reliability_ = self.alpha_ / (self.alpha_ + self.beta_)
         self.base_ = np.zeros(data.n_classes)
-        self._start(layout)
         self._first_parameters()
-        self.weight_ = data.sign * data.fidelity * data.weight_scale
-        self._own = self.weight_
-        self._shared = np.zeros(data.n_rows)
-        score = self._base_scores(layout) + layout.vote_scores()
+        partitions.start(self.parameters())
         self.n_iter_, self.converged_ = 0, False
         for _ in range(self.max_iter):
-            change = self._m_step(layout, score)
-            score = self._e_step(layout)
+            change = self._m_step(data, partitions.statistics())
+            partitions.advance(self.parameters())
             self.n_iter_ += 1
             if change <= self.tol:
                 self.converged_ = True
                 break
-        self.score_ = score
         return self
+
+    def parameters(self) -> Parameters:
+        """What an E-step needs: reliabilities and class base rates."""
+        return {"reliability": self.reliability_, "base": self.base_}
+
+    def set_parameters(self, parameters: Parameters) -> None:
+        self.reliability_ = parameters["reliability"]
+        self.base_ = parameters["base"]
+
+    # --- one partition's side (scoring.fit.partitions) -----------------------------------
+
+    def start_partition(self, layout: Layout) -> None:
+        """Per-row constants of ``layout``'s partition and its starting scores, a weighted
+        majority vote, at the current parameters."""
+        self._start(layout)
+        data = layout.data
+        self.weight_ = data.sign * data.fidelity * data.weight_scale
+        self._own = self.weight_
+        self._shared = np.zeros(data.n_rows)
+        self.score_ = self._base_scores(layout) + layout.vote_scores()
+
+    def partition_statistics(self, layout: Layout) -> Statistics:
+        """The partition's statistics at its current scores (``_statistics``)."""
+        return self._statistics(layout, layout.softmax(self.score_))
+
+    def advance_partition(self, layout: Layout) -> None:
+        """The partition's scores after an E-step at the current parameters."""
+        self.score_ = self._e_step(layout)
 
     def _start(self, layout: Layout) -> None:
         """Per-row constants of the E- and M-steps, computed once a fit."""
@@ -228,35 +262,49 @@ class OneCoin:
 
     # --- M-step -------------------------------------------------------------------------
 
-    def _m_step(self, layout: Layout, score: FloatArray) -> float:
-        """Sources' parameters from the states' scores; returns the largest change."""
-        posterior = layout.softmax(score)
-        return self._update_reliability(layout, posterior[layout.data.claim], posterior)
+    def _statistics(self, layout: Layout, posterior: FloatArray) -> Statistics:
+        """What the M-step needs of ``layout``'s claims, given each state's posterior
+        (shape (n_states,)): sums that add up over partitions of the questions.
 
-    def _update_reliability(self, layout: Layout, own: FloatArray, posterior: FloatArray) -> float:
+        ``hits`` and ``total``, shape (n_sources,): each source's expected right
+        stances and its mass; with ``class_prior``, ``true`` and ``false``, shape
+        (n_classes,): each class's expected true claims and "none of them".
+        """
         data = layout.data
-        n = data.n_sources
         # A support is right when its claim is true, a refutation when it is not.
-        hits = self._refuting_mass + segment_sum(self._signed_mass * own, data.source, n)
-        total = self._total_mass
-        hits = np.clip(hits, 0.0, total)
-        prior_alpha, prior_beta = self._priors(layout, hits, total)
+        own = self._signed_mass * posterior[data.claim]
+        statistics = {
+            "hits": self._refuting_mass + segment_sum(own, data.source, data.n_sources),
+            "total": self._total_mass,
+        }
+        if self.class_prior:
+            statistics["true"], statistics["false"] = self._class_counts(layout, posterior)
+        return statistics
+
+    def _m_step(self, data: FitData, statistics: Statistics) -> float:
+        """Sources' parameters from the statistics summed over the store (``data``: its
+        sources and classes); returns the largest change."""
+        total = statistics["total"]
+        hits = np.clip(statistics["hits"], 0.0, total)
+        prior_alpha, prior_beta = self._priors(data, hits, total)
         self.alpha_ = prior_alpha + hits
         self.beta_ = prior_beta + (total - hits)
         reliability = self.alpha_ / (self.alpha_ + self.beta_)
         change = float(np.abs(reliability - self.reliability_).max(initial=0.0))
         self.reliability_ = reliability
         if self.class_prior:
-            base = self._learn_base(layout, posterior)
+            # Each class's log-odds against "none of them": expected true claims over nones.
+            base = np.log(CLASS_PRIOR_STRENGTH + statistics["true"]) - np.log(
+                CLASS_PRIOR_STRENGTH + statistics["false"]
+            )
             change = max(change, float(np.abs(base - self.base_).max(initial=0.0)))
             self.base_ = base
         return change
 
     def _priors(
-        self, layout: Layout, hits: FloatArray, total: FloatArray
+        self, data: FitData, hits: FloatArray, total: FloatArray
     ) -> tuple[FloatArray, FloatArray]:
         """Each source's prior: its own, plus its group's record without it (empirical Bayes)."""
-        data = layout.data
         if not self.group_strength or data.n_groups == 0:
             return data.prior_alpha, data.prior_beta
         group = data.source_group
@@ -272,15 +320,16 @@ class OneCoin:
         borrowed = self.group_strength * member
         return data.prior_alpha + borrowed * rate, data.prior_beta + borrowed * (1 - rate)
 
-    def _learn_base(self, layout: Layout, posterior: FloatArray) -> FloatArray:
-        """Each class's log-odds against "none of them": expected true claims over nones."""
+    def _class_counts(self, layout: Layout, posterior: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Each class's expected true claims, and expected "none of them" among the
+        questions of its claims; each shape (n_classes,)."""
         data = layout.data
-        n, c = data.n_claims, data.n_classes
+        n, c = data.n_claims, self.base_.size
         none = np.zeros(data.n_questions)
         none[layout.state_question[n:]] = posterior[n:]
         true = segment_sum(posterior[:n], data.claim_class, c)
         false = segment_sum(none[data.question], data.claim_class, c)
-        return np.log(CLASS_PRIOR_STRENGTH + true) - np.log(CLASS_PRIOR_STRENGTH + false)
+        return true, false
 
 
 class ConfusionMatrices(OneCoin):
@@ -391,15 +440,27 @@ class ConfusionMatrices(OneCoin):
         pick = layout.data.sign[pair_row] > 0
         return np.where(pick, self._pick_chances(layout, pair_row, pair_state), one_coin)
 
-    def _m_step(self, layout: Layout, score: FloatArray) -> float:
+    def parameters(self) -> Parameters:
+        return {**super().parameters(), "confusion": self.confusion_}
+
+    def set_parameters(self, parameters: Parameters) -> None:
+        super().set_parameters(parameters)
+        self.confusion_ = parameters["confusion"]
+
+    def _statistics(self, layout: Layout, posterior: FloatArray) -> Statistics:
+        """As ``OneCoin``'s, and ``counts``, shape (n_sources * C * C,): each source's
+        expected picks of class j when the truth is of class k."""
         data = layout.data
-        state = layout.softmax(score)
-        change = self._update_reliability(layout, state[data.claim], state)
-        posterior = state[self._pair_state]
         n, c = data.n_sources, self.base_.size
         cell = (data.source[self._pair_row] * c + self._pair_true) * c + self._pair_picked
-        mass = layout.mass[self._pair_row] * posterior * self._pair_claim
-        counts = segment_sum(mass, cell, n * c * c).reshape(n, c, c)
+        mass = layout.mass[self._pair_row] * posterior[self._pair_state] * self._pair_claim
+        counts = segment_sum(mass, cell, n * c * c)
+        return {**super()._statistics(layout, posterior), "counts": counts}
+
+    def _m_step(self, data: FitData, statistics: Statistics) -> float:
+        change = super()._m_step(data, statistics)
+        c = self.base_.size
+        counts = statistics["counts"].reshape(data.n_sources, c, c)
         centre = self.one_coin_matrices(self.reliability_)
         confusion = (self.strength * centre + counts) / (
             self.strength + counts.sum(axis=2, keepdims=True)

@@ -52,7 +52,12 @@ def start_rescore() -> tuple[dict[str, Any], int, dict[str, str]]:
     `detail` and in `Location`).
     """
     app = state()
-    setup = JobConfig(app.setup, app.settings.learning, app.sources.catalogue)
+    setup = JobConfig(
+        app.setup,
+        app.settings.learning,
+        app.sources.catalogue,
+        dask_scheduler=app.settings.jobs.dask_scheduler,
+    )
     try:
         job_id = start_in_background(get_engine(), setup)
     except JobRunning as running:

@@ -30,6 +30,7 @@ from service.jobs.rescore import (
     claim_job,
     run_job,
 )
+from service.settings import SCHEDULER_ADDRESS
 from service.store.db import get_engine
 
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
@@ -106,6 +107,12 @@ def _run_once(job: JobConfig) -> bool:
     return True
 
 
+def _scheduler_address(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not re.match(SCHEDULER_ADDRESS, value):
+        raise click.BadParameter(f"{value!r} is not a scheduler address such as tcp://host:8786")
+    return value
+
+
 @click.command()
 @click.option(
     "--every",
@@ -119,7 +126,15 @@ def _run_once(job: JobConfig) -> bool:
     show_default=True,
     help="Claims scored and written per transaction.",
 )
-def rescore(every: float | None, chunk_size: int) -> None:
+@click.option(
+    "--dask",
+    "dask_scheduler",
+    metavar="ADDRESS",
+    callback=_scheduler_address,
+    help="Run the fit on this Dask scheduler (tcp://scheduler:8786); "
+    "default the setting jobs.dask_scheduler, empty for this process.",
+)
+def rescore(every: float | None, chunk_size: int, dask_scheduler: str | None) -> None:
     """Relearn every source's reliability and rescore the claims that moved.
 
     One job at a time across every process sharing the database. Exit status 0
@@ -134,6 +149,9 @@ def rescore(every: float | None, chunk_size: int) -> None:
             app.settings.learning,
             app.sources.catalogue,
             chunk_claims=chunk_size,
+            dask_scheduler=app.settings.jobs.dask_scheduler
+            if dask_scheduler is None
+            else dask_scheduler,
         )
         if every is None:
             if not _run_once(job):

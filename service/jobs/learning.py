@@ -11,6 +11,7 @@ from typing import Any
 
 import scoring
 from scoring.fit import ReliabilityLearner
+from scoring.fit.learner import FitEngine
 from scoring.learned import LearnedModel
 from scoring.learning import learn_columns
 from scoring.numeric import ErrorScale, NumericQuestion
@@ -23,13 +24,17 @@ from service.store.source_beliefs import build_book
 log = logging.getLogger(__name__)
 
 
-def reliability_learner(learning: LearningSettings) -> ReliabilityLearner:
-    """The batch fit as ``[learning]`` configures it: what every job and ``bench/quality`` run."""
+def reliability_learner(
+    learning: LearningSettings, engine: FitEngine | None = None
+) -> ReliabilityLearner:
+    """The batch fit as ``[learning]`` configures it: what every job and ``bench/quality`` run;
+    ``engine`` runs its final fit (default: in this process)."""
     return ReliabilityLearner(
         unresolved_weight=learning.unresolved_weight,
         half_life_days=learning.half_life_days,
         max_iter=learning.max_iter,
         tol=learning.tolerance,
+        engine=engine,
     )
 
 
@@ -47,7 +52,10 @@ class FitOutcome:
 
 
 def learn_reliabilities(
-    snapshot: Snapshot, setup: ScoringModel, learning: LearningSettings
+    snapshot: Snapshot,
+    setup: ScoringModel,
+    learning: LearningSettings,
+    engine: FitEngine | None = None,
 ) -> FitOutcome:
     """Relearn every source's reliability, and the model's structure, from the snapshot.
 
@@ -68,7 +76,7 @@ def learn_reliabilities(
         {source_id: belief.belief for source_id, belief in priors.items()},
         snapshot.outcome,
         setup.params,
-        reliability_learner(learning),
+        reliability_learner(learning, engine),
     )
     stats = fit.model.stats
     if not stats["converged"]:

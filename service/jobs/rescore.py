@@ -45,8 +45,10 @@ from sqlalchemy.orm import Session
 
 import scoring
 from scoring.claims import question_units
+from scoring.columns import ClaimColumns
 from scoring.learned import LearnedModel
-from scoring.numeric import NUMERIC_MODEL, ErrorScale
+from scoring.numeric import NUMERIC_MODEL, ErrorScale, QuestionKinds, QuestionScorer
+from service.jobs.dask_engine import DaskEngine, dask_engine, mapped
 from service.jobs.learning import (
     LearningSettings,
     learn_error_scales,
@@ -110,6 +112,8 @@ class JobConfig:
     learning: LearningSettings
     catalogue: Mapping[str, SourceDefinition]
     chunk_claims: int = CHUNK_CLAIMS
+    dask_scheduler: str = ""
+    """The Dask scheduler the fit runs on (``service.jobs.dask_engine``); empty: here."""
 
 
 class JobRunning(Exception):
@@ -274,16 +278,18 @@ class _Rescore:
         self.last_heartbeat = time.monotonic()
         self.errors: dict[str, ErrorScale] = {}
         """Error scales the chunks are scored with: the snapshot's and the job's."""
+        self.cluster: DaskEngine | None = None
+        """Where the fit and the scoring run, when not in this process."""
 
     def run(self) -> dict[str, Any]:
         started = time.perf_counter()
-        with _collector_paused():
+        with _collector_paused(), dask_engine(self.job.dask_scheduler) as self.cluster:
             snapshot = read_snapshot(self.engine, self.job.catalogue, self.job.setup, utcnow())
             mark = self.timer.add("read", started)
             return self._learn_and_rescore(snapshot, started, mark)
 
     def _learn_and_rescore(self, snapshot: Snapshot, started: float, mark: float) -> dict[str, Any]:
-        fit = learn_reliabilities(snapshot, self.job.setup, self.job.learning)
+        fit = learn_reliabilities(snapshot, self.job.setup, self.job.learning, self.cluster)
         errors = learn_error_scales(snapshot, self.job.setup, self.job.learning)
         mark = self.timer.add("fit", mark)
         moved_errors = self._write_error_scales(snapshot, errors)
@@ -332,10 +338,27 @@ class _Rescore:
             claims_skipped=0,
         )
         self.fit_info = {**fit.stats, "model_written": model_moved}
+        if self.cluster is not None:
+            self.fit_info["cluster"] = self.cluster.stats_
         self._heartbeat()
         done = 0
-        for chunk in _chunks(snapshot, stale, self.job.chunk_claims):
-            moved_scores = self._score_chunk(snapshot, chunk, beliefs, model)
+        chunks = list(_chunks(snapshot, stale, self.job.chunk_claims))
+        # Scored on the cluster when there is one, compared and written here.
+        scored = mapped(
+            self.cluster,
+            _scores,
+            chunks,
+            snapshot.columns,
+            question_scorer(self.job.setup.scorer.with_model(model)),
+            beliefs,
+            snapshot.kinds,
+            self.errors,
+        )
+        for chunk in chunks:
+            mark = time.perf_counter()
+            scores = next(scored)
+            self.timer.add("score", mark)
+            moved_scores = self._score_chunk(snapshot, chunk, scores)
             done += len(chunk)
             self._write_chunk(snapshot, moved_scores, done, len(stale))
             # The collector is paused (_collector_paused): the chunk's cycles,
@@ -508,28 +531,14 @@ class _Rescore:
         return np.flatnonzero(stale).tolist()
 
     def _score_chunk(
-        self,
-        snapshot: Snapshot,
-        chunk: Sequence[int],
-        beliefs: Mapping[str, scoring.SourceBelief],
-        model: LearnedModel | None,
+        self, snapshot: Snapshot, chunk: Sequence[int], scores: Sequence[scoring.Score]
     ) -> dict[int, dict[str, Any]]:
-        """``score_values`` of the chunk's open claims whose scores moved, by position.
+        """``score_values`` of the chunk's open claims whose new ``scores`` moved, by position.
 
         A score whose figures stayed but whose summary changed (a source renamed)
-        moved too: the stored summaries of those claims are read to tell.
+        moved too (the snapshot holds each stored summary's hash).
         """
         started = time.perf_counter()
-        scores = (
-            question_scorer(self.job.setup.scorer.with_model(model))
-            .score(
-                snapshot.columns.claims(chunk),
-                beliefs,
-                kinds=snapshot.kinds,
-                errors=self.errors,
-            )
-            .scores
-        )
         now = utcnow()
         tolerance = self.job.learning.rescore_min_change
         is_open = np.isnan(snapshot.outcome)
@@ -687,6 +696,19 @@ def largest_changes(
             )
     entries.sort(key=lambda e: -abs(e["weight_after"] - e["weight_before"]))
     return entries[:TOP_CHANGES]
+
+
+def _scores(
+    chunk: Sequence[int],
+    columns: ClaimColumns,
+    scorer: QuestionScorer,
+    beliefs: Mapping[str, scoring.SourceBelief],
+    kinds: QuestionKinds,
+    errors: Mapping[str, ErrorScale],
+) -> list[scoring.Score]:
+    """The new scores of the claims at positions ``chunk`` of ``columns`` (on a worker of
+    the cluster when there is one: the columns are sent once, a chunk as positions)."""
+    return scorer.score(columns.claims(chunk), beliefs, kinds=kinds, errors=errors).scores
 
 
 def _chunks(snapshot: Snapshot, positions: Sequence[int], size: int) -> Iterator[list[int]]:

@@ -1,0 +1,156 @@
+"""The fit on a Dask cluster equals the fit in process (service.jobs.dask_engine).
+
+One real ``LocalCluster`` of two worker processes for the module. The
+partitions' sums are the local sums in another order, so the two agree to
+within floating-point rounding; ``TOLERANCE`` leaves room for that and for
+nothing else (a wrong sum, a lost partition or a stale parameter moves
+reliabilities by far more).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from scoring.fit import FitData, ReliabilityLearner
+from scoring.fit.partitions import question_partitions
+from service.jobs.learning import learn_reliabilities
+from service.jobs.lock import job_lock
+from service.jobs.rescore import claim_job, run_job
+from service.jobs.snapshot import read_snapshot
+from tests.learning.common import (
+    app_state,
+    assert_nothing_stale,
+    engine_of,
+    job_setup,
+    post_claims,
+    random_claims,
+    resolve_directly,
+)
+from tests.learning.test_rescore_job import _learned, _store
+from tests.scoring.test_fit import picks
+
+pytest.importorskip("distributed")
+from distributed import Client, LocalCluster
+
+from service.jobs.dask_engine import DaskEngine, local_cluster
+
+TOLERANCE = 1e-9
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[LocalCluster]:
+    with local_cluster(n_workers=2) as local:
+        yield local
+
+
+@pytest.fixture(scope="module")
+def dask_client(cluster: LocalCluster) -> Iterator[Client]:
+    with Client(cluster) as client:
+        yield client
+
+
+def _grouped_store(seed: int = 5) -> FitData:
+    """Questions of one to three answers, a fifth resolved, sources in groups: the
+    group-prior structures are candidates and resolved claims choose."""
+    rng = np.random.default_rng(seed)
+    n_questions, n_sources = 600, 40
+    size = rng.integers(1, 4, n_questions)
+    question = np.repeat(np.arange(n_questions), size)
+    n = question.size
+    claim = np.repeat(np.arange(n), 4)
+    source = rng.integers(0, n_sources, claim.size)
+    reliability = rng.uniform(0.3, 0.95, n_sources)
+    truth = rng.random(n) < 0.4
+    right = rng.random(claim.size) < reliability[source]
+    sign = np.where(right == truth[claim], 1.0, -1.0)
+    outcome = np.where(rng.random(n) < 0.2, truth.astype(float), np.nan)
+    # At most one confirmed claim a question.
+    first = np.r_[True, question[1:] != question[:-1]]
+    outcome[(outcome == 1) & ~first] = np.nan
+    return FitData.build(
+        claim, source, n_claims=n, n_sources=n_sources, sign=sign,
+        question=question, n_questions=n_questions, outcome=outcome,
+        source_group=rng.integers(-1, 4, n_sources), age_days=rng.uniform(0, 900, claim.size),
+    )  # fmt: skip
+
+
+def _confusing_store() -> FitData:
+    confusion = np.full((60, 3, 3), 0.1)
+    confusion[:, np.arange(3), np.arange(3)] = 0.8
+    confusion[:20, 0] = (0.2, 0.7, 0.1)  # a third of the sources read class 0 as 1
+    return picks(11, confusion)[0]
+
+
+def _learner(engine: DaskEngine | None = None) -> ReliabilityLearner:
+    return ReliabilityLearner(unresolved_weight=0.5, half_life_days=365.0, engine=engine)
+
+
+@pytest.mark.parametrize("store", [_grouped_store, _confusing_store])
+def test_the_cluster_fit_equals_the_local_fit(
+    dask_client: Client, store: Callable[[], FitData]
+) -> None:
+    data = store()
+    local = _learner().fit(data)
+    remote = _learner(DaskEngine(dask_client, partitions=3)).fit(data)
+    assert remote.structure_.describe() == local.structure_.describe()
+    assert remote.n_iter_ == local.n_iter_ > 1
+    np.testing.assert_allclose(remote.alpha_, local.alpha_, rtol=0, atol=TOLERANCE)
+    np.testing.assert_allclose(remote.beta_, local.beta_, rtol=0, atol=TOLERANCE)
+    np.testing.assert_allclose(remote.structure_.base_, local.structure_.base_, atol=TOLERANCE)
+    for name in ("confusion_",):
+        if hasattr(local.structure_, name):
+            np.testing.assert_allclose(
+                getattr(remote.structure_, name), getattr(local.structure_, name), atol=TOLERANCE
+            )
+    assert remote.temperature_ == pytest.approx(local.temperature_, abs=TOLERANCE)
+    np.testing.assert_allclose(remote.confidence_, local.confidence_, rtol=0, atol=TOLERANCE)
+
+
+def test_the_confusion_store_did_choose_confusion_matrices() -> None:
+    """The parametrized test above covers the confusion counts only if they are chosen."""
+    learner = _learner().fit(_confusing_store())
+    assert "confusion" in learner.structure_.describe()
+
+
+def test_partitions_hold_whole_questions_and_split_rows_evenly() -> None:
+    data = _grouped_store()
+    masks = question_partitions(data, 3)
+    assert len(masks) == 3
+    assert (np.sum(masks, axis=0) == 1).all()
+    rows = [data.with_questions(keep).n_rows for keep in masks]
+    assert sum(rows) == data.n_rows
+    assert max(rows) - min(rows) <= 0.05 * data.n_rows
+
+
+def test_the_job_on_the_cluster_writes_what_the_local_fit_learns(
+    app: Flask, client: FlaskClient, cluster: LocalCluster
+) -> None:
+    _store(app, client)
+    post_claims(client, random_claims(60, n_sources=40, seed=9, prefix="x"))
+    resolve_directly(app, {"x000003": "confirmed"})
+    state = app_state(app)
+    engine = engine_of(app)
+    snapshot = read_snapshot(engine, state.sources.catalogue, state.setup, datetime.now(UTC))
+    expected = learn_reliabilities(snapshot, state.setup, state.settings.learning)
+
+    lock = job_lock(engine)
+    job_id = claim_job(engine, lock)
+    on_cluster = replace(job_setup(app), dask_scheduler=cluster.scheduler_address)
+    stats = run_job(engine, on_cluster, job_id, lock)
+
+    assert stats["fit"]["structure"] == expected.stats["structure"]
+    assert stats["fit"]["iterations"] == expected.stats["iterations"]
+    assert stats["fit"]["cluster"]["partitions"] == 2
+    assert stats["claims_changed"] > 0
+    learned = _learned(app)
+    assert learned and stats["sources_written"] == len(learned)
+    for source_id, reliability in learned.items():
+        assert reliability == pytest.approx(expected.beliefs[source_id].mean, abs=TOLERANCE)
+    assert_nothing_stale(app)
