@@ -125,9 +125,10 @@ class ClaimColumns:
         """The claims at ``positions`` as the scorer takes them."""
         at = np.asarray(positions, dtype=np.intp)
         lengths = self.start[at + 1] - self.start[at]
-        offsets = np.concatenate(([0], np.cumsum(lengths))).tolist()
+        ends = np.cumsum(lengths)
+        offsets = [0, *ends.tolist()]
         # The attributions of all those claims, one list per field, then cut per claim.
-        rows = np.repeat(self.start[at] - offsets[:-1], lengths) + np.arange(offsets[-1])
+        rows = np.repeat(self.start[at] - (ends - lengths), lengths) + np.arange(offsets[-1])
         entities = self.entities
         relays = self.via_start[rows].tolist(), self.via_start[rows + 1].tolist()
         via = [
