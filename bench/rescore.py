@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -190,6 +191,33 @@ class Run:
     """The 1-minute load average as the job ended."""
 
 
+class _PeakWatch(threading.Thread):
+    """A process's peak resident set (VmHWM, KiB), read until it ends.
+
+    Not ``ru_maxrss``: Linux records the parent's peak into a child's at its
+    exec, so a child of this process (which holds the whole generated store)
+    would report at least this process's size.
+    """
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.path = Path(f"/proc/{pid}/status")
+        self.kib = 0
+
+    def run(self) -> None:
+        while True:
+            try:
+                status = self.path.read_text()
+            except OSError:
+                return  # reaped: the last reading stands
+            for line in status.splitlines():
+                if line.startswith("VmHWM:"):
+                    self.kib = max(self.kib, int(line.split()[1]))
+            if "State:\tZ" in status:
+                return
+            time.sleep(0.02)
+
+
 def run_job(url: str, tree: str | None = None) -> Run:
     """``credence rescore`` in a fresh process: its stats, wall time and peak memory.
 
@@ -211,16 +239,17 @@ def run_job(url: str, tree: str | None = None) -> Run:
             text=True,
         )
         assert process.stdout is not None
+        peak = _PeakWatch(process.pid)
+        peak.start()
         out = process.stdout.read()
-        # wait4 gives this child's own peak resident set (KiB on Linux).
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
+        process.wait()
+        peak.join()
         wall = time.perf_counter() - started
         if process.returncode != 0:
             errors.seek(0)
             raise RuntimeError(f"credence rescore failed:\n{errors.read()}")
     stats = json.loads(out.strip().splitlines()[-1])["stats"]
-    return Run(wall, usage.ru_maxrss / 1024, stats, os.getloadavg()[0])
+    return Run(wall, peak.kib / 1024, stats, os.getloadavg()[0])
 
 
 @contextmanager
@@ -326,8 +355,9 @@ def report(results: Sequence[dict[str, Any]], store: Store, command: str) -> str
             "",
             "Each job is `credence rescore --chunk-size 4000` in a fresh process; *wall* "
             "includes its start-up, *job* is the job's own total. Times in seconds; peak "
-            "memory is the job process's ru_maxrss; *rows written* counts score rows (each "
-            "with its history row) and learned-reliability rows.",
+            "memory is the job process's peak resident set (VmHWM, read while it runs); "
+            "*rows written* counts score rows (each with its history row) and "
+            "learned-reliability rows.",
             "",
             table(
                 [
