@@ -227,12 +227,15 @@ def run_job(url: str, tree: str | None = None) -> Run:
     env = {**os.environ, "CREDENCE_DATABASE_URL": url}
     command = [CREDENCE]
     if tree is not None:
+        # Run from the tree: ``python -c`` puts the working directory first on the
+        # path, ahead of PYTHONPATH, so from here it would import this checkout.
         env["PYTHONPATH"] = tree
         command = [sys.executable, "-c", "from service.cli import main; main()"]
     started = time.perf_counter()
     with tempfile.TemporaryFile(mode="w+") as errors:
         process = subprocess.Popen(
             [*command, "rescore", "--chunk-size", "4000"],
+            cwd=tree,
             env=env,
             stdout=subprocess.PIPE,
             stderr=errors,
@@ -410,11 +413,16 @@ def main() -> None:
         help="also run the job of this source tree (e.g. `git archive main` unpacked) on a "
         "copy of the same store, for a same-run comparison",
     )
+    parser.add_argument(
+        "--results",
+        default="rescore",
+        help="name of the results file, bench/results/NAME.md (e.g. rescore-10m)",
+    )
     args = parser.parse_args()
     store = generate(args.sources, args.claims, args.per_claim)
     results = [bench_backend(backend, store, args.baseline) for backend in args.backends]
     command = "python -m bench.rescore " + " ".join(sys.argv[1:])
-    write_results("rescore", report(results, store, command.strip()))
+    write_results(args.results, report(results, store, command.strip()))
 
 
 if __name__ == "__main__":
