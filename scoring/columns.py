@@ -21,14 +21,14 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from numpy.typing import ArrayLike
 
-from scoring.claims import STANCE_SIGN, Attribution, Claim
+from scoring.claims import STANCE_SIGN, Attribution, Claim, Stance
 from scoring.evidence import FloatArray, IntArray
 from scoring.numeric.figures import Figure
 from scoring.params import ScoringParams, SourceBelief
 from scoring.rows import EvidenceRows, RowLists, design_effects
 
 # Stance of each sign, indexed by the sign itself: 1 supports, -1 (the last) refutes.
-STANCES = ("neutral", "supports", "refutes")
+STANCES: tuple[Stance, Stance, Stance] = ("neutral", "supports", "refutes")
 
 
 @dataclass(frozen=True, eq=False)
@@ -123,40 +123,47 @@ class ClaimColumns:
 
     def claims(self, positions: Sequence[int] | IntArray) -> list[Claim]:
         """The claims at ``positions`` as the scorer takes them."""
-        entities, start, via_start = self.entities, self.start.tolist(), self.via_start
-        out = []
-        for i in np.asarray(positions, dtype=np.intp).tolist():
-            a, b = start[i], start[i + 1]
-            source = self.source[a:b].tolist()
-            sign = self.sign[a:b].tolist()
-            certainty = self.certainty[a:b].tolist()
-            count = self.count[a:b].tolist()
-            chains = via_start[a : b + 1].tolist()
-            attributions = tuple(
-                Attribution(
-                    entities[source[k]],
-                    STANCES[sign[k]],  # type: ignore[arg-type]
-                    tuple(entities[r] for r in self.via[chains[k] : chains[k + 1]].tolist())
-                    if chains[k + 1] > chains[k]
-                    else (),
-                    certainty[k],
-                    count[k],
-                )
-                for k in range(b - a)
+        at = np.asarray(positions, dtype=np.intp)
+        lengths = self.start[at + 1] - self.start[at]
+        ends = np.cumsum(lengths)
+        offsets = [0, *ends.tolist()]
+        # The attributions of all those claims, one list per field, then cut per claim.
+        rows = np.repeat(self.start[at] - (ends - lengths), lengths) + np.arange(offsets[-1])
+        entities = self.entities
+        relays = self.via_start[rows].tolist(), self.via_start[rows + 1].tolist()
+        via = [
+            tuple(entities[r] for r in self.via[a:b].tolist()) if b > a else ()
+            for a, b in zip(*relays, strict=True)
+        ]
+        attributions = list(
+            map(
+                Attribution,
+                [entities[k] for k in self.source[rows].tolist()],
+                [STANCES[k] for k in self.sign[rows].tolist()],
+                via,
+                self.certainty[rows].tolist(),
+                self.count[rows].tolist(),
             )
-            q = int(self.question[i])
-            prior = float(self.prior[i])
-            out.append(
-                Claim(
-                    attributions,
-                    None if np.isnan(prior) else prior,
-                    self.questions[q] if q >= 0 else None,
-                    self.claim_ids[i],
-                    self.text[i],
-                    self.value.get(i),
+        )
+        questions, value = self.questions, self.value
+        return [
+            Claim(
+                tuple(attributions[offsets[k] : offsets[k + 1]]),
+                None if prior != prior else prior,
+                questions[q] if q >= 0 else None,
+                self.claim_ids[i],
+                self.text[i],
+                value.get(i),
+            )
+            for k, (i, q, prior) in enumerate(
+                zip(
+                    at.tolist(),
+                    self.question[at].tolist(),
+                    self.prior[at].tolist(),
+                    strict=True,
                 )
             )
-        return out
+        ]
 
     @classmethod
     def of_claims(cls, claims: Sequence[Claim], age_days: ArrayLike | None = None) -> ClaimColumns:

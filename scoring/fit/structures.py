@@ -217,10 +217,11 @@ class OneCoin:
         return base
 
     def _stance_chances(
-        self, layout: Layout, rows: IntArray
+        self, layout: Layout, rows: IntArray | slice
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Chance of each row's stance when its own claim is true, when another
-        claim of its question is, and when none is."""
+        claim of its question is, and when none is; ``rows`` selects the rows
+        (a slice takes views, not copies, of the per-row arrays)."""
         data = layout.data
         fidelity = data.fidelity[rows]
         r = self.reliability_[data.source[rows]]
@@ -247,7 +248,7 @@ class OneCoin:
             if self._any_pick:
                 shared = self._pick_scale * log_miss[data.source] + self._shared_offset
             return weight, shared
-        own, other, none = self._stance_chances(layout, np.arange(data.n_rows))
+        own, other, none = self._stance_chances(layout, slice(None))
         scale = data.weight_scale * np.abs(data.sign)
         return (_log(own) - _log(other)) * scale, (_log(other) - _log(none)) * scale
 

@@ -14,6 +14,7 @@ integers, never parsed datetimes.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -404,17 +405,29 @@ def _read_attributions(connection: Connection, claims: _Claims, now: datetime) -
         f"SELECT claim_id, source_id, stance, {chain}, certainty, count, {age} "
         "FROM attributions ORDER BY claim_id, position"
     )
-    position = {claim_id: i for i, claim_id in enumerate(claims.ids)}
+    ids, n = claims.ids, len(claims.ids)
+    # Both queries order by claim id (same column, same collation): a claim's position
+    # is found by walking the claims forward, with no index of a million ids.
+    at, current = 0, None
     entity: dict[str, int] = {}
     sign_of = STANCE_SIGN
     parts: dict[str, list[Any]] = {
         n: [] for n in ("claim", "source", "sign", "certainty", "count", "age", "via_len")
     }
-    relays: list[int] = []
+    relays = array("i")  # relay codes, 4 bytes each
     types = ("text", "text", "text", "text", "float8", "int4", "float8")
     for batch in _batches(connection, sql, types):
         cid, source, stance, chains, certainty, count, age_days = zip(*batch, strict=True)
-        parts["claim"].append(np.array([position.get(c, -1) for c in cid], dtype=np.int64))
+        claim = np.empty(len(cid), dtype=np.int64)
+        for k, c in enumerate(cid):
+            if c != current:
+                while at < n and ids[at] != c:
+                    at += 1
+                if at == n:
+                    raise RuntimeError(f"attribution of claim {c!r} out of claim id order")
+                current = c
+            claim[k] = at
+        parts["claim"].append(claim)
         parts["source"].append(
             np.array([entity.setdefault(s, len(entity)) for s in source], dtype=np.int32)
         )
@@ -430,7 +443,7 @@ def _read_attributions(connection: Connection, claims: _Claims, now: datetime) -
                 lengths[k] = len(names)
         parts["via_len"].append(lengths)
         parts["certainty"].append(_floats(certainty))
-        parts["count"].append(np.array([int(n) for n in count], dtype=np.int32))
+        parts["count"].append(np.array([int(k) for k in count], dtype=np.int32))
         parts["age"].append(np.maximum(_floats(age_days), 0.0).astype(np.float32))
 
     def joined(name: str, dtype: Any) -> Any:
@@ -438,24 +451,7 @@ def _read_attributions(connection: Connection, claims: _Claims, now: datetime) -
 
     claim = joined("claim", np.int64)
     via_len = joined("via_len", np.int64)
-    via = np.array(relays, dtype=np.int32)
-    keep = claim >= 0
-    order: Any = None
-    if not keep.all() or (np.diff(claim) < 0).any():
-        # Attributions of a claim not read (none, given the foreign key), or a
-        # collation that orders ids otherwise than the claims' query: regroup.
-        order = np.flatnonzero(keep)[np.argsort(claim[keep], kind="stable")]
-        via_start = np.concatenate(([0], np.cumsum(via_len)))
-        via = np.concatenate(
-            [via[via_start[r] : via_start[r + 1]] for r in order.tolist()] or [via[:0]]
-        )
-        claim, via_len = claim[order], via_len[order]
-
-    def column(name: str, dtype: Any) -> Any:
-        values = joined(name, dtype)
-        return values if order is None else values[order]
-
-    n = len(claims.ids)
+    via = np.frombuffer(relays, dtype=np.int32) if relays else np.zeros(0, dtype=np.int32)
     return ClaimColumns(
         entities=list(entity),
         claim_ids=claims.ids,
@@ -464,12 +460,12 @@ def _read_attributions(connection: Connection, claims: _Claims, now: datetime) -
         questions=claims.questions,
         text=claims.text,
         start=np.concatenate(([0], np.cumsum(np.bincount(claim, minlength=n)))).astype(np.int64),
-        source=column("source", np.int32),
-        sign=column("sign", np.int8),
-        certainty=column("certainty", float),
-        count=column("count", np.int32),
+        source=joined("source", np.int32),
+        sign=joined("sign", np.int8),
+        certainty=joined("certainty", float),
+        count=joined("count", np.int32),
         via_start=np.concatenate(([0], np.cumsum(via_len))).astype(np.int64),
         via=via,
-        age_days=column("age", np.float32),
+        age_days=joined("age", np.float32),
         value=claims.value,
     )

@@ -33,6 +33,7 @@ def test_columns_give_back_the_claims() -> None:
     columns = ClaimColumns.of_claims(claims, [1.0, 2.0, 3.0, 4.0])
     assert columns.claims(range(3)) == claims
     assert columns.claims([2, 0]) == [claims[2], claims[0]]
+    assert columns.claims([]) == []
     assert columns.n_attributions == 4
     assert columns.entities == ["a", "r", "s", "b"]
     assert columns.age_days.tolist() == [1.0, 2.0, 3.0, 4.0]

@@ -1,0 +1,57 @@
+"""Exact Beta quantiles (scoring.beta): the intervals every source document reports."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scoring import Beta, beta_intervals
+from scoring.beta import beta_cdf, beta_quantile
+
+Q = np.array([0.0, 0.01, 0.05, 0.3, 0.5, 0.7, 0.95, 0.99, 1.0])
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "quantile"),
+    [
+        (1.0, 1.0, lambda q: q),  # uniform
+        (3.0, 1.0, lambda q: q ** (1 / 3)),  # F(x) = x^a
+        (1.0, 4.0, lambda q: 1 - (1 - q) ** (1 / 4)),  # F(x) = 1 - (1 - x)^b
+        (0.5, 0.5, lambda q: np.sin(np.pi * q / 2) ** 2),  # arcsine
+    ],
+)
+def test_quantiles_of_closed_form_cases(a: float, b: float, quantile: object) -> None:
+    expected = quantile(Q)  # type: ignore[operator]
+    np.testing.assert_allclose(beta_quantile(Q, a, b), expected, rtol=1e-12, atol=1e-15)
+
+
+def test_the_cdf_of_beta_2_2_is_its_polynomial() -> None:
+    x = np.linspace(0, 1, 101)
+    np.testing.assert_allclose(beta_cdf(x, 2.0, 2.0), 3 * x**2 - 2 * x**3, atol=1e-14)
+
+
+def test_quantiles_invert_the_cdf_over_a_wide_range_of_beliefs() -> None:
+    rng = np.random.default_rng(7)
+    a = np.exp(rng.uniform(np.log(0.3), np.log(1e4), 2000))
+    b = np.exp(rng.uniform(np.log(0.3), np.log(1e4), 2000))
+    q = rng.uniform(0.001, 0.999, 2000)
+    x = beta_quantile(q, a, b)
+    assert ((x > 0) & (x < 1)).all()
+    np.testing.assert_allclose(beta_cdf(x, a, b), q, atol=1e-10)
+
+
+def test_intervals_agree_with_a_large_sample() -> None:
+    rng = np.random.default_rng(3)
+    a, b = np.array([2.0, 8.0, 0.7, 40.0]), np.array([5.0, 2.0, 0.9, 60.0])
+    draws = rng.beta(a[:, None], b[:, None], size=(4, 400_000))
+    low, high = beta_intervals(a, b, 0.9)
+    sample_low, sample_high = np.quantile(draws, [0.05, 0.95], axis=1)
+    np.testing.assert_allclose(low, sample_low, atol=2e-3)
+    np.testing.assert_allclose(high, sample_high, atol=2e-3)
+
+
+def test_an_interval_does_not_depend_on_what_else_is_computed() -> None:
+    alone = Beta(3.0, 4.0).interval()
+    low, high = beta_intervals([10.0, 3.0, 0.5], [1.0, 4.0, 0.5])
+    assert (low[1], high[1]) == alone
+    assert low[1] < Beta(3.0, 4.0).mean < high[1]
