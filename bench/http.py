@@ -358,7 +358,8 @@ def report(scenarios: list[Scenario], seconds: int, load: tuple[float, ...]) -> 
         f" Load: wrk, 1 thread, {CONNECTIONS} connections, on the same 2-core machine (wrk"
         " takes some of the CPU the server could use). Each scenario alternates with a bare"
         f" `GET /healthz` of the same server (the ceiling) in {ROUNDS} rounds of"
-        f" {max(1, seconds // ROUNDS)} s each; every figure is the median over the rounds,"
+        f" {max(1, seconds // ROUNDS)} s each (every round runs every scenario in turn);"
+        " every figure is the median over the rounds,"
         " and the ratio is the median of the rounds' ratios, so that the drift of this"
         " shared machine's speed within a run cancels out."
         " Every claim has 3 attributions (direct, relayed, hedged or refuting)."
@@ -502,31 +503,30 @@ def main(argv: list[str] | None = None) -> int:
             ]
             # Warm both workers up before the first timed run.
             run_wrk(wrk, server.url("/healthz"), "warm-up", 2)
-            measured: list[Scenario] = []
             master = server.proc.pid
             # The machine's speed drifts within seconds (other tenants of the host):
             # each scenario alternates with /healthz in short rounds, and each figure
-            # is the median over the rounds.
+            # is the median over the rounds. Every round runs every scenario in turn,
+            # so that rows compared with each other (issue 12: storing against
+            # scoring) are measured under the same drift, not minutes apart.
             slice_s = max(1, args.seconds // ROUNDS)
-            for name, script, claims, path in scenarios:
-                rounds = [
-                    (
-                        run_wrk(
-                            wrk, server.url("/healthz"), "GET /healthz", slice_s, master=master
-                        ),
-                        run_wrk(
-                            wrk,
-                            server.url(path),
-                            name,
-                            slice_s,
-                            script.replace(ROUND, str(round_)),
-                            claims,
-                            master=master,
-                        ),
+            rounds: list[list[tuple[Run, Run]]] = [[] for _ in scenarios]
+            for round_ in range(ROUNDS):
+                for runs, (name, script, claims, path) in zip(rounds, scenarios, strict=True):
+                    ceiling = run_wrk(
+                        wrk, server.url("/healthz"), "GET /healthz", slice_s, master=master
                     )
-                    for round_ in range(ROUNDS)
-                ]
-                measured.append(median_pair(rounds))
+                    run = run_wrk(
+                        wrk,
+                        server.url(path),
+                        name,
+                        slice_s,
+                        script.replace(ROUND, str(round_)),
+                        claims,
+                        master=master,
+                    )
+                    runs.append((ceiling, run))
+            measured = [median_pair(runs) for runs in rounds]
 
     write_results("http", report(measured, args.seconds, load))
     return 0
