@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -126,6 +127,12 @@ def make_app(database_url: str, catalogue_file: Path) -> Iterator[Callable[..., 
         return app
 
     yield build
+    # A job started through the API runs on a thread of this process: let it end
+    # before the database goes (on PostgreSQL the teardown's TRUNCATE would
+    # otherwise deadlock with the job's reads).
+    for thread in threading.enumerate():
+        if thread.name.startswith("rescore-"):
+            thread.join(timeout=120)
     for app in apps:
         app.extensions["credence.engine"].dispose()
 
