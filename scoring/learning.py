@@ -145,6 +145,8 @@ def _learn_rows(
             learner.fit(data)
         else:
             learner.refit(data)
+        # Not kept to the next pass: it would live beside the one that pass builds.
+        del data
         learned = learner.reliability_
         settled = relays.size == 0 or bool(
             np.abs(learned[relays] - reliability[relays]).max() <= learner.tol

@@ -437,11 +437,11 @@ class EvidenceRows:
         self.n_claims = len(lists.start) - 1
         self.n_rows = row
         self.n_questions = lists.n_questions
-        self.question = np.array(lists.question, dtype=np.intp)
-        self.prior = np.array(lists.prior, dtype=float)
+        self.question = np.asarray(lists.question, dtype=np.intp)
+        self.prior = np.asarray(lists.prior, dtype=float)
         self.prior_logit = logit(self.prior)
-        self.claim = np.array(lists.claim, dtype=np.intp)
-        self.channel = np.array(lists.channel, dtype=np.intp)
+        self.claim = np.asarray(lists.claim, dtype=np.intp)
+        self.channel = np.asarray(lists.channel, dtype=np.intp)
         self.ch_source = np.array(ch_source, dtype=np.intp)
         self.source = self.ch_source[self.channel]
         self.sign = np.array(lists.sign, dtype=float)
@@ -451,12 +451,12 @@ class EvidenceRows:
             self.primary = self.merge == np.arange(row)
         else:
             self.primary = np.ones(row, dtype=bool)
-        self.reports = np.array(lists.reports, dtype=float)
+        self.reports = np.asarray(lists.reports, dtype=float)
         self.factor = lists.factor
         self.scale = lists.scale
         # A row's weight is its channel's log-odds times this.
         self.coef = self.sign * self.scale
-        self.weighted = np.array(lists.weighted, dtype=np.intp)
+        self.weighted = np.asarray(lists.weighted, dtype=np.intp)
         self.weighted_counts = lists.weighted_counts
 
         self.ch_certainty = np.array(lists.ch_certainty, dtype=float)

@@ -189,17 +189,20 @@ class OneCoin:
         support = data.sign > 0
         pick = support & ~layout.binary
         self._direct = bool((data.fidelity == 1).all())
-        self._scale = scale
-        # The stance chances' per-row constants, once a fit rather than once an E-step.
-        self._rows = _StanceRows.of(layout, slice(None))
-        self._signed_scale = np.where(support, scale, -scale)
-        self._pick_scale = scale * pick
         self._any_pick = bool(pick.any())
-        # With every statement direct, a row's weights are its source's
-        # log-odds plus a constant of its question's size.
-        chance = layout.chance
-        self._pick_offset = self._pick_scale * np.log(1 / chance - 1)
-        self._shared_offset = -self._pick_scale * np.log1p(-chance)
+        # Each E-step path keeps only its own per-row constants (8 bytes a row each).
+        if self._direct:
+            # With every statement direct, a row's weights are its source's
+            # log-odds plus a constant of its question's size.
+            chance = layout.chance
+            self._signed_scale = np.where(support, scale, -scale)
+            self._pick_scale = scale * pick
+            self._pick_offset = self._pick_scale * np.log(1 / chance - 1)
+            self._shared_offset = -self._pick_scale * np.log1p(-chance)
+        else:
+            # The stance chances' per-row constants, once a fit rather than once an E-step.
+            self._scale = scale
+            self._rows = _StanceRows.of(layout, slice(None))
         self._signed_mass = np.where(support, layout.mass, -layout.mass)
         n = data.n_sources
         refuting = np.where(support, 0.0, layout.mass)
