@@ -292,6 +292,9 @@ def evidence_rows(
     index[by_code] = np.arange(by_code.size)
     ids = [c.entities[code] for code in by_code.tolist()]
     src, relays = index[c.source], index[c.via]
+    # Temporaries of every attribution go once used: the table is built while the
+    # snapshot is held, and the job's peak memory is made here and in the fit.
+    del codes, place, first, index
 
     unknown, unnamed = params.unknown_source, params.unnamed_correlation
     known = [sources.get(s) for s in ids]
@@ -310,6 +313,7 @@ def evidence_rows(
         key[r] = len(ids) + keyed.setdefault(k, len(keyed))
     _, first_row, channel = np.unique(key, return_index=True, return_inverse=True)
     channel = _by_first(first_row)[channel]
+    del key
     ch_row = np.sort(first_row)
     ch_chain = [
         relays[c.via_start[r] : c.via_start[r + 1]].tolist() if via_len[r] else []
@@ -325,8 +329,9 @@ def evidence_rows(
     sided = np.flatnonzero(c.sign != 0)
     side = (c.sign[sided] > 0).astype(np.int64)
     group_key = (claim[sided] * len(ids) + src[sided]) * 2 + side
-    order = sided[np.argsort(group_key, kind="stable")]
-    sorted_key = group_key[np.argsort(group_key, kind="stable")]
+    by_key = np.argsort(group_key, kind="stable")
+    order, sorted_key = sided[by_key], group_key[by_key]
+    del sided, side, group_key, by_key
     starts = _group_starts(sorted_key)
     head = order[starts]
     merge = np.arange(m)

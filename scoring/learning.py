@@ -80,9 +80,17 @@ def learn_store(
     -------
     StoreFit
     """
-    rows = EvidenceRows(claims, sources, params)
     texts = [c.text for c in claims]
-    return _learn_rows(rows, texts, sources, priors, outcome, age_days, params, learner)
+    return _learn_rows(
+        EvidenceRows(claims, sources, params),
+        texts,
+        sources,
+        priors,
+        outcome,
+        age_days,
+        params,
+        learner,
+    )
 
 
 def learn_columns(
@@ -107,9 +115,18 @@ def learn_columns(
     -------
     StoreFit
     """
-    rows = evidence_rows(columns, sources, params)
     ages = columns.age_days
-    return _learn_rows(rows, columns.text, sources, priors, outcome, ages, params, learner)
+    # The table is not held here: _learn_rows lets it go before the EM.
+    return _learn_rows(
+        evidence_rows(columns, sources, params),
+        columns.text,
+        sources,
+        priors,
+        outcome,
+        ages,
+        params,
+        learner,
+    )
 
 
 def _learn_rows(
@@ -131,19 +148,24 @@ def _learn_rows(
     group = np.array([known_groups[g] if g else -1 for g in group_names], dtype=np.intp)
     reliability = np.array([b.mean for b in rows.beliefs])
     relays = rows.relay_entities()
+    # One FitData for every relay pass, its fidelities re-evaluated at each pass's
+    # reliabilities; the table goes before the EM (it is most of the fit's memory).
+    relayed = rows.relayed()
+    data = rows.fit_data(
+        reliability,
+        age_days=age_days,
+        outcome=outcome,
+        prior_alpha=np.array([b.alpha for b in prior]),
+        prior_beta=np.array([b.beta for b in prior]),
+        claim_class=claim_class,
+        source_group=group,
+    )
+    del rows
     for attempt in range(MAX_RELAY_PASSES):
-        data = rows.fit_data(
-            reliability,
-            age_days=age_days,
-            outcome=outcome,
-            prior_alpha=np.array([b.alpha for b in prior]),
-            prior_beta=np.array([b.beta for b in prior]),
-            claim_class=claim_class,
-            source_group=group,
-        )
         if attempt == 0:
             learner.fit(data)
         else:
+            data = data.with_fidelity(relayed.fidelity(reliability))
             learner.refit(data)
         learned = learner.reliability_
         settled = relays.size == 0 or bool(

@@ -28,6 +28,7 @@ from scoring.evidence import (
     noisy_or,
 )
 from scoring.fit import FitData
+from scoring.fit.data import BoolArray
 from scoring.params import ScoringParams, SourceBelief
 
 
@@ -344,6 +345,36 @@ def design_effects(
     return factor, reports * factor
 
 
+@dataclass(frozen=True, slots=True)
+class RelayedRows:
+    """What the fidelities of ``EvidenceRows.fit_data``'s rows need of the table: a
+    fit re-evaluates them at each relay pass's reliabilities without the whole table.
+
+    Attributes
+    ----------
+    ch_via, ch_certainty : ndarray
+        As ``EvidenceRows``' (shapes (n_channels, depth) and (n_channels,)).
+    channel, merge : ndarray of int, shape (n_rows,)
+        As ``EvidenceRows``'.
+    keep : ndarray of bool, shape (n_rows,)
+        The table's rows that are fit rows (primary, not neutral).
+    """
+
+    ch_via: IntArray
+    ch_certainty: FloatArray
+    channel: IntArray
+    merge: IntArray
+    keep: BoolArray
+
+    def fidelity(self, reliability: ArrayLike) -> FloatArray:
+        """Each fit row's fidelity at ``reliability`` (shape (n_entities,)), in [0, 1]:
+        its relay chain and certainty, several channels of one source merged."""
+        entity = np.append(np.asarray(reliability, dtype=float), 1.0)
+        fidelity = entity[self.ch_via].prod(axis=1) * self.ch_certainty
+        merged = noisy_or(fidelity[self.channel], self.merge, self.merge.size)
+        return np.clip(merged[self.keep], 0.0, 1.0)
+
+
 class EvidenceRows:
     """Flat arrays of the attributions of some claims, ready for vectorised evaluation.
 
@@ -437,11 +468,11 @@ class EvidenceRows:
         self.n_claims = len(lists.start) - 1
         self.n_rows = row
         self.n_questions = lists.n_questions
-        self.question = np.array(lists.question, dtype=np.intp)
-        self.prior = np.array(lists.prior, dtype=float)
+        self.question = np.asarray(lists.question, dtype=np.intp)
+        self.prior = np.asarray(lists.prior, dtype=float)
         self.prior_logit = logit(self.prior)
-        self.claim = np.array(lists.claim, dtype=np.intp)
-        self.channel = np.array(lists.channel, dtype=np.intp)
+        self.claim = np.asarray(lists.claim, dtype=np.intp)
+        self.channel = np.asarray(lists.channel, dtype=np.intp)
         self.ch_source = np.array(ch_source, dtype=np.intp)
         self.source = self.ch_source[self.channel]
         self.sign = np.array(lists.sign, dtype=float)
@@ -451,12 +482,12 @@ class EvidenceRows:
             self.primary = self.merge == np.arange(row)
         else:
             self.primary = np.ones(row, dtype=bool)
-        self.reports = np.array(lists.reports, dtype=float)
+        self.reports = np.asarray(lists.reports, dtype=float)
         self.factor = lists.factor
         self.scale = lists.scale
         # A row's weight is its channel's log-odds times this.
         self.coef = self.sign * self.scale
-        self.weighted = np.array(lists.weighted, dtype=np.intp)
+        self.weighted = np.asarray(lists.weighted, dtype=np.intp)
         self.weighted_counts = lists.weighted_counts
 
         self.ch_certainty = np.array(lists.ch_certainty, dtype=float)
@@ -487,6 +518,16 @@ class EvidenceRows:
         """Entities that relay some row's statement, sorted; shape (n_relays,)."""
         via = self.ch_via[self.ch_via < self.n_entities]
         return np.unique(via)
+
+    def relayed(self) -> RelayedRows:
+        """What the fit rows' fidelities need of this table (``fit_data``'s rows)."""
+        return RelayedRows(
+            self.ch_via,
+            self.ch_certainty,
+            self.channel,
+            self.merge,
+            self.primary & (self.sign != 0),
+        )
 
     def fit_data(
         self,
@@ -527,15 +568,13 @@ class EvidenceRows:
         FitData
             With every question open (``closed`` all False).
         """
-        entity = np.append(np.asarray(reliability, dtype=float), 1.0)
-        fidelity = entity[self.ch_via].prod(axis=1) * self.ch_certainty
-        merged = noisy_or(fidelity[self.channel], self.merge, self.n_rows)
-        keep = self.primary & (self.sign != 0)
+        relayed = self.relayed()
+        keep = relayed.keep
         return FitData(
             claim=self.claim[keep],
             source=self.source[keep],
             sign=self.sign[keep],
-            fidelity=np.clip(merged[keep], 0.0, 1.0),
+            fidelity=relayed.fidelity(reliability),
             weight_scale=self.scale[keep],
             age_days=np.asarray(age_days, dtype=float)[keep],
             question=self.question,

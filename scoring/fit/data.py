@@ -237,6 +237,10 @@ class FitData:
         changes["closed"] = self.closed[keep]
         return _replace(self, **changes)
 
+    def with_fidelity(self, fidelity: FloatArray) -> FitData:
+        """The same rows with other fidelities (e.g. relays evaluated at new reliabilities)."""
+        return _replace(self, fidelity=fidelity)
+
     def with_outcome(self, outcome: FloatArray) -> FitData:
         """The same store with other outcomes (e.g. some resolutions hidden)."""
         return _replace(self, outcome=outcome)

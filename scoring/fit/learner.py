@@ -191,7 +191,10 @@ class ReliabilityLearner:
 
     def _fit_on(self, layout: Layout) -> Self:
         data = layout.data
-        structure = copy.copy(self.structure_)
+        # The copy replaces the previous fit's structure at once: its per-row state
+        # (a dozen arrays of the previous layout's rows) goes as the new fit makes its
+        # own, rather than staying alive beside it to the end of the fit.
+        self.structure_ = structure = copy.copy(self.structure_)
         self.structure_ = (
             structure.fit(layout) if self.engine is None else self.engine(structure, layout)
         )

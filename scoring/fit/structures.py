@@ -8,6 +8,7 @@ self; fitted attributes end in ``_``. ``docs/model-fit.md`` states the model.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Self
 
 import numpy as np
@@ -25,6 +26,34 @@ CLASS_PRIOR_STRENGTH = 1.0
 
 def _log(p: FloatArray) -> FloatArray:
     return np.log(np.clip(p, _TINY, 1.0))
+
+
+@dataclass(frozen=True, slots=True)
+class _StanceRows:
+    """What the stance chances need of some rows of a layout, apart from reliabilities;
+    each array of shape (n_selected,)."""
+
+    fidelity: FloatArray
+    """The chance the row's statement is its source's own (1 when direct)."""
+    unfaithful: FloatArray
+    """``(1 - fidelity) * chance``: a relayed statement's chance of being right anyway."""
+    support: BoolArray
+    pick: BoolArray
+    """Supports among more than two answers."""
+    chance: FloatArray
+    """A pick's chance of being right at random (0.5 for other rows)."""
+    miss: FloatArray
+    """``1 - chance``."""
+
+    @classmethod
+    def of(cls, layout: Layout, rows: IntArray | slice) -> _StanceRows:
+        """The constants of ``layout``'s ``rows`` (a slice takes views where it can)."""
+        data = layout.data
+        fidelity = data.fidelity[rows]
+        support = data.sign[rows] > 0
+        pick = support & ~layout.binary[rows]
+        chance = np.where(pick, layout.chance[rows], 0.5)
+        return cls(fidelity, (1 - fidelity) * chance, support, pick, chance, 1 - chance)
 
 
 class OneCoin:
@@ -160,14 +189,20 @@ class OneCoin:
         support = data.sign > 0
         pick = support & ~layout.binary
         self._direct = bool((data.fidelity == 1).all())
-        self._signed_scale = np.where(support, scale, -scale)
-        self._pick_scale = scale * pick
         self._any_pick = bool(pick.any())
-        # With every statement direct, a row's weights are its source's
-        # log-odds plus a constant of its question's size.
-        chance = layout.chance
-        self._pick_offset = self._pick_scale * np.log(1 / chance - 1)
-        self._shared_offset = -self._pick_scale * np.log1p(-chance)
+        # Each E-step path keeps only its own per-row constants (8 bytes a row each).
+        if self._direct:
+            # With every statement direct, a row's weights are its source's
+            # log-odds plus a constant of its question's size.
+            chance = layout.chance
+            self._signed_scale = np.where(support, scale, -scale)
+            self._pick_scale = scale * pick
+            self._pick_offset = self._pick_scale * np.log(1 / chance - 1)
+            self._shared_offset = -self._pick_scale * np.log1p(-chance)
+        else:
+            # The stance chances' per-row constants, once a fit rather than once an E-step.
+            self._scale = scale
+            self._rows = _StanceRows.of(layout, slice(None))
         self._signed_mass = np.where(support, layout.mass, -layout.mass)
         n = data.n_sources
         refuting = np.where(support, 0.0, layout.mass)
@@ -217,23 +252,17 @@ class OneCoin:
         return base
 
     def _stance_chances(
-        self, layout: Layout, rows: IntArray | slice
+        self, rows: _StanceRows, source: IntArray
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Chance of each row's stance when its own claim is true, when another
-        claim of its question is, and when none is; ``rows`` selects the rows
-        (a slice takes views, not copies, of the per-row arrays)."""
-        data = layout.data
-        fidelity = data.fidelity[rows]
-        r = self.reliability_[data.source[rows]]
-        support = data.sign[rows] > 0
-        pick = support & ~layout.binary[rows]
-        chance = np.where(pick, layout.chance[rows], 0.5)
-        effective = fidelity * r + (1 - fidelity) * chance
+        claim of its question is, and when none is; ``rows`` holds the rows'
+        constants, ``source`` their sources."""
+        effective = rows.fidelity * self.reliability_[source] + rows.unfaithful
         # A pick: right with chance r, else one of the K - 1 other answers;
         # under "none of them" it is a random one of the K.
-        own = np.where(support, effective, 1 - effective)
-        other = np.where(pick, (1 - effective) * chance / (1 - chance), 1 - own)
-        none = np.where(pick, chance, other)
+        own = np.where(rows.support, effective, 1 - effective)
+        other = np.where(rows.pick, (1 - effective) * rows.chance / rows.miss, 1 - own)
+        none = np.where(rows.pick, rows.chance, other)
         return own, other, none
 
     def _row_weights(self, layout: Layout) -> tuple[FloatArray, FloatArray]:
@@ -248,16 +277,18 @@ class OneCoin:
             if self._any_pick:
                 shared = self._pick_scale * log_miss[data.source] + self._shared_offset
             return weight, shared
-        own, other, none = self._stance_chances(layout, slice(None))
-        scale = data.weight_scale * np.abs(data.sign)
-        return (_log(own) - _log(other)) * scale, (_log(other) - _log(none)) * scale
+        own, other, none = self._stance_chances(self._rows, data.source)
+        log_other = _log(other)
+        return (_log(own) - log_other) * self._scale, (log_other - _log(none)) * self._scale
 
     def pair_likelihood(
         self, layout: Layout, pair_row: IntArray, pair_state: IntArray
     ) -> FloatArray:
         """Chance of each row's stance under each state of its question (``Layout.pairs``)."""
         data = layout.data
-        own, other, none = self._stance_chances(layout, pair_row)
+        own, other, none = self._stance_chances(
+            _StanceRows.of(layout, pair_row), data.source[pair_row]
+        )
         chance = np.where(pair_state < data.n_claims, other, none)
         return np.where(pair_state == data.claim[pair_row], own, chance)
 

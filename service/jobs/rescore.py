@@ -362,7 +362,11 @@ class _Rescore:
             done += len(chunk)
             self._write_chunk(snapshot, moved_scores, done, len(stale))
             # The collector is paused (_collector_paused): the chunk's cycles,
-            # and any other thread's, are freed here, once a chunk.
+            # and any other thread's, are freed here, once a chunk. The chunk's
+            # scores are let go first: a pass costs what it has to traverse, and
+            # a chunk's live Score objects and their evidence made it cost about
+            # as much as the arithmetic of the chunk's fit (70 ms a chunk at 1 M).
+            del scores, moved_scores
             gc.collect(1)
         self.timer.totals["total"] = time.perf_counter() - started
         return self._stats()
