@@ -2,7 +2,7 @@
 
 Both parts go through the path ``credence rescore`` runs, with the shipped
 defaults (``config/default.toml``): claims as the API stores them,
-``scoring.learning.learn_store`` (the job's learner: structure and temperature
+``scoring.learning.learn_columns`` (the job's learner: structure and temperature
 chosen from the data, no truth), then ``ClaimScorer.score`` with the learned
 model (what the job writes and ``POST /v1/score`` answers). Each part is
 skipped with a message when its data is not beside the checkout.
@@ -36,8 +36,9 @@ import pandas as pd
 
 from bench.common import header, shared_path, table, write_results
 from scoring import Attribution, Claim, ClaimScorer, ScoringParams, SourceBelief
+from scoring.columns import ClaimColumns
 from scoring.fit import ReliabilityLearner
-from scoring.learning import StoreFit, learn_store
+from scoring.learning import StoreFit, learn_columns
 from scoring.metrics import accuracy, brier_score, expected_calibration_error, log_loss, roc_auc
 from service.jobs.learning import reliability_learner
 from service.scoring_model import ScoringModel
@@ -95,8 +96,8 @@ def learn_and_score(
     """
     params, learner = shipped()
     start = time.perf_counter()
-    n_attributions = sum(len(c.attributions) for c in claims)
-    fit = learn_store(claims, sources, {}, outcome, np.zeros(n_attributions), params, learner)
+    # The job's own entry: claims as columns (ages 0), as the snapshot reads them.
+    fit = learn_columns(ClaimColumns.of_claims(claims), sources, {}, outcome, params, learner)
     beliefs = {
         s: SourceBelief(b, sources[s].group if s in sources else None)
         for s, b in fit.beliefs.items()
@@ -478,7 +479,7 @@ def main() -> None:
             "Every set goes through the job's path with the shipped defaults: one claim per "
             "answered (question, answer) sharing the question, the answer as the claim's text, "
             "each answer a supporting attribution by its worker (no source defined), "
-            "`scoring.learning.learn_store` (structure and temperature chosen by 3-fold held-out "
+            "`scoring.learning.learn_columns` (structure and temperature chosen by 3-fold held-out "
             "answer likelihood on the set itself, the temperature times the set's evidence "
             "scale), then `ClaimScorer.score` with the learned "
             "model. A question's probabilities are its claims' confidences (answers nobody gave "

@@ -196,6 +196,14 @@ class Run:
     """The 1-minute load average as the job ended."""
 
 
+def _vm_hwm_kib(status: str) -> int:
+    """The peak resident set (KiB) in the text of a ``/proc/<pid>/status``."""
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
 class _PeakWatch(threading.Thread):
     """A process's peak resident set (VmHWM, KiB), read until it ends.
 
@@ -215,9 +223,7 @@ class _PeakWatch(threading.Thread):
                 status = self.path.read_text()
             except OSError:
                 return  # reaped: the last reading stands
-            for line in status.splitlines():
-                if line.startswith("VmHWM:"):
-                    self.kib = max(self.kib, int(line.split()[1]))
+            self.kib = max(self.kib, _vm_hwm_kib(status))
             if "State:\tZ" in status:
                 return
             time.sleep(0.02)
@@ -348,10 +354,7 @@ def run_on_cluster(url: str) -> ClusterRun:
 
 def _peak_rss_mb() -> float:
     """A worker's own peak resident set (VmHWM), in MB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    return _vm_hwm_kib(Path("/proc/self/status").read_text()) / 1024
 
 
 def agreement(url: str, other: str) -> dict[str, float]:

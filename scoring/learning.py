@@ -1,12 +1,13 @@
 """Learning a whole store: claims in, every source's belief and the learned model out.
 
-``learn_store`` is the one path from a store's claims to what the scorer uses:
-the re-scoring job runs it, and so does ``bench/quality``, with the same
-learner and defaults. It builds the online scorer's evidence rows (relays,
-merged channels, design effects), gives claims their answer classes and
-sources their groups, and runs ``ReliabilityLearner``; because relays are
-sources whose reliability is being learned, it refits with the relays at their
-new reliabilities until those settle.
+``learn_columns`` is the one path from a store's claims to what the scorer uses:
+the re-scoring job runs it, and so does ``bench/quality``, with the same learner
+and defaults; ``learn_store`` is its readable reference over ``scoring.Claim``
+values, tested equal to it. Both build the online scorer's evidence rows (relays,
+merged channels, design effects), give claims their answer classes and sources
+their groups, and run ``ReliabilityLearner``; because relays are sources whose
+reliability is being learned, the fit is repeated with the relays at their new
+reliabilities until those settle.
 """
 
 from __future__ import annotations
