@@ -8,7 +8,7 @@ arrays are short). Each EM iteration is
   returns its *statistics*, per-source (and per-class, per confusion cell)
   sums of posterior-weighted masses (``OneCoin._statistics``);
 - **reduce**: the statistics are summed (``sum_statistics``);
-- the client computes the new parameters from the sums (``OneCoin._update``)
+- the client computes the new parameters from the sums (``OneCoin._m_step``)
   and hands them to every partition for the next E-step.
 
 ``OneCoin.fit`` runs this loop over one in-process partition, the whole store

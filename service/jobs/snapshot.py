@@ -213,6 +213,11 @@ def _json(value: Any) -> Any:
     return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
+def _joined(parts: Mapping[str, Sequence[Any]], name: str, dtype: Any) -> Any:
+    """The batches of column ``name`` read in ``parts``, as one array (empty: of ``dtype``)."""
+    return np.concatenate(parts[name]) if parts[name] else np.zeros(0, dtype=dtype)
+
+
 def read_snapshot(
     engine: Engine,
     catalogue: Mapping[str, SourceDefinition],
@@ -363,30 +368,27 @@ def _read_claims(connection: Connection) -> _Claims:
             np.array([outcome_of.get(o, np.nan) if o else np.nan for o in outcome])
         )
 
-    def joined(name: str, dtype: Any) -> Any:
-        return np.concatenate(parts[name]) if parts[name] else np.zeros(0, dtype=dtype)
-
     return _Claims(
         ids=ids,
-        prior=joined("prior", float),
-        question=joined("question", np.int32),
+        prior=_joined(parts, "prior", float),
+        question=_joined(parts, "question", np.int32),
         questions=list(questions),
         text=parts["text"],
         value=value,
-        updated_at=joined("updated", np.int64),
+        updated_at=_joined(parts, "updated", np.int64),
         scores=StoredScores(
-            present=joined("present", bool),
-            confidence=joined("confidence", float),
-            low=joined("low", float),
-            high=joined("high", float),
-            credibility=joined("credibility", np.int16),
-            model=joined("model", np.int16),
+            present=_joined(parts, "present", bool),
+            confidence=_joined(parts, "confidence", float),
+            low=_joined(parts, "low", float),
+            high=_joined(parts, "high", float),
+            credibility=_joined(parts, "credibility", np.int16),
+            model=_joined(parts, "model", np.int16),
             models=list(models),
-            computed_at=joined("computed", np.int64),
-            reliabilities_version=joined("version", np.int64),
-            summary_hash=joined("summary", np.int64),
+            computed_at=_joined(parts, "computed", np.int64),
+            reliabilities_version=_joined(parts, "version", np.int64),
+            summary_hash=_joined(parts, "summary", np.int64),
         ),
-        outcome=joined("outcome", float),
+        outcome=_joined(parts, "outcome", float),
     )
 
 
@@ -446,11 +448,8 @@ def _read_attributions(connection: Connection, claims: _Claims, now: datetime) -
         parts["count"].append(np.array([int(k) for k in count], dtype=np.int32))
         parts["age"].append(np.maximum(_floats(age_days), 0.0).astype(np.float32))
 
-    def joined(name: str, dtype: Any) -> Any:
-        return np.concatenate(parts[name]) if parts[name] else np.zeros(0, dtype=dtype)
-
-    claim = joined("claim", np.int64)
-    via_len = joined("via_len", np.int64)
+    claim = _joined(parts, "claim", np.int64)
+    via_len = _joined(parts, "via_len", np.int64)
     via = np.frombuffer(relays, dtype=np.int32) if relays else np.zeros(0, dtype=np.int32)
     return ClaimColumns(
         entities=list(entity),
@@ -460,12 +459,12 @@ def _read_attributions(connection: Connection, claims: _Claims, now: datetime) -
         questions=claims.questions,
         text=claims.text,
         start=np.concatenate(([0], np.cumsum(np.bincount(claim, minlength=n)))).astype(np.int64),
-        source=joined("source", np.int32),
-        sign=joined("sign", np.int8),
-        certainty=joined("certainty", float),
-        count=joined("count", np.int32),
+        source=_joined(parts, "source", np.int32),
+        sign=_joined(parts, "sign", np.int8),
+        certainty=_joined(parts, "certainty", float),
+        count=_joined(parts, "count", np.int32),
         via_start=np.concatenate(([0], np.cumsum(via_len))).astype(np.int64),
         via=via,
-        age_days=joined("age", np.float32),
+        age_days=_joined(parts, "age", np.float32),
         value=claims.value,
     )
