@@ -96,8 +96,12 @@ def learn_and_score(
     """
     params, learner = shipped()
     start = time.perf_counter()
-    # The job's own entry: claims as columns (ages 0), as the snapshot reads them.
-    fit = learn_columns(ClaimColumns.of_claims(claims), sources, {}, outcome, params, learner)
+    # The job's own entry: claims as columns (ages 0), in id order as the snapshot
+    # reads them (the k-fold selection deals rows to folds in that order, so any
+    # other order would make a different, equally valid draw than the job's).
+    order = sorted(range(len(claims)), key=lambda i: claims[i].id or "")
+    columns = ClaimColumns.of_claims([claims[i] for i in order])
+    fit = learn_columns(columns, sources, {}, outcome[order], params, learner)
     beliefs = {
         s: SourceBelief(b, sources[s].group if s in sources else None)
         for s, b in fit.beliefs.items()
@@ -181,11 +185,13 @@ class CrowdSet:
         keys, first = np.unique(key[order], return_index=True)
         workers = self.answers["worker"].astype(str).to_numpy()[order]
         bounds = [*first.tolist(), order.size]
+        # Ids of one width: their order as text (the store's) is their order as numbers.
+        width = len(str(keys[-1]))
         claims = [
             Claim(
                 attributions=tuple(Attribution(source=f"w:{w}") for w in workers[a:b]),
-                question=f"q:{k // self.labels.size}",
-                id=f"c:{k}",
+                question=f"q:{k // self.labels.size:0{width}d}",
+                id=f"c:{k:0{width}d}",
                 text=str(self.labels[k % self.labels.size]),
             )
             for k, a, b in zip(keys.tolist(), bounds[:-1], bounds[1:], strict=True)
