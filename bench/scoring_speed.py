@@ -28,7 +28,7 @@ from functools import partial
 from bench.common import header, table, write_results
 from scoring import Attribution, Beta, Claim, ClaimScorer, EvidenceRows, SourceBelief
 from scoring.confidence import reference_confidence, vectorised_confidence
-from scoring.intervals import draws_and_mean
+from scoring.intervals import clear_draw_cache
 from scoring.rows import collect_rows
 
 SIZES = (1, 4, 100, 1000)
@@ -94,7 +94,7 @@ def main() -> None:
         batch = claims(n)
         scorer.score(batch, book)  # warm the draw cache and numpy
         runs = max(3, CLAIMS_PER_REPEAT // n)
-        clear = draws_and_mean.cache_clear if cold else None
+        clear = clear_draw_cache if cold else None
         wall, cpu = best(partial(scorer.score, batch, book), runs, clear)
         base_wall, base_cpu = best(partial(evidence_rows, batch), runs)
         per_claim = [t / n * 1e6 for t in (wall, cpu, base_wall, base_cpu)]

@@ -46,6 +46,7 @@ from sqlalchemy.orm import Session
 import scoring
 from scoring.claims import question_units
 from scoring.columns import ClaimColumns
+from scoring.intervals import draw_cache
 from scoring.learned import LearnedModel
 from scoring.numeric import NUMERIC_MODEL, ErrorScale, QuestionKinds, QuestionScorer
 from service.jobs.dask_engine import DaskEngine, dask_engine, mapped
@@ -286,7 +287,9 @@ class _Rescore:
         with _collector_paused(), dask_engine(self.job.dask_scheduler) as self.cluster:
             snapshot = read_snapshot(self.engine, self.job.catalogue, self.job.setup, utcnow())
             mark = self.timer.add("read", started)
-            return self._learn_and_rescore(snapshot, started, mark)
+            # Every source's draws once a job, not once a chunk that names it.
+            with draw_cache(len(snapshot.columns.entities)):
+                return self._learn_and_rescore(snapshot, started, mark)
 
     def _learn_and_rescore(self, snapshot: Snapshot, started: float, mark: float) -> dict[str, Any]:
         fit = learn_reliabilities(snapshot, self.job.setup, self.job.learning, self.cluster)
