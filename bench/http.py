@@ -11,6 +11,7 @@ same server, the framework's ceiling, and is reported beside it. Results go to
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -24,6 +25,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -150,6 +152,19 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def served_store(workers: int) -> Iterator[tuple[Server, str]]:
+    """``credence serve`` with ``workers`` workers on a fresh, migrated SQLite store in a
+    temporary folder, and an admin key of it; all gone on exit."""
+    with tempfile.TemporaryDirectory(prefix="credence-bench-") as tmp:
+        env = {**os.environ, "CREDENCE_DATABASE_URL": f"sqlite:///{tmp}/credence.db"}
+        env.pop("CREDENCE_CONFIG", None)
+        credence("migrate", env=env)
+        key = new_key(env, "admin")
+        with Server(env, workers, Path(tmp) / "server.log") as server:
+            yield server, key
 
 
 def worker_cpu_seconds(master: int) -> float | None:
@@ -442,91 +457,86 @@ def main(argv: list[str] | None = None) -> int:
     wrk = ensure_wrk()
     load = os.getloadavg()
 
-    with tempfile.TemporaryDirectory(prefix="credence-bench-") as tmp:
-        env = {**os.environ, "CREDENCE_DATABASE_URL": f"sqlite:///{tmp}/credence.db"}
-        env.pop("CREDENCE_CONFIG", None)
-        credence("migrate", env=env)
-        key = new_key(env, "admin")
-        with Server(env, WORKERS, Path(tmp) / "server.log") as server:
-            for i in range(N_SOURCES):
-                server.request(
-                    "PUT",
-                    f"/v1/sources/{source_id(i)}",
-                    {
-                        "name": f"Bench source {i}",
-                        "group": f"bench:{i % 5}",
-                        "prior": {"grade": "ABCDE"[i % 5]},
-                    },
-                    key=key,
-                )
-            one = json.dumps({"claims": make_claims(1, None)})
-            hundred = json.dumps({"claims": make_claims(100, None)})
-            stored = json.dumps({"claims": make_claims(100, f"bench-{ROUND}-@ID@")})
-            reposted = json.dumps({"claims": make_claims(100, "bench-repost-@ID@")})
-            # Each body is checked once before it is timed.
-            for path, body in (("/v1/score", one), ("/v1/score", hundred)):
-                server.request("POST", path, json.loads(body), key=key)
+    with served_store(WORKERS) as (server, key):
+        for i in range(N_SOURCES):
             server.request(
-                "POST",
-                "/v1/claims",
-                json.loads(stored.replace(ROUND, "check").replace("@ID@", "check")),
+                "PUT",
+                f"/v1/sources/{source_id(i)}",
+                {
+                    "name": f"Bench source {i}",
+                    "group": f"bench:{i % 5}",
+                    "prior": {"grade": "ABCDE"[i % 5]},
+                },
                 key=key,
             )
-            # The batches the re-post scenario replaces, stored once beforehand.
-            for batch in range(REPOSTED_BATCHES):
-                server.request(
-                    "POST", "/v1/claims", json.loads(reposted.replace("@ID@", str(batch))), key=key
-                )
+        one = json.dumps({"claims": make_claims(1, None)})
+        hundred = json.dumps({"claims": make_claims(100, None)})
+        stored = json.dumps({"claims": make_claims(100, f"bench-{ROUND}-@ID@")})
+        reposted = json.dumps({"claims": make_claims(100, "bench-repost-@ID@")})
+        # Each body is checked once before it is timed.
+        for path, body in (("/v1/score", one), ("/v1/score", hundred)):
+            server.request("POST", path, json.loads(body), key=key)
+        server.request(
+            "POST",
+            "/v1/claims",
+            json.loads(stored.replace(ROUND, "check").replace("@ID@", "check")),
+            key=key,
+        )
+        # The batches the re-post scenario replaces, stored once beforehand.
+        for batch in range(REPOSTED_BATCHES):
+            server.request(
+                "POST", "/v1/claims", json.loads(reposted.replace("@ID@", str(batch))), key=key
+            )
 
-            scenarios = [
-                ("POST /v1/score, 1 claim", LUA_POST.format(key=key, body=one), 1, "/v1/score"),
-                (
-                    "POST /v1/score, 100 claims",
-                    LUA_POST.format(key=key, body=hundred),
-                    100,
-                    "/v1/score",
+        scenarios = [
+            ("POST /v1/score, 1 claim", LUA_POST.format(key=key, body=one), 1, "/v1/score"),
+            (
+                "POST /v1/score, 100 claims",
+                LUA_POST.format(key=key, body=hundred),
+                100,
+                "/v1/score",
+            ),
+            (
+                "POST /v1/claims, 100 claims",
+                LUA_POST_UNIQUE.format(key=key, body=stored, path="/v1/claims"),
+                100,
+                "/v1/claims",
+            ),
+            (
+                "POST /v1/claims, 100 re-posted",
+                LUA_REPOST.format(
+                    key=key, body=reposted, path="/v1/claims", batches=REPOSTED_BATCHES
                 ),
-                (
-                    "POST /v1/claims, 100 claims",
-                    LUA_POST_UNIQUE.format(key=key, body=stored, path="/v1/claims"),
-                    100,
-                    "/v1/claims",
-                ),
-                (
-                    "POST /v1/claims, 100 re-posted",
-                    LUA_REPOST.format(
-                        key=key, body=reposted, path="/v1/claims", batches=REPOSTED_BATCHES
-                    ),
-                    100,
-                    "/v1/claims",
-                ),
-            ]
-            # Warm both workers up before the first timed run.
-            run_wrk(wrk, server.url("/healthz"), "warm-up", 2)
-            master = server.proc.pid
-            # The machine's speed drifts within seconds (other tenants of the host):
-            # each scenario alternates with /healthz in short rounds, and each figure
-            # is the median over the rounds. Every round runs every scenario in turn,
-            # so that rows compared with each other (issue 12: storing against
-            # scoring) are measured under the same drift, not minutes apart.
-            slice_s = max(1, args.seconds // ROUNDS)
-            rounds: list[list[tuple[Run, Run]]] = [[] for _ in scenarios]
-            for round_ in range(ROUNDS):
-                for runs, (name, script, claims, path) in zip(rounds, scenarios, strict=True):
-                    ceiling = run_wrk(
-                        wrk, server.url("/healthz"), "GET /healthz", slice_s, master=master
-                    )
-                    run = run_wrk(
-                        wrk,
-                        server.url(path),
-                        name,
-                        slice_s,
-                        script.replace(ROUND, str(round_)),
-                        claims,
-                        master=master,
-                    )
-                    runs.append((ceiling, run))
-            measured = [median_pair(runs) for runs in rounds]
+                100,
+                "/v1/claims",
+            ),
+        ]
+        # Warm both workers up before the first timed run.
+        run_wrk(wrk, server.url("/healthz"), "warm-up", 2)
+        master = server.proc.pid
+        # The machine's speed drifts within seconds (other tenants of the host):
+        # each scenario alternates with /healthz in short rounds, and each figure
+        # is the median over the rounds. Every round runs every scenario in turn,
+        # so that rows compared with each other (issue 12: storing against
+        # scoring) are measured under the same drift, not minutes apart.
+        slice_s = max(1, args.seconds // ROUNDS)
+        rounds: list[list[tuple[Run, Run]]] = [[] for _ in scenarios]
+        for round_ in range(ROUNDS):
+            for runs, (name, script, claims, path) in zip(rounds, scenarios, strict=True):
+                ceiling = run_wrk(
+                    wrk, server.url("/healthz"), "GET /healthz", slice_s, master=master
+                )
+                run = run_wrk(
+                    wrk,
+                    server.url(path),
+                    name,
+                    slice_s,
+                    script.replace(ROUND, str(round_)),
+                    claims,
+                    master=master,
+                )
+                runs.append((ceiling, run))
+        measured = [median_pair(runs) for runs in rounds]
 
     write_results("http", report(measured, args.seconds, load))
     return 0

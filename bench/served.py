@@ -15,17 +15,14 @@ answers are named as in ``bench.quality``. Results go to ``bench/results/served.
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from bench.common import header, shared_path, table, write_results
-from bench.http import Server, credence, new_key
+from bench.http import Server, served_store
 from bench.quality import CROWD_SETS, CrowdResult, CrowdSet, judge_crowd, learn_and_score
 
 # Claims a request: the API's largest page, so reading back takes as many requests.
@@ -96,19 +93,14 @@ def run_job(server: Server, key: str) -> dict[str, Any]:
 
 def served_set(crowd: CrowdSet) -> ServedRun:
     bodies, question, label = claim_bodies(crowd)
-    with tempfile.TemporaryDirectory(prefix="credence-served-") as tmp:
-        env = {**os.environ, "CREDENCE_DATABASE_URL": f"sqlite:///{tmp}/credence.db"}
-        env.pop("CREDENCE_CONFIG", None)
-        credence("migrate", env=env)
-        key = new_key(env, "admin")
-        with Server(env, WORKERS, Path(tmp) / "server.log") as server:
-            start = time.perf_counter()
-            for i in range(0, len(bodies), BODY_CLAIMS):
-                server.request("POST", "/v1/claims", {"claims": bodies[i : i + BODY_CLAIMS]}, key)
-            loaded = time.perf_counter()
-            job = run_job(server, key)
-            done = time.perf_counter()
-            stored = served_confidences(server, key)
+    with served_store(WORKERS) as (server, key):
+        start = time.perf_counter()
+        for i in range(0, len(bodies), BODY_CLAIMS):
+            server.request("POST", "/v1/claims", {"claims": bodies[i : i + BODY_CLAIMS]}, key)
+        loaded = time.perf_counter()
+        job = run_job(server, key)
+        done = time.perf_counter()
+        stored = served_confidences(server, key)
     served = np.array([stored[b["id"]] for b in bodies])
     claims, _, _ = crowd.claims()
     _, local, _ = learn_and_score(claims, {}, np.full(len(claims), np.nan), claims)
