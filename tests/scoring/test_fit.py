@@ -285,6 +285,21 @@ def test_held_out_answers_do_not_ask_for_a_temperature_far_below_the_truths() ->
     assert 0.5 * wanted < chosen < wanted
 
 
+def test_a_large_stores_temperature_taken_on_the_selections_sample_agrees_with_the_whole() -> None:
+    # 7,500 rows judged on a sample of about 2,500: the temperature and its scale are taken
+    # on the sample at the parameters fitted on everything, within the sample's two
+    # standard errors of what the whole store gives.
+    rng = np.random.default_rng(6)
+    reliability = rng.uniform(0.5, 0.9, 60)
+    data, _, _, _ = picks(6, one_coin_confusion(reliability, 4), n_questions=1500, per_question=5)
+    whole = ReliabilityLearner().fit(data)
+    sampled = ReliabilityLearner(selection_rows=2_500).fit(data)
+    assert sampled.structure_.describe() == whole.structure_.describe()
+    assert whole.log_temperature_se_ < sampled.log_temperature_se_ < 0.2
+    moved = abs(np.log(sampled.temperature_ / whole.temperature_))
+    assert moved < 2 * sampled.log_temperature_se_
+
+
 def test_a_temperature_chosen_on_resolved_claims_is_not_scaled() -> None:
     data, _, truth = binary_crowd(seed=13)
     outcome = np.full(data.n_claims, np.nan)
