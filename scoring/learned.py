@@ -24,9 +24,12 @@ from scoring.fit.structures import ConfusionMatrices, OneCoin
 from scoring.rows import EvidenceRows
 
 # A job replaces the stored model (and rescores every claim) only when the new one
-# differs: another structure or classes, or a parameter (temperature, a class base
-# rate's log-odds, a confusion matrix entry) moved by more than this.
+# differs: another structure or classes, or a parameter (a confusion matrix entry,
+# a class base rate's log-odds, ln of the temperature) moved by more than this;
+# the last two, moreover, by more than MOVED_SE of their standard errors (about a
+# 95 % interval): a change the data cannot tell apart does not rewrite every claim.
 MODEL_TOLERANCE = 0.01
+MOVED_SE = 2.0
 
 # Wordings become answer classes only when the store's claims use at most this
 # many distinct ones, each on average at least this many times.
@@ -89,6 +92,10 @@ class LearnedModel:
         The confusion matrices' prior strength (unused for one coin).
     stats : mapping
         What the fit reported (``ReliabilityLearner.stats``).
+    class_base_se : tuple of float or None
+        Standard errors of ``class_base`` (``OneCoin.base_se_``); None if unknown.
+    log_temperature_se : float
+        Standard error of ln ``temperature`` (``selection.Criterion``); 0 if unknown.
     """
 
     structure: str
@@ -98,23 +105,32 @@ class LearnedModel:
     confusion: Mapping[str, tuple[tuple[float, ...], ...]] | None = None
     strength: float = 0.0
     stats: Mapping[str, Any] = field(default_factory=dict)
+    class_base_se: tuple[float, ...] | None = None
+    log_temperature_se: float = 0.0
 
     def moved_from(self, other: LearnedModel | None, tolerance: float = MODEL_TOLERANCE) -> bool:
         """Whether this model should replace ``other``: another structure or classes, or
-        a parameter moved by more than ``tolerance``."""
+        a parameter moved by more than ``tolerance`` (the temperature in ln T), and a
+        class base rate or the temperature by more than ``MOVED_SE`` standard errors
+        (the larger of the two models')."""
         if other is None or (self.structure, self.classes, self.strength) != (
             other.structure,
             other.classes,
             other.strength,
         ):
             return True
-        if abs(self.temperature - other.temperature) > tolerance:
+        se = MOVED_SE * max(self.log_temperature_se, other.log_temperature_se)
+        if abs(np.log(self.temperature / other.temperature)) > max(tolerance, se):
             return True
         if (self.class_base is None) != (other.class_base is None):
             return True
         if self.class_base is not None and other.class_base is not None:
             moved = np.abs(np.subtract(self.class_base, other.class_base))
-            if moved.max(initial=0.0) > tolerance:
+            spread = MOVED_SE * np.maximum(
+                self.class_base_se or np.zeros(moved.size),
+                other.class_base_se or np.zeros(moved.size),
+            )
+            if (moved > np.maximum(tolerance, spread)).any():
                 return True
         mine, theirs = self.confusion or {}, other.confusion or {}
         if mine.keys() != theirs.keys():
@@ -132,10 +148,12 @@ class LearnedModel:
             "temperature": self.temperature,
             "classes": list(self.classes),
             "class_base": None if self.class_base is None else list(self.class_base),
+            "class_base_se": None if self.class_base_se is None else list(self.class_base_se),
             "confusion": None
             if self.confusion is None
             else {s: [list(r) for r in m] for s, m in self.confusion.items()},
             "strength": self.strength,
+            "log_temperature_se": self.log_temperature_se,
             "stats": dict(self.stats),
         }
 
@@ -143,21 +161,29 @@ class LearnedModel:
     def from_json(cls, value: Mapping[str, Any]) -> LearnedModel:
         confusion = value.get("confusion")
         base = value.get("class_base")
+        base_se = value.get("class_base_se")
         return cls(
             structure=str(value["structure"]),
             temperature=float(value["temperature"]),
             classes=tuple(value.get("classes") or ()),
             class_base=None if base is None else tuple(float(b) for b in base),
+            class_base_se=None if base_se is None else tuple(float(b) for b in base_se),
             confusion=None
             if confusion is None
             else {s: tuple(tuple(float(x) for x in r) for r in m) for s, m in confusion.items()},
             strength=float(value.get("strength", 0.0)),
+            log_temperature_se=float(value.get("log_temperature_se", 0.0)),
             stats=dict(value.get("stats") or {}),
         )
 
     @classmethod
     def of(
-        cls, structure: OneCoin, temperature: float, ids: Sequence[str], classes: tuple[str, ...]
+        cls,
+        structure: OneCoin,
+        temperature: float,
+        ids: Sequence[str],
+        classes: tuple[str, ...],
+        log_temperature_se: float = 0.0,
     ) -> LearnedModel:
         """The values of a fitted structure whose source ``i`` is ``ids[i]``."""
         confusion = None
@@ -173,8 +199,10 @@ class LearnedModel:
             temperature=float(temperature),
             classes=classes,
             class_base=tuple(structure.base_.tolist()) if structure.class_prior else None,
+            class_base_se=tuple(structure.base_se_.tolist()) if structure.class_prior else None,
             confusion=confusion,
             strength=strength,
+            log_temperature_se=float(log_temperature_se),
         )
 
     def structure_for(self, ids: Sequence[str], reliability: FloatArray, n_classes: int) -> OneCoin:

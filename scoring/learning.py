@@ -179,5 +179,7 @@ def _learn_rows(
         s: Beta(float(a), float(b))
         for s, a, b in zip(ids, learner.alpha_.tolist(), learner.beta_.tolist(), strict=True)
     }
-    model = LearnedModel.of(learner.structure_, learner.temperature_, ids, vocabulary)
+    model = LearnedModel.of(
+        learner.structure_, learner.temperature_, ids, vocabulary, learner.log_temperature_se_
+    )
     return StoreFit(beliefs, model.with_stats(learner.stats()), learner.confidence_)

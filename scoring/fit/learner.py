@@ -76,6 +76,9 @@ class ReliabilityLearner:
         The fitted structure chosen (a ``OneCoin`` or a subclass).
     temperature_ : float
         Factor on every state's log-score before the per-question softmax.
+    log_temperature_se_ : float
+        Standard error of ln ``temperature_`` from the criterion's curvature
+        (``selection.Criterion``): how far the data pin the temperature down.
     evidence_scale_ : float
         Share in (0, 1] of the temperature chosen by held-out answers that is
         kept: the size of the top answers' log-odds where the criterion
@@ -146,7 +149,7 @@ class ReliabilityLearner:
         weights = (self.unresolved_weight, self.half_life_days)
         keep = self._sample(data)
         sample = data if keep is None else data.with_questions(keep)
-        sample_layout = Layout(sample, *weights)
+        sample_layout = Layout(sample, *weights, data.n_classes)
         resolved = int(sample_layout.answered_question.sum())
         by_resolutions = resolved >= self.min_resolved
         judge = resolved_claims if by_resolutions else heldout_answers
@@ -164,21 +167,25 @@ class ReliabilityLearner:
         self.criteria_ = {c.describe(): r.value for c, r in zip(found, results, strict=True)}
         selected = time.perf_counter()
         self.structure_ = found[best]
-        self.temperature_ = results[best].temperature
+        chosen = results[best]
+        self.temperature_ = chosen.temperature
         layout = sample_layout if sample is data else Layout(data, *weights)
         self._fit_on(layout)
-        if keep is not None and not by_resolutions:
-            self.temperature_ = heldout_temperature(
-                self.structure_, layout, self.folds, self.seed, keep
-            ).temperature
-            self.confidence_ = self.posterior(layout)[: data.n_claims]
         self.evidence_scale_ = 1.0
         if not by_resolutions:
+            # Measured on the selection's sample: its questions' scores at the
+            # parameters fitted on the whole store are one E-step away.
+            judged = self.structure_
+            if keep is not None:
+                judged = copy.copy(self.structure_)
+                judged.score_ = judged.predict_scores(sample_layout)
+                chosen = heldout_temperature(judged, sample_layout, self.folds, self.seed)
             # Held-out answers checked confidence built on (k - 1)/k of the answers
             # and cannot show errors sources make together: claim no more.
-            self.evidence_scale_ = evidence_scale(self.structure_, layout, self.folds, self.seed)
-            self.temperature_ *= self.evidence_scale_
+            self.evidence_scale_ = evidence_scale(judged, sample_layout, self.folds, self.seed)
+            self.temperature_ = chosen.temperature * self.evidence_scale_
             self.confidence_ = self.posterior(layout)[: data.n_claims]
+        self.log_temperature_se_ = chosen.log_temperature_se
         self.timings_ = {
             "selection": selected - started,
             "fit": time.perf_counter() - selected,
@@ -218,6 +225,7 @@ class ReliabilityLearner:
             "candidates": {name: round(value, 6) for name, value in self.criteria_.items()},
             "temperature": round(self.temperature_, 4),
             "evidence_scale": round(self.evidence_scale_, 4),
+            "log_temperature_se": round(self.log_temperature_se_, 4),
             "iterations": self.n_iter_,
             "converged": self.converged_,
             "seconds": {name: round(s, 3) for name, s in self.timings_.items()},

@@ -25,26 +25,32 @@ import numpy as np
 
 from scoring.evidence import FloatArray, IntArray, segment_sum
 from scoring.fit.data import BoolArray, FitData
-from scoring.fit.layout import Layout
+from scoring.fit.layout import RULED_OUT, Layout
 from scoring.fit.structures import OneCoin
 
 # The temperature is searched in this range (log-scores times T).
 TEMPERATURE_RANGE = (0.05, 3.0)
 _GOLDEN = (math.sqrt(5) - 1) / 2
 _SEARCH_STEPS = 30
+# Step in ln T of the finite difference giving the criterion's curvature.
+_CURVATURE_STEP = 0.05
 
 
 @dataclass(frozen=True)
 class Criterion:
-    """A structure's k-fold score: the best mean log-probability and the temperature reaching it."""
+    """A structure's k-fold score: the best mean log-probability, the temperature reaching
+    it, and that temperature's standard error on the log scale (from the criterion's
+    curvature: the criterion is a log-likelihood of T, so its curvature is T's information)."""
 
     value: float
     temperature: float
+    log_temperature_se: float = 1.0
 
 
 def best_temperature(score: Callable[[float], float], n: int) -> Criterion:
     """The maximum over T in ``TEMPERATURE_RANGE`` of ``score`` (a mean over ``n`` items)
-    with a standard log-normal prior on T (golden-section search on ln T).
+    with a standard log-normal prior on T (golden-section search on ln T), and the
+    standard error of ln T there (``Criterion.log_temperature_se``).
 
     The prior is one item's worth: on a large store it does not matter, and a
     store of a few rows, whose criterion is flat, keeps T near 1.
@@ -66,8 +72,13 @@ def best_temperature(score: Callable[[float], float], n: int) -> Criterion:
             low, a, fa = a, b, fb
             b = low + _GOLDEN * (high - low)
             fb = objective(math.exp(b))
-    t = math.exp((a + b) / 2)
-    return Criterion(score(t), t)
+    x = (a + b) / 2
+    t = math.exp(x)
+    # Information about ln T: the curvature of the n items' total, prior included (>= 1).
+    h = _CURVATURE_STEP
+    curvature = (objective(math.exp(x + h)) - 2 * objective(t) + objective(math.exp(x - h))) / h**2
+    information = max(-curvature * max(n, 1), 1.0)
+    return Criterion(score(t), t, 1 / math.sqrt(information))
 
 
 def folds_of(n: int, folds: int, seed: int) -> IntArray:
@@ -89,39 +100,30 @@ def heldout_answers(
     fold = folds_of(data.n_rows, folds, seed)
     parts = []
     for f in range(folds):
-        held = np.flatnonzero(fold == f)
         train = Layout(data.with_rows(np.flatnonzero(fold != f)), *weights)
         fitted = copy.copy(structure).fit(train)
-        parts.append(_hidden(fitted, fitted.score_, layout, held))
+        parts.append(_hidden(fitted, fitted.score_, layout, fold == f))
     return _joint_criterion(layout, parts, data.n_rows)
 
 
-def heldout_temperature(
-    structure: OneCoin, layout: Layout, folds: int, seed: int, questions: BoolArray
-) -> Criterion:
-    """``heldout_answers`` of a structure fitted on the whole store, without refitting.
+def heldout_temperature(structure: OneCoin, layout: Layout, folds: int, seed: int) -> Criterion:
+    """``heldout_answers`` of a structure already fitted, without refitting.
 
-    Each fold's posterior is the fitted scores less the hidden rows' own
+    Each fold's posterior is the structure's scores less the hidden rows' own
     weights; the parameters still saw them, which matters little where every
     source has many rows: this is for stores too large to refit k times,
-    whose selection ran on a sample with far fewer rows a source (and so
-    less sure reliabilities, which would ask for a larger temperature). Only
-    the hidden rows of ``questions`` (shape (n_questions,)) are scored.
+    whose selection ran on a sample of their questions (``layout``) with far
+    fewer rows a source (and so less sure reliabilities, which would ask for
+    a larger temperature). ``structure`` holds the per-row state of an
+    E-step on ``layout`` (``OneCoin.predict_scores``).
     """
-    data = layout.data
-    fold = folds_of(data.n_rows, folds, seed)
-    part = Layout(data.with_questions(questions), 1.0, 0.0, layout.n_classes)
-    states = questions[layout.state_question]
+    fold = folds_of(layout.data.n_rows, folds, seed)
     parts = []
     for f in range(folds):
         hidden = fold == f
         score = structure.score_ - structure.evidence(layout, hidden)
-        held = np.flatnonzero(hidden & questions[layout.row_question])
-        _, witness, _ = _hidden(structure, score, layout, held)
-        asked = np.zeros(part.data.n_questions, dtype=bool)
-        asked[part.row_question[fold[questions[layout.row_question]] == f]] = True
-        parts.append((score[states], witness[states], np.flatnonzero(asked)))
-    return _joint_criterion(part, parts, int(questions[layout.row_question].sum()))
+        parts.append(_hidden(structure, score, layout, hidden))
+    return _joint_criterion(layout, parts, layout.data.n_rows)
 
 
 def evidence_scale(structure: OneCoin, layout: Layout, folds: int, seed: int) -> float:
@@ -152,28 +154,61 @@ def evidence_scale(structure: OneCoin, layout: Layout, folds: int, seed: int) ->
         hidden = fold == f
         asked = np.zeros(data.n_questions, dtype=bool)
         asked[layout.row_question[hidden]] = True
-        asked &= open_question
-        checked += float(
-            top_log_odds(structure.score_ - structure.evidence(layout, hidden))[asked].sum()
+        # A question the fold saw nothing of has no posterior to check (one state).
+        seen = np.zeros(data.n_questions, dtype=bool)
+        seen[layout.row_question[~hidden]] = True
+        asked &= open_question & seen
+        score = unseen_as_none(
+            layout, structure.score_ - structure.evidence(layout, hidden), hidden
         )
+        checked += float(top_log_odds(score)[asked].sum())
         total += float(whole[asked].sum())
     if total <= 0:
         return 1.0
     return min(1.0, checked / total)
 
 
+def unseen_as_none(layout: Layout, score: FloatArray, hidden: BoolArray) -> FloatArray:
+    """A fold's state scores (shape (n_states,)) as the fold can know them: in a store
+    with answer classes, a claim that only hidden rows (``hidden``, shape (n_rows,))
+    give is an answer nobody in the fold gave, so its state joins its question's
+    "none of them" (a claim exists only because somebody gave it: a state of its
+    own would tell the fold which answer a hidden row gives)."""
+    data = layout.data
+    if layout.n_classes < 2:
+        return score
+    none_state = _none_states(layout)
+    seen = np.zeros(data.n_claims, dtype=bool)
+    seen[data.claim[~hidden]] = True
+    merged = np.flatnonzero(~seen & (none_state[data.question] >= 0))
+    score = score.copy()
+    np.logaddexp.at(score, none_state[data.question[merged]], score[merged])
+    score[merged] = RULED_OUT
+    return score
+
+
+def _none_states(layout: Layout) -> IntArray:
+    """Each question's "none of them" state, -1 for a closed question; shape (n_questions,)."""
+    n = layout.data.n_claims
+    none_state = np.full(layout.data.n_questions, -1)
+    none_state[layout.state_question[n:]] = np.arange(n, layout.n_states)
+    return none_state
+
+
 _Hidden = tuple[FloatArray, FloatArray, IntArray]
 
 
-def _hidden(fitted: OneCoin, score: FloatArray, layout: Layout, held: IntArray) -> _Hidden:
-    """A fold's state scores, the log-chance of its hidden rows under each state, and the
-    questions with hidden rows."""
+def _hidden(fitted: OneCoin, score: FloatArray, layout: Layout, hidden: BoolArray) -> _Hidden:
+    """A fold's state scores as it can know them (``unseen_as_none``), the log-chance of its
+    hidden rows (``hidden``, shape (n_rows,)) under each state, and the questions with
+    hidden rows."""
+    held = np.flatnonzero(hidden)
     pair_row, pair_state = layout.pairs(held)
     likelihood = fitted.pair_likelihood(layout, pair_row, pair_state)
     witness = segment_sum(np.log(np.maximum(likelihood, 1e-300)), pair_state, layout.n_states)
     asked = np.zeros(layout.data.n_questions, dtype=bool)
     asked[layout.row_question[held]] = True
-    return score, witness, np.flatnonzero(asked)
+    return unseen_as_none(layout, score, hidden), witness, np.flatnonzero(asked)
 
 
 def _joint_criterion(layout: Layout, parts: list[_Hidden], n_rows: int) -> Criterion:

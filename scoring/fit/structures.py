@@ -95,6 +95,9 @@ class OneCoin:
     base_ : ndarray, shape (n_classes,)
         Log-odds of a claim of each class against "none of them" before
         evidence (with ``class_prior``).
+    base_se_ : ndarray, shape (n_classes,)
+        Standard error of each ``base_``, a log ratio of two expected counts
+        (with ``class_prior``).
     score_ : ndarray, shape (n_states,)
         Each state's log-score (base, evidence, resolutions) after the fit.
     weight_ : ndarray, shape (n_rows,)
@@ -331,6 +334,10 @@ class OneCoin:
             )
             change = max(change, float(np.abs(base - self.base_).max(initial=0.0)))
             self.base_ = base
+            self.base_se_ = np.sqrt(
+                1 / (CLASS_PRIOR_STRENGTH + statistics["true"])
+                + 1 / (CLASS_PRIOR_STRENGTH + statistics["false"])
+            )
         return change
 
     def _priors(

@@ -163,9 +163,16 @@ def test_only_claims_touching_moved_sources_are_rescored(app: Flask, client: Fla
     resolve_directly(app, {"r0": "refuted"})
     stats = run_rescore(app)
     # ra and rb moved: their 20 claims are stale, and so is the other answer to
-    # r0's question, although its own source did not move. A learned model that
-    # moved (here the claims' base rate, learned from 41 claims) moves them all.
-    assert stats["claims_stale"] == (41 if stats["fit"]["model_written"] else 21)
+    # r0's question, although its own source did not move. The temperature and
+    # the claims' base rate move by less than 41 claims can tell apart (two
+    # standard errors), so the model is not rewritten and not every claim is
+    # rescored for it. The shared base rate (one coin, class prior) still moves
+    # la and lb, by some 4e-5 on their means, above the job's belief tolerance:
+    # their 20 claims are looked at again, and none of their scores changes.
+    assert not stats["fit"]["model_written"]
+    assert stats["sources_moved"] == 5
+    assert stats["claims_stale"] == 41
+    assert stats["claims_changed"] == 20
     history = stored_scores(app)
     assert all(history[f"l{i}"]["job_id"] == history["l0"]["job_id"] for i in range(20))
 

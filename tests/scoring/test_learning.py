@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -9,7 +11,7 @@ from scoring import Attribution, Beta, Claim, ClaimScorer, ScoringParams, Source
 from scoring.columns import ClaimColumns
 from scoring.fit import ReliabilityLearner
 from scoring.learned import LearnedModel, answer_classes
-from scoring.learning import learn_columns, learn_store
+from scoring.learning import StoreFit, learn_columns, learn_store
 
 
 def crowd_claims(seed: int, n_questions: int = 150, labels: str = "abc") -> list[Claim]:
@@ -53,15 +55,39 @@ def test_online_scores_of_stored_claims_are_what_the_fit_learned() -> None:
         assert low <= score.confidence <= high
 
 
-def test_the_model_round_trips_through_json() -> None:
-    claims = crowd_claims(2, n_questions=60)
-    fit = learn_store(
+def learn_crowd(seed: int) -> StoreFit:
+    """``learn_store`` of 60 open crowd questions with the defaults."""
+    claims = crowd_claims(seed, n_questions=60)
+    return learn_store(
         claims, {}, {}, np.full(len(claims), np.nan),
         np.zeros(sum(len(c.attributions) for c in claims)), ScoringParams(), ReliabilityLearner(),
     )  # fmt: skip
+
+
+def test_the_model_round_trips_through_json() -> None:
+    fit = learn_crowd(2)
     assert LearnedModel.from_json(fit.model.to_json()) == fit.model
     assert fit.model.classes == ("a", "b", "c")
     assert fit.model.stats["structure"] == fit.model.structure
+
+
+def test_a_model_moves_only_by_more_than_its_data_can_tell_apart() -> None:
+    model = learn_crowd(3).model
+    se = model.log_temperature_se
+    assert 0 < se < 1  # 60 questions pin ln T down better than the prior alone
+    assert model.class_base_se is not None and min(model.class_base_se) > 0
+    # Within two standard errors of ln T: the same temperature as far as the data tell.
+    near = replace(model, temperature=model.temperature * np.exp(1.9 * se))
+    assert not near.moved_from(model) and not model.moved_from(near)
+    assert replace(model, temperature=model.temperature * np.exp(2.1 * se)).moved_from(model)
+    assert model.class_base is not None
+    shifted = tuple(b + 1.9 * e for b, e in zip(model.class_base, model.class_base_se, strict=True))
+    assert not replace(model, class_base=shifted).moved_from(model)
+    beyond = tuple(b + 2.1 * e for b, e in zip(model.class_base, model.class_base_se, strict=True))
+    assert replace(model, class_base=beyond).moved_from(model)
+    # A model stored without standard errors moves by the plain tolerance.
+    bare = replace(model, log_temperature_se=0.0)
+    assert replace(bare, temperature=bare.temperature * 1.02).moved_from(bare)
 
 
 def test_wordings_are_classes_only_when_they_are_a_small_vocabulary() -> None:
