@@ -25,7 +25,7 @@ import numpy as np
 
 from scoring.evidence import FloatArray, IntArray, segment_sum
 from scoring.fit.data import BoolArray, FitData
-from scoring.fit.layout import RULED_OUT, Layout
+from scoring.fit.layout import Layout
 from scoring.fit.structures import OneCoin
 
 # The temperature is searched in this range (log-scores times T).
@@ -154,61 +154,29 @@ def evidence_scale(structure: OneCoin, layout: Layout, folds: int, seed: int) ->
         hidden = fold == f
         asked = np.zeros(data.n_questions, dtype=bool)
         asked[layout.row_question[hidden]] = True
-        # A question the fold saw nothing of has no posterior to check (one state).
-        seen = np.zeros(data.n_questions, dtype=bool)
-        seen[layout.row_question[~hidden]] = True
-        asked &= open_question & seen
-        score = unseen_as_none(
-            layout, structure.score_ - structure.evidence(layout, hidden), hidden
+        asked &= open_question
+        checked += float(
+            top_log_odds(structure.score_ - structure.evidence(layout, hidden))[asked].sum()
         )
-        checked += float(top_log_odds(score)[asked].sum())
         total += float(whole[asked].sum())
     if total <= 0:
         return 1.0
     return min(1.0, checked / total)
 
 
-def unseen_as_none(layout: Layout, score: FloatArray, hidden: BoolArray) -> FloatArray:
-    """A fold's state scores (shape (n_states,)) as the fold can know them: in a store
-    with answer classes, a claim that only hidden rows (``hidden``, shape (n_rows,))
-    give is an answer nobody in the fold gave, so its state joins its question's
-    "none of them" (a claim exists only because somebody gave it: a state of its
-    own would tell the fold which answer a hidden row gives)."""
-    data = layout.data
-    if layout.n_classes < 2:
-        return score
-    none_state = _none_states(layout)
-    seen = np.zeros(data.n_claims, dtype=bool)
-    seen[data.claim[~hidden]] = True
-    merged = np.flatnonzero(~seen & (none_state[data.question] >= 0))
-    score = score.copy()
-    np.logaddexp.at(score, none_state[data.question[merged]], score[merged])
-    score[merged] = RULED_OUT
-    return score
-
-
-def _none_states(layout: Layout) -> IntArray:
-    """Each question's "none of them" state, -1 for a closed question; shape (n_questions,)."""
-    n = layout.data.n_claims
-    none_state = np.full(layout.data.n_questions, -1)
-    none_state[layout.state_question[n:]] = np.arange(n, layout.n_states)
-    return none_state
-
-
 _Hidden = tuple[FloatArray, FloatArray, IntArray]
 
 
 def _hidden(fitted: OneCoin, score: FloatArray, layout: Layout, hidden: BoolArray) -> _Hidden:
-    """A fold's state scores as it can know them (``unseen_as_none``), the log-chance of its
-    hidden rows (``hidden``, shape (n_rows,)) under each state, and the questions with
-    hidden rows."""
+    """A fold's state scores, the log-chance of its hidden rows (``hidden``, shape
+    (n_rows,)) under each state, and the questions with hidden rows."""
     held = np.flatnonzero(hidden)
     pair_row, pair_state = layout.pairs(held)
     likelihood = fitted.pair_likelihood(layout, pair_row, pair_state)
     witness = segment_sum(np.log(np.maximum(likelihood, 1e-300)), pair_state, layout.n_states)
     asked = np.zeros(layout.data.n_questions, dtype=bool)
     asked[layout.row_question[held]] = True
-    return unseen_as_none(layout, score, hidden), witness, np.flatnonzero(asked)
+    return score, witness, np.flatnonzero(asked)
 
 
 def _joint_criterion(layout: Layout, parts: list[_Hidden], n_rows: int) -> Criterion:

@@ -6,13 +6,7 @@ import numpy as np
 import pytest
 
 from scoring.fit import ConfusionMatrices, FitData, Layout, OneCoin, ReliabilityLearner
-from scoring.fit.selection import (
-    best_temperature,
-    evidence_scale,
-    folds_of,
-    heldout_answers,
-    unseen_as_none,
-)
+from scoring.fit.selection import best_temperature, evidence_scale
 from scoring.track_record import track_record_posterior
 
 
@@ -102,10 +96,7 @@ def test_the_mirror_image_is_not_learned_where_agreement_is_the_rule() -> None:
     reliability = rng.uniform(0.3, 0.7, 60)
     data, question, label, truth = picks(2, one_coin_confusion(reliability, 5))
     learner = ReliabilityLearner(unresolved_weight=0.5).fit(data)
-    # Above chance, so that a support is evidence for its answer; a weak source of
-    # some 35 answers may land just under it (one coin without class prior: 0.18
-    # for a true 0.38), but not the many a mirror image would put there.
-    assert (learner.reliability_ > 1 / 5).mean() >= 0.95
+    assert (learner.reliability_ > 1 / 5).all()  # above chance: support is evidence for
     assert np.corrcoef(learner.reliability_, reliability)[0, 1] > 0.5
     predicted = top_answers(learner.confidence_, question, label, truth.size, 5)
     votes = np.zeros((truth.size, 5))
@@ -242,47 +233,6 @@ def test_an_answers_temperature_claims_no_more_than_the_folds_checked() -> None:
     assert whole == pytest.approx(fit.evidence_scale_)
     # More folds pool more of the answers: less to scale.
     assert evidence_scale(fit.structure_, Layout(data, 0.5, 0.0), folds=6, seed=0) > whole
-
-
-def test_a_fold_does_not_see_the_answers_only_its_hidden_rows_gave() -> None:
-    """A claim exists because somebody gave it: in a fold, a claim that only hidden rows
-    give is an answer nobody in the fold gave, so its probability goes to "none of them"."""
-    data, _, _, _ = picks(14, one_coin_confusion(np.full(60, 0.7), 4), per_question=3)
-    layout = Layout(data, 0.5, 0.0)
-    fitted = OneCoin(True).fit(layout)
-    hidden = folds_of(data.n_rows, 3, 0) == 0
-    score = fitted.score_ - fitted.evidence(layout, hidden)
-    before, after = layout.softmax(score), layout.softmax(unseen_as_none(layout, score, hidden))
-    n = data.n_claims
-    seen = np.zeros(n, dtype=bool)
-    seen[data.claim[~hidden]] = True
-    assert 0 < (~seen).sum() < n
-    assert np.all(after[:n][~seen] == 0)
-    assert after[:n][seen] == pytest.approx(before[:n][seen])
-    unseen_mass = np.bincount(data.question, before[:n] * ~seen, data.n_questions)
-    assert after[n:] == pytest.approx(before[n:] + unseen_mass)
-
-
-def test_held_out_answers_do_not_ask_for_a_temperature_far_below_the_truths() -> None:
-    """On data that follow the model (conditionally independent sources, four answers a
-    question), the held-out temperature is within a factor 2 of the one the truth asks
-    for (0.51 against 0.94); folds that saw which answers hidden rows gave chose 0.33."""
-    rng = np.random.default_rng(101)
-    data, question, label, truth = picks(
-        1, one_coin_confusion(rng.uniform(0.5, 0.9, 60), 4), n_questions=1500, per_question=4
-    )
-    layout = Layout(data, 0.5, 0.0)
-    chosen = heldout_answers(OneCoin(True), data, layout, 3, 0, (0.5, 0.0)).temperature
-    fitted = OneCoin(True).fit(layout)
-    true_state = data.n_claims + np.arange(truth.size)  # "none of them" where nobody gave it
-    right = label == truth[question]
-    true_state[question[right]] = np.flatnonzero(right)
-
-    def truth_log_likelihood(t: float) -> float:
-        return float(np.log(layout.softmax(t * fitted.score_)[true_state]).mean())
-
-    wanted = best_temperature(truth_log_likelihood, truth.size).temperature
-    assert 0.5 * wanted < chosen < wanted
 
 
 def test_a_large_stores_temperature_taken_on_the_selections_sample_agrees_with_the_whole() -> None:
