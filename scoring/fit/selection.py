@@ -159,7 +159,9 @@ def evidence_scale(structure: OneCoin, layout: Layout, folds: int, seed: int) ->
             top_log_odds(structure.score_ - structure.evidence(layout, hidden))[asked].sum()
         )
         total += float(whole[asked].sum())
-    if total <= 0:
+    if total <= 0 or checked <= 0:
+        # The folds checked no confidence at all (e.g. every hidden row was its
+        # question's only one): nothing to scale by.
         return 1.0
     return min(1.0, checked / total)
 

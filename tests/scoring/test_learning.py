@@ -112,6 +112,19 @@ def test_a_lone_sources_claims_leave_its_belief_where_prior_and_resolutions_put_
     assert learned.beta == pytest.approx(prior.beta + 1)
 
 
+def test_a_store_of_one_statement_keeps_a_temperature() -> None:
+    # The fold that hides the one row sees a bare prior: the folds checked no
+    # confidence, and there is nothing to scale by (the evidence scale once came
+    # out 0, and with it every weight).
+    claims = [Claim((Attribution("nis"),), id="c")]
+    fit = learn_store(
+        claims, {}, {"nis": Beta.from_reliability(0.6, 10)}, np.full(1, np.nan), np.zeros(1),
+        ScoringParams(), ReliabilityLearner(),
+    )  # fmt: skip
+    assert fit.model.stats["evidence_scale"] == 1.0
+    assert fit.model.temperature > 0
+
+
 def test_a_learned_model_scores_any_call() -> None:
     model = LearnedModel(
         "confusion matrices (4), class prior", 0.5, ("a", "b"), (1.0, 2.0),
