@@ -55,14 +55,6 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
-            # Checkpoint the WAL every 10,000 pages (~40 MB) rather than 1,000: a batch
-            # of claims rewrites the same index pages (one per source it names) in
-            # every commit, and a checkpoint copies each page once however often it was
-            # rewritten: 0.4 ms less CPU per 100-claim request (bench/results/store_cpu.md).
-            # Durability is WAL with synchronous=NORMAL's either way (a commit survives
-            # a crash of the process, not always a power loss); the WAL file grows to
-            # that size before it is reused.
-            cursor.execute("PRAGMA wal_autocheckpoint=10000")
             cursor.close()
 
         @event.listens_for(engine, "begin")
