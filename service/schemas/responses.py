@@ -291,15 +291,19 @@ def stored_claim_document(
     """``claim_document`` of a claim just stored from ``claim`` (a validated request
     claim) and scored, built without reading it back; attributions without an
     ``observed_at`` were stored as observed at ``updated_at``."""
+    written_at = iso_time(updated_at)
     attributions = []
     for a in claim["attributions"]:
+        observed_at = a.get("observed_at")
         attribution: dict[str, Any] = {
             "source": a["source"],
             "stance": a["stance"],
             "via": list(a["via"]),
             "certainty": a["certainty"],
             "count": a["count"],
-            "observed_at": iso_time((a.get("observed_at") or updated_at).astimezone(UTC)),
+            "observed_at": written_at
+            if observed_at is None
+            else iso_time(observed_at.astimezone(UTC)),
         }
         if a.get("url") is not None:
             attribution["url"] = a["url"]
@@ -317,7 +321,7 @@ def stored_claim_document(
         "resolution": resolution_document(resolution),
         "score": score_document(score, grade_of),
         "created_at": iso_time(created_at),
-        "updated_at": iso_time(updated_at),
+        "updated_at": written_at,
         "attributions": attributions,
     }
 

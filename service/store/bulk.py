@@ -3,12 +3,14 @@
 SQLAlchemy's ``executemany`` builds and processes a parameter dict per row in
 Python, which costs more than the database's own work when a request writes a
 few hundred small rows. Here a statement is compiled once per dialect and set
-of columns, each value passes its column type's bind processor (the same
-conversion SQLAlchemy applies: JSON serialised, times formatted), and the rows
-go to the driver as one ``executemany``, inside the session's transaction.
+of columns, the writer gives its rows column by column, each distinct value
+passes its column type's bind processor once (the same conversion SQLAlchemy
+applies: JSON serialised, times formatted), and the rows go to the driver as
+tuples (or dicts, for drivers with named parameters) in one ``executemany``,
+inside the session's transaction.
 For statements without RETURNING.
 
-Preparing needs no connection (``prepare_many``), so a writer can build and
+Preparing needs no connection (``prepare_columns``), so a writer can build and
 process its rows before its transaction begins and only run them inside it
 (``run_many``): on SQLite the transaction holds the write lock that every other
 writer waits on.
@@ -21,18 +23,19 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Executable
+from sqlalchemy import JSON, Executable, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 
-_Processor = Callable[[Any], Any] | None
-_Compiled = tuple[str, tuple[str, ...], tuple[_Processor, ...], bool]
+_ColumnProcessor = Callable[[Sequence[Any]], list[Any]] | None
+_Compiled = tuple[str, tuple[str, ...], tuple[_ColumnProcessor, ...], bool]
 
 
 @functools.lru_cache(maxsize=256)
 def _compile(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> _Compiled:
-    """The statement's SQL, its parameter names in order, their processors, positional or not.
+    """The statement's SQL, its parameter names in order, what processes each one's
+    column of values (None: nothing to do), positional or not.
 
     Keyed by the statement and dialect objects themselves: statements are built
     once, and a dialect carries its engine's JSON serialiser.
@@ -44,7 +47,40 @@ def _compile(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> 
     positional = bool(compiled.positional)
     names = tuple(compiled.positiontup or ()) if positional else tuple(compiled.bind_names.values())
     processors: Mapping[str, Any] = compiled._bind_processors
-    return compiled.string, names, tuple(processors.get(name) for name in names), positional
+    columns: list[_ColumnProcessor] = []
+    for name in names:
+        process = processors.get(name)
+        if process is None:
+            columns.append(None)
+        elif isinstance(compiled.binds[name].type, JSON | TypeDecorator):
+            columns.append(functools.partial(_each_object_once, process))
+        else:
+            columns.append(functools.partial(_each_value, process))
+    return compiled.string, names, tuple(columns), positional
+
+
+def _each_value(process: Callable[[Any], Any], values: Sequence[Any]) -> list[Any]:
+    """``process`` of each value: a plain type's processor (a float's) is a C function
+    that costs less than telling values apart."""
+    return list(map(process, values))
+
+
+def _each_object_once(process: Callable[[Any], Any], values: Sequence[Any]) -> list[Any]:
+    """``process`` of each value, each distinct object processed once.
+
+    For JSON and our own column types, whose processors are Python functions that
+    cost several times a dict lookup, where a batch often repeats one object down
+    a column (its write time, a shared empty list).
+    """
+    done: dict[int, Any] = {}
+    out = []
+    for value in values:
+        key = id(value)  # the objects are alive in ``values``, so ids stay distinct
+        if key in done:
+            out.append(done[key])
+        else:
+            out.append(done.setdefault(key, process(value)))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,34 +91,30 @@ class Prepared:
     parameters: Any
 
 
-def prepare_many(
-    dialect: Dialect, statement: Executable, rows: Sequence[Mapping[str, Any]]
+def prepare_columns(
+    dialect: Dialect, statement: Executable, columns: Mapping[str, Sequence[Any]]
 ) -> Prepared | None:
-    """``statement`` and ``rows`` (dicts with the same keys) ready for ``run_many``; None
-    when there are no rows.
+    """``statement`` and its rows, given column by column (lists of one length), ready
+    for ``run_many``; None when there are no rows.
 
     Needs no connection: a writer prepares its rows before its transaction begins
     (on SQLite, before it takes the write lock). ``statement`` is built once and
-    reused (a module constant or a cached factory's); the rows give every column it
-    writes, defaults included.
+    reused (a module constant or a cached factory's); the columns give every column
+    it writes, defaults included. Writers that build their rows for one statement
+    give columns: a dict per row costs more than the database's work on it.
     """
-    if not rows:
+    if not columns or not len(next(iter(columns.values()))):
         return None
-    sql, names, processors, positional = _compile(statement, dialect, tuple(rows[0].keys()))
-    columns = []
-    for name, process in zip(names, processors, strict=True):
-        values = [row[name] for row in rows]
-        if process is not None:
-            # A batch often repeats one value down a column (its write time): that
-            # object is processed once. Otherwise each value is processed, as
-            # telling repeated objects apart costs more than a float's processor.
-            first = values[0]
-            if all(v is first for v in values):
-                values = [process(first)] * len(values)
-            else:
-                values = list(map(process, values))
-        columns.append(values)
-    processed = list(zip(*columns, strict=True))
+    sql, names, processors, positional = _compile(statement, dialect, tuple(columns))
+    processed = list(
+        zip(
+            *(
+                columns[name] if process is None else process(columns[name])
+                for name, process in zip(names, processors, strict=True)
+            ),
+            strict=True,
+        )
+    )
     parameters: Any = (
         processed if positional else [dict(zip(names, values, strict=True)) for values in processed]
     )
@@ -93,10 +125,3 @@ def run_many(session: Session, prepared: Prepared | None) -> None:
     """Run a prepared statement once per row, in one call, inside the session's transaction."""
     if prepared is not None:
         session.connection().exec_driver_sql(prepared.sql, prepared.parameters)
-
-
-def execute_many(
-    session: Session, statement: Executable, rows: Sequence[Mapping[str, Any]]
-) -> None:
-    """Run ``statement`` once per row of ``rows`` (dicts with the same keys), in one call."""
-    run_many(session, prepare_many(session.get_bind().dialect, statement, rows))

@@ -30,15 +30,27 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Insert, Table, bindparam, delete, func, insert, select
+from sqlalchemy import (
+    JSON,
+    Insert,
+    Select,
+    String,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, selectinload
 
 import scoring
 from service.store import questions as question_store
-from service.store.bulk import Prepared, execute_many, prepare_many, run_many
+from service.store.bulk import Prepared, prepare_columns, run_many
 from service.store.db import dialect_insert, slices
 from service.store.models import (
     Attribution,
@@ -82,11 +94,25 @@ _HISTORY_COLUMNS = ("confidence", "low", "high", "credibility", "model", "comput
 _INSERT_ATTRIBUTIONS = insert(_ATTRIBUTIONS)
 _INSERT_TAGS = insert(_TAGS)
 _INSERT_HISTORY = insert(_HISTORY)
-_EXISTED = select(_CLAIMS.c.id, _CLAIMS.c.status, _CLAIMS.c.created_at).where(
-    _CLAIMS.c.id.in_(bindparam("ids", expanding=True)),
-    _CLAIMS.c.created_at != bindparam("now", type_=_CLAIMS.c.created_at.type),
-)
-"""Of a batch's ids just upserted at ``now``, the claims that were stored before."""
+
+
+@functools.cache
+def _existed(dialect: str) -> Select[Any]:
+    """Of a batch's ids (``ids``) just upserted at ``now``, the claims that were stored before.
+
+    On SQLite the ids go as one JSON array read by ``json_each``: an expanding
+    ``IN`` list is rendered anew for every call, which cost more than the query
+    (0.45 against 0.18 ms for 100 ids).
+    """
+    if dialect == "sqlite":
+        ids = bindparam("ids", type_=JSON)
+        listed: Any = select(literal_column("value", String)).select_from(func.json_each(ids))
+    else:
+        listed = bindparam("ids", expanding=True)
+    return select(_CLAIMS.c.id, _CLAIMS.c.status, _CLAIMS.c.created_at).where(
+        _CLAIMS.c.id.in_(listed),
+        _CLAIMS.c.created_at != bindparam("now", type_=_CLAIMS.c.created_at.type),
+    )
 
 
 def evidence_values(score: scoring.Score) -> list[dict[str, Any]]:
@@ -254,9 +280,12 @@ def prepare_claims(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class StoredClaim:
-    """A claim of a batch as stored: the request's fields and what the store kept or computed."""
+class StoredClaim(NamedTuple):
+    """A claim of a batch as stored: the request's fields and what the store kept or computed.
+
+    A named tuple: a frozen dataclass costs four times as much to build, 0.2 ms per
+    100-claim request.
+    """
 
     id: str
     claim: Mapping[str, Any]
@@ -295,27 +324,26 @@ def store_claims(
     # Rows that do not depend on what is stored are prepared before the first
     # statement, which on SQLite takes the write lock that other writers queue on.
     dialect = session.get_bind().dialect
-    claim_rows = prepare_many(
+    claims = [c for _, c in by_id]
+    n = len(by_id)
+    claim_rows = prepare_columns(
         dialect,
         _claim_upsert(dialect.name),
-        [
-            {
-                "id": claim_id,
-                "text": c["text"],
-                "prior": c.get("prior"),
-                "question": c.get("question"),
-                "value": c.get("value"),
-                "status": "open",
-                "created_at": now,
-                "updated_at": now,
-            }
-            for claim_id, c in by_id
-        ],
+        {
+            "id": [claim_id for claim_id, _ in by_id],
+            "text": [c["text"] for c in claims],
+            "prior": [c.get("prior") for c in claims],
+            "question": [c.get("question") for c in claims],
+            "value": [c.get("value") for c in claims],
+            "status": ["open"] * n,
+            "created_at": [now] * n,
+            "updated_at": [now] * n,
+        },
     )
-    attribution_rows = prepare_many(
+    attribution_rows = prepare_columns(
         dialect,
         _INSERT_ATTRIBUTIONS,
-        _attribution_rows(
+        _attribution_columns(
             [
                 (claim_id, position, a)
                 for claim_id, c in by_id
@@ -324,14 +352,11 @@ def store_claims(
             now,
         ),
     )
-    tag_rows = prepare_many(
+    tags = [(claim_id, tag) for claim_id, c in by_id for tag in dict.fromkeys(c.get("tags", ()))]
+    tag_rows = prepare_columns(
         dialect,
         _INSERT_TAGS,
-        [
-            {"claim_id": claim_id, "tag": tag}
-            for claim_id, c in by_id
-            for tag in dict.fromkeys(c.get("tags", ()))
-        ],
+        {"claim_id": [claim_id for claim_id, _ in tags], "tag": [tag for _, tag in tags]},
     )
     # The scores of a batch of new claims outside any question (the usual batch),
     # as created; rebuilt below when the store says otherwise.
@@ -352,11 +377,12 @@ def store_claims(
     # (a new claim was written open at ``now``; most of a batch usually is new).
     existed: dict[str, tuple[str, datetime]] = {}
     ordered_ids = [claim_id for claim_id, _ in by_id]
+    existed_query = _existed(dialect.name)
     for chunk in slices(ordered_ids, _IDS_PER_QUERY):
         existed.update(
             (claim_id, (status, created_at))
             for claim_id, status, created_at in session.execute(
-                _EXISTED, {"ids": chunk, "now": now}
+                existed_query, {"ids": list(chunk), "now": now}
             )
         )
     kept = {claim_id: existed.get(claim_id, ("open", now)) for claim_id in ordered_ids}
@@ -569,28 +595,35 @@ def add_attributions(
 def _insert_attributions(
     session: Session, rows: Sequence[tuple[str, int, Mapping[str, Any]]], now: datetime
 ) -> None:
-    execute_many(session, _INSERT_ATTRIBUTIONS, _attribution_rows(rows, now))
+    run_many(
+        session,
+        prepare_columns(
+            session.get_bind().dialect, _INSERT_ATTRIBUTIONS, _attribution_columns(rows, now)
+        ),
+    )
 
 
-def _attribution_rows(
+_NO_VIA: list[str] = []
+"""The ``via`` of every direct attribution: one object, serialised once per batch."""
+
+
+def _attribution_columns(
     rows: Sequence[tuple[str, int, Mapping[str, Any]]], now: datetime
-) -> list[dict[str, Any]]:
-    """``(claim id, position, request attribution)`` as rows of ``attributions``."""
-    return [
-        {
-            "claim_id": claim_id,
-            "position": position,
-            "source_id": a["source"],
-            "stance": a["stance"],
-            "via": list(a["via"]),
-            "certainty": a["certainty"],
-            "count": a["count"],
-            "observed_at": a.get("observed_at") or now,
-            "url": a.get("url"),
-            "quote": a.get("quote"),
-        }
-        for claim_id, position, a in rows
-    ]
+) -> dict[str, list[Any]]:
+    """``(claim id, position, request attribution)`` as the columns of ``attributions``."""
+    attributions = [a for _, _, a in rows]
+    return {
+        "claim_id": [claim_id for claim_id, _, _ in rows],
+        "position": [position for _, position, _ in rows],
+        "source_id": [a["source"] for a in attributions],
+        "stance": [a["stance"] for a in attributions],
+        "via": [list(a["via"]) if a["via"] else _NO_VIA for a in attributions],
+        "certainty": [a["certainty"] for a in attributions],
+        "count": [a["count"] for a in attributions],
+        "observed_at": [a.get("observed_at") or now for a in attributions],
+        "url": [a.get("url") for a in attributions],
+        "quote": [a.get("quote") for a in attributions],
+    }
 
 
 def load_claims(session: Session, ids: Sequence[str], *, full: bool = True) -> dict[str, Claim]:
@@ -694,21 +727,27 @@ def score_writes(
     """``write_scores``' two statements (scores, then history) prepared for ``run_many``."""
     ordered = sorted(scores, key=lambda s: s["claim_id"])
     changes = changes or {}
-    rows = [{**s, "job_id": job_id, "reliabilities_version": beliefs_version} for s in ordered]
-    history = [
-        {
-            "claim_id": s["claim_id"],
-            **{column: s[column] for column in _HISTORY_COLUMNS},
-            "reason": reasons[s["claim_id"]],
-            "job_id": job_id,
-            "changes": changes.get(s["claim_id"], []),
-        }
-        for s in ordered
-    ]
+    n = len(ordered)
+    columns = {column: [s[column] for s in ordered] for column in SCORE_COLUMNS}
+    score_columns = {
+        **columns,
+        "job_id": [job_id] * n,
+        "reliabilities_version": [beliefs_version] * n,
+    }
+    history = {
+        **{column: columns[column] for column in ("claim_id", *_HISTORY_COLUMNS)},
+        "reason": [reasons[claim_id] for claim_id in columns["claim_id"]],
+        "job_id": [job_id] * n,
+        "changes": [changes.get(claim_id, _NO_CHANGES) for claim_id in columns["claim_id"]],
+    }
     return (
-        prepare_many(dialect, _score_upsert(dialect.name), rows),
-        prepare_many(dialect, _INSERT_HISTORY, history),
+        prepare_columns(dialect, _score_upsert(dialect.name), score_columns),
+        prepare_columns(dialect, _INSERT_HISTORY, history),
     )
+
+
+_NO_CHANGES: list[Any] = []
+"""The ``changes`` of a history row that has none: one object, serialised once per batch."""
 
 
 # The job's staging table on PostgreSQL: a score row, plus its history row's reason
