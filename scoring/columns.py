@@ -3,10 +3,12 @@
 ``ClaimColumns`` holds every claim and attribution of a store in flat numpy
 arrays, with source, relay and question ids interned to ``int32`` codes: about
 35 bytes an attribution, where a ``scoring.Claim`` of ``Attribution`` tuples
-costs some 880. The fit reads it without making a Python object per
-attribution (``evidence_rows``); the scorer takes a few thousand claims at a
-time as ``scoring.Claim`` values (``ClaimColumns.claims``), so per-claim
-objects never exist for the whole store at once.
+costs some 880. Neither the fit nor the scorer makes a Python object per
+attribution from it: both read its evidence-row table, built with array
+operations (``row_lists``; the fit of the whole store, the scorer a pass of
+claims at a time, ``scoring.ClaimScorer.score_columns``). Only claims of
+numeric questions are made whole, as ``scoring.Claim`` values
+(``ClaimColumns.claims``).
 
 It is engine-neutral: the local job and a distributed engine read the same
 columns, and a contiguous range of claims (``ClaimColumns.slice``) is a
@@ -17,15 +19,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from scoring.claims import STANCE_SIGN, Attribution, Claim, Stance
 from scoring.evidence import FloatArray, IntArray
-from scoring.numeric.figures import Figure
 from scoring.params import ScoringParams, SourceBelief
 from scoring.rows import EvidenceRows, RowLists, design_effects
+
+if TYPE_CHECKING:  # scoring.numeric scores with the scorer, which reads columns
+    from scoring.numeric.figures import Figure
 
 # Stance of each sign, indexed by the sign itself: 1 supports, -1 (the last) refutes.
 STANCES: tuple[Stance, Stance, Stance] = ("neutral", "supports", "refutes")
@@ -121,14 +126,20 @@ class ClaimColumns:
         """Claim position of each attribution; shape (m,)."""
         return np.repeat(np.arange(self.n_claims), np.diff(self.start))
 
+    def _rows(self, at: IntArray) -> tuple[IntArray, IntArray]:
+        """The attribution rows of the claims at ``at``, in that order, and where each
+        claim's rows end among them; shapes (m',) and (len(at),)."""
+        lengths = self.start[at + 1] - self.start[at]
+        ends = np.cumsum(lengths)
+        total = int(ends[-1]) if ends.size else 0
+        return np.repeat(self.start[at] - (ends - lengths), lengths) + np.arange(total), ends
+
     def claims(self, positions: Sequence[int] | IntArray) -> list[Claim]:
         """The claims at ``positions`` as the scorer takes them."""
         at = np.asarray(positions, dtype=np.intp)
-        lengths = self.start[at + 1] - self.start[at]
-        ends = np.cumsum(lengths)
+        rows, ends = self._rows(at)
         offsets = [0, *ends.tolist()]
         # The attributions of all those claims, one list per field, then cut per claim.
-        rows = np.repeat(self.start[at] - (ends - lengths), lengths) + np.arange(offsets[-1])
         entities = self.entities
         relays = self.via_start[rows].tolist(), self.via_start[rows + 1].tolist()
         via = [
@@ -145,25 +156,59 @@ class ClaimColumns:
                 self.count[rows].tolist(),
             )
         )
+        return [
+            replace(claim, attributions=tuple(attributions[offsets[k] : offsets[k + 1]]))
+            for k, claim in enumerate(self.bare_claims(at))
+        ]
+
+    def bare_claims(self, positions: Sequence[int] | IntArray) -> list[Claim]:
+        """The claims at ``positions`` without their attributions: each one's id, text,
+        prior, question and value, what a scorer needs of it beside its rows
+        (``row_lists`` of ``take(positions)``)."""
+        at = np.asarray(positions, dtype=np.intp)
         questions, value = self.questions, self.value
         return [
             Claim(
-                tuple(attributions[offsets[k] : offsets[k + 1]]),
+                (),
                 None if prior != prior else prior,
                 questions[q] if q >= 0 else None,
                 self.claim_ids[i],
                 self.text[i],
                 value.get(i),
             )
-            for k, (i, q, prior) in enumerate(
-                zip(
-                    at.tolist(),
-                    self.question[at].tolist(),
-                    self.prior[at].tolist(),
-                    strict=True,
-                )
+            for i, q, prior in zip(
+                at.tolist(), self.question[at].tolist(), self.prior[at].tolist(), strict=True
             )
         ]
+
+    def take(self, positions: Sequence[int] | IntArray) -> ClaimColumns:
+        """The claims at ``positions``, in that order, sharing the id tables; values
+        re-keyed by their place in ``positions``."""
+        at = np.asarray(positions, dtype=np.intp)
+        rows, ends = self._rows(at)
+        via_lengths = self.via_start[rows + 1] - self.via_start[rows]
+        via_ends = np.cumsum(via_lengths)
+        via_total = int(via_ends[-1]) if via_ends.size else 0
+        via = np.repeat(self.via_start[rows] - (via_ends - via_lengths), via_lengths)
+        value = self.value
+        listed = at.tolist()
+        return ClaimColumns(
+            entities=self.entities,
+            claim_ids=[self.claim_ids[i] for i in listed],
+            prior=self.prior[at],
+            question=self.question[at],
+            questions=self.questions,
+            text=[self.text[i] for i in listed],
+            start=np.concatenate(([0], ends)).astype(np.int64),
+            source=self.source[rows],
+            sign=self.sign[rows],
+            certainty=self.certainty[rows],
+            count=self.count[rows],
+            via_start=np.concatenate(([0], via_ends)).astype(np.int64),
+            via=self.via[via + np.arange(via_total)],
+            age_days=self.age_days[rows],
+            value={k: value[i] for k, i in enumerate(listed) if i in value},
+        )
 
     @classmethod
     def of_claims(cls, claims: Sequence[Claim], age_days: ArrayLike | None = None) -> ClaimColumns:
@@ -253,15 +298,21 @@ class ClaimColumns:
 def evidence_rows(
     columns: ClaimColumns, sources: Mapping[str, SourceBelief], params: ScoringParams
 ) -> EvidenceRows:
+    """The evidence-row table of every claim in ``columns`` as arrays (``row_lists``)."""
+    return EvidenceRows.of(row_lists(columns, sources, params))
+
+
+def row_lists(
+    columns: ClaimColumns, sources: Mapping[str, SourceBelief], params: ScoringParams
+) -> RowLists:
     """The evidence-row table of every claim in ``columns``, built with array operations.
 
     The same table as ``EvidenceRows(columns.claims(all), sources, params)``
     (entities and channels in order of first appearance, relay channels of one
     source merged, correlation clusters) without a Python object per
     attribution; only relayed or hedged attributions are keyed one by one.
-    ``named`` is None for every claim, so summaries made from it name sources
-    from the evidence: it is the batch fit's input (``fit_data``), and claims
-    are scored from ``ClaimColumns.claims``.
+    The batch fit's input (``fit_data``) and, a pass at a time, the scorer's
+    (``ClaimScorer.score_columns``).
 
     Raises
     ------
@@ -364,34 +415,31 @@ def evidence_rows(
     factor, scale = design_effects(
         clustered, clustered_to, reports, np.asarray(rhos), ch_source, channel
     )
-    return EvidenceRows.of(
-        RowLists(
-            ids=ids,
-            beliefs=beliefs,
-            groups=groups,
-            rhos=rhos,
-            start=c.start.tolist(),
-            question=question,
-            n_questions=int(first_claim.size),
-            prior=prior,
-            claim=claim,
-            channel=channel,
-            sign=c.sign.astype(np.intp),
-            reports=reports,
-            merged=merged,
-            merged_to=merge[merged],
-            clustered=clustered,
-            clustered_to=clustered_to,
-            weighted=weighted,
-            weighted_counts=weighted_counts,
-            named=[None] * n,
-            ch_source=ch_source,
-            ch_chain=ch_chain,
-            ch_certainty=c.certainty[ch_row].tolist(),
-            labels=labels,
-            factor=factor,
-            scale=scale,
-        )
+    return RowLists(
+        ids=ids,
+        beliefs=beliefs,
+        groups=groups,
+        rhos=rhos,
+        start=c.start.tolist(),
+        question=question,
+        n_questions=int(first_claim.size),
+        prior=prior,
+        claim=claim,
+        channel=channel,
+        sign=c.sign.astype(np.intp),
+        reports=reports,
+        merged=merged,
+        merged_to=merge[merged],
+        clustered=clustered,
+        clustered_to=clustered_to,
+        weighted=weighted,
+        weighted_counts=weighted_counts,
+        ch_source=ch_source,
+        ch_chain=ch_chain,
+        ch_certainty=c.certainty[ch_row].tolist(),
+        labels=labels,
+        factor=factor,
+        scale=scale,
     )
 
 

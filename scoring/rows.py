@@ -64,10 +64,6 @@ class RowLists:
     weighted : list of int
         Rows that carry weight (neither neutral nor merged), in row order.
     weighted_counts : list of int, length n_claims
-    named : list, length n_claims
-        Per claim, the labels ("source via relay") of its supporting,
-        refuting and neutral channels, or None when a source appears twice on
-        one side (the summary then names sources from the evidence).
     ch_source, ch_chain, ch_certainty : lists, length n_channels
         Each channel's source entity, relay entities (in order) and certainty.
     """
@@ -90,7 +86,6 @@ class RowLists:
     clustered_to: list[int] | IntArray
     weighted: list[int] | IntArray
     weighted_counts: list[int]
-    named: list[tuple[list[str], list[str], list[str]] | None]
     ch_source: list[int]
     ch_chain: list[list[int]]
     ch_certainty: list[float]
@@ -142,8 +137,6 @@ def collect_rows(
     ch_group: list[str | None] = []
     ch_chain: list[list[int]] = []
     ch_certainty: list[float] = []
-    # How the summary names a channel: "source via relay via relay".
-    ch_name: list[str] = []
     questions: dict[str, int] = {}
     question: list[int] = []
     prior: list[float] = []
@@ -164,9 +157,6 @@ def collect_rows(
     # Rows that carry weight (neither neutral nor merged), and their number per claim.
     weighted: list[int] = []
     weighted_counts: list[int] = []
-    # Per claim, the names of its supporting, refuting and neutral
-    # channels, or None when a source appears twice on one side.
-    named: list[tuple[list[str], list[str], list[str]] | None] = []
     n_questions = 0
     default_prior = params.default_claim_prior
     sign_of = STANCE_SIGN
@@ -198,8 +188,6 @@ def collect_rows(
         # carried by the first of them.
         supports: dict[str, int] = {}
         refutes: dict[str, int] = {}
-        neutral: list[str] = []
-        names: tuple[list[str], list[str], list[str]] | None = ([], [], [])
         n_weighted = 0
         for a in c.attributions:
             s = sign_of.get(a.stance)
@@ -221,11 +209,6 @@ def collect_rows(
                 chain = [index(r) for r in via]
                 ch_chain.append(chain)
                 ch_certainty.append(certainty)
-                ch_name.append(
-                    f"{labels[src]} via {' via '.join([labels[r] for r in chain])}"
-                    if via
-                    else labels[src]
-                )
             n: int | float = a.count
             if type(n) is not int or n < 1:
                 n = _valid_count(n)
@@ -241,8 +224,6 @@ def collect_rows(
                         if cluster != row:
                             clustered.append(row)
                             clustered_to.append(cluster)
-                    if names is not None:
-                        names[0 if s > 0 else 1].append(ch_name[ch])
                 else:
                     # Several channels of one source may carry different
                     # counts of unnamed sources; the largest is the most
@@ -252,20 +233,12 @@ def collect_rows(
                         reports[primary] = n
                     merged.append(row)
                     merged_to.append(primary)
-                    names = None
             else:
                 add_reports(0)
-                if names is not None:
-                    if a.source in neutral:
-                        names = None
-                    else:
-                        neutral.append(a.source)
-                        names[2].append(ch_name[ch])
             add_channel(ch)
             add_sign(s)
             row += 1
         weighted_counts.append(n_weighted)
-        named.append(names)
     start.append(row)
     factor, scale = design_effects(
         clustered,
@@ -294,7 +267,6 @@ def collect_rows(
         clustered_to,
         weighted,
         weighted_counts,
-        named,
         ch_source,
         ch_chain,
         ch_certainty,

@@ -1,6 +1,7 @@
 """Scoring attributed claims: confidence, credible interval, scales and explanation.
 
-``ClaimScorer.score`` reads claims into their evidence rows (``scoring.rows``),
+``ClaimScorer.score`` reads claims into their evidence rows (``scoring.rows``;
+``ClaimScorer.score_columns`` builds them from a store's columns instead),
 has ``scoring.confidence`` compute the numbers (the reference for a call of
 a few claims, the vectorised path for more; a learned model's E-step on top,
 ``scoring.learned``), and makes each claim's ``Score`` from them: its words,
@@ -10,13 +11,16 @@ credibility, evidence, notes and summary.
 from __future__ import annotations
 
 import copy
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 
 import numpy as np
 
 from scoring.claims import Claim, question_units
+from scoring.columns import STANCES, ClaimColumns, row_lists
 from scoring.confidence import Evaluation, reference_confidence, vectorised_confidence
+from scoring.evidence import IntArray
 from scoring.explain import Evidence, make_evidence, percent, sentence, summarize
 from scoring.learned import LearnedModel, interval_around, learned_scores
 from scoring.params import ScoringParams, SourceBelief
@@ -167,28 +171,64 @@ class ClaimScorer:
         ValueError
             For a prior, certainty, count or stance out of range.
         """
-        model = model or self.model
-        batches = self._batches(claims)
+        params = self.params
+        return self._score_passes(
+            claims,
+            [len(c.attributions) for c in claims],
+            lambda batch: collect_rows([claims[i] for i in batch], sources, params),
+            model or self.model,
+        )
+
+    def score_columns(
+        self,
+        columns: ClaimColumns,
+        positions: Sequence[int],
+        sources: Mapping[str, SourceBelief],
+        model: LearnedModel | None = None,
+        *,
+        bare: Sequence[Claim] | None = None,
+    ) -> list[Score]:
+        """``score(columns.claims(positions), sources, model)`` without an object per
+        attribution: each pass's table is built from the columns with array operations
+        (``scoring.columns.row_lists``), and the scores' evidence read from the table.
+        ``bare``: ``columns.bare_claims(positions)`` when the caller has them."""
+        at = np.asarray(positions, dtype=np.intp)
+        params = self.params
+        return self._score_passes(
+            columns.bare_claims(at) if bare is None else bare,
+            (columns.start[at + 1] - columns.start[at]).tolist(),
+            lambda batch: row_lists(columns.take(at[batch]), sources, params),
+            model or self.model,
+        )
+
+    def _score_passes(
+        self,
+        claims: Sequence[Claim],
+        sizes: Sequence[int],
+        table: Callable[[list[int]], RowLists],
+        model: LearnedModel | None,
+    ) -> list[Score]:
+        """Scores of ``claims`` (``sizes`` attributions each), pass by pass; ``table`` makes
+        the evidence-row table of the claims at some positions."""
+        batches = self._batches(claims, sizes)
         if len(batches) == 1:
-            return self._score_batch(claims, sources, model)
+            return self._score_batch(claims, table(batches[0]), model)
         scores: list[Score | None] = [None] * len(claims)
         for batch in batches:
             part = [claims[i] for i in batch]
-            for i, score in zip(batch, self._score_batch(part, sources, model), strict=True):
+            for i, score in zip(batch, self._score_batch(part, table(batch), model), strict=True):
                 scores[i] = score
         return [s for s in scores if s is not None]
 
-    def _batches(self, claims: Sequence[Claim]) -> list[list[int]]:
+    def _batches(self, claims: Sequence[Claim], sizes: Sequence[int]) -> list[list[int]]:
         """Claim positions in passes of whole questions of about ``_CELLS_PER_PASS`` cells."""
         budget = max(1, _CELLS_PER_PASS // self.params.interval_samples)
-        if len(claims) == 1 or (
-            len(claims) <= budget and sum(len(c.attributions) for c in claims) <= budget
-        ):
+        if len(claims) == 1 or (len(claims) <= budget and sum(sizes) <= budget):
             return [list(range(len(claims)))]
         batches: list[list[int]] = []
         rows = 0
         for unit in question_units(c.question for c in claims):
-            size = sum(len(claims[i].attributions) for i in unit)
+            size = sum(sizes[i] for i in unit)
             if not batches or rows + size > budget:
                 batches.append([])
                 rows = 0
@@ -197,14 +237,10 @@ class ClaimScorer:
         return batches
 
     def _score_batch(
-        self,
-        claims: Sequence[Claim],
-        sources: Mapping[str, SourceBelief],
-        model: LearnedModel | None,
+        self, claims: Sequence[Claim], lists: RowLists, model: LearnedModel | None
     ) -> list[Score]:
-        """Scores of claims that hold whole questions, in one pass."""
+        """Scores of claims that hold whole questions, from their table, in one pass."""
         p = self.params
-        lists = collect_rows(claims, sources, p)
         if len(claims) <= _FEW and model is None:
             return self._scores(claims, lists, reference_confidence(lists, p))
         rows = EvidenceRows.of(lists)
@@ -228,41 +264,40 @@ class ClaimScorer:
         notes = _notes(t, scale)
         confidence = numbers.confidence
         mean, effective, weight = numbers.mean, numbers.effective, numbers.weight
-        sign = t.sign
+        n_claims, start = len(claims), t.start
+        sign_of = np.asarray(t.sign)
+        channel = np.asarray(t.channel, dtype=np.intp)
+        claim = np.asarray(t.claim, dtype=np.intp)
+        # What each attribution said, read from the table: its channel's source and
+        # relays by id, and its stance.
+        ids = t.ids
+        ch_source = [ids[s] for s in t.ch_source]
+        ch_via = [tuple([ids[r] for r in chain]) for chain in t.ch_chain]
+        channels = channel.tolist()
+        said = list(
+            map(
+                make_evidence,
+                [ch_source[c] for c in channels],
+                [ch_via[c] for c in channels],
+                [STANCES[s] for s in sign_of.tolist()],
+                mean,
+                effective,
+                weight,
+                map(notes.get, range(len(channels))),
+            )
+        )
+        evidence = [tuple(said[a:b]) for a, b in itertools.pairwise(start)]
         # Per claim: independent sources whose evidence carries weight, those of
-        # them that raise it, and whether any evidence carries weight.
-        independent: list[float] = []
-        confirming: list[float] = []
-        weighty: list[bool] = []
-        evidence: list[tuple[Evidence, ...]] = []
-        row = 0
-        for c in claims:
-            n_independent = n_confirming = 0.0
-            carried = False
-            items = []
-            for a in c.attributions:
-                w = weight[row]
-                if abs(w) > _NO_WEIGHT:
-                    carried = True
-                    n_independent += scale[row]
-                    if w > _NO_WEIGHT and sign[row] > 0:
-                        n_confirming += scale[row]
-                items.append(
-                    make_evidence(
-                        a.source,
-                        tuple(a.via),
-                        a.stance,
-                        mean[row],
-                        effective[row],
-                        w,
-                        notes.get(row),
-                    )
-                )
-                row += 1
-            independent.append(n_independent)
-            confirming.append(n_confirming)
-            weighty.append(carried)
-            evidence.append(tuple(items))
+        # them that raise it, and whether any evidence carries weight (sums in
+        # row order, as bincount adds).
+        w = np.asarray(weight, dtype=float)
+        carries = np.abs(w) > _NO_WEIGHT
+        raises = (w > _NO_WEIGHT) & (sign_of > 0)
+        scales = np.asarray(t.scale, dtype=float)
+        independent = np.bincount(claim[carries], scales[carries], n_claims).tolist()
+        confirming = np.bincount(claim[raises], scales[raises], n_claims).tolist()
+        weighty = (np.bincount(claim[carries], minlength=n_claims) > 0).tolist()
+        named = _named(t, channel, claim, sign_of)
         if len(claims) <= _FEW:
             # numpy's per-call cost exceeds the work for a few claims.
             terms = [estimative_term(x) for x in confidence]
@@ -276,10 +311,12 @@ class ClaimScorer:
             credibility = credibility_levels(conf, np.array(weighty), np.array(confirming)).tolist()
         level = p.interval_level
         level_text = percent(level)
+        # Summaries of claims the table could not name sources for name them from the evidence.
+        by_id = dict(zip(ids, t.labels, strict=True)) if None in named else {}
         out = []
-        for c, named, term, p_true, (low, high), n_eff, cred, items in zip(
+        for c, names, term, p_true, (low, high), n_eff, cred, items in zip(
             claims,
-            t.named,
+            named,
             terms,
             confidence,
             numbers.interval,
@@ -298,11 +335,42 @@ class ClaimScorer:
                     cred,
                     n_eff,
                     items,
-                    _summary(term, p_true, interval, n_eff, items, named, level, level_text, t),
+                    _summary(term, p_true, interval, n_eff, items, names, level, level_text, by_id),
                     MODEL,
                 )
             )
         return out
+
+
+def _named(
+    t: RowLists, channel: IntArray, claim: IntArray, sign: IntArray
+) -> list[tuple[list[str], list[str], list[str]] | None]:
+    """Per claim, the names ("source via relay") of its supporting, refuting and neutral
+    channels in row order, or None when a source appears twice on one side (the summary
+    then names sources from the evidence)."""
+    n_claims = len(t.start) - 1
+    labels = t.labels
+    ch_name = [
+        f"{labels[s]} via {' via '.join([labels[r] for r in chain])}" if chain else labels[s]
+        for s, chain in zip(t.ch_source, t.ch_chain, strict=True)
+    ]
+    # A source twice on one side: a merged row, or a neutral source met again.
+    unnamed = np.zeros(n_claims, dtype=bool)
+    unnamed[claim[np.asarray(t.merged, dtype=np.intp)]] = True
+    neutral = np.flatnonzero(sign == 0)
+    source = np.asarray(t.ch_source, dtype=np.intp)[channel[neutral]]
+    key = claim[neutral] * len(t.ids) + source
+    repeated = np.unique(key, return_counts=True)
+    unnamed[repeated[0][repeated[1] > 1] // max(len(t.ids), 1)] = True
+    sides = []
+    for rows in (np.flatnonzero(sign > 0), np.flatnonzero(sign < 0), neutral):
+        names = [ch_name[c] for c in channel[rows].tolist()]
+        cuts = np.searchsorted(claim[rows], np.arange(n_claims + 1)).tolist()
+        sides.append([names[a:b] for a, b in itertools.pairwise(cuts)])
+    return [
+        None if skip else (supports, refutes, neutrals)
+        for skip, supports, refutes, neutrals in zip(unnamed.tolist(), *sides, strict=True)
+    ]
 
 
 def _notes(t: RowLists, scale: list[float]) -> dict[int, str]:
@@ -310,14 +378,17 @@ def _notes(t: RowLists, scale: list[float]) -> dict[int, str]:
     parts: dict[int, list[str]] = {}
     start, claim = t.start, t.claim
     duplicates: dict[int, list[str]] = {}
-    for row, primary in zip(t.merged, t.merged_to, strict=True):
+    merged, merged_to = np.asarray(t.merged).tolist(), np.asarray(t.merged_to).tolist()
+    for row, primary in zip(merged, merged_to, strict=True):
         duplicates.setdefault(primary, []).append(f"#{row - start[claim[row]] + 1}")
         parts[row] = [f"same original source as evidence #{primary - start[claim[row]] + 1}"]
     for primary, also in duplicates.items():
         parts[primary] = [f"counted once with evidence {', '.join(also)} (same original source)"]
     # Rows of one cluster, or alike, share their note: format it once.
     said: dict[tuple[str | None, float, float], str] = {}
-    for row, (factor, reports) in enumerate(zip(t.factor.tolist(), t.reports, strict=True)):
+    for row, (factor, reports) in enumerate(
+        zip(t.factor.tolist(), np.asarray(t.reports).tolist(), strict=True)
+    ):
         if factor >= 1 - _NO_WEIGHT or reports == 0:
             continue
         group = t.groups[t.ch_source[t.channel[row]]]
@@ -338,12 +409,11 @@ def _summary(
     named: tuple[list[str], list[str], list[str]] | None,
     level: float,
     level_text: str,
-    table: RowLists,
+    labels: Mapping[str, str],
 ) -> str:
     """The score's sentence, from the channels named per stance when the table could name them
-    (else from the evidence, with the table's labels)."""
+    (else from the evidence, with ``labels``: the table's, by entity id)."""
     if named is None:
-        labels = dict(zip(table.ids, table.labels, strict=True))
         return summarize(term, confidence, interval, independent, items, level, labels)
     return sentence(term, confidence, interval, independent, *named, level_text)
 

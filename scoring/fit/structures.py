@@ -87,6 +87,10 @@ class OneCoin:
 
     Attributes
     ----------
+    warm_start : bool
+        Whether the next fit starts from this structure's fitted parameters and
+        an E-step at them, rather than from the priors and a weighted majority
+        vote (False until set, as a refit of the same store on moved data does).
     alpha_, beta_ : ndarray, shape (n_sources,)
         Each source's Beta belief: prior plus expected hits and misses.
     reliability_ : ndarray, shape (n_sources,)
@@ -107,6 +111,7 @@ class OneCoin:
     """
 
     name = "one coin"
+    warm_start = False
 
     def __init__(
         self,
@@ -141,11 +146,12 @@ class OneCoin:
         ``InProcess`` partitions this structure ends holding the store's
         per-row state and ``score_``; otherwise only the parameters.
         """
-        self.alpha_ = data.prior_alpha.copy()
-        self.beta_ = data.prior_beta.copy()
-        self.reliability_ = self.alpha_ / (self.alpha_ + self.beta_)
-        self.base_ = np.zeros(data.n_classes)
-        self._first_parameters()
+        if not self.warm_start:
+            self.alpha_ = data.prior_alpha.copy()
+            self.beta_ = data.prior_beta.copy()
+            self.reliability_ = self.alpha_ / (self.alpha_ + self.beta_)
+            self.base_ = np.zeros(data.n_classes)
+            self._first_parameters()
         partitions.start(self.parameters())
         self.n_iter_, self.converged_ = 0, False
         for _ in range(self.max_iter):
@@ -168,9 +174,12 @@ class OneCoin:
     # --- one partition's side (scoring.fit.partitions) -----------------------------------
 
     def start_partition(self, layout: Layout) -> None:
-        """Per-row constants of ``layout``'s partition and its starting scores, a weighted
-        majority vote, at the current parameters."""
+        """Per-row constants of ``layout``'s partition and its starting scores at the
+        current parameters: a weighted majority vote, or an E-step (``warm_start``)."""
         self._start(layout)
+        if self.warm_start:
+            self.score_ = self._e_step(layout)
+            return
         data = layout.data
         self.weight_ = data.sign * data.fidelity * data.weight_scale
         self._own = self.weight_

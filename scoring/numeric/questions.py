@@ -7,10 +7,11 @@ when it is not defined and one of its claims carries a value.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from scoring.claims import Claim
+from scoring.columns import ClaimColumns
 from scoring.numeric.errors import ErrorScale
 from scoring.numeric.estimate import Estimate
 from scoring.numeric.figures import NumericQuestion
@@ -103,10 +104,54 @@ class QuestionScorer:
             As ``QuestionKinds.numeric_questions``, and for values that do not
             fit their question.
         """
+        return self._score(
+            claims,
+            lambda plain: self.claims.score([claims[i] for i in plain], sources),
+            lambda members: [claims[i] for i in members],
+            sources,
+            kinds,
+            errors,
+        )
+
+    def score_columns(
+        self,
+        columns: ClaimColumns,
+        positions: Sequence[int],
+        sources: Mapping[str, SourceBelief],
+        *,
+        kinds: QuestionKinds | None = None,
+        errors: Mapping[str, ErrorScale] | None = None,
+    ) -> Scored:
+        """``score(columns.claims(positions), ...)``: choice claims scored from the columns
+        (``ClaimScorer.score_columns``); only the claims of numeric questions are made whole.
+        """
+        claims = columns.bare_claims(positions)
+        return self._score(
+            claims,
+            lambda plain: self.claims.score_columns(
+                columns, [positions[i] for i in plain], sources, bare=[claims[i] for i in plain]
+            ),
+            lambda members: columns.claims([positions[i] for i in members]),
+            sources,
+            kinds,
+            errors,
+        )
+
+    def _score(
+        self,
+        claims: Sequence[Claim],
+        choice: Callable[[list[int]], list[Score]],
+        whole: Callable[[list[int]], list[Claim]],
+        sources: Mapping[str, SourceBelief],
+        kinds: QuestionKinds | None,
+        errors: Mapping[str, ErrorScale] | None,
+    ) -> Scored:
+        """``score``, given how to score the choice claims at some positions of ``claims``
+        and how to make the claims at some positions whole (with their attributions)."""
         numeric = (kinds or QuestionKinds()).numeric_questions(claims)
         plain = [i for i, c in enumerate(claims) if c.question not in numeric]
         scores: list[Score | None] = [None] * len(claims)
-        for i, s in zip(plain, self.claims.score([claims[i] for i in plain], sources), strict=True):
+        for i, s in zip(plain, choice(plain), strict=True):
             scores[i] = s
         estimates = {}
         for q, question in numeric.items():
@@ -114,7 +159,7 @@ class QuestionScorer:
             values = [claims[i].value for i in members]
             result = self.figures.score(
                 question,
-                [claims[i] for i in members],
+                whole(members),
                 [v for v in values if v is not None],
                 sources,
                 errors,

@@ -715,7 +715,7 @@ def _scores(
 ) -> list[scoring.Score]:
     """The new scores of the claims at positions ``chunk`` of ``columns`` (on a worker of
     the cluster when there is one: the columns are sent once, a chunk as positions)."""
-    return scorer.score(columns.claims(chunk), beliefs, kinds=kinds, errors=errors).scores
+    return scorer.score_columns(columns, chunk, beliefs, kinds=kinds, errors=errors).scores
 
 
 def _chunks(snapshot: Snapshot, positions: Sequence[int], size: int) -> Iterator[list[int]]:

@@ -9,6 +9,7 @@ reliabilities by far more).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from scoring.fit import FitData, ReliabilityLearner
+from scoring.fit.layout import Layout
 from scoring.fit.partitions import question_partitions
 from service.jobs.learning import learn_reliabilities
 from service.jobs.lock import job_lock
@@ -111,6 +113,35 @@ def test_the_cluster_fit_equals_the_local_fit(
             )
     assert remote.temperature_ == pytest.approx(local.temperature_, abs=TOLERANCE)
     np.testing.assert_allclose(remote.confidence_, local.confidence_, rtol=0, atol=TOLERANCE)
+
+
+@pytest.mark.parametrize("store", [_grouped_store, _confusing_store])
+def test_a_warm_refit_on_the_cluster_equals_the_local_one(
+    dask_client: Client, store: Callable[[], FitData]
+) -> None:
+    # A relay pass: the same store with its fidelities moved, from the fit's parameters.
+    data = store()
+    moved = data.with_fidelity(np.linspace(0.6, 1.0, data.n_rows))
+    local = _learner().fit(data).refit(moved)
+    remote = _learner(DaskEngine(dask_client, partitions=3)).fit(data).refit(moved)
+    assert remote.n_iter_ == local.n_iter_
+    np.testing.assert_allclose(remote.alpha_, local.alpha_, rtol=0, atol=TOLERANCE)
+    np.testing.assert_allclose(remote.beta_, local.beta_, rtol=0, atol=TOLERANCE)
+    np.testing.assert_allclose(remote.confidence_, local.confidence_, rtol=0, atol=TOLERANCE)
+
+
+@pytest.mark.parametrize("store", [_grouped_store, _confusing_store])
+def test_a_warm_refit_lands_where_a_fit_from_the_priors_does(store: Callable[[], FitData]) -> None:
+    data = store()
+    moved = data.with_fidelity(np.linspace(0.6, 1.0, data.n_rows))
+    learner = _learner().fit(data)
+    cold = copy.copy(learner.structure_).fit(Layout(moved, 0.5, 365.0))
+    warm = learner.refit(moved).structure_
+    assert warm.warm_start and not cold.warm_start
+    assert warm.n_iter_ < cold.n_iter_
+    # Both stop within the EM's tolerance of one fixed point.
+    np.testing.assert_allclose(warm.reliability_, cold.reliability_, rtol=0, atol=1e-4)
+    np.testing.assert_allclose(warm.score_, cold.score_, rtol=0, atol=1e-3)
 
 
 def test_the_confusion_store_did_choose_confusion_matrices() -> None:

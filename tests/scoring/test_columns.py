@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from scoring import Attribution, Beta, Claim, EvidenceRows, ScoringParams, SourceBelief
+from scoring import (
+    Attribution,
+    Beta,
+    Claim,
+    ClaimScorer,
+    EvidenceRows,
+    ScoringParams,
+    SourceBelief,
+)
 from scoring.columns import ClaimColumns, evidence_rows
+from scoring.explain import summarize
 from scoring.numeric.figures import Figure
 
 
@@ -45,6 +56,25 @@ def test_a_slice_is_a_partition_of_claims() -> None:
     part = columns.slice(1, 3)
     assert part.claims(range(2)) == claims[1:]
     assert part.age_days.tolist() == [3.0]
+
+
+def test_taken_claims_are_those_claims_in_that_order() -> None:
+    claims = _claims()
+    columns = ClaimColumns.of_claims(claims, [1.0, 2.0, 3.0, 4.0])
+    taken = columns.take([2, 0])
+    assert taken.claims(range(2)) == [claims[2], claims[0]]
+    assert taken.age_days.tolist() == [4.0, 1.0, 2.0, 3.0]
+    assert taken.entities is columns.entities
+    assert columns.take([]).claims([]) == []
+
+
+def test_bare_claims_are_the_claims_without_attributions() -> None:
+    claims = _claims()
+    columns = ClaimColumns.of_claims(claims)
+    assert columns.bare_claims([2, 0]) == [
+        replace(claims[2], attributions=()),
+        replace(claims[0], attributions=()),
+    ]
 
 
 def test_inconsistent_lengths_are_refused() -> None:
@@ -120,3 +150,40 @@ def test_evidence_rows_refuse_out_of_range_values() -> None:
     columns = ClaimColumns.of_claims([Claim((Attribution("a", certainty=0.0),))])
     with pytest.raises(ValueError, match="certainty"):
         evidence_rows(columns, {}, ScoringParams())
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_scores_from_columns_equal_the_scores_of_the_claims(seed: int) -> None:
+    # Several passes a call (a small pass budget), relays, hedges, merged channels,
+    # neutral repeats and questions; a subset of the claims in another order.
+    claims, sources = _random_claims(seed, 300)
+    claims = [replace(c, question=f"q{i // 3}") if i % 2 == 0 else c for i, c in enumerate(claims)]
+    # About 256 rows a pass: three passes or so.
+    scorer = ClaimScorer(ScoringParams(interval_samples=4096))
+    columns = ClaimColumns.of_claims(claims)
+    positions = list(range(299, -1, -2)) if seed % 2 else list(range(300))
+    expected = scorer.score([claims[i] for i in positions], sources)
+    assert scorer.score_columns(columns, positions, sources) == expected
+    few = positions[:5]
+    assert scorer.score_columns(columns, few, sources) == scorer.score(
+        [claims[i] for i in few], sources
+    )
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_summaries_name_the_sources_their_evidence_names(seed: int) -> None:
+    # The scorer names each channel from its table; the reference names them from the
+    # evidence (what it does itself when a source appears twice on one side).
+    claims, sources = _random_claims(seed, 300)
+    params = ScoringParams()
+    labels = {s: b.name for s, b in sources.items() if b.name}
+    for score in ClaimScorer(params).score(claims, sources):
+        assert score.summary == summarize(
+            score.estimative,
+            score.confidence,
+            score.interval,
+            score.independent_sources,
+            score.evidence,
+            params.interval_level,
+            labels,
+        )
