@@ -93,6 +93,7 @@ class ReliabilityLearner:
     confidence_ : ndarray, shape (n_claims,)
         Each claim's calibrated probability (resolved claims at their outcome).
     n_iter_ : int
+        EM iterations of the fit and of every ``refit`` since.
     converged_ : bool
     """
 
@@ -197,7 +198,11 @@ class ReliabilityLearner:
         moved), starting from its fitted parameters: a relay pass moves them little, and
         converges in a few iterations where a fit from the priors takes some twenty."""
         self.structure_.warm_start = True
-        return self._fit_on(Layout(data, self.unresolved_weight, self.half_life_days))
+        done = self.n_iter_
+        self._fit_on(Layout(data, self.unresolved_weight, self.half_life_days))
+        # The job's stats count the whole fit's work, not only its last pass's.
+        self.n_iter_ += done
+        return self
 
     def _fit_on(self, layout: Layout) -> Self:
         data = layout.data

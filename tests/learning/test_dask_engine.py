@@ -135,10 +135,12 @@ def test_a_warm_refit_lands_where_a_fit_from_the_priors_does(store: Callable[[],
     data = store()
     moved = data.with_fidelity(np.linspace(0.6, 1.0, data.n_rows))
     learner = _learner().fit(data)
+    first = learner.n_iter_
     cold = copy.copy(learner.structure_).fit(Layout(moved, 0.5, 365.0))
     warm = learner.refit(moved).structure_
     assert warm.warm_start and not cold.warm_start
     assert warm.n_iter_ < cold.n_iter_
+    assert learner.n_iter_ == first + warm.n_iter_  # the job reports the whole fit's work
     # Both stop within the EM's tolerance of one fixed point.
     np.testing.assert_allclose(warm.reliability_, cold.reliability_, rtol=0, atol=1e-4)
     np.testing.assert_allclose(warm.score_, cold.score_, rtol=0, atol=1e-3)
