@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,7 @@ import numpy as np
 from bench.common import header, shared_path, table, write_results
 from bench.http import Server, served_store
 from bench.quality import CROWD_SETS, CrowdResult, CrowdSet, judge_crowd, learn_and_score
+from scoring import Claim
 
 # Claims a request: the API's largest page, so reading back takes as many requests.
 BODY_CLAIMS = 1_000
@@ -44,10 +46,8 @@ class ServedRun:
     job: dict[str, Any]
 
 
-def claim_bodies(crowd: CrowdSet) -> tuple[list[dict[str, Any]], np.ndarray, np.ndarray]:
-    """The set's claims as ``POST /v1/claims`` takes them, and each claim's question and
-    label index."""
-    claims, question, label = crowd.claims()
+def claim_bodies(claims: Sequence[Claim]) -> list[dict[str, Any]]:
+    """The claims as ``POST /v1/claims`` takes them."""
     workers: dict[str, str] = {}
     bodies = [
         {
@@ -61,7 +61,7 @@ def claim_bodies(crowd: CrowdSet) -> tuple[list[dict[str, Any]], np.ndarray, np.
         }
         for c in claims
     ]
-    return bodies, question, label
+    return bodies
 
 
 def served_confidences(server: Server, key: str) -> dict[str, float]:
@@ -92,7 +92,8 @@ def run_job(server: Server, key: str) -> dict[str, Any]:
 
 
 def served_set(crowd: CrowdSet) -> ServedRun:
-    bodies, question, label = claim_bodies(crowd)
+    claims, question, label = crowd.claims()
+    bodies = claim_bodies(claims)
     with served_store(WORKERS) as (server, key):
         start = time.perf_counter()
         for i in range(0, len(bodies), BODY_CLAIMS):
@@ -102,7 +103,6 @@ def served_set(crowd: CrowdSet) -> ServedRun:
         done = time.perf_counter()
         stored = served_confidences(server, key)
     served = np.array([stored[b["id"]] for b in bodies])
-    claims, _, _ = crowd.claims()
     _, local, _ = learn_and_score(claims, {}, np.full(len(claims), np.nan), claims)
     results = []
     for method, confidence in (("served", served), ("in process", local)):

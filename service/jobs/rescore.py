@@ -530,8 +530,7 @@ class _Rescore:
             named_changed[of_claim[hit]] = True
         known = np.array([m in (scoring.MODEL, NUMERIC_MODEL) for m in stored.models] + [False])
         current = stored.present & known[stored.model]
-        is_open = np.isnan(snapshot.outcome)
-        stale = is_open & (~current | named_changed)
+        stale = snapshot.is_open & (~current | named_changed)
         questions = np.unique(c.question[stale & (c.question >= 0)])
         if questions.size:
             stale |= np.isin(c.question, questions)
@@ -548,7 +547,7 @@ class _Rescore:
         started = time.perf_counter()
         now = utcnow()
         tolerance = self.job.learning.rescore_min_change
-        is_open = np.isnan(snapshot.outcome)
+        is_open = snapshot.is_open
         stored = snapshot.scores
         changed: dict[int, dict[str, Any]] = {}
         for i, score in zip(chunk, scores, strict=True):

@@ -14,6 +14,7 @@ integers, never parsed datetimes.
 
 from __future__ import annotations
 
+import functools
 from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from sqlalchemy import Connection, Engine, select
 from scoring.claims import STANCE_SIGN
 from scoring.columns import ClaimColumns
 from scoring.evidence import FloatArray
+from scoring.fit.data import BoolArray
 from scoring.numeric import ErrorScale, QuestionKinds
 from service.scoring_model import ScoringModel
 from service.store import change_counters
@@ -138,6 +140,11 @@ class Snapshot:
     @property
     def n_attributions(self) -> int:
         return self.columns.n_attributions
+
+    @functools.cached_property
+    def is_open(self) -> BoolArray:
+        """Whether each claim is unresolved (read once: every chunk of a job asks)."""
+        return np.isnan(self.outcome)
 
     @property
     def learned(self) -> dict[str, Any]:

@@ -76,10 +76,9 @@ def _each_object_once(process: Callable[[Any], Any], values: Sequence[Any]) -> l
     out = []
     for value in values:
         key = id(value)  # the objects are alive in ``values``, so ids stay distinct
-        if key in done:
-            out.append(done[key])
-        else:
-            out.append(done.setdefault(key, process(value)))
+        if key not in done:
+            done[key] = process(value)
+        out.append(done[key])
     return out
 
 
