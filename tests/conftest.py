@@ -28,11 +28,13 @@ from service.store.models import Base
 from service.store.schema_migrations import upgrade
 from service.web.auth import Role, create_key
 
-# CI draws the same examples on every run, so a red build is a finding to reproduce, not
-# a roll of the dice; locally each run explores new examples.
-settings.register_profile("ci", derandomize=True)
-if os.environ.get("CI"):
-    settings.load_profile("ci")
+# `make test` draws the same examples on every run, in CI and on a new user's machine, so
+# a red run is a finding to reproduce, not a roll of the dice (a clean clone's plain
+# `make test` once failed on a numeric property's known near miss, 0.00114 against its
+# 0.001 tolerance). CREDENCE_HYPOTHESIS=explore draws new examples each run, to look for more.
+settings.register_profile("repeatable", derandomize=True)
+settings.register_profile("explore")
+settings.load_profile(os.environ.get("CREDENCE_HYPOTHESIS", "repeatable"))
 
 PG_URL = os.environ.get("CREDENCE_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
