@@ -71,6 +71,7 @@ GLAD_MAX_ANSWERS = 30_000
 ECE_BINS = 10
 # Goal: on no set more than this below DawidSkene's accuracy.
 DS_MARGIN = 0.005
+DS_RUN_OUT = "DawidSkene, 100 iterations"
 
 LIAR_TRUE = {"true", "mostly-true", "half-true"}
 LIAR_GOAL_BRIER = 0.225
@@ -214,6 +215,11 @@ def crowd_peers(n_answers: int) -> dict[str, Callable[[pd.DataFrame], pd.DataFra
         "MajorityVote": MajorityVote().fit_predict_proba,
         "Wawa": Wawa().fit_predict_proba,
         "DawidSkene": DawidSkene(n_iter=100).fit_predict_proba,
+        # crowd-kit 1.4 stops DawidSkene when its ELBO falls, and that ELBO counts the class
+        # prior once per answer, not once per task: it falls while the likelihood rises, so
+        # the peer above stops after 2 to 34 iterations on these sets. This one runs the EM
+        # its 100 iterations (tol -inf): Dawid-Skene at its maximum likelihood.
+        DS_RUN_OUT: DawidSkene(n_iter=100, tol=-np.inf).fit_predict_proba,
         "OneCoinDawidSkene": OneCoinDawidSkene(n_iter=100).fit_predict_proba,
         "MACE": MACE(n_iter=50).fit_predict_proba,
     }
@@ -320,7 +326,9 @@ def crowd_summary(runs: list[CrowdRun]) -> tuple[str, list[str]]:
         lines.append(
             f"{run.name}: accuracy {acc[ours][run.name]:.4f} vs DawidSkene "
             f"{acc['DawidSkene'][run.name]:.4f} ({100 * gap:+.2f} points; goal >= "
-            f"{-100 * DS_MARGIN:g}) -> {'met' if gap >= -DS_MARGIN - 1e-12 else 'NOT met'}"
+            f"{-100 * DS_MARGIN:g}) -> {'met' if gap >= -DS_MARGIN - 1e-12 else 'NOT met'}; "
+            f"{DS_RUN_OUT} {acc[DS_RUN_OUT][run.name]:.4f} "
+            f"({100 * (acc[ours][run.name] - acc[DS_RUN_OUT][run.name]):+.2f} points)"
         )
     our_ece = float(np.mean(list(ece[ours].values())))
     peer_ece = {
@@ -541,7 +549,17 @@ def main() -> None:
             "model. A question's probabilities are its claims' confidences (answers nobody gave "
             "get 0; 'none of them' keeps the rest). crowd-kit 1.4 peers ran in this process on "
             "the same answers with their defaults (DawidSkene, OneCoinDawidSkene 100 iterations, "
-            f"MACE 50; GLAD only on sets of at most {GLAD_MAX_ANSWERS:,} answers). Published "
+            f"MACE 50; GLAD only on sets of at most {GLAD_MAX_ANSWERS:,} answers). "
+            "crowd-kit's DawidSkene stops when its ELBO falls, but that ELBO adds the class "
+            "prior once per answer rather than once per task, so it falls while the model's "
+            "likelihood still rises (fact_eval: its ELBO -0.914, -0.921, -0.930 at iterations "
+            "1-3 while the log-likelihood per answer rises -0.3727, -0.3712, -0.3701, and on to "
+            "-0.3593 at 100); it stops after 2 iterations on duck, cf_amt, adult and fact_eval, "
+            "3 to 9 on trec, zencrowd_in, cf, sentiment, rte and sp, close to its majority-vote "
+            "start. The column "
+            f"'{DS_RUN_OUT}' is the same aggregator run its 100 iterations (tol -inf), "
+            "Dawid-Skene at its maximum likelihood; the DawidSkene goal is still judged against "
+            "crowd-kit's defaults. Published "
             "IBCC/EBCC/BWA accuracies are from ../shared/README.md.\n\n"
             + DESIGN_NOTES
             + "\n"
