@@ -310,3 +310,17 @@ def test_fit_data_is_read_only() -> None:
     data, _, _ = binary_crowd(seed=11, n_claims=10, n_sources=5)
     with pytest.raises(ValueError):
         data.sign[0] = -data.sign[0]
+
+
+def test_fit_data_takes_an_array_it_owns_without_a_copy_and_copies_a_view() -> None:
+    """A store's rows are most of a fit's memory: an array is frozen, not copied; a view
+    of someone's array is copied, so that an edit through its base cannot reach the data."""
+    fidelity = np.full(2, 0.5)
+    base = np.array([1.0, 9.0, -1.0, 9.0])
+    data = FitData.build([0, 1], [0, 1], n_claims=2, n_sources=2, fidelity=fidelity, sign=base[::2])
+    assert data.fidelity is fidelity
+    with pytest.raises(ValueError):
+        fidelity[0] = 1.0
+    base[0] = -1.0
+    assert data.sign.tolist() == [1.0, -1.0]
+
