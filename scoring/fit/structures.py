@@ -210,7 +210,7 @@ class OneCoin:
         self._direct = bool((data.fidelity == 1).all())
         self._any_pick = bool(pick.any())
         # The direct E-step keeps its per-row constants (8 bytes a row each); the other
-        # computes its stance chances' a block of rows at a time (``_row_weights``).
+        # computes its stance chances a block of rows at a time (``_row_weights``).
         if self._direct:
             # With every statement direct, a row's weights are its source's
             # log-odds plus a constant of its question's size.
