@@ -335,6 +335,7 @@ def row_lists(
     # Entities in order of first appearance in (source, relays...) of each row in turn.
     codes = np.concatenate((c.source, c.via)).astype(np.intp)
     place = np.concatenate((np.arange(m) + c.via_start[:-1], via_row + 1 + np.arange(c.via.size)))
+    del via_row
     first = np.full(len(c.entities), np.iinfo(np.int64).max)
     np.minimum.at(first, codes, place)
     used = np.flatnonzero(first < np.iinfo(np.int64).max)
@@ -343,8 +344,8 @@ def row_lists(
     index[by_code] = np.arange(by_code.size)
     ids = [c.entities[code] for code in by_code.tolist()]
     src, relays = index[c.source], index[c.via]
-    # Temporaries of every attribution go once used: the table is built while the
-    # snapshot is held, and the job's peak memory is made here and in the fit.
+    # Temporaries of every attribution go as soon as they are used: the table is
+    # built while the snapshot is held, and the job's peak memory is made here.
     del codes, place, first, index
 
     unknown, unnamed = params.unknown_source, params.unnamed_correlation
@@ -370,6 +371,7 @@ def row_lists(
         relays[c.via_start[r] : c.via_start[r + 1]].tolist() if via_len[r] else []
         for r in ch_row.tolist()
     ]
+    del via_len
 
     # Questions: a claim alone is its own, numbered in claim order with the others.
     qkey = np.where(c.question >= 0, c.question, len(c.questions) + np.arange(n))
@@ -387,11 +389,16 @@ def row_lists(
     head = order[starts]
     merge = np.arange(m)
     merge[order] = np.repeat(head, np.diff(np.r_[starts, order.size]))
+    del sorted_key
     merged = np.flatnonzero(merge != np.arange(m))
+    merged_to = merge[merged]
+    del merge
     reports = np.zeros(m)
     if order.size:
         reports[head] = np.maximum.reduceat(c.count[order], starts)
+    del order, starts
     weighted = np.sort(head)
+    del head
     weighted_counts = np.bincount(claim[weighted], minlength=n).tolist()
 
     # Correlation clusters: weighted rows of one group on one side of one claim.
@@ -404,10 +411,12 @@ def row_lists(
     )
     corder = np.argsort(cluster_key, kind="stable")
     ckey = cluster_key[corder]
+    del cluster_key
     cstarts = _group_starts(ckey)
     cluster_to = np.repeat(grouped[corder][cstarts], np.diff(np.r_[cstarts, ckey.size]))
     is_member = grouped[corder] != cluster_to
     members = grouped[corder][is_member]
+    del grouped, corder, ckey, cstarts
     member_order = np.argsort(members)
     prior = np.where(np.isnan(c.prior), params.default_claim_prior, c.prior)
     clustered, clustered_to = members[member_order], cluster_to[is_member][member_order]
@@ -429,7 +438,7 @@ def row_lists(
         sign=c.sign.astype(np.intp),
         reports=reports,
         merged=merged,
-        merged_to=merge[merged],
+        merged_to=merged_to,
         clustered=clustered,
         clustered_to=clustered_to,
         weighted=weighted,

@@ -11,6 +11,7 @@ question indexed together. Nothing here evaluates a score.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -457,8 +458,6 @@ class EvidenceRows:
         self.reports = np.asarray(lists.reports, dtype=float)
         self.factor = lists.factor
         self.scale = lists.scale
-        # A row's weight is its channel's log-odds times this.
-        self.coef = self.sign * self.scale
         self.weighted = np.asarray(lists.weighted, dtype=np.intp)
         self.weighted_counts = lists.weighted_counts
 
@@ -468,19 +467,46 @@ class EvidenceRows:
         self.ch_via = np.array(
             [chain + [pad] * (depth - len(chain)) for chain in ch_chain], dtype=np.intp
         ).reshape(len(ch_chain), depth)
+
+    # What only the scorer reads is made when it first does: the batch fit's table of
+    # a whole store (``fit_data``) goes without it.
+
+    @functools.cached_property
+    def coef(self) -> FloatArray:
+        """A row's weight is its channel's log-odds times this."""
+        return self.sign * self.scale
+
+    @functools.cached_property
+    def _merged_channels(self) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+        """``chx``, ``members``, ``member_group`` and ``merged_into``."""
+        none = np.zeros(0, dtype=np.intp)
+        if self.primary.all():
+            return self.channel, none, none, none
+        # Rows of one source reached through several channels: only these
+        # need the noisy-OR, whose logarithms are the costliest step.
+        shared = np.bincount(self.merge, minlength=self.n_rows)[self.merge] > 1
+        members = np.flatnonzero(shared)
+        merged_into, member_group = np.unique(self.merge[members], return_inverse=True)
         # Each row's channel in the extended table: merged channels on the first rows.
-        self.chx = self.channel
-        self.members = self.member_group = self.merged_into = np.zeros(0, dtype=np.intp)
-        if len(merged):
-            # Rows of one source reached through several channels: only these
-            # need the noisy-OR, whose logarithms are the costliest step.
-            shared = np.bincount(self.merge, minlength=row)[self.merge] > 1
-            self.members = np.flatnonzero(shared)
-            self.merged_into, self.member_group = np.unique(
-                self.merge[self.members], return_inverse=True
-            )
-            self.chx = self.channel.copy()
-            self.chx[self.merged_into] = len(ch_source) + np.arange(self.merged_into.size)
+        chx = self.channel.copy()
+        chx[merged_into] = self.ch_source.size + np.arange(merged_into.size)
+        return chx, members, member_group, merged_into
+
+    @property
+    def chx(self) -> IntArray:
+        return self._merged_channels[0]
+
+    @property
+    def members(self) -> IntArray:
+        return self._merged_channels[1]
+
+    @property
+    def member_group(self) -> IntArray:
+        return self._merged_channels[2]
+
+    @property
+    def merged_into(self) -> IntArray:
+        return self._merged_channels[3]
 
     @property
     def n_entities(self) -> int:
@@ -551,7 +577,8 @@ class EvidenceRows:
             age_days=np.asarray(age_days, dtype=float)[keep],
             question=self.question,
             claim_prior=self.prior,
-            outcome=np.asarray(outcome, dtype=float),
+            # A copy: FitData keeps an array it is given read-only, and this is the caller's.
+            outcome=np.array(outcome, dtype=float),
             closed=np.zeros(self.n_questions, dtype=bool),
             prior_alpha=np.asarray(prior_alpha, dtype=float),
             prior_beta=np.asarray(prior_beta, dtype=float),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -23,6 +24,10 @@ class FitData:
     An evidence row is one original source's stance on one claim, with the
     channels that relay it already merged. Construct it directly, or with
     :meth:`build` to fill the optional arrays with their neutral values.
+
+    An array given with its dtype that owns its memory is taken as it is and
+    made read-only, not copied (a store's rows are most of a fit's memory);
+    any other value is copied.
 
     Parameters
     ----------
@@ -86,14 +91,15 @@ class FitData:
                 "source_group": np.intp,
                 "closed": bool,
             }
-            value = np.array(getattr(self, f.name), dtype=dtype.get(f.name, np.float64))
+            value = _frozen(getattr(self, f.name), dtype.get(f.name, np.float64))
             if value.ndim != 1:
                 raise ValueError(f"{f.name} must be one-dimensional")
             if f.name == "claim_class" and value.size == 0:
                 value = np.zeros(np.size(self.question), dtype=np.intp)
+                value.flags.writeable = False
             if f.name == "source_group" and value.size == 0:
                 value = np.full(np.size(self.prior_alpha), -1, dtype=np.intp)
-            value.flags.writeable = False
+                value.flags.writeable = False
             object.__setattr__(self, f.name, value)
         self._validate()
 
@@ -250,6 +256,17 @@ def _replace(data: FitData, **changes: object) -> FitData:
     values = {f.name: getattr(data, f.name) for f in fields(data)}
     values.update(changes)
     return FitData(**values)
+
+
+def _frozen(value: ArrayLike, dtype: type) -> np.ndarray[tuple[int], np.dtype[Any]]:
+    """``value`` as a read-only array of ``dtype``: itself when it already is one that
+    owns its memory (then no longer writeable by anyone), else a read-only copy."""
+    if isinstance(value, np.ndarray) and value.dtype == dtype and value.flags.owndata:
+        value.flags.writeable = False
+        return value
+    copy: np.ndarray[tuple[int], np.dtype[Any]] = np.array(value, dtype=dtype)
+    copy.flags.writeable = False
+    return copy
 
 
 def _in_range(index: IntArray, n: int) -> bool:

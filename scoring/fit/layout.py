@@ -116,24 +116,28 @@ class Layout:
         else:
             self.chance = 1.0 / np.maximum(2, self.size[self.row_question]).astype(float)
         self.binary = (self.n_classes == 1) & (self.size[self.row_question] == 1)
-        decay = np.ones(data.n_rows)
-        if half_life_days > 0:
-            decay = np.exp2(-data.age_days / half_life_days)
         # A row is alone when its source is the only one speaking to its
         # question: the question's smallest and largest source are the same.
         q = self.row_question
         # Rows come grouped by question when claims do (the scorer's order).
-        ordered = bool((q[1:] >= q[:-1]).all())
-        by_question = np.arange(q.size) if ordered else np.argsort(q, kind="stable")
-        ranked = q[by_question]
+        ranked, ranked_source = q, source
+        if not bool((q[1:] >= q[:-1]).all()):
+            by_question = np.argsort(q, kind="stable")
+            ranked, ranked_source = q[by_question], source[by_question]
         first = np.flatnonzero(np.concatenate(([True], ranked[1:] != ranked[:-1])))[: ranked.size]
         lowest, highest = np.zeros(nq, np.intp), np.zeros(nq, np.intp)
         if first.size:
-            lowest[ranked[first]] = np.minimum.reduceat(source[by_question], first)
-            highest[ranked[first]] = np.maximum.reduceat(source[by_question], first)
+            lowest[ranked[first]] = np.minimum.reduceat(ranked_source, first)
+            highest[ranked[first]] = np.maximum.reduceat(ranked_source, first)
         alone = (lowest == highest)[self.row_question] & ~self.known
         weight = np.where(self.known, 1.0, unresolved_weight) * ~alone
-        self.mass = np.abs(data.sign) * data.fidelity * data.weight_scale * decay * weight
+        # In place, factor by factor in the formula's order: a store's rows are most
+        # of a fit's memory, and a temporary of each is as large as the result.
+        self.mass = np.abs(data.sign) * data.fidelity
+        self.mass *= data.weight_scale
+        if half_life_days > 0:
+            self.mass *= np.exp2(-data.age_days / half_life_days)
+        self.mass *= weight
 
     def partition(self, score: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Per question: the largest state score, and the sums of exp(score - largest) over

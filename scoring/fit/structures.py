@@ -22,6 +22,14 @@ from scoring.fit.partitions import InProcess, Parameters, Partitions, Statistics
 _TINY = 1e-9
 # Pseudo-claims behind each class's learned base rate.
 CLASS_PRIOR_STRENGTH = 1.0
+# Rows whose stance chances an E-step computes at a time: their constants and
+# temporaries stay a few megabytes whatever the store's size (a dozen arrays of
+# every row, kept or made at once, were most of the job's peak memory).
+E_STEP_ROWS = 1 << 16
+
+
+_NO_ROWS = np.zeros(0)
+_NO_ROWS.flags.writeable = False
 
 
 def _log(p: FloatArray) -> FloatArray:
@@ -197,24 +205,21 @@ class OneCoin:
     def _start(self, layout: Layout) -> None:
         """Per-row constants of the E- and M-steps, computed once a fit."""
         data = layout.data
-        scale = data.weight_scale * np.abs(data.sign)
         support = data.sign > 0
         pick = support & ~layout.binary
         self._direct = bool((data.fidelity == 1).all())
         self._any_pick = bool(pick.any())
-        # Each E-step path keeps only its own per-row constants (8 bytes a row each).
+        # The direct E-step keeps its per-row constants (8 bytes a row each); the other
+        # computes its stance chances a block of rows at a time (``_row_weights``).
         if self._direct:
             # With every statement direct, a row's weights are its source's
             # log-odds plus a constant of its question's size.
+            scale = data.weight_scale * np.abs(data.sign)
             chance = layout.chance
             self._signed_scale = np.where(support, scale, -scale)
             self._pick_scale = scale * pick
             self._pick_offset = self._pick_scale * np.log(1 / chance - 1)
             self._shared_offset = -self._pick_scale * np.log1p(-chance)
-        else:
-            # The stance chances' per-row constants, once a fit rather than once an E-step.
-            self._scale = scale
-            self._rows = _StanceRows.of(layout, slice(None))
         self._signed_mass = np.where(support, layout.mass, -layout.mass)
         n = data.n_sources
         refuting = np.where(support, 0.0, layout.mass)
@@ -233,6 +238,8 @@ class OneCoin:
 
     def _e_step(self, layout: Layout) -> FloatArray:
         """State scores given the sources' current parameters."""
+        # The previous weights go before the new ones are made: two arrays of every row.
+        self._own = self._shared = self.weight_ = _NO_ROWS
         self._own, self._shared = self._row_weights(layout)
         self.weight_ = self._own
         return self._base_scores(layout) + self.evidence(layout)
@@ -289,9 +296,16 @@ class OneCoin:
             if self._any_pick:
                 shared = self._pick_scale * log_miss[data.source] + self._shared_offset
             return weight, shared
-        own, other, none = self._stance_chances(self._rows, data.source)
-        log_other = _log(other)
-        return (_log(own) - log_other) * self._scale, (log_other - _log(none)) * self._scale
+        weight, shared = np.empty(data.n_rows), np.empty(data.n_rows)
+        for start in range(0, data.n_rows, E_STEP_ROWS):
+            block = slice(start, start + E_STEP_ROWS)
+            scale = data.weight_scale[block] * np.abs(data.sign[block])
+            rows = _StanceRows.of(layout, block)
+            own, other, none = self._stance_chances(rows, data.source[block])
+            log_other = _log(other)
+            weight[block] = (_log(own) - log_other) * scale
+            shared[block] = (log_other - _log(none)) * scale
+        return weight, shared
 
     def pair_likelihood(
         self, layout: Layout, pair_row: IntArray, pair_state: IntArray

@@ -220,9 +220,14 @@ def _json(value: Any) -> Any:
     return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
-def _joined(parts: Mapping[str, Sequence[Any]], name: str, dtype: Any) -> Any:
-    """The batches of column ``name`` read in ``parts``, as one array (empty: of ``dtype``)."""
-    return np.concatenate(parts[name]) if parts[name] else np.zeros(0, dtype=dtype)
+def _joined(parts: dict[str, list[Any]], name: str, dtype: Any) -> Any:
+    """The batches of column ``name`` read in ``parts``, as one array (empty: of ``dtype``).
+
+    The batches are taken out of ``parts`` and go as soon as they are joined, so
+    joining a snapshot's columns holds one column twice at a time, not all of them.
+    """
+    batches = parts.pop(name)
+    return np.concatenate(batches) if batches else np.zeros(0, dtype=dtype)
 
 
 def read_snapshot(
@@ -455,7 +460,7 @@ def _read_attributions(connection: Connection, claims: _Claims, now: datetime) -
         parts["count"].append(np.array([int(k) for k in count], dtype=np.int32))
         parts["age"].append(np.maximum(_floats(age_days), 0.0).astype(np.float32))
 
-    claim = _joined(parts, "claim", np.int64)
+    claim_rows = np.bincount(_joined(parts, "claim", np.int64), minlength=n)
     via_len = _joined(parts, "via_len", np.int64)
     via = np.frombuffer(relays, dtype=np.int32) if relays else np.zeros(0, dtype=np.int32)
     return ClaimColumns(
@@ -465,7 +470,7 @@ def _read_attributions(connection: Connection, claims: _Claims, now: datetime) -
         question=claims.question,
         questions=claims.questions,
         text=claims.text,
-        start=np.concatenate(([0], np.cumsum(np.bincount(claim, minlength=n)))).astype(np.int64),
+        start=np.concatenate(([0], np.cumsum(claim_rows))).astype(np.int64),
         source=_joined(parts, "source", np.int32),
         sign=_joined(parts, "sign", np.int8),
         certainty=_joined(parts, "certainty", float),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scoring.fit import ConfusionMatrices, FitData, Layout, OneCoin, ReliabilityLearner
+from scoring.fit import ConfusionMatrices, FitData, Layout, OneCoin, ReliabilityLearner, structures
 from scoring.fit.selection import best_temperature, evidence_scale
 from scoring.track_record import track_record_posterior
 
@@ -310,3 +310,36 @@ def test_fit_data_is_read_only() -> None:
     data, _, _ = binary_crowd(seed=11, n_claims=10, n_sources=5)
     with pytest.raises(ValueError):
         data.sign[0] = -data.sign[0]
+
+
+def test_fit_data_takes_an_array_it_owns_without_a_copy_and_copies_a_view() -> None:
+    """A store's rows are most of a fit's memory: an array is frozen, not copied; a view
+    of someone's array is copied, so that an edit through its base cannot reach the data."""
+    fidelity = np.full(2, 0.5)
+    base = np.array([1.0, 9.0, -1.0, 9.0])
+    data = FitData.build([0, 1], [0, 1], n_claims=2, n_sources=2, fidelity=fidelity, sign=base[::2])
+    assert data.fidelity is fidelity
+    with pytest.raises(ValueError):
+        fidelity[0] = 1.0
+    base[0] = -1.0
+    assert data.sign.tolist() == [1.0, -1.0]
+
+
+@pytest.mark.parametrize("pick_answers", [False, True])
+def test_the_e_step_a_block_of_rows_at_a_time_equals_it_over_all_rows(
+    monkeypatch: pytest.MonkeyPatch, pick_answers: bool
+) -> None:
+    if pick_answers:
+        data = picks(seed=14, confusion=one_coin_confusion(np.full(60, 0.7), 3))[0]
+    else:
+        data = binary_crowd(seed=14)[0]
+    # Relayed rows: the E-step that computes its stance chances in blocks.
+    fidelity = np.random.default_rng(14).uniform(0.3, 1.0, data.n_rows)
+    data = data.with_fidelity(fidelity)
+    whole = OneCoin(class_prior=True).fit(Layout(data, 0.5, 0.0))
+    monkeypatch.setattr(structures, "E_STEP_ROWS", 7)
+    blocked = OneCoin(class_prior=True).fit(Layout(data, 0.5, 0.0))
+    assert blocked.n_iter_ == whole.n_iter_ > 1
+    np.testing.assert_array_equal(blocked.reliability_, whole.reliability_)
+    np.testing.assert_array_equal(blocked.score_, whole.score_)
+    np.testing.assert_array_equal(blocked.weight_, whole.weight_)
