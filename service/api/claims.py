@@ -63,13 +63,17 @@ def create_claims(body: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]
     it with 422 and stores nothing.
     """
     app = state()
-    errors = question_store.value_errors(get_session(), body["claims"], with_stored=True)
+    claims = body["claims"]
+    errors = question_store.value_errors(get_session(), claims, with_stored=True)
     if errors:
         abort(422, errors=errors)
-    # Scored before the session (and on SQLite the write lock) is taken.
+    # Scored, and a batch outside any question warned about, before the session (and
+    # on SQLite the write lock) is taken; answers' warnings count the stored answers.
+    questions = [c["question"] for c in claims if c.get("question") is not None]
+    warnings = [] if questions else claim_warnings(claims, app.book.definitions, {})
     scorer = app.setup.scorer.with_model(app.book.model)
     batch = claim_store.prepare_claims(
-        body["claims"], scorer=scorer, beliefs=app.book.beliefs, now=utcnow()
+        claims, scorer=scorer, beliefs=app.book.beliefs, now=utcnow()
     )
     session = get_session()
     stored = claim_store.store_claims(
@@ -79,13 +83,9 @@ def create_claims(body: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]
         beliefs=app.book.beliefs,
         beliefs_version=app.sources.version,
     )
-    claims = body["claims"]
-    questions = [c["question"] for c in claims if c.get("question") is not None]
-    warnings = claim_warnings(
-        claims,
-        app.book.definitions,
-        claim_store.question_sizes(session, questions) if questions else {},
-    )
+    if questions:
+        sizes = claim_store.question_sizes(session, questions)
+        warnings = claim_warnings(claims, app.book.definitions, sizes)
     index = {c["id"]: i for i, c in enumerate(claims) if "id" in c}
     warnings += [
         removed_warning(index[s.id], removed)

@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Executable, TypeDecorator
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -122,5 +123,16 @@ def prepare_columns(
 
 def run_many(session: Session, prepared: Prepared | None) -> None:
     """Run a prepared statement once per row, in one call, inside the session's transaction."""
-    if prepared is not None:
-        session.connection().exec_driver_sql(prepared.sql, prepared.parameters)
+    if prepared is None:
+        return
+    connection = session.connection()  # begins the transaction (BEGIN IMMEDIATE on SQLite)
+    dialect = connection.dialect
+    cursor = connection.connection.cursor()
+    try:
+        cursor.executemany(prepared.sql, prepared.parameters)
+    except dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(
+            prepared.sql, prepared.parameters, exc, dialect.loaded_dbapi.Error, dialect=dialect
+        ) from exc
+    finally:
+        cursor.close()

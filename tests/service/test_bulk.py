@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, insert, select
+import pytest
+from sqlalchemy import Table, func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.store.bulk import prepare_columns, run_many
@@ -59,5 +61,22 @@ def test_prepare_columns_without_rows_prepares_nothing(database_url: str) -> Non
     engine = make_engine(database_url)
     try:
         assert prepare_columns(engine.dialect, insert(_JOBS), {"id": [], "kind": []}) is None
+    finally:
+        engine.dispose()
+
+
+def test_run_many_raises_the_driver_error_as_sqlalchemy_does(database_url: str) -> None:
+    """A broken row fails the statement with SQLAlchemy's ``IntegrityError`` (what the app
+    answers 409 to), as ``Session.execute`` would, and the transaction keeps none of it."""
+    engine = make_engine(database_url)
+    try:
+        rows = _rows("twice")[:2]
+        rows[1]["id"] = rows[0]["id"]
+        columns = {key: [row[key] for row in rows] for key in rows[0]}
+        with Session(writer(engine)) as session:
+            with pytest.raises(IntegrityError):
+                run_many(session, prepare_columns(engine.dialect, insert(_JOBS), columns))
+            session.rollback()
+            assert session.scalar(select(func.count()).select_from(_JOBS)) == 0
     finally:
         engine.dispose()
