@@ -163,14 +163,18 @@ def test_partitions_hold_whole_questions_and_split_rows_evenly() -> None:
 
 
 def test_the_job_on_the_cluster_writes_what_the_local_fit_learns(
-    app: Flask, client: FlaskClient, cluster: LocalCluster
+    app: Flask, client: FlaskClient, cluster: LocalCluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _store(app, client)
     post_claims(client, random_claims(60, n_sources=40, seed=9, prefix="x"))
     resolve_directly(app, {"x000003": "confirmed"})
     state = app_state(app)
     engine = engine_of(app)
-    snapshot = read_snapshot(engine, state.sources.catalogue, state.setup, datetime.now(UTC))
+    # One clock for both fits: resolutions count less as they age (half_life_days), so
+    # a job that reads its store a few seconds later learns reliabilities some 1e-9 apart.
+    now = datetime.now(UTC)
+    monkeypatch.setattr("service.jobs.rescore.utcnow", lambda: now)
+    snapshot = read_snapshot(engine, state.sources.catalogue, state.setup, now)
     expected = learn_reliabilities(snapshot, state.setup, state.settings.learning)
 
     lock = job_lock(engine)
