@@ -46,6 +46,7 @@ from sqlalchemy.orm import Session
 import scoring
 from scoring.claims import question_units
 from scoring.columns import ClaimColumns
+from scoring.confidence import DrawTable
 from scoring.intervals import draw_cache
 from scoring.learned import LearnedModel
 from scoring.numeric import NUMERIC_MODEL, ErrorScale, QuestionKinds, QuestionScorer
@@ -346,16 +347,19 @@ class _Rescore:
         self._heartbeat()
         done = 0
         chunks = list(_chunks(snapshot, stale, self.job.chunk_claims))
-        # Scored on the cluster when there is one, compared and written here.
+        scorer = question_scorer(self.job.setup.scorer.with_model(model))
+        # Scored on the cluster when there is one (each worker fills its own
+        # table of draws), compared and written here.
         scored = mapped(
             self.cluster,
             _scores,
             chunks,
             snapshot.columns,
-            question_scorer(self.job.setup.scorer.with_model(model)),
+            scorer,
             beliefs,
             snapshot.kinds,
             self.errors,
+            DrawTable(scorer.claims.params.interval_samples, len(snapshot.columns.entities)),
         )
         for chunk in chunks:
             mark = time.perf_counter()
@@ -711,10 +715,14 @@ def _scores(
     beliefs: Mapping[str, scoring.SourceBelief],
     kinds: QuestionKinds,
     errors: Mapping[str, ErrorScale],
+    table: DrawTable,
 ) -> list[scoring.Score]:
     """The new scores of the claims at positions ``chunk`` of ``columns`` (on a worker of
-    the cluster when there is one: the columns are sent once, a chunk as positions)."""
-    return scorer.score_columns(columns, chunk, beliefs, kinds=kinds, errors=errors).scores
+    the cluster when there is one: the columns are sent once, a chunk as positions), with
+    ``table`` holding the draws of ``columns``' entities."""
+    return scorer.score_columns(
+        columns, chunk, beliefs, kinds=kinds, errors=errors, table=table
+    ).scores
 
 
 def _chunks(snapshot: Snapshot, positions: Sequence[int], size: int) -> Iterator[list[int]]:
