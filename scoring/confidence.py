@@ -48,6 +48,7 @@ from scoring.intervals import (
     DRAW_CACHE_SIZE,
     credible_interval,
     draws_and_mean,
+    new_draws_and_mean,
     quantile_positions,
 )
 from scoring.params import ScoringParams
@@ -148,7 +149,8 @@ class DrawTable:
     ----------
     reliability : ndarray, shape (capacity + 1, samples + 1)
         Row 0 is all ones (the perfect relay that pads chains), then each
-        entity's draws and mean (``draws_and_mean``).
+        entity's draws and mean (``draws_and_mean``); rows past the entities
+        added are uninitialised.
     log_odds : ndarray, shape (capacity + 1, samples + 1)
         Each entity's direct channel's log-odds, as ``_sampled_log_odds`` makes them.
     effective : ndarray, shape (capacity + 1,)
@@ -160,9 +162,11 @@ class DrawTable:
         self.capacity = capacity
         self._lock = threading.Lock()
         self._row: dict[tuple[str, float, float], int] = {}
-        self.reliability = np.ones((capacity + 1, samples + 1))
-        self.log_odds = np.zeros((capacity + 1, samples + 1))
-        self.effective = np.zeros(capacity + 1)
+        # Rows are written as entities come (the pages of the others stay untouched).
+        self.reliability = np.empty((capacity + 1, samples + 1))
+        self.reliability[0] = 1.0
+        self.log_odds = np.empty((capacity + 1, samples + 1))
+        self.effective = np.empty(capacity + 1)
 
     def __getstate__(self) -> dict[str, int]:
         return {"samples": self.samples, "capacity": self.capacity}
@@ -184,7 +188,7 @@ class DrawTable:
         found = [self._row.get(k) for k in keys]
         if None in found:
             with self._lock:
-                found = [self._add(k) for k in keys]
+                found = [self._add(k) if f is None else f for k, f in zip(keys, found, strict=True)]
         return np.array([*found, 0], dtype=np.intp)
 
     def _add(self, key: tuple[str, float, float]) -> int:
@@ -194,11 +198,12 @@ class DrawTable:
         row = len(self._row) + 1
         if row >= self.reliability.shape[0]:
             grown = 2 * self.reliability.shape[0]
-            self.reliability = _grown(self.reliability, grown, 1.0)
-            self.log_odds = _grown(self.log_odds, grown, 0.0)
-            self.effective = _grown(self.effective, grown, 0.0)
+            self.reliability = _grown(self.reliability, grown)
+            self.log_odds = _grown(self.log_odds, grown)
+            self.effective = _grown(self.effective, grown)
         draws = self.reliability[row]
-        draws[:] = draws_and_mean(*key, self.samples)
+        # Drawn afresh: the table is their cache, and the draw cache need not hold them too.
+        draws[:] = new_draws_and_mean(*key, self.samples)
         # The arithmetic of _sampled_log_odds for a certain, unrelayed channel
         # (its products by 1.0 are exact), so these are its values to the bit.
         effective = draws - 0.5
@@ -209,9 +214,9 @@ class DrawTable:
         return row
 
 
-def _grown(array: FloatArray, rows: int, fill: float) -> FloatArray:
-    """``array`` with ``rows`` rows: its own, then rows of ``fill``."""
-    out = np.full((rows, *array.shape[1:]), fill)
+def _grown(array: FloatArray, rows: int) -> FloatArray:
+    """``array`` with ``rows`` rows: its own, then uninitialised ones."""
+    out = np.empty((rows, *array.shape[1:]))
     out[: array.shape[0]] = array
     return out
 

@@ -47,7 +47,6 @@ import scoring
 from scoring.claims import question_units
 from scoring.columns import ClaimColumns
 from scoring.confidence import DrawTable
-from scoring.intervals import draw_cache
 from scoring.learned import LearnedModel
 from scoring.numeric import NUMERIC_MODEL, ErrorScale, QuestionKinds, QuestionScorer
 from service.jobs.dask_engine import DaskEngine, dask_engine, mapped
@@ -288,9 +287,7 @@ class _Rescore:
         with _collector_paused(), dask_engine(self.job.dask_scheduler) as self.cluster:
             snapshot = read_snapshot(self.engine, self.job.catalogue, self.job.setup, utcnow())
             mark = self.timer.add("read", started)
-            # Every source's draws once a job, not once a chunk that names it.
-            with draw_cache(len(snapshot.columns.entities)):
-                return self._learn_and_rescore(snapshot, started, mark)
+            return self._learn_and_rescore(snapshot, started, mark)
 
     def _learn_and_rescore(self, snapshot: Snapshot, started: float, mark: float) -> dict[str, Any]:
         fit = learn_reliabilities(snapshot, self.job.setup, self.job.learning, self.cluster)
@@ -348,8 +345,9 @@ class _Rescore:
         done = 0
         chunks = list(_chunks(snapshot, stale, self.job.chunk_claims))
         scorer = question_scorer(self.job.setup.scorer.with_model(model))
-        # Scored on the cluster when there is one (each worker fills its own
-        # table of draws), compared and written here.
+        # Scored on the cluster when there is one, compared and written here.
+        # Every entity's draws are made once a job (once a worker, which fills
+        # its own table), not once a chunk that names it.
         scored = mapped(
             self.cluster,
             _scores,
