@@ -17,7 +17,10 @@ against vectorised; whole scores cost the same at about 8 claims).
 
 Both draw each entity's reliability ``interval_samples`` times (memoised per
 source, seeded by its id) and carry its mean as one more column, so the point
-estimate (the plug-in of the means) and the samples go through one pass.
+estimate (the plug-in of the means) and the samples go through one pass. Calls
+of many passes over one store's entities (a re-scoring job) give the
+vectorised path a ``DrawTable``: each entity's draws, and the log-odds of its
+direct channel, made once for all of them.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from scoring.intervals import (
     DRAW_CACHE_SIZE,
     credible_interval,
     draws_and_mean,
+    new_draws_and_mean,
     quantile_positions,
 )
 from scoring.params import ScoringParams
@@ -122,6 +126,99 @@ def _draws(rows: EvidenceRows, samples: int) -> list[FloatArray]:
         draws_and_mean(i, b.alpha, b.beta, samples)
         for i, b in zip(rows.ids, rows.beliefs, strict=True)
     ]
+
+
+class DrawTable:
+    """The reliability draws of the entities of many passes, and the log-odds of each
+    one's direct channel (itself, certain, unrelayed), each made once.
+
+    A pass of a few thousand rows names a few thousand entities: stacking their
+    draws and taking the logarithms of their channels cost more than the rest
+    of the pass, and a re-scoring job met each entity again in every chunk. An
+    entity is added at its first pass and kept, keyed by its id and belief.
+    Pickled empty (for a Dask worker, which fills its own).
+
+    Parameters
+    ----------
+    samples : int
+        ``ScoringParams.interval_samples`` of the passes.
+    capacity : int
+        Entities expected (the store's); the table grows past it if need be.
+
+    Attributes
+    ----------
+    reliability : ndarray, shape (capacity + 1, samples + 1)
+        Row 0 is all ones (the perfect relay that pads chains), then each
+        entity's draws and mean (``draws_and_mean``); rows past the entities
+        added are uninitialised.
+    log_odds : ndarray, shape (capacity + 1, samples + 1)
+        Each entity's direct channel's log-odds, as ``_sampled_log_odds`` makes them.
+    effective : ndarray, shape (capacity + 1,)
+        Its effective reliability at the means, unclipped.
+    """
+
+    def __init__(self, samples: int, capacity: int) -> None:
+        self.samples = samples
+        self.capacity = capacity
+        self._lock = threading.Lock()
+        self._row: dict[tuple[str, float, float], int] = {}
+        # Rows are written as entities come (the pages of the others stay untouched).
+        self.reliability = np.empty((capacity + 1, samples + 1))
+        self.reliability[0] = 1.0
+        self.log_odds = np.empty((capacity + 1, samples + 1))
+        self.effective = np.empty(capacity + 1)
+
+    def __getstate__(self) -> dict[str, int]:
+        return {"samples": self.samples, "capacity": self.capacity}
+
+    def __setstate__(self, state: dict[str, int]) -> None:
+        self.__init__(state["samples"], state["capacity"])  # type: ignore[misc]
+
+    @property
+    def rows_known(self) -> int:
+        """Entities in the table."""
+        return len(self._row)
+
+    def rows(self, rows: EvidenceRows) -> IntArray:
+        """The table row of each entity of ``rows``, then 0 for the pad; shape (n_entities + 1,).
+
+        Adds the entities not in it yet (thread-safe: Dask worker threads share one table).
+        """
+        keys = [(i, b.alpha, b.beta) for i, b in zip(rows.ids, rows.beliefs, strict=True)]
+        found = [self._row.get(k) for k in keys]
+        if None in found:
+            with self._lock:
+                found = [self._add(k) if f is None else f for k, f in zip(keys, found, strict=True)]
+        return np.array([*found, 0], dtype=np.intp)
+
+    def _add(self, key: tuple[str, float, float]) -> int:
+        row = self._row.get(key)
+        if row is not None:
+            return row
+        row = len(self._row) + 1
+        if row >= self.reliability.shape[0]:
+            grown = 2 * self.reliability.shape[0]
+            self.reliability = _grown(self.reliability, grown)
+            self.log_odds = _grown(self.log_odds, grown)
+            self.effective = _grown(self.effective, grown)
+        draws = self.reliability[row]
+        # Drawn afresh: the table is their cache, and the draw cache need not hold them too.
+        draws[:] = new_draws_and_mean(*key, self.samples)
+        # The arithmetic of _sampled_log_odds for a certain, unrelayed channel
+        # (its products by 1.0 are exact), so these are its values to the bit.
+        effective = draws - 0.5
+        effective += 0.5
+        self.effective[row] = effective[-1]
+        _log_odds(effective, self.log_odds[row])
+        self._row[key] = row
+        return row
+
+
+def _grown(array: FloatArray, rows: int) -> FloatArray:
+    """``array`` with ``rows`` rows: its own, then uninitialised ones."""
+    out = np.empty((rows, *array.shape[1:]))
+    out[: array.shape[0]] = array
+    return out
 
 
 # -- The reference: claim by claim --------------------------------------------------------
@@ -295,23 +392,32 @@ _workspace = _Workspace()
 _EFFECTIVE, _FIDELITY, _ODDS, _RELAY, _TOTALS, _SCRATCH = range(6)
 
 
-def vectorised_confidence(rows: EvidenceRows, params: ScoringParams) -> Evaluation:
+def vectorised_confidence(
+    rows: EvidenceRows, params: ScoringParams, table: DrawTable | None = None
+) -> Evaluation:
     """``reference_confidence`` of the claims of ``rows``, all at once.
 
     A claim alone in its question has a confidence that increases with its
     total evidence, so the order statistics are taken of the totals and only
     those few columns are pushed through the saturation and the logistic;
-    answers of one question are scored jointly, draw by draw.
+    answers of one question are scored jointly, draw by draw. With ``table``
+    (of ``params.interval_samples`` draws), entities' draws and direct
+    channels' log-odds are read from it.
     """
     samples = params.interval_samples
     cap = params.evidence_cap
     order_stats = order_statistics(samples, params.interval_level)
-    reliability = np.array([*_draws(rows, samples), np.ones(samples + 1)])
-    log_odds, point_effective, scratch = _sampled_log_odds(rows, reliability)
-    weight = log_odds[rows.chx, samples]
+    if table is None:
+        reliability = np.array([*_draws(rows, samples), np.ones(samples + 1)])
+        entity = np.arange(rows.n_entities + 1)
+    else:
+        entity = table.rows(rows)  # may grow the table: its arrays are read after
+        reliability = table.reliability
+    log_odds, point_effective, scratch, chx = _sampled_log_odds(rows, reliability, entity, table)
+    weight = log_odds[chx, samples]
     weight *= rows.coef
     # Row i of totals is claim order[i]; its last column is the means' evidence.
-    totals, order = _sampled_totals(rows, log_odds, scratch)
+    totals, order = _sampled_totals(rows, log_odds, chx, scratch)
     sampled = totals[:, :samples]
     joint = None
     if rows.n_questions < rows.n_claims:
@@ -347,8 +453,8 @@ def vectorised_confidence(rows: EvidenceRows, params: ScoringParams) -> Evaluati
     np.minimum(bounds[:, 0], confidence, out=bounds[:, 0])
     np.maximum(bounds[:, 1], confidence, out=bounds[:, 1])
     return Evaluation(
-        reliability[rows.source, samples].tolist(),
-        point_effective[rows.chx].tolist(),
+        reliability[entity[rows.source], samples].tolist(),
+        point_effective[chx].tolist(),
         weight.tolist(),
         confidence.tolist(),
         bounds.tolist(),
@@ -356,64 +462,111 @@ def vectorised_confidence(rows: EvidenceRows, params: ScoringParams) -> Evaluati
 
 
 def _sampled_log_odds(
-    rows: EvidenceRows, reliability: FloatArray
-) -> tuple[FloatArray, FloatArray, FloatArray]:
+    rows: EvidenceRows, reliability: FloatArray, entity: IntArray, table: DrawTable | None
+) -> tuple[FloatArray, FloatArray, FloatArray, IntArray]:
     """Each channel's log-odds for each draw, computed in place.
 
     ``channel_draws``' arithmetic in the same order, on two or three (channels,
     samples) buffers: every fresh array of that size costs page faults worth
-    more than the arithmetic on it.
+    more than the arithmetic on it. With ``table``, direct channels (a source,
+    certain, unrelayed) take theirs from it and only the others are computed.
 
     Parameters
     ----------
-    reliability : ndarray, shape (n_entities + 1, s)
-        Draws of each entity (last: 1, the relay that pads short chains).
+    reliability : ndarray, shape (k, s)
+        Draws of each entity, by row.
+    entity : ndarray of int, shape (n_entities + 1,)
+        The row of ``reliability`` of each entity of ``rows``, then of the
+        perfect relay (all ones) that pads short chains.
+    table : DrawTable or None
+        Where ``reliability`` comes from, if from a table.
 
     Returns
     -------
     log_odds : ndarray, shape (n_channels + n_merged, s)
-        Channels, then the merged channels (``rows.chx`` indexes it).
+        Channels, then the merged channels; with ``table``, the direct
+        channels first.
     last : ndarray, shape (n_channels + n_merged,)
-        The effective reliabilities of the last sample (unclipped).
+        The effective reliabilities of the last sample (unclipped), by row of ``log_odds``.
     scratch : ndarray, shape (k, s)
         A buffer the caller may overwrite.
+    chx : ndarray of int, shape (n_rows,)
+        Each row's row of ``log_odds`` (``rows.chx`` without ``table``).
     """
-    certainty = rows.ch_certainty[:, None]
-    depth = rows.ch_via.shape[1]
-    shape = (rows.ch_source.size, reliability.shape[1])
+    n_channels = rows.ch_source.size
+    computed: IntArray | None = None  # the channels computed here, when not all
+    ch_source, ch_via, ch_certainty = rows.ch_source, rows.ch_via, rows.ch_certainty
+    if table is not None:
+        direct = (ch_certainty == 1.0) & (ch_via == rows.n_entities).all(axis=1)
+        computed = np.flatnonzero(~direct)
+        ch_source, ch_via, ch_certainty = (
+            ch_source[computed],
+            ch_via[computed],
+            ch_certainty[computed],
+        )
+    certainty = ch_certainty[:, None]
+    depth = ch_via.shape[1]
+    shape = (ch_source.size, reliability.shape[1])
     effective = reliability.take(
-        rows.ch_source, axis=0, out=_workspace.get(_EFFECTIVE, *shape), mode="clip"
+        entity[ch_source], axis=0, out=_workspace.get(_EFFECTIVE, *shape), mode="clip"
     )
     effective -= 0.5
     if depth:
+        via = entity[ch_via]
         fidelity = reliability.take(
-            rows.ch_via[:, 0], axis=0, out=_workspace.get(_FIDELITY, *shape), mode="clip"
+            via[:, 0], axis=0, out=_workspace.get(_FIDELITY, *shape), mode="clip"
         )
         if depth > 1:
             relay = _workspace.get(_RELAY, *shape)
             for j in range(1, depth):
-                fidelity *= reliability.take(rows.ch_via[:, j], axis=0, out=relay, mode="clip")
+                fidelity *= reliability.take(via[:, j], axis=0, out=relay, mode="clip")
         fidelity *= certainty
         effective *= fidelity
     else:
         fidelity = np.broadcast_to(certainty, effective.shape)
         effective *= certainty
     effective += 0.5
+    merged_effective = None
     if rows.merged_into.size:
         # Rows of one source reached through several channels: only these
         # need the noisy-OR, whose logarithms are the costliest step.
-        merged = noisy_or(
-            fidelity[rows.channel[rows.members]], rows.member_group, rows.merged_into.size
+        member_channel = rows.channel[rows.members]
+        if computed is None:
+            member_fidelity = fidelity[member_channel]
+        else:
+            # A direct channel's fidelity is 1.
+            member_fidelity = np.ones((member_channel.size, reliability.shape[1]))
+            at = np.searchsorted(computed, member_channel)
+            relayed = at < computed.size
+            relayed[relayed] = computed[at[relayed]] == member_channel[relayed]
+            member_fidelity[relayed] = fidelity[at[relayed]]
+        merged = noisy_or(member_fidelity, rows.member_group, rows.merged_into.size)
+        merged_effective = effective_reliability(
+            reliability[entity[rows.source[rows.merged_into]]], merged
         )
-        merged_effective = effective_reliability(reliability[rows.source[rows.merged_into]], merged)
+    if merged_effective is not None:
         effective = np.concatenate((effective, merged_effective))
-    last = effective[:, -1].copy()
-    odds = _log_odds(effective, _workspace.get(_ODDS, *effective.shape))
-    return odds, last, effective
+    if computed is None:
+        last = effective[:, -1].copy()
+        odds = _log_odds(effective, _workspace.get(_ODDS, *effective.shape))
+        return odds, last, effective, rows.chx
+    # Direct channels first, taken from the table, then the computed ones and the merged.
+    assert table is not None
+    direct_rows = entity[rows.ch_source[direct]]
+    n_direct = direct_rows.size
+    odds = _workspace.get(_ODDS, n_direct + effective.shape[0], reliability.shape[1])
+    table.log_odds.take(direct_rows, axis=0, out=odds[:n_direct], mode="clip")
+    last = np.concatenate((table.effective[direct_rows], effective[:, -1]))
+    _log_odds(effective, odds[n_direct:])
+    where = np.empty(n_channels + effective.shape[0] - computed.size, dtype=np.intp)
+    where[np.flatnonzero(direct)] = np.arange(n_direct)
+    where[computed] = n_direct + np.arange(computed.size)
+    where[n_channels:] = n_direct + np.arange(computed.size, effective.shape[0])
+    return odds, last, effective, where[rows.chx]
 
 
 def _sampled_totals(
-    rows: EvidenceRows, log_odds: FloatArray, scratch: FloatArray | None = None
+    rows: EvidenceRows, log_odds: FloatArray, chx: IntArray, scratch: FloatArray | None = None
 ) -> tuple[FloatArray, IntArray | None]:
     """Each claim's unsaturated evidence for each draw of the channels' log-odds.
 
@@ -425,6 +578,8 @@ def _sampled_totals(
     Parameters
     ----------
     log_odds : ndarray, shape (n_channels + n_merged, s)
+    chx : ndarray of int, shape (n_rows,)
+        Each row's row of ``log_odds``.
     scratch : ndarray, shape (k, s), optional
         A buffer to overwrite.
 
@@ -451,7 +606,7 @@ def _sampled_totals(
         rank = np.arange(rows.weighted.size) - (np.cumsum(count) - count)[claim]
         ranked = rows.weighted[np.argsort(rank * n + position[claim])]
         sizes = np.bincount(rank).tolist()
-    chx = rows.chx[ranked]
+    chx = chx[ranked]
     coef = rows.coef[ranked, None]
     totals = _workspace.get(_TOTALS, n, log_odds.shape[1])
     if not sizes:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import zlib
-from collections.abc import Iterator
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -13,12 +11,13 @@ from numpy.typing import ArrayLike
 from scoring.evidence import FloatArray
 
 # Entries of the draw cache (2 KB each at 256 samples, so at most 32 MB): a
-# serving process's sources. A re-scoring job widens it to its store's
-# (``draw_cache``).
+# serving process's sources. A re-scoring job keeps its store's in a
+# ``scoring.confidence.DrawTable``.
 DRAW_CACHE_SIZE = 1 << 14
 
 
-def _draws_and_mean(source_id: str, alpha: float, beta: float, samples: int) -> FloatArray:
+def new_draws_and_mean(source_id: str, alpha: float, beta: float, samples: int) -> FloatArray:
+    """``draws_and_mean`` made afresh, not memoised (for a caller that keeps them itself)."""
     rng = np.random.default_rng(zlib.crc32(source_id.encode()))
     row = np.empty(samples + 1)
     row[:samples] = rng.beta(alpha, beta, samples)
@@ -27,7 +26,7 @@ def _draws_and_mean(source_id: str, alpha: float, beta: float, samples: int) -> 
     return row
 
 
-_memo = functools.lru_cache(maxsize=DRAW_CACHE_SIZE)(_draws_and_mean)
+_memo = functools.lru_cache(maxsize=DRAW_CACHE_SIZE)(new_draws_and_mean)
 
 
 def draws_and_mean(source_id: str, alpha: float, beta: float, samples: int) -> FloatArray:
@@ -46,27 +45,6 @@ def draws_and_mean(source_id: str, alpha: float, beta: float, samples: int) -> F
 def clear_draw_cache() -> None:
     """Forget every memoised draw (benchmarks of a cold scorer)."""
     _memo.cache_clear()
-
-
-@contextlib.contextmanager
-def draw_cache(entries: int) -> Iterator[None]:
-    """Memoise the draws of up to ``entries`` sources (at least ``DRAW_CACHE_SIZE``)
-    while inside; the usual cache again after.
-
-    For a re-scoring job, which meets a source again in every chunk that
-    names it: with more sources than the usual cache holds, it would draw
-    each afresh every chunk (at 100,000 sources, 0.9 of a 4,000-claim chunk's
-    1.9 s), and a job's cost would grow faster than its store. The cache is
-    the process's: scoring on other threads meanwhile uses it too, and gets
-    the same draws.
-    """
-    global _memo
-    usual = _memo
-    _memo = functools.lru_cache(maxsize=max(entries, DRAW_CACHE_SIZE))(_draws_and_mean)
-    try:
-        yield
-    finally:
-        _memo = usual
 
 
 def reliability_draws(source_id: str, alpha: float, beta: float, samples: int) -> FloatArray:

@@ -463,10 +463,13 @@ class EvidenceRows:
 
         self.ch_certainty = np.array(lists.ch_certainty, dtype=float)
         depth = max(map(len, ch_chain), default=0)
-        pad = len(ids)
-        self.ch_via = np.array(
-            [chain + [pad] * (depth - len(chain)) for chain in ch_chain], dtype=np.intp
-        ).reshape(len(ch_chain), depth)
+        # Padded with the perfect relay; most channels have no relays, so only the
+        # relayed ones are written.
+        self.ch_via = np.full((len(ch_chain), depth), len(ids), dtype=np.intp)
+        if depth:
+            for i, chain in enumerate(ch_chain):
+                if chain:
+                    self.ch_via[i, : len(chain)] = chain
 
     # What only the scorer reads is made when it first does: the batch fit's table of
     # a whole store (``fit_data``) goes without it.

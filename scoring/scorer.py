@@ -19,7 +19,12 @@ import numpy as np
 
 from scoring.claims import Claim, question_units
 from scoring.columns import STANCES, ClaimColumns, row_lists
-from scoring.confidence import Evaluation, reference_confidence, vectorised_confidence
+from scoring.confidence import (
+    DrawTable,
+    Evaluation,
+    reference_confidence,
+    vectorised_confidence,
+)
 from scoring.evidence import IntArray
 from scoring.explain import Evidence, make_evidence, percent, sentence, summarize
 from scoring.learned import LearnedModel, interval_around, learned_scores
@@ -187,11 +192,14 @@ class ClaimScorer:
         model: LearnedModel | None = None,
         *,
         bare: Sequence[Claim] | None = None,
+        table: DrawTable | None = None,
     ) -> list[Score]:
         """``score(columns.claims(positions), sources, model)`` without an object per
         attribution: each pass's table is built from the columns with array operations
         (``scoring.columns.row_lists``), and the scores' evidence read from the table.
-        ``bare``: ``columns.bare_claims(positions)`` when the caller has them."""
+        ``bare``: ``columns.bare_claims(positions)`` when the caller has them; ``table``:
+        the draws of ``columns``' entities, for a caller that scores them in many calls
+        (``scoring.confidence.DrawTable``)."""
         at = np.asarray(positions, dtype=np.intp)
         params = self.params
         return self._score_passes(
@@ -199,6 +207,7 @@ class ClaimScorer:
             (columns.start[at + 1] - columns.start[at]).tolist(),
             lambda batch: row_lists(columns.take(at[batch]), sources, params),
             model or self.model,
+            table,
         )
 
     def _score_passes(
@@ -207,16 +216,18 @@ class ClaimScorer:
         sizes: Sequence[int],
         table: Callable[[list[int]], RowLists],
         model: LearnedModel | None,
+        draws: DrawTable | None = None,
     ) -> list[Score]:
         """Scores of ``claims`` (``sizes`` attributions each), pass by pass; ``table`` makes
         the evidence-row table of the claims at some positions."""
         batches = self._batches(claims, sizes)
         if len(batches) == 1:
-            return self._score_batch(claims, table(batches[0]), model)
+            return self._score_batch(claims, table(batches[0]), model, draws)
         scores: list[Score | None] = [None] * len(claims)
         for batch in batches:
             part = [claims[i] for i in batch]
-            for i, score in zip(batch, self._score_batch(part, table(batch), model), strict=True):
+            scored = self._score_batch(part, table(batch), model, draws)
+            for i, score in zip(batch, scored, strict=True):
                 scores[i] = score
         return [s for s in scores if s is not None]
 
@@ -237,14 +248,18 @@ class ClaimScorer:
         return batches
 
     def _score_batch(
-        self, claims: Sequence[Claim], lists: RowLists, model: LearnedModel | None
+        self,
+        claims: Sequence[Claim],
+        lists: RowLists,
+        model: LearnedModel | None,
+        draws: DrawTable | None = None,
     ) -> list[Score]:
         """Scores of claims that hold whole questions, from their table, in one pass."""
         p = self.params
         if len(claims) <= _FEW and model is None:
             return self._scores(claims, lists, reference_confidence(lists, p))
         rows = EvidenceRows.of(lists)
-        numbers = vectorised_confidence(rows, p)
+        numbers = vectorised_confidence(rows, p, draws)
         if model is not None:
             learned, weight = learned_scores(claims, rows, model)
             numbers.interval = interval_around(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from scoring.claims import Claim
 from scoring.columns import ClaimColumns
+from scoring.confidence import DrawTable
 from scoring.numeric.errors import ErrorScale
 from scoring.numeric.estimate import Estimate
 from scoring.numeric.figures import NumericQuestion
@@ -121,15 +122,21 @@ class QuestionScorer:
         *,
         kinds: QuestionKinds | None = None,
         errors: Mapping[str, ErrorScale] | None = None,
+        table: DrawTable | None = None,
     ) -> Scored:
         """``score(columns.claims(positions), ...)``: choice claims scored from the columns
-        (``ClaimScorer.score_columns``); only the claims of numeric questions are made whole.
+        (``ClaimScorer.score_columns``, with ``table``); only the claims of numeric
+        questions are made whole.
         """
         claims = columns.bare_claims(positions)
         return self._score(
             claims,
             lambda plain: self.claims.score_columns(
-                columns, [positions[i] for i in plain], sources, bare=[claims[i] for i in plain]
+                columns,
+                [positions[i] for i in plain],
+                sources,
+                bare=[claims[i] for i in plain],
+                table=table,
             ),
             lambda members: columns.claims([positions[i] for i in members]),
             sources,

@@ -46,7 +46,7 @@ from sqlalchemy.orm import Session
 import scoring
 from scoring.claims import question_units
 from scoring.columns import ClaimColumns
-from scoring.intervals import draw_cache
+from scoring.confidence import DrawTable
 from scoring.learned import LearnedModel
 from scoring.numeric import NUMERIC_MODEL, ErrorScale, QuestionKinds, QuestionScorer
 from service.jobs.dask_engine import DaskEngine, dask_engine, mapped
@@ -287,9 +287,7 @@ class _Rescore:
         with _collector_paused(), dask_engine(self.job.dask_scheduler) as self.cluster:
             snapshot = read_snapshot(self.engine, self.job.catalogue, self.job.setup, utcnow())
             mark = self.timer.add("read", started)
-            # Every source's draws once a job, not once a chunk that names it.
-            with draw_cache(len(snapshot.columns.entities)):
-                return self._learn_and_rescore(snapshot, started, mark)
+            return self._learn_and_rescore(snapshot, started, mark)
 
     def _learn_and_rescore(self, snapshot: Snapshot, started: float, mark: float) -> dict[str, Any]:
         fit = learn_reliabilities(snapshot, self.job.setup, self.job.learning, self.cluster)
@@ -346,16 +344,20 @@ class _Rescore:
         self._heartbeat()
         done = 0
         chunks = list(_chunks(snapshot, stale, self.job.chunk_claims))
+        scorer = question_scorer(self.job.setup.scorer.with_model(model))
         # Scored on the cluster when there is one, compared and written here.
+        # Every entity's draws are made once a job (once a worker, which fills
+        # its own table), not once a chunk that names it.
         scored = mapped(
             self.cluster,
             _scores,
             chunks,
             snapshot.columns,
-            question_scorer(self.job.setup.scorer.with_model(model)),
+            scorer,
             beliefs,
             snapshot.kinds,
             self.errors,
+            DrawTable(scorer.claims.params.interval_samples, len(snapshot.columns.entities)),
         )
         for chunk in chunks:
             mark = time.perf_counter()
@@ -711,10 +713,14 @@ def _scores(
     beliefs: Mapping[str, scoring.SourceBelief],
     kinds: QuestionKinds,
     errors: Mapping[str, ErrorScale],
+    table: DrawTable,
 ) -> list[scoring.Score]:
     """The new scores of the claims at positions ``chunk`` of ``columns`` (on a worker of
-    the cluster when there is one: the columns are sent once, a chunk as positions)."""
-    return scorer.score_columns(columns, chunk, beliefs, kinds=kinds, errors=errors).scores
+    the cluster when there is one: the columns are sent once, a chunk as positions), with
+    ``table`` holding the draws of ``columns``' entities."""
+    return scorer.score_columns(
+        columns, chunk, beliefs, kinds=kinds, errors=errors, table=table
+    ).scores
 
 
 def _chunks(snapshot: Snapshot, positions: Sequence[int], size: int) -> Iterator[list[int]]:

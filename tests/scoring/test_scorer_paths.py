@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from scoring import Claim, Evidence, EvidenceRows, Score, SourceBelief
-from scoring.confidence import Evaluation, reference_confidence, vectorised_confidence
+from scoring.confidence import (
+    DrawTable,
+    Evaluation,
+    reference_confidence,
+    vectorised_confidence,
+)
 from scoring.evidence import exclusive_posterior, logistic, saturate
 from scoring.explain import make_evidence
 from scoring.intervals import credible_interval, reliability_draws
@@ -42,6 +49,23 @@ def test_the_vectorised_path_equals_the_reference(
     p = SCORER.params
     lists = collect_rows(batch, sources, p)
     assert_same(vectorised_confidence(EvidenceRows.of(lists), p), reference_confidence(lists, p))
+
+
+@given(batches, batches, source_maps)
+def test_a_table_of_draws_gives_the_same_numbers_to_the_bit(
+    batch: list[Claim], other: list[Claim], sources: dict[str, SourceBelief]
+) -> None:
+    """Direct channels' log-odds read from a ``DrawTable`` (filled by one call, grown by
+    the next, or pickled empty as for a Dask worker) are the ones computed per call."""
+    p = SCORER.params
+    table = DrawTable(p.interval_samples, capacity=1)
+    for call in (batch, other, batch):
+        rows = EvidenceRows.of(collect_rows(call, sources, p))
+        assert vectorised_confidence(rows, p, table) == vectorised_confidence(rows, p)
+    copy = pickle.loads(pickle.dumps(table))
+    assert copy.samples == p.interval_samples and not copy.rows_known
+    rows = EvidenceRows.of(collect_rows(other, sources, p))
+    assert vectorised_confidence(rows, p, copy) == vectorised_confidence(rows, p)
 
 
 @given(batches, source_maps)
