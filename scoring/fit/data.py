@@ -11,6 +11,8 @@ from numpy.typing import ArrayLike
 from scoring.evidence import FloatArray, IntArray
 
 BoolArray = np.ndarray[tuple[int], np.dtype[np.bool_]]
+# Indices kept in the narrowest type that holds them (``index_dtype``).
+IndexArray = np.ndarray[tuple[int], np.dtype[np.signedinteger[Any]]]
 
 _ROW_FIELDS = ("claim", "source", "sign", "fidelity", "weight_scale", "age_days")
 _CLAIM_FIELDS = ("question", "claim_prior", "outcome", "claim_class")
@@ -32,7 +34,9 @@ class FitData:
     Parameters
     ----------
     claim : array_like of int, shape (m,)
-        Claim index of each row, in ``[0, n_claims)``.
+        Claim index of each row, in ``[0, n_claims)``; kept as
+        ``index_dtype(n_claims)``, as ``source`` and ``question`` are kept as
+        the index type of their counts.
     source : array_like of int, shape (m,)
         Source index of each row, in ``[0, n_sources)``.
     sign : array_like, shape (m,)
@@ -66,13 +70,13 @@ class FitData:
         prior can borrow its group's record. Empty (the default): no groups.
     """
 
-    claim: IntArray
-    source: IntArray
+    claim: IndexArray
+    source: IndexArray
     sign: FloatArray
     fidelity: FloatArray
     weight_scale: FloatArray
     age_days: FloatArray
-    question: IntArray
+    question: IndexArray
     claim_prior: FloatArray
     outcome: FloatArray
     closed: BoolArray
@@ -82,15 +86,15 @@ class FitData:
     source_group: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
 
     def __post_init__(self) -> None:
+        dtype = {
+            "claim": index_dtype(np.size(self.question)),
+            "source": index_dtype(np.size(self.prior_alpha)),
+            "question": index_dtype(np.size(self.closed)),
+            "claim_class": np.intp,
+            "source_group": np.intp,
+            "closed": bool,
+        }
         for f in fields(self):
-            dtype = {
-                "claim": np.intp,
-                "source": np.intp,
-                "question": np.intp,
-                "claim_class": np.intp,
-                "source_group": np.intp,
-                "closed": bool,
-            }
             value = _frozen(getattr(self, f.name), dtype.get(f.name, np.float64))
             if value.ndim != 1:
                 raise ValueError(f"{f.name} must be one-dimensional")
@@ -252,13 +256,22 @@ class FitData:
         return _replace(self, outcome=outcome)
 
 
+def index_dtype(n: int) -> type[np.signedinteger[Any]]:
+    """The integer type that FitData keeps indices in ``[0, n)`` in: 32-bit while ``n``
+    fits in it, since a store's per-row indices are a large part of a fit's memory.
+
+    Arithmetic on such an index can overflow 32 bits: widen it to ``np.intp`` first.
+    """
+    return np.int32 if n <= np.iinfo(np.int32).max else np.intp
+
+
 def _replace(data: FitData, **changes: object) -> FitData:
     values = {f.name: getattr(data, f.name) for f in fields(data)}
     values.update(changes)
     return FitData(**values)
 
 
-def _frozen(value: ArrayLike, dtype: type) -> np.ndarray[tuple[int], np.dtype[Any]]:
+def _frozen(value: ArrayLike, dtype: type[Any]) -> np.ndarray[tuple[int], np.dtype[Any]]:
     """``value`` as a read-only array of ``dtype``: itself when it already is one that
     owns its memory (then no longer writeable by anyone), else a read-only copy."""
     if isinstance(value, np.ndarray) and value.dtype == dtype and value.flags.owndata:

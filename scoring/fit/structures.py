@@ -514,7 +514,8 @@ class ConfusionMatrices(OneCoin):
         expected picks of class j when the truth is of class k."""
         data = layout.data
         n, c = data.n_sources, self.base_.size
-        cell = (data.source[self._pair_row] * c + self._pair_true) * c + self._pair_picked
+        source = data.source[self._pair_row].astype(np.intp)
+        cell = (source * c + self._pair_true) * c + self._pair_picked
         mass = layout.mass[self._pair_row] * posterior[self._pair_state] * self._pair_claim
         counts = segment_sum(mass, cell, n * c * c)
         return {**super()._statistics(layout, posterior), "counts": counts}

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from scoring.fit import ConfusionMatrices, FitData, Layout, OneCoin, ReliabilityLearner, structures
+from scoring.fit.data import index_dtype
 from scoring.fit.selection import best_temperature, evidence_scale
 from scoring.track_record import track_record_posterior
 
@@ -310,6 +311,14 @@ def test_fit_data_is_read_only() -> None:
     data, _, _ = binary_crowd(seed=11, n_claims=10, n_sources=5)
     with pytest.raises(ValueError):
         data.sign[0] = -data.sign[0]
+
+
+def test_fit_data_keeps_indices_in_32_bits_while_their_count_fits() -> None:
+    """Half the memory of a store's per-row indices; a count past 32 bits keeps 64."""
+    data, _, _ = binary_crowd(seed=11, n_claims=10, n_sources=5)
+    assert {data.claim.dtype, data.source.dtype, data.question.dtype} == {np.dtype(np.int32)}
+    assert index_dtype(2**31 - 1) is np.int32
+    assert index_dtype(2**31) is np.intp
 
 
 def test_fit_data_takes_an_array_it_owns_without_a_copy_and_copies_a_view() -> None:
