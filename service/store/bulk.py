@@ -127,12 +127,24 @@ def run_many(session: Session, prepared: Prepared | None) -> None:
         return
     connection = session.connection()  # begins the transaction (BEGIN IMMEDIATE on SQLite)
     dialect = connection.dialect
+    dbapi_connection = connection.connection.dbapi_connection
     cursor = connection.connection.cursor()
     try:
         cursor.executemany(prepared.sql, prepared.parameters)
     except dialect.loaded_dbapi.Error as exc:
+        # As SQLAlchemy's own execute does: a lost connection is invalidated, so that
+        # the session's rollback does not try it again (a 500 instead of the 503 the
+        # app answers to a database that went away) and the pool opens a new one.
+        lost = dialect.is_disconnect(exc, dbapi_connection, cursor)
+        if lost:
+            connection.invalidate(exc)
         raise DBAPIError.instance(
-            prepared.sql, prepared.parameters, exc, dialect.loaded_dbapi.Error, dialect=dialect
+            prepared.sql,
+            prepared.parameters,
+            exc,
+            dialect.loaded_dbapi.Error,
+            connection_invalidated=lost,
+            dialect=dialect,
         ) from exc
     finally:
         cursor.close()

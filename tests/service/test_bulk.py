@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Table, func, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from service.store.bulk import prepare_columns, run_many
@@ -78,5 +78,30 @@ def test_run_many_raises_the_driver_error_as_sqlalchemy_does(database_url: str) 
                 run_many(session, prepare_columns(engine.dialect, insert(_JOBS), columns))
             session.rollback()
             assert session.scalar(select(func.count()).select_from(_JOBS)) == 0
+    finally:
+        engine.dispose()
+
+
+def test_run_many_on_a_lost_connection_invalidates_it(database_url: str) -> None:
+    """A connection the server dropped mid-batch is invalidated, as SQLAlchemy's own execute
+    would: the session closes without a second error (the app answers 503, not 500) and the
+    next session gets a new connection."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no server to drop the connection")
+    engine = make_engine(database_url)
+    try:
+        prepared = prepare_columns(
+            engine.dialect, insert(_JOBS), {k: [r[k] for r in _rows("lost")] for k in _rows("x")[0]}
+        )
+        session = Session(writer(engine))
+        pid = session.scalar(text("SELECT pg_backend_pid()"))
+        with engine.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with pytest.raises(OperationalError) as raised:
+            run_many(session, prepared)
+        assert raised.value.connection_invalidated
+        session.close()  # no rollback on the lost connection
+        with Session(writer(engine)) as again:
+            assert again.scalar(select(func.count()).select_from(_JOBS)) == 0
     finally:
         engine.dispose()
