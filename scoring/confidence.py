@@ -526,7 +526,6 @@ def _sampled_log_odds(
         fidelity = np.broadcast_to(certainty, effective.shape)
         effective *= certainty
     effective += 0.5
-    merged_effective = None
     if rows.merged_into.size:
         # Rows of one source reached through several channels: only these
         # need the noisy-OR, whose logarithms are the costliest step.
@@ -544,7 +543,6 @@ def _sampled_log_odds(
         merged_effective = effective_reliability(
             reliability[entity[rows.source[rows.merged_into]]], merged
         )
-    if merged_effective is not None:
         effective = np.concatenate((effective, merged_effective))
     if computed is None:
         last = effective[:, -1].copy()
