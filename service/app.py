@@ -17,8 +17,8 @@ from service import api, console
 from service.app_state import AppState
 from service.schemas.catalogue import load_catalogue
 from service.schemas.requests import path_id_errors, register_path_converters
-from service.scoring_model import ScoringModel
-from service.settings import ConfigError, load_settings
+from service.scoring_model import configured_model
+from service.settings import load_settings
 from service.store import db
 from service.store.schema_migrations import head_revision
 from service.store.source_beliefs import SourceBookCache
@@ -56,10 +56,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         When the settings or the source catalogue are invalid (naming the key).
     """
     settings = load_settings(overrides)
-    try:
-        setup = ScoringModel.from_settings(settings)
-    except ValueError as exc:
-        raise ConfigError(f"invalid configuration: {exc}") from None
+    setup = configured_model(settings)
     observability.configure_logging(settings.server.log_level)
 
     app = Flask("service")

@@ -19,8 +19,9 @@ from typing import Any
 
 import click
 
-from service.app_state import state
-from service.cli.common import app_context
+from sqlalchemy import Engine
+
+from service.cli.common import settings
 from service.jobs.lock import job_lock
 from service.jobs.rescore import (
     CHUNK_CLAIMS,
@@ -30,8 +31,10 @@ from service.jobs.rescore import (
     claim_job,
     run_job,
 )
-from service.settings import SCHEDULER_ADDRESS
-from service.store.db import get_engine
+from service.schemas.catalogue import load_catalogue
+from service.scoring_model import configured_model
+from service.settings import SCHEDULER_ADDRESS, ConfigError
+from service.store.db import make_engine
 
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
@@ -84,9 +87,8 @@ class _Progress:
             self.bar.__exit__(None, None, None)
 
 
-def _run_once(job: JobConfig) -> bool:
+def _run_once(engine: Engine, job: JobConfig) -> bool:
     """One job; whether it succeeded (or was not needed because one is running)."""
-    engine = get_engine()
     lock = job_lock(engine)
     try:
         job_id = claim_job(engine, lock)
@@ -142,25 +144,33 @@ def rescore(every: float | None, chunk_size: int, dask_scheduler: str | None) ->
     1 when it failed; with --every a failed run is logged and the next one
     still happens.
     """
-    with app_context():
-        app = state()
-        job = JobConfig(
-            app.setup,
-            app.settings.learning,
-            app.sources.catalogue,
-            chunk_claims=chunk_size,
-            dask_scheduler=app.settings.jobs.dask_scheduler
-            if dask_scheduler is None
-            else dask_scheduler,
-        )
+    config = settings()
+    try:
+        setup = configured_model(config)
+        catalogue = load_catalogue(config.sources.catalogue)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    job = JobConfig(
+        setup,
+        config.learning,
+        catalogue,
+        chunk_claims=chunk_size,
+        dask_scheduler=config.jobs.dask_scheduler if dask_scheduler is None else dask_scheduler,
+    )
+    # The job needs the settings, the model and the store, not the app: built
+    # here, its process never loads the web server's modules (tests/service/test_cli.py).
+    engine = make_engine(config.database.url)
+    try:
         if every is None:
-            if not _run_once(job):
+            if not _run_once(engine, job):
                 sys.exit(1)
             return
         while True:
             started = time.monotonic()
-            _run_once(job)
+            _run_once(engine, job)
             pause = every - (time.monotonic() - started)
             if pause > 0:
                 _say(f"next run in {pause:.0f} s")
                 time.sleep(pause)
+    finally:
+        engine.dispose()
