@@ -18,7 +18,6 @@ import time
 from typing import Any
 
 import click
-
 from sqlalchemy import Engine
 
 from service.cli.common import settings
