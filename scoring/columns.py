@@ -27,7 +27,7 @@ from numpy.typing import ArrayLike
 from scoring.claims import STANCE_SIGN, Attribution, Claim, Stance
 from scoring.evidence import FloatArray, IntArray
 from scoring.params import ScoringParams, SourceBelief
-from scoring.rows import EvidenceRows, RowLists, design_effects
+from scoring.rows import Entities, EvidenceRows, RowLists, design_effects
 
 if TYPE_CHECKING:  # scoring.numeric scores with the scorer, which reads columns
     from scoring.numeric.figures import Figure
@@ -303,7 +303,10 @@ def evidence_rows(
 
 
 def row_lists(
-    columns: ClaimColumns, sources: Mapping[str, SourceBelief], params: ScoringParams
+    columns: ClaimColumns,
+    sources: Mapping[str, SourceBelief],
+    params: ScoringParams,
+    entities: Entities | None = None,
 ) -> RowLists:
     """The evidence-row table of every claim in ``columns``, built with array operations.
 
@@ -312,7 +315,8 @@ def row_lists(
     source merged, correlation clusters) without a Python object per
     attribution; only relayed or hedged attributions are keyed one by one.
     The batch fit's input (``fit_data``) and, a pass at a time, the scorer's
-    (``ClaimScorer.score_columns``).
+    (``ClaimScorer.score_columns``). ``entities``: ``Entities.of(columns.entities,
+    sources, params)`` when the caller has it (a job's passes share it).
 
     Raises
     ------
@@ -342,18 +346,22 @@ def row_lists(
     by_code = used[np.argsort(first[used], kind="stable")]
     index = np.full(len(c.entities), -1, dtype=np.intp)
     index[by_code] = np.arange(by_code.size)
-    ids = [c.entities[code] for code in by_code.tolist()]
+    listed = by_code.tolist()
+    if entities is None:
+        named = Entities.of([c.entities[code] for code in listed], sources, params)
+    else:
+        named = entities.take(listed)
+    ids, beliefs, groups, rhos, labels = (
+        named.ids,
+        named.beliefs,
+        named.groups,
+        named.rhos,
+        named.labels,
+    )
     src, relays = index[c.source], index[c.via]
     # Temporaries of every attribution go as soon as they are used: the table is
     # built while the snapshot is held, and the job's peak memory is made here.
     del codes, place, first, index
-
-    unknown, unnamed = params.unknown_source, params.unnamed_correlation
-    known = [sources.get(s) for s in ids]
-    beliefs = [unknown if k is None else k.belief for k in known]
-    groups = [None if k is None else k.group for k in known]
-    rhos = [params.correlation(g) if g else unnamed for g in groups]
-    labels = [s if k is None or not k.name else k.name for s, k in zip(ids, known, strict=True)]
 
     # Channels: a direct, certain attribution's is its source; others are keyed
     # by (source, relay chain, certainty), numbered after the sources.
@@ -449,6 +457,7 @@ def row_lists(
         labels=labels,
         factor=factor,
         scale=scale,
+        codes=by_code,
     )
 
 

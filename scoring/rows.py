@@ -93,6 +93,54 @@ class RowLists:
     labels: list[str]
     factor: FloatArray
     scale: FloatArray
+    codes: IntArray | None = None
+    """Each entity's code among the columns' entities the table was built from
+    (``scoring.columns.row_lists``), None for claims read one by one."""
+
+
+@dataclass(frozen=True)
+class Entities:
+    """What the evidence-row table reads of each of some entities (sources and relays),
+    looked up once: a re-scoring job's passes name the same entities again and again.
+
+    Attributes
+    ----------
+    ids, beliefs, groups, rhos, labels : lists, length n_entities
+        As ``RowLists``' fields of those names.
+    """
+
+    ids: list[str]
+    beliefs: list[Beta]
+    groups: list[str | None]
+    rhos: list[float]
+    labels: list[str]
+
+    @classmethod
+    def of(
+        cls, ids: list[str], sources: Mapping[str, SourceBelief], params: ScoringParams
+    ) -> Entities:
+        """Entities ``ids`` as ``sources`` know them; those not in it get
+        ``params.unknown_source`` and no group."""
+        unknown, unnamed = params.unknown_source, params.unnamed_correlation
+        known = [sources.get(s) for s in ids]
+        groups = [None if k is None else k.group for k in known]
+        return cls(
+            ids,
+            [unknown if k is None else k.belief for k in known],
+            groups,
+            [params.correlation(g) if g else unnamed for g in groups],
+            [s if k is None or not k.name else k.name for s, k in zip(ids, known, strict=True)],
+        )
+
+    def take(self, codes: list[int]) -> Entities:
+        """The entities at ``codes``, in that order."""
+        return Entities(
+            [self.ids[k] for k in codes],
+            [self.beliefs[k] for k in codes],
+            [self.groups[k] for k in codes],
+            [self.rhos[k] for k in codes],
+            [self.labels[k] for k in codes],
+        )
 
 
 def collect_rows(
@@ -438,6 +486,7 @@ class EvidenceRows:
 
         self.ids = ids
         self.beliefs = beliefs
+        self.codes = lists.codes
         self.n_claims = len(lists.start) - 1
         self.n_rows = row
         self.n_questions = lists.n_questions

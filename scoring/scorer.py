@@ -198,14 +198,17 @@ class ClaimScorer:
         attribution: each pass's table is built from the columns with array operations
         (``scoring.columns.row_lists``), and the scores' evidence read from the table.
         ``bare``: ``columns.bare_claims(positions)`` when the caller has them; ``table``:
-        the draws of ``columns``' entities, for a caller that scores them in many calls
-        (``scoring.confidence.DrawTable``)."""
+        the draws of ``columns``' entities (looked up in ``sources``), for a caller that
+        scores them in many calls (``scoring.confidence.DrawTable``)."""
         at = np.asarray(positions, dtype=np.intp)
         params = self.params
+        entities = None if table is None else table.entities
+        if entities is not None and len(entities.ids) != len(columns.entities):
+            raise ValueError("the table of draws is of other columns' entities")
         return self._score_passes(
             columns.bare_claims(at) if bare is None else bare,
             (columns.start[at + 1] - columns.start[at]).tolist(),
-            lambda batch: row_lists(columns.take(at[batch]), sources, params),
+            lambda batch: row_lists(columns.take(at[batch]), sources, params, entities),
             model or self.model,
             table,
         )

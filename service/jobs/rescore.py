@@ -49,6 +49,7 @@ from scoring.columns import ClaimColumns
 from scoring.confidence import DrawTable
 from scoring.learned import LearnedModel
 from scoring.numeric import NUMERIC_MODEL, ErrorScale, QuestionKinds, QuestionScorer
+from scoring.rows import Entities
 from service.jobs.dask_engine import DaskEngine, dask_engine, mapped
 from service.jobs.learning import (
     LearningSettings,
@@ -357,7 +358,10 @@ class _Rescore:
             beliefs,
             snapshot.kinds,
             self.errors,
-            DrawTable(scorer.claims.params.interval_samples, len(snapshot.columns.entities)),
+            DrawTable(
+                scorer.claims.params.interval_samples,
+                Entities.of(snapshot.columns.entities, beliefs, scorer.claims.params),
+            ),
         )
         for chunk in chunks:
             mark = time.perf_counter()
