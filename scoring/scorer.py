@@ -227,9 +227,12 @@ class ScoreTable:
     def merged(cls, parts: Sequence[tuple[Sequence[int], ScoreTable]]) -> ScoreTable:
         """One table of the claims of ``parts``, each part with the positions its claims
         take (together ``0 .. n - 1``), in position order."""
-        if len(parts) == 1 and list(parts[0][0]) == list(range(len(parts[0][1]))):
-            return parts[0][1]
         order = np.argsort(np.concatenate([np.asarray(p, dtype=np.intp) for p, _ in parts]))
+        in_order = bool((order == np.arange(order.size)).all())
+        if len(parts) == 1 and in_order:
+            return parts[0][1]
+        # Passes of whole questions mostly come in order: then their claims are only joined.
+        picked = None if in_order else order.tolist()
         rows = list(itertools.accumulate((len(t.source) for _, t in parts), initial=0))
 
         def per_claim(name: str, offset: bool = False) -> list[Any]:
@@ -237,10 +240,10 @@ class ScoreTable:
             for (_, t), shift in zip(parts, rows, strict=False):
                 values = getattr(t, name)
                 joined.extend([v + shift for v in values] if offset and shift else values)
-            return [joined[k] for k in order.tolist()]
+            return joined if picked is None else [joined[k] for k in picked]
 
         def per_row(name: str) -> list[Any]:
-            return [v for _, t in parts for v in getattr(t, name)]
+            return list(itertools.chain.from_iterable(getattr(t, name) for _, t in parts))
 
         return cls(
             **{f: per_claim(f) for f in _CLAIM_FIELDS},
