@@ -346,11 +346,10 @@ def row_lists(
     by_code = used[np.argsort(first[used], kind="stable")]
     index = np.full(len(c.entities), -1, dtype=np.intp)
     index[by_code] = np.arange(by_code.size)
-    listed = by_code.tolist()
     if entities is None:
-        named = Entities.of([c.entities[code] for code in listed], sources, params)
+        named = Entities.of([c.entities[code] for code in by_code.tolist()], sources, params)
     else:
-        named = entities.take(listed)
+        named = entities.take(by_code)
     ids, beliefs, groups, rhos, labels = (
         named.ids,
         named.beliefs,
@@ -375,10 +374,11 @@ def row_lists(
     channel = _by_first(first_row)[channel]
     del key
     ch_row = np.sort(first_row)
-    ch_chain = [
-        relays[c.via_start[r] : c.via_start[r + 1]].tolist() if via_len[r] else []
-        for r in ch_row.tolist()
-    ]
+    # Most channels are unrelayed: one empty chain for them all.
+    ch_chain: list[Sequence[int]] = [()] * ch_row.size
+    relayed = np.flatnonzero(via_len[ch_row] > 0)
+    for ch, r in zip(relayed.tolist(), ch_row[relayed].tolist(), strict=True):
+        ch_chain[ch] = relays[c.via_start[r] : c.via_start[r + 1]].tolist()
     del via_len
 
     # Questions: a claim alone is its own, numbered in claim order with the others.
@@ -410,11 +410,9 @@ def row_lists(
     weighted_counts = np.bincount(claim[weighted], minlength=n).tolist()
 
     # Correlation clusters: weighted rows of one group on one side of one claim.
-    group_names = sorted({g for g in groups if g})
-    group_code = {g: i for i, g in enumerate(group_names)}
-    entity_group = np.array([group_code[g] if g else -1 for g in groups], dtype=np.int64)
+    entity_group = named.group_code
     grouped = weighted[entity_group[src[weighted]] >= 0]
-    cluster_key = (claim[grouped] * max(len(group_names), 1) + entity_group[src[grouped]]) * 2 + (
+    cluster_key = (claim[grouped] * max(named.n_groups, 1) + entity_group[src[grouped]]) * 2 + (
         c.sign[grouped] > 0
     )
     corder = np.argsort(cluster_key, kind="stable")

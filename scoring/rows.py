@@ -88,7 +88,7 @@ class RowLists:
     weighted: list[int] | IntArray
     weighted_counts: list[int]
     ch_source: list[int]
-    ch_chain: list[list[int]]
+    ch_chain: Sequence[Sequence[int]]
     ch_certainty: list[float]
     labels: list[str]
     factor: FloatArray
@@ -107,6 +107,10 @@ class Entities:
     ----------
     ids, beliefs, groups, rhos, labels : lists, length n_entities
         As ``RowLists``' fields of those names.
+    group_code : ndarray of int, shape (n_entities,)
+        Each entity's group as a number, -1 for none: groups numbered in order
+        of their names, out of ``n_groups``.
+    n_groups : int
     """
 
     ids: list[str]
@@ -114,6 +118,8 @@ class Entities:
     groups: list[str | None]
     rhos: list[float]
     labels: list[str]
+    group_code: IntArray
+    n_groups: int
 
     @classmethod
     def of(
@@ -124,22 +130,28 @@ class Entities:
         unknown, unnamed = params.unknown_source, params.unnamed_correlation
         known = [sources.get(s) for s in ids]
         groups = [None if k is None else k.group for k in known]
+        number = {g: i for i, g in enumerate(sorted({g for g in groups if g}))}
         return cls(
             ids,
             [unknown if k is None else k.belief for k in known],
             groups,
             [params.correlation(g) if g else unnamed for g in groups],
             [s if k is None or not k.name else k.name for s, k in zip(ids, known, strict=True)],
+            np.array([number[g] if g else -1 for g in groups], dtype=np.int64),
+            len(number),
         )
 
-    def take(self, codes: list[int]) -> Entities:
-        """The entities at ``codes``, in that order."""
+    def take(self, codes: IntArray) -> Entities:
+        """The entities at ``codes``, in that order (groups numbered as here)."""
+        listed = codes.tolist()
         return Entities(
-            [self.ids[k] for k in codes],
-            [self.beliefs[k] for k in codes],
-            [self.groups[k] for k in codes],
-            [self.rhos[k] for k in codes],
-            [self.labels[k] for k in codes],
+            [self.ids[k] for k in listed],
+            [self.beliefs[k] for k in listed],
+            [self.groups[k] for k in listed],
+            [self.rhos[k] for k in listed],
+            [self.labels[k] for k in listed],
+            self.group_code[codes],
+            self.n_groups,
         )
 
 
