@@ -253,25 +253,9 @@ class ScoreTable:
         )
 
 
-_CLAIM_FIELDS = (
-    "claim_id",
-    "confidence",
-    "interval",
-    "estimative",
-    "credibility",
-    "independent_sources",
-    "summary",
-    "model",
-)
-_ROW_FIELDS = (
-    "source",
-    "via",
-    "stance",
-    "reliability",
-    "effective_reliability",
-    "weight",
-    "note",
-)
+# A ScoreTable's fields: a Score's, one list each, and its evidence's, one list each.
+_CLAIM_FIELDS = tuple(f.name for f in fields(Score) if f.name != "evidence")
+_ROW_FIELDS = tuple(f.name for f in fields(Evidence))
 
 
 class ClaimScorer:
