@@ -98,7 +98,7 @@ class RowLists:
     (``scoring.columns.row_lists``), None for claims read one by one."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Entities:
     """What the evidence-row table reads of each of some entities (sources and relays),
     looked up once: a re-scoring job's passes name the same entities again and again.
