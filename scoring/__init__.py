@@ -6,7 +6,7 @@ from scoring.explain import Evidence
 from scoring.params import ScoringParams, SourceBelief
 from scoring.priors import GradeTable, pool_group_priors, prior_from_spec
 from scoring.rows import EvidenceRows
-from scoring.scorer import MODEL, MODEL_NAME, MODEL_VERSION, ClaimScorer, Score
+from scoring.scorer import MODEL, MODEL_NAME, MODEL_VERSION, ClaimScorer, Score, ScoreTable
 from scoring.track_record import (
     ReliabilitySummary,
     decayed_counts,
@@ -27,6 +27,7 @@ __all__ = [
     "GradeTable",
     "ReliabilitySummary",
     "Score",
+    "ScoreTable",
     "ScoringParams",
     "SourceBelief",
     "beta_intervals",

@@ -27,7 +27,7 @@ from numpy.typing import ArrayLike
 from scoring.claims import STANCE_SIGN, Attribution, Claim, Stance
 from scoring.evidence import FloatArray, IntArray
 from scoring.params import ScoringParams, SourceBelief
-from scoring.rows import EvidenceRows, RowLists, design_effects
+from scoring.rows import Entities, EvidenceRows, RowLists, design_effects
 
 if TYPE_CHECKING:  # scoring.numeric scores with the scorer, which reads columns
     from scoring.numeric.figures import Figure
@@ -303,7 +303,10 @@ def evidence_rows(
 
 
 def row_lists(
-    columns: ClaimColumns, sources: Mapping[str, SourceBelief], params: ScoringParams
+    columns: ClaimColumns,
+    sources: Mapping[str, SourceBelief],
+    params: ScoringParams,
+    entities: Entities | None = None,
 ) -> RowLists:
     """The evidence-row table of every claim in ``columns``, built with array operations.
 
@@ -312,7 +315,8 @@ def row_lists(
     source merged, correlation clusters) without a Python object per
     attribution; only relayed or hedged attributions are keyed one by one.
     The batch fit's input (``fit_data``) and, a pass at a time, the scorer's
-    (``ClaimScorer.score_columns``).
+    (``ClaimScorer.score_columns``). ``entities``: ``Entities.of(columns.entities,
+    sources, params)`` when the caller has it (a job's passes share it).
 
     Raises
     ------
@@ -342,18 +346,21 @@ def row_lists(
     by_code = used[np.argsort(first[used], kind="stable")]
     index = np.full(len(c.entities), -1, dtype=np.intp)
     index[by_code] = np.arange(by_code.size)
-    ids = [c.entities[code] for code in by_code.tolist()]
+    if entities is None:
+        named = Entities.of([c.entities[code] for code in by_code.tolist()], sources, params)
+    else:
+        named = entities.take(by_code)
+    ids, beliefs, groups, rhos, labels = (
+        named.ids,
+        named.beliefs,
+        named.groups,
+        named.rhos,
+        named.labels,
+    )
     src, relays = index[c.source], index[c.via]
     # Temporaries of every attribution go as soon as they are used: the table is
     # built while the snapshot is held, and the job's peak memory is made here.
     del codes, place, first, index
-
-    unknown, unnamed = params.unknown_source, params.unnamed_correlation
-    known = [sources.get(s) for s in ids]
-    beliefs = [unknown if k is None else k.belief for k in known]
-    groups = [None if k is None else k.group for k in known]
-    rhos = [params.correlation(g) if g else unnamed for g in groups]
-    labels = [s if k is None or not k.name else k.name for s, k in zip(ids, known, strict=True)]
 
     # Channels: a direct, certain attribution's is its source; others are keyed
     # by (source, relay chain, certainty), numbered after the sources.
@@ -367,10 +374,11 @@ def row_lists(
     channel = _by_first(first_row)[channel]
     del key
     ch_row = np.sort(first_row)
-    ch_chain = [
-        relays[c.via_start[r] : c.via_start[r + 1]].tolist() if via_len[r] else []
-        for r in ch_row.tolist()
-    ]
+    # Most channels are unrelayed: one empty chain for them all.
+    ch_chain: list[Sequence[int]] = [()] * ch_row.size
+    relayed = np.flatnonzero(via_len[ch_row] > 0)
+    for ch, r in zip(relayed.tolist(), ch_row[relayed].tolist(), strict=True):
+        ch_chain[ch] = relays[c.via_start[r] : c.via_start[r + 1]].tolist()
     del via_len
 
     # Questions: a claim alone is its own, numbered in claim order with the others.
@@ -402,11 +410,9 @@ def row_lists(
     weighted_counts = np.bincount(claim[weighted], minlength=n).tolist()
 
     # Correlation clusters: weighted rows of one group on one side of one claim.
-    group_names = sorted({g for g in groups if g})
-    group_code = {g: i for i, g in enumerate(group_names)}
-    entity_group = np.array([group_code[g] if g else -1 for g in groups], dtype=np.int64)
+    entity_group = named.group_code
     grouped = weighted[entity_group[src[weighted]] >= 0]
-    cluster_key = (claim[grouped] * max(len(group_names), 1) + entity_group[src[grouped]]) * 2 + (
+    cluster_key = (claim[grouped] * max(named.n_groups, 1) + entity_group[src[grouped]]) * 2 + (
         c.sign[grouped] > 0
     )
     corder = np.argsort(cluster_key, kind="stable")
@@ -449,6 +455,7 @@ def row_lists(
         labels=labels,
         factor=factor,
         scale=scale,
+        codes=by_code,
     )
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import functools
 import threading
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -52,7 +52,7 @@ from scoring.intervals import (
     quantile_positions,
 )
 from scoring.params import ScoringParams
-from scoring.rows import EvidenceRows, RowLists
+from scoring.rows import Entities, EvidenceRows, RowLists
 
 
 @dataclass(slots=True)
@@ -134,91 +134,91 @@ class DrawTable:
 
     A pass of a few thousand rows names a few thousand entities: stacking their
     draws and taking the logarithms of their channels cost more than the rest
-    of the pass, and a re-scoring job met each entity again in every chunk. An
-    entity is added at its first pass and kept, keyed by its id and belief.
-    Pickled empty (for a Dask worker, which fills its own).
+    of the pass, and a re-scoring job met each entity again in every chunk. The
+    table is made for one columns' entities (``scoring.columns.ClaimColumns``,
+    looked up as ``entities``) and read by the passes built from those columns
+    with them (``row_lists``), which name entities by code; an entity is drawn at
+    its first pass. Pickled without its draws (for a Dask worker, which makes its own).
 
     Parameters
     ----------
     samples : int
         ``ScoringParams.interval_samples`` of the passes.
-    capacity : int
-        Entities expected (the store's); the table grows past it if need be.
+    entities : Entities
+        The columns' entities, every one (``Entities.of(columns.entities, ...)``).
 
     Attributes
     ----------
-    reliability : ndarray, shape (capacity + 1, samples + 1)
+    reliability : ndarray, shape (n_entities + 1, samples + 1)
         Row 0 is all ones (the perfect relay that pads chains), then each
-        entity's draws and mean (``draws_and_mean``); rows past the entities
-        added are uninitialised.
-    log_odds : ndarray, shape (capacity + 1, samples + 1)
+        entity's draws and mean (``draws_and_mean``), row ``code + 1``; rows of
+        entities not drawn yet are uninitialised.
+    log_odds : ndarray, shape (n_entities + 1, samples + 1)
         Each entity's direct channel's log-odds, as ``_sampled_log_odds`` makes them.
-    effective : ndarray, shape (capacity + 1,)
+    effective : ndarray, shape (n_entities + 1,)
         Its effective reliability at the means, unclipped.
     """
 
-    def __init__(self, samples: int, capacity: int) -> None:
+    def __init__(self, samples: int, entities: Entities) -> None:
         self.samples = samples
-        self.capacity = capacity
+        self.entities = entities
         self._lock = threading.Lock()
-        self._row: dict[tuple[str, float, float], int] = {}
+        rows = len(entities.ids) + 1
+        self._drawn = np.zeros(rows, dtype=bool)
+        self._drawn[0] = True
         # Rows are written as entities come (the pages of the others stay untouched).
-        self.reliability = np.empty((capacity + 1, samples + 1))
+        self.reliability = np.empty((rows, samples + 1))
         self.reliability[0] = 1.0
-        self.log_odds = np.empty((capacity + 1, samples + 1))
-        self.effective = np.empty(capacity + 1)
+        self.log_odds = np.empty((rows, samples + 1))
+        self.effective = np.empty(rows)
 
-    def __getstate__(self) -> dict[str, int]:
-        return {"samples": self.samples, "capacity": self.capacity}
+    def __getstate__(self) -> dict[str, Any]:
+        return {"samples": self.samples, "entities": self.entities}
 
-    def __setstate__(self, state: dict[str, int]) -> None:
-        self.__init__(state["samples"], state["capacity"])  # type: ignore[misc]
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["samples"], state["entities"])  # type: ignore[misc]
 
     @property
     def rows_known(self) -> int:
-        """Entities in the table."""
-        return len(self._row)
+        """Entities drawn so far."""
+        return int(self._drawn.sum()) - 1
 
     def rows(self, rows: EvidenceRows) -> IntArray:
         """The table row of each entity of ``rows``, then 0 for the pad; shape (n_entities + 1,).
 
-        Adds the entities not in it yet (thread-safe: Dask worker threads share one table).
-        """
-        keys = [(i, b.alpha, b.beta) for i, b in zip(rows.ids, rows.beliefs, strict=True)]
-        found = [self._row.get(k) for k in keys]
-        if None in found:
-            with self._lock:
-                found = [self._add(k) if f is None else f for k, f in zip(keys, found, strict=True)]
-        return np.array([*found, 0], dtype=np.intp)
+        Draws the entities not in it yet (thread-safe: Dask worker threads share one table).
 
-    def _add(self, key: tuple[str, float, float]) -> int:
-        row = self._row.get(key)
-        if row is not None:
-            return row
-        row = len(self._row) + 1
-        if row >= self.reliability.shape[0]:
-            grown = 2 * self.reliability.shape[0]
-            self.reliability = _grown(self.reliability, grown)
-            self.log_odds = _grown(self.log_odds, grown)
-            self.effective = _grown(self.effective, grown)
+        Raises
+        ------
+        ValueError
+            For rows not built from the table's entities by code.
+        """
+        if rows.codes is None:
+            raise ValueError("a DrawTable reads tables built from columns (row_lists)")
+        at = np.append(rows.codes + 1, 0)
+        new = at[~self._drawn[at]]
+        if new.size:
+            with self._lock:
+                for row in new.tolist():
+                    self._draw(row)
+        return at
+
+    def _draw(self, row: int) -> None:
+        if self._drawn[row]:
+            return
+        belief = self.entities.beliefs[row - 1]
         draws = self.reliability[row]
         # Drawn afresh: the table is their cache, and the draw cache need not hold them too.
-        draws[:] = new_draws_and_mean(*key, self.samples)
+        draws[:] = new_draws_and_mean(
+            self.entities.ids[row - 1], belief.alpha, belief.beta, self.samples
+        )
         # The arithmetic of _sampled_log_odds for a certain, unrelayed channel
         # (its products by 1.0 are exact), so these are its values to the bit.
         effective = draws - 0.5
         effective += 0.5
         self.effective[row] = effective[-1]
         _log_odds(effective, self.log_odds[row])
-        self._row[key] = row
-        return row
-
-
-def _grown(array: FloatArray, rows: int) -> FloatArray:
-    """``array`` with ``rows`` rows: its own, then uninitialised ones."""
-    out = np.empty((rows, *array.shape[1:]))
-    out[: array.shape[0]] = array
-    return out
+        self._drawn[row] = True
 
 
 # -- The reference: claim by claim --------------------------------------------------------
@@ -411,7 +411,7 @@ def vectorised_confidence(
         reliability = np.array([*_draws(rows, samples), np.ones(samples + 1)])
         entity = np.arange(rows.n_entities + 1)
     else:
-        entity = table.rows(rows)  # may grow the table: its arrays are read after
+        entity = table.rows(rows)  # may draw entities not drawn yet
         reliability = table.reliability
     log_odds, point_effective, scratch, chx = _sampled_log_odds(rows, reliability, entity, table)
     weight = log_odds[chx, samples]

@@ -145,7 +145,7 @@ _CAPITALISED = {term: term[0].upper() + term[1:] for term in ESTIMATIVE_TERMS}
 def summarize(
     estimative: str,
     confidence: float,
-    interval: tuple[float, float],
+    interval: Sequence[float],
     independent_sources: float,
     evidence: Sequence[Evidence],
     level: float = 0.9,
@@ -174,7 +174,7 @@ def summarize(
 def sentence(
     estimative: str,
     confidence: float,
-    interval: tuple[float, float],
+    interval: Sequence[float],
     independent_sources: float,
     supports: list[str],
     refutes: list[str],

@@ -253,7 +253,9 @@ def learned_scores(
         Each row's log-odds on its own claim (times the temperature); 0 for
         neutral rows and for channels merged into another row.
     """
-    reliability = np.array([b.mean for b in rows.beliefs])
+    alpha = np.array([b.alpha for b in rows.beliefs])
+    beta = np.array([b.beta for b in rows.beliefs])
+    reliability = alpha / (alpha + beta)  # each belief's mean, as Beta.mean makes it
     classes = np.zeros(rows.n_claims, dtype=np.intp)
     n_classes = 1
     if model.classes:
@@ -266,8 +268,8 @@ def learned_scores(
         reliability,
         age_days=np.zeros(rows.n_rows),
         outcome=np.full(rows.n_claims, np.nan),
-        prior_alpha=np.array([b.alpha for b in rows.beliefs]),
-        prior_beta=np.array([b.beta for b in rows.beliefs]),
+        prior_alpha=alpha,
+        prior_beta=beta,
         claim_class=classes,
     )
     layout = Layout(data, 1.0, 0.0, n_classes)

@@ -88,11 +88,71 @@ class RowLists:
     weighted: list[int] | IntArray
     weighted_counts: list[int]
     ch_source: list[int]
-    ch_chain: list[list[int]]
+    ch_chain: Sequence[Sequence[int]]
     ch_certainty: list[float]
     labels: list[str]
     factor: FloatArray
     scale: FloatArray
+    codes: IntArray | None = None
+    """Each entity's code among the columns' entities the table was built from
+    (``scoring.columns.row_lists``), None for claims read one by one."""
+
+
+@dataclass(frozen=True, eq=False)
+class Entities:
+    """What the evidence-row table reads of each of some entities (sources and relays),
+    looked up once: a re-scoring job's passes name the same entities again and again.
+
+    Attributes
+    ----------
+    ids, beliefs, groups, rhos, labels : lists, length n_entities
+        As ``RowLists``' fields of those names.
+    group_code : ndarray of int, shape (n_entities,)
+        Each entity's group as a number, -1 for none: groups numbered in order
+        of their names, out of ``n_groups``.
+    n_groups : int
+    """
+
+    ids: list[str]
+    beliefs: list[Beta]
+    groups: list[str | None]
+    rhos: list[float]
+    labels: list[str]
+    group_code: IntArray
+    n_groups: int
+
+    @classmethod
+    def of(
+        cls, ids: list[str], sources: Mapping[str, SourceBelief], params: ScoringParams
+    ) -> Entities:
+        """Entities ``ids`` as ``sources`` know them; those not in it get
+        ``params.unknown_source`` and no group."""
+        unknown, unnamed = params.unknown_source, params.unnamed_correlation
+        known = [sources.get(s) for s in ids]
+        groups = [None if k is None else k.group for k in known]
+        number = {g: i for i, g in enumerate(sorted({g for g in groups if g}))}
+        return cls(
+            ids,
+            [unknown if k is None else k.belief for k in known],
+            groups,
+            [params.correlation(g) if g else unnamed for g in groups],
+            [s if k is None or not k.name else k.name for s, k in zip(ids, known, strict=True)],
+            np.array([number[g] if g else -1 for g in groups], dtype=np.int64),
+            len(number),
+        )
+
+    def take(self, codes: IntArray) -> Entities:
+        """The entities at ``codes``, in that order (groups numbered as here)."""
+        listed = codes.tolist()
+        return Entities(
+            [self.ids[k] for k in listed],
+            [self.beliefs[k] for k in listed],
+            [self.groups[k] for k in listed],
+            [self.rhos[k] for k in listed],
+            [self.labels[k] for k in listed],
+            self.group_code[codes],
+            self.n_groups,
+        )
 
 
 def collect_rows(
@@ -448,6 +508,7 @@ class EvidenceRows:
 
         self.ids = ids
         self.beliefs = beliefs
+        self.codes = lists.codes
         self.n_claims = len(lists.start) - 1
         self.n_rows = row
         self.n_questions = lists.n_questions

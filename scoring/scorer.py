@@ -14,6 +14,7 @@ import copy
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 
@@ -128,6 +129,135 @@ def _fast_score() -> Callable[..., Score]:
 make_score = _fast_score()
 
 
+@dataclass(slots=True)
+class ScoreTable:
+    """The scores of some claims field by field, as Python lists: what ``Score`` objects
+    are made of (``scores``), for a caller that reads the fields of many (a re-scoring
+    job) without an object per score and per piece of evidence.
+
+    Attributes
+    ----------
+    claim_id, confidence, interval, estimative, credibility, independent_sources,
+    summary, model : lists, length n_claims
+        Each score's fields of those names (an interval as ``(low, high)`` or ``[low, high]``).
+    first, end : lists of int, length n_claims
+        Score ``k``'s evidence is rows ``first[k]:end[k]`` of the row fields.
+    source, via, stance, reliability, effective_reliability, weight, note : lists
+        Each evidence row's ``Evidence`` fields.
+    """
+
+    claim_id: list[str | None]
+    confidence: list[float]
+    interval: list[list[float]] | list[tuple[float, float]]
+    estimative: list[str]
+    credibility: list[int]
+    independent_sources: list[float]
+    summary: list[str]
+    model: list[str]
+    first: list[int]
+    end: list[int]
+    source: list[str]
+    via: list[tuple[str, ...]]
+    stance: list[str]
+    reliability: list[float]
+    effective_reliability: list[float]
+    weight: list[float]
+    note: list[str | None]
+
+    def __len__(self) -> int:
+        return len(self.claim_id)
+
+    def scores(self) -> list[Score]:
+        """The ``Score`` of each claim, in order."""
+        said = list(
+            map(
+                make_evidence,
+                self.source,
+                self.via,
+                self.stance,
+                self.reliability,
+                self.effective_reliability,
+                self.weight,
+                self.note,
+            )
+        )
+        return [
+            make_score(claim_id, p, (low, high), term, cred, n_eff, tuple(said[a:b]), text, model)
+            for claim_id, p, (low, high), term, cred, n_eff, text, model, a, b in zip(
+                self.claim_id,
+                self.confidence,
+                self.interval,
+                self.estimative,
+                self.credibility,
+                self.independent_sources,
+                self.summary,
+                self.model,
+                self.first,
+                self.end,
+                strict=True,
+            )
+        ]
+
+    @classmethod
+    def of_scores(cls, scores: Sequence[Score]) -> ScoreTable:
+        """The table of ``scores`` (numbers as Python floats and ints)."""
+        evidence = [e for s in scores for e in s.evidence]
+        offsets = list(itertools.accumulate((len(s.evidence) for s in scores), initial=0))
+        return cls(
+            [s.claim_id for s in scores],
+            [float(s.confidence) for s in scores],
+            [(float(s.interval[0]), float(s.interval[1])) for s in scores],
+            [s.estimative for s in scores],
+            [int(s.credibility) for s in scores],
+            [float(s.independent_sources) for s in scores],
+            [s.summary for s in scores],
+            [s.model for s in scores],
+            offsets[:-1],
+            offsets[1:],
+            [e.source for e in evidence],
+            [e.via for e in evidence],
+            [e.stance for e in evidence],
+            [float(e.reliability) for e in evidence],
+            [float(e.effective_reliability) for e in evidence],
+            [float(e.weight) for e in evidence],
+            [e.note for e in evidence],
+        )
+
+    @classmethod
+    def merged(cls, parts: Sequence[tuple[Sequence[int], ScoreTable]]) -> ScoreTable:
+        """One table of the claims of ``parts``, each part with the positions its claims
+        take (together ``0 .. n - 1``), in position order."""
+        order = np.argsort(np.concatenate([np.asarray(p, dtype=np.intp) for p, _ in parts]))
+        in_order = bool((order == np.arange(order.size)).all())
+        if len(parts) == 1 and in_order:
+            return parts[0][1]
+        # Passes of whole questions mostly come in order: then their claims are only joined.
+        picked = None if in_order else order.tolist()
+        rows = list(itertools.accumulate((len(t.source) for _, t in parts), initial=0))
+
+        def per_claim(name: str, offset: bool = False) -> list[Any]:
+            joined: list[Any] = []
+            for (_, t), shift in zip(parts, rows, strict=False):
+                values = getattr(t, name)
+                joined.extend([v + shift for v in values] if offset and shift else values)
+            return joined if picked is None else [joined[k] for k in picked]
+
+        def per_row(name: str) -> list[Any]:
+            return list(itertools.chain.from_iterable(getattr(t, name) for _, t in parts))
+
+        return cls(
+            **{f: per_claim(f) for f in _CLAIM_FIELDS},
+            first=per_claim("first", offset=True),
+            end=per_claim("end", offset=True),
+            **{f: per_row(f) for f in _ROW_FIELDS},
+        )
+
+
+# A ScoreTable's fields: a Score's, one list each, and its evidence's, one list each.
+_CLAIM_FIELDS = tuple(f.name for f in fields(Score) if f.name != "evidence")
+_ROW_FIELDS = tuple(f.name for f in fields(Evidence))
+
+
 class ClaimScorer:
     """Scores claims from who said them, through whom, and who else did.
 
@@ -182,7 +312,7 @@ class ClaimScorer:
             [len(c.attributions) for c in claims],
             lambda batch: collect_rows([claims[i] for i in batch], sources, params),
             model or self.model,
-        )
+        ).scores()
 
     def score_columns(
         self,
@@ -193,19 +323,22 @@ class ClaimScorer:
         *,
         bare: Sequence[Claim] | None = None,
         table: DrawTable | None = None,
-    ) -> list[Score]:
+    ) -> ScoreTable:
         """``score(columns.claims(positions), sources, model)`` without an object per
         attribution: each pass's table is built from the columns with array operations
-        (``scoring.columns.row_lists``), and the scores' evidence read from the table.
+        (``scoring.columns.row_lists``), and the scores are a ``ScoreTable``.
         ``bare``: ``columns.bare_claims(positions)`` when the caller has them; ``table``:
-        the draws of ``columns``' entities, for a caller that scores them in many calls
-        (``scoring.confidence.DrawTable``)."""
+        the draws of ``columns``' entities (looked up in ``sources``), for a caller that
+        scores them in many calls (``scoring.confidence.DrawTable``)."""
         at = np.asarray(positions, dtype=np.intp)
         params = self.params
+        entities = None if table is None else table.entities
+        if entities is not None and len(entities.ids) != len(columns.entities):
+            raise ValueError("the table of draws is of other columns' entities")
         return self._score_passes(
             columns.bare_claims(at) if bare is None else bare,
             (columns.start[at + 1] - columns.start[at]).tolist(),
-            lambda batch: row_lists(columns.take(at[batch]), sources, params),
+            lambda batch: row_lists(columns.take(at[batch]), sources, params, entities),
             model or self.model,
             table,
         )
@@ -217,19 +350,18 @@ class ClaimScorer:
         table: Callable[[list[int]], RowLists],
         model: LearnedModel | None,
         draws: DrawTable | None = None,
-    ) -> list[Score]:
+    ) -> ScoreTable:
         """Scores of ``claims`` (``sizes`` attributions each), pass by pass; ``table`` makes
         the evidence-row table of the claims at some positions."""
         batches = self._batches(claims, sizes)
         if len(batches) == 1:
             return self._score_batch(claims, table(batches[0]), model, draws)
-        scores: list[Score | None] = [None] * len(claims)
-        for batch in batches:
-            part = [claims[i] for i in batch]
-            scored = self._score_batch(part, table(batch), model, draws)
-            for i, score in zip(batch, scored, strict=True):
-                scores[i] = score
-        return [s for s in scores if s is not None]
+        return ScoreTable.merged(
+            [
+                (batch, self._score_batch([claims[i] for i in batch], table(batch), model, draws))
+                for batch in batches
+            ]
+        )
 
     def _batches(self, claims: Sequence[Claim], sizes: Sequence[int]) -> list[list[int]]:
         """Claim positions in passes of whole questions of about ``_CELLS_PER_PASS`` cells."""
@@ -253,7 +385,7 @@ class ClaimScorer:
         lists: RowLists,
         model: LearnedModel | None,
         draws: DrawTable | None = None,
-    ) -> list[Score]:
+    ) -> ScoreTable:
         """Scores of claims that hold whole questions, from their table, in one pass."""
         p = self.params
         if len(claims) <= _FEW and model is None:
@@ -272,13 +404,12 @@ class ClaimScorer:
             numbers.weight = weight.tolist()
         return self._scores(claims, lists, numbers)
 
-    def _scores(self, claims: Sequence[Claim], t: RowLists, numbers: Evaluation) -> list[Score]:
-        """Each claim's ``Score`` from its rows and their numbers."""
+    def _scores(self, claims: Sequence[Claim], t: RowLists, numbers: Evaluation) -> ScoreTable:
+        """Each claim's score from its rows and their numbers."""
         p = self.params
         scale = t.scale.tolist()
         notes = _notes(t, scale)
         confidence = numbers.confidence
-        mean, effective, weight = numbers.mean, numbers.effective, numbers.weight
         n_claims, start = len(claims), t.start
         sign_of = np.asarray(t.sign)
         channel = np.asarray(t.channel, dtype=np.intp)
@@ -289,23 +420,14 @@ class ClaimScorer:
         ch_source = [ids[s] for s in t.ch_source]
         ch_via = [tuple([ids[r] for r in chain]) for chain in t.ch_chain]
         channels = channel.tolist()
-        said = list(
-            map(
-                make_evidence,
-                [ch_source[c] for c in channels],
-                [ch_via[c] for c in channels],
-                [STANCES[s] for s in sign_of.tolist()],
-                mean,
-                effective,
-                weight,
-                map(notes.get, range(len(channels))),
-            )
-        )
-        evidence = [tuple(said[a:b]) for a, b in itertools.pairwise(start)]
+        source = [ch_source[c] for c in channels]
+        via = [ch_via[c] for c in channels]
+        stance: list[str] = [STANCES[s] for s in sign_of.tolist()]
+        note = list(map(notes.get, range(len(channels))))
         # Per claim: independent sources whose evidence carries weight, those of
         # them that raise it, and whether any evidence carries weight (sums in
         # row order, as bincount adds).
-        w = np.asarray(weight, dtype=float)
+        w = np.asarray(numbers.weight, dtype=float)
         carries = np.abs(w) > _NO_WEIGHT
         raises = (w > _NO_WEIGHT) & (sign_of > 0)
         scales = np.asarray(t.scale, dtype=float)
@@ -326,35 +448,45 @@ class ClaimScorer:
             credibility = credibility_levels(conf, np.array(weighty), np.array(confirming)).tolist()
         level = p.interval_level
         level_text = percent(level)
-        # Summaries of claims the table could not name sources for name them from the evidence.
+        # Summaries of claims the table could not name sources for name them from
+        # their evidence, by the table's labels.
         by_id = dict(zip(ids, t.labels, strict=True)) if None in named else {}
-        out = []
-        for c, names, term, p_true, (low, high), n_eff, cred, items in zip(
-            claims,
-            named,
-            terms,
+        table = ScoreTable(
+            [c.id for c in claims],
             confidence,
             numbers.interval,
-            independent,
+            terms,
             credibility,
-            evidence,
-            strict=True,
-        ):
-            interval = (low, high)
-            out.append(
-                make_score(
-                    c.id,
-                    p_true,
-                    interval,
-                    term,
-                    cred,
-                    n_eff,
-                    items,
-                    _summary(term, p_true, interval, n_eff, items, names, level, level_text, by_id),
-                    MODEL,
-                )
+            independent,
+            [],
+            [MODEL] * n_claims,
+            start[:-1],
+            start[1:],
+            source,
+            via,
+            stance,
+            numbers.mean,
+            numbers.effective,
+            numbers.weight,
+            note,
+        )
+        table.summary = [
+            sentence(term, p_true, interval, n_eff, *names, level_text)
+            if names is not None
+            else summarize(term, p_true, interval, n_eff, _evidence(table, k), level, by_id)
+            for k, (names, term, p_true, interval, n_eff) in enumerate(
+                zip(named, terms, confidence, numbers.interval, independent, strict=True)
             )
-        return out
+        ]
+        return table
+
+
+def _evidence(table: ScoreTable, k: int) -> list[Evidence]:
+    """Score ``k``'s evidence of ``table`` as ``Evidence``."""
+    return [
+        make_evidence(*(getattr(table, f)[row] for f in _ROW_FIELDS))
+        for row in range(table.first[k], table.end[k])
+    ]
 
 
 def _named(
@@ -413,24 +545,6 @@ def _notes(t: RowLists, scale: list[float]) -> dict[int, str]:
             note = said[key] = _discount_note(group, factor, reports, scale[row])
         parts.setdefault(row, []).append(note)
     return {row: "; ".join(p) for row, p in parts.items()}
-
-
-def _summary(
-    term: str,
-    confidence: float,
-    interval: tuple[float, float],
-    independent: float,
-    items: tuple[Evidence, ...],
-    named: tuple[list[str], list[str], list[str]] | None,
-    level: float,
-    level_text: str,
-    labels: Mapping[str, str],
-) -> str:
-    """The score's sentence, from the channels named per stance when the table could name them
-    (else from the evidence, with ``labels``: the table's, by entity id)."""
-    if named is None:
-        return summarize(term, confidence, interval, independent, items, level, labels)
-    return sentence(term, confidence, interval, independent, *named, level_text)
 
 
 def _discount_note(group: str | None, factor: float, reports: float, scale: float) -> str:

@@ -18,7 +18,7 @@ from scoring.numeric.estimate import Estimate
 from scoring.numeric.figures import NumericQuestion
 from scoring.numeric.scorer import NumericScorer
 from scoring.params import SourceBelief
-from scoring.scorer import ClaimScorer, Score
+from scoring.scorer import ClaimScorer, Score, ScoreTable
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,14 @@ class Scored:
     estimates: dict[str, Estimate]
 
 
+@dataclass(frozen=True)
+class ScoredTable:
+    """``Scored`` with the scores as a ``ScoreTable``."""
+
+    table: ScoreTable
+    estimates: dict[str, Estimate]
+
+
 class QuestionScorer:
     """Scores claims whatever their questions' kinds.
 
@@ -105,14 +113,19 @@ class QuestionScorer:
             As ``QuestionKinds.numeric_questions``, and for values that do not
             fit their question.
         """
-        return self._score(
-            claims,
-            lambda plain: self.claims.score([claims[i] for i in plain], sources),
-            lambda members: [claims[i] for i in members],
-            sources,
-            kinds,
-            errors,
+        numeric = (kinds or QuestionKinds()).numeric_questions(claims)
+        plain = [i for i, c in enumerate(claims) if c.question not in numeric]
+        parts: list[tuple[list[int], Sequence[Score]]] = [
+            (plain, self.claims.score([claims[i] for i in plain], sources))
+        ]
+        estimates = self._score_numeric(
+            claims, numeric, lambda members: [claims[i] for i in members], sources, errors, parts
         )
+        scores: list[Score | None] = [None] * len(claims)
+        for members, scored in parts:
+            for i, s in zip(members, scored, strict=True):
+                scores[i] = s
+        return Scored([s for s in scores if s is not None], estimates)
 
     def score_columns(
         self,
@@ -123,43 +136,49 @@ class QuestionScorer:
         kinds: QuestionKinds | None = None,
         errors: Mapping[str, ErrorScale] | None = None,
         table: DrawTable | None = None,
-    ) -> Scored:
+    ) -> ScoredTable:
         """``score(columns.claims(positions), ...)``: choice claims scored from the columns
         (``ClaimScorer.score_columns``, with ``table``); only the claims of numeric
         questions are made whole.
         """
         claims = columns.bare_claims(positions)
-        return self._score(
-            claims,
-            lambda plain: self.claims.score_columns(
-                columns,
-                [positions[i] for i in plain],
-                sources,
-                bare=[claims[i] for i in plain],
-                table=table,
-            ),
-            lambda members: columns.claims([positions[i] for i in members]),
-            sources,
-            kinds,
-            errors,
-        )
-
-    def _score(
-        self,
-        claims: Sequence[Claim],
-        choice: Callable[[list[int]], list[Score]],
-        whole: Callable[[list[int]], list[Claim]],
-        sources: Mapping[str, SourceBelief],
-        kinds: QuestionKinds | None,
-        errors: Mapping[str, ErrorScale] | None,
-    ) -> Scored:
-        """``score``, given how to score the choice claims at some positions of ``claims``
-        and how to make the claims at some positions whole (with their attributions)."""
         numeric = (kinds or QuestionKinds()).numeric_questions(claims)
         plain = [i for i, c in enumerate(claims) if c.question not in numeric]
-        scores: list[Score | None] = [None] * len(claims)
-        for i, s in zip(plain, choice(plain), strict=True):
-            scores[i] = s
+        choice = self.claims.score_columns(
+            columns,
+            [positions[i] for i in plain],
+            sources,
+            bare=[claims[i] for i in plain],
+            table=table,
+        )
+        figures: list[tuple[list[int], Sequence[Score]]] = []
+        estimates = self._score_numeric(
+            claims,
+            numeric,
+            lambda members: columns.claims([positions[i] for i in members]),
+            sources,
+            errors,
+            figures,
+        )
+        return ScoredTable(
+            ScoreTable.merged(
+                [(plain, choice), *((m, ScoreTable.of_scores(s)) for m, s in figures)]
+            ),
+            estimates,
+        )
+
+    def _score_numeric(
+        self,
+        claims: Sequence[Claim],
+        numeric: Mapping[str, NumericQuestion],
+        whole: Callable[[list[int]], list[Claim]],
+        sources: Mapping[str, SourceBelief],
+        errors: Mapping[str, ErrorScale] | None,
+        parts: list[tuple[list[int], Sequence[Score]]],
+    ) -> dict[str, Estimate]:
+        """Score the claims of the ``numeric`` questions among ``claims``, given how to make
+        the claims at some positions whole (with their attributions): each question's
+        positions and scores appended to ``parts``; the estimate of each."""
         estimates = {}
         for q, question in numeric.items():
             members = [i for i, c in enumerate(claims) if c.question == q]
@@ -172,6 +191,5 @@ class QuestionScorer:
                 errors,
             )
             estimates[q] = result.estimate
-            for i, s in zip(members, result.scores, strict=True):
-                scores[i] = s
-        return Scored([s for s in scores if s is not None], estimates)
+            parts.append((members, result.scores))
+        return estimates

@@ -49,6 +49,7 @@ from scoring.columns import ClaimColumns
 from scoring.confidence import DrawTable
 from scoring.learned import LearnedModel
 from scoring.numeric import NUMERIC_MODEL, ErrorScale, QuestionKinds, QuestionScorer
+from scoring.rows import Entities
 from service.jobs.dask_engine import DaskEngine, dask_engine, mapped
 from service.jobs.learning import (
     LearningSettings,
@@ -67,7 +68,7 @@ from service.jobs.snapshot import (
 )
 from service.scoring_model import ScoringModel
 from service.store import change_counters
-from service.store.claims import copy_scores, score_values
+from service.store.claims import copy_scores, table_values
 from service.store.db import slices, upsert_statement, writer
 from service.store.models import (
     Base,
@@ -357,7 +358,10 @@ class _Rescore:
             beliefs,
             snapshot.kinds,
             self.errors,
-            DrawTable(scorer.claims.params.interval_samples, len(snapshot.columns.entities)),
+            DrawTable(
+                scorer.claims.params.interval_samples,
+                Entities.of(snapshot.columns.entities, beliefs, scorer.claims.params),
+            ),
         )
         for chunk in chunks:
             mark = time.perf_counter()
@@ -369,7 +373,7 @@ class _Rescore:
             # The collector is paused (_collector_paused): the chunk's cycles,
             # and any other thread's, are freed here, once a chunk. The chunk's
             # scores are let go first: a pass costs what it has to traverse, and
-            # a chunk's live Score objects and their evidence made it cost about
+            # a chunk's live scores and their evidence made it cost about
             # as much as the arithmetic of the chunk's fit (70 ms a chunk at 1 M).
             del scores, moved_scores
             gc.collect(1)
@@ -539,7 +543,7 @@ class _Rescore:
         return np.flatnonzero(stale).tolist()
 
     def _score_chunk(
-        self, snapshot: Snapshot, chunk: Sequence[int], scores: Sequence[scoring.Score]
+        self, snapshot: Snapshot, chunk: Sequence[int], scores: scoring.ScoreTable
     ) -> dict[int, dict[str, Any]]:
         """``score_values`` of the chunk's open claims whose new ``scores`` moved, by position.
 
@@ -547,17 +551,21 @@ class _Rescore:
         moved too (the snapshot holds each stored summary's hash).
         """
         started = time.perf_counter()
-        now = utcnow()
         tolerance = self.job.learning.rescore_min_change
         is_open = snapshot.is_open
         stored = snapshot.scores
-        changed: dict[int, dict[str, Any]] = {}
-        for i, score in zip(chunk, scores, strict=True):
-            if is_open[i] and (
-                _differs(stored, i, score, tolerance)
-                or stored.summary_hash[i] != hash(score.summary)
-            ):
-                changed[i] = score_values(score, now)
+        moved = [
+            k
+            for k, i in enumerate(chunk)
+            if is_open[i]
+            and (
+                _differs(stored, i, scores, k, tolerance)
+                or stored.summary_hash[i] != hash(scores.summary[k])
+            )
+        ]
+        changed = dict(
+            zip([chunk[k] for k in moved], table_values(scores, moved, utcnow()), strict=True)
+        )
         self.timer.add("score", started)
         self.counts["claims_rescored"] += len(chunk)
         return changed
@@ -655,17 +663,20 @@ class _Write:
     old_evidence: list[Any] | None
 
 
-def _differs(stored: StoredScores, i: int, score: scoring.Score, tolerance: float) -> bool:
-    """Whether a new score differs from claim ``i``'s stored one enough to be written."""
+def _differs(
+    stored: StoredScores, i: int, scores: scoring.ScoreTable, k: int, tolerance: float
+) -> bool:
+    """Whether new score ``k`` of ``scores`` differs from claim ``i``'s stored one enough
+    to be written."""
     if (
         not stored.present[i]
-        or stored.models[stored.model[i]] != score.model
-        or stored.credibility[i] != score.credibility
+        or stored.models[stored.model[i]] != scores.model[k]
+        or stored.credibility[i] != scores.credibility[k]
     ):
         return True
-    low, high = score.interval
+    low, high = scores.interval[k]
     return bool(
-        abs(stored.confidence[i] - score.confidence) > tolerance
+        abs(stored.confidence[i] - scores.confidence[k]) > tolerance
         or abs(stored.low[i] - low) > tolerance
         or abs(stored.high[i] - high) > tolerance
     )
@@ -714,13 +725,13 @@ def _scores(
     kinds: QuestionKinds,
     errors: Mapping[str, ErrorScale],
     table: DrawTable,
-) -> list[scoring.Score]:
+) -> scoring.ScoreTable:
     """The new scores of the claims at positions ``chunk`` of ``columns`` (on a worker of
     the cluster when there is one: the columns are sent once, a chunk as positions), with
     ``table`` holding the draws of ``columns``' entities."""
     return scorer.score_columns(
         columns, chunk, beliefs, kinds=kinds, errors=errors, table=table
-    ).scores
+    ).table
 
 
 def _chunks(snapshot: Snapshot, positions: Sequence[int], size: int) -> Iterator[list[int]]:

@@ -148,6 +148,53 @@ def score_values(score: scoring.Score, computed_at: datetime) -> dict[str, Any]:
     }
 
 
+def table_values(
+    table: scoring.ScoreTable, which: Sequence[int], computed_at: datetime
+) -> list[dict[str, Any]]:
+    """``score_values`` of the scores at ``which`` of ``table``, without a ``Score``
+    object per score and an ``Evidence`` per piece of evidence (a re-scoring job's)."""
+    evidence = [
+        {
+            "source": source,
+            "via": list(via),
+            "stance": stance,
+            "reliability": reliability,
+            "effective_reliability": effective,
+            "weight": weight,
+            "note": note,
+        }
+        for source, via, stance, reliability, effective, weight, note in zip(
+            table.source,
+            table.via,
+            table.stance,
+            table.reliability,
+            table.effective_reliability,
+            table.weight,
+            table.note,
+            strict=True,
+        )
+    ]
+    values = []
+    for k in which:
+        low, high = table.interval[k]
+        values.append(
+            {
+                "claim_id": table.claim_id[k],
+                "confidence": table.confidence[k],
+                "low": low,
+                "high": high,
+                "estimative": table.estimative[k],
+                "credibility": table.credibility[k],
+                "independent_sources": table.independent_sources[k],
+                "evidence": evidence[table.first[k] : table.end[k]],
+                "summary": table.summary[k],
+                "model": table.model[k],
+                "computed_at": computed_at,
+            }
+        )
+    return values
+
+
 def stored_score_values(row: Score) -> dict[str, Any]:
     """A stored score as ``score_values`` gives it."""
     return {column: getattr(row, column) for column in SCORE_COLUMNS}

@@ -163,9 +163,9 @@ def test_scores_from_columns_equal_the_scores_of_the_claims(seed: int) -> None:
     columns = ClaimColumns.of_claims(claims)
     positions = list(range(299, -1, -2)) if seed % 2 else list(range(300))
     expected = scorer.score([claims[i] for i in positions], sources)
-    assert scorer.score_columns(columns, positions, sources) == expected
+    assert scorer.score_columns(columns, positions, sources).scores() == expected
     few = positions[:5]
-    assert scorer.score_columns(columns, few, sources) == scorer.score(
+    assert scorer.score_columns(columns, few, sources).scores() == scorer.score(
         [claims[i] for i in few], sources
     )
 

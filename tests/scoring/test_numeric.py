@@ -346,3 +346,24 @@ def test_a_figure_the_evidence_left_behind_belongs_to_no_camp():
     estimate = score(answers, sources).estimate
     assert [m.sources for m in estimate.modes] == [("s1", "s2")]
     assert estimate.summary.endswith("far from the evidence: s0.")
+
+
+def test_scores_from_columns_are_the_scores_of_the_claims_whatever_their_kind():
+    """Choice and numeric claims of one call, interleaved: the table of their scores
+    (``ScoreTable.merged`` of the choice claims' and each numeric question's) is in the
+    claims' order and holds their scores."""
+    from scoring import ClaimScorer
+    from scoring.columns import ClaimColumns
+    from scoring.numeric import QuestionScorer
+
+    scorer = QuestionScorer(ClaimScorer(ScoringParams(interval_samples=32)), SCORER)
+    claims = [
+        Claim((Attribution("s1"),), question="who", id="c"),
+        Claim((Attribution("s0"),), question="troops", id="a", value=Figure.point(1500)),
+        Claim((Attribution("s0", via=("r",)), Attribution("s2", "refutes")), id="plain"),
+        Claim((Attribution("s1"),), question="troops", id="b", value=Figure.point(10000)),
+        Claim((Attribution("s2"),), question="who", id="d"),
+    ]
+    positions = [4, 1, 0, 2, 3]
+    scored = scorer.score_columns(ClaimColumns.of_claims(claims), positions, {})
+    assert scored.table.scores() == scorer.score([claims[i] for i in positions], {}).scores

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scoring import Claim, Evidence, EvidenceRows, Score, SourceBelief
+from scoring import Attribution, Claim, Evidence, EvidenceRows, Score, SourceBelief
+from scoring.columns import ClaimColumns, row_lists
 from scoring.confidence import (
     DrawTable,
     Evaluation,
@@ -19,7 +20,7 @@ from scoring.confidence import (
 from scoring.evidence import exclusive_posterior, logistic, saturate
 from scoring.explain import make_evidence
 from scoring.intervals import credible_interval, reliability_draws
-from scoring.rows import collect_rows
+from scoring.rows import Entities, collect_rows
 from scoring.scorer import _FEW, make_score
 from tests.scoring.test_scorer import SCORER, claims, source_maps
 
@@ -55,17 +56,30 @@ def test_the_vectorised_path_equals_the_reference(
 def test_a_table_of_draws_gives_the_same_numbers_to_the_bit(
     batch: list[Claim], other: list[Claim], sources: dict[str, SourceBelief]
 ) -> None:
-    """Direct channels' log-odds read from a ``DrawTable`` (filled by one call, grown by
-    the next, or pickled empty as for a Dask worker) are the ones computed per call."""
+    """Direct channels' log-odds read from a ``DrawTable`` (filled by one pass, more by
+    the next, or pickled empty as for a Dask worker) are the ones computed per pass."""
     p = SCORER.params
-    table = DrawTable(p.interval_samples, capacity=1)
-    for call in (batch, other, batch):
-        rows = EvidenceRows.of(collect_rows(call, sources, p))
-        assert vectorised_confidence(rows, p, table) == vectorised_confidence(rows, p)
+    columns = ClaimColumns.of_claims([*batch, *other])
+    table = DrawTable(p.interval_samples, Entities.of(columns.entities, sources, p))
+    first = list(range(len(batch)))
+    second = list(range(len(batch), len(batch) + len(other)))
+
+    def rows(positions: list[int]) -> EvidenceRows:
+        return EvidenceRows.of(row_lists(columns.take(positions), sources, p, table.entities))
+
+    for call in (first, second, first):
+        assert vectorised_confidence(rows(call), p, table) == vectorised_confidence(rows(call), p)
     copy = pickle.loads(pickle.dumps(table))
     assert copy.samples == p.interval_samples and not copy.rows_known
-    rows = EvidenceRows.of(collect_rows(other, sources, p))
-    assert vectorised_confidence(rows, p, copy) == vectorised_confidence(rows, p)
+    assert vectorised_confidence(rows(second), p, copy) == vectorised_confidence(rows(second), p)
+
+
+def test_a_table_of_draws_reads_only_tables_built_from_columns() -> None:
+    p = SCORER.params
+    table = DrawTable(p.interval_samples, Entities.of(["a"], {}, p))
+    claim = Claim((Attribution("a", "supports"),))
+    with pytest.raises(ValueError, match="built from columns"):
+        vectorised_confidence(EvidenceRows([claim], {}, p), p, table)
 
 
 @given(batches, source_maps)
