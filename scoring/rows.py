@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -29,7 +29,7 @@ from scoring.evidence import (
     noisy_or,
 )
 from scoring.fit import FitData
-from scoring.fit.data import BoolArray
+from scoring.fit.data import BoolArray, index_dtype
 from scoring.params import ScoringParams, SourceBelief
 
 
@@ -406,6 +406,16 @@ class RelayedRows:
         fidelity = entity[self.ch_via].prod(axis=1) * self.ch_certainty
         merged = noisy_or(fidelity[self.channel], self.merge, self.merge.size)
         return np.clip(merged[self.keep], 0.0, 1.0)
+
+    def narrowed(self) -> RelayedRows:
+        """The same rows with ``channel`` and ``merge`` in 32 bits while their counts fit
+        (``index_dtype``): a fit holds them through every relay pass, after the table
+        they came from is gone."""
+        return replace(
+            self,
+            channel=self.channel.astype(index_dtype(self.ch_certainty.size)),
+            merge=self.merge.astype(index_dtype(self.merge.size)),
+        )
 
 
 class EvidenceRows:

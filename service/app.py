@@ -16,16 +16,15 @@ from werkzeug.exceptions import HTTPException
 from service import api, console
 from service.app_state import AppState
 from service.schemas.catalogue import load_catalogue
-from service.schemas.requests import path_id_errors, register_path_converters
-from service.scoring_model import ScoringModel
-from service.settings import ConfigError, load_settings
-from service.store import db
+from service.scoring_model import configured_model
+from service.settings import load_settings
 from service.store.schema_migrations import head_revision
 from service.store.source_beliefs import SourceBookCache
-from service.web import observability
+from service.web import database, observability
 from service.web.auth import Denied, KeyRing, authorize, required_role
 from service.web.json_provider import OrjsonProvider
 from service.web.openapi_errors import ErrorResponses, Problem, register_problem_responses
+from service.web.path_ids import path_id_errors, register_path_converters
 from service.web.problems import from_http_exception, problem
 
 log = logging.getLogger("credence.app")
@@ -56,10 +55,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         When the settings or the source catalogue are invalid (naming the key).
     """
     settings = load_settings(overrides)
-    try:
-        setup = ScoringModel.from_settings(settings)
-    except ValueError as exc:
-        raise ConfigError(f"invalid configuration: {exc}") from None
+    setup = configured_model(settings)
     observability.configure_logging(settings.server.log_level)
 
     app = Flask("service")
@@ -77,7 +73,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         },
     )
     app.json.sort_keys = False
-    db.init_app(app, settings.database.url)
+    database.init_app(app, settings.database.url)
     app.extensions["credence"] = AppState(
         settings=settings,
         setup=setup,

@@ -10,9 +10,9 @@ from flask import current_app
 from service.scoring_model import ScoringModel
 from service.settings import Settings
 from service.store import change_counters
-from service.store.db import get_engine
 from service.store.source_beliefs import SourceBook, SourceBookCache
 from service.web.auth import KeyRing
+from service.web.database import get_engine
 
 
 @dataclass

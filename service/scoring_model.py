@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from scoring import Beta, ClaimScorer, GradeTable, ScoringParams, SourceBelief
-from service.settings import BetaSpec, Settings
+from service.settings import BetaSpec, ConfigError, Settings
 
 
 def _beta(spec: BetaSpec) -> Beta:
@@ -57,3 +57,11 @@ class ScoringModel:
             return letter
 
         return grade_of
+
+
+def configured_model(settings: Settings) -> ScoringModel:
+    """``ScoringModel.from_settings``; an invalid setting raises ``ConfigError``."""
+    try:
+        return ScoringModel.from_settings(settings)
+    except ValueError as exc:
+        raise ConfigError(f"invalid configuration: {exc}") from None

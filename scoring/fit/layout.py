@@ -111,11 +111,12 @@ class Layout:
         claim, source = data.claim, data.source
         self.row_question = data.question[claim]
         self.known = answered[self.row_question] | ~np.isnan(outcome[claim])
+        # Per question, then gathered: no temporary as long as the rows.
         if self.n_classes > 1:
             self.chance = np.full(data.n_rows, 1.0 / self.n_classes)
         else:
-            self.chance = 1.0 / np.maximum(2, self.size[self.row_question]).astype(float)
-        self.binary = (self.n_classes == 1) & (self.size[self.row_question] == 1)
+            self.chance = (1.0 / np.maximum(2, self.size).astype(float))[self.row_question]
+        self.binary = ((self.n_classes == 1) & (self.size == 1))[self.row_question]
         # A row is alone when its source is the only one speaking to its
         # question: the question's smallest and largest source are the same.
         q = self.row_question
@@ -133,10 +134,13 @@ class Layout:
         weight = np.where(self.known, 1.0, unresolved_weight) * ~alone
         # In place, factor by factor in the formula's order: a store's rows are most
         # of a fit's memory, and a temporary of each is as large as the result.
-        self.mass = np.abs(data.sign) * data.fidelity
+        self.mass = np.abs(data.sign)
+        self.mass *= data.fidelity
         self.mass *= data.weight_scale
         if half_life_days > 0:
-            self.mass *= np.exp2(-data.age_days / half_life_days)
+            decay = np.negative(data.age_days)
+            decay /= half_life_days
+            self.mass *= np.exp2(decay, out=decay)
         self.mass *= weight
 
     def partition(self, score: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:

@@ -198,6 +198,7 @@ class ReliabilityLearner:
         moved), starting from its fitted parameters: a relay pass moves them little, and
         converges in a few iterations where a fit from the priors takes some twenty."""
         self.structure_.warm_start = True
+        self.structure_.release_rows()
         done = self.n_iter_
         self._fit_on(Layout(data, self.unresolved_weight, self.half_life_days))
         # The job's stats count the whole fit's work, not only its last pass's.

@@ -120,6 +120,17 @@ class OneCoin:
 
     name = "one coin"
     warm_start = False
+    _ROW_STATE: tuple[str, ...] = (
+        "weight_",
+        "_own",
+        "_shared",
+        "_signed_mass",
+        "_signed_scale",
+        "_pick_scale",
+        "_pick_offset",
+        "_shared_offset",
+    )
+    """The per-row state a fit's ``_start`` and E-steps set (``release_rows``)."""
 
     def __init__(
         self,
@@ -171,6 +182,12 @@ class OneCoin:
                 break
         return self
 
+    def release_rows(self) -> None:
+        """Let go of the per-row state of the last fit, keeping its parameters: a warm
+        refit on other rows makes its own, and holding both at once was the fit's peak."""
+        for name in self._ROW_STATE:
+            self.__dict__.pop(name, None)
+
     def parameters(self) -> Parameters:
         """What an E-step needs: reliabilities and class base rates."""
         return {"reliability": self.reliability_, "base": self.base_}
@@ -220,7 +237,10 @@ class OneCoin:
             self._pick_scale = scale * pick
             self._pick_offset = self._pick_scale * np.log(1 / chance - 1)
             self._shared_offset = -self._pick_scale * np.log1p(-chance)
-        self._signed_mass = np.where(support, layout.mass, -layout.mass)
+        # The previous fit's goes first, and the new one is made in place.
+        self._signed_mass = _NO_ROWS
+        self._signed_mass = layout.mass.copy()
+        np.negative(self._signed_mass, out=self._signed_mass, where=~support)
         n = data.n_sources
         refuting = np.where(support, 0.0, layout.mass)
         self._refuting_mass = segment_sum(refuting, data.source, n)
@@ -423,6 +443,17 @@ class ConfusionMatrices(OneCoin):
     """
 
     name = "confusion matrices"
+    _ROW_STATE = (
+        *OneCoin._ROW_STATE,
+        "_picks",
+        "_pair_row",
+        "_pair_state",
+        "_pair_claim",
+        "_pair_true",
+        "_pair_picked",
+        "_other_rows",
+        "_pair_weight",
+    )
 
     def __init__(
         self,

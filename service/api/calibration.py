@@ -12,9 +12,9 @@ from sqlalchemy import exists, select
 from scoring import metrics
 from service.schemas.requests import CalibrationQuerySchema
 from service.schemas.responses import CalibrationSchema, iso_time
-from service.store.db import get_session
 from service.store.models import Attribution, ClaimTag, Resolution
 from service.web.auth import requires
+from service.web.database import get_session
 
 blp = Blueprint(
     "calibration", __name__, url_prefix="/v1", description="Calibration of past scores."

@@ -37,9 +37,9 @@ from service.schemas.warnings import (
 )
 from service.store import claims as claim_store
 from service.store import questions as question_store
-from service.store.db import get_session
 from service.store.models import Attribution, Claim, ClaimTag, Score, utcnow
 from service.web.auth import requires
+from service.web.database import get_session
 from service.web.observability import SCORES
 from service.web.pagination import decode_cursor, encode_cursor, page_limit
 from service.web.problems import not_found

@@ -10,8 +10,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from service.app_state import state
 from service.schemas.responses import HealthSchema, ReadinessSchema
-from service.store.db import get_engine
 from service.store.schema_migrations import current_revision
+from service.web.database import get_engine
 from service.web.problems import problem
 
 blp = Blueprint("health", __name__, description="Probes for orchestrators.")

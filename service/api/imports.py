@@ -20,10 +20,10 @@ from service.schemas.requests import (
 )
 from service.schemas.responses import ClaimsResponseSchema
 from service.store import claims as claim_store
-from service.store.db import get_session
 from service.store.models import Source, utcnow
 from service.store.sources import save_sources
 from service.web.auth import requires
+from service.web.database import get_session
 from service.web.observability import SCORES
 
 blp = Blueprint("imports", __name__, url_prefix="/v1", description="Claims from other tools.")

@@ -25,9 +25,9 @@ from service.jobs.rescore import (
 )
 from service.schemas.requests import JobsQuerySchema
 from service.schemas.responses import JobResponseSchema, JobsResponseSchema, job_document
-from service.store.db import get_engine, get_session
 from service.store.models import Job
 from service.web.auth import requires
+from service.web.database import get_engine, get_session
 from service.web.problems import not_found
 
 blp = Blueprint("jobs", __name__, url_prefix="/v1", description="Re-scoring jobs.")

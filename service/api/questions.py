@@ -22,7 +22,6 @@ from service.schemas.requests import (
 from service.schemas.responses import QuestionPageSchema, StoredQuestionSchema, question_document
 from service.store import claims as claim_store
 from service.store import questions as question_store
-from service.store.db import get_session
 from service.store.models import Claim, Question, utcnow
 from service.store.resolutions import (
     ResolutionContext,
@@ -32,6 +31,7 @@ from service.store.resolutions import (
     withdraw_question_resolution,
 )
 from service.web.auth import requires
+from service.web.database import get_session
 from service.web.pagination import decode_cursor, encode_cursor, page_limit
 from service.web.problems import not_found
 

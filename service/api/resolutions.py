@@ -25,7 +25,6 @@ from service.schemas.responses import (
     history_entry,
 )
 from service.store import claims as claim_store
-from service.store.db import get_session
 from service.store.models import Claim, ScoreHistory, utcnow
 from service.store.resolutions import (
     ResolutionContext,
@@ -35,6 +34,7 @@ from service.store.resolutions import (
     withdraw_resolution,
 )
 from service.web.auth import requires
+from service.web.database import get_session
 from service.web.problems import not_found
 
 blp = Blueprint(

@@ -16,9 +16,9 @@ from service.schemas.responses import (
 from service.schemas.warnings import claim_warnings, refuse_if_strict
 from service.store import questions as question_store
 from service.store.claims import request_claim
-from service.store.db import get_session
 from service.store.models import utcnow
 from service.web.auth import requires
+from service.web.database import get_session
 from service.web.observability import SCORES
 
 blp = Blueprint(

@@ -19,9 +19,9 @@ from service.schemas.responses import (
 )
 from service.store import questions as question_store
 from service.store import sources as source_store
-from service.store.db import get_session
 from service.store.models import utcnow
 from service.web.auth import requires
+from service.web.database import get_session
 from service.web.pagination import decode_cursor, encode_cursor, page_limit
 from service.web.problems import not_found
 

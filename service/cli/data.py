@@ -48,11 +48,12 @@ from service.schemas.responses import attribution_document, claim_document, iso_
 from service.store import change_counters
 from service.store import claims as claim_store
 from service.store import questions as question_store
-from service.store.db import get_engine, writer
+from service.store.db import writer
 from service.store.models import Claim, Question, Source, utcnow
 from service.store.resolutions import ResolutionContext, ResolutionRefused, resolve_claims
 from service.store.source_beliefs import read_book
 from service.store.sources import save_sources
+from service.web.database import get_engine
 
 # Cells of a CSV row that hold JSON rather than text.
 JSON_COLUMNS = ("prior", "tags", "attributions", "value", "resolution")

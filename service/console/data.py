@@ -34,11 +34,11 @@ from service.schemas.requests import (
     PageQuerySchema,
     ResolutionRequestSchema,
     SourceSchema,
-    path_id_errors,
 )
-from service.store.db import get_session
 from service.store.models import Attribution, Claim, ScoreHistory
 from service.web.auth import ROLES, KeyRing, Role, required_role
+from service.web.database import get_session
+from service.web.path_ids import path_id_errors
 
 # Operations by the API endpoint that serves them.
 CLAIMS = "claims.list_claims"

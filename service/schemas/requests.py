@@ -34,10 +34,7 @@ from datetime import UTC
 from typing import Any
 
 import marshmallow as ma
-from flask import Flask, current_app
-from flask_smorest import Api
 from marshmallow import fields, validate
-from werkzeug.routing import BaseConverter
 
 from scoring import Beta, GradeTable, prior_from_spec
 from service.settings import Settings
@@ -110,66 +107,6 @@ def slug(**kwargs: Any) -> Text:
         validate=validate.Regexp(SLUG_RE, error=f"Not a valid slug: {_literal(SLUG_PATTERN)}"),
         **kwargs,
     )
-
-
-class BrokenId(str):
-    """A path id that breaks its rule, as the ``slug``/``job_id`` converters give it.
-
-    Routing still matches (so the endpoint, its role and its methods are known);
-    ``path_id_errors`` finds it and the request guard answers 422 before the view.
-    """
-
-    rule: str
-
-
-class _IdConverter(BaseConverter):
-    """One path segment; one that breaks ``pattern`` comes out as a ``BrokenId``."""
-
-    pattern = ""
-    compiled = re.compile("")
-    noun = ""
-
-    def to_python(self, value: str) -> str:
-        if self.compiled.match(value) is None:
-            broken = BrokenId(value)
-            broken.rule = f"Not a valid {self.noun}: {self.pattern}"
-            return broken
-        return value
-
-
-class SlugConverter(_IdConverter):
-    """``<slug:claim_id>``: the id of a claim or a source."""
-
-    pattern, compiled, noun = SLUG_PATTERN, SLUG_RE, "slug"
-
-
-class JobIdConverter(_IdConverter):
-    """``<job_id:job_id>``: the id of a re-scoring job."""
-
-    pattern, compiled, noun = JOB_ID_PATTERN, JOB_ID_RE, "job id"
-
-
-def _id_parameter(converter: _IdConverter) -> dict[str, Any]:
-    return {
-        "type": "string",
-        "pattern": converter.pattern,
-        "description": "An id that breaks this pattern is answered 422, naming `id`.",
-    }
-
-
-def register_path_converters(app: Flask, api: Api) -> None:
-    """The id converters, in the URL map and in the OpenAPI document (before any route)."""
-    for name, converter in (("slug", SlugConverter), ("job_id", JobIdConverter)):
-        app.url_map.converters[name] = converter
-        api.register_converter(converter, _id_parameter)
-
-
-def path_id_errors(view_args: Mapping[str, Any] | None) -> dict[str, list[str]]:
-    """``{"id": [message]}`` when a path id breaks its rule (see ``BrokenId``); else empty."""
-    for value in (view_args or {}).values():
-        if isinstance(value, BrokenId):
-            return {"id": [value.rule]}
-    return {}
 
 
 class Strict(ma.Schema):
@@ -312,6 +249,10 @@ class ClaimSchema(Strict):
 
 
 def _settings() -> Settings:
+    # Imported here: the source catalogue loads these schemas in a job's process,
+    # which never loads the web app.
+    from flask import current_app
+
     settings: Settings = current_app.extensions["credence"].settings
     return settings
 

@@ -1,4 +1,6 @@
-"""The database connection of the app: one engine per app, one session per request."""
+"""Engines on the store: SQLite set up for several processes, writers, dialect inserts.
+
+The app's engine and its per-request sessions are ``service.web.database``'s."""
 
 from __future__ import annotations
 
@@ -8,7 +10,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
-from flask import Flask, current_app, g, request
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -94,34 +95,3 @@ def slices(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     """``items`` in consecutive slices of at most ``size`` (e.g. ids per query)."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def init_app(app: Flask, url: str) -> None:
-    app.extensions["credence.engine"] = make_engine(url)
-    app.teardown_appcontext(_close_session)
-
-
-def get_engine() -> Engine:
-    engine: Engine = current_app.extensions["credence.engine"]
-    return engine
-
-
-def get_session() -> Session:
-    """The request's session, opened on first use and closed at teardown.
-
-    Requests other than GET and HEAD write, so on SQLite they take the write
-    lock when their transaction begins.
-    """
-    if "db_session" not in g:
-        engine = get_engine()
-        if request.method not in ("GET", "HEAD"):
-            engine = writer(engine)
-        g.db_session = Session(engine, expire_on_commit=False)
-    session: Session = g.db_session
-    return session
-
-
-def _close_session(_exc: BaseException | None) -> None:
-    session = g.pop("db_session", None)
-    if session is not None:
-        session.close()

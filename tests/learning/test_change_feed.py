@@ -16,8 +16,8 @@ from typing import Any
 from flask import Flask
 
 from service.app_state import AppState
-from service.store.db import get_engine
 from service.store.source_beliefs import read_book
+from service.web.database import get_engine
 
 # The figures. PostgreSQL runs a fifth of them: its requests cost about five
 # times SQLite's here, and the change feed's queries are the same on both.

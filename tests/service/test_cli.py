@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.store.models import SourceReliability
+from tests.live_server import credence, server_env
 from tests.service.helpers import row_counts, write_lines
 
 
@@ -214,3 +217,24 @@ def test_numeric_questions_come_in_and_go_out(run: Any, app: Flask, tmp_path: Pa
     result = run("import", str(write_lines(tmp_path / "bad.jsonl", [bad])))
     assert result.exit_code != 0 and "line 1: value" in result.output
     assert row_counts(app) == before
+
+
+def test_rescore_loads_no_web_server(tmp_path: Path) -> None:
+    """A scheduled job's process imports neither the app nor the server: they were a
+    quarter of its memory (``credence`` imports a command when it runs)."""
+    env = server_env(f"sqlite:///{tmp_path}/credence.db")
+    credence("migrate", env=env)
+    code = (
+        "import sys\n"
+        "from service.cli import main\n"
+        "main(['rescore'], standalone_mode=False)\n"
+        "print(*sorted(sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    job, modules = done.stdout.splitlines()[-2:]
+    assert json.loads(job)["stats"]["claims_read"] == 0
+    web = {"flask", "gunicorn", "alembic", "pygments", "prometheus_client", "service.app"}
+    assert web.isdisjoint(modules.split())

@@ -1,0 +1,41 @@
+"""The app's database: one engine per app (``service.store.db.make_engine``), one
+session per request."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g, request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from service.store.db import make_engine, writer
+
+
+def init_app(app: Flask, url: str) -> None:
+    app.extensions["credence.engine"] = make_engine(url)
+    app.teardown_appcontext(_close_session)
+
+
+def get_engine() -> Engine:
+    engine: Engine = current_app.extensions["credence.engine"]
+    return engine
+
+
+def get_session() -> Session:
+    """The request's session, opened on first use and closed at teardown.
+
+    Requests other than GET and HEAD write, so on SQLite they take the write
+    lock when their transaction begins.
+    """
+    if "db_session" not in g:
+        engine = get_engine()
+        if request.method not in ("GET", "HEAD"):
+            engine = writer(engine)
+        g.db_session = Session(engine, expire_on_commit=False)
+    session: Session = g.db_session
+    return session
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
