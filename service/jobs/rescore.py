@@ -585,17 +585,28 @@ class _Rescore:
             if time.monotonic() - self.last_heartbeat > HEARTBEAT_SECONDS:
                 self._heartbeat()
             return
+        # The snapshot's times of the chunk's claims, taken out of its arrays at once
+        # as Python ints: a numpy scalar a claim cost more than the check itself.
+        positions = np.fromiter(changed, dtype=np.intp, count=len(changed))
+        stored = snapshot.scores
+        read_at = zip(
+            snapshot.updated_at[positions].tolist(),
+            stored.computed_at[positions].tolist(),
+            stored.present[positions].tolist(),
+            strict=True,
+        )
+        all_ids = snapshot.ids
+        ids = [all_ids[i] for i in changed]
         with Session(writer(self.engine)) as session, session.begin():
-            ids = [snapshot.ids[i] for i in changed]
             current = self._lock_current(session, ids)
             writable: dict[str, _Write] = {}
-            for i, values in changed.items():
-                claim_id = snapshot.ids[i]
+            for claim_id, values, (updated, computed, present) in zip(
+                ids, changed.values(), read_at, strict=True
+            ):
                 now_row = current.get(claim_id)
-                if now_row is None or now_row[0] != snapshot.updated_at[i]:
+                if now_row is None or now_row[0] != updated:
                     continue
-                stored = snapshot.scores
-                if now_row[1] != (stored.computed_at[i] if stored.present[i] else None):
+                if now_row[1] != (computed if present else None):
                     continue
                 writable[claim_id] = _Write(values, now_row[2])
             self.counts["claims_skipped"] += len(changed) - len(writable)
