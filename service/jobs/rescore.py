@@ -27,6 +27,7 @@ Safe to kill at any point and safe beside a serving API:
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import logging
 import os
@@ -40,7 +41,8 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, and_, bindparam, insert, literal_column, select, update
+import orjson
+from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 import scoring
@@ -72,10 +74,8 @@ from service.store.claims import copy_scores, table_values
 from service.store.db import slices, upsert_statement, writer
 from service.store.models import (
     Base,
-    Claim,
     Job,
     LearnedModelRow,
-    Score,
     SourceReliability,
     utcnow,
 )
@@ -585,17 +585,28 @@ class _Rescore:
             if time.monotonic() - self.last_heartbeat > HEARTBEAT_SECONDS:
                 self._heartbeat()
             return
+        # The snapshot's times of the chunk's claims, taken out of its arrays at once
+        # as Python ints: a numpy scalar a claim cost more than the check itself.
+        positions = np.fromiter(changed, dtype=np.intp, count=len(changed))
+        stored = snapshot.scores
+        read_at = zip(
+            snapshot.updated_at[positions].tolist(),
+            stored.computed_at[positions].tolist(),
+            stored.present[positions].tolist(),
+            strict=True,
+        )
+        all_ids = snapshot.ids
+        ids = [all_ids[i] for i in changed]
         with Session(writer(self.engine)) as session, session.begin():
-            ids = [snapshot.ids[i] for i in changed]
             current = self._lock_current(session, ids)
             writable: dict[str, _Write] = {}
-            for i, values in changed.items():
-                claim_id = snapshot.ids[i]
+            for claim_id, values, (updated, computed, present) in zip(
+                ids, changed.values(), read_at, strict=True
+            ):
                 now_row = current.get(claim_id)
-                if now_row is None or now_row[0] != snapshot.updated_at[i]:
+                if now_row is None or now_row[0] != updated:
                     continue
-                stored = snapshot.scores
-                if now_row[1] != (stored.computed_at[i] if stored.present[i] else None):
+                if now_row[1] != (computed if present else None):
                     continue
                 writable[claim_id] = _Write(values, now_row[2])
             self.counts["claims_skipped"] += len(changed) - len(writable)
@@ -620,21 +631,35 @@ class _Rescore:
         the snapshot has them) and evidence as they are now, locked until the chunk
         commits (PostgreSQL row locks; SQLite's write transaction locks the whole
         file already)."""
-        dialect = session.get_bind().dialect.name
-        query = (
-            select(
-                Claim.id,
-                literal_column(micros(dialect, "claims.updated_at")),
-                literal_column(micros(dialect, "scores.computed_at")),
-                Score.evidence,
-            )
-            .outerjoin(Score, and_(Score.claim_id == Claim.id))
-            .where(Claim.id.in_(ids))
-            .order_by(Claim.id)
-        )
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(of=Claim)
-        return {row[0]: (row[1], row[2], row[3]) for row in session.execute(query)}
+        connection = session.connection()
+        dialect = connection.dialect.name
+        listed = orjson.dumps(ids).decode() if dialect == "sqlite" else list(ids)
+        rows = connection.exec_driver_sql(_current_rows(dialect), (listed,))
+        return {
+            claim_id: (updated, computed, None if evidence is None else orjson.loads(evidence))
+            for claim_id, updated, computed, evidence in rows
+        }
+
+
+@functools.cache
+def _current_rows(dialect: str) -> str:
+    """``_lock_current``'s query, its ids one parameter: a JSON array read by
+    ``json_each`` on SQLite, an array on PostgreSQL.
+
+    Not an expanding ``IN`` list: SQLAlchemy renders one of a chunk's thousands
+    of ids anew each chunk, and PostgreSQL then parses and plans as many
+    parameters, which cost about as much as the lookup itself. The evidence
+    comes as its JSON text, read here by orjson.
+    """
+    if dialect == "sqlite":
+        listed, evidence, lock = "IN (SELECT value FROM json_each(?))", "s.evidence", ""
+    else:
+        listed, evidence, lock = "= ANY(%s)", "s.evidence::text", " FOR UPDATE OF c"
+    return (
+        f"SELECT c.id, {micros(dialect, 'c.updated_at')}, {micros(dialect, 's.computed_at')}, "
+        f"{evidence} FROM claims c LEFT JOIN scores s ON s.claim_id = c.id "
+        f"WHERE c.id {listed} ORDER BY c.id{lock}"
+    )
 
 
 @contextlib.contextmanager
