@@ -173,12 +173,17 @@ class ClaimColumns:
                 (),
                 None if prior != prior else prior,
                 questions[q] if q >= 0 else None,
-                self.claim_ids[i],
-                self.text[i],
+                claim_id,
+                text,
                 value.get(i),
             )
-            for i, q, prior in zip(
-                at.tolist(), self.question[at].tolist(), self.prior[at].tolist(), strict=True
+            for i, q, prior, claim_id, text in zip(
+                at.tolist(),
+                self.question[at].tolist(),
+                self.prior[at].tolist(),
+                self.claim_ids.at(at),
+                self.text.at(at),
+                strict=True,
             )
         ]
 

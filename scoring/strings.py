@@ -9,6 +9,7 @@ from typing import Generic, TypeVar, cast, overload
 import numpy as np
 
 Offsets = np.ndarray[tuple[int], np.dtype[np.int64]]
+Positions = Sequence[int] | np.ndarray[tuple[int], np.dtype[np.intp]]
 # ``str`` for strings that are never None (ids), ``str | None`` for those that may be.
 T = TypeVar("T", bound=str | None)
 
@@ -76,7 +77,7 @@ class Strings(Sequence[T], Generic[T]):
         if isinstance(index, slice):
             lo, hi, step = index.indices(len(self))
             if step != 1:
-                return self.take(np.arange(lo, hi, step))
+                return self.take(range(lo, hi, step))
             return Strings(self.joined, self.start[lo : max(lo, hi) + 1], self.missing[lo:hi])
         i = range(len(self))[index]
         return cast(T, None if self.missing[i] else self.joined[self.start[i] : self.start[i + 1]])
@@ -87,8 +88,19 @@ class Strings(Sequence[T], Generic[T]):
         for a, b, none in zip(ends[:-1], ends[1:], self.missing.tolist(), strict=True):
             yield cast(T, None if none else joined[a:b])
 
-    def take(
-        self, positions: Sequence[int] | np.ndarray[tuple[int], np.dtype[np.intp]]
-    ) -> Strings[T]:
+    def at(self, positions: Positions) -> list[T]:
+        """The items at ``positions``, in that order, as a list (the offsets of all of
+        them read at once: an item at a time costs several numpy scalar reads)."""
+        at = np.asarray(positions, dtype=np.intp)
+        joined = self.joined
+        spans = zip(
+            self.start[at].tolist(),
+            self.start[at + 1].tolist(),
+            self.missing[at].tolist(),
+            strict=True,
+        )
+        return [cast(T, None if none else joined[a:b]) for a, b, none in spans]
+
+    def take(self, positions: Positions) -> Strings[T]:
         """The items at ``positions``, in that order."""
-        return Strings.of([self[i] for i in np.asarray(positions, dtype=np.intp).tolist()])
+        return Strings.of(self.at(positions))
