@@ -11,7 +11,6 @@ scheduler should neither retry nor alert); 1 when the job failed.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import re
 import sys
@@ -35,11 +34,6 @@ from service.schemas.catalogue import load_catalogue
 from service.scoring_model import configured_model
 from service.settings import SCHEDULER_ADDRESS, ConfigError
 from service.store.db import make_engine
-
-# glibc's mallopt parameter, and the size from which this process's blocks are mapped
-# on their own and so given back to the system as soon as they are freed.
-_M_MMAP_THRESHOLD = -3
-_MAPPED_FROM = 4 * 2**20
 
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
@@ -90,22 +84,6 @@ class _Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
-
-
-def _return_freed_arrays() -> None:
-    """Have glibc map every block of 4 MiB or more on its own, so that a freed one
-    (a row-long array of the fit, a chunk's table) leaves the resident set at once.
-
-    By default glibc raises that threshold to the largest block freed so far: after
-    the read, row-long arrays come from the heap, whose freed holes stay resident and
-    are refilled unevenly, so the job's peak drifted between runs of one store (1 M
-    attributions: 357-370 MB; with this, 348). Blocks smaller than 4 MiB stay on the
-    heap: a lower threshold (128 KiB) took the peak to 333 MB but page faults cost a
-    third more CPU. Nothing happens where the C library is not glibc.
-    """
-    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
-    if mallopt is not None:
-        mallopt(_M_MMAP_THRESHOLD, _MAPPED_FROM)
 
 
 def _run_once(engine: Engine, job: JobConfig) -> bool:
@@ -180,7 +158,6 @@ def rescore(every: float | None, chunk_size: int, dask_scheduler: str | None) ->
     )
     # The job needs the settings, the model and the store, not the app: built
     # here, its process never loads the web server's modules (tests/service/test_cli.py).
-    _return_freed_arrays()
     engine = make_engine(config.database.url)
     try:
         if every is None:
