@@ -28,6 +28,7 @@ from scoring.claims import STANCE_SIGN, Attribution, Claim, Stance
 from scoring.evidence import FloatArray, IntArray
 from scoring.params import ScoringParams, SourceBelief
 from scoring.rows import Entities, EvidenceRows, RowLists, design_effects
+from scoring.strings import Strings
 
 if TYPE_CHECKING:  # scoring.numeric scores with the scorer, which reads columns
     from scoring.numeric.figures import Figure
@@ -45,15 +46,15 @@ class ClaimColumns:
     ----------
     entities : list of str, length n_entities
         Source and relay ids; an attribution names them by index (code).
-    claim_ids : list of str, length n
+    claim_ids : Strings of str, length n
     prior : ndarray of float64, shape (n,)
         Each claim's base rate, NaN for the scorer's default.
     question : ndarray of int32, shape (n,)
         Index into ``questions``, -1 for a claim alone.
     questions : list of str
         Question ids.
-    text : list of str or None, length n
-        Each claim's wording (equal wordings share one string object).
+    text : Strings of str or None, length n
+        Each claim's wording.
     value : dict of int to Figure
         The figure of each claim that states one (numeric questions), by position.
     start : ndarray of int64, shape (n + 1,)
@@ -75,11 +76,11 @@ class ClaimColumns:
     """
 
     entities: list[str]
-    claim_ids: list[str]
+    claim_ids: Strings[str]
     prior: FloatArray
     question: np.ndarray[tuple[int], np.dtype[np.int32]]
     questions: list[str]
-    text: list[str | None]
+    text: Strings[str | None]
     start: np.ndarray[tuple[int], np.dtype[np.int64]]
     source: np.ndarray[tuple[int], np.dtype[np.int32]]
     sign: np.ndarray[tuple[int], np.dtype[np.int8]]
@@ -172,12 +173,17 @@ class ClaimColumns:
                 (),
                 None if prior != prior else prior,
                 questions[q] if q >= 0 else None,
-                self.claim_ids[i],
-                self.text[i],
+                claim_id,
+                text,
                 value.get(i),
             )
-            for i, q, prior in zip(
-                at.tolist(), self.question[at].tolist(), self.prior[at].tolist(), strict=True
+            for i, q, prior, claim_id, text in zip(
+                at.tolist(),
+                self.question[at].tolist(),
+                self.prior[at].tolist(),
+                self.claim_ids.at(at),
+                self.text.at(at),
+                strict=True,
             )
         ]
 
@@ -194,11 +200,11 @@ class ClaimColumns:
         listed = at.tolist()
         return ClaimColumns(
             entities=self.entities,
-            claim_ids=[self.claim_ids[i] for i in listed],
+            claim_ids=self.claim_ids.take(at),
             prior=self.prior[at],
             question=self.question[at],
             questions=self.questions,
-            text=[self.text[i] for i in listed],
+            text=self.text.take(at),
             start=np.concatenate(([0], ends)).astype(np.int64),
             source=self.source[rows],
             sign=self.sign[rows],
@@ -244,7 +250,9 @@ class ClaimColumns:
         m = len(source)
         return cls(
             entities=list(entities),
-            claim_ids=[c.id if c.id is not None else str(i) for i, c in enumerate(claims)],
+            claim_ids=Strings.of(
+                c.id if c.id is not None else str(i) for i, c in enumerate(claims)
+            ),
             prior=np.array([np.nan if c.prior is None else c.prior for c in claims], dtype=float),
             question=np.array(
                 [
@@ -254,7 +262,7 @@ class ClaimColumns:
                 dtype=np.int32,
             ),
             questions=list(questions),
-            text=[c.text for c in claims],
+            text=Strings.of(c.text for c in claims),
             start=np.array(start, dtype=np.int64),
             source=np.array(source, dtype=np.int32),
             sign=np.array(sign, dtype=np.int8),

@@ -106,7 +106,10 @@ def noisy_or(probability: ArrayLike, group: ArrayLike, n_groups: int) -> FloatAr
     np.negative(miss, out=miss)
     with np.errstate(divide="ignore"):
         np.log1p(miss, out=miss)
-    hit = np.expm1(segment_sum(miss, group, n_groups))
+    # In place, the rows' logs let go first: a store's rows are most of a fit's memory.
+    hit = segment_sum(miss, group, n_groups)
+    del miss
+    np.expm1(hit, out=hit)
     return np.negative(hit, out=hit)
 
 

@@ -405,7 +405,10 @@ class RelayedRows:
         entity = np.append(np.asarray(reliability, dtype=float), 1.0)
         fidelity = entity[self.ch_via].prod(axis=1) * self.ch_certainty
         merged = noisy_or(fidelity[self.channel], self.merge, self.merge.size)
-        return np.clip(merged[self.keep], 0.0, 1.0)
+        del fidelity
+        kept = merged[self.keep]
+        del merged
+        return np.clip(kept, 0.0, 1.0, out=kept)
 
     def narrowed(self) -> RelayedRows:
         """The same rows with ``channel`` and ``merge`` in 32 bits while their counts fit
@@ -642,13 +645,18 @@ class EvidenceRows:
         """
         relayed = self.relayed()
         keep = relayed.keep
+        # One row array at a time, each narrowed to FitData's type as it is made, the
+        # fidelities' temporaries first: beside this table they were the fit's peak.
+        fidelity = relayed.fidelity(reliability)
+        claim = self.claim[keep].astype(index_dtype(self.question.size))
+        source = self.source[keep].astype(index_dtype(np.size(prior_alpha)))
         return FitData(
-            claim=self.claim[keep],
-            source=self.source[keep],
+            claim=claim,
+            source=source,
             sign=self.sign[keep],
-            fidelity=relayed.fidelity(reliability),
+            fidelity=fidelity,
             weight_scale=self.scale[keep],
-            age_days=np.asarray(age_days, dtype=float)[keep],
+            age_days=np.asarray(age_days)[keep],
             question=self.question,
             claim_prior=self.prior,
             # A copy: FitData keeps an array it is given read-only, and this is the caller's.

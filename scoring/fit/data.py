@@ -40,7 +40,8 @@ class FitData:
     source : array_like of int, shape (m,)
         Source index of each row, in ``[0, n_sources)``.
     sign : array_like, shape (m,)
-        +1 supports, -1 refutes, 0 neutral (no weight, no hit or miss).
+        +1 supports, -1 refutes, 0 neutral (no weight, no hit or miss); kept
+        as int8 (checked before the cast).
     fidelity : array_like, shape (m,)
         Chance in [0, 1] that the statement reached us intact (relays times
         certainty); 1 for a direct statement.
@@ -48,7 +49,8 @@ class FitData:
         ``count * design effect`` of the row, >= 0; 1 for one independent source.
     age_days : array_like, shape (m,)
         Age of the statement in days, >= 0; older rows count less in a
-        track record when the fit has a half-life.
+        track record when the fit has a half-life. Kept as float32 when given
+        so (a store's ages are), else as float64.
     question : array_like of int, shape (n,)
         Question index of each claim, in ``[0, n_questions)``; claims sharing
         a question are mutually exclusive.
@@ -72,10 +74,10 @@ class FitData:
 
     claim: IndexArray
     source: IndexArray
-    sign: FloatArray
+    sign: np.ndarray[tuple[int], np.dtype[np.int8]]
     fidelity: FloatArray
     weight_scale: FloatArray
-    age_days: FloatArray
+    age_days: np.ndarray[tuple[int], np.dtype[np.floating[Any]]]
     question: IndexArray
     claim_prior: FloatArray
     outcome: FloatArray
@@ -86,7 +88,16 @@ class FitData:
     source_group: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
 
     def __post_init__(self) -> None:
+        # The signs are checked as given, before the narrowing cast could hide a bad one.
+        sign = np.asarray(self.sign)
+        if sign.dtype != np.int8 and not ((sign == np.trunc(sign)) & (np.abs(sign) <= 1)).all():
+            raise ValueError("invalid values in sign")
+        # Row arrays in the narrowest type that holds them exactly: a store's rows are
+        # most of a fit's memory, and its ages are float32.
+        ages = np.asarray(self.age_days)
         dtype = {
+            "sign": np.int8,
+            "age_days": np.float32 if ages.dtype == np.float32 else np.float64,
             "claim": index_dtype(np.size(self.question)),
             "source": index_dtype(np.size(self.prior_alpha)),
             "question": index_dtype(np.size(self.closed)),
@@ -118,7 +129,7 @@ class FitData:
             "question": _in_range(self.question, self.n_questions),
             "claim_class": bool((self.claim_class >= 0).all()),
             "source_group": bool((self.source_group >= -1).all()),
-            "sign": ((self.sign == np.trunc(self.sign)) & (np.abs(self.sign) <= 1)).all(),
+            "sign": ((self.sign >= -1) & (self.sign <= 1)).all(),
             "fidelity": ((self.fidelity >= 0) & (self.fidelity <= 1)).all(),
             "weight_scale": (self.weight_scale >= 0).all() and np.isfinite(self.weight_scale).all(),
             "age_days": (self.age_days >= 0).all() and np.isfinite(self.age_days).all(),
@@ -184,7 +195,7 @@ class FitData:
         return cls(
             claim=np.asarray(claim),
             source=np.asarray(source),
-            sign=np.ones(m) if sign is None else np.asarray(sign),
+            sign=np.ones(m, dtype=np.int8) if sign is None else np.asarray(sign),
             fidelity=np.ones(m) if fidelity is None else np.asarray(fidelity),
             weight_scale=np.ones(m) if weight_scale is None else np.asarray(weight_scale),
             age_days=np.zeros(m) if age_days is None else np.asarray(age_days),

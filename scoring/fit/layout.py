@@ -134,11 +134,11 @@ class Layout:
         weight = np.where(self.known, 1.0, unresolved_weight) * ~alone
         # In place, factor by factor in the formula's order: a store's rows are most
         # of a fit's memory, and a temporary of each is as large as the result.
-        self.mass = np.abs(data.sign)
+        self.mass = np.abs(data.sign, dtype=float)
         self.mass *= data.fidelity
         self.mass *= data.weight_scale
         if half_life_days > 0:
-            decay = np.negative(data.age_days)
+            decay = np.negative(data.age_days, dtype=float)
             decay /= half_life_days
             self.mass *= np.exp2(decay, out=decay)
         self.mass *= weight

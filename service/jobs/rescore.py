@@ -595,8 +595,7 @@ class _Rescore:
             stored.present[positions].tolist(),
             strict=True,
         )
-        all_ids = snapshot.ids
-        ids = [all_ids[i] for i in changed]
+        ids = snapshot.ids.at(positions)
         with Session(writer(self.engine)) as session, session.begin():
             current = self._lock_current(session, ids)
             writable: dict[str, _Write] = {}

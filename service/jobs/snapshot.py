@@ -30,6 +30,7 @@ from scoring.columns import ClaimColumns
 from scoring.evidence import FloatArray
 from scoring.fit.data import BoolArray
 from scoring.numeric import ErrorScale, QuestionKinds
+from scoring.strings import Strings
 from service.scoring_model import ScoringModel
 from service.store import change_counters
 from service.store import questions as question_store
@@ -134,7 +135,7 @@ class Snapshot:
     """Each source's learned error scale, where it has one."""
 
     @property
-    def ids(self) -> list[str]:
+    def ids(self) -> Strings[str]:
         return self.columns.claim_ids
 
     @property
@@ -278,11 +279,11 @@ def read_snapshot(
 class _Claims:
     """The claim-level part of a snapshot, before the attributions are read."""
 
-    ids: list[str]
+    ids: Strings[str]
     prior: FloatArray
     question: np.ndarray[tuple[int], np.dtype[np.int32]]
     questions: list[str]
-    text: list[str | None]
+    text: Strings[str | None]
     value: dict[int, Any]
     updated_at: Int64Array
     scores: StoredScores
@@ -301,8 +302,11 @@ def _read_claims(connection: Connection) -> _Claims:
         "FROM claims c LEFT JOIN scores s ON s.claim_id = c.id "
         "LEFT JOIN resolutions r ON r.claim_id = c.id ORDER BY c.id"
     )
-    ids: list[str] = []
-    texts: dict[str | None, str | None] = {}
+    # Ids and wordings a batch at a time as one string each (``Strings``): as Python
+    # strings they were a quarter of the snapshot, and pinned the heap they were read on.
+    ids: list[Strings[str]] = []
+    texts: list[Strings[str | None]] = []
+    n_read = 0
     questions: dict[str, int] = {}
     models: dict[str, int] = {}
     parts: dict[str, list[Any]] = {
@@ -310,7 +314,6 @@ def _read_claims(connection: Connection) -> _Claims:
         for name in (
             "prior",
             "question",
-            "text",
             "updated",
             "present",
             "confidence",
@@ -349,8 +352,9 @@ def _read_claims(connection: Connection) -> _Claims:
         ) = zip(*batch, strict=True)
         for k, v in enumerate(stated):
             if v is not None and v != "null":
-                value[len(ids) + k] = question_store.figure_of(_json(v))
-        ids.extend(cid)
+                value[n_read + k] = question_store.figure_of(_json(v))
+        n_read += len(cid)
+        ids.append(Strings.of(cid))
         parts["prior"].append(_floats(prior))
         parts["question"].append(
             np.array(
@@ -358,7 +362,7 @@ def _read_claims(connection: Connection) -> _Claims:
                 dtype=np.int32,
             )
         )
-        parts["text"].extend(texts.setdefault(t, t) for t in text)
+        texts.append(Strings.of(text))
         parts["updated"].append(_ints(updated, 0))
         parts["present"].append(np.array([bool(p) for p in present], dtype=bool))
         parts["confidence"].append(_floats(confidence))
@@ -381,11 +385,11 @@ def _read_claims(connection: Connection) -> _Claims:
         )
 
     return _Claims(
-        ids=ids,
+        ids=Strings.concatenate(ids),
         prior=_joined(parts, "prior", float),
         question=_joined(parts, "question", np.int32),
         questions=list(questions),
-        text=parts["text"],
+        text=Strings.concatenate(texts),
         value=value,
         updated_at=_joined(parts, "updated", np.int64),
         scores=StoredScores(
@@ -419,10 +423,10 @@ def _read_attributions(connection: Connection, claims: _Claims, now: datetime) -
         f"SELECT claim_id, source_id, stance, {chain}, certainty, count, {age} "
         "FROM attributions ORDER BY claim_id, position"
     )
-    ids, n = claims.ids, len(claims.ids)
     # Both queries order by claim id (same column, same collation): a claim's position
     # is found by walking the claims forward, with no index of a million ids.
-    at, current = 0, None
+    ahead = iter(claims.ids)
+    at, current = -1, None
     entity: dict[str, int] = {}
     sign_of = STANCE_SIGN
     parts: dict[str, list[Any]] = {
@@ -435,9 +439,11 @@ def _read_attributions(connection: Connection, claims: _Claims, now: datetime) -
         claim = np.empty(len(cid), dtype=np.int64)
         for k, c in enumerate(cid):
             if c != current:
-                while at < n and ids[at] != c:
+                for claim_id in ahead:
                     at += 1
-                if at == n:
+                    if claim_id == c:
+                        break
+                else:
                     raise RuntimeError(f"attribution of claim {c!r} out of claim id order")
                 current = c
             claim[k] = at
@@ -460,7 +466,7 @@ def _read_attributions(connection: Connection, claims: _Claims, now: datetime) -
         parts["count"].append(np.array([int(k) for k in count], dtype=np.int32))
         parts["age"].append(np.maximum(_floats(age_days), 0.0).astype(np.float32))
 
-    claim_rows = np.bincount(_joined(parts, "claim", np.int64), minlength=n)
+    claim_rows = np.bincount(_joined(parts, "claim", np.int64), minlength=len(claims.ids))
     via_len = _joined(parts, "via_len", np.int64)
     via = np.frombuffer(relays, dtype=np.int32) if relays else np.zeros(0, dtype=np.int32)
     return ClaimColumns(

@@ -286,6 +286,9 @@ def test_restricting_to_questions_renumbers_claims_and_rows() -> None:
         ({"claim": [0, 5]}, "claim"),
         ({"source": [0, -1]}, "source"),
         ({"sign": [1.0, 0.5]}, "sign"),
+        ({"sign": [1.0, 257.0]}, "sign"),
+        ({"sign": [1.0, np.nan]}, "sign"),
+        ({"sign": np.array([1, -128], dtype=np.int8)}, "sign"),
         ({"fidelity": [1.0, 1.5]}, "fidelity"),
         ({"claim_prior": [0.0, 0.5]}, "claim_prior"),
         ({"outcome": [2.0, np.nan]}, "outcome"),
@@ -319,6 +322,17 @@ def test_fit_data_keeps_indices_in_32_bits_while_their_count_fits() -> None:
     assert {data.claim.dtype, data.source.dtype, data.question.dtype} == {np.dtype(np.int32)}
     assert index_dtype(2**31 - 1) is np.int32
     assert index_dtype(2**31) is np.intp
+
+
+def test_fit_data_keeps_signs_in_8_bits_and_float32_ages_as_given() -> None:
+    """A store's signs and float32 ages at a quarter and half of float64's memory; the
+    values are the given ones, and ages given in float64 stay float64."""
+    ages = np.array([0.1, 365.25], dtype=np.float32)
+    data = FitData.build([0, 1], [0, 1], n_claims=2, n_sources=2, sign=[1.0, -1.0], age_days=ages)
+    assert data.sign.dtype == np.int8 and data.sign.tolist() == [1, -1]
+    assert data.age_days is ages
+    precise = FitData.build([0], [0], n_claims=1, n_sources=1, age_days=[0.1])
+    assert precise.age_days.dtype == np.float64 and precise.age_days[0] == 0.1
 
 
 def test_fit_data_takes_an_array_it_owns_without_a_copy_and_copies_a_view() -> None:
