@@ -358,13 +358,7 @@ def row_lists(
         named = Entities.of([c.entities[code] for code in by_code.tolist()], sources, params)
     else:
         named = entities.take(by_code)
-    ids, beliefs, groups, rhos, labels = (
-        named.ids,
-        named.beliefs,
-        named.groups,
-        named.rhos,
-        named.labels,
-    )
+    ids = named.ids
     src, relays = index[c.source], index[c.via]
     # Temporaries of every attribution go as soon as they are used: the table is
     # built while the snapshot is held, and the job's peak memory is made here.
@@ -436,13 +430,13 @@ def row_lists(
     clustered, clustered_to = members[member_order], cluster_to[is_member][member_order]
     ch_source = src[ch_row].tolist()
     factor, scale = design_effects(
-        clustered, clustered_to, reports, np.asarray(rhos), ch_source, channel
+        clustered, clustered_to, reports, np.asarray(named.rhos), ch_source, channel
     )
     return RowLists(
         ids=ids,
-        beliefs=beliefs,
-        groups=groups,
-        rhos=rhos,
+        beliefs=named.beliefs,
+        groups=named.groups,
+        rhos=named.rhos,
         start=c.start.tolist(),
         question=question,
         n_questions=int(first_claim.size),
@@ -460,7 +454,7 @@ def row_lists(
         ch_source=ch_source,
         ch_chain=ch_chain,
         ch_certainty=c.certainty[ch_row].tolist(),
-        labels=labels,
+        labels=named.labels,
         factor=factor,
         scale=scale,
         codes=by_code,

@@ -115,14 +115,12 @@ class QuestionScorer:
         """
         numeric = (kinds or QuestionKinds()).numeric_questions(claims)
         plain = [i for i, c in enumerate(claims) if c.question not in numeric]
-        parts: list[tuple[list[int], Sequence[Score]]] = [
-            (plain, self.claims.score([claims[i] for i in plain], sources))
-        ]
-        estimates = self._score_numeric(
-            claims, numeric, lambda members: [claims[i] for i in members], sources, errors, parts
+        choice = self.claims.score([claims[i] for i in plain], sources)
+        figures, estimates = self._score_numeric(
+            claims, numeric, lambda members: [claims[i] for i in members], sources, errors
         )
         scores: list[Score | None] = [None] * len(claims)
-        for members, scored in parts:
+        for members, scored in [(plain, choice), *figures]:
             for i, s in zip(members, scored, strict=True):
                 scores[i] = s
         return Scored([s for s in scores if s is not None], estimates)
@@ -151,14 +149,12 @@ class QuestionScorer:
             bare=[claims[i] for i in plain],
             table=table,
         )
-        figures: list[tuple[list[int], Sequence[Score]]] = []
-        estimates = self._score_numeric(
+        figures, estimates = self._score_numeric(
             claims,
             numeric,
             lambda members: columns.claims([positions[i] for i in members]),
             sources,
             errors,
-            figures,
         )
         return ScoredTable(
             ScoreTable.merged(
@@ -174,11 +170,11 @@ class QuestionScorer:
         whole: Callable[[list[int]], list[Claim]],
         sources: Mapping[str, SourceBelief],
         errors: Mapping[str, ErrorScale] | None,
-        parts: list[tuple[list[int], Sequence[Score]]],
-    ) -> dict[str, Estimate]:
+    ) -> tuple[list[tuple[list[int], Sequence[Score]]], dict[str, Estimate]]:
         """Score the claims of the ``numeric`` questions among ``claims``, given how to make
         the claims at some positions whole (with their attributions): each question's
-        positions and scores appended to ``parts``; the estimate of each."""
+        positions among ``claims`` and their scores, and each question's estimate."""
+        parts: list[tuple[list[int], Sequence[Score]]] = []
         estimates = {}
         for q, question in numeric.items():
             members = [i for i, c in enumerate(claims) if c.question == q]
@@ -192,4 +188,4 @@ class QuestionScorer:
             )
             estimates[q] = result.estimate
             parts.append((members, result.scores))
-        return estimates
+        return parts, estimates
