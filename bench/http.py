@@ -362,10 +362,27 @@ def median_pair(rounds: list[tuple[Run, Run]]) -> Scenario:
     return median([c for c, _ in rounds]), median([r for _, r in rounds]), ratio
 
 
+def paired_ratio(stored: list[tuple[Run, Run]], scored: list[tuple[Run, Run]]) -> float:
+    """Issue 12's ratio, storing's claims/s over scoring's, as the median of the
+    rounds' ratios (each round measures both endpoints a few seconds apart).
+
+    The ratio of the two medians (what earlier runs reported) lets a round where
+    the machine was slow for one endpoint and not the other count twice, once in
+    each median; pairing the two runs of a round cancels that drift the way the
+    ``/healthz`` ratio does.
+    """
+    return statistics.median(
+        store.claims_per_s / score.claims_per_s
+        for (_, store), (_, score) in zip(stored, scored, strict=True)
+    )
+
+
 # --- report -----------------------------------------------------------------------
 
 
-def report(scenarios: list[Scenario], seconds: int, load: tuple[float, ...]) -> str:
+def report(
+    scenarios: list[Scenario], store_ratio: float, seconds: int, load: tuple[float, ...]
+) -> str:
     lines = [
         header("HTTP throughput and latency under gunicorn", "make bench-http"),
         f"`credence serve` under gunicorn ({WORKERS} sync workers) on loopback, temporary"
@@ -422,11 +439,12 @@ def report(scenarios: list[Scenario], seconds: int, load: tuple[float, ...]) -> 
         f" 100-claim rows: {best.claims_per_s:,.0f} ({best.name}).",
         "",
         "Goal (issue 12): storing claims at least half as fast as scoring them, in claims/s"
-        " on 100-claim bodies (both rows measured in this run):"
-        f" `POST /v1/claims` {stored:,.0f} against `POST /v1/score` {hundred:,.0f},"
-        f" {stored / hundred:.0%} — **{_verdict(stored >= GOAL_STORE_RATIO * hundred)}**"
-        f" (≥ {GOAL_STORE_RATIO:.0%}). Re-posting (not part of the goal): {reposted:,.0f}"
-        f" claims/s, {reposted / hundred:.0%} of scoring.",
+        " on 100-claim bodies (both rows measured in each round): the median of the"
+        f" rounds' ratios {store_ratio:.0%} — **{_verdict(store_ratio >= GOAL_STORE_RATIO)}**"
+        f" (≥ {GOAL_STORE_RATIO:.0%}); the ratio of the two rows' medians, as runs before"
+        f" 2026-11-30 reported it: `POST /v1/claims` {stored:,.0f} against `POST /v1/score`"
+        f" {hundred:,.0f}, {stored / hundred:.0%}. Re-posting (not part of the goal):"
+        f" {reposted:,.0f} claims/s, {reposted / hundred:.0%} of scoring.",
         "",
         "Run again with `make bench-http` (`python -m bench.http --seconds N`).",
         "",
@@ -538,7 +556,8 @@ def main(argv: list[str] | None = None) -> int:
                 runs.append((ceiling, run))
         measured = [median_pair(runs) for runs in rounds]
 
-    write_results("http", report(measured, args.seconds, load))
+    store_ratio = paired_ratio(rounds[2], rounds[1])
+    write_results("http", report(measured, store_ratio, args.seconds, load))
     return 0
 
 
