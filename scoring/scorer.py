@@ -65,6 +65,9 @@ _FEW = 8
 # A row whose |weight| is below this carries no evidence.
 _NO_WEIGHT = 1e-12
 
+# ``STANCES`` as an array, to read a table's stances off its signs at once (by sign, -1 last).
+_STANCE_OF_SIGN = np.array(STANCES, dtype=object)
+
 
 @dataclass(frozen=True, slots=True)
 class Score:
@@ -424,7 +427,7 @@ class ClaimScorer:
         notes = _notes(t, scale)
         confidence = numbers.confidence
         n_claims, start = len(claims), t.start
-        sign_of = np.asarray(t.sign)
+        sign_of = np.asarray(t.sign, dtype=np.intp)
         channel = np.asarray(t.channel, dtype=np.intp)
         claim = np.asarray(t.claim, dtype=np.intp)
         # What each attribution said, read from the table: its channel's source and
@@ -435,8 +438,11 @@ class ClaimScorer:
         channels = channel.tolist()
         source = [ch_source[c] for c in channels]
         via = [ch_via[c] for c in channels]
-        stance: list[str] = [STANCES[s] for s in sign_of.tolist()]
-        note = list(map(notes.get, range(len(channels))))
+        stance: list[str] = _STANCE_OF_SIGN[sign_of].tolist()
+        # Few rows have a note.
+        note: list[str | None] = [None] * len(channels)
+        for row, text in notes.items():
+            note[row] = text
         # Per claim: independent sources whose evidence carries weight, those of
         # them that raise it, and whether any evidence carries weight (sums in
         # row order, as bincount adds).
