@@ -367,11 +367,11 @@ def row_lists(
     # Channels: a direct, certain attribution's is its source; others are keyed
     # by (source, relay chain, certainty), numbered after the sources.
     key = src.copy()
-    keyed: dict[tuple[int, tuple[int, ...], float], int] = {}
-    for r in np.flatnonzero((via_len > 0) | (c.certainty != 1)).tolist():
-        chain = tuple(relays[c.via_start[r] : c.via_start[r + 1]].tolist())
-        k = (int(src[r]), chain, float(c.certainty[r]))
-        key[r] = len(ids) + keyed.setdefault(k, len(keyed))
+    keyed = np.flatnonzero((via_len > 0) | (c.certainty != 1))
+    if keyed.size:
+        key[keyed] = len(ids) + _channel_keys(
+            src[keyed], c.certainty[keyed], relays, c.via_start[keyed], via_len[keyed]
+        )
     _, first_row, channel = np.unique(key, return_index=True, return_inverse=True)
     channel = _by_first(first_row)[channel]
     del key
@@ -459,6 +459,38 @@ def row_lists(
         scale=scale,
         codes=by_code,
     )
+
+
+def _channel_keys(
+    source: IntArray, certainty: FloatArray, relays: IntArray, at: IntArray, length: IntArray
+) -> IntArray:
+    """A number for each distinct channel (source, relay chain, certainty) of some rows.
+
+    Parameters
+    ----------
+    source : ndarray of int, shape (k,)
+        Each row's source entity.
+    certainty : ndarray of float, shape (k,)
+    relays : ndarray of int, shape (v,)
+        Relay entities (>= 0) of all rows; row ``i``'s chain is ``length[i]`` of them
+        from ``at[i]``.
+
+    Returns
+    -------
+    ndarray of int, shape (k,)
+        Equal for rows of one channel (the same source, chain and certainty, to the
+        bit), in ``[0, k)``.
+    """
+    # One row of integers a channel: source, certainty's bits, relays padded with -1
+    # (so chains of other lengths differ too).
+    described = np.full((source.size, 2 + int(length.max())), -1, dtype=np.int64)
+    described[:, 0] = source
+    described[:, 1] = np.ascontiguousarray(certainty, dtype=np.float64).view(np.int64)
+    row = np.repeat(np.arange(source.size), length)
+    step = np.arange(row.size) - np.repeat(np.cumsum(length) - length, length)
+    described[row, 2 + step] = relays[at[row] + step]
+    _, number = np.unique(described, axis=0, return_inverse=True)
+    return number.reshape(-1)
 
 
 def _by_first(first: IntArray) -> IntArray:

@@ -413,11 +413,11 @@ def vectorised_confidence(
     else:
         entity = table.rows(rows)  # may draw entities not drawn yet
         reliability = table.reliability
-    log_odds, point_effective, scratch, chx = _sampled_log_odds(rows, reliability, entity, table)
-    weight = log_odds[chx, samples]
+    odds = _sampled_log_odds(rows, reliability, entity, table)
+    weight = odds.of_rows(samples)
     weight *= rows.coef
     # Row i of totals is claim order[i]; its last column is the means' evidence.
-    totals, order = _sampled_totals(rows, log_odds, chx, scratch)
+    totals, order = _sampled_totals(rows, odds)
     sampled = totals[:, :samples]
     joint = None
     if rows.n_questions < rows.n_claims:
@@ -454,22 +454,83 @@ def vectorised_confidence(
     np.maximum(bounds[:, 1], confidence, out=bounds[:, 1])
     return Evaluation(
         reliability[entity[rows.source], samples].tolist(),
-        point_effective[chx].tolist(),
+        odds.effective_of_rows().tolist(),
         weight.tolist(),
         confidence.tolist(),
         bounds.tolist(),
     )
 
 
+class _ChannelOdds(NamedTuple):
+    """Each channel's log-odds for each draw (``_sampled_log_odds``), and where each
+    evidence row finds its own: direct channels' in a ``DrawTable``, the others' here.
+
+    Attributes
+    ----------
+    odds : ndarray, shape (k, s)
+        The log-odds computed for the pass: its channels not taken from a table,
+        then its merged channels.
+    last : ndarray, shape (k,)
+        Their effective reliabilities of the last sample (the means), unclipped.
+    scratch : ndarray, shape (k', s)
+        A buffer the caller may overwrite.
+    row_odds : ndarray of int, shape (n_rows,)
+        Each row's row of ``odds``; -1 for a row whose channel is in the table.
+    table : DrawTable or None
+        Where the direct channels' log-odds are, if anywhere.
+    row_table : ndarray of int, shape (n_rows,)
+        With ``table``, each row's row of ``table.log_odds`` where ``row_odds`` is
+        -1 (0 elsewhere: a row that is overwritten).
+    """
+
+    odds: FloatArray
+    last: FloatArray
+    scratch: FloatArray
+    row_odds: IntArray
+    table: DrawTable | None
+    row_table: IntArray
+
+    def of_rows(self, column: int) -> FloatArray:
+        """Column ``column`` of each row's log-odds; shape (n_rows,) (a new array)."""
+        if self.table is None:
+            return self.odds[self.row_odds, column]
+        picked = self.table.log_odds[self.row_table, column]
+        here = np.flatnonzero(self.row_odds >= 0)
+        picked[here] = self.odds[self.row_odds[here], column]
+        return picked
+
+    def effective_of_rows(self) -> FloatArray:
+        """Each row's effective reliability at the means, unclipped; shape (n_rows,)."""
+        if self.table is None:
+            return self.last[self.row_odds]
+        picked = self.table.effective[self.row_table]
+        here = np.flatnonzero(self.row_odds >= 0)
+        picked[here] = self.last[self.row_odds[here]]
+        return picked
+
+    def take(self, rows: IntArray, out: FloatArray) -> FloatArray:
+        """The log-odds of evidence rows ``rows`` (shape (k,)) for each draw, written
+        into ``out`` (shape (k, s)): each value copied once, from where it is."""
+        if self.table is None:
+            return self.odds.take(self.row_odds[rows], axis=0, out=out, mode="clip")
+        self.table.log_odds.take(self.row_table[rows], axis=0, out=out, mode="clip")
+        at = self.row_odds[rows]
+        here = np.flatnonzero(at >= 0)
+        if here.size:
+            out[here] = self.odds.take(at[here], axis=0)
+        return out
+
+
 def _sampled_log_odds(
     rows: EvidenceRows, reliability: FloatArray, entity: IntArray, table: DrawTable | None
-) -> tuple[FloatArray, FloatArray, FloatArray, IntArray]:
+) -> _ChannelOdds:
     """Each channel's log-odds for each draw, computed in place.
 
     ``channel_draws``' arithmetic in the same order, on two or three (channels,
     samples) buffers: every fresh array of that size costs page faults worth
     more than the arithmetic on it. With ``table``, direct channels (a source,
-    certain, unrelayed) take theirs from it and only the others are computed.
+    certain, unrelayed) are read from it where the rows need them, and only the
+    others are computed.
 
     Parameters
     ----------
@@ -480,18 +541,6 @@ def _sampled_log_odds(
         perfect relay (all ones) that pads short chains.
     table : DrawTable or None
         Where ``reliability`` comes from, if from a table.
-
-    Returns
-    -------
-    log_odds : ndarray, shape (n_channels + n_merged, s)
-        Channels, then the merged channels; with ``table``, the direct
-        channels first.
-    last : ndarray, shape (n_channels + n_merged,)
-        The effective reliabilities of the last sample (unclipped), by row of ``log_odds``.
-    scratch : ndarray, shape (k, s)
-        A buffer the caller may overwrite.
-    chx : ndarray of int, shape (n_rows,)
-        Each row's row of ``log_odds`` (``rows.chx`` without ``table``).
     """
     n_channels = rows.ch_source.size
     computed: IntArray | None = None  # the channels computed here, when not all
@@ -544,28 +593,22 @@ def _sampled_log_odds(
             reliability[entity[rows.source[rows.merged_into]]], merged
         )
         effective = np.concatenate((effective, merged_effective))
+    last = effective[:, -1].copy()
+    odds = _log_odds(effective, _workspace.get(_ODDS, *effective.shape))
     if computed is None:
-        last = effective[:, -1].copy()
-        odds = _log_odds(effective, _workspace.get(_ODDS, *effective.shape))
-        return odds, last, effective, rows.chx
-    # Direct channels first, taken from the table, then the computed ones and the merged.
+        return _ChannelOdds(odds, last, effective, rows.chx, None, rows.chx)
     assert table is not None
-    direct_rows = entity[rows.ch_source[direct]]
-    n_direct = direct_rows.size
-    odds = _workspace.get(_ODDS, n_direct + effective.shape[0], reliability.shape[1])
-    table.log_odds.take(direct_rows, axis=0, out=odds[:n_direct], mode="clip")
-    last = np.concatenate((table.effective[direct_rows], effective[:, -1]))
-    _log_odds(effective, odds[n_direct:])
-    where = np.empty(n_channels + effective.shape[0] - computed.size, dtype=np.intp)
-    where[np.flatnonzero(direct)] = np.arange(n_direct)
-    where[computed] = n_direct + np.arange(computed.size)
-    where[n_channels:] = n_direct + np.arange(computed.size, effective.shape[0])
-    return odds, last, effective, where[rows.chx]
+    # Rows of direct channels read the table's rows; the others, and the merged, ``odds``.
+    at_odds = np.full(n_channels + effective.shape[0] - computed.size, -1, dtype=np.intp)
+    at_odds[computed] = np.arange(computed.size)
+    at_odds[n_channels:] = np.arange(computed.size, effective.shape[0])
+    at_table = np.zeros(at_odds.size, dtype=np.intp)
+    at_table[np.flatnonzero(direct)] = entity[rows.ch_source[direct]]
+    chx = rows.chx
+    return _ChannelOdds(odds, last, effective, at_odds[chx], table, at_table[chx])
 
 
-def _sampled_totals(
-    rows: EvidenceRows, log_odds: FloatArray, chx: IntArray, scratch: FloatArray | None = None
-) -> tuple[FloatArray, IntArray | None]:
+def _sampled_totals(rows: EvidenceRows, odds: _ChannelOdds) -> tuple[FloatArray, IntArray | None]:
     """Each claim's unsaturated evidence for each draw of the channels' log-odds.
 
     The reference's sums (weights added in row order), but rank by rank: the
@@ -575,11 +618,8 @@ def _sampled_totals(
 
     Parameters
     ----------
-    log_odds : ndarray, shape (n_channels + n_merged, s)
-    chx : ndarray of int, shape (n_rows,)
-        Each row's row of ``log_odds``.
-    scratch : ndarray, shape (k, s), optional
-        A buffer to overwrite.
+    odds : _ChannelOdds
+        The log-odds of each row's channel, shape (s,) each.
 
     Returns
     -------
@@ -604,22 +644,23 @@ def _sampled_totals(
         rank = np.arange(rows.weighted.size) - (np.cumsum(count) - count)[claim]
         ranked = rows.weighted[np.argsort(rank * n + position[claim])]
         sizes = np.bincount(rank).tolist()
-    chx = chx[ranked]
     coef = rows.coef[ranked, None]
-    totals = _workspace.get(_TOTALS, n, log_odds.shape[1])
+    width = odds.odds.shape[1]
+    totals = _workspace.get(_TOTALS, n, width)
     if not sizes:
         totals.fill(0.0)
         return totals, order
     first = sizes[0]
-    log_odds.take(chx[:first], axis=0, out=totals[:first], mode="clip")
+    odds.take(ranked[:first], totals[:first])
     totals[:first] *= coef[:first]
     totals[first:] = 0.0
     if len(sizes) > 1:
-        if scratch is None or scratch.shape[0] < sizes[1]:
-            scratch = _workspace.get(_SCRATCH, sizes[1], log_odds.shape[1])
+        scratch = odds.scratch
+        if scratch.shape[0] < sizes[1]:
+            scratch = _workspace.get(_SCRATCH, sizes[1], width)
         done = first
         for size in sizes[1:]:
-            weight = log_odds.take(chx[done : done + size], axis=0, out=scratch[:size], mode="clip")
+            weight = odds.take(ranked[done : done + size], scratch[:size])
             weight *= coef[done : done + size]
             totals[:size] += weight
             done += size

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 
+import numpy as np
+from numpy.typing import ArrayLike
+
 from scoring.scales import ESTIMATIVE_TERMS
 
 # Names listed per stance before the rest are only counted.
@@ -87,6 +90,24 @@ def percent(p: float) -> str:
     return str(value)
 
 
+# What ``percents`` reads off: the whole percents, then "<1" and ">99".
+_PERCENTS = (*(str(k) for k in range(101)), "<1", ">99")
+
+
+def percents(p: ArrayLike) -> list[str]:
+    """``percent`` of each probability of ``p`` (shape (n,), each in [0, 1]), at once.
+
+    ``round`` of a float and ``np.rint`` both round the same product ``100 * p``
+    to the nearest integer, ties to even, so the texts are ``percent``'s.
+    """
+    p = np.asarray(p, dtype=float)
+    value = np.rint(100 * p)
+    code = value.astype(np.intp)
+    code[(value == 0) & (p > 0)] = 101
+    code[(value == 100) & (p < 1)] = 102
+    return [_PERCENTS[k] for k in code.tolist()]
+
+
 def _listing(names: list[str]) -> str:
     if len(names) == 1:
         return names[0]
@@ -159,10 +180,12 @@ def summarize(
     (names by id) where they have one, else by their ids.
     """
     named = _sources_by_stance(evidence, labels or {})
+    low, high = interval
     return sentence(
         estimative,
-        confidence,
-        interval,
+        percent(confidence),
+        percent(low),
+        percent(high),
         independent_sources,
         named["supports"],
         named["refutes"],
@@ -173,16 +196,17 @@ def summarize(
 
 def sentence(
     estimative: str,
-    confidence: float,
-    interval: Sequence[float],
+    confidence: str,
+    low: str,
+    high: str,
     independent_sources: float,
     supports: list[str],
     refutes: list[str],
     neutral: list[str],
     level: str,
 ) -> str:
-    """``summarize`` from the sources already named per stance and the level in percent."""
-    low, high = interval
+    """``summarize`` from the sources already named per stance, and the confidence, its
+    interval's bounds and the level in percent (``percent``, or ``percents`` of many)."""
     term = _CAPITALISED.get(estimative) or f"{estimative[0].upper()}{estimative[1:]}"
     clauses = []
     if supports:
@@ -190,12 +214,14 @@ def sentence(
     if refutes:
         clauses.append(f"refuted by {_listing(refutes)}")
     if clauses:
-        plural = "" if round(independent_sources, 1) == 1 else "s"
-        clauses[-1] += f" ({independent_sources:.1f} independent source{plural})"
+        # The count to one decimal is "1.0" exactly when it rounds to 1 (both
+        # round the float's exact value correctly).
+        count = f"{independent_sources:.1f}"
+        plural = "" if count == "1.0" else "s"
+        clauses[-1] += f" ({count} independent source{plural})"
     if neutral:
         clauses.append(f"{_listing(neutral)} neutral")
     return (
-        f"{term} ({percent(confidence)} %, {level} % interval "
-        f"{percent(low)}\u2013{percent(high)} %): "
+        f"{term} ({confidence} %, {level} % interval {low}\u2013{high} %): "
         f"{'; '.join(clauses) or 'no attributed evidence'}."
     )

@@ -1,5 +1,7 @@
+import numpy as np
+
 from scoring import Attribution, Beta, Claim, ClaimScorer, SourceBelief
-from scoring.explain import Evidence, summarize
+from scoring.explain import Evidence, percent, percents, sentence, summarize
 
 
 def test_summary_is_one_sentence_naming_the_sources() -> None:
@@ -68,3 +70,17 @@ def test_summarize_uses_labels_where_given() -> None:
     assert "supported by NIS via kr-media (" in summarize(
         "likely", 0.72, (0.5, 0.8), 1.0, evidence, labels=labels
     )
+
+
+def test_percents_of_many_are_percent_of_each() -> None:
+    # Ties of 100 * p, the ends, and what rounds to 0 or 100 without being it.
+    edges = [0.0, 5e-324, 0.004, 0.005, 0.00500001, 0.015, 0.125, 0.5, 0.725, 0.995, 0.9951]
+    values = [*edges, 1 - 1e-16, 1.0, *np.random.default_rng(7).random(2000).tolist()]
+    assert percents(values) == [percent(p) for p in values]
+    assert percents(np.array(edges[:3])) == ["0", "<1", "<1"]
+
+
+def test_one_independent_source_is_singular_exactly_when_it_rounds_to_one() -> None:
+    for count in (0.94999, 0.95, 0.9500001, 1.0, 1.04999, 1.05, 1.0500001, 2.0):
+        text = sentence("likely", "70", "55", "80", count, ["a"], [], [], "90")
+        assert text.endswith(" independent source).") == (round(count, 1) == 1), count
