@@ -61,6 +61,9 @@ class Layout:
         (a source's lone word cannot confirm itself).
     known : ndarray of bool, shape (n_rows,)
         Rows whose question's answer is known.
+    claim_rows : ndarray of int, shape (n_claims,), or None
+        Rows of each claim, when rows come grouped by claim in claim order;
+        else None.
     """
 
     def __init__(
@@ -109,6 +112,11 @@ class Layout:
         self.answered_question = answered
 
         claim, source = data.claim, data.source
+        # Rows come grouped by claim from the store (the scorer's order): then a
+        # claim's value reaches its rows by repetition (``at_rows``).
+        self.claim_rows = (
+            np.bincount(claim, minlength=n) if bool((claim[1:] >= claim[:-1]).all()) else None
+        )
         self.row_question = data.question[claim]
         self.known = answered[self.row_question] | ~np.isnan(outcome[claim])
         # Per question, then gathered: no temporary as long as the rows.
@@ -146,6 +154,12 @@ class Layout:
     def partition(self, score: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Per question: the largest state score, and the sums of exp(score - largest) over
         its claims and over its "none" state; each shape (n_questions,)."""
+        top, _, claims, none = self._exp_partition(score)
+        return top, claims, none
+
+    def _exp_partition(self, score: FloatArray) -> tuple[FloatArray, ...]:
+        """``partition``'s largest score and sums, after exp(score - largest) of each
+        state (shape (n_states,)) that they sum."""
         nq, n = self.data.n_questions, self.data.n_claims
         top = np.zeros(nq)
         if score.size:
@@ -153,7 +167,7 @@ class Layout:
         e = np.exp(score - top[self.state_question])
         claims = segment_sum(e[:n], self.state_question[:n], nq)
         none = segment_sum(e[n:], self.state_question[n:], nq)
-        return top, claims, none
+        return top, e, claims, none
 
     def softmax(self, score: FloatArray) -> FloatArray:
         """Each state's probability within its question from state log-scores, shape (n_states,)."""
@@ -165,9 +179,18 @@ class Layout:
             out[:n] = true
             out[n:][self.data.question] = 1 - true
             return out
-        top, claims, none = self.partition(score)
-        q = self.state_question
-        return np.exp(score - top[q]) / (claims + none)[q]
+        # Each state's exp(score - largest) is the partition's own (not made twice).
+        _, e, claims, none = self._exp_partition(score)
+        e /= (claims + none)[self.state_question]
+        return e
+
+    def at_rows(self, claim_values: FloatArray) -> FloatArray:
+        """Each row's value of its claim, shape (n_rows,), from ``claim_values`` (shape
+        (n_claims,) or longer, e.g. (n_states,))."""
+        if self.claim_rows is None:
+            return claim_values[self.data.claim]
+        # Several times faster than gathering through the 32-bit claim index.
+        return np.repeat(claim_values[: self.data.n_claims], self.claim_rows)
 
     def pairs(self, rows: IntArray) -> tuple[IntArray, IntArray]:
         """Every given row beside every state of its question: (pair row, pair state)."""
