@@ -240,11 +240,14 @@ class OneCoin:
             self._pick_offset = self._pick_scale * np.log(1 / chance - 1)
             self._shared_offset = -self._pick_scale * np.log1p(-chance)
         # The relayed E-step works out the rows the per-source weights do not cover
-        # (``_row_weights``), or every row when they are most of the store.
+        # (``_row_weights``), or every row when they are most of the store, or when
+        # sources outnumber the rows those weights would serve (a selection's sample
+        # of a large store, whose every source is kept).
         self._formula_rows = None
         if not self._direct:
             formula_rows = np.flatnonzero(pick | (data.fidelity != 1))
-            if formula_rows.size * 2 <= data.n_rows:
+            served = data.n_rows - formula_rows.size
+            if served >= max(formula_rows.size, data.n_sources):
                 self._formula_rows = formula_rows
         # The previous fit's goes first, and the new one is made in place.
         self._signed_mass = _NO_ROWS
