@@ -9,6 +9,9 @@ counts, so the structures never loop in Python.
 
 from __future__ import annotations
 
+import copy
+from dataclasses import fields
+
 import numpy as np
 
 from scoring.evidence import FloatArray, IntArray, segment_sum
@@ -17,6 +20,9 @@ from scoring.fit.data import FitData
 # Score of a state that a resolution rules out: exp() of it is 0, and it stays
 # finite so that subtracting a row's own weight from it (leave-one-out) is safe.
 RULED_OUT = -1e4
+
+_NO_ROWS = np.zeros(0)
+_NO_ROWS.flags.writeable = False
 
 
 class Layout:
@@ -47,9 +53,10 @@ class Layout:
     ruled_out : ndarray, shape (n_states,)
         0, or ``RULED_OUT`` for a state a resolution excludes.
     row_question : ndarray of int, shape (n_rows,)
-    chance : ndarray, shape (n_rows,)
-        Chance that a random pick in the row's question is any given answer:
-        ``1 / n_classes`` when claims have classes, else ``1 / max(2, answers)``.
+    question_chance : ndarray, shape (n_questions,)
+        Chance that a random pick in the question is any given answer:
+        ``1 / n_classes`` when claims have classes, else ``1 / max(2, answers)``
+        (``chance`` gives rows theirs).
     binary : ndarray of bool, shape (n_rows,)
         Rows on a lone claim without answer classes: a yes/no statement whose
         "none of them" state is "false", on which supporting is the wrong
@@ -61,6 +68,8 @@ class Layout:
         (a source's lone word cannot confirm itself).
     known : ndarray of bool, shape (n_rows,)
         Rows whose question's answer is known.
+    alone : ndarray of bool, shape (n_rows,)
+        Rows of an open question whose source is the only one speaking to it.
     claim_rows : ndarray of int, shape (n_claims,), or None
         Rows of each claim, when rows come grouped by claim in claim order;
         else None.
@@ -119,11 +128,12 @@ class Layout:
         )
         self.row_question = data.question[claim]
         self.known = answered[self.row_question] | ~np.isnan(outcome[claim])
-        # Per question, then gathered: no temporary as long as the rows.
+        # Per question, a row's read through its question (``chance``): as a row
+        # array it was 8 bytes a row throughout the fit.
         if self.n_classes > 1:
-            self.chance = np.full(data.n_rows, 1.0 / self.n_classes)
+            self.question_chance = np.full(nq, 1.0 / self.n_classes)
         else:
-            self.chance = (1.0 / np.maximum(2, self.size).astype(float))[self.row_question]
+            self.question_chance = 1.0 / np.maximum(2, self.size).astype(float)
         self.binary = ((self.n_classes == 1) & (self.size == 1))[self.row_question]
         # A row is alone when its source is the only one speaking to its
         # question: the question's smallest and largest source are the same.
@@ -138,18 +148,50 @@ class Layout:
         if first.size:
             lowest[ranked[first]] = np.minimum.reduceat(ranked_source, first)
             highest[ranked[first]] = np.maximum.reduceat(ranked_source, first)
-        alone = (lowest == highest)[self.row_question] & ~self.known
-        weight = np.where(self.known, 1.0, unresolved_weight) * ~alone
+        self.alone = (lowest == highest)[self.row_question] & ~self.known
+        self.mass = self._mass()
+
+    def _mass(self) -> FloatArray:
+        """Each row's ``mass``, shape (n_rows,)."""
+        data = self.data
+        weight = np.where(self.known, 1.0, self.unresolved_weight) * ~self.alone
         # In place, factor by factor in the formula's order: a store's rows are most
         # of a fit's memory, and a temporary of each is as large as the result.
-        self.mass = np.abs(data.sign, dtype=float)
-        self.mass *= data.fidelity
-        self.mass *= data.weight_scale
-        if half_life_days > 0:
+        mass = np.abs(data.sign, dtype=float)
+        mass *= data.fidelity
+        mass *= data.weight_scale
+        if self.half_life_days > 0:
             decay = np.negative(data.age_days, dtype=float)
-            decay /= half_life_days
-            self.mass *= np.exp2(decay, out=decay)
-        self.mass *= weight
+            decay /= self.half_life_days
+            mass *= np.exp2(decay, out=decay)
+        mass *= weight
+        return mass
+
+    def without_mass(self) -> Layout:
+        """This layout without its mass (empty), all ``with_data`` needs of it: what a
+        learner keeps between relay passes."""
+        layout = copy.copy(self)
+        layout.mass = _NO_ROWS
+        return layout
+
+    def with_data(self, data: FitData) -> Layout:
+        """The layout of ``data`` with the same weights: this one's arrays,
+        all but the mass, when ``data`` is this layout's store with other fidelities
+        (its other arrays the same objects, as ``FitData.with_fidelity`` keeps them:
+        a relay pass's refit), else laid out afresh."""
+        fidelity_only = all(
+            getattr(data, f.name) is getattr(self.data, f.name)
+            for f in fields(data)
+            if f.name != "fidelity"
+        )
+        if not fidelity_only:
+            return Layout(data, self.unresolved_weight, self.half_life_days)
+        layout = copy.copy(self)
+        layout.data = data
+        # The previous mass goes as the new one is made (one array of every row).
+        layout.mass = _NO_ROWS
+        layout.mass = layout._mass()
+        return layout
 
     def partition(self, score: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Per question: the largest state score, and the sums of exp(score - largest) over
@@ -183,6 +225,11 @@ class Layout:
         _, e, claims, none = self._exp_partition(score)
         e /= (claims + none)[self.state_question]
         return e
+
+    def chance(self, rows: IntArray | slice) -> FloatArray:
+        """``question_chance`` of each of ``rows``' questions, shape (n_selected,)."""
+        # intp: numpy gathers through a 32-bit index several times slower.
+        return self.question_chance[self.row_question[rows].astype(np.intp)]
 
     def at_rows(self, claim_values: FloatArray) -> FloatArray:
         """Each row's value of its claim, shape (n_rows,), from ``claim_values`` (shape

@@ -61,7 +61,7 @@ class _StanceRows:
         fidelity = data.fidelity[rows]
         support = data.sign[rows] > 0
         pick = support & ~layout.binary[rows]
-        chance = np.where(pick, layout.chance[rows], 0.5)
+        chance = np.where(pick, layout.chance(rows), 0.5)
         return cls(fidelity, (1 - fidelity) * chance, support, pick, chance, 1 - chance)
 
 
@@ -72,7 +72,7 @@ class OneCoin:
     true, else one of the question's other answers at random, so under any
     other state (another answer or "none of them") it had chance
     ``(1 - r) / (K - 1)``, K the number of answers a pick chooses among
-    (``Layout.chance``). Its weight on j against every other state is
+    (``Layout.question_chance``). Its weight on j against every other state is
     therefore ``ln((K - 1) r / (1 - r))``, zero at chance (r = 1 / K): a
     source better than chance never counts against its own pick, which is
     what keeps the fit off the mirror-image solution. A refutation of j weighs
@@ -234,7 +234,7 @@ class OneCoin:
             # With every statement direct, a row's weights are its source's
             # log-odds plus a constant of its question's size.
             scale = data.weight_scale * np.abs(data.sign)
-            chance = layout.chance
+            chance = layout.chance(slice(None))
             self._signed_scale = np.where(support, scale, -scale)
             self._pick_scale = scale * pick
             self._pick_offset = self._pick_scale * np.log(1 / chance - 1)

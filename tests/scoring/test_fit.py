@@ -419,3 +419,18 @@ def test_a_claims_value_reaches_its_rows_whether_or_not_rows_are_grouped() -> No
     layout = Layout(shuffled, 0.5, 0.0)
     assert layout.claim_rows is None
     np.testing.assert_array_equal(layout.at_rows(values), values[shuffled.claim])
+
+
+def test_a_layout_of_other_fidelities_shares_all_but_the_mass() -> None:
+    data = mixed_rows(seed=24)
+    layout = Layout(data, 0.5, 30.0)
+    moved = data.with_fidelity(np.random.default_rng(24).uniform(0.2, 1.0, data.n_rows))
+    relaid, fresh = layout.with_data(moved), Layout(moved, 0.5, 30.0)
+    assert relaid.data is moved and relaid.row_question is layout.row_question
+    assert relaid.mass.tobytes() == fresh.mass.tobytes() != layout.mass.tobytes()
+    assert layout.mass.tobytes() == Layout(data, 0.5, 30.0).mass.tobytes()
+    # Other rows are laid out afresh.
+    fewer = data.with_rows(np.arange(0, data.n_rows, 2))
+    other = layout.with_data(fewer)
+    assert other.row_question.size == fewer.n_rows
+    assert other.mass.tobytes() == Layout(fewer, 0.5, 30.0).mass.tobytes()
