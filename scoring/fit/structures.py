@@ -8,7 +8,6 @@ self; fitted attributes end in ``_``. ``docs/model-fit.md`` states the model.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Self
 
@@ -210,7 +209,7 @@ class OneCoin:
         data = layout.data
         self.weight_ = data.sign * data.fidelity * data.weight_scale
         self._own = self.weight_
-        self._shared = np.zeros(data.n_rows)
+        self._shared = np.zeros_like(self._shared_rows(data.fidelity))
         self.score_ = self._base_scores(layout) + layout.vote_scores()
 
     def partition_statistics(self, layout: Layout) -> Statistics:
@@ -284,17 +283,20 @@ class OneCoin:
         data = layout.data
         own, shared = self._own, self._shared
         if rows is not None:
-            own, shared = own * rows, shared * rows
+            own, shared = own * rows, shared * self._shared_rows(rows)
         evidence = segment_sum(own, data.claim, layout.n_states)
         if self._any_pick or not self._direct:
-            question = layout.row_question
-            if self._formula_rows is not None:
-                # The relayed E-step's shared weights are 0 outside these rows: the
-                # sums over them alone are the same sums.
-                shared, question = shared[self._formula_rows], question[self._formula_rows]
+            # Summed over the rows that hold one: the same sums as over every row.
+            question = self._shared_rows(layout.row_question)
             by_question = segment_sum(shared, question, data.n_questions)
             evidence[: data.n_claims] += by_question[data.question]
         return evidence
+
+    def _shared_rows(self, values: np.ndarray) -> np.ndarray:
+        """``values`` of every row (shape (n_rows,)) on the rows whose shared weight
+        ``_shared`` holds: every row, or the relayed E-step's formula rows (the other
+        rows' shared weight is 0, and is not kept: 8 bytes a row)."""
+        return values if self._formula_rows is None else values[self._formula_rows]
 
     def _base_scores(self, layout: Layout) -> FloatArray:
         """Each state's score before evidence, with resolutions: a claim's class base rate
@@ -324,7 +326,8 @@ class OneCoin:
 
     def _row_weights(self, layout: Layout) -> tuple[FloatArray, FloatArray]:
         """Each row's log-likelihood ratio of its own claim against the question's other
-        claims, and of any claim of its question against "none of them"."""
+        claims, and of any claim of its question against "none of them": the latter on
+        the rows ``_shared`` holds (``_shared_rows``)."""
         data = layout.data
         if self._direct:
             r = np.clip(self.reliability_, _TINY, 1 - _TINY)
@@ -334,9 +337,14 @@ class OneCoin:
             if self._any_pick:
                 shared = self._pick_scale * log_miss[data.source] + self._shared_offset
             return weight, shared
-        weight, shared = np.empty(data.n_rows), np.zeros(data.n_rows)
+        weight = np.empty(data.n_rows)
         formula_rows = self._formula_rows
-        if formula_rows is not None:
+        if formula_rows is None:
+            shared = np.empty(data.n_rows)
+            for start in range(0, data.n_rows, E_STEP_ROWS):
+                block = slice(start, start + E_STEP_ROWS)
+                weight[block], shared[block] = self._stance_weights(layout, block)
+        else:
             # A direct statement that is no pick (most rows of a store) has the stance
             # chances r and 1 - r of its source's r: its weight is its source's, worked
             # out once a source with the arithmetic ``_stance_weights`` does a row, and
@@ -356,16 +364,12 @@ class OneCoin:
                 np.multiply(
                     table[entry], data.weight_scale[block] * np.abs(sign), out=weight[block]
                 )
-        blocks: Iterable[IntArray | slice] = (
-            (slice(start, start + E_STEP_ROWS) for start in range(0, data.n_rows, E_STEP_ROWS))
-            if formula_rows is None
-            else (
-                formula_rows[start : start + E_STEP_ROWS]
-                for start in range(0, formula_rows.size, E_STEP_ROWS)
-            )
-        )
-        for rows in blocks:
-            weight[rows], shared[rows] = self._stance_weights(layout, rows)
+            # The shared weights are kept for the formula's rows alone (0 elsewhere).
+            shared = np.empty(formula_rows.size)
+            for start in range(0, formula_rows.size, E_STEP_ROWS):
+                part = slice(start, start + E_STEP_ROWS)
+                rows = formula_rows[part]
+                weight[rows], shared[part] = self._stance_weights(layout, rows)
         return weight, shared
 
     def _stance_weights(
@@ -532,7 +536,7 @@ class ConfusionMatrices(OneCoin):
         self._pair_picked = data.claim_class[data.claim[self._pair_row]]
         self._other_rows = np.ones(data.n_rows)
         self._other_rows[self._picks] = 0.0
-        self._shared = np.zeros(data.n_rows)
+        self._shared = np.zeros_like(self._shared_rows(data.fidelity))
 
     def _first_parameters(self) -> None:
         self.confusion_ = self.one_coin_matrices(self.reliability_)
@@ -561,7 +565,8 @@ class ConfusionMatrices(OneCoin):
     def _e_step(self, layout: Layout) -> FloatArray:
         data = layout.data
         weight, shared = self._row_weights(layout)
-        self._own, self._shared = weight * self._other_rows, shared * self._other_rows
+        self._own = weight * self._other_rows
+        self._shared = shared * self._shared_rows(self._other_rows)
         chance = self._pick_chances(layout, self._pair_row, self._pair_state)
         scale = data.weight_scale[self._pair_row]
         self._pair_weight = (_log(chance) + np.log(self.base_.size)) * scale

@@ -399,14 +399,22 @@ def test_the_relayed_e_steps_per_source_weights_are_the_stance_chances_to_the_bi
     # Most rows are direct statements that are no picks: the per-source weights serve them.
     assert fitted._formula_rows is not None and 0 < fitted._formula_rows.size < data.n_rows / 2
     weight, shared = fitted._row_weights(layout)
-    reference = fitted._stance_weights(layout, slice(None))
-    assert weight.tobytes() == reference[0].tobytes()
-    assert shared.tobytes() == reference[1].tobytes()
-    # The shared weights summed over the rows that can hold one are the sums over all.
-    whole = segment_sum(fitted._own, data.claim, layout.n_states)
-    by_question = segment_sum(fitted._shared, layout.row_question, data.n_questions)
+    reference, reference_shared = fitted._stance_weights(layout, slice(None))
+    assert weight.tobytes() == reference.tobytes()
+    # Shared weights are kept on the formula's rows: elsewhere they are 0.
+    assert shared.tobytes() == reference_shared[fitted._formula_rows].tobytes()
+    others = np.delete(reference_shared, fitted._formula_rows)
+    assert others.tobytes() == np.zeros_like(others).tobytes()
+    # The evidence summed over the rows that hold shared weights is the sum over all.
+    whole = segment_sum(reference, data.claim, layout.n_states)
+    by_question = segment_sum(reference_shared, layout.row_question, data.n_questions)
     whole[: data.n_claims] += by_question[data.question]
     assert fitted.evidence(layout).tobytes() == whole.tobytes()
+    hidden = np.random.default_rng(21).random(data.n_rows) < 0.3
+    whole = segment_sum(reference * hidden, data.claim, layout.n_states)
+    by_question = segment_sum(reference_shared * hidden, layout.row_question, data.n_questions)
+    whole[: data.n_claims] += by_question[data.question]
+    assert fitted.evidence(layout, hidden).tobytes() == whole.tobytes()
 
 
 def test_a_claims_value_reaches_its_rows_whether_or_not_rows_are_grouped() -> None:
