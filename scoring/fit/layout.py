@@ -21,8 +21,9 @@ from scoring.fit.data import FitData
 # finite so that subtracting a row's own weight from it (leave-one-out) is safe.
 RULED_OUT = -1e4
 
-_NO_ROWS = np.zeros(0)
-_NO_ROWS.flags.writeable = False
+# What a layout or a structure holds of its rows once it has let them go.
+NO_ROWS = np.zeros(0)
+NO_ROWS.flags.writeable = False
 
 
 class Layout:
@@ -128,8 +129,8 @@ class Layout:
         )
         self.row_question = data.question[claim]
         self.known = answered[self.row_question] | ~np.isnan(outcome[claim])
-        # Per question, a row's read through its question (``chance``): as a row
-        # array it was 8 bytes a row throughout the fit.
+        # Per question, a row's read through its question (``chance``): a row array
+        # would hold 8 bytes a row throughout the fit.
         if self.n_classes > 1:
             self.question_chance = np.full(nq, 1.0 / self.n_classes)
         else:
@@ -171,7 +172,7 @@ class Layout:
         """This layout without its mass (empty), all ``with_data`` needs of it: what a
         learner keeps between relay passes."""
         layout = copy.copy(self)
-        layout.mass = _NO_ROWS
+        layout.mass = NO_ROWS
         return layout
 
     def with_data(self, data: FitData) -> Layout:
@@ -189,7 +190,7 @@ class Layout:
         layout = copy.copy(self)
         layout.data = data
         # The previous mass goes as the new one is made (one array of every row).
-        layout.mass = _NO_ROWS
+        layout.mass = NO_ROWS
         layout.mass = layout._mass()
         return layout
 

@@ -199,11 +199,11 @@ class ReliabilityLearner:
         """Fit the structure already chosen to other data of the same store (e.g. relays
         moved), starting from its fitted parameters: a relay pass moves them little, and
         converges in a few iterations where a fit from the priors takes some twenty."""
+        if self._layout is None:
+            raise ValueError("refit needs a fit first")
         self.structure_.warm_start = True
         self.release_rows()
         done = self.n_iter_
-        if self._layout is None:
-            raise ValueError("refit needs a fit first")
         self._fit_on(self._layout.with_data(data))
         # The job's stats count the whole fit's work, not only its last pass's.
         self.n_iter_ += done

@@ -15,7 +15,7 @@ import numpy as np
 
 from scoring.evidence import FloatArray, IntArray, segment_sum
 from scoring.fit.data import BoolArray, FitData
-from scoring.fit.layout import Layout
+from scoring.fit.layout import NO_ROWS, Layout
 from scoring.fit.partitions import InProcess, Parameters, Partitions, Statistics
 
 # Probabilities are kept this far from 0 and 1 so that logarithms stay finite.
@@ -26,10 +26,6 @@ CLASS_PRIOR_STRENGTH = 1.0
 # temporaries stay a few megabytes whatever the store's size (a dozen arrays of
 # every row, kept or made at once, were most of the job's peak memory).
 E_STEP_ROWS = 1 << 16
-
-
-_NO_ROWS = np.zeros(0)
-_NO_ROWS.flags.writeable = False
 
 
 def _log(p: FloatArray) -> FloatArray:
@@ -249,7 +245,7 @@ class OneCoin:
             if served >= max(formula_rows.size, data.n_sources):
                 self._formula_rows = formula_rows
         # The previous fit's goes first, and the new one is made in place.
-        self._signed_mass = _NO_ROWS
+        self._signed_mass = NO_ROWS
         self._signed_mass = layout.mass.copy()
         np.negative(self._signed_mass, out=self._signed_mass, where=~support)
         n = data.n_sources
@@ -270,7 +266,7 @@ class OneCoin:
     def _e_step(self, layout: Layout) -> FloatArray:
         """State scores given the sources' current parameters."""
         # The previous weights go before the new ones are made: two arrays of every row.
-        self._own = self._shared = self.weight_ = _NO_ROWS
+        self._own = self._shared = self.weight_ = NO_ROWS
         self._own, self._shared = self._row_weights(layout)
         self.weight_ = self._own
         return self._base_scores(layout) + self.evidence(layout)
