@@ -53,14 +53,24 @@ def answer_classes(texts: Sequence[str | None]) -> tuple[IntArray, tuple[str, ..
     vocabulary : tuple of str
         The normalised wordings that are classes, sorted; empty when none.
     """
-    words = [normalise(t) for t in texts]
-    distinct = sorted(set(words))
+    no_classes = np.zeros(len(texts), dtype=np.intp), ()
+    words: list[str] = []
+    seen: set[str] = set()
+    for text in texts:
+        word = normalise(text)
+        words.append(word)
+        seen.add(word)
+        # Free-text wordings are no vocabulary: stop at the first one too many
+        # rather than normalise every claim of a large store (a Python call each).
+        if len(seen) > MAX_CLASSES:
+            return no_classes
+    distinct = sorted(seen)
     if (
         "" in distinct
         or not 2 <= len(distinct) <= MAX_CLASSES
         or len(words) < MIN_CLAIMS_PER_CLASS * len(distinct)
     ):
-        return np.zeros(len(words), dtype=np.intp), ()
+        return no_classes
     index = {w: i for i, w in enumerate(distinct)}
     return np.array([index[w] for w in words], dtype=np.intp), tuple(distinct)
 

@@ -167,6 +167,8 @@ def _learn_rows(
         if attempt == 0:
             learner.fit(data)
         else:
+            # The last pass's per-row state goes before the new fidelities are made.
+            learner.release_rows()
             data = data.with_fidelity(relayed.fidelity(reliability))
             learner.refit(data)
         learned = learner.reliability_

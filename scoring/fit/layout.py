@@ -9,6 +9,9 @@ counts, so the structures never loop in Python.
 
 from __future__ import annotations
 
+import copy
+from dataclasses import fields
+
 import numpy as np
 
 from scoring.evidence import FloatArray, IntArray, segment_sum
@@ -17,6 +20,10 @@ from scoring.fit.data import FitData
 # Score of a state that a resolution rules out: exp() of it is 0, and it stays
 # finite so that subtracting a row's own weight from it (leave-one-out) is safe.
 RULED_OUT = -1e4
+
+# What a layout or a structure holds of its rows once it has let them go.
+NO_ROWS = np.zeros(0)
+NO_ROWS.flags.writeable = False
 
 
 class Layout:
@@ -47,9 +54,10 @@ class Layout:
     ruled_out : ndarray, shape (n_states,)
         0, or ``RULED_OUT`` for a state a resolution excludes.
     row_question : ndarray of int, shape (n_rows,)
-    chance : ndarray, shape (n_rows,)
-        Chance that a random pick in the row's question is any given answer:
-        ``1 / n_classes`` when claims have classes, else ``1 / max(2, answers)``.
+    question_chance : ndarray, shape (n_questions,)
+        Chance that a random pick in the question is any given answer:
+        ``1 / n_classes`` when claims have classes, else ``1 / max(2, answers)``
+        (``chance`` gives rows theirs).
     binary : ndarray of bool, shape (n_rows,)
         Rows on a lone claim without answer classes: a yes/no statement whose
         "none of them" state is "false", on which supporting is the wrong
@@ -61,6 +69,11 @@ class Layout:
         (a source's lone word cannot confirm itself).
     known : ndarray of bool, shape (n_rows,)
         Rows whose question's answer is known.
+    alone : ndarray of bool, shape (n_rows,)
+        Rows of an open question whose source is the only one speaking to it.
+    claim_rows : ndarray of int, shape (n_claims,), or None
+        Rows of each claim, when rows come grouped by claim in claim order;
+        else None.
     """
 
     def __init__(
@@ -109,13 +122,19 @@ class Layout:
         self.answered_question = answered
 
         claim, source = data.claim, data.source
+        # Rows come grouped by claim from the store (the scorer's order): then a
+        # claim's value reaches its rows by repetition (``at_rows``).
+        self.claim_rows = (
+            np.bincount(claim, minlength=n) if bool((claim[1:] >= claim[:-1]).all()) else None
+        )
         self.row_question = data.question[claim]
         self.known = answered[self.row_question] | ~np.isnan(outcome[claim])
-        # Per question, then gathered: no temporary as long as the rows.
+        # Per question, a row's read through its question (``chance``): a row array
+        # would hold 8 bytes a row throughout the fit.
         if self.n_classes > 1:
-            self.chance = np.full(data.n_rows, 1.0 / self.n_classes)
+            self.question_chance = np.full(nq, 1.0 / self.n_classes)
         else:
-            self.chance = (1.0 / np.maximum(2, self.size).astype(float))[self.row_question]
+            self.question_chance = 1.0 / np.maximum(2, self.size).astype(float)
         self.binary = ((self.n_classes == 1) & (self.size == 1))[self.row_question]
         # A row is alone when its source is the only one speaking to its
         # question: the question's smallest and largest source are the same.
@@ -130,22 +149,60 @@ class Layout:
         if first.size:
             lowest[ranked[first]] = np.minimum.reduceat(ranked_source, first)
             highest[ranked[first]] = np.maximum.reduceat(ranked_source, first)
-        alone = (lowest == highest)[self.row_question] & ~self.known
-        weight = np.where(self.known, 1.0, unresolved_weight) * ~alone
+        self.alone = (lowest == highest)[self.row_question] & ~self.known
+        self.mass = self._mass()
+
+    def _mass(self) -> FloatArray:
+        """Each row's ``mass``, shape (n_rows,)."""
+        data = self.data
+        weight = np.where(self.known, 1.0, self.unresolved_weight) * ~self.alone
         # In place, factor by factor in the formula's order: a store's rows are most
         # of a fit's memory, and a temporary of each is as large as the result.
-        self.mass = np.abs(data.sign, dtype=float)
-        self.mass *= data.fidelity
-        self.mass *= data.weight_scale
-        if half_life_days > 0:
+        mass = np.abs(data.sign, dtype=float)
+        mass *= data.fidelity
+        mass *= data.weight_scale
+        if self.half_life_days > 0:
             decay = np.negative(data.age_days, dtype=float)
-            decay /= half_life_days
-            self.mass *= np.exp2(decay, out=decay)
-        self.mass *= weight
+            decay /= self.half_life_days
+            mass *= np.exp2(decay, out=decay)
+        mass *= weight
+        return mass
+
+    def without_mass(self) -> Layout:
+        """This layout without its mass (empty), all ``with_data`` needs of it: what a
+        learner keeps between relay passes."""
+        layout = copy.copy(self)
+        layout.mass = NO_ROWS
+        return layout
+
+    def with_data(self, data: FitData) -> Layout:
+        """The layout of ``data`` with the same weights: this one's arrays,
+        all but the mass, when ``data`` is this layout's store with other fidelities
+        (its other arrays the same objects, as ``FitData.with_fidelity`` keeps them:
+        a relay pass's refit), else laid out afresh."""
+        fidelity_only = all(
+            getattr(data, f.name) is getattr(self.data, f.name)
+            for f in fields(data)
+            if f.name != "fidelity"
+        )
+        if not fidelity_only:
+            return Layout(data, self.unresolved_weight, self.half_life_days)
+        layout = copy.copy(self)
+        layout.data = data
+        # The previous mass goes as the new one is made (one array of every row).
+        layout.mass = NO_ROWS
+        layout.mass = layout._mass()
+        return layout
 
     def partition(self, score: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Per question: the largest state score, and the sums of exp(score - largest) over
         its claims and over its "none" state; each shape (n_questions,)."""
+        top, _, claims, none = self._exp_partition(score)
+        return top, claims, none
+
+    def _exp_partition(self, score: FloatArray) -> tuple[FloatArray, ...]:
+        """``partition``'s largest score and sums, after exp(score - largest) of each
+        state (shape (n_states,)) that they sum."""
         nq, n = self.data.n_questions, self.data.n_claims
         top = np.zeros(nq)
         if score.size:
@@ -153,7 +210,7 @@ class Layout:
         e = np.exp(score - top[self.state_question])
         claims = segment_sum(e[:n], self.state_question[:n], nq)
         none = segment_sum(e[n:], self.state_question[n:], nq)
-        return top, claims, none
+        return top, e, claims, none
 
     def softmax(self, score: FloatArray) -> FloatArray:
         """Each state's probability within its question from state log-scores, shape (n_states,)."""
@@ -165,9 +222,23 @@ class Layout:
             out[:n] = true
             out[n:][self.data.question] = 1 - true
             return out
-        top, claims, none = self.partition(score)
-        q = self.state_question
-        return np.exp(score - top[q]) / (claims + none)[q]
+        # Each state's exp(score - largest) is the partition's own (not made twice).
+        _, e, claims, none = self._exp_partition(score)
+        e /= (claims + none)[self.state_question]
+        return e
+
+    def chance(self, rows: IntArray | slice) -> FloatArray:
+        """``question_chance`` of each of ``rows``' questions, shape (n_selected,)."""
+        # intp: numpy gathers through a 32-bit index several times slower.
+        return self.question_chance[self.row_question[rows].astype(np.intp)]
+
+    def at_rows(self, claim_values: FloatArray) -> FloatArray:
+        """Each row's value of its claim, shape (n_rows,), from ``claim_values`` (shape
+        (n_claims,) or longer, e.g. (n_states,))."""
+        if self.claim_rows is None:
+            return claim_values[self.data.claim]
+        # Several times faster than gathering through the 32-bit claim index.
+        return np.repeat(claim_values[: self.data.n_claims], self.claim_rows)
 
     def pairs(self, rows: IntArray) -> tuple[IntArray, IntArray]:
         """Every given row beside every state of its question: (pair row, pair state)."""

@@ -122,6 +122,8 @@ class ReliabilityLearner:
         self.selection_rows = selection_rows
         self.seed = seed
         self.engine = engine
+        self._layout: Layout | None = None
+        """The last fit's layout, which a ``refit`` shares (``Layout.with_data``)."""
 
     def candidates(self, data: FitData, resolved: int) -> list[OneCoin]:
         """The structures ``data`` can support, simplest first (it wins ties)."""
@@ -197,16 +199,27 @@ class ReliabilityLearner:
         """Fit the structure already chosen to other data of the same store (e.g. relays
         moved), starting from its fitted parameters: a relay pass moves them little, and
         converges in a few iterations where a fit from the priors takes some twenty."""
+        if self._layout is None:
+            raise ValueError("refit needs a fit first")
         self.structure_.warm_start = True
-        self.structure_.release_rows()
+        self.release_rows()
         done = self.n_iter_
-        self._fit_on(Layout(data, self.unresolved_weight, self.half_life_days))
+        self._fit_on(self._layout.with_data(data))
         # The job's stats count the whole fit's work, not only its last pass's.
         self.n_iter_ += done
         return self
 
+    def release_rows(self) -> None:
+        """Let go of the last fit's per-row state (the structure's, and its layout's mass),
+        keeping its parameters and what a ``refit`` shares: ``refit`` does it first,
+        and a caller that makes the refit's data meanwhile can do it before."""
+        self.structure_.release_rows()
+        if self._layout is not None:
+            self._layout = self._layout.without_mass()
+
     def _fit_on(self, layout: Layout) -> Self:
         data = layout.data
+        self._layout = layout
         # The copy replaces the previous fit's structure at once: its per-row state
         # (a dozen arrays of the previous layout's rows) goes as the new fit makes its
         # own, rather than staying alive beside it to the end of the fit.

@@ -15,7 +15,7 @@ import numpy as np
 
 from scoring.evidence import FloatArray, IntArray, segment_sum
 from scoring.fit.data import BoolArray, FitData
-from scoring.fit.layout import Layout
+from scoring.fit.layout import NO_ROWS, Layout
 from scoring.fit.partitions import InProcess, Parameters, Partitions, Statistics
 
 # Probabilities are kept this far from 0 and 1 so that logarithms stay finite.
@@ -26,10 +26,6 @@ CLASS_PRIOR_STRENGTH = 1.0
 # temporaries stay a few megabytes whatever the store's size (a dozen arrays of
 # every row, kept or made at once, were most of the job's peak memory).
 E_STEP_ROWS = 1 << 16
-
-
-_NO_ROWS = np.zeros(0)
-_NO_ROWS.flags.writeable = False
 
 
 def _log(p: FloatArray) -> FloatArray:
@@ -60,7 +56,7 @@ class _StanceRows:
         fidelity = data.fidelity[rows]
         support = data.sign[rows] > 0
         pick = support & ~layout.binary[rows]
-        chance = np.where(pick, layout.chance[rows], 0.5)
+        chance = np.where(pick, layout.chance(rows), 0.5)
         return cls(fidelity, (1 - fidelity) * chance, support, pick, chance, 1 - chance)
 
 
@@ -71,7 +67,7 @@ class OneCoin:
     true, else one of the question's other answers at random, so under any
     other state (another answer or "none of them") it had chance
     ``(1 - r) / (K - 1)``, K the number of answers a pick chooses among
-    (``Layout.chance``). Its weight on j against every other state is
+    (``Layout.question_chance``). Its weight on j against every other state is
     therefore ``ln((K - 1) r / (1 - r))``, zero at chance (r = 1 / K): a
     source better than chance never counts against its own pick, which is
     what keeps the fit off the mirror-image solution. A refutation of j weighs
@@ -129,6 +125,7 @@ class OneCoin:
         "_pick_scale",
         "_pick_offset",
         "_shared_offset",
+        "_formula_rows",
     )
     """The per-row state a fit's ``_start`` and E-steps set (``release_rows``)."""
 
@@ -208,7 +205,7 @@ class OneCoin:
         data = layout.data
         self.weight_ = data.sign * data.fidelity * data.weight_scale
         self._own = self.weight_
-        self._shared = np.zeros(data.n_rows)
+        self._shared = np.zeros_like(self._shared_rows(data.fidelity))
         self.score_ = self._base_scores(layout) + layout.vote_scores()
 
     def partition_statistics(self, layout: Layout) -> Statistics:
@@ -232,13 +229,23 @@ class OneCoin:
             # With every statement direct, a row's weights are its source's
             # log-odds plus a constant of its question's size.
             scale = data.weight_scale * np.abs(data.sign)
-            chance = layout.chance
+            chance = layout.chance(slice(None))
             self._signed_scale = np.where(support, scale, -scale)
             self._pick_scale = scale * pick
             self._pick_offset = self._pick_scale * np.log(1 / chance - 1)
             self._shared_offset = -self._pick_scale * np.log1p(-chance)
+        # The relayed E-step works out the rows the per-source weights do not cover
+        # (``_row_weights``), or every row when they are most of the store, or when
+        # sources outnumber the rows those weights would serve (a selection's sample
+        # of a large store, whose every source is kept).
+        self._formula_rows = None
+        if not self._direct:
+            formula_rows = np.flatnonzero(pick | (data.fidelity != 1))
+            served = data.n_rows - formula_rows.size
+            if served >= max(formula_rows.size, data.n_sources):
+                self._formula_rows = formula_rows
         # The previous fit's goes first, and the new one is made in place.
-        self._signed_mass = _NO_ROWS
+        self._signed_mass = NO_ROWS
         self._signed_mass = layout.mass.copy()
         np.negative(self._signed_mass, out=self._signed_mass, where=~support)
         n = data.n_sources
@@ -259,7 +266,7 @@ class OneCoin:
     def _e_step(self, layout: Layout) -> FloatArray:
         """State scores given the sources' current parameters."""
         # The previous weights go before the new ones are made: two arrays of every row.
-        self._own = self._shared = self.weight_ = _NO_ROWS
+        self._own = self._shared = self.weight_ = NO_ROWS
         self._own, self._shared = self._row_weights(layout)
         self.weight_ = self._own
         return self._base_scores(layout) + self.evidence(layout)
@@ -272,12 +279,20 @@ class OneCoin:
         data = layout.data
         own, shared = self._own, self._shared
         if rows is not None:
-            own, shared = own * rows, shared * rows
+            own, shared = own * rows, shared * self._shared_rows(rows)
         evidence = segment_sum(own, data.claim, layout.n_states)
         if self._any_pick or not self._direct:
-            by_question = segment_sum(shared, layout.row_question, data.n_questions)
+            # Summed over the rows that hold one: the same sums as over every row.
+            question = self._shared_rows(layout.row_question)
+            by_question = segment_sum(shared, question, data.n_questions)
             evidence[: data.n_claims] += by_question[data.question]
         return evidence
+
+    def _shared_rows(self, values: np.ndarray) -> np.ndarray:
+        """``values`` of every row (shape (n_rows,)) on the rows whose shared weight
+        ``_shared`` holds: every row, or the relayed E-step's formula rows (the other
+        rows' shared weight is 0, and is not kept: 8 bytes a row)."""
+        return values if self._formula_rows is None else values[self._formula_rows]
 
     def _base_scores(self, layout: Layout) -> FloatArray:
         """Each state's score before evidence, with resolutions: a claim's class base rate
@@ -296,7 +311,8 @@ class OneCoin:
         """Chance of each row's stance when its own claim is true, when another
         claim of its question is, and when none is; ``rows`` holds the rows'
         constants, ``source`` their sources."""
-        effective = rows.fidelity * self.reliability_[source] + rows.unfaithful
+        # intp: numpy gathers through a 32-bit index (FitData's) several times slower.
+        effective = rows.fidelity * self.reliability_[source.astype(np.intp)] + rows.unfaithful
         # A pick: right with chance r, else one of the K - 1 other answers;
         # under "none of them" it is a random one of the K.
         own = np.where(rows.support, effective, 1 - effective)
@@ -306,7 +322,8 @@ class OneCoin:
 
     def _row_weights(self, layout: Layout) -> tuple[FloatArray, FloatArray]:
         """Each row's log-likelihood ratio of its own claim against the question's other
-        claims, and of any claim of its question against "none of them"."""
+        claims, and of any claim of its question against "none of them": the latter on
+        the rows ``_shared`` holds (``_shared_rows``)."""
         data = layout.data
         if self._direct:
             r = np.clip(self.reliability_, _TINY, 1 - _TINY)
@@ -316,16 +333,51 @@ class OneCoin:
             if self._any_pick:
                 shared = self._pick_scale * log_miss[data.source] + self._shared_offset
             return weight, shared
-        weight, shared = np.empty(data.n_rows), np.empty(data.n_rows)
-        for start in range(0, data.n_rows, E_STEP_ROWS):
-            block = slice(start, start + E_STEP_ROWS)
-            scale = data.weight_scale[block] * np.abs(data.sign[block])
-            rows = _StanceRows.of(layout, block)
-            own, other, none = self._stance_chances(rows, data.source[block])
-            log_other = _log(other)
-            weight[block] = (_log(own) - log_other) * scale
-            shared[block] = (log_other - _log(none)) * scale
+        weight = np.empty(data.n_rows)
+        formula_rows = self._formula_rows
+        if formula_rows is None:
+            shared = np.empty(data.n_rows)
+            for start in range(0, data.n_rows, E_STEP_ROWS):
+                block = slice(start, start + E_STEP_ROWS)
+                weight[block], shared[block] = self._stance_weights(layout, block)
+        else:
+            # A direct statement that is no pick (most rows of a store) has the stance
+            # chances r and 1 - r of its source's r: its weight is its source's, worked
+            # out once a source with the arithmetic ``_stance_weights`` does a row, and
+            # its shared weight 0 (its chances under "other" and "none" are one number).
+            # Interleaved (refutes, supports): a row's entry is 2 * source + supports.
+            r = self.reliability_
+            log_miss = _log(1 - r)
+            table = np.empty(2 * r.size)
+            table[0::2] = log_miss - _log(1 - (1 - r))
+            table[1::2] = _log(r) - log_miss
+            for start in range(0, data.n_rows, E_STEP_ROWS):
+                block = slice(start, start + E_STEP_ROWS)
+                sign = data.sign[block]
+                entry = data.source[block].astype(np.intp)
+                entry *= 2
+                entry += sign > 0
+                np.multiply(
+                    table[entry], data.weight_scale[block] * np.abs(sign), out=weight[block]
+                )
+            # The shared weights are kept for the formula's rows alone (0 elsewhere).
+            shared = np.empty(formula_rows.size)
+            for start in range(0, formula_rows.size, E_STEP_ROWS):
+                part = slice(start, start + E_STEP_ROWS)
+                rows = formula_rows[part]
+                weight[rows], shared[part] = self._stance_weights(layout, rows)
         return weight, shared
+
+    def _stance_weights(
+        self, layout: Layout, rows: IntArray | slice
+    ) -> tuple[FloatArray, FloatArray]:
+        """``_row_weights`` of ``layout``'s ``rows`` from their stance chances, each shape
+        (n_selected,): the reference the relayed E-step's per-source weights match."""
+        data = layout.data
+        scale = data.weight_scale[rows] * np.abs(data.sign[rows])
+        own, other, none = self._stance_chances(_StanceRows.of(layout, rows), data.source[rows])
+        log_other = _log(other)
+        return (_log(own) - log_other) * scale, (log_other - _log(none)) * scale
 
     def pair_likelihood(
         self, layout: Layout, pair_row: IntArray, pair_state: IntArray
@@ -350,7 +402,8 @@ class OneCoin:
         """
         data = layout.data
         # A support is right when its claim is true, a refutation when it is not.
-        own = self._signed_mass * posterior[data.claim]
+        own = layout.at_rows(posterior)
+        own *= self._signed_mass
         statistics = {
             "hits": self._refuting_mass + segment_sum(own, data.source, data.n_sources),
             "total": self._total_mass,
@@ -479,7 +532,7 @@ class ConfusionMatrices(OneCoin):
         self._pair_picked = data.claim_class[data.claim[self._pair_row]]
         self._other_rows = np.ones(data.n_rows)
         self._other_rows[self._picks] = 0.0
-        self._shared = np.zeros(data.n_rows)
+        self._shared = np.zeros_like(self._shared_rows(data.fidelity))
 
     def _first_parameters(self) -> None:
         self.confusion_ = self.one_coin_matrices(self.reliability_)
@@ -508,7 +561,8 @@ class ConfusionMatrices(OneCoin):
     def _e_step(self, layout: Layout) -> FloatArray:
         data = layout.data
         weight, shared = self._row_weights(layout)
-        self._own, self._shared = weight * self._other_rows, shared * self._other_rows
+        self._own = weight * self._other_rows
+        self._shared = shared * self._shared_rows(self._other_rows)
         chance = self._pick_chances(layout, self._pair_row, self._pair_state)
         scale = data.weight_scale[self._pair_row]
         self._pair_weight = (_log(chance) + np.log(self.base_.size)) * scale

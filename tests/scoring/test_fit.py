@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from scoring.evidence import segment_sum
 from scoring.fit import ConfusionMatrices, FitData, Layout, OneCoin, ReliabilityLearner, structures
 from scoring.fit.data import index_dtype
 from scoring.fit.selection import best_temperature, evidence_scale
@@ -366,3 +367,78 @@ def test_the_e_step_a_block_of_rows_at_a_time_equals_it_over_all_rows(
     np.testing.assert_array_equal(blocked.reliability_, whole.reliability_)
     np.testing.assert_array_equal(blocked.score_, whole.score_)
     np.testing.assert_array_equal(blocked.weight_, whole.weight_)
+
+
+def mixed_rows(seed: int) -> FitData:
+    """Lone yes/no claims and questions of two to four answers, rows grouped by claim:
+    supports, refutes and neutral rows, a fifth of them relayed, some of no weight."""
+    rng = np.random.default_rng(seed)
+    size = np.where(rng.random(150) < 0.6, 1, rng.integers(2, 5, 150))
+    question = np.repeat(np.arange(size.size), size)
+    claim = np.repeat(np.arange(question.size), rng.integers(1, 6, question.size))
+    m = claim.size
+    return FitData.build(
+        claim, rng.integers(0, 25, m), n_claims=question.size, n_sources=25,
+        sign=rng.choice([1, 1, -1, 0], m),
+        fidelity=np.where(rng.random(m) < 0.2, rng.uniform(0.3, 1.0, m), 1.0),
+        weight_scale=np.where(rng.random(m) < 0.1, 0.0, rng.choice([1.0, 0.75], m)),
+        question=question, n_questions=size.size,
+        outcome=np.where(rng.random(question.size) < 0.2, 0.0, np.nan),
+        prior_alpha=2.2, prior_beta=1.8,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("block", [7, structures.E_STEP_ROWS])
+def test_the_relayed_e_steps_per_source_weights_are_the_stance_chances_to_the_bit(
+    monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    monkeypatch.setattr(structures, "E_STEP_ROWS", block)
+    data = mixed_rows(seed=21)
+    layout = Layout(data, 0.5, 0.0)
+    fitted = OneCoin(class_prior=True, max_iter=3).fit(layout)
+    # Most rows are direct statements that are no picks: the per-source weights serve them.
+    assert fitted._formula_rows is not None and 0 < fitted._formula_rows.size < data.n_rows / 2
+    weight, shared = fitted._row_weights(layout)
+    reference, reference_shared = fitted._stance_weights(layout, slice(None))
+    assert weight.tobytes() == reference.tobytes()
+    # Shared weights are kept on the formula's rows: elsewhere they are 0.
+    assert shared.tobytes() == reference_shared[fitted._formula_rows].tobytes()
+    others = np.delete(reference_shared, fitted._formula_rows)
+    assert others.tobytes() == np.zeros_like(others).tobytes()
+    # The evidence summed over the rows that hold shared weights is the sum over all.
+    whole = segment_sum(reference, data.claim, layout.n_states)
+    by_question = segment_sum(reference_shared, layout.row_question, data.n_questions)
+    whole[: data.n_claims] += by_question[data.question]
+    assert fitted.evidence(layout).tobytes() == whole.tobytes()
+    hidden = np.random.default_rng(21).random(data.n_rows) < 0.3
+    whole = segment_sum(reference * hidden, data.claim, layout.n_states)
+    by_question = segment_sum(reference_shared * hidden, layout.row_question, data.n_questions)
+    whole[: data.n_claims] += by_question[data.question]
+    assert fitted.evidence(layout, hidden).tobytes() == whole.tobytes()
+
+
+def test_a_claims_value_reaches_its_rows_whether_or_not_rows_are_grouped() -> None:
+    data = mixed_rows(seed=22)
+    values = np.random.default_rng(22).random(data.n_claims + 5)
+    grouped = Layout(data, 0.5, 0.0)
+    assert grouped.claim_rows is not None
+    np.testing.assert_array_equal(grouped.at_rows(values), values[data.claim])
+    shuffled = data.with_rows(np.random.default_rng(23).permutation(data.n_rows))
+    layout = Layout(shuffled, 0.5, 0.0)
+    assert layout.claim_rows is None
+    np.testing.assert_array_equal(layout.at_rows(values), values[shuffled.claim])
+
+
+def test_a_layout_of_other_fidelities_shares_all_but_the_mass() -> None:
+    data = mixed_rows(seed=24)
+    layout = Layout(data, 0.5, 30.0)
+    moved = data.with_fidelity(np.random.default_rng(24).uniform(0.2, 1.0, data.n_rows))
+    relaid, fresh = layout.with_data(moved), Layout(moved, 0.5, 30.0)
+    assert relaid.data is moved and relaid.row_question is layout.row_question
+    assert relaid.mass.tobytes() == fresh.mass.tobytes() != layout.mass.tobytes()
+    assert layout.mass.tobytes() == Layout(data, 0.5, 30.0).mass.tobytes()
+    # Other rows are laid out afresh.
+    fewer = data.with_rows(np.arange(0, data.n_rows, 2))
+    other = layout.with_data(fewer)
+    assert other.row_question.size == fewer.n_rows
+    assert other.mass.tobytes() == Layout(fewer, 0.5, 30.0).mass.tobytes()

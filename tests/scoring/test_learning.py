@@ -96,6 +96,9 @@ def test_wordings_are_classes_only_when_they_are_a_small_vocabulary() -> None:
     assert classes.tolist() == [1, 0, 1, 0, 1, 0]
     assert answer_classes(["a", "b", "c", None])[1] == ()
     assert answer_classes([f"statement {i}" for i in range(40)])[1] == ()
+    # Wordings past the most classes are no vocabulary, whatever comes after them.
+    classes, vocabulary = answer_classes([f"answer {i % 13}" for i in range(13)] + ["a"] * 99)
+    assert (vocabulary, classes.tolist()) == ((), [0] * 112)
 
 
 def test_a_lone_sources_claims_leave_its_belief_where_prior_and_resolutions_put_it() -> None:
