@@ -319,7 +319,7 @@ def _read_claims(connection: Connection) -> _Claims:
         as_text, real = "::text", "::float8"
         # Grouped and merged on the (claim_id, position) index: run as a correlated
         # subquery a claim, the counts took PostgreSQL 1.3 s more at 1 M attributions.
-        count = "coalesce(a.n, 0)"
+        counted = "coalesce(a.n, 0)"
         join = (
             "LEFT JOIN (SELECT claim_id, count(*) AS n FROM attributions GROUP BY claim_id) a "
             "ON a.claim_id = c.id "
@@ -327,7 +327,7 @@ def _read_claims(connection: Connection) -> _Claims:
     else:
         # Correlated: SQLite materialises a grouped subquery and indexes it (twice the time).
         as_text, real, join = "", "", ""
-        count = "(SELECT count(*) FROM attributions a WHERE a.claim_id = c.id)"
+        counted = "(SELECT count(*) FROM attributions a WHERE a.claim_id = c.id)"
     sql = (
         "SELECT c.id, c.prior, c.question, c.text, "
         f"c.value{as_text}, {micros(dialect, 'c.updated_at')}, "
@@ -335,7 +335,7 @@ def _read_claims(connection: Connection) -> _Claims:
         f"s.model, coalesce({micros(dialect, 's.computed_at')}, 0), "
         f"coalesce(s.reliabilities_version, {NO_VERSION}), coalesce(s.summary, ''), "
         f"CASE r.outcome WHEN 'confirmed' THEN 1.0{real} WHEN 'refuted' THEN 0.0{real} END, "
-        f"{count} FROM claims c LEFT JOIN scores s ON s.claim_id = c.id "
+        f"{counted} FROM claims c LEFT JOIN scores s ON s.claim_id = c.id "
         f"LEFT JOIN resolutions r ON r.claim_id = c.id {join}ORDER BY c.id"
     )
     # Ids and wordings a batch at a time as one string each (``Strings``): as Python
