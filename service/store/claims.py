@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 import secrets
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -802,6 +803,25 @@ _NO_CHANGES: list[Any] = []
 # connection and never holds a previous chunk's rows.
 _STAGING = "score_staging"
 _STAGED = (*SCORE_COLUMNS, "job_id", "reliabilities_version", "reason", "changes")
+_HISTORY_STAGED = ("claim_id", *_HISTORY_COLUMNS, "reason", "job_id", "changes")
+
+
+@functools.cache
+def _staged_statements(dialect: str) -> tuple[str, str]:
+    """SQLite's score upsert and history insert over one staged row each: they take
+    the same tuple (``_STAGED``'s columns; the upsert its first ``len(_SCORES.c)``)
+    and pick their columns by number."""
+    number = {column: f"?{k}" for k, column in enumerate(_STAGED, start=1)}
+    score_columns = [c.name for c in _SCORES.c]
+    assert tuple(score_columns) == _STAGED[: len(score_columns)]  # what copy_scores passes
+    updates = ", ".join(f"{c} = excluded.{c}" for c in score_columns if c != "claim_id")
+    return (
+        f"INSERT INTO {_SCORES.name} ({', '.join(score_columns)}) "
+        f"VALUES ({', '.join(number[c] for c in score_columns)}) "
+        f"ON CONFLICT (claim_id) DO UPDATE SET {updates}",
+        f"INSERT INTO {_HISTORY.name} ({', '.join(_HISTORY_STAGED)}) "
+        f"VALUES ({', '.join(number[c] for c in _HISTORY_STAGED)})",
+    )
 
 
 def copy_scores(
@@ -813,70 +833,99 @@ def copy_scores(
     job_id: str | None = None,
     changes: Mapping[str, list[Any]] | None = None,
 ) -> None:
-    """``write_scores`` for many rows: on PostgreSQL the rows go by ``COPY`` into a
-    temporary staging table, then into ``scores`` with one ``INSERT ... ON CONFLICT
-    DO UPDATE`` and into ``score_history`` with one ``INSERT ... SELECT``, in the
-    session's transaction; elsewhere ``write_scores``."""
-    if session.get_bind().dialect.name != "postgresql":
-        write_scores(
-            session,
-            scores,
-            reasons,
-            beliefs_version=beliefs_version,
-            job_id=job_id,
-            changes=changes,
-        )
-        return
+    """``write_scores`` for many rows (a re-scoring job's chunk), in the session's
+    transaction.
+
+    Each score becomes one staged row (``_STAGED``'s columns, in claim id order),
+    its JSON serialised by the engine's own serialiser and its time bound as the
+    column's type binds it, which is what SQLAlchemy writes; no dict of parameters
+    and no bind processor a row. On PostgreSQL the rows go by binary ``COPY`` into
+    a temporary staging table, then into ``scores`` with one ``INSERT ... ON
+    CONFLICT DO UPDATE`` and into ``score_history`` with one ``INSERT ...
+    SELECT``; on SQLite the driver runs the score upsert and the history insert
+    over the same rows (``_staged_statements``).
+    """
     if not scores:
         return
     changes = changes or {}
     connection = session.connection()
+    dialect = connection.dialect
+    postgresql = dialect.name == "postgresql"
     # The engine's own serialiser (orjson), as SQLAlchemy's JSON type would use.
-    dumps: Any = getattr(connection.dialect, "_json_serializer", None) or json.dumps
-    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    dumps: Any = getattr(dialect, "_json_serializer", None) or json.dumps
+    # PostgreSQL's binary COPY takes the datetime itself; SQLite its text, as bound.
+    time_type = _SCORES.c.computed_at.type
+    bind_time = None if postgresql else time_type.dialect_impl(dialect).bind_processor(dialect)
+    times: dict[int, Any] = {}  # a chunk's scores share one time: bound once
+    rows = []
+    for s in sorted(scores, key=lambda s: s["claim_id"]):
+        claim_id, computed_at = s["claim_id"], s["computed_at"]
+        if bind_time is not None:
+            if id(computed_at) not in times:
+                times[id(computed_at)] = bind_time(computed_at)
+            computed_at = times[id(computed_at)]
+        rows.append(
+            (  # _STAGED's columns
+                claim_id,
+                s["confidence"],
+                s["low"],
+                s["high"],
+                s["estimative"],
+                s["credibility"],
+                s["independent_sources"],
+                dumps(s["evidence"]),
+                s["summary"],
+                s["model"],
+                computed_at,
+                job_id,
+                beliefs_version,
+                reasons[claim_id],
+                dumps(changes.get(claim_id, _NO_CHANGES)),
+            )
+        )
+    raw: Any = connection.connection.dbapi_connection
+    cursor = raw.cursor()
     try:
-        cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} (LIKE {_SCORES.name}, "
-            "reason varchar(32), changes json) ON COMMIT DELETE ROWS"
-        )
-        # Binary COPY: floats and times go packed rather than formatted as text,
-        # half the client's work on a row. Its types are the staging table's (as
-        # the server names them); JSON goes as its text, which is its binary form.
-        cursor.execute(
-            "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute "
-            "WHERE attrelid = %s::regclass AND attnum > 0",
-            (_STAGING,),
-        )
-        types = {name: "text" if kind == "json" else kind for name, kind in cursor.fetchall()}
-        with cursor.copy(
-            f"COPY {_STAGING} ({', '.join(_STAGED)}) FROM STDIN (FORMAT BINARY)"
-        ) as copy:
-            copy.set_types([types[c] for c in _STAGED])
-            for s in scores:
-                claim_id = s["claim_id"]
-                copy.write_row(
-                    (
-                        *(dumps(s[c]) if c == "evidence" else s[c] for c in SCORE_COLUMNS),
-                        job_id,
-                        beliefs_version,
-                        reasons[claim_id],
-                        dumps(changes.get(claim_id, [])),
-                    )
-                )
-        score_columns = ", ".join(c.name for c in _SCORES.c)
-        updates = ", ".join(
-            f"{c.name} = EXCLUDED.{c.name}" for c in _SCORES.c if c.name != "claim_id"
-        )
-        cursor.execute(
-            f"INSERT INTO {_SCORES.name} ({score_columns}) "
-            f"SELECT {score_columns} FROM {_STAGING} ORDER BY claim_id "
-            f"ON CONFLICT (claim_id) DO UPDATE SET {updates}"
-        )
-        history = ("claim_id", *_HISTORY_COLUMNS, "reason", "job_id", "changes")
-        listed = ", ".join(history)
-        cursor.execute(
-            f"INSERT INTO {_HISTORY.name} ({listed}) "
-            f"SELECT {listed} FROM {_STAGING} ORDER BY claim_id"
-        )
+        if postgresql:
+            _copy_staged(cursor, rows)
+        else:
+            upsert, history = _staged_statements(dialect.name)
+            # The driver wants as many values as the highest number a statement names.
+            score_part = operator.itemgetter(slice(0, len(_SCORES.c)))
+            cursor.executemany(upsert, map(score_part, rows))
+            cursor.executemany(history, rows)
     finally:
         cursor.close()
+
+
+def _copy_staged(cursor: Any, rows: Sequence[tuple[Any, ...]]) -> None:
+    """PostgreSQL: ``rows`` (``_STAGED``'s columns) into the staging table by binary
+    ``COPY``, then into ``scores`` and ``score_history``."""
+    cursor.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} (LIKE {_SCORES.name}, "
+        "reason varchar(32), changes json) ON COMMIT DELETE ROWS"
+    )
+    # Binary COPY: floats and times go packed rather than formatted as text,
+    # half the client's work on a row. Its types are the staging table's (as
+    # the server names them); JSON goes as its text, which is its binary form.
+    cursor.execute(
+        "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute "
+        "WHERE attrelid = %s::regclass AND attnum > 0",
+        (_STAGING,),
+    )
+    types = {name: "text" if kind == "json" else kind for name, kind in cursor.fetchall()}
+    with cursor.copy(f"COPY {_STAGING} ({', '.join(_STAGED)}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types([types[c] for c in _STAGED])
+        for row in rows:
+            copy.write_row(row)
+    score_columns = ", ".join(c.name for c in _SCORES.c)
+    updates = ", ".join(f"{c.name} = EXCLUDED.{c.name}" for c in _SCORES.c if c.name != "claim_id")
+    cursor.execute(
+        f"INSERT INTO {_SCORES.name} ({score_columns}) "
+        f"SELECT {score_columns} FROM {_STAGING} ORDER BY claim_id "
+        f"ON CONFLICT (claim_id) DO UPDATE SET {updates}"
+    )
+    listed = ", ".join(_HISTORY_STAGED)
+    cursor.execute(
+        f"INSERT INTO {_HISTORY.name} ({listed}) SELECT {listed} FROM {_STAGING} ORDER BY claim_id"
+    )

@@ -1,0 +1,103 @@
+"""The job's snapshot: its columns say what the store holds, claim by claim."""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from scoring.claims import STANCE_SIGN
+from service.jobs import snapshot as snapshot_module
+from service.jobs.snapshot import read_snapshot
+from service.store.models import Claim, Resolution, Score
+from tests.learning.common import app_state, engine_of, post_claims, resolve_directly
+
+
+def _chain(rng: random.Random, source: str) -> list[str]:
+    """Zero to three distinct relays, none the source; some relays are sources too."""
+    pool = [f"r{k}" for k in range(8)] + [f"s{k:02d}" for k in range(30)]
+    return rng.sample([r for r in pool if r != source], rng.choice([0, 0, 0, 1, 2, 3]))
+
+
+def _claims(n: int) -> list[dict[str, Any]]:
+    """Claims with relay chains of zero to three relays (some relays also sources),
+    unnamed collectives, certainties and priors; every fifth pair shares a question."""
+    rng = random.Random(11)
+    claims = []
+    for i in range(n):
+        attributions = []
+        for _ in range(rng.randint(1, 4)):
+            source = rng.choice([f"s{rng.randrange(30):02d}", "anon:officials"])
+            attribution: dict[str, Any] = {
+                "source": source,
+                "stance": rng.choice(list(STANCE_SIGN)),
+                "via": _chain(rng, source),
+                "certainty": rng.choice([1.0, 0.8, 0.35]),
+            }
+            if source.startswith("anon:"):
+                attribution["count"] = rng.randint(1, 5)
+            attributions.append(attribution)
+        claim: dict[str, Any] = {
+            "id": f"k{rng.randrange(10**6):06d}-{i}",
+            "text": f"said {i}",
+            "attributions": attributions,
+        }
+        if i % 3 == 0:
+            claim["prior"] = 0.3
+        if i % 5 in (0, 1):
+            claim["question"] = f"q{i // 5}"
+        claims.append(claim)
+    return claims
+
+
+def test_the_snapshot_holds_every_claim_and_attribution_as_stored(
+    app: Flask, client: FlaskClient, monkeypatch: Any
+) -> None:
+    # Batches of 7 rows: claims and attributions cross batch boundaries.
+    monkeypatch.setattr(snapshot_module, "BATCH_ROWS", 7)
+    claims = _claims(60)
+    post_claims(client, claims)
+    resolve_directly(app, {claims[2]["id"]: "confirmed", claims[7]["id"]: "refuted"})
+    state = app_state(app)
+    now = datetime.now(UTC)
+    snap = read_snapshot(engine_of(app), state.sources.catalogue, state.setup, now)
+    with Session(engine_of(app)) as session:
+        stored = session.scalars(
+            select(Claim).options(selectinload(Claim.attributions)).order_by(Claim.id)
+        ).all()
+        scores = {s.claim_id: s for s in session.scalars(select(Score))}
+        outcomes = {r.claim_id: r.outcome for r in session.scalars(select(Resolution))}
+
+    c = snap.columns
+    assert list(c.claim_ids) == [claim.id for claim in stored]
+    assert len(set(c.entities)) == len(c.entities)
+    for i, claim in enumerate(stored):
+        assert c.text[i] == claim.text
+        assert (math.isnan(c.prior[i]) and claim.prior is None) or c.prior[i] == claim.prior
+        assert (c.questions[c.question[i]] if c.question[i] >= 0 else None) == claim.question
+        rows = range(c.start[i], c.start[i + 1])
+        attributions = sorted(claim.attributions, key=lambda a: a.position)
+        assert len(rows) == len(attributions)
+        for a, attribution in zip(rows, attributions, strict=True):
+            assert c.entities[c.source[a]] == attribution.source_id
+            assert c.sign[a] == STANCE_SIGN[attribution.stance]
+            assert c.certainty[a] == attribution.certainty
+            assert c.count[a] == attribution.count
+            via = c.via[c.via_start[a] : c.via_start[a + 1]]
+            assert [c.entities[v] for v in via] == list(attribution.via)
+            assert 0 <= c.age_days[a] < 1
+        score = scores.get(claim.id)
+        assert snap.scores.present[i] == (score is not None)
+        if score is not None:
+            assert snap.scores.confidence[i] == score.confidence
+            assert snap.scores.models[snap.scores.model[i]] == score.model
+            assert snap.scores.summary_hash[i] == hash(score.summary)
+        outcome = {"confirmed": 1.0, "refuted": 0.0}.get(outcomes.get(claim.id, ""))
+        assert (math.isnan(snap.outcome[i]) and outcome is None) or snap.outcome[i] == outcome
+    assert any(c.via_start[a + 1] - c.via_start[a] > 1 for a in range(c.n_attributions))
