@@ -368,14 +368,27 @@ def row_lists(
     # by (source, relay chain, certainty), numbered after the sources.
     key = src.copy()
     keyed = np.flatnonzero((via_len > 0) | (c.certainty != 1))
+    n_keys = len(ids)
     if keyed.size:
-        key[keyed] = len(ids) + _channel_keys(
+        keyed_number = _channel_keys(
             src[keyed], c.certainty[keyed], relays, c.via_start[keyed], via_len[keyed]
         )
-    _, first_row, channel = np.unique(key, return_index=True, return_inverse=True)
-    channel = _by_first(first_row)[channel]
-    del key
-    ch_row = np.sort(first_row)
+        key[keyed] = n_keys + keyed_number
+        n_keys += int(keyed_number.max()) + 1
+        del keyed_number
+    del keyed
+    # Channels in order of their first rows. Keys are small integers, so each one's
+    # first row is found in place, not by np.unique's sorts of every row (several
+    # temporaries of a row each, at the table's peak).
+    key_row = np.full(n_keys, m)
+    np.minimum.at(key_row, key, np.arange(m))
+    used = np.flatnonzero(key_row < m)
+    by_row = np.argsort(key_row[used], kind="stable")
+    ch_row = key_row[used][by_row]
+    number = np.empty(n_keys, dtype=np.intp)
+    number[used[by_row]] = np.arange(used.size)
+    channel = number[key]
+    del key, key_row, used, by_row, number
     # Most channels are unrelayed: one empty chain for them all.
     ch_chain: list[Sequence[int]] = [()] * ch_row.size
     relayed = np.flatnonzero(via_len[ch_row] > 0)
@@ -428,7 +441,7 @@ def row_lists(
     member_order = np.argsort(members)
     prior = np.where(np.isnan(c.prior), params.default_claim_prior, c.prior)
     clustered, clustered_to = members[member_order], cluster_to[is_member][member_order]
-    ch_source = src[ch_row].tolist()
+    ch_source = src[ch_row]
     factor, scale = design_effects(
         clustered, clustered_to, reports, np.asarray(named.rhos), ch_source, channel
     )
@@ -443,7 +456,7 @@ def row_lists(
         prior=prior,
         claim=claim,
         channel=channel,
-        sign=c.sign.astype(np.intp),
+        sign=c.sign,
         reports=reports,
         merged=merged,
         merged_to=merged_to,
@@ -453,7 +466,7 @@ def row_lists(
         weighted_counts=weighted_counts,
         ch_source=ch_source,
         ch_chain=ch_chain,
-        ch_certainty=c.certainty[ch_row].tolist(),
+        ch_certainty=c.certainty[ch_row],
         labels=named.labels,
         factor=factor,
         scale=scale,

@@ -53,9 +53,11 @@ class RowLists:
     question, prior : lists, length n_claims
     n_questions : int
     claim, channel, sign, reports : lists, length n_rows
-        As ``EvidenceRows``' arrays of those names. These and the other
-        per-row and per-claim fields may be arrays instead of lists
-        (``scoring.columns.evidence_rows`` builds them so).
+        As ``EvidenceRows``' arrays of those names (``sign`` as integers). These,
+        the other per-row and per-claim fields, ``ch_source`` and ``ch_certainty``
+        may be arrays instead of lists (``scoring.columns.row_lists`` builds them
+        so: the table of a whole store is made while its snapshot is held, and as
+        lists they added some 15 MB a million attributions).
     merged, merged_to : lists of int
         Rows merged into another row (same source, side and claim), and that row.
     clustered, clustered_to : lists of int
@@ -79,7 +81,7 @@ class RowLists:
     prior: list[float] | FloatArray
     claim: list[int] | IntArray
     channel: list[int] | IntArray
-    sign: list[int] | IntArray
+    sign: list[int] | IntArray | np.ndarray[tuple[int], np.dtype[np.int8]]
     reports: list[int | float] | FloatArray
     merged: list[int] | IntArray
     merged_to: list[int] | IntArray
@@ -87,9 +89,9 @@ class RowLists:
     clustered_to: list[int] | IntArray
     weighted: list[int] | IntArray
     weighted_counts: list[int]
-    ch_source: list[int]
+    ch_source: list[int] | IntArray
     ch_chain: Sequence[Sequence[int]]
-    ch_certainty: list[float]
+    ch_certainty: list[float] | FloatArray
     labels: list[str]
     factor: FloatArray
     scale: FloatArray
