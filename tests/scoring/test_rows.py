@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from scoring import Attribution, Beta, Claim, EvidenceRows, ScoringParams, SourceBelief
+from scoring.claims import Stance
 from scoring.evidence import noisy_or
 
 
@@ -57,7 +58,7 @@ def test_relayed_fidelities_match_the_whole_tables_noisy_or_bit_for_bit() -> Non
     # direct rows, neutral ones among them: only the relayed groups are kept, and
     # every fit row's fidelity is the noisy-OR of its group over the whole table.
     rng = np.random.default_rng(7)
-    stances = ["supports", "refutes", "neutral"]
+    stances: list[Stance] = ["supports", "refutes", "neutral"]
     claims = []
     for j in range(60):
         attributions = []
