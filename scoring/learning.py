@@ -162,7 +162,6 @@ def _learn_rows(
         source_group=group,
     )
     del rows
-    relayed = relayed.narrowed()
     for attempt in range(MAX_RELAY_PASSES):
         if attempt == 0:
             learner.fit(data)
