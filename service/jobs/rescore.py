@@ -595,10 +595,15 @@ class _Rescore:
             stored.present[positions].tolist(),
             strict=True,
         )
-        ids = snapshot.ids.at(positions)
+        # A score's values name its claim: no need to read the ids out of the snapshot.
+        ids = [values["claim_id"] for values in changed.values()]
         with Session(writer(self.engine)) as session, session.begin():
             current = self._lock_current(session, ids)
-            writable: dict[str, _Write] = {}
+            # The writable claims' ids, new values and old evidence, as plain lists: an
+            # object a claim (a frozen dataclass) cost ~1 µs to make, 0.2 s a 1 M job.
+            writable: list[str] = []
+            scores: list[dict[str, Any]] = []
+            before: list[list[Any]] = []
             for claim_id, values, (updated, computed, present) in zip(
                 ids, changed.values(), read_at, strict=True
             ):
@@ -607,18 +612,20 @@ class _Rescore:
                     continue
                 if now_row[1] != (computed if present else None):
                     continue
-                writable[claim_id] = _Write(values, now_row[2])
+                writable.append(claim_id)
+                scores.append(values)
+                before.append(now_row[2] or [])
             self.counts["claims_skipped"] += len(changed) - len(writable)
             self.counts["claims_changed"] += len(writable)
             copy_scores(
                 session,
-                [w.values for w in writable.values()],
+                scores,
                 dict.fromkeys(writable, REASON),
                 beliefs_version=self.based_on,
                 job_id=self.job_id,
                 changes={
-                    claim_id: largest_changes(w.old_evidence or [], w.values["evidence"])
-                    for claim_id, w in writable.items()
+                    claim_id: largest_changes(old, values["evidence"])
+                    for claim_id, old, values in zip(writable, before, scores, strict=True)
                 },
             )
             self._heartbeat(session)
@@ -678,13 +685,6 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-@dataclass(frozen=True, slots=True)
-class _Write:
-    values: dict[str, Any]
-    """``score_values`` of the new score."""
-    old_evidence: list[Any] | None
 
 
 def _differs(
