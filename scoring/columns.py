@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -187,9 +187,11 @@ class ClaimColumns:
             )
         ]
 
-    def take(self, positions: Sequence[int] | IntArray) -> ClaimColumns:
+    def take(self, positions: Sequence[int] | IntArray, *, named: bool = True) -> ClaimColumns:
         """The claims at ``positions``, in that order, sharing the id tables; values
-        re-keyed by their place in ``positions``."""
+        re-keyed by their place in ``positions``. ``named=False``: their ids and wordings
+        left out (None), for a reader of their evidence alone (``row_lists``, a scorer's
+        pass: each pass made two ``Strings`` of 4,000 claims that nothing read)."""
         at = np.asarray(positions, dtype=np.intp)
         rows, ends = self._rows(at)
         via_lengths = self.via_start[rows + 1] - self.via_start[rows]
@@ -200,11 +202,11 @@ class ClaimColumns:
         listed = at.tolist()
         return ClaimColumns(
             entities=self.entities,
-            claim_ids=self.claim_ids.take(at),
+            claim_ids=self.claim_ids.take(at) if named else _left_out(at.size),
             prior=self.prior[at],
             question=self.question[at],
             questions=self.questions,
-            text=self.text.take(at),
+            text=self.text.take(at) if named else _left_out(at.size),
             start=np.concatenate(([0], ends)).astype(np.int64),
             source=self.source[rows],
             sign=self.sign[rows],
@@ -303,6 +305,11 @@ class ClaimColumns:
         return replace(self, question=question)
 
 
+def _left_out(n: int) -> Strings[Any]:
+    """``n`` strings, each None."""
+    return Strings("", np.zeros(n + 1, dtype=np.int64), np.ones(n, dtype=bool))
+
+
 def evidence_rows(
     columns: ClaimColumns, sources: Mapping[str, SourceBelief], params: ScoringParams
 ) -> EvidenceRows:
@@ -358,7 +365,8 @@ def row_lists(
         named = Entities.of([c.entities[code] for code in by_code.tolist()], sources, params)
     else:
         named = entities.take(by_code)
-    ids = named.ids
+    # The lists the table's readers index an item at a time.
+    ids = named.ids.tolist()
     src, relays = index[c.source], index[c.via]
     # Temporaries of every attribution go as soon as they are used: the table is
     # built while the snapshot is held, and the job's peak memory is made here.
@@ -442,13 +450,11 @@ def row_lists(
     prior = np.where(np.isnan(c.prior), params.default_claim_prior, c.prior)
     clustered, clustered_to = members[member_order], cluster_to[is_member][member_order]
     ch_source = src[ch_row]
-    factor, scale = design_effects(
-        clustered, clustered_to, reports, np.asarray(named.rhos), ch_source, channel
-    )
+    factor, scale = design_effects(clustered, clustered_to, reports, named.rhos, ch_source, channel)
     return RowLists(
         ids=ids,
-        beliefs=named.beliefs,
-        groups=named.groups,
+        beliefs=named.beliefs.tolist(),
+        groups=named.groups.tolist(),
         rhos=named.rhos,
         start=c.start.tolist(),
         question=question,
@@ -467,7 +473,7 @@ def row_lists(
         ch_source=ch_source,
         ch_chain=ch_chain,
         ch_certainty=c.certainty[ch_row],
-        labels=named.labels,
+        labels=named.labels.tolist(),
         factor=factor,
         scale=scale,
         codes=by_code,

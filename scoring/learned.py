@@ -11,13 +11,12 @@ online gets the confidence the job wrote.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from scoring.claims import Claim
 from scoring.evidence import FloatArray, IntArray, logistic, logit
 from scoring.fit.layout import Layout
 from scoring.fit.structures import ConfusionMatrices, OneCoin
@@ -240,7 +239,7 @@ class LearnedModel:
 
 
 def learned_scores(
-    claims: Sequence[Claim], rows: EvidenceRows, model: LearnedModel
+    texts: Callable[[], Sequence[str | None]], rows: EvidenceRows, model: LearnedModel
 ) -> tuple[FloatArray, FloatArray]:
     """Confidence of each claim and weight of each row under a learned model.
 
@@ -251,9 +250,11 @@ def learned_scores(
 
     Parameters
     ----------
-    claims : sequence of Claim, length n_claims
+    texts : callable
+        The claims' wordings (length n_claims), asked for only when the model has
+        answer classes.
     rows : EvidenceRows
-        Their table.
+        The claims' table.
     model : LearnedModel
 
     Returns
@@ -270,7 +271,7 @@ def learned_scores(
     n_classes = 1
     if model.classes:
         index = {c: i for i, c in enumerate(model.classes)}
-        found = [index.get(normalise(c.text)) for c in claims]
+        found = [index.get(normalise(text)) for text in texts()]
         if all(i is not None for i in found):
             classes = np.array(found, dtype=np.intp)
             n_classes = len(model.classes)

@@ -318,9 +318,11 @@ class ClaimScorer:
         """
         params = self.params
         return self._score_passes(
-            claims,
+            [c.id for c in claims],
+            [c.question for c in claims],
             [len(c.attributions) for c in claims],
             lambda batch: collect_rows([claims[i] for i in batch], sources, params),
+            lambda batch: [claims[i].text for i in batch],
             model or self.model,
             _CELLS_PER_PASS,
         ).scores()
@@ -328,28 +330,30 @@ class ClaimScorer:
     def score_columns(
         self,
         columns: ClaimColumns,
-        positions: Sequence[int],
+        positions: Sequence[int] | IntArray,
         sources: Mapping[str, SourceBelief],
         model: LearnedModel | None = None,
         *,
-        bare: Sequence[Claim] | None = None,
         table: DrawTable | None = None,
     ) -> ScoreTable:
         """``score(columns.claims(positions), sources, model)`` without an object per
-        attribution: each pass's table is built from the columns with array operations
-        (``scoring.columns.row_lists``), and the scores are a ``ScoreTable``.
-        ``bare``: ``columns.bare_claims(positions)`` when the caller has them; ``table``:
-        the draws of ``columns``' entities (looked up in ``sources``), for a caller that
-        scores them in many calls (``scoring.confidence.DrawTable``)."""
+        claim or attribution: each pass's table is built from the columns with array
+        operations (``scoring.columns.row_lists``), and the scores are a ``ScoreTable``.
+        ``table``: the draws of ``columns``' entities (looked up in ``sources``), for a
+        caller that scores them in many calls (``scoring.confidence.DrawTable``)."""
         at = np.asarray(positions, dtype=np.intp)
         params = self.params
         entities = None if table is None else table.entities
         if entities is not None and len(entities.ids) != len(columns.entities):
             raise ValueError("the table of draws is of other columns' entities")
         return self._score_passes(
-            columns.bare_claims(at) if bare is None else bare,
+            columns.claim_ids.at(at),
+            [None if q < 0 else q for q in columns.question[at].tolist()],
             (columns.start[at + 1] - columns.start[at]).tolist(),
-            lambda batch: row_lists(columns.take(at[batch]), sources, params, entities),
+            lambda batch: row_lists(
+                columns.take(at[batch], named=False), sources, params, entities
+            ),
+            lambda batch: columns.text.at(at[batch]),
             model or self.model,
             _COLUMN_CELLS_PER_PASS,
             table,
@@ -357,36 +361,56 @@ class ClaimScorer:
 
     def _score_passes(
         self,
-        claims: Sequence[Claim],
+        ids: Sequence[str | None],
+        questions: Sequence[str | int | None],
         sizes: Sequence[int],
         table: Callable[[list[int]], RowLists],
+        texts: Callable[[list[int]], Sequence[str | None]],
         model: LearnedModel | None,
         cells: int,
         draws: DrawTable | None = None,
     ) -> ScoreTable:
-        """Scores of ``claims`` (``sizes`` attributions each), pass by pass of about
-        ``cells`` rows x samples; ``table`` makes the evidence-row table of the claims at
-        some positions."""
-        batches = self._batches(claims, sizes, cells)
+        """Scores of some claims, pass by pass of about ``cells`` rows x samples.
+
+        Parameters
+        ----------
+        ids, questions, sizes : sequences, length n_claims
+            Each claim's id, question (an id or a number; None for a claim alone) and
+            number of attributions.
+        table, texts : callables
+            The evidence-row table, and the wordings, of the claims at some positions
+            (the wordings are read only for a model with answer classes).
+        """
+        batches = self._batches(questions, sizes, cells)
         if len(batches) == 1:
-            return self._score_batch(claims, table(batches[0]), model, draws)
+            batch = batches[0]
+            return self._score_batch(ids, table(batch), model, draws, lambda: texts(batch))
         return ScoreTable.merged(
             [
-                (batch, self._score_batch([claims[i] for i in batch], table(batch), model, draws))
+                (
+                    batch,
+                    self._score_batch(
+                        [ids[i] for i in batch],
+                        table(batch),
+                        model,
+                        draws,
+                        lambda batch=batch: texts(batch),  # type: ignore[misc]
+                    ),
+                )
                 for batch in batches
             ]
         )
 
     def _batches(
-        self, claims: Sequence[Claim], sizes: Sequence[int], cells: int
+        self, questions: Sequence[str | int | None], sizes: Sequence[int], cells: int
     ) -> list[list[int]]:
         """Claim positions in passes of whole questions of about ``cells`` cells."""
         budget = max(1, cells // self.params.interval_samples)
-        if len(claims) == 1 or (len(claims) <= budget and sum(sizes) <= budget):
-            return [list(range(len(claims)))]
+        if len(questions) == 1 or (len(questions) <= budget and sum(sizes) <= budget):
+            return [list(range(len(questions)))]
         batches: list[list[int]] = []
         rows = 0
-        for unit in question_units(c.question for c in claims):
+        for unit in question_units(questions):
             size = sum(sizes[i] for i in unit)
             if not batches or rows + size > budget:
                 batches.append([])
@@ -397,19 +421,21 @@ class ClaimScorer:
 
     def _score_batch(
         self,
-        claims: Sequence[Claim],
+        ids: Sequence[str | None],
         lists: RowLists,
         model: LearnedModel | None,
-        draws: DrawTable | None = None,
+        draws: DrawTable | None,
+        texts: Callable[[], Sequence[str | None]],
     ) -> ScoreTable:
-        """Scores of claims that hold whole questions, from their table, in one pass."""
+        """Scores of claims that hold whole questions (``ids``), from their table, in
+        one pass; ``texts`` gives their wordings."""
         p = self.params
-        if len(claims) <= _FEW and model is None:
-            return self._scores(claims, lists, reference_confidence(lists, p))
+        if len(ids) <= _FEW and model is None:
+            return self._scores(ids, lists, reference_confidence(lists, p))
         rows = EvidenceRows.of(lists)
         numbers = vectorised_confidence(rows, p, draws)
         if model is not None:
-            learned, weight = learned_scores(claims, rows, model)
+            learned, weight = learned_scores(texts, rows, model)
             numbers.interval = interval_around(
                 learned,
                 np.array(numbers.confidence),
@@ -418,15 +444,17 @@ class ClaimScorer:
             )
             numbers.confidence = learned.tolist()
             numbers.weight = weight.tolist()
-        return self._scores(claims, lists, numbers)
+        return self._scores(ids, lists, numbers)
 
-    def _scores(self, claims: Sequence[Claim], t: RowLists, numbers: Evaluation) -> ScoreTable:
-        """Each claim's score from its rows and their numbers."""
+    def _scores(
+        self, claim_ids: Sequence[str | None], t: RowLists, numbers: Evaluation
+    ) -> ScoreTable:
+        """The score of each claim (``claim_ids``) from its rows and their numbers."""
         p = self.params
         scale = t.scale.tolist()
         notes = _notes(t, scale)
         confidence = numbers.confidence
-        n_claims, start = len(claims), t.start
+        n_claims, start = len(claim_ids), t.start
         sign_of = np.asarray(t.sign, dtype=np.intp)
         channel = np.asarray(t.channel, dtype=np.intp)
         claim = np.asarray(t.claim, dtype=np.intp)
@@ -454,7 +482,7 @@ class ClaimScorer:
         confirming = np.bincount(claim[raises], scales[raises], n_claims).tolist()
         weighty = (np.bincount(claim[carries], minlength=n_claims) > 0).tolist()
         named = _named(t, channel, claim, sign_of)
-        if len(claims) <= _FEW:
+        if n_claims <= _FEW:
             # numpy's per-call cost exceeds the work for a few claims.
             terms = [estimative_term(x) for x in confidence]
             credibility = [
@@ -471,7 +499,7 @@ class ClaimScorer:
         # their evidence, by the table's labels.
         by_id = dict(zip(ids, t.labels, strict=True)) if None in named else {}
         table = ScoreTable(
-            [c.id for c in claims],
+            list(claim_ids),
             confidence,
             numbers.interval,
             terms,

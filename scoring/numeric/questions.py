@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from scoring.claims import Claim
 from scoring.columns import ClaimColumns
 from scoring.confidence import DrawTable
 from scoring.numeric.errors import ErrorScale
 from scoring.numeric.estimate import Estimate
-from scoring.numeric.figures import NumericQuestion
+from scoring.numeric.figures import Figure, NumericQuestion
 from scoring.numeric.scorer import NumericScorer
 from scoring.params import SourceBelief
 from scoring.scorer import ClaimScorer, Score, ScoreTable
@@ -36,8 +38,10 @@ class QuestionKinds:
     numeric: Mapping[str, NumericQuestion] = field(default_factory=dict)
     choice: frozenset[str] = frozenset()
 
-    def numeric_questions(self, claims: Sequence[Claim]) -> dict[str, NumericQuestion]:
-        """The numeric questions among ``claims``', by id.
+    def numeric_questions(
+        self, questions: Sequence[str | None], values: Sequence[Figure | None]
+    ) -> dict[str, NumericQuestion]:
+        """The numeric questions among claims' (each claim's question and value), by id.
 
         Raises
         ------
@@ -46,13 +50,12 @@ class QuestionKinds:
             without one.
         """
         found: dict[str, NumericQuestion] = {}
-        for c in claims:
-            q = c.question
+        for q, value in zip(questions, values, strict=True):
             if q is None:
-                if c.value is not None:
+                if value is not None:
                     raise ValueError("a claim with a value must name a question")
                 continue
-            if c.value is not None:
+            if value is not None:
                 if q in self.choice:
                     raise ValueError(
                         f"question {q!r} is a choice question: its claims take no value"
@@ -60,11 +63,9 @@ class QuestionKinds:
                 found.setdefault(q, self.numeric.get(q) or NumericQuestion(q))
             elif q in self.numeric:
                 found.setdefault(q, self.numeric[q])
-        for c in claims:
-            if c.question in found and c.value is None:
-                raise ValueError(
-                    f"question {c.question!r} is numeric: each of its claims needs a value"
-                )
+        for q, value in zip(questions, values, strict=True):
+            if q in found and value is None:
+                raise ValueError(f"question {q!r} is numeric: each of its claims needs a value")
         return found
 
 
@@ -113,11 +114,18 @@ class QuestionScorer:
             As ``QuestionKinds.numeric_questions``, and for values that do not
             fit their question.
         """
-        numeric = (kinds or QuestionKinds()).numeric_questions(claims)
-        plain = [i for i, c in enumerate(claims) if c.question not in numeric]
+        questions = [c.question for c in claims]
+        values = [c.value for c in claims]
+        numeric = (kinds or QuestionKinds()).numeric_questions(questions, values)
+        plain = [i for i, q in enumerate(questions) if q not in numeric]
         choice = self.claims.score([claims[i] for i in plain], sources)
         figures, estimates = self._score_numeric(
-            claims, numeric, lambda members: [claims[i] for i in members], sources, errors
+            questions,
+            values,
+            numeric,
+            lambda members: [claims[i] for i in members],
+            sources,
+            errors,
         )
         scores: list[Score | None] = [None] * len(claims)
         for members, scored in [(plain, choice), *figures]:
@@ -139,20 +147,34 @@ class QuestionScorer:
         (``ClaimScorer.score_columns``, with ``table``); only the claims of numeric
         questions are made whole.
         """
-        claims = columns.bare_claims(positions)
-        numeric = (kinds or QuestionKinds()).numeric_questions(claims)
-        plain = [i for i, c in enumerate(claims) if c.question not in numeric]
-        choice = self.claims.score_columns(
-            columns,
-            [positions[i] for i in plain],
-            sources,
-            bare=[claims[i] for i in plain],
-            table=table,
+        at = np.asarray(positions, dtype=np.intp)
+        kinds = kinds or QuestionKinds()
+        codes = columns.question[at]
+        value = columns.value
+        valued = np.array(
+            [k for k, i in enumerate(at.tolist()) if i in value] if value else [], dtype=np.intp
         )
+        # Each question of these claims by its number; only the claims of questions
+        # that have a value, or are defined numeric, can be numeric or wrong.
+        named = {q: columns.questions[q] for q in np.unique(codes[codes >= 0]).tolist()}
+        relevant = {q for q, name in named.items() if name in kinds.numeric}
+        relevant.update(q for q in codes[valued].tolist() if q >= 0)
+        asked = np.union1d(np.flatnonzero(np.isin(codes, list(relevant))), valued).tolist()
+        numeric = kinds.numeric_questions(
+            [named.get(q) for q in codes[asked].tolist()],
+            [value.get(i) for i in at[asked].tolist()],
+        )
+        is_numeric = np.isin(codes, [q for q, name in named.items() if name in numeric])
+        plain = np.flatnonzero(~is_numeric).tolist()
+        choice = self.claims.score_columns(columns, at[plain], sources, table=table)
+        if not numeric:
+            return ScoredTable(choice, {})
+        questions = [named.get(q) for q in codes.tolist()]
         figures, estimates = self._score_numeric(
-            claims,
+            questions,
+            [value.get(i) for i in at.tolist()],
             numeric,
-            lambda members: columns.claims([positions[i] for i in members]),
+            lambda members: columns.claims(at[members]),
             sources,
             errors,
         )
@@ -165,24 +187,26 @@ class QuestionScorer:
 
     def _score_numeric(
         self,
-        claims: Sequence[Claim],
+        questions: Sequence[str | None],
+        values: Sequence[Figure | None],
         numeric: Mapping[str, NumericQuestion],
         whole: Callable[[list[int]], list[Claim]],
         sources: Mapping[str, SourceBelief],
         errors: Mapping[str, ErrorScale] | None,
     ) -> tuple[list[tuple[list[int], Sequence[Score]]], dict[str, Estimate]]:
-        """Score the claims of the ``numeric`` questions among ``claims``, given how to make
-        the claims at some positions whole (with their attributions): each question's
-        positions among ``claims`` and their scores, and each question's estimate."""
+        """Score the claims of the ``numeric`` questions among claims (each one's question
+        and value), given how to make the claims at some positions whole (with their
+        attributions): each question's positions among the claims and their scores, and
+        each question's estimate."""
         parts: list[tuple[list[int], Sequence[Score]]] = []
         estimates = {}
         for q, question in numeric.items():
-            members = [i for i, c in enumerate(claims) if c.question == q]
-            values = [claims[i].value for i in members]
+            members = [i for i, name in enumerate(questions) if name == q]
+            found = [values[i] for i in members]
             result = self.figures.score(
                 question,
                 whole(members),
-                [v for v in values if v is not None],
+                [v for v in found if v is not None],
                 sources,
                 errors,
             )

@@ -367,3 +367,35 @@ def test_scores_from_columns_are_the_scores_of_the_claims_whatever_their_kind():
     positions = [4, 1, 0, 2, 3]
     scored = scorer.score_columns(ClaimColumns.of_claims(claims), positions, {})
     assert scored.table.scores() == scorer.score([claims[i] for i in positions], {}).scores
+
+
+def test_columns_find_numeric_questions_and_wrong_values_as_claims_do():
+    """The columns path reads question codes and values, not claims: the same questions
+    are numeric (defined so, or given a value) and the same mistakes are refused."""
+    from scoring import ClaimScorer
+    from scoring.columns import ClaimColumns
+    from scoring.numeric import QuestionKinds, QuestionScorer
+
+    scorer = QuestionScorer(ClaimScorer(ScoringParams(interval_samples=32)), SCORER)
+    claims = [
+        Claim((Attribution("s0"),), question="who", id="plain"),
+        Claim((Attribution("s0"),), question="troops", id="a", value=Figure.point(1500)),
+        Claim((Attribution("s1"),), question="tanks", id="t", value=Figure.point(40)),
+        Claim((Attribution("s1"),), id="alone"),
+    ]
+    defined = QuestionKinds(numeric={"tanks": NumericQuestion("tanks")})
+    columns = ClaimColumns.of_claims(claims)
+    for kinds in (None, defined):
+        scored = scorer.score_columns(columns, [3, 2, 1, 0], {}, kinds=kinds)
+        expected = scorer.score([claims[i] for i in (3, 2, 1, 0)], {}, kinds=kinds)
+        assert scored.table.scores() == expected.scores
+        assert list(scored.estimates) == list(expected.estimates) == ["tanks", "troops"]
+    wrong = [
+        (QuestionKinds(choice=frozenset({"troops"})), claims, "choice question"),
+        (QuestionKinds(numeric={"who": NumericQuestion("who")}), claims, "needs a value"),
+        (None, [*claims, Claim(question="troops", id="none")], "needs a value"),
+        (None, [*claims, Claim(value=Figure.point(3.0))], "must name a question"),
+    ]
+    for kinds, some, message in wrong:
+        with pytest.raises(ValueError, match=message):
+            scorer.score_columns(ClaimColumns.of_claims(some), range(len(some)), {}, kinds=kinds)
