@@ -7,6 +7,7 @@ import random
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -101,3 +102,53 @@ def test_the_snapshot_holds_every_claim_and_attribution_as_stored(
         outcome = {"confirmed": 1.0, "refuted": 0.0}.get(outcomes.get(claim.id, ""))
         assert (math.isnan(snap.outcome[i]) and outcome is None) or snap.outcome[i] == outcome
     assert any(c.via_start[a + 1] - c.via_start[a] > 1 for a in range(c.n_attributions))
+
+
+# What a wire format escapes or mangles: delimiters, escapes, a NULL marker's text,
+# control characters, characters beyond the BMP.
+AWKWARD_TEXTS = [
+    "tab\tinside",
+    "new\nline\r\nand return\r",
+    "back\\slash \\N \\t \\\\",
+    "\\N",
+    "\\",
+    "ünïcödé ✓ 𝄞 中文",
+    "quote \" ' , ;",
+    "\x08\x0b\x0c\x7f",
+    " ",
+]
+
+
+def test_claim_texts_come_back_exactly_as_stored_whatever_they_hold(
+    app: Flask, client: FlaskClient, monkeypatch: Any
+) -> None:
+    # Batches of 4 rows: awkward and plain texts share batches and cross their ends.
+    monkeypatch.setattr(snapshot_module, "BATCH_ROWS", 4)
+    claims = [
+        {
+            "id": f"t{i:02d}",
+            "text": text,
+            "attributions": [{"source": "wire", "stance": "supports"}],
+        }
+        for i, text in enumerate(AWKWARD_TEXTS + [f"plain {k}" for k in range(6)])
+    ]
+    post_claims(client, claims)
+    state = app_state(app)
+    snap = read_snapshot(engine_of(app), state.sources.catalogue, state.setup, datetime.now(UTC))
+    assert list(snap.columns.text) == [claim["text"] for claim in claims]
+    assert list(snap.columns.claim_ids) == [claim["id"] for claim in claims]
+
+
+def test_a_column_read_as_another_type_than_named_is_refused(app: Flask) -> None:
+    engine = engine_of(app)
+    with engine.connect() as connection:
+        # A numeric column would come from PostgreSQL as Decimal where float8 is named.
+        sql = "SELECT CAST(1.5 AS NUMERIC), 'a'"
+        if engine.dialect.name == "postgresql":
+            with pytest.raises(TypeError, match="numeric"):
+                list(snapshot_module._batches(connection, sql, ["float8", "text"]))
+        assert list(
+            snapshot_module._batches(
+                connection, "SELECT CAST(1.5 AS DOUBLE PRECISION), 'a'", ["float8", "text"]
+            )
+        ) == [[(1.5, "a")]]
