@@ -503,7 +503,7 @@ def _read_attributions(connection: Connection, claims: _Claims, now: datetime) -
         lo = hi
     if lo != m:
         raise RuntimeError(
-            f"read {lo} attributions where their claims count {m}: an attribution of no claim?"
+            f"read {lo} attributions where their claims count {m}: did the store change?"
         )
     return ClaimColumns(
         entities=list(entity),

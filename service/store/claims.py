@@ -804,6 +804,9 @@ _NO_CHANGES: list[Any] = []
 _STAGING = "score_staging"
 _STAGED = (*SCORE_COLUMNS, "job_id", "reliabilities_version", "reason", "changes")
 _HISTORY_STAGED = ("claim_id", *_HISTORY_COLUMNS, "reason", "job_id", "changes")
+# A score's values in SCORE_COLUMNS' order, the first of _STAGED's columns.
+_SCORE_VALUES = operator.itemgetter(*SCORE_COLUMNS)
+_EVIDENCE, _COMPUTED_AT = SCORE_COLUMNS.index("evidence"), SCORE_COLUMNS.index("computed_at")
 
 
 @functools.cache
@@ -859,30 +862,21 @@ def copy_scores(
     times: dict[int, Any] = {}  # a chunk's scores share one time: bound once
     rows = []
     for s in sorted(scores, key=lambda s: s["claim_id"]):
-        claim_id, computed_at = s["claim_id"], s["computed_at"]
+        row = list(_SCORE_VALUES(s))
+        claim_id, computed_at = row[0], row[_COMPUTED_AT]
         if bind_time is not None:
             if id(computed_at) not in times:
                 times[id(computed_at)] = bind_time(computed_at)
-            computed_at = times[id(computed_at)]
-        rows.append(
-            (  # _STAGED's columns
-                claim_id,
-                s["confidence"],
-                s["low"],
-                s["high"],
-                s["estimative"],
-                s["credibility"],
-                s["independent_sources"],
-                dumps(s["evidence"]),
-                s["summary"],
-                s["model"],
-                computed_at,
-                job_id,
-                beliefs_version,
-                reasons[claim_id],
-                dumps(changes.get(claim_id, _NO_CHANGES)),
-            )
+            row[_COMPUTED_AT] = times[id(computed_at)]
+        row[_EVIDENCE] = dumps(row[_EVIDENCE])
+        # _STAGED's columns
+        row += (
+            job_id,
+            beliefs_version,
+            reasons[claim_id],
+            dumps(changes.get(claim_id, _NO_CHANGES)),
         )
+        rows.append(tuple(row))
     raw: Any = connection.connection.dbapi_connection
     cursor = raw.cursor()
     try:
