@@ -492,20 +492,21 @@ class _ChannelOdds(NamedTuple):
 
     def of_rows(self, column: int) -> FloatArray:
         """Column ``column`` of each row's log-odds; shape (n_rows,) (a new array)."""
-        if self.table is None:
-            return self.odds[self.row_odds, column]
-        picked = self.table.log_odds[self.row_table, column]
-        here = np.flatnonzero(self.row_odds >= 0)
-        picked[here] = self.odds[self.row_odds[here], column]
-        return picked
+        in_table = None if self.table is None else self.table.log_odds[:, column]
+        return self._per_row(in_table, self.odds[:, column])
 
     def effective_of_rows(self) -> FloatArray:
         """Each row's effective reliability at the means, unclipped; shape (n_rows,)."""
-        if self.table is None:
-            return self.last[self.row_odds]
-        picked = self.table.effective[self.row_table]
-        here = np.flatnonzero(self.row_odds >= 0)
-        picked[here] = self.last[self.row_odds[here]]
+        return self._per_row(None if self.table is None else self.table.effective, self.last)
+
+    def _per_row(self, in_table: FloatArray | None, here: FloatArray) -> FloatArray:
+        """Each row's value: from ``in_table`` (by table row, shape (n_entities,)) for a
+        direct channel's row, else from ``here`` (by row of ``odds``)."""
+        if in_table is None:
+            return here[self.row_odds]
+        picked = in_table[self.row_table]
+        own = np.flatnonzero(self.row_odds >= 0)
+        picked[own] = here[self.row_odds[own]]
         return picked
 
     def take(self, rows: IntArray, out: FloatArray) -> FloatArray:
