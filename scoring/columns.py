@@ -385,18 +385,8 @@ def row_lists(
         n_keys += int(keyed_number.max()) + 1
         del keyed_number
     del keyed
-    # Channels in order of their first rows. Keys are small integers, so each one's
-    # first row is found in place, not by np.unique's sorts of every row (several
-    # temporaries of a row each, at the table's peak).
-    key_row = np.full(n_keys, m)
-    np.minimum.at(key_row, key, np.arange(m))
-    used = np.flatnonzero(key_row < m)
-    by_row = np.argsort(key_row[used], kind="stable")
-    ch_row = key_row[used][by_row]
-    number = np.empty(n_keys, dtype=np.intp)
-    number[used[by_row]] = np.arange(used.size)
-    channel = number[key]
-    del key, key_row, used, by_row, number
+    channel, ch_row = _numbered_by_first_row(key, n_keys)
+    del key
     # Most channels are unrelayed: one empty chain for them all.
     ch_chain: list[Sequence[int]] = [()] * ch_row.size
     relayed = np.flatnonzero(via_len[ch_row] > 0)
@@ -510,6 +500,37 @@ def _channel_keys(
     described[row, 2 + step] = relays[at[row] + step]
     _, number = np.unique(described, axis=0, return_inverse=True)
     return number.reshape(-1)
+
+
+def _numbered_by_first_row(key: IntArray, n_keys: int) -> tuple[IntArray, IntArray]:
+    """Keys numbered in the order of their first rows.
+
+    Keys are small integers (``[0, n_keys)``), so each one's first row is found in
+    place, not by ``np.unique``'s sorts of every row (several temporaries of a row
+    each, at the table's peak).
+
+    Parameters
+    ----------
+    key : ndarray of int, shape (m,)
+        Each row's key.
+    n_keys : int
+        One more than the largest key.
+
+    Returns
+    -------
+    number : ndarray of int, shape (m,)
+        Each row's key's number.
+    first_row : ndarray of int, shape (k,)
+        The first row of each number's key, ascending (k keys used).
+    """
+    m = key.size
+    key_row = np.full(n_keys, m)
+    np.minimum.at(key_row, key, np.arange(m))
+    used = np.flatnonzero(key_row < m)
+    by_row = np.argsort(key_row[used], kind="stable")
+    number = np.empty(n_keys, dtype=np.intp)
+    number[used[by_row]] = np.arange(used.size)
+    return number[key], key_row[used][by_row]
 
 
 def _by_first(first: IntArray) -> IntArray:
