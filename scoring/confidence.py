@@ -26,6 +26,7 @@ direct channel, made once for all of them.
 from __future__ import annotations
 
 import functools
+import itertools
 import threading
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -388,6 +389,9 @@ class _Workspace(threading.local):
 
 
 _workspace = _Workspace()
+# Claims x samples of a block of ``_sampled_totals`` (256 KB): its totals and a
+# rank's weights fit in a core's L2 cache together.
+_BLOCK_CELLS = 1 << 15
 # Slots of the workspace.
 _EFFECTIVE, _FIDELITY, _ODDS, _RELAY, _TOTALS, _SCRATCH = range(6)
 
@@ -648,23 +652,27 @@ def _sampled_totals(rows: EvidenceRows, odds: _ChannelOdds) -> tuple[FloatArray,
     coef = rows.coef[ranked, None]
     width = odds.odds.shape[1]
     totals = _workspace.get(_TOTALS, n, width)
-    if not sizes:
-        totals.fill(0.0)
-        return totals, order
-    first = sizes[0]
-    odds.take(ranked[:first], totals[:first])
-    totals[:first] *= coef[:first]
+    first = sizes[0] if sizes else 0
     totals[first:] = 0.0
-    if len(sizes) > 1:
-        scratch = odds.scratch
-        if scratch.shape[0] < sizes[1]:
-            scratch = _workspace.get(_SCRATCH, sizes[1], width)
-        done = first
-        for size in sizes[1:]:
-            weight = odds.take(ranked[done : done + size], scratch[:size])
-            weight *= coef[done : done + size]
-            totals[:size] += weight
-            done += size
+    # A block of claims at a time, every rank of it: the block's totals and
+    # weights stay in the CPU's cache from one rank to the next (rank by rank over
+    # a 1 M-attribution job's 4,000-claim chunks, each pass went to memory).
+    block = max(1, _BLOCK_CELLS // width)
+    scratch = odds.scratch
+    if scratch.shape[0] < block:
+        scratch = _workspace.get(_SCRATCH, block, width)
+    starts = list(itertools.accumulate(sizes, initial=0))
+    for a in range(0, first, block):
+        here = totals[a : min(a + block, first)]
+        odds.take(ranked[a : a + here.shape[0]], here)
+        here *= coef[a : a + here.shape[0]]
+        for start, size in zip(starts[1:], sizes[1:], strict=False):
+            if size <= a:
+                break  # ranks hold fewer and fewer claims
+            end = min(a + here.shape[0], size)
+            weight = odds.take(ranked[start + a : start + end], scratch[: end - a])
+            weight *= coef[start + a : start + end]
+            here[: end - a] += weight
     return totals, order
 
 

@@ -1,6 +1,8 @@
 """The shared arithmetic's fast paths agree with the plain definitions."""
 
 import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
 
 from scoring.evidence import exclusive_posterior, logit, noisy_or, segment_sum
 
@@ -24,6 +26,40 @@ def test_exclusive_posterior_matches_the_formula_in_2d() -> None:
         rows = question == q
         odds = np.exp(score[rows].astype(np.longdouble))
         assert np.allclose(got[rows], (odds / (1 + odds.sum(axis=0))).astype(float))
+
+
+@given(
+    st.lists(st.integers(0, 40), min_size=0, max_size=25),
+    st.integers(0, 3),
+    st.sampled_from([0.1, 5.0, 800.0]),
+    st.integers(0, 2**32 - 1),
+)
+def test_exclusive_posterior_is_each_questions_arithmetic_to_the_bit(
+    question: list[int], samples: int, spread: float, seed: int
+) -> None:
+    """Questions taken alone, one by one (its maximum, and its sum in claim order),
+    give the same bits: whatever questions the claims leave unnamed, in any order."""
+    rng = np.random.default_rng(seed)
+    q = np.array(question, dtype=np.intp)
+    score = rng.normal(0, spread, (q.size, samples) if samples else q.size)
+    closed = rng.random(41) < 0.3
+    # A closed question's weights can all underflow: its claims are then 0 / 0.
+    with np.errstate(invalid="ignore"):
+        check_exclusive_posterior(score, q, closed)
+
+
+def check_exclusive_posterior(score: np.ndarray, q: np.ndarray, closed: np.ndarray) -> None:
+    got = exclusive_posterior(score, q, 41, closed)
+    assert got.shape == score.shape
+    for k in np.unique(q).tolist():
+        rows = score[q == k]
+        top = np.maximum(rows.max(axis=0), 0.0)
+        weights = np.exp(rows - top)
+        total = np.zeros_like(top)
+        for w in weights:
+            total = total + w
+        total = total + (0.0 if closed[k] else np.exp(-top))
+        np.testing.assert_array_equal(got[q == k], weights / total)
 
 
 def test_noisy_or_and_logit() -> None:
