@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import os
 import threading
 import time
 from typing import IO, Protocol
 
 from sqlalchemy import Connection, Engine, text
+
+from service.store.db import sqlite_file
 
 LOCK_NAME = "credence.rescore"
 _ACQUIRE_ATTEMPTS = 5
@@ -44,10 +45,10 @@ def job_lock(engine: Engine, name: str = LOCK_NAME) -> JobLock:
     if engine.dialect.name == "postgresql":
         return AdvisoryLock(engine, name)
     if engine.dialect.name == "sqlite":
-        database = engine.url.database
-        if not database or database == ":memory:" or database.startswith("file::memory:"):
+        database = sqlite_file(engine)
+        if database is None:
             return ProcessLock(f"{engine.url}:{name}")
-        return FileLock(f"{os.path.abspath(database)}.{name}.lock")
+        return FileLock(f"{database}.{name}.lock")
     raise ValueError(f"no job lock for database dialect {engine.dialect.name!r}")
 
 

@@ -10,7 +10,9 @@ Safe to kill at any point and safe beside a serving API:
 - Learned reliabilities are written first, in one transaction that bumps the
   ``reliabilities`` counter, so from then on the API scores new writes with
   them. Scores are then written in small transactions, each score row replaced
-  whole: a kill leaves every claim with its old or its new score.
+  whole: a kill leaves every claim with its old or its new score. A writer
+  process writes them (``service.jobs.score_writer``) while the job scores the
+  next chunk; it dies with the job.
 - A claim is stale when a source or relay it names changed (definition or
   learned belief) after its score was computed, when it has no score, or when
   its score came from another model version; stale claims are rescored with
@@ -41,7 +43,6 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-import orjson
 from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
@@ -60,6 +61,7 @@ from service.jobs.learning import (
     moved,
 )
 from service.jobs.lock import JobLock, job_lock
+from service.jobs.score_writer import ScoreWriter, score_writer
 from service.jobs.snapshot import (
     NO_VERSION,
     Snapshot,
@@ -70,8 +72,21 @@ from service.jobs.snapshot import (
 )
 from service.scoring_model import ScoringModel
 from service.store import change_counters
-from service.store.claims import copy_scores, table_values
-from service.store.db import slices, upsert_statement, writer
+from service.store.claims import (
+    STAGED_EVIDENCE,
+    bind_time,
+    stage_scores,
+    staged_writes,
+    table_values,
+)
+from service.store.db import (
+    SQLITE_PRAGMAS,
+    SQLITE_TIMEOUT,
+    slices,
+    sqlite_file,
+    upsert_statement,
+    writer,
+)
 from service.store.models import (
     Base,
     Job,
@@ -95,10 +110,6 @@ DEAD_JOB_ERROR = "the job's process stopped before it finished (killed or crashe
 CHUNK_CLAIMS = 2_000
 # Ids of a chunk go into one IN (...) list: SQLite binds at most 32,766 values.
 MAX_CHUNK_CLAIMS = 20_000
-# History rows name the sources whose weight in the claim changed most.
-TOP_CHANGES = 3
-# A job that writes nothing for a while still shows it is alive this often.
-HEARTBEAT_SECONDS = 5.0
 
 _RELIABILITIES = Base.metadata.tables[SourceReliability.__tablename__]
 
@@ -277,7 +288,6 @@ class _Rescore:
         self.progress = progress
         self.counts: dict[str, int] = {}
         self.timer = _Timer()
-        self.last_heartbeat = time.monotonic()
         self.errors: dict[str, ErrorScale] = {}
         """Error scales the chunks are scored with: the snapshot's and the job's."""
         self.cluster: DaskEngine | None = None
@@ -363,20 +373,26 @@ class _Rescore:
                 Entities.of(snapshot.columns.entities, beliefs, scorer.claims.params),
             ),
         )
-        for chunk in chunks:
+        with score_writer(self._writer_setup()) as out:
+            for chunk in chunks:
+                mark = time.perf_counter()
+                scores = next(scored)
+                self.timer.add("score", mark)
+                moved_scores = self._score_chunk(snapshot, chunk, scores)
+                done += len(chunk)
+                self._write_chunk(out, snapshot, moved_scores, done, len(stale))
+                # The collector is paused (_collector_paused): the chunk's cycles,
+                # and any other thread's, are freed here, once a chunk. The chunk's
+                # scores are let go first: a pass costs what it has to traverse, and
+                # a chunk's live scores and their evidence made it cost about
+                # as much as the arithmetic of the chunk's fit (70 ms a chunk at 1 M).
+                del scores, moved_scores
+                gc.collect(1)
             mark = time.perf_counter()
-            scores = next(scored)
-            self.timer.add("score", mark)
-            moved_scores = self._score_chunk(snapshot, chunk, scores)
-            done += len(chunk)
-            self._write_chunk(snapshot, moved_scores, done, len(stale))
-            # The collector is paused (_collector_paused): the chunk's cycles,
-            # and any other thread's, are freed here, once a chunk. The chunk's
-            # scores are let go first: a pass costs what it has to traverse, and
-            # a chunk's live scores and their evidence made it cost about
-            # as much as the arithmetic of the chunk's fit (70 ms a chunk at 1 M).
-            del scores, moved_scores
-            gc.collect(1)
+            writer_counts = out.finish()
+            self.timer.add("write", mark)
+        self.timer.totals["writer"] = writer_counts.pop("seconds")
+        self.counts.update(writer_counts)
         self.timer.totals["total"] = time.perf_counter() - started
         return self._stats()
 
@@ -387,18 +403,13 @@ class _Rescore:
             "timings": {name: round(seconds, 3) for name, seconds in self.timer.totals.items()},
         }
 
-    def _heartbeat(self, session: Session | None = None) -> None:
-        self.last_heartbeat = time.monotonic()
-        statement = (
-            update(Job)
-            .where(Job.id == self.job_id)
-            .values(heartbeat_at=utcnow(), stats=self._stats())
-        )
-        if session is not None:
-            session.execute(statement)
-        else:
-            with Session(writer(self.engine)) as own, own.begin():
-                own.execute(statement)
+    def _heartbeat(self) -> None:
+        with Session(writer(self.engine)) as session, session.begin():
+            session.execute(
+                update(Job)
+                .where(Job.id == self.job_id)
+                .values(heartbeat_at=utcnow(), stats=self._stats())
+            )
 
     def _write_reliabilities(
         self,
@@ -570,92 +581,79 @@ class _Rescore:
         self.counts["claims_rescored"] += len(chunk)
         return changed
 
-    def _write_chunk(
-        self, snapshot: Snapshot, changed: Mapping[int, dict[str, Any]], done: int, total: int
-    ) -> None:
-        """Write a chunk's moved scores in one transaction, then report ``done`` of ``total``."""
-        mark = time.perf_counter()
-        self._write_scores(snapshot, changed)
-        self.timer.add("write", mark)
-        if self.progress is not None:
-            self.progress(done, total)
+    def _writer_setup(self) -> dict[str, Any]:
+        """What the writer process needs (``score_writer``): how to connect, the SQL of
+        each step, and the staged rows' last columns but their changes."""
+        url, dialect = self.engine.url, self.engine.dialect.name
+        connect: dict[str, Any]
+        if dialect == "postgresql":
+            conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+            connect = {"conninfo": conninfo}
+        else:
+            database = sqlite_file(self.engine)
+            if database is None:
+                raise ValueError("a re-scoring job needs a database file: its writer is a process")
+            connect = {"database": database, "pragmas": SQLITE_PRAGMAS, "timeout": SQLITE_TIMEOUT}
+        return {
+            "dialect": dialect,
+            **connect,
+            "statements": {**staged_writes(dialect), "heartbeat": _heartbeat_statement(dialect)},
+            "lock": _current_rows(dialect),
+            "evidence": STAGED_EVIDENCE,
+            "job_id": self.job_id,
+            "beliefs_version": self.based_on,
+            "reason": REASON,
+        }
 
-    def _write_scores(self, snapshot: Snapshot, changed: Mapping[int, dict[str, Any]]) -> None:
-        if not changed:
-            if time.monotonic() - self.last_heartbeat > HEARTBEAT_SECONDS:
-                self._heartbeat()
-            return
+    def _write_chunk(
+        self,
+        out: ScoreWriter,
+        snapshot: Snapshot,
+        changed: Mapping[int, dict[str, Any]],
+        done: int,
+        total: int,
+    ) -> None:
+        """Hand a chunk's moved scores to the writer, which writes them in one transaction
+        while the next chunk is scored, then report ``done`` of ``total`` (so at most a
+        chunk ahead of what is committed)."""
+        mark = time.perf_counter()
         # The snapshot's times of the chunk's claims, taken out of its arrays at once
         # as Python ints: a numpy scalar a claim cost more than the check itself.
         positions = np.fromiter(changed, dtype=np.intp, count=len(changed))
         stored = snapshot.scores
-        read_at = zip(
-            snapshot.updated_at[positions].tolist(),
-            stored.computed_at[positions].tolist(),
-            stored.present[positions].tolist(),
-            strict=True,
-        )
-        # A score's values name its claim: no need to read the ids out of the snapshot.
-        ids = [values["claim_id"] for values in changed.values()]
-        with Session(writer(self.engine)) as session, session.begin():
-            current = self._lock_current(session, ids)
-            # The writable claims' ids, new values and old evidence, as plain lists: an
-            # object a claim (a frozen dataclass) cost ~1 µs to make, 0.2 s a 1 M job.
-            writable: list[str] = []
-            scores: list[dict[str, Any]] = []
-            before: list[list[Any]] = []
-            for claim_id, values, (updated, computed, present) in zip(
-                ids, changed.values(), read_at, strict=True
-            ):
-                now_row = current.get(claim_id)
-                if now_row is None or now_row[0] != updated:
-                    continue
-                if now_row[1] != (computed if present else None):
-                    continue
-                writable.append(claim_id)
-                scores.append(values)
-                before.append(now_row[2] or [])
-            self.counts["claims_skipped"] += len(changed) - len(writable)
-            self.counts["claims_changed"] += len(writable)
-            copy_scores(
-                session,
-                scores,
-                dict.fromkeys(writable, REASON),
-                beliefs_version=self.based_on,
-                job_id=self.job_id,
-                changes={
-                    claim_id: largest_changes(old, values["evidence"])
-                    for claim_id, old, values in zip(writable, before, scores, strict=True)
-                },
+        read_at = {
+            values["claim_id"]: (updated, computed if present else None)
+            for values, updated, computed, present in zip(
+                changed.values(),
+                snapshot.updated_at[positions].tolist(),
+                stored.computed_at[positions].tolist(),
+                stored.present[positions].tolist(),
+                strict=True,
             )
-            self._heartbeat(session)
-
-    def _lock_current(
-        self, session: Session, ids: Sequence[str]
-    ) -> dict[str, tuple[int, int | None, list[Any] | None]]:
-        """Each claim's ``updated_at`` and its score's ``computed_at`` (microseconds, as
-        the snapshot has them) and evidence as they are now, locked until the chunk
-        commits (PostgreSQL row locks; SQLite's write transaction locks the whole
-        file already)."""
-        connection = session.connection()
-        dialect = connection.dialect.name
-        listed = orjson.dumps(ids).decode() if dialect == "sqlite" else list(ids)
-        rows = connection.exec_driver_sql(_current_rows(dialect), (listed,))
-        return {
-            claim_id: (updated, computed, None if evidence is None else orjson.loads(evidence))
-            for claim_id, updated, computed, evidence in rows
         }
+        dialect = self.engine.dialect
+        rows = stage_scores(dialect, list(changed.values()))
+        heartbeat = (bind_time(dialect)(utcnow()), self._stats())
+        out.write(rows, [read_at[row[0]] for row in rows], heartbeat)
+        self.timer.add("write", mark)
+        if self.progress is not None:
+            self.progress(done, total)
 
 
 @functools.cache
 def _current_rows(dialect: str) -> str:
-    """``_lock_current``'s query, its ids one parameter: a JSON array read by
-    ``json_each`` on SQLite, an array on PostgreSQL.
+    """A chunk's claims as they are now, locked until the chunk commits (PostgreSQL row
+    locks; SQLite's write transaction locks the whole file already): each one's
+    ``updated_at`` and its score's ``computed_at`` (microseconds, as the snapshot
+    has them) and evidence. Run by the writer process (``score_writer``).
+
+    Its ids are one parameter: a JSON array read by ``json_each`` on SQLite, an
+    array on PostgreSQL.
 
     Not an expanding ``IN`` list: SQLAlchemy renders one of a chunk's thousands
     of ids anew each chunk, and PostgreSQL then parses and plans as many
     parameters, which cost about as much as the lookup itself. The evidence
-    comes as its JSON text, read here by orjson.
+    comes as its JSON text.
     """
     if dialect == "sqlite":
         listed, evidence, lock = "IN (SELECT value FROM json_each(?))", "s.evidence", ""
@@ -666,6 +664,12 @@ def _current_rows(dialect: str) -> str:
         f"{evidence} FROM claims c LEFT JOIN scores s ON s.claim_id = c.id "
         f"WHERE c.id {listed} ORDER BY c.id{lock}"
     )
+
+
+def _heartbeat_statement(dialect: str) -> str:
+    """The writer's heartbeat: the job row's ``heartbeat_at`` and ``stats``, by its id."""
+    mark = "%s" if dialect == "postgresql" else "?"
+    return f"UPDATE {Job.__tablename__} SET heartbeat_at = {mark}, stats = {mark} WHERE id = {mark}"
 
 
 @contextlib.contextmanager
@@ -704,41 +708,6 @@ def _differs(
         or abs(stored.low[i] - low) > tolerance
         or abs(stored.high[i] - high) > tolerance
     )
-
-
-def largest_changes(
-    before: Sequence[Mapping[str, Any]], after: Sequence[Mapping[str, Any]]
-) -> list[dict[str, Any]]:
-    """The sources whose weight in a claim changed most, largest first.
-
-    Weights are summed per source (one source may appear through several
-    channels); a source new to the claim has before-values of 0 and None.
-    """
-
-    def by_source(evidence: Sequence[Mapping[str, Any]]) -> dict[str, tuple[float, float]]:
-        totals: dict[str, tuple[float, float]] = {}
-        for e in evidence:
-            weight, _ = totals.get(e["source"], (0.0, 0.0))
-            totals[e["source"]] = (weight + e["weight"], e["reliability"])
-        return totals
-
-    old, new = by_source(before), by_source(after)
-    entries: list[dict[str, Any]] = []
-    for source_id in sorted(old.keys() | new.keys()):
-        w0, r0 = old.get(source_id, (0.0, None))
-        w1, r1 = new.get(source_id, (0.0, None))
-        if w0 != w1 or r0 != r1:
-            entries.append(
-                {
-                    "source": source_id,
-                    "weight_before": w0,
-                    "weight_after": w1,
-                    "reliability_before": r0,
-                    "reliability_after": r1,
-                }
-            )
-    entries.sort(key=lambda e: -abs(e["weight_after"] - e["weight_before"]))
-    return entries[:TOP_CHANGES]
 
 
 def _scores(

@@ -28,7 +28,7 @@ import json
 import operator
 import secrets
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -798,128 +798,93 @@ _NO_CHANGES: list[Any] = []
 """The ``changes`` of a history row that has none: one object, serialised once per batch."""
 
 
-# The job's staging table on PostgreSQL: a score row, plus its history row's reason
-# and changes. Temporary and emptied at each commit, so it is private to the
-# connection and never holds a previous chunk's rows.
+# The rows a re-scoring job writes (service.jobs.score_writer): a score's columns,
+# then its history row's job, beliefs version, reason and changes. On PostgreSQL
+# they go through a staging table of these columns, temporary and emptied at
+# each commit, so private to the connection and never holding a previous chunk.
 _STAGING = "score_staging"
 _STAGED = (*SCORE_COLUMNS, "job_id", "reliabilities_version", "reason", "changes")
 _HISTORY_STAGED = ("claim_id", *_HISTORY_COLUMNS, "reason", "job_id", "changes")
 # A score's values in SCORE_COLUMNS' order, the first of _STAGED's columns.
 _SCORE_VALUES = operator.itemgetter(*SCORE_COLUMNS)
 _EVIDENCE, _COMPUTED_AT = SCORE_COLUMNS.index("evidence"), SCORE_COLUMNS.index("computed_at")
+STAGED_EVIDENCE = _EVIDENCE
+"""Where a staged row holds its evidence (JSON text)."""
 
 
-@functools.cache
-def _staged_statements(dialect: str) -> tuple[str, str]:
-    """SQLite's score upsert and history insert over one staged row each: they take
-    the same tuple (``_STAGED``'s columns; the upsert its first ``len(_SCORES.c)``)
-    and pick their columns by number."""
-    number = {column: f"?{k}" for k, column in enumerate(_STAGED, start=1)}
-    score_columns = [c.name for c in _SCORES.c]
-    assert tuple(score_columns) == _STAGED[: len(score_columns)]  # what copy_scores passes
-    updates = ", ".join(f"{c} = excluded.{c}" for c in score_columns if c != "claim_id")
-    return (
-        f"INSERT INTO {_SCORES.name} ({', '.join(score_columns)}) "
-        f"VALUES ({', '.join(number[c] for c in score_columns)}) "
-        f"ON CONFLICT (claim_id) DO UPDATE SET {updates}",
-        f"INSERT INTO {_HISTORY.name} ({', '.join(_HISTORY_STAGED)}) "
-        f"VALUES ({', '.join(number[c] for c in _HISTORY_STAGED)})",
-    )
+def stage_scores(dialect: Dialect, scores: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+    """Scores (``score_values``) as the first columns of staged rows (``SCORE_COLUMNS``),
+    in claim id order, bound for the driver.
 
-
-def copy_scores(
-    session: Session,
-    scores: Sequence[Mapping[str, Any]],
-    reasons: Mapping[str, str],
-    *,
-    beliefs_version: int | None,
-    job_id: str | None = None,
-    changes: Mapping[str, list[Any]] | None = None,
-) -> None:
-    """``write_scores`` for many rows (a re-scoring job's chunk), in the session's
-    transaction.
-
-    Each score becomes one staged row (``_STAGED``'s columns, in claim id order),
-    its JSON serialised by the engine's own serialiser and its time bound as the
-    column's type binds it, which is what SQLAlchemy writes; no dict of parameters
-    and no bind processor a row. On PostgreSQL the rows go by binary ``COPY`` into
-    a temporary staging table, then into ``scores`` with one ``INSERT ... ON
-    CONFLICT DO UPDATE`` and into ``score_history`` with one ``INSERT ...
-    SELECT``; on SQLite the driver runs the score upsert and the history insert
-    over the same rows (``_staged_statements``).
+    The evidence is serialised by the engine's own serialiser and the time bound as
+    the column's type binds it, which is what SQLAlchemy writes; no dict of
+    parameters and no bind processor a row.
     """
-    if not scores:
-        return
-    changes = changes or {}
-    connection = session.connection()
-    dialect = connection.dialect
-    postgresql = dialect.name == "postgresql"
     # The engine's own serialiser (orjson), as SQLAlchemy's JSON type would use.
     dumps: Any = getattr(dialect, "_json_serializer", None) or json.dumps
-    # PostgreSQL's binary COPY takes the datetime itself; SQLite its text, as bound.
-    time_type = _SCORES.c.computed_at.type
-    bind_time = None if postgresql else time_type.dialect_impl(dialect).bind_processor(dialect)
+    bind = bind_time(dialect)
     times: dict[int, Any] = {}  # a chunk's scores share one time: bound once
     rows = []
     for s in sorted(scores, key=lambda s: s["claim_id"]):
         row = list(_SCORE_VALUES(s))
-        claim_id, computed_at = row[0], row[_COMPUTED_AT]
-        if bind_time is not None:
-            if id(computed_at) not in times:
-                times[id(computed_at)] = bind_time(computed_at)
-            row[_COMPUTED_AT] = times[id(computed_at)]
+        computed_at = row[_COMPUTED_AT]
+        if id(computed_at) not in times:
+            times[id(computed_at)] = bind(computed_at)
+        row[_COMPUTED_AT] = times[id(computed_at)]
         row[_EVIDENCE] = dumps(row[_EVIDENCE])
-        # _STAGED's columns
-        row += (
-            job_id,
-            beliefs_version,
-            reasons[claim_id],
-            dumps(changes.get(claim_id, _NO_CHANGES)),
-        )
         rows.append(tuple(row))
-    raw: Any = connection.connection.dbapi_connection
-    cursor = raw.cursor()
-    try:
-        if postgresql:
-            _copy_staged(cursor, rows)
-        else:
-            upsert, history = _staged_statements(dialect.name)
-            # The driver wants as many values as the highest number a statement names.
-            score_part = operator.itemgetter(slice(0, len(_SCORES.c)))
-            cursor.executemany(upsert, map(score_part, rows))
-            cursor.executemany(history, rows)
-    finally:
-        cursor.close()
+    return rows
 
 
-def _copy_staged(cursor: Any, rows: Sequence[tuple[Any, ...]]) -> None:
-    """PostgreSQL: ``rows`` (``_STAGED``'s columns) into the staging table by binary
-    ``COPY``, then into ``scores`` and ``score_history``."""
-    cursor.execute(
-        f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} (LIKE {_SCORES.name}, "
-        "reason varchar(32), changes json) ON COMMIT DELETE ROWS"
-    )
-    # Binary COPY: floats and times go packed rather than formatted as text,
-    # half the client's work on a row. Its types are the staging table's (as
-    # the server names them); JSON goes as its text, which is its binary form.
-    cursor.execute(
-        "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute "
-        "WHERE attrelid = %s::regclass AND attnum > 0",
-        (_STAGING,),
-    )
-    types = {name: "text" if kind == "json" else kind for name, kind in cursor.fetchall()}
-    with cursor.copy(f"COPY {_STAGING} ({', '.join(_STAGED)}) FROM STDIN (FORMAT BINARY)") as copy:
-        copy.set_types([types[c] for c in _STAGED])
-        for row in rows:
-            copy.write_row(row)
-    score_columns = ", ".join(c.name for c in _SCORES.c)
-    updates = ", ".join(f"{c.name} = EXCLUDED.{c.name}" for c in _SCORES.c if c.name != "claim_id")
-    cursor.execute(
-        f"INSERT INTO {_SCORES.name} ({score_columns}) "
-        f"SELECT {score_columns} FROM {_STAGING} ORDER BY claim_id "
-        f"ON CONFLICT (claim_id) DO UPDATE SET {updates}"
-    )
-    listed = ", ".join(_HISTORY_STAGED)
-    cursor.execute(
-        f"INSERT INTO {_HISTORY.name} ({listed}) SELECT {listed} FROM {_STAGING} ORDER BY claim_id"
-    )
+def bind_time(dialect: Dialect) -> Callable[[datetime], Any]:
+    """A time as the driver is given it for a time column (``UTCDateTime``): the text
+    SQLite stores, the datetime itself for PostgreSQL (whose binary ``COPY`` packs it)."""
+    process = _SCORES.c.computed_at.type.dialect_impl(dialect).bind_processor(dialect)
+    return process or _unchanged
+
+
+def _unchanged(value: datetime) -> datetime:
+    return value
+
+
+@functools.cache
+def staged_writes(dialect: str) -> dict[str, str]:
+    """The SQL that writes staged rows (``_STAGED``'s columns) into ``scores`` and
+    ``score_history``, by step: SQL alone, run by the driver in a process that loads
+    neither SQLAlchemy nor the models (``service.jobs.score_writer``).
+
+    SQLite: ``scores``, the score upsert over a row's first ``len(_SCORES.c)``
+    values, and ``history``, the history insert over the whole row, each picking
+    its columns by number. PostgreSQL: ``staging`` creates the staging table,
+    ``types`` reads its column types in ``_STAGED``'s order, ``copy`` fills it by binary
+    ``COPY`` (floats and times packed rather than formatted as text, half the
+    client's work on a row), then ``scores`` (one ``INSERT ... ON CONFLICT DO
+    UPDATE``) and ``history`` (one ``INSERT ... SELECT``) move its rows.
+    """
+    score_columns = [c.name for c in _SCORES.c]
+    assert tuple(score_columns) == _STAGED[: len(score_columns)]  # a staged row starts a score's
+    updates = [f"{c} = excluded.{c}" for c in score_columns if c != "claim_id"]
+    if dialect == "postgresql":
+        listed, history = ", ".join(score_columns), ", ".join(_HISTORY_STAGED)
+        return {
+            "staging": f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} (LIKE {_SCORES.name}, "
+            "reason varchar(32), changes json) ON COMMIT DELETE ROWS",
+            "types": "SELECT format_type(a.atttypid, NULL) "
+            f"FROM unnest(ARRAY[{', '.join(repr(c) for c in _STAGED)}]) WITH ORDINALITY s(name, k) "
+            f"JOIN pg_attribute a ON a.attrelid = '{_STAGING}'::regclass AND a.attname = s.name "
+            "ORDER BY s.k",
+            "copy": f"COPY {_STAGING} ({', '.join(_STAGED)}) FROM STDIN (FORMAT BINARY)",
+            "scores": f"INSERT INTO {_SCORES.name} ({listed}) "
+            f"SELECT {listed} FROM {_STAGING} ORDER BY claim_id "
+            f"ON CONFLICT (claim_id) DO UPDATE SET {', '.join(updates)}",
+            "history": f"INSERT INTO {_HISTORY.name} ({history}) "
+            f"SELECT {history} FROM {_STAGING} ORDER BY claim_id",
+        }
+    number = {column: f"?{k}" for k, column in enumerate(_STAGED, start=1)}
+    return {
+        "scores": f"INSERT INTO {_SCORES.name} ({', '.join(score_columns)}) "
+        f"VALUES ({', '.join(number[c] for c in score_columns)}) "
+        f"ON CONFLICT (claim_id) DO UPDATE SET {', '.join(updates)}",
+        "history": f"INSERT INTO {_HISTORY.name} ({', '.join(_HISTORY_STAGED)}) "
+        f"VALUES ({', '.join(number[c] for c in _HISTORY_STAGED)})",
+    }

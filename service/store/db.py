@@ -5,6 +5,7 @@ The app's engine and its per-request sessions are ``service.web.database``'s."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,6 +17,10 @@ from sqlalchemy.orm import Session
 
 # Execution option that makes a SQLite transaction take the write lock at BEGIN.
 WRITE = "credence_write"
+# Every SQLite connection's settings (the re-scoring job's writer process sets them too).
+SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON", "PRAGMA synchronous=NORMAL")
+SQLITE_TIMEOUT = 30
+"""Seconds a SQLite writer waits for the write lock."""
 
 
 def _json_dumps(value: Any) -> str:
@@ -43,7 +48,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url,
-            connect_args={"timeout": 30},
+            connect_args={"timeout": SQLITE_TIMEOUT},
             json_serializer=_json_dumps,
             json_deserializer=orjson.loads,
             **kwargs,
@@ -53,9 +58,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            for pragma in SQLITE_PRAGMAS:
+                cursor.execute(pragma)
             cursor.close()
 
         @event.listens_for(engine, "begin")
@@ -71,6 +75,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         json_deserializer=orjson.loads,
         **kwargs,
     )
+
+
+def sqlite_file(engine: Engine) -> str | None:
+    """The absolute path of a SQLite engine's database file; None when it is in memory
+    (which no other process can open)."""
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file::memory:"):
+        return None
+    return os.path.abspath(database)
 
 
 def writer(engine: Engine) -> Engine:

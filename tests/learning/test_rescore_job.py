@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.jobs.lock import job_lock
-from service.jobs.rescore import DEAD_JOB_ERROR, JobRunning, claim_job, largest_changes
+from service.jobs.rescore import DEAD_JOB_ERROR, JobRunning, claim_job
+from service.jobs.score_writer import largest_changes
 from service.store.models import Job, ScoreHistory, SourceReliability
 from tests.learning.common import (
     app_state,
