@@ -5,8 +5,8 @@ by bulk insert (SQLite ``executemany``, PostgreSQL ``COPY``), then runs
 ``credence rescore`` twice in a fresh process each: once on the store as
 imported (every score stale), once more with nothing changed. Reports the time
 of each run split into read, fit, score and write, the peak memory of the job's
-process, and how many rows the second run wrote. SQLite in a temporary file;
-PostgreSQL in a database of its own, created and dropped here (URL from
+process and its score writer together, and how many rows the second run wrote.
+SQLite in a temporary file; PostgreSQL in a database of its own, created and dropped here (URL from
 ``CREDENCE_BENCH_POSTGRES_URL``, default the local server of ``make test``).
 
 Beside them (``--dask``, on by default) the first job runs once more on a copy
@@ -19,6 +19,7 @@ Results go to ``bench/results/rescore.md``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
@@ -196,17 +197,32 @@ class Run:
     """The 1-minute load average as the job ended."""
 
 
-def _vm_hwm_kib(status: str) -> int:
-    """The peak resident set (KiB) in the text of a ``/proc/<pid>/status``."""
+def _status_kib(status: str, field: str) -> int:
+    """A size (KiB) in the text of a ``/proc/<pid>/status``: ``VmHWM``, ``VmRSS``."""
     for line in status.splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1])
     return 0
 
 
-class _PeakWatch(threading.Thread):
-    """A process's peak resident set (VmHWM, KiB), read until it ends.
+def _children(pid: int) -> list[int]:
+    """The processes ``pid`` started (from any of its threads) and theirs, from /proc."""
+    found: list[int] = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            found += map(int, (task / "children").read_text().split())
+    except OSError:
+        return []  # ended meanwhile
+    return found + [grandchild for child in found for grandchild in _children(child)]
 
+
+class _PeakWatch(threading.Thread):
+    """The peak memory of a job and the processes it starts (its score writer), KiB,
+    read until the job ends.
+
+    ``kib`` is the larger of the job process's own peak (VmHWM, exact) and the
+    largest sum of the job's and its children's resident sets seen at one moment
+    (VmRSS, read every 20 ms): what the job needs of the machine at once.
     Not ``ru_maxrss``: Linux records the parent's peak into a child's at its
     exec, so a child of this process (which holds the whole generated store)
     would report at least this process's size.
@@ -214,16 +230,20 @@ class _PeakWatch(threading.Thread):
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
-        self.path = Path(f"/proc/{pid}/status")
+        self.pid = pid
         self.kib = 0
 
     def run(self) -> None:
         while True:
             try:
-                status = self.path.read_text()
+                status = Path(f"/proc/{self.pid}/status").read_text()
             except OSError:
                 return  # reaped: the last reading stands
-            self.kib = max(self.kib, _vm_hwm_kib(status))
+            together = _status_kib(status, "VmRSS")
+            for child in _children(self.pid):
+                with contextlib.suppress(OSError):  # ended meanwhile
+                    together += _status_kib(Path(f"/proc/{child}/status").read_text(), "VmRSS")
+            self.kib = max(self.kib, _status_kib(status, "VmHWM"), together)
             if "State:\tZ" in status:
                 return
             time.sleep(0.02)
@@ -354,7 +374,7 @@ def run_on_cluster(url: str) -> ClusterRun:
 
 def _peak_rss_mb() -> float:
     """A worker's own peak resident set (VmHWM), in MB."""
-    return _vm_hwm_kib(Path("/proc/self/status").read_text()) / 1024
+    return _status_kib(Path("/proc/self/status").read_text(), "VmHWM") / 1024
 
 
 def agreement(url: str, other: str) -> dict[str, float]:
@@ -427,10 +447,10 @@ def cluster_report(result: dict[str, Any]) -> str:
             "",
             "The same store as loaded, the same command with `--dask` on a LocalCluster of "
             "two worker processes of one thread each, on this machine: the fit's EM and the "
-            "scoring run on the workers; reading, selection and writing stay in the job's "
-            "process (*peak MB* is that process's). *First fit* is the chosen structure's "
-            "fit on the whole store before the relay passes (the learner's `seconds.fit`), "
-            "and *ms an iteration* that over its EM iterations.",
+            "scoring run on the workers; reading and selection stay in the job's process and "
+            "writing in its score writer (*peak MB* is those two's at once). *First fit* is "
+            "the chosen structure's fit on the whole store before the relay passes (the "
+            "learner's `seconds.fit`), and *ms an iteration* that over its EM iterations.",
             "",
             table(
                 [
@@ -471,6 +491,7 @@ def report(results: Sequence[dict[str, Any]], store: Store, command: str) -> str
                     f"{t['fit']:.1f}",
                     f"{t.get('score', 0.0):.1f}",
                     f"{t['write']:.1f}",
+                    f"{t.get('writer', 0.0):.1f}",
                     f"{run.max_rss_mb:.0f}",
                     f"{run.load:.1f}",
                     run.stats["claims_rescored"],
@@ -501,8 +522,12 @@ def report(results: Sequence[dict[str, Any]], store: Store, command: str) -> str
             "scores of an older model, so the first job rescores every claim.",
             "",
             "Each job is `credence rescore --chunk-size 4000` in a fresh process; *wall* "
-            "includes its start-up, *job* is the job's own total. Times in seconds; peak "
-            "memory is the job process's peak resident set (VmHWM, read while it runs); "
+            "includes its start-up, *job* is the job's own total; *writer* is the busy time "
+            "of its score writer, a process of its own that writes chunk k while the job "
+            "scores chunk k + 1 (inside *score* and *write*, not added to them). Times in "
+            "seconds; *peak MB* is the most memory the job's process and its writer held at "
+            "once (their resident sets summed, read every 20 ms while it runs, or the job's "
+            "own VmHWM where larger); "
             "*rows written* counts score rows (each with its history row) and "
             "learned-reliability rows.",
             "",
@@ -516,6 +541,7 @@ def report(results: Sequence[dict[str, Any]], store: Store, command: str) -> str
                     "fit",
                     "score",
                     "write",
+                    "writer",
                     "peak MB",
                     "load",
                     "claims rescored",

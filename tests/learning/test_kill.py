@@ -41,6 +41,23 @@ def _cli_env(database_url: str, catalogue_file: Path) -> dict[str, str]:
     }
 
 
+def _children(pid: int) -> list[int]:
+    """The processes ``pid`` started (any of its threads), from /proc."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` is a live process (not gone, not a zombie waiting to be reaped)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "State:\tZ" not in status
+
+
 def _running_job(app: Flask) -> tuple[str, dict[str, Any]] | None:
     with engine_of(app).connect() as connection:
         row = connection.execute(select(Job.id, Job.stats).where(Job.status == "running")).first()
@@ -77,8 +94,15 @@ def test_kill_mid_job(
             break
         time.sleep(0.005)
     assert job_id is not None, f"the job ended before it could be killed: {log.read_text()}"
+    writers = _children(job.pid)
+    assert writers, "the job writes its scores through a writer process"
     os.kill(job.pid, signal.SIGKILL)
     job.wait()
+    # Its writer dies with it: a writer that went on would write a dead job's chunks.
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in writers) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not any(_alive(pid) for pid in writers)
 
     with Session(engine_of(app)) as session:
         stored_job = session.get(Job, job_id)
