@@ -234,6 +234,10 @@ class _PeakWatch(threading.Thread):
         self.kib = 0
 
     def run(self) -> None:
+        try:
+            command = Path(f"/proc/{self.pid}/cmdline").read_bytes()
+        except OSError:
+            return
         while True:
             try:
                 status = Path(f"/proc/{self.pid}/status").read_text()
@@ -242,7 +246,10 @@ class _PeakWatch(threading.Thread):
             together = _status_kib(status, "VmRSS")
             for child in _children(self.pid):
                 with contextlib.suppress(OSError):  # ended meanwhile
-                    together += _status_kib(Path(f"/proc/{child}/status").read_text(), "VmRSS")
+                    # A child not yet past its exec shares the job's pages (vfork):
+                    # its resident set is the job's, counted already.
+                    if Path(f"/proc/{child}/cmdline").read_bytes() != command:
+                        together += _status_kib(Path(f"/proc/{child}/status").read_text(), "VmRSS")
             self.kib = max(self.kib, _status_kib(status, "VmHWM"), together)
             if "State:\tZ" in status:
                 return
