@@ -807,9 +807,9 @@ _STAGED = (*SCORE_COLUMNS, "job_id", "reliabilities_version", "reason", "changes
 _HISTORY_STAGED = ("claim_id", *_HISTORY_COLUMNS, "reason", "job_id", "changes")
 # A score's values in SCORE_COLUMNS' order, the first of _STAGED's columns.
 _SCORE_VALUES = operator.itemgetter(*SCORE_COLUMNS)
-_EVIDENCE, _COMPUTED_AT = SCORE_COLUMNS.index("evidence"), SCORE_COLUMNS.index("computed_at")
-STAGED_EVIDENCE = _EVIDENCE
+STAGED_EVIDENCE = SCORE_COLUMNS.index("evidence")
 """Where a staged row holds its evidence (JSON text)."""
+_COMPUTED_AT = SCORE_COLUMNS.index("computed_at")
 
 
 def stage_scores(dialect: Dialect, scores: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
@@ -831,7 +831,7 @@ def stage_scores(dialect: Dialect, scores: Sequence[Mapping[str, Any]]) -> list[
         if id(computed_at) not in times:
             times[id(computed_at)] = bind(computed_at)
         row[_COMPUTED_AT] = times[id(computed_at)]
-        row[_EVIDENCE] = dumps(row[_EVIDENCE])
+        row[STAGED_EVIDENCE] = dumps(row[STAGED_EVIDENCE])
         rows.append(tuple(row))
     return rows
 
