@@ -92,7 +92,6 @@ def _operation_test(
 
     @hypothesis.settings(
         max_examples=EXAMPLES,
-        deadline=None,
         database=None,
         derandomize=True,
         phases=[Phase.explicit, Phase.generate],

@@ -69,7 +69,7 @@ def reliability(sources: dict[str, SourceBelief], name: str) -> float:
     return (known.belief if known else ScoringParams().unknown_source).mean
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(
     st.lists(attributions, min_size=1, max_size=4).map(tuple),
     st.floats(10.0, 1e5),
@@ -97,7 +97,7 @@ def test_a_more_reliable_figure_outside_the_tolerance_never_raises_confidence(
     assert after.scores[0].confidence <= before.scores[0].confidence + 1e-3
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(answers, source_maps, st.floats(-3.0, 3.0))
 def test_moving_every_figure_by_a_factor_moves_the_estimate_by_that_factor(answers, sources, power):
     factor = 10.0**power
@@ -120,7 +120,7 @@ def test_moving_every_figure_by_a_factor_moves_the_estimate_by_that_factor(answe
         assert t.confidence == pytest.approx(s.confidence, abs=1e-7)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(
     beliefs,
     beliefs,
@@ -152,7 +152,7 @@ def test_an_echo_does_not_tighten_the_interval_as_an_independent_figure_does(
     assert echo >= independent - 1e-9
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(answers, source_maps)
 def test_the_interval_contains_the_median_and_scores_are_probabilities(answers, sources):
     result = score(answers, sources)
@@ -165,7 +165,7 @@ def test_the_interval_contains_the_median_and_scores_are_probabilities(answers, 
         assert 0 <= s.interval[0] <= s.confidence <= s.interval[1] <= 1
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 @given(answers, source_maps, st.floats(-1e4, 1e4))
 def test_on_a_linear_scale_shifting_every_figure_shifts_the_estimate(answers, sources, shift):
     linear = NumericQuestion("q", "linear", tolerance=5.0)

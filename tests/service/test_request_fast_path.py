@@ -143,7 +143,7 @@ bodies: st.SearchStrategy[Any] = st.one_of(
 )
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
 @given(body=bodies)
 def test_fast_path_agrees_with_marshmallow(app_context: Flask, body: Any) -> None:
     for schema in SCHEMAS:
