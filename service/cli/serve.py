@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from service.cli.common import app_context, settings
+from service.store.checkpoints import checkpoint_in_background
 from service.store.db import make_engine
 from service.store.models import ApiKey
 from service.web.auth import is_loopback
@@ -65,6 +66,7 @@ class _Gunicorn(BaseApplication):
         # requests allocate is still collected.
         gc.collect()
         gc.freeze()
+        checkpoint_in_background(app.extensions["credence.engine"])
         return app
 
 
