@@ -43,7 +43,7 @@ def checkpoint_in_background(engine: Engine) -> threading.Thread | None:
     Call it in the process that serves, once its app is built: the engine's pool is
     emptied so that every connection it opens from now on has the raised threshold.
     """
-    database = sqlite_file(engine) if engine.dialect.name == "sqlite" else None
+    database = sqlite_file(engine)
     if database is None:
         return None
 

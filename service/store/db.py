@@ -79,7 +79,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 def sqlite_file(engine: Engine) -> str | None:
     """The absolute path of a SQLite engine's database file; None when it is in memory
-    (which no other process can open)."""
+    (which no other process can open) or the engine is not on SQLite."""
+    if engine.dialect.name != "sqlite":
+        return None
     database = engine.url.database
     if not database or database == ":memory:" or database.startswith("file::memory:"):
         return None
