@@ -1,20 +1,34 @@
 """The shared arithmetic's fast paths agree with the plain definitions."""
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from scoring.evidence import exclusive_posterior, logit, noisy_or, segment_sum
 
 
-def test_segment_sum_matches_add_at() -> None:
+def test_segment_sum_adds_each_segments_rows_in_their_order_to_the_bit() -> None:
     rng = np.random.default_rng(1)
-    values = rng.random((40, 7))
-    index = rng.integers(0, 9, 40)
+    values = rng.normal(0, 1e6, (400, 7))
+    index = rng.integers(0, 9, 400).astype(np.int32)  # the fit's narrow row indices
     expected = np.zeros((10, 7))
-    np.add.at(expected, index, values)
-    assert np.allclose(segment_sum(values, index, 10), expected)
-    assert np.allclose(segment_sum(values[:, 0], index, 10), expected[:, 0])
+    for row, segment in zip(values, index.tolist(), strict=True):
+        expected[segment] += row
+    assert np.array_equal(segment_sum(values, index, 10), expected)
+    assert np.array_equal(segment_sum(values[:, 0], index, 10), expected[:, 0])
+    # And as np.bincount, which it replaced, sums one column.
+    assert np.array_equal(
+        segment_sum(values[:, 0], index, 10), np.bincount(index, values[:, 0], 10)
+    )
+
+
+def test_segment_sum_keeps_bincounts_bounds() -> None:
+    """An index past ``n_segments`` lengthens the sums; a negative one is an error."""
+    assert segment_sum([1.0, 2.0], [0, 3], 2).tolist() == [1.0, 0.0, 0.0, 2.0]
+    assert segment_sum([], [], 3).tolist() == [0.0, 0.0, 0.0]
+    with pytest.raises(ValueError, match=">= 0"):
+        segment_sum([1.0], [-1], 2)
 
 
 def test_exclusive_posterior_matches_the_formula_in_2d() -> None:
