@@ -123,8 +123,12 @@ def noisy_or(probability: ArrayLike, group: ArrayLike, n_groups: int) -> FloatAr
 
 def design_effect(k: ArrayLike, rho: ArrayLike) -> FloatArray:
     """Factor by which each of k correlated reports counts: n_eff / k = 1 / (1 + (k - 1) rho)."""
-    k = np.asarray(k, dtype=float)
-    return 1.0 / (1.0 + np.maximum(k - 1.0, 0.0) * np.asarray(rho, dtype=float))
+    # In place on one new array: over a store's rows each temporary is a column's size.
+    factor = np.subtract(k, 1.0, dtype=float)
+    np.maximum(factor, 0.0, out=factor)
+    factor *= rho
+    factor += 1.0
+    return np.reciprocal(factor, out=factor)
 
 
 def saturate(log_odds: ArrayLike, cap: float) -> FloatArray:
@@ -274,5 +278,6 @@ def cluster_design_effect(
     ndarray, shape (m,)
     """
     c = np.asarray(cluster, dtype=np.intp)
-    k = np.bincount(c, weights=np.asarray(count, dtype=float), minlength=n_clusters)
-    return design_effect(k[c], rho)
+    # Each row's cluster size, the clusters' own array let go at once.
+    k = np.bincount(c, weights=np.asarray(count, dtype=float), minlength=n_clusters)[c]
+    return design_effect(k, rho)

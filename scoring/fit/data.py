@@ -17,6 +17,8 @@ IndexArray = np.ndarray[tuple[int], np.dtype[np.signedinteger[Any]]]
 _ROW_FIELDS = ("claim", "source", "sign", "fidelity", "weight_scale", "age_days")
 _CLAIM_FIELDS = ("question", "claim_prior", "outcome", "claim_class")
 _SOURCE_FIELDS = ("prior_alpha", "prior_beta", "source_group")
+# A finite value is at most this (float32's largest is less).
+_LARGEST = float(np.finfo(np.float64).max)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -127,16 +129,16 @@ class FitData:
             "claim": _in_range(self.claim, self.n_claims),
             "source": _in_range(self.source, self.n_sources),
             "question": _in_range(self.question, self.n_questions),
-            "claim_class": bool((self.claim_class >= 0).all()),
-            "source_group": bool((self.source_group >= -1).all()),
-            "sign": ((self.sign >= -1) & (self.sign <= 1)).all(),
-            "fidelity": ((self.fidelity >= 0) & (self.fidelity <= 1)).all(),
-            "weight_scale": (self.weight_scale >= 0).all() and np.isfinite(self.weight_scale).all(),
-            "age_days": (self.age_days >= 0).all() and np.isfinite(self.age_days).all(),
-            "claim_prior": ((self.claim_prior > 0) & (self.claim_prior < 1)).all(),
+            "claim_class": _in_bounds(self.claim_class, 0, np.inf),
+            "source_group": _in_bounds(self.source_group, -1, np.inf),
+            "sign": _in_bounds(self.sign, -1, 1),
+            "fidelity": _in_bounds(self.fidelity, 0, 1),
+            "weight_scale": _in_bounds(self.weight_scale, 0, _LARGEST),
+            "age_days": _in_bounds(self.age_days, 0, _LARGEST),
+            "claim_prior": _in_bounds(self.claim_prior, 0, 1, closed=False),
             "outcome": (np.isnan(self.outcome) | np.isin(self.outcome, (0.0, 1.0))).all(),
-            "prior_alpha": (self.prior_alpha > 0).all() and np.isfinite(self.prior_alpha).all(),
-            "prior_beta": (self.prior_beta > 0).all() and np.isfinite(self.prior_beta).all(),
+            "prior_alpha": _in_bounds(self.prior_alpha, 0, np.inf, closed=False),
+            "prior_beta": _in_bounds(self.prior_beta, 0, np.inf, closed=False),
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -295,3 +297,20 @@ def _frozen(value: ArrayLike, dtype: type[Any]) -> np.ndarray[tuple[int], np.dty
 
 def _in_range(index: IntArray, n: int) -> bool:
     return bool(index.size == 0 or (index.min() >= 0 and index.max() < n))
+
+
+def _in_bounds(
+    values: np.ndarray[Any, Any], low: float, high: float, *, closed: bool = True
+) -> bool:
+    """Whether every value lies in [low, high] (``closed``) or (low, high).
+
+    Judged by the extremes, which are NaN when any value is: no temporary as large
+    as the array, whose rows are most of a fit's memory.
+    """
+    if values.size == 0:
+        return True
+    # As Python floats: against a float32 array numpy would cast the bound to float32.
+    lowest, highest = float(values.min()), float(values.max())
+    if closed:
+        return bool(low <= lowest and highest <= high)
+    return bool(low < lowest and highest < high)

@@ -155,7 +155,6 @@ class Layout:
     def _mass(self) -> FloatArray:
         """Each row's ``mass``, shape (n_rows,)."""
         data = self.data
-        weight = np.where(self.known, 1.0, self.unresolved_weight) * ~self.alone
         # In place, factor by factor in the formula's order: a store's rows are most
         # of a fit's memory, and a temporary of each is as large as the result.
         mass = np.abs(data.sign, dtype=float)
@@ -165,7 +164,9 @@ class Layout:
             decay = np.negative(data.age_days, dtype=float)
             decay /= self.half_life_days
             mass *= np.exp2(decay, out=decay)
-        mass *= weight
+            del decay
+        np.multiply(mass, self.unresolved_weight, out=mass, where=~self.known)
+        mass[self.alone] = 0.0
         return mass
 
     def without_mass(self) -> Layout:

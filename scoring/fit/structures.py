@@ -120,7 +120,6 @@ class OneCoin:
         "weight_",
         "_own",
         "_shared",
-        "_signed_mass",
         "_signed_scale",
         "_pick_scale",
         "_pick_offset",
@@ -244,10 +243,6 @@ class OneCoin:
             served = data.n_rows - formula_rows.size
             if served >= max(formula_rows.size, data.n_sources):
                 self._formula_rows = formula_rows
-        # The previous fit's goes first, and the new one is made in place.
-        self._signed_mass = NO_ROWS
-        self._signed_mass = layout.mass.copy()
-        np.negative(self._signed_mass, out=self._signed_mass, where=~support)
         n = data.n_sources
         refuting = np.where(support, 0.0, layout.mass)
         self._refuting_mass = segment_sum(refuting, data.source, n)
@@ -401,9 +396,11 @@ class OneCoin:
         (n_classes,): each class's expected true claims and "none of them".
         """
         data = layout.data
-        # A support is right when its claim is true, a refutation when it is not.
+        # A support is right when its claim is true, a refutation when it is not
+        # (signed here, not kept signed: a row's mass is 8 bytes, its stance's test 1).
         own = layout.at_rows(posterior)
-        own *= self._signed_mass
+        own *= layout.mass
+        np.negative(own, out=own, where=data.sign < 0)
         statistics = {
             "hits": self._refuting_mass + segment_sum(own, data.source, data.n_sources),
             "total": self._total_mass,

@@ -291,6 +291,12 @@ def test_restricting_to_questions_renumbers_claims_and_rows() -> None:
         ({"sign": [1.0, np.nan]}, "sign"),
         ({"sign": np.array([1, -128], dtype=np.int8)}, "sign"),
         ({"fidelity": [1.0, 1.5]}, "fidelity"),
+        ({"fidelity": [1.0, np.nan]}, "fidelity"),
+        ({"weight_scale": [1.0, np.inf]}, "weight_scale"),
+        # Against the largest float64, which a float32 bound would round to inf.
+        ({"age_days": np.array([0.0, np.inf], dtype=np.float32)}, "age_days"),
+        ({"claim_class": [0, -1]}, "claim_class"),
+        ({"prior_beta": [1.0, np.inf]}, "prior_beta"),
         ({"claim_prior": [0.0, 0.5]}, "claim_prior"),
         ({"outcome": [2.0, np.nan]}, "outcome"),
         ({"prior_alpha": [0.0, 1.0]}, "prior_alpha"),
