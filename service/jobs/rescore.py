@@ -29,6 +29,7 @@ Safe to kill at any point and safe beside a serving API:
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
 import gc
 import logging
@@ -303,6 +304,7 @@ class _Rescore:
     def _learn_and_rescore(self, snapshot: Snapshot, started: float, mark: float) -> dict[str, Any]:
         fit = learn_reliabilities(snapshot, self.job.setup, self.job.learning, self.cluster)
         errors = learn_error_scales(snapshot, self.job.setup, self.job.learning)
+        _release_free_heap()
         mark = self.timer.add("fit", mark)
         moved_errors = self._write_error_scales(snapshot, errors)
         self.errors = {**snapshot.errors, **errors}
@@ -689,6 +691,21 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def _release_free_heap() -> None:
+    """Give the heap's free pages back to the system (glibc's ``malloc_trim``; elsewhere
+    nothing), once the fit's arrays are freed and before the score writer starts.
+
+    glibc serves an array from ``mmap`` (returned when freed) only above a threshold
+    that it raises to the size of each such array freed, up to 32 MiB. After the
+    first, a 1 M store's row arrays (~8 MB each) come from the heap, and their pages
+    stay with the job when freed: the 1 M first job, job and writer together, peaked
+    at 318 MB against 286 MB with this call (same store, one run each).
+    """
+    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
 
 
 def _differs(
