@@ -126,9 +126,9 @@ class FitData:
             if len(set(sizes.values())) > 1:
                 raise ValueError(f"arrays of one kind differ in length: {sizes}")
         checks = {
-            "claim": _in_range(self.claim, self.n_claims),
-            "source": _in_range(self.source, self.n_sources),
-            "question": _in_range(self.question, self.n_questions),
+            "claim": _in_bounds(self.claim, 0, self.n_claims - 1),
+            "source": _in_bounds(self.source, 0, self.n_sources - 1),
+            "question": _in_bounds(self.question, 0, self.n_questions - 1),
             "claim_class": _in_bounds(self.claim_class, 0, np.inf),
             "source_group": _in_bounds(self.source_group, -1, np.inf),
             "sign": _in_bounds(self.sign, -1, 1),
@@ -293,10 +293,6 @@ def _frozen(value: ArrayLike, dtype: type[Any]) -> np.ndarray[tuple[int], np.dty
     copy: np.ndarray[tuple[int], np.dtype[Any]] = np.array(value, dtype=dtype)
     copy.flags.writeable = False
     return copy
-
-
-def _in_range(index: IntArray, n: int) -> bool:
-    return bool(index.size == 0 or (index.min() >= 0 and index.max() < n))
 
 
 def _in_bounds(
