@@ -92,6 +92,7 @@ from service.store.models import (
     Base,
     Job,
     LearnedModelRow,
+    Score,
     SourceReliability,
     utcnow,
 )
@@ -561,27 +562,40 @@ class _Rescore:
         """``score_values`` of the chunk's open claims whose new ``scores`` moved, by position.
 
         A score whose figures stayed but whose summary changed (a source renamed)
-        moved too (the snapshot holds each stored summary's hash).
+        moved too: those scores' stored summaries are read now, not in the snapshot.
+        A score rewritten since the snapshot may be read newer here; the writer
+        skips such a claim anyway.
         """
         started = time.perf_counter()
         tolerance = self.job.learning.rescore_min_change
         is_open = snapshot.is_open
         stored = snapshot.scores
-        moved = [
-            k
-            for k, i in enumerate(chunk)
-            if is_open[i]
-            and (
-                _differs(stored, i, scores, k, tolerance)
-                or stored.summary_hash[i] != hash(scores.summary[k])
-            )
-        ]
+        moved: list[int] = []
+        stayed: list[int] = []
+        for k, i in enumerate(chunk):
+            if is_open[i]:
+                (moved if _differs(stored, i, scores, k, tolerance) else stayed).append(k)
+        if stayed:
+            ids = [snapshot.ids[chunk[k]] for k in stayed]
+            summaries = self._stored_summaries(ids)
+            renamed = [
+                k
+                for k, claim_id in zip(stayed, ids, strict=True)
+                if summaries.get(claim_id) != scores.summary[k]
+            ]
+            moved = sorted(moved + renamed)
         changed = dict(
             zip([chunk[k] for k in moved], table_values(scores, moved, utcnow()), strict=True)
         )
         self.timer.add("score", started)
         self.counts["claims_rescored"] += len(chunk)
         return changed
+
+    def _stored_summaries(self, claim_ids: Sequence[str]) -> dict[str, str]:
+        """The stored summaries of the scores of ``claim_ids``, by claim id."""
+        query = select(Score.claim_id, Score.summary).where(Score.claim_id.in_(claim_ids))
+        with self.engine.connect() as connection:
+            return dict(connection.execute(query).all())
 
     def _writer_setup(self) -> dict[str, Any]:
         """What the writer process needs (``score_writer``): how to connect, the SQL of

@@ -93,9 +93,10 @@ class StoredScores:
     reliabilities_version : ndarray of int64
         The ``reliabilities`` counter value of the beliefs it was computed
         from, ``NO_VERSION`` when unknown.
-    summary_hash : ndarray of int64
-        ``hash`` of its summary (this process's string hash): a score whose
-        figures stayed but whose summary changed (a source renamed) moved.
+
+    Not its summary: read as text, a store's summaries left the heap they were
+    read on fragmented (15 MB resident through the job at 200,000 claims); the
+    job reads those it compares (``service.jobs.rescore``).
     """
 
     present: np.ndarray[tuple[int], np.dtype[np.bool_]]
@@ -107,7 +108,6 @@ class StoredScores:
     models: list[str]
     computed_at: Int64Array
     reliabilities_version: Int64Array
-    summary_hash: Int64Array
 
 
 @dataclass
@@ -354,7 +354,7 @@ def _read_claims(connection: Connection) -> _Claims:
         f"c.value{as_text}, {micros(dialect, 'c.updated_at')}, "
         "s.claim_id IS NOT NULL, s.confidence, s.low, s.high, coalesce(s.credibility, 0), "
         f"s.model, coalesce({micros(dialect, 's.computed_at')}, 0), "
-        f"coalesce(s.reliabilities_version, {NO_VERSION}), coalesce(s.summary, ''), "
+        f"coalesce(s.reliabilities_version, {NO_VERSION}), "
         f"CASE r.outcome WHEN 'confirmed' THEN 1.0{real} WHEN 'refuted' THEN 0.0{real} END, "
         f"{counted} FROM claims c LEFT JOIN scores s ON s.claim_id = c.id "
         f"LEFT JOIN resolutions r ON r.claim_id = c.id {join}ORDER BY c.id"
@@ -367,11 +367,11 @@ def _read_claims(connection: Connection) -> _Claims:
     questions: dict[str, int] = {}
     models: dict[str, int] = {}
     names: tuple[str, ...] = ("prior", "question", "updated", "present", "confidence", "low")
-    names += ("high", "credibility", "model", "computed", "version", "summary", "outcome", "count")
+    names += ("high", "credibility", "model", "computed", "version", "outcome", "count")
     parts: dict[str, list[Any]] = {name: [] for name in names}
     value: dict[int, Any] = {}
     types = ["text", "float8", "text", "text", "text", "int8", "bool", "float8", "float8"]
-    types += ["float8", "int4", "text", "int8", "int8", "text", "float8", "int8"]
+    types += ["float8", "int4", "text", "int8", "int8", "float8", "int8"]
     for batch in _batches(connection, sql, types):
         (
             cid,
@@ -388,7 +388,6 @@ def _read_claims(connection: Connection) -> _Claims:
             model,
             computed,
             basis,
-            summary,
             outcome,
             count,
         ) = zip(*batch, strict=True)
@@ -410,8 +409,6 @@ def _read_claims(connection: Connection) -> _Claims:
         parts["model"].append(_codes(model, models, np.int16))
         parts["computed"].append(np.array(computed, dtype=np.int64))
         parts["version"].append(np.array(basis, dtype=np.int64))
-        # hash("") is 0: a claim without a score hashes as before.
-        parts["summary"].append(np.fromiter(map(hash, summary), np.int64, len(summary)))
         parts["outcome"].append(np.array(outcome, dtype=float))
         parts["count"].append(np.array(count, dtype=np.int64))
 
@@ -433,7 +430,6 @@ def _read_claims(connection: Connection) -> _Claims:
             models=list(models),
             computed_at=_joined(parts, "computed", np.int64),
             reliabilities_version=_joined(parts, "version", np.int64),
-            summary_hash=_joined(parts, "summary", np.int64),
         ),
         outcome=_joined(parts, "outcome", float),
         attributions=_joined(parts, "count", np.int64),
