@@ -272,7 +272,7 @@ def run_job(url: str, *options: str, tree: str | None = None) -> Run:
     started = time.perf_counter()
     with tempfile.TemporaryFile(mode="w+") as errors:
         process = subprocess.Popen(
-            [*command, "rescore", "--chunk-size", "4000", *options],
+            [*command, "rescore", *options],
             cwd=tree,
             env=env,
             stdout=subprocess.PIPE,
@@ -528,7 +528,7 @@ def report(results: Sequence[dict[str, Any]], store: Store, command: str) -> str
             f"{len(store.attributions):,} attributions, {len(store.resolutions):,} resolutions; "
             "scores of an older model, so the first job rescores every claim.",
             "",
-            "Each job is `credence rescore --chunk-size 4000` in a fresh process; *wall* "
+            "Each job is `credence rescore` (shipped defaults) in a fresh process; *wall* "
             "includes its start-up, *job* is the job's own total; *writer* is the busy time "
             "of its score writer, a process of its own that writes chunk k while the job "
             "scores chunk k + 1 (inside *score* and *write*, not added to them). Times in "
