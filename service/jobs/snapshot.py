@@ -35,9 +35,12 @@ from scoring.strings import Strings
 from service.scoring_model import ScoringModel
 from service.store import change_counters
 from service.store import questions as question_store
-from service.store.models import Question, SourceReliability
+from service.store.models import Attribution, Claim, Question, Resolution, Score, SourceReliability
 from service.store.source_beliefs import SourceBook, SourceDefinition, read_book
+from service.store.statistics import analyze_stale
 
+# The tables of a store's rows, whose planner statistics the reads' joins depend on.
+SNAPSHOT_TABLES = tuple(m.__tablename__ for m in (Claim, Attribution, Score, Resolution))
 # Rows taken from the driver at a time: big enough to amortise each call,
 # small enough that a batch of tuples stays a few megabytes.
 BATCH_ROWS = 20_000
@@ -272,6 +275,7 @@ def read_snapshot(
     now: datetime,
 ) -> Snapshot:
     """Read every claim, attribution, resolution, score and source in one snapshot."""
+    analyze_stale(engine, SNAPSHOT_TABLES)
     with _read_transaction(engine) as connection, connection.begin():
         book = read_book(connection, catalogue, setup)
         version = change_counters.read_all(connection).get(change_counters.RELIABILITIES, 0)

@@ -10,13 +10,15 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, selectinload
 
 from scoring.claims import STANCE_SIGN
 from service.jobs import snapshot as snapshot_module
 from service.jobs.snapshot import read_snapshot
+from service.store.db import make_engine
 from service.store.models import Claim, Resolution, Score
+from service.store.statistics import analyze_stale
 from tests.learning.common import app_state, engine_of, post_claims, resolve_directly
 
 
@@ -151,3 +153,31 @@ def test_a_column_read_as_another_type_than_named_is_refused(app: Flask) -> None
                 connection, "SELECT CAST(1.5 AS DOUBLE PRECISION), 'a'", ["float8", "text"]
             )
         ) == [[(1.5, "a")]]
+
+
+def test_a_table_the_planner_has_no_statistics_of_is_analyzed_once(database_url: str) -> None:
+    engine = make_engine(database_url)
+    if engine.dialect.name != "postgresql":
+        assert analyze_stale(engine, ["claims"]) == []
+        return
+    # A table of its own, which autovacuum leaves alone: nothing else analyzes it.
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "CREATE TABLE planner_probe (k integer) WITH (autovacuum_enabled = false)"
+        )
+        connection.exec_driver_sql("INSERT INTO planner_probe SELECT generate_series(1, 500)")
+    try:
+        assert analyze_stale(engine, ["planner_probe"]) == ["planner_probe"]
+        assert analyze_stale(engine, ["planner_probe"]) == []
+        with engine.connect() as connection:
+            sampled = connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stats "
+                    "WHERE schemaname = current_schema() AND tablename = 'planner_probe'"
+                )
+            ).scalar()
+        assert sampled == 1
+    finally:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DROP TABLE planner_probe")
+        engine.dispose()
