@@ -197,6 +197,12 @@ class _Writer:
             import psycopg
 
             self.connection: Any = psycopg.connect(setup["conninfo"])
+            # A chunk's commit does not wait for its WAL to reach the disk: the job
+            # marks itself succeeded with a commit that does, after the last chunk,
+            # and flushing the log to it flushes every chunk's commit before it. A
+            # server crash before then fails the job, and the next one rescores
+            # whatever scores it lost (they are still the old model's).
+            self.connection.execute("SET synchronous_commit = off")
             # The staging table lives as long as the connection; its column types
             # tell the binary COPY how to pack each value (JSON goes as text).
             self.connection.execute(self.statements["staging"])
