@@ -12,8 +12,9 @@ per second in that bench (4,445 to 4,596 in four runs without, 4,934 to 5,244 in
 six with; p50 latency 342 -> 313 ms).
 
 The worker's connections keep checkpointing themselves past ``VALVE_PAGES``, so
-that the log stays bounded should the thread fall behind; other processes (the
-CLI, a re-scoring job) keep SQLite's default.
+that the log stays bounded should the thread fall behind. A re-scoring job's score
+writer checkpoints past ``VALVE_PAGES`` too (each of its chunks would otherwise
+checkpoint); the CLI's other commands keep SQLite's default.
 """
 
 from __future__ import annotations
