@@ -610,10 +610,10 @@ class _Rescore:
             database = sqlite_file(self.engine)
             if database is None:
                 raise ValueError("a re-scoring job needs a database file: its writer is a process")
-            # A chunk's commit took the log past SQLite's 1,000 pages and checkpointed
-            # it, syncing the file, nearly every chunk (42 of the writer's 82 s at 10 M
-            # attributions); past VALVE_PAGES, as a served worker's, it checkpoints
-            # every ten chunks or so (writer 82 -> 66 s).
+            # With SQLite's default (1,000 pages) nearly every chunk's commit took the
+            # log past it and checkpointed, syncing the file: at 10 M attributions 42 s
+            # of the writer's ~100 s under cProfile. Past VALVE_PAGES, as a served
+            # worker's, it checkpoints every ten chunks or so (writer busy 82 -> 66 s).
             pragmas = (*SQLITE_PRAGMAS, f"PRAGMA wal_autocheckpoint = {VALVE_PAGES}")
             connect = {"database": database, "pragmas": pragmas, "timeout": SQLITE_TIMEOUT}
         return {
