@@ -79,6 +79,7 @@ from service.store.claims import (
     bind_time,
     stage_scores,
     staged_writes,
+    stored_score_column,
     table_values,
 )
 from service.store.db import (
@@ -93,7 +94,6 @@ from service.store.models import (
     Base,
     Job,
     LearnedModelRow,
-    Score,
     SourceReliability,
     utcnow,
 )
@@ -578,7 +578,8 @@ class _Rescore:
                 (moved if _differs(stored, i, scores, k, tolerance) else stayed).append(k)
         if stayed:
             ids = [snapshot.ids[chunk[k]] for k in stayed]
-            summaries = self._stored_summaries(ids)
+            with self.engine.connect() as connection:
+                summaries = stored_score_column(connection, ids, "summary")
             renamed = [
                 k
                 for k, claim_id in zip(stayed, ids, strict=True)
@@ -591,12 +592,6 @@ class _Rescore:
         self.timer.add("score", started)
         self.counts["claims_rescored"] += len(chunk)
         return changed
-
-    def _stored_summaries(self, claim_ids: Sequence[str]) -> dict[str, str]:
-        """The stored summaries of the scores of ``claim_ids``, by claim id."""
-        query = select(Score.claim_id, Score.summary).where(Score.claim_id.in_(claim_ids))
-        with self.engine.connect() as connection:
-            return dict(connection.execute(query).all())
 
     def _writer_setup(self) -> dict[str, Any]:
         """What the writer process needs (``score_writer``): how to connect, the SQL of

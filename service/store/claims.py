@@ -46,7 +46,7 @@ from sqlalchemy import (
     literal_column,
     select,
 )
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session, selectinload
 
 import scoring
@@ -549,7 +549,7 @@ def _score_with_siblings(
                 if status != "open":
                     resolved.add(claim_id)
     siblings = stored_claims(session, sibling_ids)
-    before = _stored_confidences(session, sibling_ids)
+    before = stored_score_column(session, sibling_ids, "confidence")
     scores = question_store.score_question(
         session, scorer, beliefs, [*targets, *(siblings[i] for i in sibling_ids)]
     ).scores
@@ -609,17 +609,14 @@ def question_sizes(session: Session, questions: Sequence[str]) -> dict[str, int]
     return sizes
 
 
-def _stored_confidences(session: Session, ids: Sequence[str]) -> dict[str, float]:
-    found: dict[str, float] = {}
+def stored_score_column(
+    executor: Session | Connection, ids: Sequence[str], column: str
+) -> dict[str, Any]:
+    """``column`` of the stored scores of those of ``ids`` that have one, by claim id."""
+    found: dict[str, Any] = {}
     for chunk in slices(ids, _IDS_PER_QUERY):
-        found.update(
-            (claim_id, confidence)
-            for claim_id, confidence in session.execute(
-                select(_SCORES.c.claim_id, _SCORES.c.confidence).where(
-                    _SCORES.c.claim_id.in_(chunk)
-                )
-            )
-        )
+        query = select(_SCORES.c.claim_id, _SCORES.c[column]).where(_SCORES.c.claim_id.in_(chunk))
+        found.update(executor.execute(query).all())
     return found
 
 
