@@ -27,6 +27,7 @@ import functools
 import json
 import operator
 import secrets
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -245,7 +246,15 @@ def change_fields(key: tuple[Any, ...]) -> dict[str, Any]:
 
 
 def new_claim_id() -> str:
-    return f"c-{secrets.token_hex(8)}"
+    """A new claim's id: its creation time (milliseconds, 12 hex digits), then 64 random bits.
+
+    Time first, as UUIDv7 does, so that new claims go to the end of every index
+    keyed by claim id: random ids land on random pages of each, so that a request's
+    claims dirty a page each in every index, and a request of 100 new claims cost
+    about a third more from 30,000 stored claims on
+    (``make bench-store-growth``; docs/scaling.md).
+    """
+    return f"c-{time.time_ns() // 1_000_000:012x}{secrets.token_hex(8)}"
 
 
 @functools.cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import Flask
@@ -46,6 +47,19 @@ def test_claims_without_id_get_one(client: FlaskClient) -> None:
     ids = [c["id"] for c in claims["claims"]]
     assert len(set(ids)) == 2
     assert all(client.get(f"/v1/claims/{i}").status_code == 200 for i in ids)
+
+
+def test_ids_the_service_gives_list_in_the_order_claims_were_stored(client: FlaskClient) -> None:
+    # Ids begin with their creation time, so that new claims are appended to every
+    # index keyed by claim id (bench/results/store_growth.md) and a listing by id
+    # shows them oldest first.
+    batches = []
+    for k in range(3):
+        time.sleep(0.002)  # the ids' clock counts milliseconds
+        body = {"claims": [{"text": f"claim {k}.{i}"} for i in range(5)]}
+        batches.append({c["id"] for c in client.post("/v1/claims", json=body).get_json()["claims"]})
+    listed = [c["id"] for c in client.get("/v1/claims").get_json()["claims"]]
+    assert [set(listed[5 * k : 5 * k + 5]) for k in range(3)] == batches
 
 
 def test_repost_updates_the_claim(app: Flask, client: FlaskClient) -> None:
