@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 CREDENCE_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export CREDENCE_TEST_DATABASE_URL
 
-.PHONY: setup run test lint bench bench-quality bench-served bench-scale bench-http bench-store-cpu bench-rescore bench-scoring bench-console bench-numeric clean
+.PHONY: setup run test lint bench bench-quality bench-served bench-scale bench-http bench-store-cpu bench-store-growth bench-rescore bench-scoring bench-console bench-numeric clean
 
 setup: $(VENV)/.installed
 
@@ -34,7 +34,7 @@ lint: setup
 	$(BIN)/ruff format --check scoring service tests bench integrations
 	$(BIN)/mypy scoring service bench tests integrations
 
-bench: bench-quality bench-served bench-scale bench-http bench-store-cpu bench-rescore bench-console bench-numeric
+bench: bench-quality bench-served bench-scale bench-http bench-store-cpu bench-store-growth bench-rescore bench-console bench-numeric
 
 bench-quality: $(VENV)/.bench-installed
 	$(BIN)/python -m bench.quality
@@ -50,6 +50,9 @@ bench-http: setup
 
 bench-store-cpu: setup
 	$(BIN)/python -m bench.store_cpu
+
+bench-store-growth: setup
+	$(BIN)/python -m bench.store_growth
 
 bench-rescore: setup
 	$(BIN)/python -m bench.rescore

@@ -15,15 +15,18 @@ Results go to ``bench/results/store_cpu.md``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -37,12 +40,10 @@ from service.web.auth import create_key
 WARMUP = 20
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--requests", type=int, default=10, help="of each endpoint per round")
-    args = parser.parse_args(argv)
-    load = os.getloadavg()
+@contextlib.contextmanager
+def bench_client() -> Iterator[tuple[Flask, FlaskClient, dict[str, str]]]:
+    """An app on a fresh, migrated temporary SQLite file with ``bench.http``'s sources
+    defined, its test client and an admin key's headers; all gone on exit."""
     with tempfile.TemporaryDirectory(prefix="credence-bench-") as tmp:
         url = f"sqlite:///{tmp}/credence.db"
         engine = make_engine(url)
@@ -61,6 +62,16 @@ def main(argv: list[str] | None = None) -> int:
             }
             response = client.put(f"/v1/sources/{source_id(i)}", json=definition, headers=headers)
             assert response.status_code == 200, response.json
+        yield app, client, headers
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--requests", type=int, default=10, help="of each endpoint per round")
+    args = parser.parse_args(argv)
+    load = os.getloadavg()
+    with bench_client() as (app, client, headers):
         scored = json.dumps({"claims": make_claims(100, None)})
         stored = json.dumps({"claims": make_claims(100, "bench-@ID@")})
         posted = 0
