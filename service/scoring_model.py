@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from scoring import Beta, ClaimScorer, GradeTable, ScoringParams, SourceBelief
 from service.settings import BetaSpec, ConfigError, Settings
@@ -13,6 +13,10 @@ def _beta(spec: BetaSpec) -> Beta:
     return Beta.from_reliability(spec.reliability, spec.strength)
 
 
+GRADED_BELIEFS = 100_000
+"""Beliefs whose letter a process remembers; past it, it starts afresh."""
+
+
 @dataclass(frozen=True)
 class ScoringModel:
     grades: GradeTable
@@ -20,6 +24,10 @@ class ScoringModel:
     params: ScoringParams
     scorer: ClaimScorer
     interval_level: float
+    # The letter of each belief graded so far. Requests grade the same sources'
+    # beliefs over and over, and grading one through numpy costs ~20 µs: about 1 ms
+    # of a 100-claim POST /v1/score naming 50 sources, a tenth of its CPU.
+    _graded: dict[Beta, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ScoringModel:
@@ -53,10 +61,18 @@ class ScoringModel:
             if letter is None:
                 known = beliefs.get(source_id)
                 belief = known.belief if known is not None else self.unknown
-                letter = letters[source_id] = self.grades.letter(belief)
+                letter = letters[source_id] = self._letter(belief)
             return letter
 
         return grade_of
+
+    def _letter(self, belief: Beta) -> str:
+        letter = self._graded.get(belief)
+        if letter is None:
+            if len(self._graded) >= GRADED_BELIEFS:  # every job's fit brings new beliefs
+                self._graded.clear()
+            letter = self._graded[belief] = self.grades.letter(belief)
+        return letter
 
 
 def configured_model(settings: Settings) -> ScoringModel:

@@ -69,6 +69,18 @@ def test_score_codes_follow_the_priors_of_the_call(client: FlaskClient) -> None:
     assert plain["admiralty"][0] == "F" and given["admiralty"][0] == "A"
 
 
+def test_score_codes_follow_a_redefined_source_at_once(client: FlaskClient) -> None:
+    # The process remembers the letter of each belief it graded: a new definition
+    # must be graded anew, and an old belief that comes back graded as before.
+    claim = {"text": "t", "attributions": [{"source": "wire"}]}
+    letters = []
+    for grade in "AEA":
+        assert client.put("/v1/sources/wire", json={"prior": {"grade": grade}}).status_code == 200
+        score = client.post("/v1/score", json={"claims": [claim]}).get_json()["scores"][0]
+        letters.append(score["admiralty"][0])
+    assert letters == ["A", "E", "A"]
+
+
 def test_sources_carry_their_misp_tag(client: FlaskClient, stored: dict[str, Any]) -> None:
     source = client.get("/v1/sources/ap").get_json()
     assert source["tags"] == [
