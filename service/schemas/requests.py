@@ -231,7 +231,13 @@ class ValueSchema(Strict):
 
 
 class ClaimSchema(Strict):
-    id = slug()
+    id = slug(
+        metadata={
+            "description": "The client's id: storing the same id again updates that claim."
+            " Left out, the service gives one that begins with the time it was stored"
+            " (a listing by id shows those claims oldest first)."
+        }
+    )
     # The upper bound of text comes from config; see ``_check_limits``.
     text = Text(required=True, validate=validate.Length(min=1))
     prior = StrictFloat(validate=_open_unit)
