@@ -41,11 +41,14 @@ WARMUP = 20
 
 
 @contextlib.contextmanager
-def bench_client() -> Iterator[tuple[Flask, FlaskClient, dict[str, str]]]:
-    """An app on a fresh, migrated temporary SQLite file with ``bench.http``'s sources
-    defined, its test client and an admin key's headers; all gone on exit."""
-    with tempfile.TemporaryDirectory(prefix="credence-bench-") as tmp:
-        url = f"sqlite:///{tmp}/credence.db"
+def bench_client(url: str | None = None) -> Iterator[tuple[Flask, FlaskClient, dict[str, str]]]:
+    """An app on the empty database ``url`` (by default a temporary SQLite file, gone on
+    exit), migrated, with ``bench.http``'s sources defined; its test client and an admin
+    key's headers."""
+    with contextlib.ExitStack() as stack:
+        if url is None:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="credence-bench-"))
+            url = f"sqlite:///{tmp}/credence.db"
         engine = make_engine(url)
         upgrade(engine)
         engine.dispose()
