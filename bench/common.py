@@ -1,11 +1,12 @@
-"""Helpers shared by the benchmarks: where the shared data is, the machine, the results file."""
+"""Helpers shared by the benchmarks: where the shared data is, the machine, processes' CPU,
+the results file."""
 
 from __future__ import annotations
 
 import os
 import platform
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,6 +25,19 @@ def shared_path(*parts: str) -> Path | None:
         print(f"skipped: {path} is not there (the shared data sits beside the checkout)")
         return None
     return path
+
+
+def process_cpu_seconds(pids: Iterable[int | str]) -> float:
+    """CPU seconds (user + system) used so far by the processes ``pids``, from /proc;
+    a process gone since it was listed counts nothing."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def header(title: str, command: str) -> str:

@@ -31,7 +31,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple
 
-from bench.common import header, write_results
+from bench.common import header, process_cpu_seconds, write_results
 
 CONNECTIONS = 16
 ROUNDS = 5
@@ -172,13 +172,9 @@ def worker_cpu_seconds(master: int) -> float | None:
     None where /proc cannot tell."""
     try:
         children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-        ticks = 0
-        for pid in children:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return process_cpu_seconds(children)
     except (OSError, ValueError, IndexError):
         return None
-    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 # --- request bodies ---------------------------------------------------------------

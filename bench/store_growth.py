@@ -27,12 +27,11 @@ import uuid
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, make_url, text
 
-from bench.common import header, table, write_results
+from bench.common import header, process_cpu_seconds, table, write_results
 from bench.http import make_claims
 from bench.rescore import POSTGRES_URL, postgresql_database
 from bench.store_cpu import bench_client
@@ -74,19 +73,11 @@ def server_cpu(url: str) -> Callable[[], float]:
     admin = create_engine(POSTGRES_URL)
     listed = text("SELECT pid FROM pg_stat_activity WHERE datname = :name")
     name = make_url(url).database
-    tick = os.sysconf("SC_CLK_TCK")
 
     def clock() -> float:
         with admin.connect() as connection:
             pids = list(connection.scalars(listed, {"name": name}))
-        ticks = 0
-        for pid in pids:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:  # gone since it was listed
-                continue
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime
-        return time.process_time() + ticks / tick
+        return time.process_time() + process_cpu_seconds(pids)
 
     return clock
 
