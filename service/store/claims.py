@@ -1,8 +1,8 @@
 """Storing claims and their scores, inside the caller's transaction.
 
-Every write is one fixed Core statement run with ``executemany`` (compiled
-once per process; a multi-row ``VALUES`` list would compile a new statement per
-batch, which costs more than the writing). Claims are upserted with the
+Every write is one fixed Core statement run for all its rows by ``bulk.run_many``
+(compiled once per process; a multi-row ``VALUES`` list would compile a new
+statement per batch, which costs more than the writing). Claims are upserted with the
 dialect's ``INSERT ... ON CONFLICT`` in id order (so two batches lock shared
 rows in the same order and cannot deadlock on PostgreSQL; SQLite writers queue
 on ``BEGIN IMMEDIATE``), and a claim's attributions and tags are replaced only
@@ -755,8 +755,8 @@ def write_scores(
 ) -> None:
     """Replace the current scores (``score_values`` dicts) whole and add a history row for each.
 
-    Rows are written in claim id order, each kind with one cached statement run
-    with ``executemany``; ``changes`` gives a history row's largest contributors.
+    Rows are written in claim id order, each kind with one cached statement
+    (``bulk.run_many``); ``changes`` gives a history row's largest contributors.
     """
     for prepared in score_writes(
         session.get_bind().dialect,

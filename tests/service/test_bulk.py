@@ -1,18 +1,20 @@
-"""store.bulk writes rows as SQLAlchemy's own executemany would (its reference)."""
+"""store.bulk writes rows as SQLAlchemy's own executemany would (its reference), on SQLite
+row by row and on PostgreSQL as arrays."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pytest
 from sqlalchemy import Table, func, insert, select, text
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from service.store.bulk import prepare_columns, run_many
-from service.store.db import make_engine, writer
-from service.store.models import Base, Job
+from service.store.db import dialect_insert, make_engine, writer
+from service.store.models import Base, Job, SourceReliability
 
 _JOBS: Table = Base.metadata.tables[Job.__tablename__]
 
@@ -75,6 +77,96 @@ def test_run_many_raises_the_driver_error_as_sqlalchemy_does(database_url: str) 
         columns = {key: [row[key] for row in rows] for key in rows[0]}
         with Session(writer(engine)) as session:
             with pytest.raises(IntegrityError):
+                run_many(session, prepare_columns(engine.dialect, insert(_JOBS), columns))
+            session.rollback()
+            assert session.scalar(select(func.count()).select_from(_JOBS)) == 0
+    finally:
+        engine.dispose()
+
+
+def test_run_many_upserts_as_sqlalchemy_does(database_url: str) -> None:
+    """An ``INSERT ... ON CONFLICT DO UPDATE`` run by ``run_many`` replaces what it
+    should and inserts the rest, as the same statement through SQLAlchemy does."""
+    engine = make_engine(database_url)
+    try:
+        statement = dialect_insert(engine.dialect.name, _JOBS)
+        upsert = statement.on_conflict_do_update(
+            index_elements=[_JOBS.c.id],
+            set_={"status": statement.excluded.status, "stats": statement.excluded.stats},
+        )
+        with Session(writer(engine)) as session, session.begin():
+            session.execute(insert(_JOBS), _rows("bulk")[:6] + _rows("reference")[:6])
+        changed = {"status": "failed", "stats": {"changed": True}, "error": "not written"}
+        bulk_rows = [{**row, **changed} for row in _rows("bulk")]
+        reference_rows = [{**row, **changed} for row in _rows("reference")]
+        with Session(writer(engine)) as session, session.begin():
+            columns = {key: [row[key] for row in bulk_rows] for key in bulk_rows[0]}
+            run_many(session, prepare_columns(engine.dialect, upsert, columns))
+            session.execute(upsert, reference_rows)
+        with Session(engine) as session:
+            stored = {
+                row.id: row._asdict() for row in session.execute(select(_JOBS).order_by(_JOBS.c.id))
+            }
+        for i in range(12):
+            written = {k: v for k, v in stored[f"bulk-{i}"].items() if k != "id"}
+            assert written == {k: v for k, v in stored[f"reference-{i}"].items() if k != "id"}
+            assert written["status"] == "failed"
+            assert (written["error"] == "not written") == (i >= 6)  # inserted, not updated
+    finally:
+        engine.dispose()
+
+
+def test_run_many_writes_numbers_given_as_other_number_types(database_url: str) -> None:
+    """Float columns given ints beside floats (a certainty sent as 1), numpy's floats and
+    None are written as SQLAlchemy writes them (on PostgreSQL a column goes as one array,
+    of one element type)."""
+    engine = make_engine(database_url)
+    reliabilities = Base.metadata.tables[SourceReliability.__tablename__]
+    try:
+        at = datetime(2026, 1, 2, tzinfo=UTC)
+        alphas = [1, 0.25, np.float64(0.5), 3, 0.75]
+        shapes = [None, 2, 0.5, None, np.float64(1.5)]
+        versions = [3, 4, None, 5, 6]
+        rows = [
+            {
+                "alpha": a,
+                "beta": 2.0,
+                "error_shape": s,
+                "reliabilities_version": v,
+                "updated_at": at,
+            }
+            for a, s, v in zip(alphas, shapes, versions, strict=True)
+        ]
+        bulk = [{"source_id": f"bulk-{i}", **row} for i, row in enumerate(rows)]
+        reference = [{"source_id": f"reference-{i}", **row} for i, row in enumerate(rows)]
+        with Session(writer(engine)) as session, session.begin():
+            columns = {key: [row[key] for row in bulk] for key in bulk[0]}
+            run_many(session, prepare_columns(engine.dialect, insert(reliabilities), columns))
+            session.execute(insert(reliabilities), reference)
+        with Session(engine) as session:
+            stored = {
+                row.source_id: (row.alpha, row.error_shape, row.reliabilities_version)
+                for row in session.execute(select(reliabilities))
+            }
+        for i in range(len(rows)):
+            assert stored[f"bulk-{i}"] == stored[f"reference-{i}"]
+            assert stored[f"bulk-{i}"] == (alphas[i], shapes[i], versions[i])
+    finally:
+        engine.dispose()
+
+
+def test_run_many_refuses_an_over_long_value_rather_than_cutting_it(database_url: str) -> None:
+    """On PostgreSQL a batch goes as arrays: a value longer than its column still fails
+    the statement, as a row of its own would, and is not cut to fit."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite does not enforce a string column's length")
+    engine = make_engine(database_url)
+    try:
+        rows = _rows("long")[:2]
+        rows[1]["id"] = "x" * 65  # jobs.id is VARCHAR(64)
+        columns = {key: [row[key] for row in rows] for key in rows[0]}
+        with Session(writer(engine)) as session:
+            with pytest.raises(DataError):
                 run_many(session, prepare_columns(engine.dialect, insert(_JOBS), columns))
             session.rollback()
             assert session.scalar(select(func.count()).select_from(_JOBS)) == 0
