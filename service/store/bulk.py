@@ -58,7 +58,7 @@ def _compile(statement: Insert, dialect: Dialect, keys: tuple[str, ...]) -> _Com
 
     Keyed by the statement and dialect objects themselves: statements are built
     once, and a dialect carries its engine's JSON serialiser. On PostgreSQL the
-    SQL is ``_from_arrays``' (the processors, a value's, are the same).
+    SQL is ``_from_arrays``', whose arrays hold the values processed as a row's.
     """
     compiled = statement.compile(dialect=dialect, column_keys=list(keys), for_executemany=True)
     assert isinstance(compiled, SQLCompiler)
