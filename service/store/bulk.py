@@ -169,23 +169,15 @@ def prepare_columns(
     if not columns or not len(next(iter(columns.values()))):
         return None
     sql, names, processors, positional = _compile(statement, dialect, tuple(columns))
+    processed = [
+        columns[name] if process is None else process(columns[name])
+        for name, process in zip(names, processors, strict=True)
+    ]
     if dialect.name == "postgresql":
-        arrays = {
-            name: columns[name] if process is None else process(columns[name])
-            for name, process in zip(names, processors, strict=True)
-        }
-        return Prepared(sql, arrays, many=False)
-    processed = list(
-        zip(
-            *(
-                columns[name] if process is None else process(columns[name])
-                for name, process in zip(names, processors, strict=True)
-            ),
-            strict=True,
-        )
-    )
+        return Prepared(sql, dict(zip(names, processed, strict=True)), many=False)
+    rows = list(zip(*processed, strict=True))
     parameters: Any = (
-        processed if positional else [dict(zip(names, values, strict=True)) for values in processed]
+        rows if positional else [dict(zip(names, values, strict=True)) for values in rows]
     )
     return Prepared(sql, parameters, many=True)
 
