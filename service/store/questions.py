@@ -79,16 +79,19 @@ def question_kinds(session: Session, claims: Sequence[scoring.Claim]) -> Questio
 
 
 _R = SourceReliability
-_ERROR_COLUMNS = (_R.error_shape, _R.error_rate, _R.informative_alpha, _R.informative_beta)
+# Built once: every POST /v1/score asks for the error scales of its figures' sources,
+# and building the statement each time was ~0.06 of the ~0.51 ms of CPU a 1-claim
+# request took in process.
+_LEARNED_ERRORS = select(
+    _R.source_id, _R.error_shape, _R.error_rate, _R.informative_alpha, _R.informative_beta
+).where(_R.error_shape.is_not(None), _R.error_rate.is_not(None))
 
 
 def learned_error_scales(
     connection: Session | Connection, source_ids: Iterable[str] | None = None
 ) -> dict[str, ErrorScale]:
     """Learned error scales, by source id: of ``source_ids``, or of every source."""
-    query = select(_R.source_id, *_ERROR_COLUMNS).where(
-        _R.error_shape.is_not(None), _R.error_rate.is_not(None)
-    )
+    query = _LEARNED_ERRORS
     chunks: Iterable[Sequence[str] | None] = [None]
     if source_ids is not None:
         chunks = slices(sorted(set(source_ids)), _IDS_PER_QUERY)
