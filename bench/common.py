@@ -70,11 +70,35 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+KEPT_HEADING = "## Notes kept from earlier runs"
+KEPT_NOTES = (
+    f"{KEPT_HEADING}\n\n"
+    "Written by hand about the runs they name; where one says *the table above*, it means"
+    " that run's table, not this file's.\n"
+)
+
+
 def write_results(name: str, markdown: str) -> Path:
-    """Write ``bench/results/<name>.md`` and echo it."""
+    """Write ``bench/results/<name>.md`` and echo it; the hand-written notes of the file
+    it replaces (its ``## Note...`` sections) are kept at its end."""
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{name}.md"
+    notes = hand_written_notes(path.read_text()) if path.exists() else []
+    if notes:
+        markdown = "\n".join([markdown.rstrip("\n"), "", KEPT_NOTES, *notes])
     path.write_text(markdown)
     sys.stdout.write(markdown)
     print(f"\nwritten to {path}")
     return path
+
+
+def hand_written_notes(markdown: str) -> list[str]:
+    """The ``## Note ...`` and ``## Notes ...`` sections of a results file, each up to the
+    next ``## `` heading: what a person added to a run's output, which a re-run must
+    not lose (git keeps it, but the next reader of the file would not see it)."""
+    sections = [f"## {part}" for part in ("\n" + markdown).split("\n## ")[1:]]
+    return [
+        section.rstrip("\n") + "\n"
+        for section in sections
+        if section.startswith(("## Note ", "## Notes ")) and not section.startswith(KEPT_HEADING)
+    ]
