@@ -593,7 +593,7 @@ def source_documents(
 ) -> list[dict[str, Any]]:
     """The sources ``source_ids`` as ``book`` believes them; ``records`` are their
     track records (``service.store.sources.track_records``), ``errors`` their learned
-    error scales (``service.store.questions.error_scales``)."""
+    error scales (``service.store.questions.learned_error_scales``)."""
     beliefs = [book.belief(source_id, setup).belief for source_id in source_ids]
     summary = summarize_reliability(
         [b.alpha for b in beliefs], [b.beta for b in beliefs], setup.grades, setup.interval_level
