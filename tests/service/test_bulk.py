@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy import Engine, Table, func, insert, select, text
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -37,13 +37,26 @@ def _rows(prefix: str) -> list[dict[str, Any]]:
     ]
 
 
+def _columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """``rows`` column by column, as writers give them to ``prepare_columns``."""
+    return {key: [row[key] for row in rows] for key in rows[0]}
+
+
+def _refused_whole(engine: Engine, rows: list[dict[str, Any]], error: type[Exception]) -> None:
+    """Writing ``rows`` as one batch raises ``error``, and the transaction keeps none of them."""
+    with Session(writer(engine)) as session:
+        with pytest.raises(error):
+            run_many(session, prepare_columns(engine.dialect, insert(_JOBS), _columns(rows)))
+        session.rollback()
+        assert session.scalar(select(func.count()).select_from(_JOBS)) == 0
+
+
 def test_prepare_columns_writes_what_sqlalchemy_writes(database_url: str) -> None:
     engine = make_engine(database_url)
     try:
         bulk_rows, reference_rows = _rows("bulk"), _rows("reference")
         with Session(writer(engine)) as session, session.begin():
-            columns = {key: [row[key] for row in bulk_rows] for key in bulk_rows[0]}
-            run_many(session, prepare_columns(engine.dialect, insert(_JOBS), columns))
+            run_many(session, prepare_columns(engine.dialect, insert(_JOBS), _columns(bulk_rows)))
             session.execute(insert(_JOBS), reference_rows)
         with Session(engine) as session:
             stored = {
@@ -74,12 +87,7 @@ def test_run_many_raises_the_driver_error_as_sqlalchemy_does(database_url: str) 
     try:
         rows = _rows("twice")[:2]
         rows[1]["id"] = rows[0]["id"]
-        columns = {key: [row[key] for row in rows] for key in rows[0]}
-        with Session(writer(engine)) as session:
-            with pytest.raises(IntegrityError):
-                run_many(session, prepare_columns(engine.dialect, insert(_JOBS), columns))
-            session.rollback()
-            assert session.scalar(select(func.count()).select_from(_JOBS)) == 0
+        _refused_whole(engine, rows, IntegrityError)
     finally:
         engine.dispose()
 
@@ -100,8 +108,7 @@ def test_run_many_upserts_as_sqlalchemy_does(database_url: str) -> None:
         bulk_rows = [{**row, **changed} for row in _rows("bulk")]
         reference_rows = [{**row, **changed} for row in _rows("reference")]
         with Session(writer(engine)) as session, session.begin():
-            columns = {key: [row[key] for row in bulk_rows] for key in bulk_rows[0]}
-            run_many(session, prepare_columns(engine.dialect, upsert, columns))
+            run_many(session, prepare_columns(engine.dialect, upsert, _columns(bulk_rows)))
             session.execute(upsert, reference_rows)
         with Session(engine) as session:
             stored = {
@@ -140,8 +147,8 @@ def test_run_many_writes_numbers_given_as_other_number_types(database_url: str) 
         bulk = [{"source_id": f"bulk-{i}", **row} for i, row in enumerate(rows)]
         reference = [{"source_id": f"reference-{i}", **row} for i, row in enumerate(rows)]
         with Session(writer(engine)) as session, session.begin():
-            columns = {key: [row[key] for row in bulk] for key in bulk[0]}
-            run_many(session, prepare_columns(engine.dialect, insert(reliabilities), columns))
+            prepared = prepare_columns(engine.dialect, insert(reliabilities), _columns(bulk))
+            run_many(session, prepared)
             session.execute(insert(reliabilities), reference)
         with Session(engine) as session:
             stored = {
@@ -164,12 +171,7 @@ def test_run_many_refuses_an_over_long_value_rather_than_cutting_it(database_url
     try:
         rows = _rows("long")[:2]
         rows[1]["id"] = "x" * 65  # jobs.id is VARCHAR(64)
-        columns = {key: [row[key] for row in rows] for key in rows[0]}
-        with Session(writer(engine)) as session:
-            with pytest.raises(DataError):
-                run_many(session, prepare_columns(engine.dialect, insert(_JOBS), columns))
-            session.rollback()
-            assert session.scalar(select(func.count()).select_from(_JOBS)) == 0
+        _refused_whole(engine, rows, DataError)
     finally:
         engine.dispose()
 
@@ -182,9 +184,7 @@ def test_run_many_on_a_lost_connection_invalidates_it(database_url: str) -> None
         pytest.skip("SQLite has no server to drop the connection")
     engine = make_engine(database_url)
     try:
-        prepared = prepare_columns(
-            engine.dialect, insert(_JOBS), {k: [r[k] for r in _rows("lost")] for k in _rows("x")[0]}
-        )
+        prepared = prepare_columns(engine.dialect, insert(_JOBS), _columns(_rows("lost")))
         session = Session(writer(engine))
         pid = session.scalar(text("SELECT pg_backend_pid()"))
         with engine.connect() as other:
