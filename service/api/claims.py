@@ -85,7 +85,8 @@ def create_claims(body: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]
     )
     if questions:
         sizes = claim_store.question_sizes(session, questions)
-        warnings = claim_warnings(claims, app.book.definitions, sizes)
+        same = claim_store.stored_answers(session, claims, {s.id for s in stored})
+        warnings = claim_warnings(claims, app.book.definitions, sizes, same)
     index = {c["id"]: i for i, c in enumerate(claims) if "id" in c}
     warnings += [
         removed_warning(index[s.id], removed)

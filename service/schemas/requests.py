@@ -564,7 +564,8 @@ class StrictQuerySchema(_FastLoad):
         metadata={
             "description": "Refuse (422, naming each field; nothing stored) the input that is "
             "otherwise answered with `warnings`: an undefined source or relay, a duplicate "
-            "attribution, a lone answer to a question, a re-post that removes attributions. "
+            "attribution, a lone answer to a question, an answer a question already has, a "
+            "re-post that removes attributions. "
             "Default: the `[api] strict` setting (false as shipped)."
         }
     )

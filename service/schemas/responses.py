@@ -96,7 +96,7 @@ class WarningSchema(Strict):
         required=True,
         metadata={
             "description": "undefined-source, undefined-relay, duplicate-attribution, "
-            "lone-answer or attributions-removed"
+            "lone-answer, duplicate-answer or attributions-removed"
         },
     )
     detail = fields.String(required=True)

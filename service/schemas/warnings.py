@@ -13,6 +13,11 @@ each field, and nothing is stored. The codes:
   copy or a retried request.
 - ``lone-answer``: a claim whose question has no other answer, in the call or
   the store: a question id with a typo makes an answer compete with nothing.
+- ``duplicate-answer``: a claim of a (choice) question with the same text as another
+  claim of that question, in the call or the store: the two compete as different
+  answers, so their sources count against each other (one claim per answer, every
+  source that gives it among its attributions, is what was meant, as when crowd
+  answers are loaded one row at a time).
 - ``attributions-removed``: a re-post of a stored claim dropped attributions it
   had (the history lists them): re-posting replaces a claim whole.
 
@@ -34,6 +39,7 @@ UNDEFINED_SOURCE = "undefined-source"
 UNDEFINED_RELAY = "undefined-relay"
 DUPLICATE_ATTRIBUTION = "duplicate-attribution"
 LONE_ANSWER = "lone-answer"
+DUPLICATE_ANSWER = "duplicate-answer"
 ATTRIBUTIONS_REMOVED = "attributions-removed"
 
 # Spelling suggestions compare an id with every defined one (~15 ms among 10,000): only this many
@@ -122,11 +128,14 @@ def claim_warnings(
     claims: Sequence[Mapping[str, Any]],
     defined: Collection[str],
     question_sizes: Mapping[str, int] | None = None,
+    stored_answers: Mapping[tuple[str, str], str] | None = None,
 ) -> list[InputWarning]:
     """Warnings of a batch of (validated) request claims.
 
     ``question_sizes`` counts the answers of each question the batch names, in
     the store (after the batch is stored); without it, the batch's own.
+    ``stored_answers`` names, by (question, text), a stored claim outside the
+    batch that gives the same answer as one of the batch's claims.
     """
     undefined = _Undefined(defined)
     warnings: list[InputWarning] = []
@@ -136,12 +145,16 @@ def claim_warnings(
             if c.get("question") is not None:
                 sizes[c["question"]] = sizes.get(c["question"], 0) + 1
         question_sizes = sizes
+    # Who gave each (question, text) first: a stored claim, else the batch's first.
+    answered = {key: f"stored claim {claim_id}" for key, claim_id in (stored_answers or {}).items()}
     for i, c in enumerate(claims):
         warnings += attribution_warnings(
             c["attributions"], f"claims[{i}].attributions", defined, undefined=undefined
         )
         question = c.get("question")
-        if question is not None and question_sizes.get(question, 1) <= 1:
+        if question is None:
+            continue
+        if question_sizes.get(question, 1) <= 1:
             warnings.append(
                 InputWarning(
                     f"claims[{i}].question",
@@ -149,6 +162,20 @@ def claim_warnings(
                     f"no other claim answers question {question}: its answers compete with none",
                 )
             )
+        # A numeric question's figures may repeat: equal figures agree there.
+        if c.get("value") is None:
+            first = answered.setdefault((question, c["text"]), f"claims[{i}]")
+            if first != f"claims[{i}]":
+                warnings.append(
+                    InputWarning(
+                        f"claims[{i}].text",
+                        DUPLICATE_ANSWER,
+                        f"{first} gives the same answer to question {question}: claims of "
+                        "one question compete as different answers, so the two claims' "
+                        "sources count against each other; give one claim every source of "
+                        "an answer (POST /v1/claims/{id}/attributions adds to a stored one)",
+                    )
+                )
     return warnings
 
 

@@ -29,7 +29,7 @@ import operator
 import secrets
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -67,6 +67,8 @@ from service.store.resolved_scores import resolved_values
 
 # Ids per IN (...) list: SQLite binds at most 32,766 values per statement.
 _IDS_PER_QUERY = 5_000
+# Two bound values an answer (its question and its text).
+_ANSWERS_PER_QUERY = 2_500
 
 CREATED = "created"
 UPDATED = "updated"
@@ -616,6 +618,35 @@ def question_sizes(session: Session, questions: Sequence[str]) -> dict[str, int]
             )
         )
     return sizes
+
+
+def stored_answers(
+    session: Session, claims: Sequence[Mapping[str, Any]], batch_ids: Collection[str]
+) -> dict[tuple[str, str], str]:
+    """The stored claim (the first by id, outside ``batch_ids``) that gives each
+    (question, text) of ``claims``' choice answers, where one does."""
+    wanted = {
+        (c["question"], c["text"])
+        for c in claims
+        if c.get("question") is not None and c.get("value") is None
+    }
+    found: dict[tuple[str, str], str] = {}
+    # Questions and texts each matched with IN: a chunk may also fetch a text that
+    # another question of the chunk gives, which the check below leaves out.
+    for chunk in slices(sorted(wanted), _ANSWERS_PER_QUERY):
+        query = (
+            select(_CLAIMS.c.question, _CLAIMS.c.text, _CLAIMS.c.id)
+            .where(
+                _CLAIMS.c.question.in_({q for q, _ in chunk}),
+                _CLAIMS.c.text.in_({t for _, t in chunk}),
+                _CLAIMS.c.value.is_(None),
+            )
+            .order_by(_CLAIMS.c.id)
+        )
+        for question, text, claim_id in session.execute(query):
+            if (question, text) in wanted and claim_id not in batch_ids:
+                found.setdefault((question, text), claim_id)
+    return found
 
 
 def stored_score_column(

@@ -191,6 +191,15 @@ CASES = [
                 "claims.0.question",
                 True,
             ),
+            (
+                "duplicate-answer",
+                claims(
+                    claim(question="q-dup", attributions=[{"source": "wire"}]),
+                    {"text": claim()["text"], "question": "q-dup"},
+                ),
+                "claims.1.text",
+                True,
+            ),
             # The stored claim also has kr-nis via kr-media: a re-post without it drops it.
             ("attributions-removed", VALID, "claims.0.attributions", False),
         ]

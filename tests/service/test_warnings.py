@@ -152,6 +152,59 @@ def test_duplicates_and_lone_answers(defined: FlaskClient) -> None:
     assert defined.post("/v1/claims", json=first).get_json()["warnings"] == []
 
 
+def test_a_second_claim_giving_an_answer_a_question_has_is_warned_about(
+    app: Flask, defined: FlaskClient
+) -> None:
+    # Crowd answers loaded one row at a time: each worker's "yes" as a claim of its own.
+    def answer(text: str, source: str, **fields: Any) -> dict[str, Any]:
+        return {"text": text, "question": "q", "attributions": [{"source": source}], **fields}
+
+    body = {"claims": [answer("yes", "kr-nis"), answer("no", "kr-media"), answer("yes", "wire")]}
+    for path in ("/v1/score", "/v1/claims"):
+        warnings = defined.post(path, json=body).get_json()["warnings"]
+        assert _codes(warnings) == [("claims[2].text", "duplicate-answer")], path
+        assert warnings[0]["detail"].startswith("claims[0] gives the same answer to question q")
+
+    # Against the store: the first stored claim by id that gives it, not the claim itself.
+    stored = defined.get("/v1/claims?question=q").get_json()["claims"]
+    assert sorted(c["text"] for c in stored) == ["no", "yes", "yes"]
+    first_yes = min(c["id"] for c in stored if c["text"] == "yes")
+    mine = {"claims": [answer("yes", "kr-media", id="mine")]}
+    for _ in range(2):  # stored, then re-posted: never its own duplicate
+        warnings = defined.post("/v1/claims", json=mine).get_json()["warnings"]
+        assert _codes(warnings) == [("claims[0].text", "duplicate-answer")]
+        assert warnings[0]["detail"].startswith(f"stored claim {first_yes} gives")
+    other = {"claims": [answer("maybe", "kr-media", id="other")]}
+    assert defined.post("/v1/claims", json=other).get_json()["warnings"] == []
+
+    # Figures of a numeric question may repeat: equal figures agree there.
+    figures = {
+        "claims": [
+            {**answer("1,500", source, question="n"), "value": {"point": 1500}}
+            for source in ("kr-nis", "kr-media")
+        ]
+    }
+    assert defined.post("/v1/claims", json=figures).get_json()["warnings"] == []
+
+    before = row_counts(app)
+    twice = {"claims": [answer("yes", source, question="s") for source in ("kr-nis", "wire")]}
+    _strict_refusal(defined.post("/v1/claims?strict=true", json=twice), "claims.1.text")
+    assert row_counts(app) == before
+
+
+def test_claim_warnings_name_the_stored_answer_before_the_batch() -> None:
+    claims = [
+        {"text": "yes", "question": "q", "attributions": []},
+        {"text": "yes", "question": "q", "attributions": []},
+        {"text": "yes", "question": "r", "attributions": []},
+    ]
+    warnings = claim_warnings(claims, set(), {"q": 3, "r": 2}, {("q", "yes"): "older"})
+    assert [(w.field, w.code, w.detail.split(" gives")[0]) for w in warnings] == [
+        ("claims[0].text", "duplicate-answer", "stored claim older"),
+        ("claims[1].text", "duplicate-answer", "stored claim older"),
+    ]
+
+
 def test_adding_evidence_the_claim_has_is_warned_about(app: Flask, defined: FlaskClient) -> None:
     defined.post("/v1/claims", json={"claims": [{"id": "c", "text": "t"}]})
     again = {"attributions": [{"source": "kr-nis", "via": ["kr-media"]}]}
