@@ -417,7 +417,12 @@ class ClaimScorer:
                 rows = 0
             batches[-1].extend(unit)
             rows += size
-        return batches
+        # Each pass in the claims' order (a pass needs whole questions, not adjacent
+        # ones): a single pass is then the claims as given, which ``_score_passes``
+        # returns as they come. Gathered by question instead, a call of more claims
+        # than the budget but fewer rows (claims without attributions) came back with
+        # each score on another claim.
+        return [sorted(batch) for batch in batches]
 
     def _score_batch(
         self,

@@ -9,7 +9,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scoring import Attribution, Claim, Evidence, EvidenceRows, Score, SourceBelief
+from scoring import (
+    Attribution,
+    Claim,
+    ClaimScorer,
+    Evidence,
+    EvidenceRows,
+    Score,
+    ScoringParams,
+    SourceBelief,
+)
 from scoring.columns import ClaimColumns, row_lists
 from scoring.confidence import (
     DrawTable,
@@ -124,6 +133,37 @@ def test_the_reference_is_the_plain_arithmetic(
     assert [i[0] for i in got.interval] == pytest.approx(low.tolist(), abs=1e-9)
     assert [i[1] for i in got.interval] == pytest.approx(high.tolist(), abs=1e-9)
     assert got.weight == pytest.approx(weight[:, samples].tolist(), abs=1e-9)
+
+
+@pytest.mark.parametrize("from_columns", [False, True])
+def test_a_call_of_many_claims_and_few_rows_keeps_each_score_on_its_claim(
+    from_columns: bool,
+) -> None:
+    # More claims than a pass's budget (256 claims or rows; 2,048 from columns) but
+    # fewer rows: a question's options listed up front, few of them attributed, and
+    # the questions' claims not adjacent. Each score is the one its question gets alone.
+    scorer = ClaimScorer(ScoringParams(interval_samples=4096))
+    n, n_questions = 3000, 60
+    claims = [
+        Claim(
+            (Attribution(f"s{i % 7}"),) * (i % 40 == 0) + (Attribution("s9"),) * (i % 120 == 0),
+            question=f"q{i % n_questions}",
+            id=f"c{i}",
+        )
+        for i in range(n)
+    ]
+    assert sum(len(c.attributions) for c in claims) < 256
+    if from_columns:
+        got = scorer.score_columns(ClaimColumns.of_claims(claims), range(n), {}).scores()
+    else:
+        got = scorer.score(claims, {})
+    assert [s.claim_id for s in got] == [c.id for c in claims]
+    for q in range(n_questions):
+        members = claims[q::n_questions]
+        alone = {s.claim_id: s.confidence for s in scorer.score(members, {})}
+        assert alone == pytest.approx({c.id: got[int(c.id[1:])].confidence for c in members})
+    # Attributed or not, claims differ: a wrong order would show.
+    assert len({round(s.confidence, 9) for s in got}) > 2
 
 
 @given(claims, source_maps)
