@@ -158,10 +158,11 @@ def test_a_call_of_many_claims_and_few_rows_keeps_each_score_on_its_claim(
     else:
         got = scorer.score(claims, {})
     assert [s.claim_id for s in got] == [c.id for c in claims]
+    scored = {s.claim_id: s.confidence for s in got}
     for q in range(n_questions):
         members = claims[q::n_questions]
         alone = {s.claim_id: s.confidence for s in scorer.score(members, {})}
-        assert alone == pytest.approx({c.id: got[int(c.id[1:])].confidence for c in members})
+        assert alone == pytest.approx({c.id: scored[c.id] for c in members})
     # Attributed or not, claims differ: a wrong order would show.
     assert len({round(s.confidence, 9) for s in got}) > 2
 
