@@ -1,8 +1,9 @@
 """What a batch fit learned beyond each source's Beta belief, in the form the scorer uses.
 
 The fit (``scoring.fit.ReliabilityLearner``) chooses a structure for the store:
-one coin or per-source confusion matrices over answer classes, with or
-without learned class base rates, and a temperature. ``LearnedModel`` holds
+one coin, per-source confusion matrices over answer classes, or a coin per
+stance on yes/no claims, with or without learned class base rates, and a
+temperature. ``LearnedModel`` holds
 all of it as plain values (JSON-ready, so the service can store it beside the
 reliabilities); ``learned_scores`` scores any claims with the same E-step the
 fit ran (``ClaimScorer.score(..., model=...)``), so a stored claim scored
@@ -19,7 +20,7 @@ import numpy as np
 
 from scoring.evidence import FloatArray, IntArray, logistic, logit
 from scoring.fit.layout import Layout
-from scoring.fit.structures import ConfusionMatrices, OneCoin
+from scoring.fit.structures import ConfusionMatrices, OneCoin, TwoCoins
 from scoring.rows import EvidenceRows
 
 # A job replaces the stored model (and rescores every claim) only when the new one
@@ -98,7 +99,10 @@ class LearnedModel:
         Each fitted source's confusion matrix over ``classes`` (rows: true
         class, columns: picked class); None for one coin.
     strength : float
-        The confusion matrices' prior strength (unused for one coin).
+        The confusion matrices' or two coins' prior strength (unused for one coin).
+    stances : mapping of source id to (sensitivity, specificity), or None
+        Each fitted source's two coins on yes/no claims: the chance it supports
+        a true claim, and that it refutes a false one; None but for two coins.
     stats : mapping
         What the fit reported (``ReliabilityLearner.stats``).
     class_base_se : tuple of float or None
@@ -116,6 +120,7 @@ class LearnedModel:
     stats: Mapping[str, Any] = field(default_factory=dict)
     class_base_se: tuple[float, ...] | None = None
     log_temperature_se: float = 0.0
+    stances: Mapping[str, tuple[float, float]] | None = None
 
     def moved_from(self, other: LearnedModel | None, tolerance: float = MODEL_TOLERANCE) -> bool:
         """Whether this model should replace ``other``: another structure or classes, or
@@ -141,12 +146,17 @@ class LearnedModel:
             )
             if (moved > np.maximum(tolerance, spread)).any():
                 return True
-        mine, theirs = self.confusion or {}, other.confusion or {}
-        if mine.keys() != theirs.keys():
-            return True
-        return any(
-            np.abs(np.subtract(mine[s], theirs[s])).max(initial=0.0) > tolerance for s in mine
-        )
+        for mine, theirs in (
+            (self.confusion or {}, other.confusion or {}),
+            (self.stances or {}, other.stances or {}),
+        ):
+            if mine.keys() != theirs.keys():
+                return True
+            if any(
+                np.abs(np.subtract(mine[s], theirs[s])).max(initial=0.0) > tolerance for s in mine
+            ):
+                return True
+        return False
 
     def with_stats(self, stats: Mapping[str, Any]) -> LearnedModel:
         return replace(self, stats=dict(stats))
@@ -162,6 +172,9 @@ class LearnedModel:
             if self.confusion is None
             else {s: [list(r) for r in m] for s, m in self.confusion.items()},
             "strength": self.strength,
+            "stances": None
+            if self.stances is None
+            else {s: list(p) for s, p in self.stances.items()},
             "log_temperature_se": self.log_temperature_se,
             "stats": dict(self.stats),
         }
@@ -169,6 +182,7 @@ class LearnedModel:
     @classmethod
     def from_json(cls, value: Mapping[str, Any]) -> LearnedModel:
         confusion = value.get("confusion")
+        stances = value.get("stances")
         base = value.get("class_base")
         base_se = value.get("class_base_se")
         return cls(
@@ -181,6 +195,9 @@ class LearnedModel:
             if confusion is None
             else {s: tuple(tuple(float(x) for x in r) for r in m) for s, m in confusion.items()},
             strength=float(value.get("strength", 0.0)),
+            stances=None
+            if stances is None
+            else {s: (float(p[0]), float(p[1])) for s, p in stances.items()},
             log_temperature_se=float(value.get("log_temperature_se", 0.0)),
             stats=dict(value.get("stats") or {}),
         )
@@ -196,12 +213,19 @@ class LearnedModel:
     ) -> LearnedModel:
         """The values of a fitted structure whose source ``i`` is ``ids[i]``."""
         confusion = None
+        stances = None
         strength = 0.0
         if isinstance(structure, ConfusionMatrices):
             strength = structure.strength
             confusion = {
                 s: tuple(tuple(row) for row in matrix.tolist())
                 for s, matrix in zip(ids, structure.confusion_, strict=True)
+            }
+        if isinstance(structure, TwoCoins):
+            strength = structure.strength
+            stances = {
+                s: (float(se), float(sp))
+                for s, (se, sp) in zip(ids, structure.stances_.tolist(), strict=True)
             }
         return cls(
             structure=structure.describe(),
@@ -211,19 +235,23 @@ class LearnedModel:
             class_base_se=tuple(structure.base_se_.tolist()) if structure.class_prior else None,
             confusion=confusion,
             strength=strength,
+            stances=stances,
             log_temperature_se=float(log_temperature_se),
         )
 
     def structure_for(self, ids: Sequence[str], reliability: FloatArray, n_classes: int) -> OneCoin:
         """The fitted structure over sources ``ids`` (reliabilities given), ready to score.
 
-        A source the fit did not see gets the one-coin matrix of its reliability.
+        A source the fit did not see gets the one-coin matrix (or coins) of its
+        reliability.
         """
         base = self.class_base
         class_prior = base is not None and len(base) == n_classes
         structure: OneCoin
         if n_classes > 1 and self.confusion is not None:
             structure = ConfusionMatrices(self.strength, class_prior=class_prior)
+        elif self.stances is not None:
+            structure = TwoCoins(self.strength, class_prior=class_prior)
         else:
             structure = OneCoin(class_prior=class_prior)
         structure.reliability_ = np.asarray(reliability, dtype=float)
@@ -235,6 +263,13 @@ class LearnedModel:
                 if known is not None:
                     matrices[i] = np.asarray(known)
             structure.confusion_ = matrices
+        if isinstance(structure, TwoCoins) and self.stances is not None:
+            coins = np.repeat(structure.reliability_[:, None], 2, axis=1)
+            for i, source in enumerate(ids):
+                fitted = self.stances.get(source)
+                if fitted is not None:
+                    coins[i] = fitted
+            structure.stances_ = coins
         return structure
 
 

@@ -2,7 +2,7 @@
 
 - ``data``: ``FitData``, the store as flat arrays;
 - ``layout``: every question's states and each row's weight;
-- ``structures``: ``OneCoin`` and ``ConfusionMatrices``, each with its E- and M-step;
+- ``structures``: ``OneCoin``, ``ConfusionMatrices`` and ``TwoCoins``, each with its E- and M-step;
 - ``selection``: k-fold criteria and the temperature search;
 - ``learner``: ``ReliabilityLearner``, the product's learner.
 
@@ -12,6 +12,6 @@
 from scoring.fit.data import FitData
 from scoring.fit.layout import Layout
 from scoring.fit.learner import ReliabilityLearner
-from scoring.fit.structures import ConfusionMatrices, OneCoin
+from scoring.fit.structures import ConfusionMatrices, OneCoin, TwoCoins
 
-__all__ = ["ConfusionMatrices", "FitData", "Layout", "OneCoin", "ReliabilityLearner"]
+__all__ = ["ConfusionMatrices", "FitData", "Layout", "OneCoin", "ReliabilityLearner", "TwoCoins"]

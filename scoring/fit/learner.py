@@ -27,7 +27,7 @@ from scoring.fit.selection import (
     heldout_temperature,
     resolved_claims,
 )
-from scoring.fit.structures import ConfusionMatrices, OneCoin
+from scoring.fit.structures import ConfusionMatrices, OneCoin, TwoCoins
 
 # Confusion matrices only where classes are few enough to be learned per source.
 MAX_CONFUSION_CLASSES = 12
@@ -55,7 +55,8 @@ class ReliabilityLearner:
     folds : int, default 3
         Folds of the selection criteria.
     confusion_strength : float, default 4
-        Pseudo-picks behind each row of a confusion matrix.
+        Pseudo-picks behind each row of a confusion matrix, and pseudo-statements
+        behind each coin of two coins.
     group_strengths : tuple of float, default (4, 16)
         Group-prior strengths tried when sources have groups and claims
         have resolutions.
@@ -125,8 +126,9 @@ class ReliabilityLearner:
         self._layout: Layout | None = None
         """The last fit's layout, which a ``refit`` shares (``Layout.with_data``)."""
 
-    def candidates(self, data: FitData, resolved: int) -> list[OneCoin]:
-        """The structures ``data`` can support, simplest first (it wins ties)."""
+    def candidates(self, layout: Layout, resolved: int) -> list[OneCoin]:
+        """The structures ``layout``'s store can support, simplest first (it wins ties)."""
+        data = layout.data
         found: list[OneCoin] = [
             OneCoin(False, 0.0, self.max_iter, self.tol),
             OneCoin(True, 0.0, self.max_iter, self.tol),
@@ -138,6 +140,15 @@ class ReliabilityLearner:
                 )
                 for prior in (False, True)
             ]
+        if self._two_coins_learnable(layout):
+            # With a learned base rate only: without one, moving every source's two coins
+            # apart one way mimics a base rate, a ridge the EM creeps along for hundreds
+            # of iterations.
+            found.append(
+                TwoCoins(
+                    self.confusion_strength, class_prior=True, max_iter=self.max_iter, tol=self.tol
+                )
+            )
         if data.n_groups and resolved >= self.min_resolved:
             found += [
                 OneCoin(prior, g, self.max_iter, self.tol)
@@ -145,6 +156,20 @@ class ReliabilityLearner:
                 for prior in (False, True)
             ]
         return found
+
+    def _two_coins_learnable(self, layout: Layout) -> bool:
+        """Whether ``layout``'s yes/no statements can teach a coin per stance: both
+        stances occur, and most statements come from sources with enough of them for two
+        coins to leave their prior (twice its pseudo-statements). On a sample of sparse
+        sources the two coins of each fit their few statements, and the EM runs off to
+        a store of claims all false, which the criterion then rejects at some cost."""
+        data = layout.data
+        yes_no = layout.binary & (data.sign != 0)
+        if not ((data.sign[yes_no] > 0).any() and (data.sign[yes_no] < 0).any()):
+            return False
+        source = data.source[yes_no]
+        statements = np.bincount(source, minlength=data.n_sources)
+        return bool(np.mean(statements[source] >= 2 * self.confusion_strength) >= 0.5)
 
     def fit(self, data: FitData) -> Self:
         """Choose a structure and temperature for ``data``, then fit it on all of it."""
@@ -157,7 +182,7 @@ class ReliabilityLearner:
         by_resolutions = resolved >= self.min_resolved
         judge = resolved_claims if by_resolutions else heldout_answers
         self.criterion_ = "resolved claims" if by_resolutions else "held-out answers"
-        found = self.candidates(data, resolved)
+        found = self.candidates(sample_layout, resolved)
         if data.n_rows == 0:
             # Nothing to choose from: the simplest structure, uncalibrated.
             found = found[:1]

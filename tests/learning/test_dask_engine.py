@@ -36,7 +36,7 @@ from tests.learning.common import (
     resolve_directly,
 )
 from tests.learning.test_rescore_job import _learned, _store
-from tests.scoring.test_fit import picks
+from tests.scoring.test_fit import picks, yes_sayers
 
 pytest.importorskip("distributed")
 from distributed import Client, LocalCluster
@@ -90,11 +90,18 @@ def _confusing_store() -> FitData:
     return picks(11, confusion)[0]
 
 
+def _yes_sayers_store() -> FitData:
+    return yes_sayers(12)[0]
+
+
+STORES = [_grouped_store, _confusing_store, _yes_sayers_store]
+
+
 def _learner(engine: DaskEngine | None = None) -> ReliabilityLearner:
     return ReliabilityLearner(unresolved_weight=0.5, half_life_days=365.0, engine=engine)
 
 
-@pytest.mark.parametrize("store", [_grouped_store, _confusing_store])
+@pytest.mark.parametrize("store", STORES)
 def test_the_cluster_fit_equals_the_local_fit(
     dask_client: Client, store: Callable[[], FitData]
 ) -> None:
@@ -106,7 +113,7 @@ def test_the_cluster_fit_equals_the_local_fit(
     np.testing.assert_allclose(remote.alpha_, local.alpha_, rtol=0, atol=TOLERANCE)
     np.testing.assert_allclose(remote.beta_, local.beta_, rtol=0, atol=TOLERANCE)
     np.testing.assert_allclose(remote.structure_.base_, local.structure_.base_, atol=TOLERANCE)
-    for name in ("confusion_",):
+    for name in ("confusion_", "stances_"):
         if hasattr(local.structure_, name):
             np.testing.assert_allclose(
                 getattr(remote.structure_, name), getattr(local.structure_, name), atol=TOLERANCE
@@ -115,7 +122,7 @@ def test_the_cluster_fit_equals_the_local_fit(
     np.testing.assert_allclose(remote.confidence_, local.confidence_, rtol=0, atol=TOLERANCE)
 
 
-@pytest.mark.parametrize("store", [_grouped_store, _confusing_store])
+@pytest.mark.parametrize("store", STORES)
 def test_a_warm_refit_on_the_cluster_equals_the_local_one(
     dask_client: Client, store: Callable[[], FitData]
 ) -> None:
@@ -130,8 +137,16 @@ def test_a_warm_refit_on_the_cluster_equals_the_local_one(
     np.testing.assert_allclose(remote.confidence_, local.confidence_, rtol=0, atol=TOLERANCE)
 
 
-@pytest.mark.parametrize("store", [_grouped_store, _confusing_store])
-def test_a_warm_refit_lands_where_a_fit_from_the_priors_does(store: Callable[[], FitData]) -> None:
+@pytest.mark.parametrize(
+    ("store", "sooner"),
+    # Two coins' EM creeps along a flat direction (coins and base rate trade off) and
+    # stops where its steps fall below the tolerance, which a warm start does not
+    # always reach in fewer iterations; it lands at the same point.
+    [(_grouped_store, True), (_confusing_store, True), (_yes_sayers_store, False)],
+)
+def test_a_warm_refit_lands_where_a_fit_from_the_priors_does(
+    store: Callable[[], FitData], sooner: bool
+) -> None:
     data = store()
     moved = data.with_fidelity(np.linspace(0.6, 1.0, data.n_rows))
     learner = _learner().fit(data)
@@ -139,17 +154,17 @@ def test_a_warm_refit_lands_where_a_fit_from_the_priors_does(store: Callable[[],
     cold = copy.copy(learner.structure_).fit(Layout(moved, 0.5, 365.0))
     warm = learner.refit(moved).structure_
     assert warm.warm_start and not cold.warm_start
-    assert warm.n_iter_ < cold.n_iter_
+    assert warm.n_iter_ < cold.n_iter_ or not sooner
     assert learner.n_iter_ == first + warm.n_iter_  # the job reports the whole fit's work
     # Both stop within the EM's tolerance of one fixed point.
     np.testing.assert_allclose(warm.reliability_, cold.reliability_, rtol=0, atol=1e-4)
     np.testing.assert_allclose(warm.score_, cold.score_, rtol=0, atol=1e-3)
 
 
-def test_the_confusion_store_did_choose_confusion_matrices() -> None:
-    """The parametrized test above covers the confusion counts only if they are chosen."""
-    learner = _learner().fit(_confusing_store())
-    assert "confusion" in learner.structure_.describe()
+def test_the_stores_did_choose_confusion_matrices_and_two_coins() -> None:
+    """The parametrized tests above cover those structures' counts only if they are chosen."""
+    assert "confusion" in _learner().fit(_confusing_store()).structure_.describe()
+    assert "two coins" in _learner().fit(_yes_sayers_store()).structure_.describe()
 
 
 def test_partitions_hold_whole_questions_and_split_rows_evenly() -> None:

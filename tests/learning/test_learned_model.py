@@ -72,6 +72,42 @@ def test_a_job_stores_what_it_chose_and_online_scores_agree(
     assert again["claims_changed"] == 0
 
 
+def yes_no_statements(n_claims: int = 300, seed: int = 5) -> list[dict[str, Any]]:
+    """Statements each supported or refuted by five of twenty sources, half of whom
+    support nearly everything (sensitivity 0.95, specificity 0.3; the others 0.85)."""
+    rng = random.Random(seed)
+    claims = []
+    for i in range(n_claims):
+        true = rng.random() < 0.5
+        attributions = []
+        for source in rng.sample(range(20), 5):
+            sensitivity, specificity = (0.95, 0.3) if source % 2 == 0 else (0.85, 0.85)
+            supports = rng.random() < sensitivity if true else rng.random() > specificity
+            stance = "supports" if supports else "refutes"
+            attributions.append({"source": f"s{source}", "stance": stance})
+        claims.append({"id": f"c{i:03d}", "text": f"Statement {i}.", "attributions": attributions})
+    return claims
+
+
+def test_a_job_that_learns_a_coin_per_stance_scores_online_as_it_wrote(
+    app: Flask, client: FlaskClient
+) -> None:
+    claims = yes_no_statements()
+    post_claims(client, claims)
+    fit = run_rescore(app)["fit"]
+    assert fit["structure"].startswith("two coins")
+    with Session(engine_of(app)) as session:
+        stored_model = session.scalars(select(LearnedModelRow.model)).one()
+    sensitivity, specificity = stored_model["stances"]["s0"]  # a yes-sayer
+    assert sensitivity > specificity + 0.3
+    stored = stored_scores(app)
+    response = client.post("/v1/score", json={"claims": claims[:20]})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    for sent, score in zip(claims[:20], response.get_json()["scores"], strict=True):
+        assert abs(score["confidence"] - stored[sent["id"]]["confidence"]) < 1e-9
+    assert run_rescore(app)["claims_changed"] == 0
+
+
 def test_claims_imported_from_stix_are_scored_with_the_learned_model(
     app: Flask, client: FlaskClient
 ) -> None:

@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 from scoring.evidence import segment_sum
-from scoring.fit import ConfusionMatrices, FitData, Layout, OneCoin, ReliabilityLearner, structures
+from scoring.fit import (
+    ConfusionMatrices,
+    FitData,
+    Layout,
+    OneCoin,
+    ReliabilityLearner,
+    TwoCoins,
+    structures,
+)
 from scoring.fit.data import index_dtype
 from scoring.fit.selection import best_temperature, evidence_scale
 from scoring.track_record import track_record_posterior
@@ -124,6 +132,78 @@ def test_selection_picks_one_coin_when_sources_do_not_confuse_answers() -> None:
     data, _, _, _ = picks(4, one_coin_confusion(rng.uniform(0.5, 0.9, 40), 3), n_sources=40)
     learner = ReliabilityLearner().fit(data)
     assert not isinstance(learner.structure_, ConfusionMatrices)
+
+
+def yes_sayers(seed: int, n_claims: int = 600, n_sources: int = 30) -> tuple[FitData, np.ndarray]:
+    """Lone yes/no claims, five sources each; half the sources support nearly every
+    claim put to them (sensitivity 0.95, specificity 0.3), the others are even-handed
+    (0.8 both). Returns the data and each claim's truth."""
+    rng = np.random.default_rng(seed)
+    sensitivity = np.where(np.arange(n_sources) % 2 == 0, 0.95, 0.8)
+    specificity = np.where(np.arange(n_sources) % 2 == 0, 0.3, 0.8)
+    truth = rng.random(n_claims) < 0.4
+    claim = np.repeat(np.arange(n_claims), 5)
+    source = np.concatenate([rng.choice(n_sources, 5, replace=False) for _ in range(n_claims)])
+    supports = np.where(
+        truth[claim],
+        rng.random(claim.size) < sensitivity[source],
+        rng.random(claim.size) > specificity[source],
+    )
+    data = FitData.build(
+        claim, source, n_claims=n_claims, n_sources=n_sources,
+        sign=np.where(supports, 1.0, -1.0), prior_alpha=2.2, prior_beta=1.8,
+    )  # fmt: skip
+    return data, truth
+
+
+def test_selection_picks_two_coins_when_half_the_sources_say_yes_to_most_claims() -> None:
+    data, truth = yes_sayers(5)
+    learner = ReliabilityLearner().fit(data)
+    assert isinstance(learner.structure_, TwoCoins)
+    coins = learner.structure_.stances_
+    # The yes-sayers are told apart (sensitive, not specific; planted 0.95 and 0.3),
+    # the others are not (0.8 both).
+    assert (coins[0::2, 0] > coins[0::2, 1] + 0.25).all()
+    sayers, even = coins[0::2].mean(axis=0), coins[1::2].mean(axis=0)
+    assert sayers[0] > 0.8 and sayers[1] < 0.45
+    assert abs(even[0] - even[1]) < 0.15
+    one_coin = OneCoin().fit(Layout(data, 0.5, 0.0))
+    one_coin_right = np.mean((Layout(data, 0.5, 0.0).softmax(one_coin.score_)[:600] > 0.5) == truth)
+    assert np.mean((learner.confidence_ > 0.5) == truth) > one_coin_right + 0.02
+
+
+def test_two_coins_direct_weights_are_their_chances_log_ratio() -> None:
+    # The direct E-step reads a table of (source, stance) cells; the chances' formula,
+    # which relayed rows and the held-out criterion use, is its reference.
+    data, _ = yes_sayers(7)
+    layout = Layout(data, 0.5, 0.0)
+    fitted = TwoCoins(class_prior=True).fit(layout)
+    rows = np.arange(data.n_rows)
+    true, false = fitted._yes_no_chances(data, rows)
+    np.testing.assert_allclose(fitted.weight_, np.log(true) - np.log(false), rtol=0, atol=1e-12)
+    state = data.claim[rows]
+    np.testing.assert_allclose(fitted.pair_likelihood(layout, rows, state), true, atol=1e-15)
+
+
+def test_selection_keeps_one_coin_when_yes_no_sources_are_even_handed() -> None:
+    data, _, _ = binary_crowd(seed=6, n_claims=600)
+    learner = ReliabilityLearner().fit(data)
+    assert "two coins (4), class prior" in learner.criteria_
+    assert not isinstance(learner.structure_, TwoCoins)
+
+
+def test_two_coins_are_offered_only_where_yes_no_statements_can_teach_them() -> None:
+    data, _, _ = binary_crowd(seed=7)
+    supports_only = FitData.build(
+        data.claim, data.source, n_claims=data.n_claims, n_sources=data.n_sources,
+        prior_alpha=2.2, prior_beta=1.8,
+    )  # fmt: skip
+    learner = ReliabilityLearner().fit(supports_only)
+    assert not any(name.startswith("two coins") for name in learner.criteria_)
+    # Nor where most statements come from sources with a handful each (1.5 here).
+    sparse, _, _ = binary_crowd(seed=7, n_claims=600, n_sources=2000)
+    learner = ReliabilityLearner().fit(sparse)
+    assert list(learner.criteria_) == ["one coin", "one coin, class prior"]
 
 
 def test_a_lone_sources_open_claims_do_not_confirm_it() -> None:

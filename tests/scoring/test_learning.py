@@ -90,6 +90,59 @@ def test_a_model_moves_only_by_more_than_its_data_can_tell_apart() -> None:
     assert replace(bare, temperature=bare.temperature * 1.02).moved_from(bare)
 
 
+def yes_no_claims(seed: int, n_claims: int = 300) -> list[Claim]:
+    """Lone statements, each supported or refuted by five of twenty sources, half of
+    whom support nearly everything (sensitivity 0.95, specificity 0.3; the others 0.85
+    both); one relayed, one hedged."""
+    rng = np.random.default_rng(seed)
+    claims = []
+    for i in range(n_claims):
+        true = rng.random() < 0.5
+        attributions = []
+        for s in rng.choice(20, 5, replace=False):
+            sensitivity, specificity = (0.95, 0.3) if s % 2 == 0 else (0.85, 0.85)
+            supports = rng.random() < sensitivity if true else rng.random() > specificity
+            attributions.append(Attribution(f"s{s}", "supports" if supports else "refutes"))
+        if i == 0:
+            attributions[0] = replace(attributions[0], via=("s1",))
+        if i == 1:
+            attributions[0] = replace(attributions[0], certainty=0.6)
+        claims.append(Claim(tuple(attributions), id=f"c{i:03d}", text=f"Statement {i}."))
+    return claims
+
+
+def test_a_coin_per_stance_is_stored_and_scores_online_as_the_fit_did() -> None:
+    claims = yes_no_claims(4)
+    params = ScoringParams(interval_samples=32)
+    n_rows = sum(len(c.attributions) for c in claims)
+    fit = learn_store(
+        claims, {}, {}, np.full(len(claims), np.nan), np.zeros(n_rows), params,
+        ReliabilityLearner(),
+    )  # fmt: skip
+    assert fit.model.structure.startswith("two coins")
+    model = LearnedModel.from_json(fit.model.to_json())
+    assert model == fit.model
+    coins = model.stances
+    assert coins is not None and set(coins) >= {"s0", "s1"}
+    beliefs = {s: SourceBelief(b) for s, b in fit.beliefs.items()}
+    scored = ClaimScorer(params).score(claims, beliefs, model)
+    np.testing.assert_allclose([s.confidence for s in scored], fit.confidence, atol=1e-9)
+    # A direct statement weighs its coins' log-likelihood ratio (times the temperature):
+    # a yes-sayer's support less than an even-handed source's.
+    weight = {(e.source, e.stance): e.weight for s in scored[2:] for e in s.evidence}
+    for source in ("s0", "s1"):
+        se, sp = coins[source]
+        assert weight[source, "supports"] == pytest.approx(
+            model.temperature * np.log(se / (1 - sp))
+        )
+        assert weight[source, "refutes"] == pytest.approx(model.temperature * np.log((1 - se) / sp))
+    assert weight["s0", "supports"] < weight["s1", "supports"] / 2
+    # The coins move the model as its other parameters do.
+    se, sp = coins["s0"]
+    assert not replace(model, stances={**coins, "s0": (se + 0.005, sp)}).moved_from(model)
+    assert replace(model, stances={**coins, "s0": (se + 0.02, sp)}).moved_from(model)
+
+
 def test_wordings_are_classes_only_when_they_are_a_small_vocabulary() -> None:
     classes, vocabulary = answer_classes(["Yes", "no ", "yes", "No", "yes", "no"])
     assert vocabulary == ("no", "yes")
