@@ -464,7 +464,27 @@ class OneCoin:
         return true, false
 
 
-class ConfusionMatrices(OneCoin):
+class _Shrunk(OneCoin):
+    """A structure with more than one number a source, each row of them under a prior
+    centred on the source's one-coin reliability with ``strength`` pseudo-observations
+    (``ConfusionMatrices``, ``TwoCoins``)."""
+
+    def __init__(
+        self,
+        strength: float = 4.0,
+        class_prior: bool = False,
+        group_strength: float = 0.0,
+        max_iter: int = 100,
+        tol: float = 1e-6,
+    ) -> None:
+        super().__init__(class_prior, group_strength, max_iter, tol)
+        self.strength = strength
+
+    def describe(self) -> str:
+        return super().describe().replace(self.name, f"{self.name} ({self.strength:g})")
+
+
+class ConfusionMatrices(_Shrunk):
     """A confusion matrix a source over answer classes (Dawid-Skene), shrunk towards one coin.
 
     When claims have classes (``FitData.claim_class``: which answer an
@@ -504,20 +524,6 @@ class ConfusionMatrices(OneCoin):
         "_other_rows",
         "_pair_weight",
     )
-
-    def __init__(
-        self,
-        strength: float = 4.0,
-        class_prior: bool = False,
-        group_strength: float = 0.0,
-        max_iter: int = 100,
-        tol: float = 1e-6,
-    ) -> None:
-        super().__init__(class_prior, group_strength, max_iter, tol)
-        self.strength = strength
-
-    def describe(self) -> str:
-        return super().describe().replace(self.name, f"{self.name} ({self.strength:g})")
 
     def _start(self, layout: Layout) -> None:
         super()._start(layout)
@@ -615,7 +621,7 @@ class ConfusionMatrices(OneCoin):
         return change
 
 
-class TwoCoins(OneCoin):
+class TwoCoins(_Shrunk):
     """A coin per stance on yes/no claims (binary Dawid-Skene), shrunk towards one coin.
 
     On a lone claim without answer classes (``Layout.binary``: a statement that
@@ -645,20 +651,6 @@ class TwoCoins(OneCoin):
 
     name = "two coins"
     _ROW_STATE = (*OneCoin._ROW_STATE, "_yes_no", "_yes_no_cell", "_yes_no_mass")
-
-    def __init__(
-        self,
-        strength: float = 4.0,
-        class_prior: bool = False,
-        group_strength: float = 0.0,
-        max_iter: int = 100,
-        tol: float = 1e-6,
-    ) -> None:
-        super().__init__(class_prior, group_strength, max_iter, tol)
-        self.strength = strength
-
-    def describe(self) -> str:
-        return super().describe().replace(self.name, f"{self.name} ({self.strength:g})")
 
     def _start(self, layout: Layout) -> None:
         super()._start(layout)

@@ -33,14 +33,19 @@ def crowd_claims(seed: int, n_questions: int = 150, labels: str = "abc") -> list
     return claims
 
 
-def test_online_scores_of_stored_claims_are_what_the_fit_learned() -> None:
-    claims = crowd_claims(1)
-    params = ScoringParams(interval_samples=32)
+def learn_open(claims: list[Claim], params: ScoringParams) -> StoreFit:
+    """``learn_store`` of open claims, none of their sources defined, with the defaults."""
     n_rows = sum(len(c.attributions) for c in claims)
-    fit = learn_store(
+    return learn_store(
         claims, {}, {}, np.full(len(claims), np.nan), np.zeros(n_rows), params,
         ReliabilityLearner(),
     )  # fmt: skip
+
+
+def test_online_scores_of_stored_claims_are_what_the_fit_learned() -> None:
+    claims = crowd_claims(1)
+    params = ScoringParams(interval_samples=32)
+    fit = learn_open(claims, params)
     model = LearnedModel.from_json(fit.model.to_json())
     beliefs = {s: SourceBelief(b) for s, b in fit.beliefs.items()}
     scorer = ClaimScorer(params)
@@ -57,11 +62,7 @@ def test_online_scores_of_stored_claims_are_what_the_fit_learned() -> None:
 
 def learn_crowd(seed: int) -> StoreFit:
     """``learn_store`` of 60 open crowd questions with the defaults."""
-    claims = crowd_claims(seed, n_questions=60)
-    return learn_store(
-        claims, {}, {}, np.full(len(claims), np.nan),
-        np.zeros(sum(len(c.attributions) for c in claims)), ScoringParams(), ReliabilityLearner(),
-    )  # fmt: skip
+    return learn_open(crowd_claims(seed, n_questions=60), ScoringParams())
 
 
 def test_the_model_round_trips_through_json() -> None:
@@ -114,11 +115,7 @@ def yes_no_claims(seed: int, n_claims: int = 300) -> list[Claim]:
 def test_a_coin_per_stance_is_stored_and_scores_online_as_the_fit_did() -> None:
     claims = yes_no_claims(4)
     params = ScoringParams(interval_samples=32)
-    n_rows = sum(len(c.attributions) for c in claims)
-    fit = learn_store(
-        claims, {}, {}, np.full(len(claims), np.nan), np.zeros(n_rows), params,
-        ReliabilityLearner(),
-    )  # fmt: skip
+    fit = learn_open(claims, params)
     assert fit.model.structure.startswith("two coins")
     model = LearnedModel.from_json(fit.model.to_json())
     assert model == fit.model
