@@ -3,11 +3,11 @@
 The fit (``scoring.fit.ReliabilityLearner``) chooses a structure for the store:
 one coin, per-source confusion matrices over answer classes, or a coin per
 stance on yes/no claims, with or without learned class base rates, and a
-temperature. ``LearnedModel`` holds
-all of it as plain values (JSON-ready, so the service can store it beside the
-reliabilities); ``learned_scores`` scores any claims with the same E-step the
-fit ran (``ClaimScorer.score(..., model=...)``), so a stored claim scored
-online gets the confidence the job wrote.
+temperature. ``LearnedModel`` holds all of it as plain values (JSON-ready, so
+the service can store it beside the reliabilities); ``learned_scores`` scores
+any claims with the same E-step the fit ran (``ClaimScorer.score(...,
+model=...)``), so a stored claim scored online gets the confidence the job
+wrote.
 """
 
 from __future__ import annotations
