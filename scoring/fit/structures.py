@@ -695,15 +695,12 @@ class TwoCoins(_Shrunk):
         table[1::2] = np.log1p(-sensitivity) - np.log(specificity)
         return table[self._yes_no_cell] * data.weight_scale[rows]
 
-    def _e_step(self, layout: Layout) -> FloatArray:
-        data = layout.data
-        self._own = self._shared = self.weight_ = NO_ROWS
-        self._own, self._shared = self._row_weights(layout)
+    def _row_weights(self, layout: Layout) -> tuple[FloatArray, FloatArray]:
+        weight, shared = super()._row_weights(layout)
         # A yes/no row's chances under "other" and "none" are one number: its shared
         # weight is 0 under either structure, and only its own weight changes.
-        self._own[self._yes_no] = self._yes_no_weights(data)
-        self.weight_ = self._own
-        return self._base_scores(layout) + self.evidence(layout)
+        weight[self._yes_no] = self._yes_no_weights(layout.data)
+        return weight, shared
 
     def pair_likelihood(
         self, layout: Layout, pair_row: IntArray, pair_state: IntArray

@@ -164,8 +164,9 @@ def claim_warnings(
             )
         # A numeric question's figures may repeat: equal figures agree there.
         if c.get("value") is None:
-            first = answered.setdefault((question, c["text"]), f"claims[{i}]")
-            if first != f"claims[{i}]":
+            this = f"claims[{i}]"
+            first = answered.setdefault((question, c["text"]), this)
+            if first != this:
                 warnings.append(
                     InputWarning(
                         f"claims[{i}].text",
