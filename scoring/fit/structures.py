@@ -22,6 +22,9 @@ from scoring.fit.partitions import InProcess, Parameters, Partitions, Statistics
 _TINY = 1e-9
 # Pseudo-claims behind each class's learned base rate.
 CLASS_PRIOR_STRENGTH = 1.0
+# A source whose picks are all of one class is read as ignoring the questions when a source
+# reading them would pick that class every time with less than this chance.
+ONE_CLASS_CHANCE = 1e-3
 # Rows whose stance chances an E-step computes at a time: their constants and
 # temporaries stay a few megabytes whatever the store's size (a dozen arrays of
 # every row, kept or made at once, were most of the job's peak memory).
@@ -489,15 +492,25 @@ class ConfusionMatrices(_Shrunk):
 
     When claims have classes (``FitData.claim_class``: which answer an
     answer is, e.g. a breed), source s picks class j when the truth is class k
-    with chance ``confusion_[s, k, j]``; under "none of them" its pick has the
-    chance ``u[s, j]``, the mean of column j off the diagonal (the pick is
-    wrong, whatever the truth). A pick therefore weighs
-    ``ln(confusion_[s, k, j] / u[s, j])`` on every answer of class k of its
-    question. Each row of a matrix has a Dirichlet prior whose mode is the
-    source's one-coin row (r on the diagonal, the rest even) with
-    ``strength`` pseudo-picks, so a source with few picks keeps its one-coin
-    record, and a source that reliably says "Norfolk" for "Norwich" is read
-    as what it is. Refutations keep the one-coin weights.
+    with chance ``confusion_[s, k, j]``; under "none of them" its pick is a
+    random one of the C classes. A pick therefore weighs
+    ``ln(C confusion_[s, k, j])`` on every answer of class k of its question.
+    Each row of a matrix has a Dirichlet prior whose mode is the source's
+    one-coin row (r on the diagonal, the rest even) with ``strength``
+    pseudo-picks, so a source with few picks keeps its one-coin record, and a
+    source that reliably says "Norfolk" for "Norwich" is read as what it is.
+    Refutations keep the one-coin weights.
+
+    A source that picks one class every time, where a source that reads the
+    questions would do so with chance below ``ONE_CLASS_CHANCE`` (that class's
+    share of the store's picks, to the power of its picks), tells nothing
+    about which answer is true: its rows are tied to its picks' shares (with
+    ``strength`` pseudo-picks spread evenly), the same under every truth and
+    under "none of them", so its picks weigh nothing. Left free, such sources
+    (crowd workers who give one label to everything) read as perfectly
+    reliable in a fit where nearly every question has their class, an
+    optimum the EM can fall into from the vote when they are many or
+    prolific.
 
     Parameters
     ----------
@@ -536,6 +549,11 @@ class ConfusionMatrices(_Shrunk):
         self._other_rows = np.ones(data.n_rows)
         self._other_rows[self._picks] = 0.0
         self._shared = np.zeros_like(self._shared_rows(data.fidelity))
+        # Each source's picks of each class, for ``_one_class`` (a sum over partitions).
+        c = self.base_.size
+        cell = data.source[self._picks].astype(np.intp) * c
+        cell += data.claim_class[data.claim[self._picks]]
+        self._picked = segment_sum(np.ones(cell.size), cell, data.n_sources * c)
 
     def _first_parameters(self) -> None:
         self.confusion_ = self.one_coin_matrices(self.reliability_)
@@ -559,7 +577,9 @@ class ConfusionMatrices(_Shrunk):
         true = np.where(claim_state, layout.state_class[pair_state], 0)
         fidelity = data.fidelity[pair_row]
         chance = fidelity * self.confusion_[s, true, picked] + (1 - fidelity) / c
-        return np.where(claim_state, chance, 1.0 / c)
+        # A source whose rows are one (its picks ignore the truth) picks alike under "none".
+        tied = (self.confusion_ == self.confusion_[:, :1]).all(axis=(1, 2))
+        return np.where(claim_state | tied[s], chance, 1.0 / c)
 
     def _e_step(self, layout: Layout) -> FloatArray:
         data = layout.data
@@ -569,10 +589,13 @@ class ConfusionMatrices(_Shrunk):
         chance = self._pick_chances(layout, self._pair_row, self._pair_state)
         scale = data.weight_scale[self._pair_row]
         self._pair_weight = (_log(chance) + np.log(self.base_.size)) * scale
-        # A pick's weight on its own claim against "none of them", for the explanations.
+        # A pick's weight on its own claim against "none of them", for the explanations
+        # (its weight on "none" is 0 but for a source whose picks ignore the truth).
         own = self._pair_state == data.claim[self._pair_row]
+        none = ~self._pair_claim
         self.weight_ = self._own.copy()
         self.weight_[self._pair_row[own]] = self._pair_weight[own]
+        self.weight_[self._pair_row[none]] -= self._pair_weight[none]
         return self._base_scores(layout) + self.evidence(layout)
 
     def evidence(self, layout: Layout, rows: BoolArray | None = None) -> FloatArray:
@@ -606,7 +629,7 @@ class ConfusionMatrices(_Shrunk):
         cell = (source * c + self._pair_true) * c + self._pair_picked
         mass = layout.mass[self._pair_row] * posterior[self._pair_state] * self._pair_claim
         counts = segment_sum(mass, cell, n * c * c)
-        return {**super()._statistics(layout, posterior), "counts": counts}
+        return {**super()._statistics(layout, posterior), "counts": counts, "picked": self._picked}
 
     def _m_step(self, data: FitData, statistics: Statistics) -> float:
         change = super()._m_step(data, statistics)
@@ -616,9 +639,26 @@ class ConfusionMatrices(_Shrunk):
         confusion = (self.strength * centre + counts) / (
             self.strength + counts.sum(axis=2, keepdims=True)
         )
+        # One row for every truth: the source's picks, with ``strength`` even pseudo-picks.
+        picked = statistics["picked"].reshape(data.n_sources, c)
+        one_class = _one_class(picked)
+        shares = (picked[one_class] + self.strength / c) / (
+            self.strength + picked[one_class].sum(axis=1, keepdims=True)
+        )
+        confusion[one_class] = shares[:, None, :]
         change = max(change, float(np.abs(confusion - self.confusion_).max(initial=0.0)))
         self.confusion_ = confusion
         return change
+
+
+def _one_class(picked: FloatArray) -> BoolArray:
+    """Sources whose picks (counts by class, shape (n_sources, C)) are all of one class, with
+    chance below ``ONE_CLASS_CHANCE`` for a source picking at the store's shares."""
+    n = picked.sum(axis=1)
+    share = picked.sum(axis=0) / max(float(n.sum()), 1.0)
+    top = picked.argmax(axis=1)
+    alone = (n > 0) & (picked[np.arange(n.size), top] == n)
+    return alone & (share[top] ** n < ONE_CLASS_CHANCE)
 
 
 class TwoCoins(_Shrunk):

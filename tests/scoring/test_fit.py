@@ -134,6 +134,28 @@ def test_selection_picks_one_coin_when_sources_do_not_confuse_answers() -> None:
     assert not isinstance(learner.structure_, ConfusionMatrices)
 
 
+def test_sources_that_give_one_answer_to_everything_weigh_nothing() -> None:
+    # 24 of 60 sources answer "4" whatever the question, 12 read it (0.85), the rest guess:
+    # left free, the spammers read as perfect in a fit that gives nearly every question
+    # "4" (accuracy 0.23 against the vote's 0.43 on this draw).
+    k = 5
+    matrix = np.full((60, k, k), 1 / k)
+    matrix[:12] = one_coin_confusion(np.full(12, 0.85), k)
+    matrix[12:36] = 0.0
+    matrix[12:36, :, k - 1] = 1.0
+    data, question, label, truth = picks(0, matrix, n_questions=600)
+    learner = ReliabilityLearner().fit(data)
+    assert isinstance(learner.structure_, ConfusionMatrices)
+    confusion = learner.structure_.confusion_
+    tied = (confusion == confusion[:, :1]).all(axis=(1, 2))
+    spammer = (np.arange(60) >= 12) & (np.arange(60) < 36)
+    np.testing.assert_array_equal(tied, spammer)  # the same chances whatever the truth
+    predicted = top_answers(learner.confidence_, question, label, truth.size, k)
+    votes = np.zeros((truth.size, k))
+    np.add.at(votes, (question[data.claim], label[data.claim]), 1)
+    assert np.mean(predicted == truth) > np.mean(votes.argmax(axis=1) == truth) + 0.15
+
+
 def yes_sayers(seed: int, n_claims: int = 600, n_sources: int = 30) -> tuple[FitData, np.ndarray]:
     """Lone yes/no claims, five sources each; half the sources support nearly every
     claim put to them (sensitivity 0.95, specificity 0.3), the others are even-handed

@@ -140,6 +140,32 @@ def test_a_coin_per_stance_is_stored_and_scores_online_as_the_fit_did() -> None:
     assert replace(model, stances={**coins, "s0": (se + 0.02, sp)}).moved_from(model)
 
 
+def test_a_source_that_gives_one_answer_to_everything_weighs_nothing_online_either() -> None:
+    # Two sources answer "c" to all 60 questions besides the crowd's six answers.
+    claims = crowd_claims(5, n_questions=60)
+    spam = (Attribution("spam1"), Attribution("spam2"))
+    for q in range(60):
+        at = next((i for i, c in enumerate(claims) if c.id == f"{q}c"), None)
+        if at is None:
+            claims.append(Claim(spam, question=f"q{q}", id=f"{q}c", text="c"))
+        else:
+            claims[at] = replace(claims[at], attributions=claims[at].attributions + spam)
+    params = ScoringParams(interval_samples=32)
+    fit = learn_open(claims, params)
+    assert fit.model.structure.startswith("confusion matrices")
+    model = LearnedModel.from_json(fit.model.to_json())
+    confusion = model.confusion
+    assert confusion is not None
+    for source in ("spam1", "spam2"):
+        assert len(set(confusion[source])) == 1  # one row whatever the truth
+    assert len(set(confusion["w0"])) == 3
+    beliefs = {s: SourceBelief(b) for s, b in fit.beliefs.items()}
+    scored = ClaimScorer(params).score(claims, beliefs, model)
+    np.testing.assert_allclose([s.confidence for s in scored], fit.confidence, atol=1e-9)
+    weights = [e.weight for s in scored for e in s.evidence if e.source.startswith("spam")]
+    assert len(weights) == 120 and np.allclose(weights, 0.0)
+
+
 def test_wordings_are_classes_only_when_they_are_a_small_vocabulary() -> None:
     classes, vocabulary = answer_classes(["Yes", "no ", "yes", "No", "yes", "no"])
     assert vocabulary == ("no", "yes")
