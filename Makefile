@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 CREDENCE_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export CREDENCE_TEST_DATABASE_URL
 
-.PHONY: setup run test lint bench bench-quality bench-served bench-scale bench-http bench-store-cpu bench-store-growth bench-rescore bench-scoring bench-console bench-numeric clean
+.PHONY: setup run test lint bench bench-quality bench-served bench-scale bench-http bench-store-cpu bench-store-growth bench-rescore bench-scoring bench-console bench-numeric bench-perturbed clean
 
 setup: $(VENV)/.installed
 
@@ -34,10 +34,13 @@ lint: setup
 	$(BIN)/ruff format --check scoring service tests bench integrations
 	$(BIN)/mypy scoring service bench tests integrations
 
-bench: bench-quality bench-served bench-scale bench-http bench-store-cpu bench-store-growth bench-rescore bench-console bench-numeric
+bench: bench-quality bench-perturbed bench-served bench-scale bench-http bench-store-cpu bench-store-growth bench-rescore bench-console bench-numeric
 
 bench-quality: $(VENV)/.bench-installed
 	$(BIN)/python -m bench.quality
+
+bench-perturbed: $(VENV)/.bench-installed
+	$(BIN)/python -m bench.perturbed
 
 bench-served: $(VENV)/.bench-installed
 	$(BIN)/python -m bench.served

@@ -175,6 +175,21 @@ class CrowdSet:
             true_label=np.searchsorted(labels, truth["truth"].to_numpy()),
         )
 
+    def with_answers(self, answers: pd.DataFrame) -> CrowdSet:
+        """The set holding only ``answers`` (some of its rows): the same labels, judged on
+        the known answers of the questions still answered."""
+        questions = np.unique(answers["question"].to_numpy())
+        known = self.questions[self.judged]
+        kept = np.isin(known, questions)
+        return CrowdSet(
+            name=self.name,
+            answers=answers.reset_index(drop=True),
+            questions=questions,
+            labels=self.labels,
+            judged=np.searchsorted(questions, known[kept]),
+            true_label=self.true_label[kept],
+        )
+
     def claims(self) -> tuple[list[Claim], np.ndarray, np.ndarray]:
         """One claim per answered (question, label), as a new user would store them.
 

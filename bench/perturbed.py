@@ -1,0 +1,151 @@
+"""The job's learner on crowd sets it was not designed on: ``python -m bench.perturbed``.
+
+The shipped defaults were chosen on the thirteen sets of ``../shared/data/crowd``
+(``bench/quality``), and a user's store will not look like any of them. Each set
+is made into stores of another shape, drawn at random with a fixed seed, and
+each goes through the job's path (``bench.quality.learn_and_score``) beside
+crowd-kit's MajorityVote, Wawa and DawidSkene run in this process:
+
+- **half the workers**: the answers of a random half of the workers, and of the
+  other half (fewer workers, as many answers each);
+- **at most K answers a question**: K answers of each question drawn at random
+  (K = 3 and 8; a K that keeps nine tenths of a set's answers or more is left
+  out as that set again).
+
+Judged, as ``bench/quality``, on the known answers of the questions still
+answered. One default was chosen looking at these figures and at
+``bench/quality``'s, against the truth (the confusion rows' prior strength:
+``bench/quality``'s design note 14, ``docs/model-fit.md``). Results go to
+``bench/results/perturbed.md``.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import pandas as pd
+
+from bench.common import header, shared_path, table, write_results
+from bench.quality import CROWD_SETS, DS_MARGIN, CrowdResult, CrowdSet, judge_crowd, learn_and_score
+
+SEED = 1
+ANSWERS_A_QUESTION = (3, 8)
+# A thinned store that keeps this share of its set's answers or more is the set again.
+MOSTLY_KEPT = 0.9
+PEERS = ("MajorityVote", "Wawa", "DawidSkene")
+
+
+def perturbed(crowd: CrowdSet, seed: int = SEED) -> Iterator[tuple[str, CrowdSet]]:
+    """The set's perturbed stores, each with what was done to it."""
+    answers = crowd.answers
+    rng = np.random.default_rng(seed)
+    workers = answers["worker"].unique()
+    rng.shuffle(workers)
+    first = np.isin(answers["worker"].to_numpy(), workers[: workers.size // 2])
+    yield "half the workers (one half)", crowd.with_answers(answers[first])
+    yield "half the workers (the other)", crowd.with_answers(answers[~first])
+    shuffled = answers.sample(frac=1.0, random_state=seed)
+    for k in ANSWERS_A_QUESTION:
+        kept = shuffled.groupby("question", sort=False).head(k).sort_index()
+        if len(kept) < MOSTLY_KEPT * len(answers):
+            yield f"at most {k} answers a question", crowd.with_answers(kept)
+
+
+def peers() -> dict[str, Callable[[pd.DataFrame], pd.DataFrame]]:
+    from crowdkit.aggregation import DawidSkene, MajorityVote, Wawa
+
+    return {
+        "MajorityVote": MajorityVote().fit_predict_proba,
+        "Wawa": Wawa().fit_predict_proba,
+        "DawidSkene": DawidSkene(n_iter=100).fit_predict_proba,
+    }
+
+
+def judge(crowd: CrowdSet) -> tuple[list[CrowdResult], str]:
+    """Credence's result and its peers' on ``crowd``, and the structure Credence chose."""
+    claims, claim_question, claim_label = crowd.claims()
+    fit, confidence, seconds = learn_and_score(claims, {}, np.full(len(claims), np.nan), claims)
+    proba = np.zeros((crowd.questions.size, crowd.labels.size))
+    proba[claim_question, claim_label] = confidence
+    results = [judge_crowd("Credence", proba[crowd.judged], crowd.true_label, seconds)]
+    table_in = crowd.answers.rename(columns={"question": "task", "answer": "label"})
+    for method, fit_predict_proba in peers().items():
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            peer = fit_predict_proba(table_in)
+        spent = time.perf_counter() - start
+        peer = peer.reindex(index=crowd.questions, columns=crowd.labels).fillna(0.0).to_numpy()
+        results.append(judge_crowd(method, peer[crowd.judged], crowd.true_label, spent))
+    return results, str(fit.model.stats["structure"])
+
+
+def main() -> None:
+    folder = shared_path("data", "crowd")
+    if folder is None:
+        print("../shared/data/crowd is not beside the checkout: nothing to run")
+        return
+    rows: list[list[object]] = []
+    by_method: dict[str, list[CrowdResult]] = {m: [] for m in ("Credence", *PEERS)}
+    below: list[str] = []
+    for name in CROWD_SETS:
+        crowd = CrowdSet.read(folder, name)
+        for what, store in perturbed(crowd):
+            results, structure = judge(store)
+            for r in results:
+                by_method[r.method].append(r)
+            ours, ds = results[0], results[-1]
+            gap = 100 * (ours.accuracy - ds.accuracy)
+            if gap < -100 * DS_MARGIN:
+                below.append(f"{name}, {what}: {gap:+.2f} points")
+            rows.append(
+                [
+                    name,
+                    what,
+                    len(store.answers),
+                    f"{len(store.answers) / store.questions.size:.1f}",
+                    store.true_label.size,
+                    *(f"{r.accuracy:.4f} / {r.ece:.3f}" for r in results),
+                    f"{gap:+.2f}",
+                    structure,
+                ]
+            )
+            print(f"{name}, {what}: {rows[-1][5:]}", flush=True)
+    means = [
+        [m, f"{np.mean([r.accuracy for r in rs]):.4f}", f"{np.mean([r.ece for r in rs]):.4f}"]
+        for m, rs in by_method.items()
+    ]
+    markdown = (
+        header("bench/perturbed", "make bench-perturbed")
+        + "\n"
+        + (__doc__ or "").split("\n\n", 1)[1]
+        + "\n"
+        + table(
+            [
+                "set",
+                "store",
+                "answers",
+                "answers a question",
+                "judged",
+                "Credence (accuracy / ECE)",
+                *(f"{p} (accuracy / ECE)" for p in PEERS),
+                "Credence - DawidSkene (points)",
+                "Credence chose",
+            ],
+            rows,
+        )
+        + f"\nMeans over the {len(rows)} stores:\n\n"
+        + table(["method", "accuracy", "top-answer ECE"], means)
+        + f"\nStores where Credence is more than {100 * DS_MARGIN:g} points below DawidSkene: "
+        + f"{len(below)} of {len(rows)}"
+        + ("".join(f"\n- {line}" for line in below) if below else "")
+        + "\n"
+    )
+    write_results("perturbed", markdown)
+
+
+if __name__ == "__main__":
+    main()
