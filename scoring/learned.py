@@ -87,7 +87,7 @@ class LearnedModel:
     Attributes
     ----------
     structure : str
-        What the fit chose, e.g. ``"confusion matrices (4), class prior"``.
+        What the fit chose, e.g. ``"confusion matrices (2), class prior"``.
     temperature : float
         Factor on every state's log-score before the per-question softmax.
     classes : tuple of str

@@ -54,9 +54,10 @@ class ReliabilityLearner:
     tol : float, default 1e-6
     folds : int, default 3
         Folds of the selection criteria.
-    confusion_strength : float, default 4
-        Pseudo-picks behind each row of a confusion matrix, and pseudo-statements
-        behind each coin of two coins.
+    confusion_strength : float, default 2
+        Pseudo-picks behind each row of a confusion matrix.
+    coin_strength : float, default 4
+        Pseudo-statements behind each coin of two coins.
     group_strengths : tuple of float, default (4, 16)
         Group-prior strengths tried when sources have groups and claims
         have resolutions.
@@ -105,7 +106,8 @@ class ReliabilityLearner:
         max_iter: int = 100,
         tol: float = 1e-6,
         folds: int = 3,
-        confusion_strength: float = 4.0,
+        confusion_strength: float = 2.0,
+        coin_strength: float = 4.0,
         group_strengths: tuple[float, ...] = (4.0, 16.0),
         min_resolved: int = 30,
         selection_rows: int = 20_000,
@@ -118,6 +120,7 @@ class ReliabilityLearner:
         self.tol = tol
         self.folds = folds
         self.confusion_strength = confusion_strength
+        self.coin_strength = coin_strength
         self.group_strengths = group_strengths
         self.min_resolved = min_resolved
         self.selection_rows = selection_rows
@@ -145,9 +148,7 @@ class ReliabilityLearner:
             # apart one way mimics a base rate, a ridge the EM creeps along for hundreds
             # of iterations.
             found.append(
-                TwoCoins(
-                    self.confusion_strength, class_prior=True, max_iter=self.max_iter, tol=self.tol
-                )
+                TwoCoins(self.coin_strength, class_prior=True, max_iter=self.max_iter, tol=self.tol)
             )
         if data.n_groups and resolved >= self.min_resolved:
             found += [
@@ -169,7 +170,7 @@ class ReliabilityLearner:
             return False
         source = data.source[yes_no]
         statements = np.bincount(source, minlength=data.n_sources)
-        return bool(np.mean(statements[source] >= 2 * self.confusion_strength) >= 0.5)
+        return bool(np.mean(statements[source] >= 2 * self.coin_strength) >= 0.5)
 
     def fit(self, data: FitData) -> Self:
         """Choose a structure and temperature for ``data``, then fit it on all of it."""
