@@ -6,6 +6,7 @@ resolution makes is ``service.store.resolutions``).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from scoring.learned import LearnedModel
 from scoring.learning import learn_columns
 from scoring.numeric import ErrorScale, NumericQuestion
 from scoring.numeric.learning import ErrorScaleEM, NumericCase
+from scoring.params import SourceBelief
 from service.jobs.snapshot import Snapshot
 from service.scoring_model import ScoringModel
 from service.settings import LearningSettings
@@ -103,13 +105,16 @@ def moved(before: scoring.Beta, after: scoring.Beta, tolerance: float) -> bool:
 
 
 def learn_error_scales(
-    snapshot: Snapshot, setup: ScoringModel, learning: LearningSettings
+    snapshot: Snapshot,
+    beliefs: Mapping[str, SourceBelief],
+    setup: ScoringModel,
+    learning: LearningSettings,
 ) -> dict[str, ErrorScale]:
     """Each source's error scale from the snapshot's numeric questions (``ErrorScaleEM``).
 
     Resolved questions teach it through their resolved values, open ones softly
-    through agreement (``learning.unresolved_weight``); reliabilities are the
-    snapshot's. Sources that stated no point figure are left out.
+    through agreement (``learning.unresolved_weight``), with sources at ``beliefs``.
+    Sources that stated no point figure are left out.
     """
     members: dict[str, list[scoring.Claim]] = {}
     for claim in snapshot.columns.claims(sorted(snapshot.columns.value)):
@@ -128,4 +133,4 @@ def learn_error_scales(
     if not cases:
         return {}
     em = ErrorScaleEM(setup.params, unresolved_weight=learning.unresolved_weight)
-    return em.fit(cases, snapshot.book.beliefs).errors_
+    return em.fit(cases, beliefs).errors_

@@ -305,11 +305,8 @@ class _Rescore:
 
     def _learn_and_rescore(self, snapshot: Snapshot, started: float, mark: float) -> dict[str, Any]:
         fit = learn_reliabilities(snapshot, self.job.setup, self.job.learning, self.cluster)
-        errors = learn_error_scales(snapshot, self.job.setup, self.job.learning)
         _release_free_heap()
         mark = self.timer.add("fit", mark)
-        moved_errors = self._write_error_scales(snapshot, errors)
-        self.errors = {**snapshot.errors, **errors}
 
         current = snapshot.book
         changed = [
@@ -331,6 +328,15 @@ class _Rescore:
         )
         learned = {**snapshot.learned, **{s: fit.beliefs[s] for s in written}}
         beliefs = build_book(snapshot.book.definitions, learned, self.job.setup).beliefs
+        mark = self.timer.add("write", mark)
+        # Error scales weigh answers by these reliabilities, the ones the job leaves: fitted
+        # on the snapshot's, they would move again in the next job whenever this one moved
+        # a reliability. Written after the reliabilities, so that a source's first learned
+        # row is its new belief, not the snapshot's.
+        errors = learn_error_scales(snapshot, beliefs, self.job.setup, self.job.learning)
+        mark = self.timer.add("fit", mark)
+        moved_errors = self._write_error_scales(snapshot, errors)
+        self.errors = {**snapshot.errors, **errors}
         changed_at = snapshot.source_changed_at()
         changed_at.update(dict.fromkeys(written, epoch(written_at)))
         stale = self._stale_claims(snapshot, changed_at)
