@@ -128,6 +128,7 @@ class OneCoin:
         "_pick_offset",
         "_shared_offset",
         "_formula_rows",
+        "_pick_rows",
     )
     """The per-row state a fit's ``_start`` and E-steps set (``release_rows``)."""
 
@@ -224,7 +225,8 @@ class OneCoin:
         support = data.sign > 0
         pick = support & ~layout.binary
         self._direct = bool((data.fidelity == 1).all())
-        self._any_pick = bool(pick.any())
+        self._pick_rows = np.flatnonzero(pick)
+        self._any_pick = bool(self._pick_rows.size)
         # The direct E-step keeps its per-row constants (8 bytes a row each); the other
         # computes its stance chances a block of rows at a time (``_row_weights``).
         if self._direct:
@@ -395,8 +397,9 @@ class OneCoin:
         (shape (n_states,)): sums that add up over partitions of the questions.
 
         ``hits`` and ``total``, shape (n_sources,): each source's expected right
-        stances and its mass; with ``class_prior``, ``true`` and ``false``, shape
-        (n_classes,): each class's expected true claims and "none of them".
+        stances and its mass, less its picks' share under "none of them"; with
+        ``class_prior``, ``true`` and ``false``, shape (n_classes,): each class's
+        expected true claims and "none of them".
         """
         data = layout.data
         # A support is right when its claim is true, a refutation when it is not
@@ -408,6 +411,16 @@ class OneCoin:
             "hits": self._refuting_mass + segment_sum(own, data.source, data.n_sources),
             "total": self._total_mass,
         }
+        if self._any_pick:
+            # Under "none of them" a pick is a random one, as likely whatever r is: that
+            # share of its mass is neither a hit nor a miss. (Counted as a miss, it drags r
+            # to chance, where "none" holds as much as any claim, and on below it.)
+            none = np.zeros(data.n_questions)
+            none[layout.state_question[data.n_claims :]] = posterior[data.n_claims :]
+            rows = self._pick_rows
+            unread = none[layout.row_question[rows]] * layout.mass[rows]
+            unread_mass = segment_sum(unread, data.source[rows], data.n_sources)
+            statistics["total"] = self._total_mass - unread_mass
         if self.class_prior:
             statistics["true"], statistics["false"] = self._class_counts(layout, posterior)
         return statistics

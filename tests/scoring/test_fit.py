@@ -117,6 +117,27 @@ def test_the_mirror_image_is_not_learned_where_agreement_is_the_rule() -> None:
     assert (learner.confidence_[size == 6] > 0.7).all()
 
 
+def test_one_coin_stays_above_chance_on_contested_two_answer_questions() -> None:
+    # Two answers, eight a question, workers right 55-75 % of the time: many questions have
+    # both answers as claims. Where "none of them" counted its picks as misses, reliabilities
+    # slid to 1/2, where "none" holds a third of each such question, and on to the mirror
+    # image (mean 0.26, accuracy 0.25 on this draw against the vote's 0.79).
+    rng = np.random.default_rng(1)
+    reliability = rng.uniform(0.55, 0.75, 40)
+    data, question, label, truth = picks(
+        1, one_coin_confusion(reliability, 2), n_questions=150, n_sources=40, per_question=8
+    )
+    layout = Layout(data, 0.5, 0.0)
+    fit = OneCoin().fit(layout)
+    assert fit.converged_
+    assert fit.reliability_.mean() > 0.6
+    confidence = layout.softmax(fit.score_)[: data.n_claims]
+    predicted = top_answers(confidence, question, label, truth.size, 2)
+    votes = np.zeros((truth.size, 2))
+    np.add.at(votes, (question[data.claim], label[data.claim]), 1)
+    assert np.mean(predicted == truth) >= np.mean(votes.argmax(axis=1) == truth)
+
+
 def test_selection_picks_confusion_matrices_when_sources_confuse_two_answers() -> None:
     # Every source says "1" for a true "0" half the time, and is reliable otherwise.
     matrix = one_coin_confusion(np.full(40, 0.9), 3)
