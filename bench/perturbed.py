@@ -21,15 +21,13 @@ answered. One default was chosen looking at these figures and at
 
 from __future__ import annotations
 
-import time
-import warnings
 from collections.abc import Callable, Iterator
 
 import numpy as np
 import pandas as pd
 
 from bench.common import header, shared_path, table, write_results
-from bench.quality import CROWD_SETS, DS_MARGIN, CrowdResult, CrowdSet, judge_crowd, learn_and_score
+from bench.quality import CROWD_SETS, DS_MARGIN, CrowdResult, CrowdSet, judge_methods
 
 SEED = 1
 ANSWERS_A_QUESTION = (3, 8)
@@ -64,25 +62,6 @@ def peers() -> dict[str, Callable[[pd.DataFrame], pd.DataFrame]]:
     }
 
 
-def judge(crowd: CrowdSet) -> tuple[list[CrowdResult], str]:
-    """Credence's result and its peers' on ``crowd``, and the structure Credence chose."""
-    claims, claim_question, claim_label = crowd.claims()
-    fit, confidence, seconds = learn_and_score(claims, {}, np.full(len(claims), np.nan), claims)
-    proba = np.zeros((crowd.questions.size, crowd.labels.size))
-    proba[claim_question, claim_label] = confidence
-    results = [judge_crowd("Credence", proba[crowd.judged], crowd.true_label, seconds)]
-    table_in = crowd.answers.rename(columns={"question": "task", "answer": "label"})
-    for method, fit_predict_proba in peers().items():
-        start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            peer = fit_predict_proba(table_in)
-        spent = time.perf_counter() - start
-        peer = peer.reindex(index=crowd.questions, columns=crowd.labels).fillna(0.0).to_numpy()
-        results.append(judge_crowd(method, peer[crowd.judged], crowd.true_label, spent))
-    return results, str(fit.model.stats["structure"])
-
-
 def main() -> None:
     folder = shared_path("data", "crowd")
     if folder is None:
@@ -94,7 +73,8 @@ def main() -> None:
     for name in CROWD_SETS:
         crowd = CrowdSet.read(folder, name)
         for what, store in perturbed(crowd):
-            results, structure = judge(store)
+            results, fit = judge_methods(store, peers(), "Credence")
+            structure = str(fit.model.stats["structure"])
             for r in results:
                 by_method[r.method].append(r)
             ours, ds = results[0], results[-1]

@@ -27,7 +27,7 @@ import csv
 import itertools
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -273,15 +273,19 @@ class CrowdRun:
     section: str
 
 
-def crowd_set(crowd: CrowdSet) -> CrowdRun:
+def judge_methods(
+    crowd: CrowdSet, peers: Mapping[str, Callable[[pd.DataFrame], pd.DataFrame]], name: str
+) -> tuple[list[CrowdResult], StoreFit]:
+    """Credence's result on ``crowd`` (the method ``name``) then each of ``peers``', and
+    Credence's fit."""
     claims, claim_question, claim_label = crowd.claims()
     fit, confidence, seconds = learn_and_score(claims, {}, np.full(len(claims), np.nan), claims)
     proba = np.zeros((crowd.questions.size, crowd.labels.size))
     proba[claim_question, claim_label] = confidence
     judged, truth = crowd.judged, crowd.true_label
-    results = [judge_crowd("Credence (shipped defaults)", proba[judged], truth, seconds)]
+    results = [judge_crowd(name, proba[judged], truth, seconds)]
     table_in = crowd.answers.rename(columns={"question": "task", "answer": "label"})
-    for method, fit_predict_proba in crowd_peers(len(crowd.answers)).items():
+    for method, fit_predict_proba in peers.items():
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -289,13 +293,21 @@ def crowd_set(crowd: CrowdSet) -> CrowdRun:
         spent = time.perf_counter() - start
         peer = peer.reindex(index=crowd.questions, columns=crowd.labels).fillna(0.0).to_numpy()
         results.append(judge_crowd(method, peer[judged], truth, spent))
+    return results, fit
+
+
+def crowd_set(crowd: CrowdSet) -> CrowdRun:
+    results, fit = judge_methods(
+        crowd, crowd_peers(len(crowd.answers)), "Credence (shipped defaults)"
+    )
     stats = dict(fit.model.stats)
+    n_claims = crowd.answers.groupby(["question", "answer"]).ngroups
     n_workers = crowd.answers["worker"].nunique()
     candidates = "; ".join(f"{k} {v:.4f}" for k, v in stats["candidates"].items())
     section = (
         f"### {crowd.name}: {crowd.questions.size} questions x {crowd.labels.size} answers, "
-        f"{n_workers} workers, {len(crowd.answers)} answers, {len(claims)} claims; judged on "
-        f"{judged.size} known answers\n\n"
+        f"{n_workers} workers, {len(crowd.answers)} answers, {n_claims} claims; judged on "
+        f"{crowd.judged.size} known answers\n\n"
         + table(
             ["method", "accuracy", "Brier", "log loss", "ECE", "seconds"],
             [
