@@ -27,7 +27,14 @@ import numpy as np
 import pandas as pd
 
 from bench.common import header, shared_path, table, write_results
-from bench.quality import CROWD_SETS, DS_MARGIN, CrowdResult, CrowdSet, judge_methods
+from bench.quality import (
+    CROWD_SETS,
+    DS_MARGIN,
+    CrowdResult,
+    CrowdSet,
+    crowd_peers,
+    judge_methods,
+)
 
 SEED = 1
 ANSWERS_A_QUESTION = (3, 8)
@@ -52,14 +59,10 @@ def perturbed(crowd: CrowdSet, seed: int = SEED) -> Iterator[tuple[str, CrowdSet
             yield f"at most {k} answers a question", crowd.with_answers(kept)
 
 
-def peers() -> dict[str, Callable[[pd.DataFrame], pd.DataFrame]]:
-    from crowdkit.aggregation import DawidSkene, MajorityVote, Wawa
-
-    return {
-        "MajorityVote": MajorityVote().fit_predict_proba,
-        "Wawa": Wawa().fit_predict_proba,
-        "DawidSkene": DawidSkene(n_iter=100).fit_predict_proba,
-    }
+def peers(crowd: CrowdSet) -> dict[str, Callable[[pd.DataFrame], pd.DataFrame]]:
+    """``PEERS`` as ``bench/quality`` runs them (fresh aggregators, its settings)."""
+    every = crowd_peers(len(crowd.answers))
+    return {name: every[name] for name in PEERS}
 
 
 def main() -> None:
@@ -73,11 +76,11 @@ def main() -> None:
     for name in CROWD_SETS:
         crowd = CrowdSet.read(folder, name)
         for what, store in perturbed(crowd):
-            results, fit = judge_methods(store, peers(), "Credence")
+            results, fit = judge_methods(store, peers(store), "Credence")
             structure = str(fit.model.stats["structure"])
             for r in results:
                 by_method[r.method].append(r)
-            ours, ds = results[0], results[-1]
+            ours, ds = results[0], by_method["DawidSkene"][-1]
             gap = 100 * (ours.accuracy - ds.accuracy)
             if gap < -100 * DS_MARGIN:
                 below.append(f"{name}, {what}: {gap:+.2f} points")

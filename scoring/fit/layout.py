@@ -213,6 +213,14 @@ class Layout:
         none = segment_sum(e[n:], self.state_question[n:], nq)
         return top, e, claims, none
 
+    def none_of(self, posterior: FloatArray) -> FloatArray:
+        """Each question's probability of "none of them" from the states' ``posterior``
+        (shape (n_states,)); 0 for a closed question. Shape (n_questions,)."""
+        n = self.data.n_claims
+        none = np.zeros(self.data.n_questions)
+        none[self.state_question[n:]] = posterior[n:]
+        return none
+
     def softmax(self, score: FloatArray) -> FloatArray:
         """Each state's probability within its question from state log-scores, shape (n_states,)."""
         if self.lone_claims:

@@ -411,18 +411,19 @@ class OneCoin:
             "hits": self._refuting_mass + segment_sum(own, data.source, data.n_sources),
             "total": self._total_mass,
         }
+        if not (self._any_pick or self.class_prior):
+            return statistics
+        none = layout.none_of(posterior)
         if self._any_pick:
             # Under "none of them" a pick is a random one, as likely whatever r is: that
             # share of its mass is neither a hit nor a miss. (Counted as a miss, it drags r
             # to chance, where "none" holds as much as any claim, and on below it.)
-            none = np.zeros(data.n_questions)
-            none[layout.state_question[data.n_claims :]] = posterior[data.n_claims :]
             rows = self._pick_rows
             unread = none[layout.row_question[rows]] * layout.mass[rows]
             unread_mass = segment_sum(unread, data.source[rows], data.n_sources)
             statistics["total"] = self._total_mass - unread_mass
         if self.class_prior:
-            statistics["true"], statistics["false"] = self._class_counts(layout, posterior)
+            statistics["true"], statistics["false"] = self._class_counts(layout, posterior, none)
         return statistics
 
     def _m_step(self, data: FitData, statistics: Statistics) -> float:
@@ -468,13 +469,13 @@ class OneCoin:
         borrowed = self.group_strength * member
         return data.prior_alpha + borrowed * rate, data.prior_beta + borrowed * (1 - rate)
 
-    def _class_counts(self, layout: Layout, posterior: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """Each class's expected true claims, and expected "none of them" among the
-        questions of its claims; each shape (n_classes,)."""
+    def _class_counts(
+        self, layout: Layout, posterior: FloatArray, none: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
+        """Each class's expected true claims, and expected "none of them" (``none``, each
+        question's) among the questions of its claims; each shape (n_classes,)."""
         data = layout.data
         n, c = data.n_claims, self.base_.size
-        none = np.zeros(data.n_questions)
-        none[layout.state_question[n:]] = posterior[n:]
         true = segment_sum(posterior[:n], data.claim_class, c)
         false = segment_sum(none[data.question], data.claim_class, c)
         return true, false
