@@ -325,16 +325,23 @@ def crowd_set(crowd: CrowdSet) -> CrowdRun:
     return CrowdRun(crowd.name, results, stats, section)
 
 
+def judge_yes_no(crowd: CrowdSet) -> tuple[CrowdResult, StoreFit]:
+    """Credence's result on a binary ``crowd`` loaded as yes/no statements
+    (``CrowdSet.yes_no_claims``; the claim's confidence read as the chance of the second
+    label), and its fit."""
+    claims = crowd.yes_no_claims()
+    fit, confidence, seconds = learn_and_score(claims, {}, np.full(len(claims), np.nan), claims)
+    proba = np.stack([1 - confidence, confidence], axis=1)
+    return judge_crowd("yes/no", proba[crowd.judged], crowd.true_label, seconds), fit
+
+
 def yes_no_section(crowds: Sequence[CrowdSet], runs: Sequence[CrowdRun]) -> str:
     """The binary sets loaded as yes/no statements, beside the answers' load and peers."""
     rows = []
     for crowd, run in zip(crowds, runs, strict=True):
         if crowd.labels.size != 2:
             continue
-        claims = crowd.yes_no_claims()
-        fit, confidence, seconds = learn_and_score(claims, {}, np.full(len(claims), np.nan), claims)
-        proba = np.stack([1 - confidence, confidence], axis=1)
-        mine = judge_crowd("yes/no", proba[crowd.judged], crowd.true_label, seconds)
+        mine, fit = judge_yes_no(crowd)
         peers = {r.method: r for r in run.results}
         rows.append(
             [
