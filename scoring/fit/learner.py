@@ -56,7 +56,7 @@ class ReliabilityLearner:
         Folds of the selection criteria.
     confusion_strength : float, default 2
         Pseudo-picks behind each row of a confusion matrix.
-    coin_strength : float, default 4
+    coin_strength : float, default 2
         Pseudo-statements behind each coin of two coins.
     group_strengths : tuple of float, default (4, 16)
         Group-prior strengths tried when sources have groups and claims
@@ -107,7 +107,7 @@ class ReliabilityLearner:
         tol: float = 1e-6,
         folds: int = 3,
         confusion_strength: float = 2.0,
-        coin_strength: float = 4.0,
+        coin_strength: float = 2.0,
         group_strengths: tuple[float, ...] = (4.0, 16.0),
         min_resolved: int = 30,
         selection_rows: int = 20_000,
@@ -132,10 +132,15 @@ class ReliabilityLearner:
     def candidates(self, layout: Layout, resolved: int) -> list[OneCoin]:
         """The structures ``layout``'s store can support, simplest first (it wins ties)."""
         data = layout.data
-        found: list[OneCoin] = [
-            OneCoin(False, 0.0, self.max_iter, self.tol),
-            OneCoin(True, 0.0, self.max_iter, self.tol),
-        ]
+        two_coins = self._two_coins_learnable(layout)
+        found: list[OneCoin] = [OneCoin(False, 0.0, self.max_iter, self.tol)]
+        if not two_coins:
+            # Where two coins are learnable they nest this one, and on yes/no statements a
+            # base rate beside one coin takes the sources' leanings for the truth: a source
+            # that refutes most things reads as right, one that supports most as wrong, and
+            # nearly every claim as false (crowd-kit's OneCoinDawidSkene on duck: 0.58).
+            # Offered beside two coins, held-out answers chose it there on thin stores.
+            found.append(OneCoin(True, 0.0, self.max_iter, self.tol))
         if 1 < data.n_classes <= MAX_CONFUSION_CLASSES:
             found += [
                 ConfusionMatrices(
@@ -143,7 +148,7 @@ class ReliabilityLearner:
                 )
                 for prior in (False, True)
             ]
-        if self._two_coins_learnable(layout):
+        if two_coins:
             # With a learned base rate only: without one, moving every source's two coins
             # apart one way mimics a base rate, a ridge the EM creeps along for hundreds
             # of iterations.

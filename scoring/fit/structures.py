@@ -787,14 +787,38 @@ class TwoCoins(_Shrunk):
 
     def _m_step(self, data: FitData, statistics: Statistics) -> float:
         change = super()._m_step(data, statistics)
-        true = statistics["stance_true"].reshape(-1, 2)  # (supports, refutes) of true claims
-        false = statistics["stance_mass"].reshape(-1, 2) - true
-        prior = self.strength * self.reliability_
-        sensitivity = (prior + true[:, 0]) / (self.strength + true.sum(axis=1))
-        specificity = (prior + np.maximum(false[:, 1], 0.0)) / (
+        mass = statistics["stance_mass"].reshape(-1, 2)  # (supports, refutes) of each source
+        true = statistics["stance_true"].reshape(-1, 2)  # the same on true claims
+        false = mass - true
+        prior_sensitivity, prior_specificity = self._prior_coins(mass, true)
+        sensitivity = (self.strength * prior_sensitivity + true[:, 0]) / (
+            self.strength + true.sum(axis=1)
+        )
+        specificity = (self.strength * prior_specificity + np.maximum(false[:, 1], 0.0)) / (
             self.strength + np.maximum(false.sum(axis=1), 0.0)
         )
         stances = np.stack([sensitivity, specificity], axis=1)
         change = max(change, float(np.abs(stances - self.stances_).max(initial=0.0)))
         self.stances_ = stances
         return change
+
+    def _prior_coins(self, mass: FloatArray, true: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Each source's prior sensitivity and specificity, shape (n_sources,) each: as
+        discriminating as its one-coin reliability r (sens0 + spec0 - 1 = 2r - 1), and
+        leaning as its own statements do (``mass``: its (supports, refutes) mass; ``true``:
+        the same on claims now judged true; shape (n_sources, 2)).
+
+        Centred on sens0 = spec0 = r, the prior would say that a source leans neither
+        way, so a source that refutes most of what it is asked would be explained more
+        cheaply by few true claims than by its coins: the EM slid to a store of claims
+        nearly all false (duck with three answers a question as yes/no statements: 0.556,
+        where the vote has 0.685). Shifted by d so that the prior's chance of a support,
+        t sens0 + (1 - t)(1 - spec0), is the source's own share of supports (t: the share
+        of its statements on claims judged true), leaning costs it nothing either way.
+        """
+        r = self.reliability_
+        statements = mass.sum(axis=1)
+        lean = (mass[:, 0] + 1) / (statements + 2)
+        on_true = (true.sum(axis=1) + 1) / (statements + 2)
+        shift = lean - (1 - r) - on_true * (2 * r - 1)
+        return np.clip(r + shift, _TINY, 1 - _TINY), np.clip(r - shift, _TINY, 1 - _TINY)
