@@ -31,6 +31,10 @@ from scoring.fit.structures import ConfusionMatrices, OneCoin, TwoCoins
 
 # Confusion matrices only where classes are few enough to be learned per source.
 MAX_CONFUSION_CLASSES = 12
+# Two coins only where most yes/no statements come from sources with this many or more:
+# with five or six a source, half of them leaning each way, they fell to a store of claims
+# nearly all true or all false (tests/scoring/test_fit.py).
+TWO_COINS_STATEMENTS = 8
 
 FitEngine = Callable[[OneCoin, Layout], OneCoin]
 """Runs the final fit of a chosen structure on a store's layout and returns the
@@ -132,14 +136,17 @@ class ReliabilityLearner:
     def candidates(self, layout: Layout, resolved: int) -> list[OneCoin]:
         """The structures ``layout``'s store can support, simplest first (it wins ties)."""
         data = layout.data
-        two_coins = self._two_coins_learnable(layout)
+        yes_no = _has_both_stances(layout)
+        by_resolutions = resolved >= self.min_resolved
+        two_coins = yes_no and self._two_coins_learnable(layout)
         found: list[OneCoin] = [OneCoin(False, 0.0, self.max_iter, self.tol)]
-        if not two_coins:
-            # Where two coins are learnable they nest this one, and on yes/no statements a
-            # base rate beside one coin takes the sources' leanings for the truth: a source
-            # that refutes most things reads as right, one that supports most as wrong, and
-            # nearly every claim as false (crowd-kit's OneCoinDawidSkene on duck: 0.58).
-            # Offered beside two coins, held-out answers chose it there on thin stores.
+        if by_resolutions or not yes_no:
+            # On yes/no statements a base rate beside one coin takes the sources' leanings
+            # for the truth: a source that refutes most things reads as right, one that
+            # supports most as wrong, nearly every claim as false (crowd-kit's
+            # OneCoinDawidSkene on duck: 0.58). Held-out answers cannot tell the two apart
+            # (each source's answers are predicted as well either way) and chose it on thin
+            # stores; resolved claims can.
             found.append(OneCoin(True, 0.0, self.max_iter, self.tol))
         if 1 < data.n_classes <= MAX_CONFUSION_CLASSES:
             found += [
@@ -151,11 +158,11 @@ class ReliabilityLearner:
         if two_coins:
             # With a learned base rate only: without one, moving every source's two coins
             # apart one way mimics a base rate, a ridge the EM creeps along for hundreds
-            # of iterations.
+            # of iterations. The coins take the sources' leanings (``TwoCoins``).
             found.append(
                 TwoCoins(self.coin_strength, class_prior=True, max_iter=self.max_iter, tol=self.tol)
             )
-        if data.n_groups and resolved >= self.min_resolved:
+        if data.n_groups and by_resolutions:
             found += [
                 OneCoin(prior, g, self.max_iter, self.tol)
                 for g in self.group_strengths
@@ -164,18 +171,14 @@ class ReliabilityLearner:
         return found
 
     def _two_coins_learnable(self, layout: Layout) -> bool:
-        """Whether ``layout``'s yes/no statements can teach a coin per stance: both
-        stances occur, and most statements come from sources with enough of them for two
-        coins to leave their prior (twice its pseudo-statements). On a sample of sparse
+        """Whether ``layout``'s yes/no statements can teach a coin per stance: most come
+        from sources with ``TWO_COINS_STATEMENTS`` of them or more. On a sample of sparse
         sources the two coins of each fit their few statements, and the EM runs off to
-        a store of claims all false, which the criterion then rejects at some cost."""
+        a store of claims nearly all false or all true."""
         data = layout.data
-        yes_no = layout.binary & (data.sign != 0)
-        if not ((data.sign[yes_no] > 0).any() and (data.sign[yes_no] < 0).any()):
-            return False
-        source = data.source[yes_no]
+        source = data.source[layout.binary & (data.sign != 0)]
         statements = np.bincount(source, minlength=data.n_sources)
-        return bool(np.mean(statements[source] >= 2 * self.coin_strength) >= 0.5)
+        return bool(np.mean(statements[source] >= TWO_COINS_STATEMENTS) >= 0.5)
 
     def fit(self, data: FitData) -> Self:
         """Choose a structure and temperature for ``data``, then fit it on all of it."""
@@ -291,3 +294,10 @@ class ReliabilityLearner:
             return None
         share = self.selection_rows / data.n_rows
         return np.random.default_rng(self.seed).random(data.n_questions) < share
+
+
+def _has_both_stances(layout: Layout) -> bool:
+    """Whether ``layout``'s store holds yes/no statements (supports and refutations of lone
+    claims) of both stances."""
+    sign = layout.data.sign[layout.binary]
+    return bool((sign > 0).any() and (sign < 0).any())

@@ -686,14 +686,16 @@ class TwoCoins(_Shrunk):
     ``ln((1 - sensitivity) / specificity)``. One coin is the case where both
     are r; a source that supports whatever it is asked has a high sensitivity
     and a low specificity, and its support is then weak evidence. Each coin has
-    a Beta prior centred on the source's one-coin reliability with ``strength``
-    pseudo-statements, so a source with few statements keeps its one-coin
-    record. Every other row (picks among answers) keeps the one-coin weights.
+    a Beta prior of ``strength`` pseudo-statements, as discriminating as the
+    source's one-coin reliability and leaning as its statements do
+    (``_prior_coins``), so a source with few statements keeps its one-coin
+    record and its lean. Every other row (picks among answers) keeps the
+    one-coin weights.
 
     Parameters
     ----------
     strength : float, default 4
-        Pseudo-statements of each coin's prior.
+        Pseudo-statements of each coin's prior (the learner's ``coin_strength``, 2).
     Others : as ``OneCoin``.
 
     Attributes

@@ -248,13 +248,17 @@ def test_selection_keeps_one_coin_when_yes_no_sources_are_even_handed() -> None:
     assert "one coin, class prior" not in learner.criteria_
 
 
+@pytest.mark.parametrize("n_sources", [40, 300])
 @pytest.mark.parametrize("seed", range(4))
-def test_a_thin_store_of_leaning_sources_is_not_read_as_all_false(seed: int) -> None:
-    # Three statements a claim; half the sources refute most claims, half support most.
-    # The fit once took the leanings for the truth: the refuters right, the supporters
-    # wrong, and nearly every claim false (or true): accuracy 0.48-0.66 on these draws.
+def test_a_thin_store_of_leaning_sources_is_not_read_as_all_false(
+    seed: int, n_sources: int
+) -> None:
+    # Three statements a claim; half the sources refute most claims, half support most;
+    # some 22 statements a source (two coins learnable) or 6 (not). The fit once took the
+    # leanings for the truth: the refuters right, the supporters wrong, and nearly every
+    # claim false (or true): accuracy 0.45-0.60 on these draws against the vote's 0.81-0.85.
     data, truth = yes_sayers(
-        seed, n_claims=300, n_sources=40, per_claim=3,
+        seed, n_claims=300 if n_sources == 40 else 600, n_sources=n_sources, per_claim=3,
         coins=((0.55, 0.95), (0.95, 0.45)), true_share=0.45,
     )  # fmt: skip
     learner = ReliabilityLearner().fit(data)
@@ -274,7 +278,8 @@ def test_two_coins_are_offered_only_where_yes_no_statements_can_teach_them() -> 
     # Nor where most statements come from sources with a handful each (1.5 here).
     sparse, _, _ = binary_crowd(seed=7, n_claims=600, n_sources=2000)
     learner = ReliabilityLearner().fit(sparse)
-    assert list(learner.criteria_) == ["one coin", "one coin, class prior"]
+    # Nor a base rate beside one coin: held-out answers cannot tell it from leanings.
+    assert list(learner.criteria_) == ["one coin"]
 
 
 def test_a_lone_sources_open_claims_do_not_confirm_it() -> None:
