@@ -244,7 +244,8 @@ def test_selection_keeps_one_coin_when_yes_no_sources_are_even_handed() -> None:
     learner = ReliabilityLearner().fit(data)
     assert any(name.startswith("two coins") for name in learner.criteria_)
     assert not isinstance(learner.structure_, TwoCoins)
-    # Two coins with a base rate nest one coin with one: only the simpler alone is offered.
+    # Nor one coin with a base rate: on yes/no statements held-out answers cannot tell it
+    # from the sources' leanings.
     assert "one coin, class prior" not in learner.criteria_
 
 
