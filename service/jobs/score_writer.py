@@ -22,8 +22,19 @@ are still what the job's snapshot read, write them with their history rows
 (naming the sources whose weight moved most, ``largest_changes``) and the job's
 heartbeat, commit.
 
+On PostgreSQL the writer keeps two connections and gives them chunks in turn:
+while the server moves one chunk's staged rows into place and commits it (on a
+thread, whose wait for the server releases the GIL), this process locks, checks
+and stages the next on the other connection (first 1 M job: writer busy about
+7 -> 5 s, the job 0.6 to 1 s shorter; docs/scaling.md). The chunks hold
+different claims, so the two transactions never wait for each other's locks,
+and a chunk's heartbeat is written only after the chunk before has committed,
+so chunks still commit in order. SQLite has one writer at a time and one
+connection.
+
 A writer never outlives its job: it exits at the end of its input without
-writing what it has not been sent whole, and on Linux the kernel kills it when
+writing what it has not been sent whole (the chunk it was finishing still
+commits), and on Linux the kernel kills it when
 its parent dies (``PR_SET_PDEATHSIG``) even in the middle of a chunk, whose
 transaction is then rolled back. A chunk whose commit had already begun when
 the job died may still land; that is safe. Its scores were checked in that
@@ -36,6 +47,7 @@ whose score changed since its snapshot, so no newer score is ever overwritten.
 
 from __future__ import annotations
 
+import functools
 import os
 import pickle
 import signal
@@ -43,6 +55,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import IO, Any, cast
 
@@ -193,62 +206,94 @@ class _Writer:
         self.counts = {"claims_changed": 0, "claims_skipped": 0}
         self.last_heartbeat = time.monotonic()
         self.postgresql = setup["dialect"] == "postgresql"
+        # The transaction of the chunk before, finishing on its own connection (PostgreSQL).
+        self.finishing: Future[None] | None = None
         if self.postgresql:
-            import psycopg
-
-            self.connection: Any = psycopg.connect(setup["conninfo"])
-            # A chunk's commit does not wait for its WAL to reach the disk: the job
-            # marks itself succeeded with a commit that does, after the last chunk,
-            # and flushing the log to it flushes every chunk's commit before it. A
-            # server crash before then fails the job, and the next one rescores
-            # whatever scores it lost (they are still the old model's).
-            self.connection.execute("SET synchronous_commit = off")
-            # The staging table lives as long as the connection; its column types
-            # tell the binary COPY how to pack each value (JSON goes as text).
-            self.connection.execute(self.statements["staging"])
-            self.types = [
-                "text" if kind == "json" else kind
-                for (kind,) in self.connection.execute(self.statements["types"])
-            ]
-            self.connection.commit()
+            # Two connections taking chunks in turn: while the server moves one chunk's
+            # staged rows into place and commits, this process checks and stages the
+            # next on the other (see the module's docstring).
+            self.connections = [self._connect_postgresql() for _ in range(2)]
+            self.finisher = ThreadPoolExecutor(max_workers=1)
         else:
             import sqlite3
 
-            self.connection = sqlite3.connect(
+            connection = sqlite3.connect(
                 setup["database"], timeout=setup["timeout"], isolation_level=None
             )
             for pragma in setup["pragmas"]:
-                self.connection.execute(pragma)
+                connection.execute(pragma)
+            # SQLite has one writer at a time: a second connection would wait for the first.
+            self.connections = [connection]
+
+    def _connect_postgresql(self) -> Any:
+        import psycopg
+
+        connection = psycopg.connect(self.setup["conninfo"])
+        # A chunk's commit does not wait for its WAL to reach the disk: the job
+        # marks itself succeeded with a commit that does, after the last chunk,
+        # and flushing the log to it flushes every chunk's commit before it. A
+        # server crash before then fails the job, and the next one rescores
+        # whatever scores it lost (they are still the old model's).
+        connection.execute("SET synchronous_commit = off")
+        # The staging table lives as long as the connection; its column types
+        # tell the binary COPY how to pack each value (JSON goes as text).
+        connection.execute(self.statements["staging"])
+        self.types = [
+            "text" if kind == "json" else kind
+            for (kind,) in connection.execute(self.statements["types"])
+        ]
+        connection.commit()
+        return connection
 
     def chunk(
         self, rows: Sequence[Row], read_at: Sequence[tuple[int, int | None]], heartbeat: Row
     ) -> None:
         """Write one chunk in one transaction (a chunk without rows only heartbeats,
-        every ``HEARTBEAT_SECONDS``)."""
+        every ``HEARTBEAT_SECONDS``).
+
+        On PostgreSQL the transaction is finished (rows moved from the staging
+        table, heartbeat, commit) on a thread while the next chunk is checked
+        and staged on the other connection; chunks still commit in order.
+        """
         if not rows and time.monotonic() - self.last_heartbeat <= HEARTBEAT_SECONDS:
             return
-        self._begin()
-        if rows:
-            self._write(rows, read_at)
+        connection = self.connections[0]
+        self.connections.reverse()
+        self._begin(connection)
+        staged = self._write(connection, rows, read_at) if rows else False
         at, stats = heartbeat
         stats.update(self.counts)
-        self.connection.execute(
-            self.statements["heartbeat"], (at, orjson.dumps(stats).decode(), self.setup["job_id"])
+        finish = functools.partial(
+            self._finish, connection, staged, (at, orjson.dumps(stats).decode())
         )
-        self.connection.commit()
+        self.wait()
+        if self.postgresql:
+            self.finishing = self.finisher.submit(finish)
+        else:
+            finish()
         self.last_heartbeat = time.monotonic()
 
-    def _begin(self) -> None:
+    def wait(self) -> None:
+        """Wait for the chunk before to commit; raises what its transaction raised."""
+        if self.finishing is not None:
+            finishing, self.finishing = self.finishing, None
+            finishing.result()
+
+    def _begin(self, connection: Any) -> None:
         # SQLite: take the write lock at once, as the job's engine does (service.store.db).
         if not self.postgresql:
-            self.connection.execute("BEGIN IMMEDIATE")
+            connection.execute("BEGIN IMMEDIATE")
 
-    def _write(self, rows: Sequence[Row], read_at: Sequence[tuple[int, int | None]]) -> None:
+    def _write(
+        self, connection: Any, rows: Sequence[Row], read_at: Sequence[tuple[int, int | None]]
+    ) -> bool:
+        """Lock the chunk's claims, keep the rows whose claim is as the job read it and
+        write them (PostgreSQL: stage them); whether any was kept."""
         ids = [row[0] for row in rows]
         listed = ids if self.postgresql else orjson.dumps(ids).decode()
         current = {
             claim_id: (updated, computed, evidence)
-            for claim_id, updated, computed, evidence in self.connection.execute(
+            for claim_id, updated, computed, evidence in connection.execute(
                 self.setup["lock"], (listed,)
             )
         }
@@ -262,7 +307,7 @@ class _Writer:
         self.counts["claims_skipped"] += len(rows) - len(kept)
         self.counts["claims_changed"] += len(kept)
         if not kept:
-            return
+            return False
         setup = self.setup
         tail = (setup["job_id"], setup["beliefs_version"], setup["reason"])
         evidence = setup["evidence"]
@@ -278,21 +323,28 @@ class _Writer:
             )
             for row, old in kept
         )
-        cursor = self.connection.cursor()
+        cursor = connection.cursor()
         try:
             if self.postgresql:
                 with cursor.copy(self.statements["copy"]) as copy:
                     copy.set_types(self.types)
                     for row in staged:
                         copy.write_row(row)
-                cursor.execute(self.statements["scores"])
-                cursor.execute(self.statements["history"])
             else:
                 # The score upsert names only the score's columns, the history insert all.
                 cursor.executemany(self.statements["scores"], (row + tail[:2] for row, _ in kept))
                 cursor.executemany(self.statements["history"], staged)
         finally:
             cursor.close()
+        return True
+
+    def _finish(self, connection: Any, staged: bool, heartbeat: tuple[Any, str]) -> None:
+        """Move a chunk's staged rows into place (PostgreSQL), heartbeat and commit."""
+        if staged and self.postgresql:
+            connection.execute(self.statements["scores"])
+            connection.execute(self.statements["history"])
+        connection.execute(self.statements["heartbeat"], (*heartbeat, self.setup["job_id"]))
+        connection.commit()
 
 
 def _main(parent: int) -> None:
@@ -314,13 +366,19 @@ def _main(parent: int) -> None:
             try:
                 message = pickle.load(source)
             except EOFError:
-                return  # the job stopped, or died: write nothing more
+                # The job stopped, or died: the chunk it sent last still commits, but
+                # nothing more is written.
+                writer.wait()
+                return
             if message is None:
                 break
             started = time.perf_counter()
             writer.chunk(*message)
             del message
             busy += time.perf_counter() - started
+        started = time.perf_counter()
+        writer.wait()
+        busy += time.perf_counter() - started
     except BaseException as exc:
         pickle.dump({"error": f"{type(exc).__name__}: {exc}"}, answer)
         answer.flush()
