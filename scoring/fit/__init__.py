@@ -2,7 +2,8 @@
 
 - ``data``: ``FitData``, the store as flat arrays;
 - ``layout``: every question's states and each row's weight;
-- ``structures``: ``OneCoin``, ``ConfusionMatrices`` and ``TwoCoins``, each with its E- and M-step;
+- ``structures``: ``OneCoin``, ``ConfusionMatrices`` and ``TwoCoins``, each in a module of its own
+  with its E- and M-step;
 - ``selection``: k-fold criteria and the temperature search;
 - ``learner``: ``ReliabilityLearner``, the product's learner.
 

@@ -13,10 +13,10 @@ from scoring.fit import (
     OneCoin,
     ReliabilityLearner,
     TwoCoins,
-    structures,
 )
 from scoring.fit.data import index_dtype
 from scoring.fit.selection import best_temperature, evidence_scale
+from scoring.fit.structures import one_coin
 from scoring.track_record import track_record_posterior
 
 
@@ -524,7 +524,7 @@ def test_the_e_step_a_block_of_rows_at_a_time_equals_it_over_all_rows(
     fidelity = np.random.default_rng(14).uniform(0.3, 1.0, data.n_rows)
     data = data.with_fidelity(fidelity)
     whole = OneCoin(class_prior=True).fit(Layout(data, 0.5, 0.0))
-    monkeypatch.setattr(structures, "E_STEP_ROWS", 7)
+    monkeypatch.setattr(one_coin, "E_STEP_ROWS", 7)
     blocked = OneCoin(class_prior=True).fit(Layout(data, 0.5, 0.0))
     assert blocked.n_iter_ == whole.n_iter_ > 1
     np.testing.assert_array_equal(blocked.reliability_, whole.reliability_)
@@ -551,11 +551,11 @@ def mixed_rows(seed: int) -> FitData:
     )  # fmt: skip
 
 
-@pytest.mark.parametrize("block", [7, structures.E_STEP_ROWS])
+@pytest.mark.parametrize("block", [7, one_coin.E_STEP_ROWS])
 def test_the_relayed_e_steps_per_source_weights_are_the_stance_chances_to_the_bit(
     monkeypatch: pytest.MonkeyPatch, block: int
 ) -> None:
-    monkeypatch.setattr(structures, "E_STEP_ROWS", block)
+    monkeypatch.setattr(one_coin, "E_STEP_ROWS", block)
     data = mixed_rows(seed=21)
     layout = Layout(data, 0.5, 0.0)
     fitted = OneCoin(class_prior=True, max_iter=3).fit(layout)
