@@ -41,9 +41,9 @@ import numpy as np
 from sqlalchemy import Engine, create_engine, make_url, text
 
 from bench.common import header, table, write_results
-from service.store.claims import SCORE_COLUMNS
 from service.store.db import make_engine
 from service.store.schema_migrations import upgrade
+from service.store.scores import SCORE_COLUMNS
 
 CREDENCE = str(Path(sys.executable).parent / "credence")
 POSTGRES_URL = os.environ.get(

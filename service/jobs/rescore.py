@@ -74,14 +74,7 @@ from service.jobs.snapshot import (
 from service.scoring_model import ScoringModel
 from service.store import change_counters
 from service.store.checkpoints import VALVE_PAGES
-from service.store.claims import (
-    STAGED_EVIDENCE,
-    bind_time,
-    stage_scores,
-    staged_writes,
-    stored_score_column,
-    table_values,
-)
+from service.store.claims import stored_score_column
 from service.store.db import (
     SQLITE_PRAGMAS,
     SQLITE_TIMEOUT,
@@ -98,6 +91,13 @@ from service.store.models import (
     utcnow,
 )
 from service.store.questions import error_scale_values, question_scorer
+from service.store.scores import (
+    STAGED_EVIDENCE,
+    bind_time,
+    stage_scores,
+    staged_writes,
+    table_values,
+)
 from service.store.source_beliefs import SourceDefinition, build_book
 
 log = logging.getLogger(__name__)

@@ -10,9 +10,9 @@ while this one checks and writes (SQLite 1 M job: score 5 s, write 7 s of 20).
 This module imports little (its interpreter's memory adds to the job's): the
 driver, orjson and pickle, no SQLAlchemy, no models, no numpy. Everything it
 runs is given by the job: the connection, the SQL of each step
-(``service.store.claims.staged_writes``, the job's lock query) and each chunk's
+(``service.store.scores.staged_writes``, the job's lock query) and each chunk's
 rows, staged and bound as the job's engine would bind them
-(``service.store.claims.stage_scores``).
+(``service.store.scores.stage_scores``).
 
 The job sends pickled messages on the writer's standard input: the setup, then
 one per chunk, then ``None``; the writer answers once on its standard output,

@@ -21,7 +21,7 @@ from service.formats.admiralty import reliability_tag, score_codes
 from service.schemas.requests import PriorSchema, Strict
 from service.scoring_model import ScoringModel
 from service.store import models
-from service.store.claims import evidence_values, stored_score_values
+from service.store.scores import evidence_values, stored_score_values
 from service.store.source_beliefs import SourceBook
 
 

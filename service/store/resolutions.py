@@ -28,6 +28,7 @@ from service.settings import LearningSettings
 from service.store import change_counters
 from service.store import claims as claim_store
 from service.store import questions as question_store
+from service.store import scores as score_store
 from service.store.db import dialect_insert, slices
 from service.store.models import (
     Attribution,
@@ -219,7 +220,7 @@ def resolve_claims(
         if score is None:
             unscored.append(claim_id)
         else:
-            current[claim_id] = claim_store.stored_score_values(score)
+            current[claim_id] = score_store.stored_score_values(score)
     if unscored:
         fresh = claim_store.open_scores(
             session,
@@ -263,7 +264,7 @@ def resolve_claims(
         )
     base = {source_id: beliefs.book.belief(source_id, beliefs.setup).belief for source_id in deltas}
     apply_track_record(session, deltas, base, +1, now)
-    claim_store.write_scores(
+    score_store.write_scores(
         session,
         resolved,
         {row["claim_id"]: RESOLUTION for row in rows},

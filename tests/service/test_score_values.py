@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from scoring import Claim, ClaimScorer, ScoreTable, ScoringParams, SourceBelief
 from scoring.columns import ClaimColumns
-from service.store.claims import score_values, table_values
+from service.store.scores import score_values, table_values
 from tests.scoring.test_scorer import claims, source_maps
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
