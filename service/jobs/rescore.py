@@ -637,9 +637,9 @@ class _Rescore:
         total: int,
     ) -> None:
         """Hand a chunk's moved scores to the writer, which writes them in one transaction
-        while the next chunk is scored, then report ``done`` of ``total`` (so up to two
-        chunks ahead of what is committed: on PostgreSQL the writer stages one while
-        the one before commits)."""
+        while the next chunk is scored, then report ``done`` of ``total`` (so a few chunks
+        ahead of what is committed: on SQLite one queued for the writer and one it is
+        writing, on PostgreSQL one it is staging and the one before committing)."""
         mark = time.perf_counter()
         # The snapshot's times of the chunk's claims, taken out of its arrays at once
         # as Python ints: a numpy scalar a claim cost more than the check itself.
