@@ -35,9 +35,9 @@ connection.
 
 A writer never outlives its job: it exits at the end of its input without
 writing what it has not been sent whole (the chunk it was finishing still
-commits), and on Linux the kernel kills it when
-its parent dies (``PR_SET_PDEATHSIG``) even in the middle of a chunk, whose
-transaction is then rolled back. A chunk whose commit had already begun when
+commits), and on Linux the kernel kills it when its parent dies
+(``PR_SET_PDEATHSIG``) even in the middle of a chunk, whose transaction is then
+rolled back. A chunk whose commit had already begun when
 the job died may still land; that is safe. Its scores were checked in that
 same transaction, under the lock of its claims (PostgreSQL row locks, SQLite's
 write lock), against what the job read, so it writes only what the job would
@@ -85,10 +85,10 @@ class ScoreWriter:
     directly, the job waits for the writer to read each chunk: on SQLite that cost the
     1 M job 1.3 s of its 6.5 s score phase while the writer sat idle 1.8 s between
     chunks, and running ahead made the job faster in 7 of 9 pairs (by 1.5 s, the
-    median of the nine; docs/scaling.md). On
-    PostgreSQL, whose writer already stages a chunk while the one before commits, the
-    job running ahead took the CPU the writer and the server needed (1.1 s faster in
-    one pair, 1.7-3.5 s slower in three): there the job writes directly.
+    median of the nine; docs/scaling.md). On PostgreSQL, whose writer already stages
+    a chunk while the one before commits, the job running ahead took the CPU the
+    writer and the server needed (1.1 s faster in one pair, 1.7-3.5 s slower in
+    three): there the job writes directly.
     """
 
     def __init__(self, process: subprocess.Popen[bytes], *, run_ahead: bool) -> None:
@@ -273,6 +273,12 @@ class _Writer:
             # staged rows into place and commits, this process checks and stages the
             # next on the other (see the module's docstring).
             self.connections = [self._connect_postgresql() for _ in range(2)]
+            # The staging table's column types tell the binary COPY how to pack each
+            # value (JSON goes as text); both connections' tables are alike.
+            self.types = [
+                "text" if kind == "json" else kind
+                for (kind,) in self.connections[0].execute(self.statements["types"])
+            ]
             self.finisher = ThreadPoolExecutor(max_workers=1)
         else:
             import sqlite3
@@ -295,13 +301,8 @@ class _Writer:
         # server crash before then fails the job, and the next one rescores
         # whatever scores it lost (they are still the old model's).
         connection.execute("SET synchronous_commit = off")
-        # The staging table lives as long as the connection; its column types
-        # tell the binary COPY how to pack each value (JSON goes as text).
+        # The staging table lives as long as the connection.
         connection.execute(self.statements["staging"])
-        self.types = [
-            "text" if kind == "json" else kind
-            for (kind,) in connection.execute(self.statements["types"])
-        ]
         connection.commit()
         return connection
 
