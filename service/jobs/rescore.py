@@ -48,12 +48,13 @@ from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 import scoring
-from scoring.claims import question_units
+from scoring.claims import STANCE_SIGN, question_units
 from scoring.columns import ClaimColumns
 from scoring.confidence import DrawTable
 from scoring.learned import LearnedModel
 from scoring.numeric import NUMERIC_MODEL, ErrorScale, QuestionKinds, QuestionScorer
 from scoring.rows import Entities
+from service.jobs.attribution_reader import attribution_reader
 from service.jobs.dask_engine import DaskEngine, dask_engine, mapped
 from service.jobs.learning import (
     LearningSettings,
@@ -299,7 +300,13 @@ class _Rescore:
     def run(self) -> dict[str, Any]:
         started = time.perf_counter()
         with _collector_paused(), dask_engine(self.job.dask_scheduler) as self.cluster:
-            snapshot = read_snapshot(self.engine, self.job.catalogue, self.job.setup, utcnow())
+            database = sqlite_file(self.engine)
+            with attribution_reader(
+                database, SQLITE_PRAGMAS, SQLITE_TIMEOUT, STANCE_SIGN
+            ) as reader:
+                snapshot = read_snapshot(
+                    self.engine, self.job.catalogue, self.job.setup, utcnow(), reader
+                )
             mark = self.timer.add("read", started)
             return self._learn_and_rescore(snapshot, started, mark)
 

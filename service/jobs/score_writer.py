@@ -49,10 +49,8 @@ whose score changed since its snapshot, so no newer score is ever overwritten.
 from __future__ import annotations
 
 import functools
-import os
 import pickle
 import queue
-import signal
 import subprocess
 import sys
 import threading
@@ -63,6 +61,8 @@ from contextlib import contextmanager, suppress
 from typing import IO, Any, cast
 
 import orjson
+
+from service.jobs.child_process import start, tied_to
 
 # History rows name the sources whose weight in the claim changed most.
 TOP_CHANGES = 3
@@ -197,11 +197,7 @@ class ScoreWriter:
 def score_writer(setup: Mapping[str, Any]) -> Iterator[ScoreWriter]:
     """A writer process for the job that ``setup`` describes (see ``_Writer``), stopped
     when the block is left; the job's own lock stays held until it has stopped."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", __name__, str(os.getpid())],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-    )
+    process = start(__name__)
     writer = ScoreWriter(process, run_ahead=setup["dialect"] != "postgresql")
     try:
         writer.send(dict(setup))
@@ -410,15 +406,8 @@ class _Writer:
 
 def _main(parent: int) -> None:
     """The writer process: the job's messages on standard input, its answer on standard output."""
-    if sys.platform == "linux":
-        # The kernel signals when the thread that started this process ends: the
-        # job's thread, which stops this process before it ends anyway.
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
-    if os.getppid() != parent:
-        return  # the job died before the line above could tie this process to it
+    if not tied_to(parent):
+        return
     source, answer = sys.stdin.buffer, sys.stdout.buffer
     try:
         writer = _Writer(pickle.load(source))

@@ -9,18 +9,19 @@ claim (ids and wordings included). On PostgreSQL the rows are streamed in
 chunks, in binary, and made into tuples by the driver's C loaders; on SQLite
 they come from a plain cursor by ``fetchmany``. Times are read as integer
 microseconds since the epoch, computed by the database (``micros``), so the
-job's optimistic checks compare integers, never parsed datetimes.
+job's optimistic checks compare integers, never parsed datetimes. On SQLite a
+second process reads the attributions in the same snapshot while this one reads
+the rest (``attribution_reader``); the rows' reading that both do is in
+``driver_rows``.
 """
 
 from __future__ import annotations
 
 import functools
-import operator
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import chain, islice, repeat
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
@@ -32,6 +33,14 @@ from scoring.evidence import FloatArray
 from scoring.fit.data import BoolArray
 from scoring.numeric import ErrorScale, QuestionKinds
 from scoring.strings import Strings
+from service.jobs.driver_rows import (
+    Attributions,
+    Int64Array,
+    batches,
+    codes,
+    not_none,
+    read_attributions,
+)
 from service.scoring_model import ScoringModel
 from service.store import change_counters
 from service.store import questions as question_store
@@ -39,18 +48,13 @@ from service.store.models import Attribution, Claim, Question, Resolution, Score
 from service.store.source_beliefs import SourceBook, SourceDefinition, read_book
 from service.store.statistics import analyze_stale
 
+if TYPE_CHECKING:
+    from service.jobs.attribution_reader import AttributionReader
+
 # The tables of a store's rows, whose planner statistics the reads' joins depend on.
 SNAPSHOT_TABLES = tuple(m.__tablename__ for m in (Claim, Attribution, Score, Resolution))
-# Rows taken from the driver at a time: big enough to amortise each call,
-# small enough that a batch of tuples stays a few megabytes.
-BATCH_ROWS = 20_000
-# Rows libpq takes from PostgreSQL at a time when streaming (one result each): a
-# tenth of a batch, as results of a whole batch held a few MB more at the job's peak.
-STREAM_ROWS = 2_000
 NO_VERSION = -1
 """``StoredScores.reliabilities_version`` of a score computed from unknown beliefs."""
-
-Int64Array = np.ndarray[tuple[int], np.dtype[np.int64]]
 
 
 def micros(dialect: str, column: str) -> str:
@@ -183,76 +187,6 @@ def _read_transaction(engine: Engine) -> Connection:
     return engine.connect()
 
 
-# The Python type the driver gives a column of each PostgreSQL type the reads name.
-_LOADED_AS: dict[str, type] = {"text": str, "varchar": str, "bool": bool, "float8": float}
-_LOADED_AS |= {"int2": int, "int4": int, "int8": int}
-
-
-def _batches(
-    connection: Connection, sql: str, types: Sequence[str]
-) -> Iterator[list[tuple[Any, ...]]]:
-    """The rows of ``sql`` in batches, straight from the driver, in this transaction.
-
-    PostgreSQL streams them in chunks of ``STREAM_ROWS`` rows (libpq's chunked
-    rows mode), in binary, made into tuples by the driver's C loaders: by
-    ``COPY ... TO STDOUT`` and ``Copy.rows()``, a Python step a row cost some
-    2 µs, 2 s of CPU at 1 M attributions. ``types`` (PostgreSQL type names, one
-    a column) are what the rows' values must be loaded as: a column the
-    database gives as another type raises ``TypeError``, where a ``numeric``
-    would come as ``Decimal``. SQLite gives the rows from its cursor.
-    """
-    raw: Any = connection.connection.dbapi_connection
-    cursor = raw.cursor()
-    try:
-        if connection.dialect.name == "postgresql":
-            rows = cursor.stream(sql, binary=True, size=STREAM_ROWS)
-            batch = list(islice(rows, BATCH_ROWS))
-            if batch:  # the columns' types are known once a row came
-                _check_types(cursor, types)
-            while batch:
-                yield batch
-                batch = list(islice(rows, BATCH_ROWS))
-        else:
-            cursor.execute(sql)
-            while batch := cursor.fetchmany(BATCH_ROWS):
-                yield batch
-    finally:
-        cursor.close()
-
-
-def _check_types(cursor: Any, types: Sequence[str]) -> None:
-    """Raise ``TypeError`` unless the driver loads the columns of ``cursor``'s
-    result as the Python types of ``types`` (PostgreSQL type names)."""
-    registry = cursor.adapters.types
-    names = [
-        getattr(registry.get(column.type_code), "name", str(column.type_code))
-        for column in cursor.description
-    ]
-    if [_LOADED_AS.get(name) for name in names] != [_LOADED_AS[name] for name in types]:
-        raise TypeError(f"the database gives columns of types {names}, not {list(types)}")
-
-
-def _not_none(values: Sequence[Any]) -> list[int]:
-    """Where ``values`` are not None: the columns a few rows fill (figures, relay
-    chains) are scanned in C rather than a Python step a row."""
-    present = np.fromiter(map(operator.is_not, values, repeat(None)), bool, len(values))
-    return np.flatnonzero(present).tolist()
-
-
-def _codes(values: Sequence[str | None], codes: dict[str, int], dtype: Any) -> Any:
-    """Each value's code in ``codes`` as an array of ``dtype`` (None: -1); values new to
-    ``codes`` get the next codes, in the order they first appear.
-
-    The new values are found by ``dict.fromkeys`` and every value looked up by
-    ``map``: both loops run in C, where a ``setdefault`` a row was a Python step.
-    """
-    for value in dict.fromkeys(values):
-        if value is not None and value not in codes:
-            codes[value] = len(codes)
-    code: Any = codes.get  # of None too, which no dict of codes holds
-    return np.fromiter(map(code, values, repeat(-1)), dtype, len(values))
-
-
 def _json(value: Any) -> Any:
     """A JSON column's value: the reads select its text."""
     return orjson.loads(value) if isinstance(value, str | bytes) else value
@@ -273,10 +207,15 @@ def read_snapshot(
     catalogue: Mapping[str, SourceDefinition],
     setup: ScoringModel,
     now: datetime,
+    reader: AttributionReader | None = None,
 ) -> Snapshot:
-    """Read every claim, attribution, resolution, score and source in one snapshot."""
+    """Read every claim, attribution, resolution, score and source in one snapshot;
+    with a second ``reader`` (``attribution_reader``), it reads the attributions in
+    that snapshot while this process reads the rest."""
     analyze_stale(engine, SNAPSHOT_TABLES)
     with _read_transaction(engine) as connection, connection.begin():
+        if reader is not None:
+            reader.share_snapshot(connection, now)
         book = read_book(connection, catalogue, setup)
         version = change_counters.read_all(connection).get(change_counters.RELIABILITIES, 0)
         learned_at: dict[str, datetime] = {}
@@ -296,10 +235,20 @@ def read_snapshot(
         ]
         errors = question_store.learned_error_scales(connection)
         claims = _read_claims(connection)
-        columns = _read_attributions(connection, claims, now)
+        attributions = (
+            reader.attributions()
+            if reader is not None
+            else read_attributions(
+                connection.connection.dbapi_connection,
+                connection.dialect.name,
+                int(claims.attributions.sum()),
+                now,
+                STANCE_SIGN,
+            )
+        )
     return Snapshot(
         taken_at=now,
-        columns=columns,
+        columns=_columns(claims, attributions),
         updated_at=claims.updated_at,
         scores=claims.scores,
         outcome=claims.outcome,
@@ -376,7 +325,7 @@ def _read_claims(connection: Connection) -> _Claims:
     value: dict[int, Any] = {}
     types = ["text", "float8", "text", "text", "text", "int8", "bool", "float8", "float8"]
     types += ["float8", "int4", "text", "int8", "int8", "float8", "int8"]
-    for batch in _batches(connection, sql, types):
+    for batch in batches(connection.connection.dbapi_connection, dialect, sql, types):
         (
             cid,
             prior,
@@ -395,7 +344,7 @@ def _read_claims(connection: Connection) -> _Claims:
             outcome,
             count,
         ) = zip(*batch, strict=True)
-        for k in _not_none(stated):
+        for k in not_none(stated):
             if stated[k] != "null":
                 value[n_read + k] = question_store.figure_of(_json(stated[k]))
         n_read += len(cid)
@@ -403,14 +352,14 @@ def _read_claims(connection: Connection) -> _Claims:
         texts.append(Strings.of(text))
         # None (no score, no resolution, no prior) becomes NaN in a float array.
         parts["prior"].append(np.array(prior, dtype=float))
-        parts["question"].append(_codes(question, questions, np.int32))
+        parts["question"].append(codes(question, questions, np.int32))
         parts["updated"].append(np.array(updated, dtype=np.int64))
         parts["present"].append(np.array(present, dtype=bool))
         parts["confidence"].append(np.array(confidence, dtype=float))
         parts["low"].append(np.array(low, dtype=float))
         parts["high"].append(np.array(high, dtype=float))
         parts["credibility"].append(np.array(credibility, dtype=np.int16))
-        parts["model"].append(_codes(model, models, np.int16))
+        parts["model"].append(codes(model, models, np.int16))
         parts["computed"].append(np.array(computed, dtype=np.int64))
         parts["version"].append(np.array(basis, dtype=np.int64))
         parts["outcome"].append(np.array(outcome, dtype=float))
@@ -440,85 +389,28 @@ def _read_claims(connection: Connection) -> _Claims:
     )
 
 
-def _read_attributions(connection: Connection, claims: _Claims, now: datetime) -> ClaimColumns:
-    """Every attribution of the claims as columns, in claim then position order.
-
-    The rows carry no claim id: both queries order by claim id (same column, same
-    collation) in one snapshot, so claim ``i``'s attributions are the next
-    ``claims.attributions[i]`` rows.
-    """
-    dialect = connection.dialect.name
-    stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")
-    if dialect == "sqlite":
-        # Ages in the database: parsing a million timestamps in Python would dominate.
-        age = f"julianday('{stamp}') - julianday(observed_at)"
-        via = "via"
-    else:
-        age = f"extract(epoch FROM (TIMESTAMPTZ '{stamp}+00' - observed_at))::float8 / 86400"
-        via = "via::text"
-    # An empty chain comes as None: no string is made for the nine rows in ten without one.
-    sql = (
-        f"SELECT source_id, stance, CASE WHEN length({via}) > 2 THEN {via} END, "
-        f"certainty, count, {age} FROM attributions ORDER BY claim_id, position"
-    )
-    # Every column is made at its full size (the claims' counts, read in this
-    # snapshot) and filled a batch at a time: batches joined at the end left their
-    # memory free on the heap but resident through the whole job (at 10 M
-    # attributions some 450 MB), beside the arrays that replaced them.
+def _columns(claims: _Claims, attributions: Attributions) -> ClaimColumns:
+    """A snapshot's claims and their attributions as one ``ClaimColumns``."""
     start = np.concatenate(([0], np.cumsum(claims.attributions))).astype(np.int64)
-    m = int(start[-1])
-    source = np.empty(m, dtype=np.int32)
-    sign = np.empty(m, dtype=np.int8)
-    certainty = np.empty(m)
-    count = np.empty(m, dtype=np.int32)
-    ages = np.empty(m, dtype=np.float32)
-    lengths = np.zeros(m, dtype=np.int64)
-    relays: list[Any] = []  # a batch's relay codes each: one row in ten has a chain
-    entity: dict[str, int] = {}
-    lo = 0
-    types = ("text", "text", "text", "float8", "int4", "float8")
-    for batch in _batches(connection, sql, types):
-        hi = lo + len(batch)
-        if hi > m:
-            raise RuntimeError(
-                f"read more attributions than their claims count ({m}): an attribution of no claim?"
-            )
-        sources, stance, chains, certainties, counts, age_days = zip(*batch, strict=True)
-        source[lo:hi] = _codes(sources, entity, np.int32)
-        try:
-            sign[lo:hi] = np.fromiter(map(STANCE_SIGN.__getitem__, stance), np.int8, len(stance))
-        except KeyError as exc:
-            raise ValueError(f"a stored attribution has an unknown stance {exc}") from None
-        # The batch's chains as one JSON array, read by one call; relays get codes
-        # after the batch's sources, in the order they appear, as one at a time did.
-        at = _not_none(chains)
-        named = orjson.loads("[" + ",".join([chains[k] for k in at]) + "]")
-        relays.append(_codes(list(chain.from_iterable(named)), entity, np.int32))
-        lengths[np.array(at, dtype=np.int64) + lo] = np.fromiter(
-            map(len, named), np.int64, len(named)
-        )
-        certainty[lo:hi] = certainties
-        count[lo:hi] = counts
-        ages[lo:hi] = np.maximum(np.array(age_days, dtype=float), 0.0)
-        lo = hi
-    if lo != m:
+    if int(start[-1]) != attributions.source.size:
         raise RuntimeError(
-            f"read {lo} attributions where their claims count {m}: did the store change?"
+            f"read {attributions.source.size} attributions where their claims count "
+            f"{int(start[-1])}: did the store change?"
         )
     return ClaimColumns(
-        entities=list(entity),
+        entities=attributions.entities,
         claim_ids=claims.ids,
         prior=claims.prior,
         question=claims.question,
         questions=claims.questions,
         text=claims.text,
         start=start,
-        source=source,
-        sign=sign,
-        certainty=certainty,
-        count=count,
-        via_start=np.concatenate(([0], np.cumsum(lengths))).astype(np.int64),
-        via=np.concatenate(relays) if relays else np.zeros(0, dtype=np.int32),
-        age_days=ages,
+        source=attributions.source,
+        sign=attributions.sign,
+        certainty=attributions.certainty,
+        count=attributions.count,
+        via_start=np.concatenate(([0], np.cumsum(attributions.lengths))).astype(np.int64),
+        via=attributions.via,
+        age_days=attributions.age_days,
         value=claims.value,
     )

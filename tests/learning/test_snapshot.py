@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import math
 import random
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from scoring.claims import STANCE_SIGN
-from service.jobs import snapshot as snapshot_module
+from service.jobs import driver_rows
+from service.jobs.attribution_reader import AttributionReader, ReaderFailed, attribution_reader
 from service.jobs.snapshot import read_snapshot
-from service.store.db import make_engine
+from service.store.db import SQLITE_PRAGMAS, SQLITE_TIMEOUT, make_engine, sqlite_file
 from service.store.models import Claim, Resolution, Score
 from service.store.statistics import analyze_stale
 from tests.learning.common import app_state, engine_of, post_claims, resolve_directly
@@ -59,17 +66,28 @@ def _claims(n: int) -> list[dict[str, Any]]:
     return claims
 
 
+@contextmanager
+def second_reader(engine: Engine, wanted: bool) -> Iterator[AttributionReader | None]:
+    """The job's second reader of ``engine``'s store, if ``wanted`` (and on SQLite)."""
+    database = sqlite_file(engine) if wanted else None
+    with attribution_reader(database, SQLITE_PRAGMAS, SQLITE_TIMEOUT, STANCE_SIGN) as reader:
+        yield reader
+
+
+@pytest.mark.parametrize("two_readers", [False, True], ids=["one reader", "two readers"])
 def test_the_snapshot_holds_every_claim_and_attribution_as_stored(
-    app: Flask, client: FlaskClient, monkeypatch: Any
+    app: Flask, client: FlaskClient, monkeypatch: Any, two_readers: bool
 ) -> None:
-    # Batches of 7 rows: claims and attributions cross batch boundaries.
-    monkeypatch.setattr(snapshot_module, "BATCH_ROWS", 7)
+    # Batches of 7 rows: claims and attributions cross batch boundaries (those a
+    # second reader reads in its own process, in batches of the shipped size).
+    monkeypatch.setattr(driver_rows, "BATCH_ROWS", 7)
     claims = _claims(60)
     post_claims(client, claims)
     resolve_directly(app, {claims[2]["id"]: "confirmed", claims[7]["id"]: "refuted"})
     state = app_state(app)
     now = datetime.now(UTC)
-    snap = read_snapshot(engine_of(app), state.sources.catalogue, state.setup, now)
+    with second_reader(engine_of(app), two_readers) as reader:
+        snap = read_snapshot(engine_of(app), state.sources.catalogue, state.setup, now, reader)
     with Session(engine_of(app)) as session:
         stored = session.scalars(
             select(Claim).options(selectinload(Claim.attributions)).order_by(Claim.id)
@@ -120,11 +138,79 @@ AWKWARD_TEXTS = [
 ]
 
 
+def test_two_readers_see_one_store_while_claims_are_written(
+    app: Flask, client: FlaskClient
+) -> None:
+    """A thread commits claims of two attributions each as fast as SQLite lets it while
+    the job reads with its second reader: each snapshot's attributions are those its
+    claims count (a commit between the two readers' snapshots would break that)."""
+    engine = engine_of(app)
+    database = sqlite_file(engine)
+    if database is None:
+        pytest.skip("a second reader reads SQLite files only")
+    post_claims(client, _claims(200))
+    state = app_state(app)
+    stop = threading.Event()
+    written: list[str] = []
+
+    def write() -> None:
+        connection = sqlite3.connect(database, timeout=SQLITE_TIMEOUT, isolation_level=None)
+        stamp = "2026-06-01 00:00:00.000000"
+        while not stop.is_set():
+            claim_id = f"w{len(written):06d}"
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute(
+                "INSERT INTO claims (id, text, status, created_at, updated_at) "
+                "VALUES (?, 'written meanwhile', 'open', ?, ?)",
+                (claim_id, stamp, stamp),
+            )
+            connection.executemany(
+                "INSERT INTO attributions (claim_id, position, source_id, stance, via, "
+                "certainty, count, observed_at) VALUES (?, ?, 's00', 'supports', '[]', 1, 1, ?)",
+                [(claim_id, 0, stamp), (claim_id, 1, stamp)],
+            )
+            connection.execute("COMMIT")
+            written.append(claim_id)
+            time.sleep(0)  # let the job's thread run, as a server's gaps between requests do
+        connection.close()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    seen = []
+    try:
+        for _ in range(12):
+            with second_reader(engine, True) as reader:
+                snap = read_snapshot(
+                    engine, state.sources.catalogue, state.setup, datetime.now(UTC), reader
+                )
+            seen.append(len(snap.columns.claim_ids))
+    finally:
+        stop.set()
+        thread.join()
+    # The writes went on while the job read: the reads saw different stores.
+    assert len(set(seen)) > 1
+
+
+def test_a_second_reader_that_fails_fails_the_read_with_its_error(
+    app: Flask, tmp_path: Path
+) -> None:
+    # The reader opens a store with no tables (the job's own read is of the app's).
+    state = app_state(app)
+    empty = str(tmp_path / "empty.db")
+    with (
+        pytest.raises(ReaderFailed, match="no such table: attributions"),
+        attribution_reader(empty, SQLITE_PRAGMAS, 1.0, STANCE_SIGN) as reader,
+    ):
+        read_snapshot(
+            engine_of(app), state.sources.catalogue, state.setup, datetime.now(UTC), reader
+        )
+
+
 def test_claim_texts_come_back_exactly_as_stored_whatever_they_hold(
     app: Flask, client: FlaskClient, monkeypatch: Any
 ) -> None:
     # Batches of 4 rows: awkward and plain texts share batches and cross their ends.
-    monkeypatch.setattr(snapshot_module, "BATCH_ROWS", 4)
+    monkeypatch.setattr(driver_rows, "BATCH_ROWS", 4)
     claims = [
         {
             "id": f"t{i:02d}",
@@ -142,15 +228,17 @@ def test_claim_texts_come_back_exactly_as_stored_whatever_they_hold(
 
 def test_a_column_read_as_another_type_than_named_is_refused(app: Flask) -> None:
     engine = engine_of(app)
+    dialect = engine.dialect.name
     with engine.connect() as connection:
+        raw = connection.connection.dbapi_connection
         # A numeric column would come from PostgreSQL as Decimal where float8 is named.
         sql = "SELECT CAST(1.5 AS NUMERIC), 'a'"
-        if engine.dialect.name == "postgresql":
+        if dialect == "postgresql":
             with pytest.raises(TypeError, match="numeric"):
-                list(snapshot_module._batches(connection, sql, ["float8", "text"]))
+                list(driver_rows.batches(raw, dialect, sql, ["float8", "text"]))
         assert list(
-            snapshot_module._batches(
-                connection, "SELECT CAST(1.5 AS DOUBLE PRECISION), 'a'", ["float8", "text"]
+            driver_rows.batches(
+                raw, dialect, "SELECT CAST(1.5 AS DOUBLE PRECISION), 'a'", ["float8", "text"]
             )
         ) == [[(1.5, "a")]]
 
