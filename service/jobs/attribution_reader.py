@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import io
 import pickle
-import sqlite3
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -43,7 +42,7 @@ from typing import IO, TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from service.jobs.child_process import start, tied_to
+from service.jobs.child_process import connect_sqlite, start, tied_to
 from service.jobs.driver_rows import ATTRIBUTION_ARRAYS, Attributions, read_attributions
 
 if TYPE_CHECKING:
@@ -69,7 +68,7 @@ class AttributionReader:
         ``connection`` reads, then the reader does (and goes on to read the
         attributions' ages at ``now``)."""
         self._answer()  # "ready": started and connected, so the lock is held a moment only
-        lock = _connect(self._setup)
+        lock = connect_sqlite(self._setup)
         try:
             lock.execute("BEGIN IMMEDIATE")
             connection.exec_driver_sql("SELECT 1 FROM attributions LIMIT 1").all()
@@ -146,14 +145,6 @@ def attribution_reader(
         reader.stop()
 
 
-def _connect(setup: Mapping[str, Any]) -> sqlite3.Connection:
-    """A connection to the store, set as the job's engine sets its own (``make_engine``)."""
-    connection = sqlite3.connect(setup["database"], timeout=setup["timeout"], isolation_level=None)
-    for pragma in setup["pragmas"]:
-        connection.execute(pragma)
-    return connection
-
-
 def _main(parent: int) -> None:
     """The reader process: the job's messages on standard input, its answers on standard output."""
     if not tied_to(parent):
@@ -161,7 +152,7 @@ def _main(parent: int) -> None:
     source, answer = sys.stdin.buffer, sys.stdout.buffer
     try:
         setup = pickle.load(source)
-        connection = _connect(setup)
+        connection = connect_sqlite(setup)
         pickle.dump("ready", answer)
         answer.flush()
         _, now = pickle.load(source)  # "go"

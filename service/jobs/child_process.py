@@ -1,5 +1,5 @@
 """What the re-scoring job's helper processes (its score writer, its second reader)
-share: they die with the job."""
+share: they die with the job, and connect to a SQLite store as the job's engine does."""
 
 from __future__ import annotations
 
@@ -7,6 +7,11 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import sqlite3
 
 
 def tied_to(parent: int) -> bool:
@@ -32,3 +37,15 @@ def start(module: str) -> subprocess.Popen[bytes]:
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
     )
+
+
+def connect_sqlite(setup: Mapping[str, Any]) -> sqlite3.Connection:
+    """A connection to the SQLite store ``setup`` names (``database``), set as the job's
+    engine sets its own (``service.store.db.make_engine``: each of ``pragmas``,
+    ``timeout`` seconds' wait for a lock), beginning no transaction of its own."""
+    import sqlite3  # here, not above: a writer of a PostgreSQL store never needs it
+
+    connection = sqlite3.connect(setup["database"], timeout=setup["timeout"], isolation_level=None)
+    for pragma in setup["pragmas"]:
+        connection.execute(pragma)
+    return connection

@@ -62,7 +62,7 @@ from typing import IO, Any, cast
 
 import orjson
 
-from service.jobs.child_process import start, tied_to
+from service.jobs.child_process import connect_sqlite, start, tied_to
 
 # History rows name the sources whose weight in the claim changed most.
 TOP_CHANGES = 3
@@ -277,13 +277,7 @@ class _Writer:
             ]
             self.finisher = ThreadPoolExecutor(max_workers=1)
         else:
-            import sqlite3
-
-            connection = sqlite3.connect(
-                setup["database"], timeout=setup["timeout"], isolation_level=None
-            )
-            for pragma in setup["pragmas"]:
-                connection.execute(pragma)
+            connection = connect_sqlite(setup)
             # SQLite has one writer at a time: a second connection would wait for the first.
             self.connections = [connection]
 
