@@ -35,7 +35,7 @@ from __future__ import annotations
 import io
 import pickle
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any, cast
@@ -124,19 +124,16 @@ class AttributionReader:
 
 @contextmanager
 def attribution_reader(
-    database: str | None,
-    pragmas: Sequence[str],
-    timeout: float,
-    signs: Mapping[str, int],
+    connect: Mapping[str, Any] | None, signs: Mapping[str, int]
 ) -> Iterator[AttributionReader | None]:
-    """A second reader of the SQLite ``database`` file (each connection set by
-    ``pragmas``, waiting ``timeout`` seconds for a lock; stances read by their
-    ``signs``), stopped when the block is left; None without a file (PostgreSQL,
-    or a store in memory, which no other process can open)."""
-    if database is None:
+    """A second reader of the store ``connect`` names (``service.store.db.process_connection``;
+    stances read by their ``signs``), stopped when the block is left; None unless
+    that is a SQLite file (see the module's docstring for PostgreSQL; a store in
+    memory no other process can open)."""
+    if connect is None or connect["dialect"] != "sqlite":
         yield None
         return
-    setup = {"database": database, "pragmas": pragmas, "timeout": timeout, "signs": signs}
+    setup = {**connect, "signs": signs}
     reader = AttributionReader(start(__name__), setup)
     try:
         reader._send(setup)

@@ -76,14 +76,7 @@ from service.scoring_model import ScoringModel
 from service.store import change_counters
 from service.store.checkpoints import VALVE_PAGES
 from service.store.claims import stored_score_column
-from service.store.db import (
-    SQLITE_PRAGMAS,
-    SQLITE_TIMEOUT,
-    slices,
-    sqlite_file,
-    upsert_statement,
-    writer,
-)
+from service.store.db import process_connection, slices, upsert_statement, writer
 from service.store.models import (
     Base,
     Job,
@@ -300,10 +293,7 @@ class _Rescore:
     def run(self) -> dict[str, Any]:
         started = time.perf_counter()
         with _collector_paused(), dask_engine(self.job.dask_scheduler) as self.cluster:
-            database = sqlite_file(self.engine)
-            with attribution_reader(
-                database, SQLITE_PRAGMAS, SQLITE_TIMEOUT, STANCE_SIGN
-            ) as reader:
+            with attribution_reader(process_connection(self.engine), STANCE_SIGN) as reader:
                 snapshot = read_snapshot(
                     self.engine, self.job.catalogue, self.job.setup, utcnow(), reader
                 )
@@ -609,23 +599,15 @@ class _Rescore:
     def _writer_setup(self) -> dict[str, Any]:
         """What the writer process needs (``score_writer``): how to connect, the SQL of
         each step, and the staged rows' last columns but their changes."""
-        url, dialect = self.engine.url, self.engine.dialect.name
-        connect: dict[str, Any]
-        if dialect == "postgresql":
-            conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
-            connect = {"conninfo": conninfo}
-        else:
-            database = sqlite_file(self.engine)
-            if database is None:
-                raise ValueError("a re-scoring job needs a database file: its writer is a process")
-            # With SQLite's default (1,000 pages) nearly every chunk's commit took the
-            # log past it and checkpointed, syncing the file: at 10 M attributions 42 s
-            # of the writer's ~100 s under cProfile. Past VALVE_PAGES, as a served
-            # worker's, it checkpoints every ten chunks or so (writer busy 82 -> 66 s).
-            pragmas = (*SQLITE_PRAGMAS, f"PRAGMA wal_autocheckpoint = {VALVE_PAGES}")
-            connect = {"database": database, "pragmas": pragmas, "timeout": SQLITE_TIMEOUT}
+        # With SQLite's default (1,000 pages) nearly every chunk's commit took the
+        # log past it and checkpointed, syncing the file: at 10 M attributions 42 s
+        # of the writer's ~100 s under cProfile. Past VALVE_PAGES, as a served
+        # worker's, it checkpoints every ten chunks or so (writer busy 82 -> 66 s).
+        connect = process_connection(self.engine, f"PRAGMA wal_autocheckpoint = {VALVE_PAGES}")
+        if connect is None:
+            raise ValueError("a re-scoring job needs a database file: its writer is a process")
+        dialect = self.engine.dialect.name
         return {
-            "dialect": dialect,
             **connect,
             "statements": {**staged_writes(dialect), "heartbeat": _heartbeat_statement(dialect)},
             "lock": _current_rows(dialect),

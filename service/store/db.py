@@ -107,6 +107,25 @@ def sqlite_file(engine: Engine) -> str | None:
     return os.path.abspath(database)
 
 
+def process_connection(engine: Engine, *pragmas: str) -> dict[str, Any] | None:
+    """How a process of its own (the re-scoring job's helpers) connects to ``engine``'s
+    store with the driver alone: ``dialect``, then ``conninfo`` for PostgreSQL, or the
+    ``database`` file, its ``pragmas`` (``SQLITE_PRAGMAS``, then these) and ``timeout``
+    for SQLite; None for a SQLite store in memory, which no other process can open."""
+    if engine.dialect.name == "postgresql":
+        conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        return {"dialect": "postgresql", "conninfo": conninfo}
+    database = sqlite_file(engine)
+    if database is None:
+        return None
+    return {
+        "dialect": "sqlite",
+        "database": database,
+        "pragmas": (*SQLITE_PRAGMAS, *pragmas),
+        "timeout": SQLITE_TIMEOUT,
+    }
+
+
 def writer(engine: Engine) -> Engine:
     """``engine`` for transactions that will write (same pool)."""
     return engine.execution_options(**{WRITE: True})

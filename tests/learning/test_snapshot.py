@@ -23,7 +23,13 @@ from scoring.claims import STANCE_SIGN
 from service.jobs import driver_rows
 from service.jobs.attribution_reader import AttributionReader, ReaderFailed, attribution_reader
 from service.jobs.snapshot import read_snapshot
-from service.store.db import SQLITE_PRAGMAS, SQLITE_TIMEOUT, make_engine, sqlite_file
+from service.store.db import (
+    SQLITE_PRAGMAS,
+    SQLITE_TIMEOUT,
+    make_engine,
+    process_connection,
+    sqlite_file,
+)
 from service.store.models import Claim, Resolution, Score
 from service.store.statistics import analyze_stale
 from tests.learning.common import app_state, engine_of, post_claims, resolve_directly
@@ -68,9 +74,8 @@ def _claims(n: int) -> list[dict[str, Any]]:
 
 @contextmanager
 def second_reader(engine: Engine, wanted: bool) -> Iterator[AttributionReader | None]:
-    """The job's second reader of ``engine``'s store, if ``wanted`` (and on SQLite)."""
-    database = sqlite_file(engine) if wanted else None
-    with attribution_reader(database, SQLITE_PRAGMAS, SQLITE_TIMEOUT, STANCE_SIGN) as reader:
+    """The job's second reader of ``engine``'s store, if ``wanted``."""
+    with attribution_reader(process_connection(engine) if wanted else None, STANCE_SIGN) as reader:
         yield reader
 
 
@@ -199,7 +204,10 @@ def test_a_second_reader_that_fails_fails_the_read_with_its_error(
     empty = str(tmp_path / "empty.db")
     with (
         pytest.raises(ReaderFailed, match="no such table: attributions"),
-        attribution_reader(empty, SQLITE_PRAGMAS, 1.0, STANCE_SIGN) as reader,
+        attribution_reader(
+            {"dialect": "sqlite", "database": empty, "pragmas": SQLITE_PRAGMAS, "timeout": 1.0},
+            STANCE_SIGN,
+        ) as reader,
     ):
         read_snapshot(
             engine_of(app), state.sources.catalogue, state.setup, datetime.now(UTC), reader
