@@ -7,7 +7,9 @@ step of SQLite's and a Python step per batch on the job's one thread. A thread
 would not do: the ``sqlite3`` module releases the GIL around each row's step, and
 a reading thread then waits for the other to hand the GIL back after every row
 (as the score writer found, ``score_writer``). PostgreSQL's server already reads
-on a core of its own: there the job reads alone.
+on a core of its own: there the job reads alone. A reader of PostgreSQL in the
+job's exported snapshot (``pg_export_snapshot``, ``SET TRANSACTION SNAPSHOT``)
+was tried and gained nothing (docs/scaling.md, session 25).
 
 One snapshot: SQLite in WAL mode gives each read transaction the database as it
 was when the transaction first read. The job takes the write lock (``BEGIN
@@ -32,6 +34,7 @@ into arrays of its own: no second copy of them), or its error.
 
 from __future__ import annotations
 
+import gc
 import io
 import pickle
 import sys
@@ -146,6 +149,10 @@ def _main(parent: int) -> None:
     """The reader process: the job's messages on standard input, its answers on standard output."""
     if not tied_to(parent):
         return
+    # As in the job (``rescore._collector_paused``): a batch's rows are tuples freed by
+    # their counts, which the collector would walk again and again meanwhile (the
+    # reader's CPU at 1 M attributions 3.2-4.0 s with it, 2.7-3.4 without).
+    gc.disable()
     source, answer = sys.stdin.buffer, sys.stdout.buffer
     try:
         setup = pickle.load(source)
