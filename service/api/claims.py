@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from flask import Response, request
 from flask_smorest import Blueprint, abort
 from marshmallow import RAISE
-from sqlalchemy import func, select
+from sqlalchemy import Float, func, literal, select
 from sqlalchemy.orm import selectinload
 
 from service.api import claim_media
@@ -37,7 +37,14 @@ from service.schemas.warnings import (
 )
 from service.store import claims as claim_store
 from service.store import questions as question_store
-from service.store.models import Attribution, Claim, ClaimTag, Score, utcnow
+from service.store.models import (
+    Attribution,
+    Claim,
+    ClaimTag,
+    Score,
+    confidence_percent,
+    utcnow,
+)
 from service.web.auth import requires
 from service.web.database import get_session
 from service.web.observability import SCORES
@@ -160,10 +167,14 @@ def list_claims(args: dict[str, Any]) -> dict[str, Any] | Response:
         query = query.where(func.lower(Claim.text).contains(args["q"].lower(), autoescape=True))
     if "min_confidence" in args or "max_confidence" in args:
         query = query.join(Score, Score.claim_id == Claim.id)
+        # The percents find the rows by their index; the exact values then decide.
+        percent = confidence_percent(Score.confidence)
         if "min_confidence" in args:
-            query = query.where(Score.confidence >= args["min_confidence"])
+            least = literal(args["min_confidence"], Float)
+            query = query.where(percent >= confidence_percent(least), Score.confidence >= least)
         if "max_confidence" in args:
-            query = query.where(Score.confidence <= args["max_confidence"])
+            most = literal(args["max_confidence"], Float)
+            query = query.where(percent <= confidence_percent(most), Score.confidence <= most)
     query = query.options(
         selectinload(Claim.tags), selectinload(Claim.score), selectinload(Claim.resolution)
     )

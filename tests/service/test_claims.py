@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -165,6 +166,50 @@ def test_list_filters_and_pages(client: FlaskClient, scenario: dict[str, Any]) -
     second = client.get(f"/v1/claims?limit=3&cursor={first['next_cursor']}").get_json()
     assert [c["id"] for c in first["claims"] + second["claims"]] == ids("")
     assert second["next_cursor"] is None
+
+
+def test_confidence_bounds_keep_exactly_the_claims_within(client: FlaskClient) -> None:
+    # The query finds rows by whole percents and then compares exact values: a bound
+    # equal to a stored confidence, or a hair inside or outside it, must still cut there.
+    claims = [
+        {
+            "id": f"c-{k:02d}",
+            "text": f"Claim {k}.",
+            "attributions": [
+                {
+                    "source": f"grade-{grade.lower()}",
+                    "stance": stance,
+                    "certainty": certainty,
+                }
+            ],
+        }
+        for k, (grade, stance, certainty) in enumerate(
+            (grade, stance, certainty)
+            for grade in "ABE"
+            for stance in ("supports", "refutes")
+            for certainty in (1.0, 0.55)
+        )
+    ]
+    for grade in "ABE":
+        client.put(f"/v1/sources/grade-{grade.lower()}", json={"prior": {"grade": grade}})
+    stored = client.post("/v1/claims", json={"claims": claims}).get_json()["claims"]
+    confidence = {c["id"]: c["score"]["confidence"] for c in stored}
+    assert len(set(confidence.values())) > 6
+
+    def ids(query: str) -> set[str]:
+        response = client.get(f"/v1/claims?{query}&limit=1000")
+        assert response.status_code == 200, response.get_json()
+        return {c["id"] for c in response.get_json()["claims"]}
+
+    for value in confidence.values():
+        for bound in (value, math.nextafter(value, 0.0), math.nextafter(value, 1.0)):
+            at_least = {i for i, c in confidence.items() if c >= bound}
+            at_most = {i for i, c in confidence.items() if c <= bound}
+            assert ids(f"min_confidence={bound!r}") == at_least
+            assert ids(f"max_confidence={bound!r}") == at_most
+            assert ids(f"min_confidence={bound!r}&max_confidence={value!r}") == {
+                i for i in at_least if confidence[i] <= value
+            }
 
 
 def test_list_refuses_bad_paging(client: FlaskClient) -> None:
