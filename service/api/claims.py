@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from flask import Response, request
 from flask_smorest import Blueprint, abort
 from marshmallow import RAISE
-from sqlalchemy import Float, func, literal, select
+from sqlalchemy import ColumnElement, Float, func, literal, select
 from sqlalchemy.orm import selectinload
 
 from service.api import claim_media
@@ -166,15 +166,19 @@ def list_claims(args: dict[str, Any]) -> dict[str, Any] | Response:
     if "q" in args:
         query = query.where(func.lower(Claim.text).contains(args["q"].lower(), autoescape=True))
     if "min_confidence" in args or "max_confidence" in args:
+        least = literal(args.get("min_confidence", 0.0), Float)
+        most = literal(args.get("max_confidence", 1.0), Float)
         query = query.join(Score, Score.claim_id == Claim.id)
-        # The percents find the rows by their index; the exact values then decide.
-        percent = confidence_percent(Score.confidence)
-        if "min_confidence" in args:
-            least = literal(args["min_confidence"], Float)
-            query = query.where(percent >= confidence_percent(least), Score.confidence >= least)
-        if "max_confidence" in args:
-            most = literal(args["max_confidence"], Float)
-            query = query.where(percent <= confidence_percent(most), Score.confidence <= most)
+        query = query.where(Score.confidence >= least, Score.confidence <= most)
+        percents = confidence_percent(Score.confidence).between(
+            confidence_percent(least), confidence_percent(most)
+        )
+        # Naming the percents lets the database find the scores by their index, then sort
+        # every match by id: quick for a narrow band, slow for a wide one (SQLite, 94,000
+        # matches of 200,000 claims: 209 ms a page), where reading claims in id order
+        # finds a page after a few hundred (5 ms).
+        if not _holds_many(percents, limit):
+            query = query.where(percents)
     query = query.options(
         selectinload(Claim.tags), selectinload(Claim.score), selectinload(Claim.resolution)
     )
@@ -196,6 +200,18 @@ def list_claims(args: dict[str, Any]) -> dict[str, Any] | Response:
             next_url = request.base_url + "?" + urlencode({**args, "cursor": next_cursor})
         return claim_media.csv_response(documents, next_url)
     return {"claims": documents, "next_cursor": next_cursor}
+
+
+# A confidence band that holds this many pages' worth of scores is read in id order.
+WIDE_BAND_PAGES = 50
+
+
+def _holds_many(band: ColumnElement[bool], limit: int) -> bool:
+    """Whether at least ``WIDE_BAND_PAGES`` pages of ``limit`` scores lie in ``band``
+    (counted by the index, up to that many)."""
+    enough = WIDE_BAND_PAGES * limit
+    found = select(Score.claim_id).where(band).limit(enough).subquery()
+    return get_session().scalar(select(func.count()).select_from(found)) == enough
 
 
 @blp.route("/claims/<slug:claim_id>", methods=["GET"])

@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.api.claims import WIDE_BAND_PAGES
 from service.schemas.responses import (
     AddedEvidenceSchema,
     ClaimPageSchema,
@@ -168,38 +169,55 @@ def test_list_filters_and_pages(client: FlaskClient, scenario: dict[str, Any]) -
     assert second["next_cursor"] is None
 
 
-def test_confidence_bounds_keep_exactly_the_claims_within(client: FlaskClient) -> None:
-    # The query finds rows by whole percents and then compares exact values: a bound
-    # equal to a stored confidence, or a hair inside or outside it, must still cut there.
-    claims = [
-        {
-            "id": f"c-{k:02d}",
-            "text": f"Claim {k}.",
-            "attributions": [
-                {
-                    "source": f"grade-{grade.lower()}",
-                    "stance": stance,
-                    "certainty": certainty,
-                }
-            ],
-        }
-        for k, (grade, stance, certainty) in enumerate(
-            (grade, stance, certainty)
-            for grade in "ABE"
-            for stance in ("supports", "refutes")
-            for certainty in (1.0, 0.55)
-        )
-    ]
+def _graded_claims(client: FlaskClient, copies: int) -> dict[str, float]:
+    """``copies`` times twelve claims of one source each (grades A, B and E, supporting
+    or refuting, certain or hedged), stored; each claim's confidence by id."""
     for grade in "ABE":
         client.put(f"/v1/sources/grade-{grade.lower()}", json={"prior": {"grade": grade}})
+    patterns = [
+        (grade, stance, certainty)
+        for grade in "abe"
+        for stance in ("supports", "refutes")
+        for certainty in (1.0, 0.55)
+    ]
+    claims = [
+        {
+            "id": f"c-{copy:02d}-{k:02d}",
+            "text": f"Claim {k}.",
+            "attributions": [
+                {"source": f"grade-{grade}", "stance": stance, "certainty": certainty}
+            ],
+        }
+        for copy in range(copies)
+        for k, (grade, stance, certainty) in enumerate(patterns)
+    ]
     stored = client.post("/v1/claims", json={"claims": claims}).get_json()["claims"]
     confidence = {c["id"]: c["score"]["confidence"] for c in stored}
     assert len(set(confidence.values())) > 6
+    return confidence
+
+
+def _listed(client: FlaskClient, query: str, limit: int = 1000) -> list[str]:
+    """Every claim id ``GET /v1/claims?query`` lists, page after page."""
+    found: list[str] = []
+    cursor = ""
+    while True:
+        response = client.get(f"/v1/claims?{query}&limit={limit}{cursor}")
+        assert response.status_code == 200, response.get_json()
+        body = response.get_json()
+        found += [c["id"] for c in body["claims"]]
+        if body["next_cursor"] is None:
+            return found
+        cursor = f"&cursor={body['next_cursor']}"
+
+
+def test_confidence_bounds_keep_exactly_the_claims_within(client: FlaskClient) -> None:
+    # The query finds rows by whole percents and then compares exact values: a bound
+    # equal to a stored confidence, or a hair inside or outside it, must still cut there.
+    confidence = _graded_claims(client, 1)
 
     def ids(query: str) -> set[str]:
-        response = client.get(f"/v1/claims?{query}&limit=1000")
-        assert response.status_code == 200, response.get_json()
-        return {c["id"] for c in response.get_json()["claims"]}
+        return set(_listed(client, query))
 
     for value in confidence.values():
         for bound in (value, math.nextafter(value, 0.0), math.nextafter(value, 1.0)):
@@ -210,6 +228,20 @@ def test_confidence_bounds_keep_exactly_the_claims_within(client: FlaskClient) -
             assert ids(f"min_confidence={bound!r}&max_confidence={value!r}") == {
                 i for i in at_least if confidence[i] <= value
             }
+
+
+def test_wide_and_narrow_confidence_bands_page_alike(client: FlaskClient) -> None:
+    # A band holding WIDE_BAND_PAGES pages of scores is read in id order, a narrower one
+    # through the index: paged one claim at a time, either lists its claims in id order.
+    confidence = _graded_claims(client, WIDE_BAND_PAGES // 12 + 1)
+    values = sorted(set(confidence.values()))
+    counts = []
+    for least, most in ((0.0, 1.0), (values[1], values[-2]), (values[-1], 1.0)):
+        within = sorted(i for i, c in confidence.items() if least <= c <= most)
+        query = f"min_confidence={least!r}&max_confidence={most!r}"
+        assert _listed(client, query, limit=1) == within
+        counts.append(len(within))
+    assert counts[2] < WIDE_BAND_PAGES <= counts[1] < counts[0]
 
 
 def test_list_refuses_bad_paging(client: FlaskClient) -> None:
