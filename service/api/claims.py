@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from flask import Response, request
 from flask_smorest import Blueprint, abort
 from marshmallow import RAISE
-from sqlalchemy import ColumnElement, Float, func, literal, select
+from sqlalchemy import ColumnElement, Float, func, literal, literal_column, select
 from sqlalchemy.orm import selectinload
 
 from service.api import claim_media
@@ -162,7 +162,15 @@ def list_claims(args: dict[str, Any]) -> dict[str, Any] | Response:
     if "question" in args:
         query = query.where(Claim.question == args["question"])
     if "status" in args:
-        query = query.where(Claim.status == args["status"])
+        status = args["status"]
+        common = _holds_many(Claim.status == status, limit)
+        # A common status is tested claim by claim in id order (SQLite, 190,000 open
+        # claims of 200,000: 43 ms a page through ix_claims_status and a sort of every
+        # open claim, 0.1 ms in id order); coalesce, a no-op on a column never NULL, is
+        # the same test in a form no index covers.
+        query = query.where(
+            func.coalesce(Claim.status, "") == status if common else Claim.status == status
+        )
     if "q" in args:
         query = query.where(func.lower(Claim.text).contains(args["q"].lower(), autoescape=True))
     if "min_confidence" in args or "max_confidence" in args:
@@ -202,16 +210,25 @@ def list_claims(args: dict[str, Any]) -> dict[str, Any] | Response:
     return {"claims": documents, "next_cursor": next_cursor}
 
 
-# A confidence band that holds this many pages' worth of scores is read in id order.
-WIDE_BAND_PAGES = 50
+# A filter that this many pages' worth of rows pass is tested row by row while claims
+# are read in id order, rather than through its index (which finds every row that
+# passes, then sorts them all by id before the first page).
+WIDE_FILTER_PAGES = 50
 
 
-def _holds_many(band: ColumnElement[bool], limit: int) -> bool:
-    """Whether at least ``WIDE_BAND_PAGES`` pages of ``limit`` scores lie in ``band``
-    (counted by the index, up to that many)."""
-    enough = WIDE_BAND_PAGES * limit
-    found = select(Score.claim_id).where(band).limit(enough).subquery()
-    return get_session().scalar(select(func.count()).select_from(found)) == enough
+def _holds_many(condition: ColumnElement[bool], limit: int) -> bool:
+    """Whether, on SQLite, at least ``WIDE_FILTER_PAGES`` pages of ``limit`` rows meet
+    ``condition`` (counted through its index, up to that many); False elsewhere.
+
+    PostgreSQL's planner weighs a filter by the statistics autovacuum keeps; SQLite
+    has none (nothing runs ANALYZE on it) and takes any index it can, so it is told.
+    """
+    session = get_session()
+    if session.get_bind().dialect.name != "sqlite":
+        return False
+    enough = WIDE_FILTER_PAGES * limit
+    found = select(literal_column("1")).where(condition).limit(enough).subquery()
+    return session.scalar(select(func.count()).select_from(found)) == enough
 
 
 @blp.route("/claims/<slug:claim_id>", methods=["GET"])
