@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from flask_smorest import Blueprint
 from marshmallow import RAISE
-from sqlalchemy import exists, select
+from sqlalchemy import select
 
 from scoring import metrics
 from service.schemas.requests import CalibrationQuerySchema
@@ -35,17 +35,21 @@ def calibration(args: dict[str, Any]) -> dict[str, Any]:
     count 0, null scores, no bins.
     """
     query = select(Resolution.forecast, Resolution.outcome)
+    # IN (subquery), not a correlated EXISTS: SQLite probed the source's (or tag's)
+    # rows through their index once for every resolution (1 M attributions, 20,000
+    # resolutions: 350 ms for a source on 100 claims, minutes for one on 100,000),
+    # where the subquery reads them once (1 ms and 110 ms).
     if "source" in args:
         query = query.where(
-            exists().where(
-                Attribution.claim_id == Resolution.claim_id,
-                Attribution.source_id == args["source"],
-                Attribution.stance != "neutral",
+            Resolution.claim_id.in_(
+                select(Attribution.claim_id).where(
+                    Attribution.source_id == args["source"], Attribution.stance != "neutral"
+                )
             )
         )
     if "tag" in args:
         query = query.where(
-            exists().where(ClaimTag.claim_id == Resolution.claim_id, ClaimTag.tag == args["tag"])
+            Resolution.claim_id.in_(select(ClaimTag.claim_id).where(ClaimTag.tag == args["tag"]))
         )
     if "since" in args:
         query = query.where(Resolution.resolved_at >= args["since"])

@@ -21,7 +21,12 @@ def _resolve(client: FlaskClient, claim_id: str, outcome: str, at: str) -> float
 
 def test_calibration_with_filters(app: Flask, client: FlaskClient) -> None:
     claims = [
-        {"id": "a", "text": "a", "tags": ["x"], "attributions": [{"source": "wire"}]},
+        {
+            "id": "a",
+            "text": "a",
+            "tags": ["x"],
+            "attributions": [{"source": "wire"}, {"source": "wire", "via": ["relay"]}],
+        },
         {"id": "b", "text": "b", "tags": ["x"], "attributions": [{"source": "gov-a"}]},
         {"id": "c", "text": "c", "attributions": [{"source": "wire", "stance": "refutes"}]},
         {"id": "d", "text": "d", "attributions": [{"source": "wire", "stance": "neutral"}]},
@@ -49,7 +54,7 @@ def test_calibration_with_filters(app: Flask, client: FlaskClient) -> None:
     for b in body["bins"]:
         assert b["lower"] <= b["predicted"] <= b["upper"]
 
-    # "wire" took a side on a and c; on d it was neutral.
+    # "wire" took a side on a (twice: counted once) and c; on d it was neutral.
     assert client.get("/v1/calibration?source=wire").get_json()["count"] == 2
     assert client.get("/v1/calibration?tag=x").get_json()["count"] == 2
     since = client.get("/v1/calibration?since=2024-12-31T00:00:00Z").get_json()

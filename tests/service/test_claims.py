@@ -248,6 +248,38 @@ def test_wide_and_narrow_confidence_bands_page_alike(client: FlaskClient) -> Non
     assert _listed(client, "status=open", limit=1) == sorted(confidence)
 
 
+def test_sources_and_tags_on_many_or_few_claims_page_alike(client: FlaskClient) -> None:
+    # On SQLite a source (or tag) on WIDE_FILTER_PAGES pages of claims is tested claim
+    # by claim in id order, one on fewer through its index: either lists exactly its
+    # claims, once each, in id order, with other filters still applied.
+    n = WIDE_FILTER_PAGES + 10
+    claims = [
+        {
+            "id": f"c-{k:03d}",
+            "text": f"Claim {k}.",
+            # The wire twice on some claims (relayed once): still listed once.
+            "attributions": [{"source": "wire"}]
+            + ([{"source": "wire", "via": ["relay"]}] if k % 7 == 0 else [])
+            + ([{"source": "gov-a"}] if k % 10 == 0 else []),
+            "tags": ["common"] + (["rare"] if k % 10 == 3 else []),
+        }
+        for k in range(n)
+    ]
+    claims.append({"id": "z-alone", "text": "Not the wire's.", "attributions": []})
+    assert client.post("/v1/claims", json={"claims": claims}).status_code == 200
+    assert (
+        client.post("/v1/claims/c-005/resolution", json={"outcome": "confirmed"}).status_code == 200
+    )
+    every = [c["id"] for c in claims[:n]]
+    assert _listed(client, "source=wire", limit=1) == every
+    assert _listed(client, "source=gov-a", limit=1) == every[::10]
+    assert _listed(client, "tag=common", limit=1) == every
+    assert _listed(client, "tag=rare", limit=1) == every[3::10]
+    assert _listed(client, "source=wire&status=confirmed", limit=1) == ["c-005"]
+    assert _listed(client, "source=wire&tag=rare", limit=1) == every[3::10]
+    assert _listed(client, "source=nobody", limit=1) == []
+
+
 def test_list_refuses_bad_paging(client: FlaskClient) -> None:
     assert_problem(client.get("/v1/claims?limit=1001"), 422, "limit")
     assert_problem(client.get("/v1/claims?limit=0"), 422, "limit")
