@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.api.claims import WIDE_FILTER_PAGES
+from service.api.claims import wide_filter_rows
 from service.schemas.responses import (
     AddedEvidenceSchema,
     ClaimPageSchema,
@@ -231,10 +231,11 @@ def test_confidence_bounds_keep_exactly_the_claims_within(client: FlaskClient) -
 
 
 def test_wide_and_narrow_confidence_bands_page_alike(client: FlaskClient) -> None:
-    # On SQLite a band holding WIDE_FILTER_PAGES pages of scores is read in id order, a
-    # narrower one through the index: paged one claim at a time, either lists its claims
-    # in id order (PostgreSQL's planner chooses for itself; the listing is the same).
-    confidence = _graded_claims(client, WIDE_FILTER_PAGES // 12 + 1)
+    # On SQLite a band holding wide_filter_rows scores is read in id order, a narrower
+    # one through the index: paged one claim at a time, either lists its claims in id
+    # order (PostgreSQL's planner chooses for itself; the listing is the same).
+    confidence = _graded_claims(client, 5)
+    wide = wide_filter_rows(len(confidence), 1)
     values = sorted(set(confidence.values()))
     counts = []
     for least, most in ((0.0, 1.0), (values[1], values[-2]), (values[-1], 1.0)):
@@ -242,17 +243,17 @@ def test_wide_and_narrow_confidence_bands_page_alike(client: FlaskClient) -> Non
         query = f"min_confidence={least!r}&max_confidence={most!r}"
         assert _listed(client, query, limit=1) == within
         counts.append(len(within))
-    assert counts[2] < WIDE_FILTER_PAGES <= counts[1] < counts[0]
+    assert counts[2] < wide <= counts[1] < counts[0]
     # Every claim is open: on SQLite the status is tested claim by claim, not through
     # its index.
     assert _listed(client, "status=open", limit=1) == sorted(confidence)
 
 
 def test_sources_and_tags_on_many_or_few_claims_page_alike(client: FlaskClient) -> None:
-    # On SQLite a source (or tag) on WIDE_FILTER_PAGES pages of claims is tested claim
-    # by claim in id order, one on fewer through its index: either lists exactly its
-    # claims, once each, in id order, with other filters still applied.
-    n = WIDE_FILTER_PAGES + 10
+    # On SQLite a source (or tag) on wide_filter_rows claims is tested claim by claim
+    # in id order, one on fewer through its index: either lists exactly its claims,
+    # once each, in id order, with other filters still applied.
+    n = 60
     claims = [
         {
             "id": f"c-{k:03d}",
@@ -260,8 +261,8 @@ def test_sources_and_tags_on_many_or_few_claims_page_alike(client: FlaskClient) 
             # The wire twice on some claims (relayed once): still listed once.
             "attributions": [{"source": "wire"}]
             + ([{"source": "wire", "via": ["relay"]}] if k % 7 == 0 else [])
-            + ([{"source": "gov-a"}] if k % 10 == 0 else []),
-            "tags": ["common"] + (["rare"] if k % 10 == 3 else []),
+            + ([{"source": "gov-a"}] if k % 20 == 0 else []),
+            "tags": ["common"] + (["rare"] if k % 20 == 3 else []),
         }
         for k in range(n)
     ]
@@ -271,12 +272,13 @@ def test_sources_and_tags_on_many_or_few_claims_page_alike(client: FlaskClient) 
         client.post("/v1/claims/c-005/resolution", json={"outcome": "confirmed"}).status_code == 200
     )
     every = [c["id"] for c in claims[:n]]
+    assert len(every[::20]) < wide_filter_rows(len(claims), 1) <= len(every)
     assert _listed(client, "source=wire", limit=1) == every
-    assert _listed(client, "source=gov-a", limit=1) == every[::10]
+    assert _listed(client, "source=gov-a", limit=1) == every[::20]
     assert _listed(client, "tag=common", limit=1) == every
-    assert _listed(client, "tag=rare", limit=1) == every[3::10]
+    assert _listed(client, "tag=rare", limit=1) == every[3::20]
     assert _listed(client, "source=wire&status=confirmed", limit=1) == ["c-005"]
-    assert _listed(client, "source=wire&tag=rare", limit=1) == every[3::10]
+    assert _listed(client, "source=wire&tag=rare", limit=1) == every[3::20]
     assert _listed(client, "source=nobody", limit=1) == []
 
 
