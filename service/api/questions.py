@@ -47,30 +47,32 @@ QUESTION = "question"
 
 
 def _documents(app: AppState, question_ids: list[str]) -> list[dict[str, Any]]:
+    """The documents of ``question_ids``: their answers read, and scored for the
+    numeric estimates, all at once (one question at a time, a page of 100 made some
+    700 queries and 100 scoring passes: 700 ms on a 200,000-claim store)."""
     session = get_session()
     defined = question_store.defined_questions(session, question_ids)
+    answers = question_store.answer_ids(session, question_ids)
+    ids = [claim_id for question_id in question_ids for claim_id in answers[question_id]]
+    claims = claim_store.load_claims(session, ids)
+    stored = claim_store.stored_claims(session, ids)
+    scored = question_store.score_question(
+        session,
+        app.setup.scorer.with_model(app.book.model),
+        app.book.beliefs,
+        [stored[i] for i in ids],
+    )
     grade_of = app.grader()
-    documents = []
-    for question_id in question_ids:
-        ids = [claim_id for claim_id, _ in question_store.stored_values(session, question_id)]
-        claims = claim_store.load_claims(session, ids)
-        stored = claim_store.stored_claims(session, ids)
-        scored = question_store.score_question(
-            session,
-            app.setup.scorer.with_model(app.book.model),
-            app.book.beliefs,
-            [stored[i] for i in ids],
+    return [
+        question_document(
+            question_id,
+            defined.get(question_id),
+            [claims[i] for i in answers[question_id]],
+            scored.estimates.get(question_id),
+            grade_of,
         )
-        documents.append(
-            question_document(
-                question_id,
-                defined.get(question_id),
-                [claims[i] for i in ids],
-                scored.estimates.get(question_id),
-                grade_of,
-            )
-        )
-    return documents
+        for question_id in question_ids
+    ]
 
 
 def _known(question_id: str) -> bool:

@@ -172,6 +172,18 @@ def stored_values(session: Session, question: str) -> list[tuple[str, dict[str, 
     return [(claim_id, value) for claim_id, value in rows]
 
 
+def answer_ids(session: Session, questions: Sequence[str]) -> dict[str, list[str]]:
+    """Each of ``questions``' stored claims, by claim id (a page of questions at once)."""
+    answers: dict[str, list[str]] = {question: [] for question in questions}
+    for chunk in slices(list(answers), _IDS_PER_QUERY):
+        rows = session.execute(
+            select(Claim.question, Claim.id).where(Claim.question.in_(chunk)).order_by(Claim.id)
+        )
+        for question, claim_id in rows:
+            answers[str(question)].append(claim_id)
+    return answers
+
+
 def score_question(
     session: Session,
     scorer: scoring.ClaimScorer,

@@ -77,6 +77,34 @@ def test_a_numeric_question_reports_its_camps(client: FlaskClient) -> None:
     assert [q["id"] for q in page["questions"]] == ["kp-troops"]
 
 
+def test_a_page_of_questions_reads_as_each_question_alone(client: FlaskClient) -> None:
+    # A page's questions are read and scored together: each document, numeric
+    # estimate included, is the one its own GET gives.
+    define_sources(client)
+    claims = troops("kp-troops") + [
+        {**claim, "id": f"{claim['id']}-b", "question": "kp-troops-b"} for claim in troops()
+    ]
+    claims += [
+        {
+            "id": f"who-{k}",
+            "text": f"Answer {k}.",
+            "question": "who",
+            "attributions": [{"source": source}],
+        }
+        for k, source in enumerate(("axios", "ap", "kr-media"))
+    ]
+    assert client.post("/v1/claims", json={"claims": claims}).status_code == 200
+    page = client.get("/v1/questions?limit=2").get_json()
+    rest = client.get(f"/v1/questions?cursor={page['next_cursor']}").get_json()
+    listed = page["questions"] + rest["questions"]
+    assert [q["id"] for q in listed] == ["kp-troops", "kp-troops-b", "who"]
+    for question in listed:
+        alone = client.get(f"/v1/questions/{question['id']}").get_json()
+        assert question == alone
+    assert listed[0]["estimate"] is not None and listed[2]["estimate"] is None
+    assert [a["id"] for a in listed[2]["answers"]] == ["who-0", "who-1", "who-2"]
+
+
 def test_score_returns_the_estimates_of_numeric_questions(app: Flask, client: FlaskClient) -> None:
     before = row_counts(app)
     response = client.post(
