@@ -135,7 +135,7 @@ def put_question(body: dict[str, Any], question_id: str) -> dict[str, Any]:
     errors = question_store.save_question(session, question_id, body, utcnow())
     if errors:
         abort(422, errors=errors)
-    ids = [claim_id for claim_id, _ in question_store.stored_values(session, question_id)]
+    ids = question_store.answer_ids(session, [question_id])[question_id]
     if ids:
         claim_store.score_stored(
             session,

@@ -454,7 +454,7 @@ def withdraw_question_resolution(
     row = session.get(Question, question_id, with_for_update=True)
     if row is None or row.resolved_value is None:
         raise ResolutionRefused(404, f"Question {question_id!r} has no resolution.")
-    answers = [claim_id for claim_id, _ in question_store.stored_values(session, question_id)]
+    answers = question_store.answer_ids(session, [question_id])[question_id]
     for claim_id, claim in locked_claims(session, answers).items():
         # An answer stored after the resolution is open already.
         if claim.resolution is not None:
