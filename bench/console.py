@@ -6,7 +6,8 @@ SQLite and on PostgreSQL (scores spread over [0, 1]; PostgreSQL's tables analyse
 as autovacuum would, SQLite's not, as the service never does), then
 times console pages in the serving process (Flask's test client: the whole
 request in the app, no network), each beside the API request that reads the
-same data, in alternating rounds. Goal: a claim-list page under 300 ms at the
+same data, in alternating rounds; last, after a re-scoring job of the store, the
+job's page. Goal: a claim-list page under 300 ms at the
 server. Results go to ``bench/results/console.md``.
 """
 
@@ -63,6 +64,8 @@ PAGES = [
     ("calibration, the wire", f"/calibration?source={WIRE}", f"/v1/calibration?source={WIRE}"),
     ("the wire", f"/sources/{WIRE}", f"/v1/sources/{WIRE}"),
 ]
+# Timed after a re-scoring job of the whole store, whose page says what it moved most.
+JOB_PAGE = "a finished job"
 
 
 def timed(client: FlaskClient, path: str) -> float:
@@ -73,11 +76,12 @@ def timed(client: FlaskClient, path: str) -> float:
     return elapsed
 
 
-def measure(client: FlaskClient, rounds: int, claim: str) -> list[list[Any]]:
-    cursor = client.get("/v1/claims?limit=1000").get_json()["next_cursor"]
+def measure(
+    client: FlaskClient, rounds: int, requests: Sequence[tuple[str, str, str]]
+) -> list[list[Any]]:
+    """Each of ``requests`` (what, console page, API request): the page beside the API."""
     rows = []
-    for what, page, api in PAGES:
-        page, api = (p.format(cursor=cursor, claim=claim) for p in (page, api))
+    for what, page, api in requests:
         timed(client, page), timed(client, api)  # warm caches
         pages: list[float] = []
         apis: list[float] = []
@@ -97,6 +101,14 @@ def measure(client: FlaskClient, rounds: int, claim: str) -> list[list[Any]]:
         )
         print(f"  {what}: {median:.1f} ms", file=sys.stderr)
     return rows
+
+
+def finished_job(client: FlaskClient) -> str:
+    """Run a re-scoring job to its end; its id."""
+    job = client.post("/v1/rescore").get_json()["job"]["id"]
+    while client.get(f"/v1/jobs/{job}").get_json()["job"]["status"] in ("queued", "running"):
+        time.sleep(0.5)
+    return str(job)
 
 
 def with_wire(store: Store) -> Store:
@@ -136,7 +148,17 @@ def bench_backend(backend: str, store: Any, rounds: int) -> list[list[Any]]:
         engine.dispose()
         app = create_app({"database": {"url": url}, "server": {"log_level": "WARNING"}})
         print(f"{backend}:", file=sys.stderr)
-        rows = measure(app.test_client(), rounds, store.claims[len(store.claims) // 2][0])
+        client = app.test_client()
+        cursor = client.get("/v1/claims?limit=1000").get_json()["next_cursor"]
+        claim = store.claims[len(store.claims) // 2][0]
+        pages = [
+            (what, page.format(cursor=cursor, claim=claim), api.format(cursor=cursor, claim=claim))
+            for what, page, api in PAGES
+        ]
+        rows = measure(client, rounds, pages)
+        # Last: the job rescores the store's claims, whose spread scores the rows above read.
+        job = finished_job(client)
+        rows += measure(client, rounds, [(JOB_PAGE, f"/jobs/{job}", f"/v1/jobs/{job}")])
         app.extensions["credence.engine"].dispose()
     return [[backend, *row] for row in rows]
 

@@ -270,49 +270,6 @@ def reliability_across_jobs(source_id: str, limit: int = 20) -> list[dict[str, A
     return found
 
 
-def job_changes(job_id: str, limit: int = 10) -> dict[str, list[dict[str, Any]]]:
-    """What a job moved most: ``claims`` by confidence change (from each claim's score
-    before the job), ``sources`` by reliability change."""
-    session = get_session()
-    moved = select(ScoreHistory.claim_id).where(ScoreHistory.job_id == job_id)
-    previous = (
-        func.lag(ScoreHistory.confidence)
-        .over(
-            partition_by=ScoreHistory.claim_id,
-            order_by=(ScoreHistory.computed_at, ScoreHistory.id),
-        )
-        .label("before")
-    )
-    ranked = (
-        select(ScoreHistory.claim_id, ScoreHistory.job_id, ScoreHistory.confidence, previous)
-        .where(ScoreHistory.claim_id.in_(moved))
-        .subquery()
-    )
-    rows = session.execute(
-        select(ranked.c.claim_id, ranked.c.before, ranked.c.confidence)
-        .where(ranked.c.job_id == job_id, ranked.c.before.is_not(None))
-        .order_by(func.abs(ranked.c.confidence - ranked.c.before).desc())
-        .limit(limit)
-    )
-    claims_moved = [
-        {"claim_id": claim_id, "before": before, "after": after} for claim_id, before, after in rows
-    ]
-    sources_moved: dict[str, dict[str, Any]] = {}
-    for (changes,) in session.execute(
-        select(ScoreHistory.changes).where(ScoreHistory.job_id == job_id)
-    ):
-        for change in changes or []:
-            before, after = change["reliability_before"], change["reliability_after"]
-            if before is not None and after is not None and change["source"] not in sources_moved:
-                sources_moved[change["source"]] = {
-                    "source": change["source"],
-                    "before": before,
-                    "after": after,
-                }
-    top = sorted(sources_moved.values(), key=lambda s: -abs(s["after"] - s["before"]))
-    return {"claims": claims_moved, "sources": top[:limit]}
-
-
 def group_members(group: str | None, limit: int = 50) -> list[str]:
     """Ids of the defined sources in ``group``."""
     if not group:

@@ -293,12 +293,7 @@ def start_job() -> Any:
 def job(job_id: str) -> Any:
     document = data.job(g.role, job_id)
     finished = document["status"] in ("succeeded", "failed")
-    return render_template(
-        "console/job.html",
-        job=document,
-        finished=finished,
-        changes=data.job_changes(job_id) if finished else None,
-    )
+    return render_template("console/job.html", job=document, finished=finished)
 
 
 @bp.route("/login", methods=["GET", "POST"])

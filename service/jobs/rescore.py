@@ -32,6 +32,7 @@ import contextlib
 import ctypes
 import functools
 import gc
+import heapq
 import logging
 import os
 import socket
@@ -53,6 +54,7 @@ from scoring.columns import ClaimColumns
 from scoring.confidence import DrawTable
 from scoring.learned import LearnedModel
 from scoring.numeric import NUMERIC_MODEL, ErrorScale, QuestionKinds, QuestionScorer
+from scoring.params import SourceBelief
 from scoring.rows import Entities
 from service.jobs.attribution_reader import attribution_reader
 from service.jobs.dask_engine import DaskEngine, dask_engine, mapped
@@ -63,7 +65,7 @@ from service.jobs.learning import (
     moved,
 )
 from service.jobs.lock import JobLock, job_lock
-from service.jobs.score_writer import ScoreWriter, score_writer
+from service.jobs.score_writer import TOP_MOVED, ScoreWriter, score_writer
 from service.jobs.snapshot import (
     NO_VERSION,
     Snapshot,
@@ -86,13 +88,14 @@ from service.store.models import (
 )
 from service.store.questions import error_scale_values, question_scorer
 from service.store.scores import (
+    STAGED_CONFIDENCE,
     STAGED_EVIDENCE,
     bind_time,
     stage_scores,
     staged_writes,
     table_values,
 )
-from service.store.source_beliefs import SourceDefinition, build_book
+from service.store.source_beliefs import SourceBook, SourceDefinition, build_book
 
 log = logging.getLogger(__name__)
 
@@ -284,6 +287,11 @@ class _Rescore:
         self.job_id = job_id
         self.progress = progress
         self.counts: dict[str, int] = {}
+        self.moved_most: dict[str, list[dict[str, Any]]] = {
+            "claims_moved_most": [],
+            "sources_moved_most": [],
+        }
+        """What the job moved most (``_sources_moved_most``, the writer's ``moved_most``)."""
         self.timer = _Timer()
         self.errors: dict[str, ErrorScale] = {}
         """Error scales the chunks are scored with: the snapshot's and the job's."""
@@ -325,6 +333,9 @@ class _Rescore:
         )
         learned = {**snapshot.learned, **{s: fit.beliefs[s] for s in written}}
         beliefs = build_book(snapshot.book.definitions, learned, self.job.setup).beliefs
+        self.moved_most["sources_moved_most"] = _sources_moved_most(
+            snapshot.book, beliefs, self.job.setup
+        )
         mark = self.timer.add("write", mark)
         # Error scales weigh answers by these reliabilities, the ones the job leaves: fitted
         # on the snapshot's, they would move again in the next job whenever this one moved
@@ -399,6 +410,7 @@ class _Rescore:
             writer_counts = out.finish()
             self.timer.add("write", mark)
         self.timer.totals["writer"] = writer_counts.pop("seconds")
+        self.moved_most["claims_moved_most"] = writer_counts.pop("claims_moved_most")
         self.counts.update(writer_counts)
         self.timer.totals["total"] = time.perf_counter() - started
         return self._stats()
@@ -406,6 +418,7 @@ class _Rescore:
     def _stats(self) -> dict[str, Any]:
         return {
             **self.counts,
+            **self.moved_most,
             "fit": self.fit_info,
             "timings": {name: round(seconds, 3) for name, seconds in self.timer.totals.items()},
         }
@@ -612,6 +625,7 @@ class _Rescore:
             "statements": {**staged_writes(dialect), "heartbeat": _heartbeat_statement(dialect)},
             "lock": _current_rows(dialect),
             "evidence": STAGED_EVIDENCE,
+            "confidence": STAGED_CONFIDENCE,
             "job_id": self.job_id,
             "beliefs_version": self.based_on,
             "reason": REASON,
@@ -653,12 +667,28 @@ class _Rescore:
             self.progress(done, total)
 
 
+def _sources_moved_most(
+    before: SourceBook, after: Mapping[str, SourceBelief], setup: ScoringModel
+) -> list[dict[str, Any]]:
+    """The sources whose reliability (the mean claims are scored with) the job moved
+    most, largest move first: ``{"source", "before", "after"}``."""
+    moves = []
+    for source_id, belief in after.items():
+        old, new = before.belief(source_id, setup).belief.mean, belief.belief.mean
+        if old != new:
+            moves.append((abs(new - old), source_id, old, new))
+    return [
+        {"source": source_id, "before": old, "after": new}
+        for _, source_id, old, new in heapq.nlargest(TOP_MOVED, moves)
+    ]
+
+
 @functools.cache
 def _current_rows(dialect: str) -> str:
     """A chunk's claims as they are now, locked until the chunk commits (PostgreSQL row
     locks; SQLite's write transaction locks the whole file already): each one's
     ``updated_at`` and its score's ``computed_at`` (microseconds, as the snapshot
-    has them) and evidence. Run by the writer process (``score_writer``).
+    has them), evidence and confidence. Run by the writer process (``score_writer``).
 
     Its ids are one parameter: a JSON array read by ``json_each`` on SQLite, an
     array on PostgreSQL.
@@ -674,7 +704,7 @@ def _current_rows(dialect: str) -> str:
         listed, evidence, lock = "= ANY(%s)", "s.evidence::text", " FOR UPDATE OF c"
     return (
         f"SELECT c.id, {micros(dialect, 'c.updated_at')}, {micros(dialect, 's.computed_at')}, "
-        f"{evidence} FROM claims c LEFT JOIN scores s ON s.claim_id = c.id "
+        f"{evidence}, s.confidence FROM claims c LEFT JOIN scores s ON s.claim_id = c.id "
         f"WHERE c.id {listed} ORDER BY c.id{lock}"
     )
 

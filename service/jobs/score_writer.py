@@ -49,6 +49,7 @@ whose score changed since its snapshot, so no newer score is ever overwritten.
 from __future__ import annotations
 
 import functools
+import heapq
 import pickle
 import queue
 import subprocess
@@ -66,6 +67,8 @@ from service.jobs.child_process import connect_sqlite, start, tied_to
 
 # History rows name the sources whose weight in the claim changed most.
 TOP_CHANGES = 3
+# The job's stats name the claims whose confidence it moved most.
+TOP_MOVED = 10
 # A job that writes nothing for a while still shows it is alive this often.
 HEARTBEAT_SECONDS = 5.0
 
@@ -251,8 +254,9 @@ class _Writer:
     (``database``, ``pragmas`` and ``timeout`` for SQLite; ``conninfo`` for
     PostgreSQL), ``statements`` (``staged_writes``), ``lock`` (the chunk's
     claims as they are now, locked: id, ``updated_at``, ``computed_at``,
-    evidence), ``heartbeat`` (heartbeat time, stats, job id), ``evidence`` (the
-    position of a staged row's evidence) and ``job_id``, ``beliefs_version``,
+    evidence, confidence), ``heartbeat`` (heartbeat time, stats, job id),
+    ``evidence`` and ``confidence`` (the positions of a staged row's evidence and
+    confidence) and ``job_id``, ``beliefs_version``,
     ``reason`` (the staged rows' last columns but one).
     """
 
@@ -260,6 +264,8 @@ class _Writer:
         self.setup = setup
         self.statements: Mapping[str, str] = setup["statements"]
         self.counts = {"claims_changed": 0, "claims_skipped": 0}
+        # The claims written that moved most: (|change|, claim id, before, after), a min-heap.
+        self.moved: list[tuple[float, str, float, float]] = []
         self.last_heartbeat = time.monotonic()
         self.postgresql = setup["dialect"] == "postgresql"
         # The transaction of the chunk before, finishing on its own connection (PostgreSQL).
@@ -313,7 +319,7 @@ class _Writer:
         self._begin(connection)
         staged = self._write(connection, rows, read_at) if rows else False
         at, stats = heartbeat
-        stats.update(self.counts)
+        stats.update(self.counts, claims_moved_most=self.moved_most())
         finish = functools.partial(
             self._finish, connection, staged, (at, orjson.dumps(stats).decode())
         )
@@ -323,6 +329,23 @@ class _Writer:
         else:
             finish()
         self.last_heartbeat = time.monotonic()
+
+    def moved_most(self) -> list[dict[str, Any]]:
+        """The claims whose confidence this job moved most so far, largest move first:
+        ``{"claim_id", "before", "after"}`` (a claim without a score before is not one)."""
+        return [
+            {"claim_id": claim_id, "before": before, "after": after}
+            for _, claim_id, before, after in sorted(self.moved, reverse=True)
+        ]
+
+    def _note_move(self, claim_id: str, before: float | None, after: float) -> None:
+        if before is None:
+            return
+        entry = (abs(after - before), claim_id, before, after)
+        if len(self.moved) < TOP_MOVED:
+            heapq.heappush(self.moved, entry)
+        elif entry > self.moved[0]:
+            heapq.heapreplace(self.moved, entry)
 
     def wait(self) -> None:
         """Wait for the chunk before to commit; raises what its transaction raised."""
@@ -343,17 +366,19 @@ class _Writer:
         ids = [row[0] for row in rows]
         listed = ids if self.postgresql else orjson.dumps(ids).decode()
         current = {
-            claim_id: (updated, computed, evidence)
-            for claim_id, updated, computed, evidence in connection.execute(
+            claim_id: (updated, computed, evidence, confidence)
+            for claim_id, updated, computed, evidence, confidence in connection.execute(
                 self.setup["lock"], (listed,)
             )
         }
         # A claim written by the API since the job's snapshot keeps its score.
         kept = []
+        confidence = self.setup["confidence"]
         for row, (updated, computed) in zip(rows, read_at, strict=True):
             now = current.get(row[0])
             if now is not None and now[0] == updated and now[1] == computed:
                 kept.append((row, now[2]))
+                self._note_move(row[0], now[3], row[confidence])
         del current
         self.counts["claims_skipped"] += len(rows) - len(kept)
         self.counts["claims_changed"] += len(kept)
@@ -427,7 +452,9 @@ def _main(parent: int) -> None:
         pickle.dump({"error": f"{type(exc).__name__}: {exc}"}, answer)
         answer.flush()
         raise
-    pickle.dump({**writer.counts, "seconds": busy}, answer)
+    pickle.dump(
+        {**writer.counts, "claims_moved_most": writer.moved_most(), "seconds": busy}, answer
+    )
     answer.flush()
 
 

@@ -644,8 +644,11 @@ class JobSchema(Strict):
     stats = fields.Dict(
         required=True,
         metadata={
-            "description": "Counts (claims_read, claims_rescored, claims_changed, ...) and "
-            "timings in seconds (read, fit, score, write, total)."
+            "description": "Counts (claims_read, claims_rescored, claims_changed, ...), "
+            "timings in seconds (read, fit, score, write, total), and what the job moved "
+            "most: claims_moved_most ({claim_id, before, after}: confidences) and "
+            "sources_moved_most ({source, before, after}: reliabilities), ten each, "
+            "largest move first."
         },
     )
     error = fields.String(allow_none=True, required=True)

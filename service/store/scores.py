@@ -216,6 +216,8 @@ _HISTORY_STAGED = ("claim_id", *_HISTORY_COLUMNS, "reason", "job_id", "changes")
 _SCORE_VALUES = operator.itemgetter(*SCORE_COLUMNS)
 STAGED_EVIDENCE = SCORE_COLUMNS.index("evidence")
 """Where a staged row holds its evidence (JSON text)."""
+STAGED_CONFIDENCE = SCORE_COLUMNS.index("confidence")
+"""Where a staged row holds its confidence."""
 _COMPUTED_AT = SCORE_COLUMNS.index("computed_at")
 
 

@@ -341,11 +341,18 @@ def test_claim_list_filters_by_question(client: FlaskClient, stored: dict[str, A
 def test_a_job_page_says_what_moved_and_a_source_page_its_reliability_across_jobs(
     client: FlaskClient, stored: dict[str, Any]
 ) -> None:
+    def reliability() -> str:
+        mean = client.get("/v1/sources/kr-nis").get_json()["reliability"]["mean"]
+        return f"{mean * 100:.1f}"
+
     html = page(client, "/claims/kp-troops-in-russia")
     client.post(
         "/claims/kp-troops-in-russia/resolution",
         data={"csrf_token": token(html), "outcome": "refuted"},
     )
+    # The resolution moved kr-nis already (it took a side on the claim); the page
+    # says what the job moved, from there.
+    before = reliability()
     response = client.post("/jobs", data={"csrf_token": token(html)})
     assert response.status_code == 302
     job_id = response.headers["Location"].rsplit("/", 1)[1]
@@ -355,11 +362,13 @@ def test_a_job_page_says_what_moved_and_a_source_page_its_reliability_across_job
         time.sleep(0.1)
     html = page(client, f"/jobs/{job_id}")
     assert 'http-equiv="refresh"' not in html  # finished: no more refreshing
-    moved = html.split("Sources it moved most", 1)[1]
-    # kr-nis took a side on the refuted claim: the job lowered its reliability.
+    claims, sources = html.split("Claims it moved most", 1)[1].split("Sources it moved most")
     row = re.search(
-        r">kr-nis</a></td><td class=\"num\">([\d.]+) %</td><td class=\"num\">([\d.]+) %", moved
+        r">kr-nis</a></td><td class=\"num\">([\d.]+) %</td><td class=\"num\">([\d.]+) %", sources
     )
-    assert row and float(row.group(2)) < float(row.group(1))
+    assert row and row.groups() == (before, reliability()) and before != reliability()
+    # Its claims still open moved with it; the resolved one is settled.
+    assert "/claims/kp-sof-1500-shipped" in claims
+    assert "/claims/kp-troops-in-russia" not in claims
     html = page(client, "/sources/kr-nis")
     assert f"job {job_id[:8]}</a>:" in html

@@ -77,6 +77,43 @@ def test_job_learns_and_rescores(app: Flask, client: FlaskClient) -> None:
     assert_nothing_stale(app)
 
 
+def test_the_job_names_the_claims_and_sources_it_moved_most(
+    app: Flask, client: FlaskClient
+) -> None:
+    sources = [f"s{i:03d}" for i in range(40)]
+    for s in sources:  # defined, so that GET /v1/sources/{id} tells their reliability
+        assert client.put(f"/v1/sources/{s}", json={"prior": {"grade": "C"}}).status_code < 300
+    _store(app, client)
+
+    def reliabilities() -> dict[str, float]:
+        return {
+            s: client.get(f"/v1/sources/{s}").get_json()["reliability"]["mean"]
+            for s in sources
+        }
+
+    before, trusted = stored_scores(app), reliabilities()
+    stats = run_rescore(app, chunk_claims=50)
+    after, learned = stored_scores(app), reliabilities()
+
+    moves = sorted(
+        (abs(after[c]["confidence"] - before[c]["confidence"]) for c in after), reverse=True
+    )
+    named = stats["claims_moved_most"]
+    assert len(named) == 10 < stats["claims_changed"]
+    for entry in named:
+        assert entry["before"] == before[entry["claim_id"]]["confidence"]
+        assert entry["after"] == after[entry["claim_id"]]["confidence"]
+    assert [abs(e["after"] - e["before"]) for e in named] == moves[:10]
+
+    moves = sorted((abs(learned[s] - trusted[s]) for s in sources), reverse=True)
+    named = stats["sources_moved_most"]
+    assert len(named) == 10
+    for entry in named:
+        assert entry["before"] == pytest.approx(trusted[entry["source"]])
+        assert entry["after"] == pytest.approx(learned[entry["source"]])
+    assert [abs(e["after"] - e["before"]) for e in named] == pytest.approx(moves[:10])
+
+
 def test_second_run_with_nothing_changed_writes_nothing(app: Flask, client: FlaskClient) -> None:
     _store(app, client)
     run_rescore(app)
