@@ -87,8 +87,7 @@ def test_the_job_names_the_claims_and_sources_it_moved_most(
 
     def reliabilities() -> dict[str, float]:
         return {
-            s: client.get(f"/v1/sources/{s}").get_json()["reliability"]["mean"]
-            for s in sources
+            s: client.get(f"/v1/sources/{s}").get_json()["reliability"]["mean"] for s in sources
         }
 
     before, trusted = stored_scores(app), reliabilities()
