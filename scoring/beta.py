@@ -181,6 +181,7 @@ def beta_quantile(q: ArrayLike, alpha: ArrayLike, beta: ArrayLike) -> NDArray[np
     x = np.where((a >= 1) & (b >= 1), normal, tails)
     x = np.clip(np.nan_to_num(x, nan=0.5), 1e-300, 1 - 1e-16)
     settled = p <= 0
+    last = np.full(x.shape, np.inf)
     for _ in range(_INVERSION_STEPS):
         error = beta_cdf(x, a, b) - p
         density = np.exp((a - 1) * np.log(x) + (b - 1) * np.log1p(-x) - log_beta)
@@ -191,7 +192,13 @@ def beta_quantile(q: ArrayLike, alpha: ArrayLike, beta: ArrayLike) -> NDArray[np
         moved = np.where(moved <= 0, 0.5 * x, moved)
         moved = np.where(moved >= 1, 0.5 * (x + 1), moved).clip(1e-300, 1 - 1e-16)
         x = np.where(settled, x, moved)
-        settled |= np.abs(step) <= 1e-15 * x
+        # Done at full precision, or where the distribution function's own rounding is
+        # reached: with large parameters (a source of thousands of claims) its exponent
+        # is in the tens of thousands, so it is exact to ~1e-12 only, and the steps go
+        # on back and forth by a few units in the last place instead of shrinking.
+        size = np.abs(step)
+        settled |= (size <= 1e-15 * x) | ((size <= 1e-12 * x) & (size >= 0.5 * last))
+        last = size
         if settled.all():
             break
     x = np.where(p <= 0, 0.0, x)

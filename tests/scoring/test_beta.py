@@ -55,3 +55,18 @@ def test_an_interval_does_not_depend_on_what_else_is_computed() -> None:
     low, high = beta_intervals([10.0, 3.0, 0.5], [1.0, 4.0, 0.5])
     assert (low[1], high[1]) == alone
     assert low[1] < Beta(3.0, 4.0).mean < high[1]
+
+
+def test_quantiles_of_beliefs_of_many_observations_invert_the_cdf() -> None:
+    # A source of thousands of claims: the inversion stops at the cdf's own rounding
+    # (its exponent is in the tens of thousands), not before it.
+    rng = np.random.default_rng(11)
+    a = np.exp(rng.uniform(np.log(1e3), np.log(1e6), 200))
+    b = np.exp(rng.uniform(np.log(1e3), np.log(1e6), 200))
+    q = rng.uniform(0.01, 0.99, 200)
+    x = beta_quantile(q, a, b)
+    np.testing.assert_allclose(beta_cdf(x, a, b), q, atol=1e-10)
+    # Where both are large the belief is nearly normal: the quantile is near mean + z sd.
+    mean, sd = a / (a + b), np.sqrt(a * b / ((a + b) ** 2 * (a + b + 1)))
+    z = (x - mean) / sd
+    assert np.all(np.abs(z) < 2.6)
