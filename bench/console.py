@@ -64,8 +64,10 @@ PAGES = [
     ("calibration, the wire", f"/calibration?source={WIRE}", f"/v1/calibration?source={WIRE}"),
     ("the wire", f"/sources/{WIRE}", f"/v1/sources/{WIRE}"),
 ]
-# Timed after a re-scoring job of the whole store, whose page says what it moved most.
+# Timed after a re-scoring job of the whole store: its page says what it moved most, and
+# the wire's page its reliability across jobs.
 JOB_PAGE = "a finished job"
+WIRE_AFTER_JOB = "the wire, after the job"
 
 
 def timed(client: FlaskClient, path: str) -> float:
@@ -158,7 +160,11 @@ def bench_backend(backend: str, store: Any, rounds: int) -> list[list[Any]]:
         rows = measure(client, rounds, pages)
         # Last: the job rescores the store's claims, whose spread scores the rows above read.
         job = finished_job(client)
-        rows += measure(client, rounds, [(JOB_PAGE, f"/jobs/{job}", f"/v1/jobs/{job}")])
+        after_job = [
+            (JOB_PAGE, f"/jobs/{job}", f"/v1/jobs/{job}"),
+            (WIRE_AFTER_JOB, f"/sources/{WIRE}", f"/v1/sources/{WIRE}"),
+        ]
+        rows += measure(client, rounds, after_job)
         app.extensions["credence.engine"].dispose()
     return [[backend, *row] for row in rows]
 

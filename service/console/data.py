@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 from flask import Response, current_app
 from marshmallow import RAISE, Schema, ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
+from scoring import beta_intervals, beta_means
 from service.app_state import state
 from service.field_errors import flatten_messages
 from service.schemas.requests import (
@@ -35,7 +36,7 @@ from service.schemas.requests import (
     ResolutionRequestSchema,
     SourceSchema,
 )
-from service.store.models import Attribution, Claim, ScoreHistory
+from service.store.models import Claim, ReliabilityHistory
 from service.web.auth import ROLES, KeyRing, Role, required_role
 from service.web.database import get_session
 from service.web.path_ids import path_id_errors
@@ -234,40 +235,32 @@ def grade_bands() -> list[tuple[str, float, float]]:
 
 
 def reliability_across_jobs(source_id: str, limit: int = 20) -> list[dict[str, Any]]:
-    """The source's reliability after each of the latest ``limit`` re-scoring jobs that
-    rescored a claim it spoke to, oldest first: ``{"job_id", "computed_at", "reliability"}``.
-
-    The store keeps only a source's current learned reliability; a claim's
-    history rows keep, per job, the reliabilities of the sources whose weight
-    moved most, so this reads one such row per job (jobs where that row does
-    not name the source are left out).
-    """
-    spoke = select(Attribution.claim_id).where(Attribution.source_id == source_id)
-    latest = (
-        select(func.max(ScoreHistory.id))
-        .where(ScoreHistory.job_id.is_not(None), ScoreHistory.claim_id.in_(spoke))
-        .group_by(ScoreHistory.job_id)
-        .order_by(func.max(ScoreHistory.id).desc())
+    """The source's learned reliability as each of the latest ``limit`` re-scoring jobs
+    that moved it wrote it, oldest first: ``{"job_id", "computed_at", "reliability",
+    "low", "high"}`` (the belief's mean and credible interval, as a source's document has them)."""
+    history = ReliabilityHistory
+    rows = get_session().execute(
+        select(history.job_id, history.created_at, history.alpha, history.beta)
+        .where(history.source_id == source_id)
+        .order_by(history.id.desc())
         .limit(limit)
     )
-    rows = get_session().execute(
-        select(ScoreHistory.job_id, ScoreHistory.computed_at, ScoreHistory.changes)
-        .where(ScoreHistory.id.in_(latest))
-        .order_by(ScoreHistory.computed_at, ScoreHistory.id)
-    )
-    found = []
-    for job_id, computed_at, changes in rows:
-        for change in changes or []:
-            if change["source"] == source_id and change["reliability_after"] is not None:
-                found.append(
-                    {
-                        "job_id": job_id,
-                        "computed_at": computed_at,
-                        "reliability": change["reliability_after"],
-                    }
-                )
-                break
-    return found
+    found = rows.all()[::-1]
+    alpha, beta = [row.alpha for row in found], [row.beta for row in found]
+    # At once: a belief of many claims takes some milliseconds to invert into its interval.
+    low, high = beta_intervals(alpha, beta, state().setup.interval_level)
+    return [
+        {
+            "job_id": row.job_id,
+            "computed_at": row.created_at,
+            "reliability": mean,
+            "low": lo,
+            "high": hi,
+        }
+        for row, mean, lo, hi in zip(
+            found, beta_means(alpha, beta).tolist(), low.tolist(), high.tolist(), strict=True
+        )
+    ]
 
 
 def group_members(group: str | None, limit: int = 50) -> list[str]:

@@ -226,7 +226,7 @@ def _source_page(
         spoke = data.claims(role, {"source": document["id"], "limit": 20})
         trajectory = data.reliability_across_jobs(document["id"])
     points = [
-        plots.Point(t["reliability"], t["reliability"], t["reliability"], f"job {t['job_id'][:8]}")
+        plots.Point(t["reliability"], t["low"], t["high"], f"job {t['job_id'][:8]}")
         for t in trajectory
     ]
     return render_template(

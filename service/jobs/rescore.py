@@ -76,6 +76,7 @@ from service.jobs.snapshot import (
 )
 from service.scoring_model import ScoringModel
 from service.store import change_counters
+from service.store.bulk import prepare_columns, run_many
 from service.store.checkpoints import VALVE_PAGES
 from service.store.claims import stored_score_column
 from service.store.db import process_connection, slices, upsert_statement, writer
@@ -83,6 +84,7 @@ from service.store.models import (
     Base,
     Job,
     LearnedModelRow,
+    ReliabilityHistory,
     SourceReliability,
     utcnow,
 )
@@ -112,6 +114,7 @@ CHUNK_CLAIMS = 2_000
 MAX_CHUNK_CLAIMS = 20_000
 
 _RELIABILITIES = Base.metadata.tables[SourceReliability.__tablename__]
+_HISTORY_INSERT = insert(ReliabilityHistory)
 
 Progress = Callable[[int, int], None]
 """Called with (claims done, claims to do) after each chunk."""
@@ -438,9 +441,9 @@ class _Rescore:
         changed: Sequence[str],
         model: LearnedModel | None,
     ) -> tuple[set[str], datetime, int]:
-        """Write the moved beliefs and the model (when given) and bump the counter in one
-        transaction; the sources written, when, and the counter value the job's scores
-        are based on.
+        """Write the moved beliefs (each also as a row of its source's history) and the
+        model (when given) and bump the counter in one transaction; the sources written,
+        when, and the counter value the job's scores are based on.
 
         A source whose learned row changed since the snapshot (a resolution
         during the job) keeps that row: it already counts the newer record,
@@ -504,6 +507,23 @@ class _Rescore:
                     [{**row(s), "source_id": s} for s in inserts],
                 )
             written.update(updates, inserts)
+            # Column by column through the bulk writer: at 10 M attributions a job writes
+            # 100,000 beliefs, 2.0-2.4 s as SQLAlchemy's executemany on PostgreSQL.
+            history = sorted(written)
+            run_many(
+                session,
+                prepare_columns(
+                    session.get_bind().dialect,
+                    _HISTORY_INSERT,
+                    {
+                        "source_id": history,
+                        "job_id": [self.job_id] * len(history),
+                        "alpha": [beliefs[s].alpha for s in history],
+                        "beta": [beliefs[s].beta for s in history],
+                        "created_at": [now] * len(history),
+                    },
+                ),
+            )
         alone = version == snapshot.reliabilities_version + 1
         return written, now, version if alone else snapshot.reliabilities_version
 

@@ -115,6 +115,21 @@ class SourceReliability(Base):
     informative_beta); NULL until a job learns them."""
 
 
+class ReliabilityHistory(Base):
+    """A source's learned reliability as each re-scoring job that moved it wrote it
+    (``source_reliabilities`` keeps only the last): its trajectory across jobs."""
+
+    __tablename__ = "reliability_history"
+    __table_args__ = (Index("ix_reliability_history_source_id", "source_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source_id: Mapped[str] = mapped_column(String(SLUG))
+    job_id: Mapped[str] = mapped_column(String(64))
+    alpha: Mapped[float] = mapped_column(Float)
+    beta: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class LearnedModelRow(Base):
     """What a re-scoring job learned beyond the reliabilities (``scoring.LearnedModel``).
 

@@ -16,6 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from service.console.guard import CSRF_COOKIE, KEY_COOKIE
+from service.console.plots import percent
 from service.web.auth import Role
 from tests.service.helpers import row_counts
 
@@ -341,9 +342,8 @@ def test_claim_list_filters_by_question(client: FlaskClient, stored: dict[str, A
 def test_a_job_page_says_what_moved_and_a_source_page_its_reliability_across_jobs(
     client: FlaskClient, stored: dict[str, Any]
 ) -> None:
-    def reliability() -> str:
-        mean = client.get("/v1/sources/kr-nis").get_json()["reliability"]["mean"]
-        return f"{mean * 100:.1f}"
+    def reliability() -> float:
+        return float(client.get("/v1/sources/kr-nis").get_json()["reliability"]["mean"])
 
     html = page(client, "/claims/kp-troops-in-russia")
     client.post(
@@ -366,9 +366,27 @@ def test_a_job_page_says_what_moved_and_a_source_page_its_reliability_across_job
     row = re.search(
         r">kr-nis</a></td><td class=\"num\">([\d.]+) %</td><td class=\"num\">([\d.]+) %", sources
     )
-    assert row and row.groups() == (before, reliability()) and before != reliability()
+    assert row and row.groups() == (f"{before * 100:.1f}", f"{reliability() * 100:.1f}")
+    assert row.group(1) != row.group(2)
     # Its claims still open moved with it; the resolved one is settled.
     assert "/claims/kp-sof-1500-shipped" in claims
     assert "/claims/kp-troops-in-russia" not in claims
+    first = reliability()
+    # A second job, after a claim kr-nis spoke to is confirmed: the source page lists both
+    # jobs, oldest first, each with the reliability it left.
+    html = page(client, "/claims/kp-sof-1500-shipped")
+    client.post(
+        "/claims/kp-sof-1500-shipped/resolution",
+        data={"csrf_token": token(html), "outcome": "confirmed"},
+    )
+    second_job = client.post("/v1/rescore").get_json()["job"]["id"]
+    while client.get(f"/v1/jobs/{second_job}").get_json()["job"]["status"] in (
+        "queued",
+        "running",
+    ):
+        assert time.monotonic() < deadline, "the jobs did not finish in 60 s"
+        time.sleep(0.1)
     html = page(client, "/sources/kr-nis")
-    assert f"job {job_id[:8]}</a>:" in html
+    listed = re.findall(r">job ([0-9a-f]{8})</a>: ([^<]+)</li>", html)
+    assert listed == [(job_id[:8], percent(first)), (second_job[:8], percent(reliability()))]
+    assert percent(first) != percent(reliability())
