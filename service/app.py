@@ -18,7 +18,6 @@ from service.app_state import AppState
 from service.schemas.catalogue import load_catalogue
 from service.scoring_model import configured_model
 from service.settings import load_settings
-from service.store.schema_migrations import head_revision
 from service.store.source_beliefs import SourceBookCache
 from service.web import database, observability
 from service.web.auth import Denied, KeyRing, authorize, required_role
@@ -79,7 +78,6 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         setup=setup,
         sources=SourceBookCache(setup, load_catalogue(settings.sources.catalogue)),
         keys=KeyRing(),
-        migrations_head=head_revision(),
     )
     observability.init_app(app)
     app.before_request(_guard)

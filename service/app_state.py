@@ -21,7 +21,6 @@ class AppState:
     setup: ScoringModel
     sources: SourceBookCache
     keys: KeyRing
-    migrations_head: str | None
     _counters: change_counters.CounterReader | None = field(default=None, repr=False)
 
     def refresh(self) -> None:

@@ -8,9 +8,8 @@ from flask import Response
 from flask_smorest import Blueprint
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.app_state import state
 from service.schemas.responses import HealthSchema, ReadinessSchema
-from service.store.schema_migrations import current_revision
+from service.store.schema_version import schema_problem
 from service.web.database import get_engine
 from service.web.problems import problem
 
@@ -28,14 +27,11 @@ def healthz() -> dict[str, Any]:
 @blp.alt_response(200, schema=ReadinessSchema, success=True, description="Ready for traffic.")
 def readyz() -> dict[str, Any] | Response:
     """Readiness: the database answers and its schema is at the migrations' head."""
-    head = state().migrations_head
     try:
         with get_engine().connect() as connection:
-            current = current_revision(connection)
+            wrong = schema_problem(connection)
     except SQLAlchemyError as exc:
         return problem(503, f"The database is not reachable: {type(exc).__name__}.")
-    if current != head:
-        return problem(
-            503, f"The database schema is at {current}, not {head}: run `credence migrate`."
-        )
+    if wrong is not None:
+        return problem(503, wrong)
     return {"status": "ready", "database": "ok", "migrations": "current"}

@@ -7,11 +7,14 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import click
+from sqlalchemy.exc import DBAPIError
 
 from service.settings import ConfigError, Settings, load_settings
+from service.store.schema_version import schema_problem
 
 if TYPE_CHECKING:
     from flask import Flask
+    from sqlalchemy import Engine
 
 
 def settings() -> Settings:
@@ -23,12 +26,27 @@ def settings() -> Settings:
 
 @contextmanager
 def app_context() -> Iterator[Flask]:
-    """A configured app and its context, for commands that work on the store."""
+    """A configured app and its context, for commands that work on the store (whose
+    schema must be current)."""
     from service import create_app
 
     try:
         app = create_app()
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    require_current_schema(app.extensions["credence.engine"])
     with app.app_context():
         yield app
+
+
+def require_current_schema(engine: Engine) -> None:
+    """Stop, saying what to do, unless the store's schema is the one this code is
+    written for: a command run after an upgrade of Credence but before `credence
+    migrate` would otherwise fail part way with the database's own error."""
+    try:
+        with engine.connect() as connection:
+            problem = schema_problem(connection)
+    except DBAPIError as exc:
+        raise click.ClickException(f"The database is not reachable: {exc.orig}") from None
+    if problem is not None:
+        raise click.ClickException(problem)

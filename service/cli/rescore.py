@@ -6,7 +6,8 @@ to keep running on a schedule. On a terminal it shows a progress bar; otherwise
 
 Exit status: 0 when the job succeeded, and also when another job was already
 running (it is named and nothing is started: the work is being done, so a
-scheduler should neither retry nor alert); 1 when the job failed.
+scheduler should neither retry nor alert); 1 when the job failed, or before any job
+when the store's schema is not this version's (run ``credence migrate``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 import click
 from sqlalchemy import Engine
 
-from service.cli.common import settings
+from service.cli.common import require_current_schema, settings
 from service.jobs.lock import job_lock
 from service.jobs.rescore import (
     CHUNK_CLAIMS,
@@ -160,6 +161,7 @@ def rescore(every: float | None, chunk_size: int, dask_scheduler: str | None) ->
     # here, its process never loads the web server's modules (tests/service/test_cli.py).
     engine = make_engine(config.database.url)
     try:
+        require_current_schema(engine)
         if every is None:
             if not _run_once(engine, job):
                 sys.exit(1)

@@ -10,11 +10,13 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.store.models import SourceReliability
-from tests.live_server import credence, server_env
+from service.store.db import make_engine
+from service.store.models import Job, SourceReliability
+from service.store.schema_migrations import upgrade
+from tests.live_server import CREDENCE, credence, server_env
 from tests.service.helpers import row_counts, write_lines
 
 
@@ -217,6 +219,28 @@ def test_numeric_questions_come_in_and_go_out(run: Any, app: Flask, tmp_path: Pa
     result = run("import", str(write_lines(tmp_path / "bad.jsonl", [bad])))
     assert result.exit_code != 0 and "line 1: value" in result.output
     assert row_counts(app) == before
+
+
+def test_commands_on_a_store_of_an_older_schema_say_to_migrate(tmp_path: Path) -> None:
+    """After an upgrade of Credence, before `credence migrate`: each command that works
+    on the store stops before touching it and says what to do."""
+    url = f"sqlite:///{tmp_path}/credence.db"
+    env = server_env(url)
+    engine = make_engine(url)
+    upgrade(engine, "0007")
+    nothing = write_lines(tmp_path / "nothing.jsonl", [])
+    for command in (["rescore"], ["export"], ["import", str(nothing)]):
+        done = subprocess.run(
+            [str(CREDENCE), *command], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 1, (command, done.stderr)
+        assert "schema is at 0007, not" in done.stderr, (command, done.stderr)
+        assert "run `credence migrate`" in done.stderr
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(Job)) == 0
+    credence("migrate", env=env)
+    assert json.loads(credence("rescore", env=env).splitlines()[-1])["stats"]["claims_read"] == 0
+    engine.dispose()
 
 
 def test_rescore_loads_no_web_server(tmp_path: Path) -> None:
