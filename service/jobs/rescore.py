@@ -500,13 +500,18 @@ class _Rescore:
                     .values({c: bindparam(c) for c in row(updates[0])}),
                     [{**row(s), "b_source_id": s} for s in updates],
                 )
+            written.update(updates)
             if inserts:
-                # A resolution may add a row meanwhile (PostgreSQL); it then stays.
-                session.execute(
-                    upsert_statement(session, table).on_conflict_do_nothing(),
-                    [{**row(s), "source_id": s} for s in inserts],
+                # A resolution may add a row meanwhile (PostgreSQL); it then stays, and
+                # only the rows inserted are written (in the stats and the history).
+                written.update(
+                    session.scalars(
+                        upsert_statement(session, table)
+                        .on_conflict_do_nothing()
+                        .returning(table.c.source_id),
+                        [{**row(s), "source_id": s} for s in inserts],
+                    )
                 )
-            written.update(updates, inserts)
             # Column by column through the bulk writer: at 10 M attributions a job writes
             # 100,000 beliefs, 2.0-2.4 s as SQLAlchemy's executemany on PostgreSQL.
             history = sorted(written)

@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from service.jobs.lock import job_lock
 from service.jobs.rescore import DEAD_JOB_ERROR, JobRunning, claim_job
 from service.jobs.score_writer import largest_changes
-from service.store.models import Job, ScoreHistory, SourceReliability
+from service.store.db import make_engine
+from service.store.models import Job, ReliabilityHistory, ScoreHistory, SourceReliability
 from tests.learning.common import (
     app_state,
     assert_nothing_stale,
@@ -336,3 +337,37 @@ def test_a_renamed_source_is_renamed_in_summaries_by_the_next_job(
     assert after["confidence"] == before["confidence"]
     assert "supported by National Intelligence Service (" in after["summary"]
     assert run_rescore(app)["claims_changed"] == 0
+
+
+def test_a_learned_row_added_while_the_job_writes_stays(
+    app: Flask, client: FlaskClient, database_url: str
+) -> None:
+    """A row a resolution adds for a source after the job looked for it (PostgreSQL: no
+    lock holds a row that does not exist yet) stays, and the job's stats and the
+    source's history count only what the job wrote."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite's job holds the write lock: no row can land in between")
+    _store(app, client)
+    assert _learned(app) == {}
+    other = make_engine(database_url)
+    added: list[str] = []
+
+    def add_a_row(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not added and statement.startswith("INSERT INTO source_reliabilities"):
+            with Session(other) as session, session.begin():
+                session.add(SourceReliability(source_id="s000", alpha=7.0, beta=3.0))
+            added.append("s000")
+
+    engine = engine_of(app)
+    event.listen(engine, "before_cursor_execute", add_a_row)
+    try:
+        stats = run_rescore(app)
+    finally:
+        event.remove(engine, "before_cursor_execute", add_a_row)
+        other.dispose()
+    assert added
+    assert _learned(app)["s000"] == 0.7
+    assert stats["sources_written"] == stats["sources_moved"] - 1 == len(_learned(app)) - 1
+    with Session(engine) as session:
+        history = set(session.scalars(select(ReliabilityHistory.source_id)))
+    assert "s000" not in history and len(history) == stats["sources_written"]
