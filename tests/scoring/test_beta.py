@@ -30,10 +30,16 @@ def test_the_cdf_of_beta_2_2_is_its_polynomial() -> None:
     np.testing.assert_allclose(beta_cdf(x, 2.0, 2.0), 3 * x**2 - 2 * x**3, atol=1e-14)
 
 
-def test_quantiles_invert_the_cdf_over_a_wide_range_of_beliefs() -> None:
+@pytest.mark.parametrize(("smallest", "largest"), [(0.3, 1e4), (1e3, 1e6)])
+def test_quantiles_invert_the_cdf_over_a_wide_range_of_beliefs(
+    smallest: float, largest: float
+) -> None:
+    # The second range is of sources of thousands of claims, whose cdf is exact to about
+    # 1e-12 only (its exponent is in the tens of thousands): the inversion, which stops
+    # on that rounding there, must still invert it.
     rng = np.random.default_rng(7)
-    a = np.exp(rng.uniform(np.log(0.3), np.log(1e4), 2000))
-    b = np.exp(rng.uniform(np.log(0.3), np.log(1e4), 2000))
+    a = np.exp(rng.uniform(np.log(smallest), np.log(largest), 2000))
+    b = np.exp(rng.uniform(np.log(smallest), np.log(largest), 2000))
     q = rng.uniform(0.001, 0.999, 2000)
     x = beta_quantile(q, a, b)
     assert ((x > 0) & (x < 1)).all()
@@ -55,18 +61,3 @@ def test_an_interval_does_not_depend_on_what_else_is_computed() -> None:
     low, high = beta_intervals([10.0, 3.0, 0.5], [1.0, 4.0, 0.5])
     assert (low[1], high[1]) == alone
     assert low[1] < Beta(3.0, 4.0).mean < high[1]
-
-
-def test_quantiles_of_beliefs_of_many_observations_invert_the_cdf() -> None:
-    # A source of thousands of claims: the inversion stops at the cdf's own rounding
-    # (its exponent is in the tens of thousands), not before it.
-    rng = np.random.default_rng(11)
-    a = np.exp(rng.uniform(np.log(1e3), np.log(1e6), 200))
-    b = np.exp(rng.uniform(np.log(1e3), np.log(1e6), 200))
-    q = rng.uniform(0.01, 0.99, 200)
-    x = beta_quantile(q, a, b)
-    np.testing.assert_allclose(beta_cdf(x, a, b), q, atol=1e-10)
-    # Where both are large the belief is nearly normal: the quantile is near mean + z sd.
-    mean, sd = a / (a + b), np.sqrt(a * b / ((a + b) ** 2 * (a + b + 1)))
-    z = (x - mean) / sd
-    assert np.all(np.abs(z) < 2.6)
