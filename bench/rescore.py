@@ -155,6 +155,13 @@ def _tables(store: Store) -> Iterator[tuple[str, Sequence[str], list[tuple[Any, 
     yield "scores", SCORE_COLUMNS, store.scores
 
 
+# Each resolved claim's status its outcome, as a resolution through the API leaves it.
+_RESOLVED_STATUS = (
+    "UPDATE claims SET status = (SELECT outcome FROM resolutions r WHERE r.claim_id = claims.id) "
+    "WHERE id IN (SELECT claim_id FROM resolutions)"
+)
+
+
 def load_sqlite(engine: Engine, store: Store) -> None:
     with engine.begin() as connection:
         for name, columns, rows in _tables(store):
@@ -162,10 +169,7 @@ def load_sqlite(engine: Engine, store: Store) -> None:
             connection.exec_driver_sql(
                 f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({marks})", rows
             )
-        connection.exec_driver_sql(
-            "UPDATE claims SET status = 'confirmed' WHERE id IN "
-            "(SELECT claim_id FROM resolutions WHERE outcome = 'confirmed')"
-        )
+        connection.exec_driver_sql(_RESOLVED_STATUS)
 
 
 def load_postgresql(engine: Engine, store: Store) -> None:
@@ -179,10 +183,7 @@ def load_postgresql(engine: Engine, store: Store) -> None:
             statement = f"COPY {name} ({', '.join(columns)}) FROM STDIN"
             with cursor.copy(statement) as copy:
                 copy.write(buffer.getvalue())
-        cursor.execute(
-            "UPDATE claims SET status = 'confirmed' WHERE id IN "
-            "(SELECT claim_id FROM resolutions WHERE outcome = 'confirmed')"
-        )
+        cursor.execute(_RESOLVED_STATUS)
         raw.commit()
     finally:
         raw.close()
