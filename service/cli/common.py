@@ -10,6 +10,7 @@ import click
 from sqlalchemy.exc import DBAPIError
 
 from service.settings import ConfigError, Settings, load_settings
+from service.store.db import make_engine
 from service.store.schema_version import schema_problem
 
 if TYPE_CHECKING:
@@ -50,3 +51,15 @@ def require_current_schema(engine: Engine) -> None:
         raise click.ClickException(f"The database is not reachable: {exc.orig}") from None
     if problem is not None:
         raise click.ClickException(problem)
+
+
+@contextmanager
+def store_engine(config: Settings | None = None) -> Iterator[Engine]:
+    """An engine on the store of ``config`` (default: the settings), once its schema is
+    found current (``require_current_schema``); disposed when the block ends."""
+    engine = make_engine((config or settings()).database.url)
+    try:
+        require_current_schema(engine)
+        yield engine
+    finally:
+        engine.dispose()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 from sqlalchemy.orm import Session
 
-from service.cli.common import settings
-from service.store.db import make_engine, writer
+from service.cli.common import store_engine
+from service.store.db import writer
 from service.web.auth import ROLES, create_key, key_prefix, list_keys, revoke_key
 
 
@@ -20,38 +20,30 @@ def keys() -> None:
 @click.option("--name", help="Who or what the key is for.")
 def create(role: str, name: str | None) -> None:
     """Create a key and print it: it is shown this once and stored only hashed."""
-    engine = make_engine(settings().database.url)
-    try:
-        with Session(writer(engine)) as session, session.begin():
-            key = create_key(session, role, name)  # type: ignore[arg-type]
-    finally:
-        engine.dispose()
+    with store_engine() as engine, Session(writer(engine)) as session, session.begin():
+        key = create_key(session, role, name)  # type: ignore[arg-type]
     click.echo(key)
 
 
 @keys.command("list")
 def list_() -> None:
     """List keys: prefix, role, name, created, revoked (the secrets are not stored)."""
-    engine = make_engine(settings().database.url)
-    try:
-        with Session(engine) as session:
-            rows = list_keys(session)
-            for row in rows:
-                click.echo(
-                    "\t".join(
-                        (
-                            row.prefix,
-                            row.role,
-                            row.name or "-",
-                            row.created_at.isoformat(timespec="seconds"),
-                            f"revoked {row.revoked_at.isoformat(timespec='seconds')}"
-                            if row.revoked_at
-                            else "active",
-                        )
+    with store_engine() as engine, Session(engine) as session:
+        rows = list_keys(session)
+        for row in rows:
+            click.echo(
+                "\t".join(
+                    (
+                        row.prefix,
+                        row.role,
+                        row.name or "-",
+                        row.created_at.isoformat(timespec="seconds"),
+                        f"revoked {row.revoked_at.isoformat(timespec='seconds')}"
+                        if row.revoked_at
+                        else "active",
                     )
                 )
-    finally:
-        engine.dispose()
+            )
     if not rows:
         click.echo("no keys: the service serves loopback clients only", err=True)
 
@@ -61,13 +53,9 @@ def list_() -> None:
 def revoke(key: str) -> None:
     """Revoke KEY (its prefix, as `keys list` shows it, or the whole key): refused at once."""
     prefix = key_prefix(key)
-    engine = make_engine(settings().database.url)
-    try:
-        with Session(writer(engine)) as session, session.begin():
-            revoked = revoke_key(session, prefix)
-            active = sum(1 for r in list_keys(session) if r.revoked_at is None)
-    finally:
-        engine.dispose()
+    with store_engine() as engine, Session(writer(engine)) as session, session.begin():
+        revoked = revoke_key(session, prefix)
+        active = sum(1 for r in list_keys(session) if r.revoked_at is None)
     if revoked is None:
         raise click.ClickException(f"no key {prefix!r}; `credence keys list` shows them")
     click.echo(f"revoked {prefix}" if revoked else f"{prefix} was already revoked", err=True)

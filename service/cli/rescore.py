@@ -21,7 +21,7 @@ from typing import Any
 import click
 from sqlalchemy import Engine
 
-from service.cli.common import require_current_schema, settings
+from service.cli.common import settings, store_engine
 from service.jobs.lock import job_lock
 from service.jobs.rescore import (
     CHUNK_CLAIMS,
@@ -34,7 +34,6 @@ from service.jobs.rescore import (
 from service.schemas.catalogue import load_catalogue
 from service.scoring_model import configured_model
 from service.settings import SCHEDULER_ADDRESS, ConfigError
-from service.store.db import make_engine
 
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
@@ -159,9 +158,7 @@ def rescore(every: float | None, chunk_size: int, dask_scheduler: str | None) ->
     )
     # The job needs the settings, the model and the store, not the app: built
     # here, its process never loads the web server's modules (tests/service/test_cli.py).
-    engine = make_engine(config.database.url)
-    try:
-        require_current_schema(engine)
+    with store_engine(config) as engine:
         if every is None:
             if not _run_once(engine, job):
                 sys.exit(1)
@@ -173,5 +170,3 @@ def rescore(every: float | None, chunk_size: int, dask_scheduler: str | None) ->
             if pause > 0:
                 _say(f"next run in {pause:.0f} s")
                 time.sleep(pause)
-    finally:
-        engine.dispose()

@@ -229,7 +229,8 @@ def test_commands_on_a_store_of_an_older_schema_say_to_migrate(tmp_path: Path) -
     engine = make_engine(url)
     upgrade(engine, "0007")
     nothing = write_lines(tmp_path / "nothing.jsonl", [])
-    for command in (["rescore"], ["export"], ["import", str(nothing)]):
+    commands = [["rescore"], ["export"], ["import", str(nothing)], ["keys", "list"]]
+    for command in commands:
         done = subprocess.run(
             [str(CREDENCE), *command], env=env, capture_output=True, text=True, timeout=120
         )
