@@ -22,7 +22,7 @@ from marshmallow import RAISE, Schema, ValidationError
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
-from scoring import beta_intervals, beta_means
+from scoring import summarize_reliability
 from service.app_state import state
 from service.field_errors import flatten_messages
 from service.schemas.requests import (
@@ -238,27 +238,32 @@ def reliability_across_jobs(source_id: str, limit: int = 20) -> list[dict[str, A
     """The source's learned reliability as each of the latest ``limit`` re-scoring jobs
     that moved it wrote it, oldest first: ``{"job_id", "computed_at", "reliability",
     "low", "high"}`` (the belief's mean and credible interval, as a source's document has them)."""
-    history = ReliabilityHistory
     rows = get_session().execute(
-        select(history.job_id, history.created_at, history.alpha, history.beta)
-        .where(history.source_id == source_id)
-        .order_by(history.id.desc())
+        select(
+            ReliabilityHistory.job_id,
+            ReliabilityHistory.created_at,
+            ReliabilityHistory.alpha,
+            ReliabilityHistory.beta,
+        )
+        .where(ReliabilityHistory.source_id == source_id)
+        .order_by(ReliabilityHistory.id.desc())
         .limit(limit)
     )
     found = rows.all()[::-1]
+    setup = state().setup
+    # As a source's document summarises its belief, all rows at once.
     alpha, beta = [row.alpha for row in found], [row.beta for row in found]
-    # At once: a belief of many claims takes some milliseconds to invert into its interval.
-    low, high = beta_intervals(alpha, beta, state().setup.interval_level)
+    summary = summarize_reliability(alpha, beta, setup.grades, setup.interval_level)
     return [
         {
             "job_id": row.job_id,
             "computed_at": row.created_at,
             "reliability": mean,
-            "low": lo,
-            "high": hi,
+            "low": low,
+            "high": high,
         }
-        for row, mean, lo, hi in zip(
-            found, beta_means(alpha, beta).tolist(), low.tolist(), high.tolist(), strict=True
+        for row, mean, low, high in zip(
+            found, summary.mean.tolist(), summary.low.tolist(), summary.high.tolist(), strict=True
         )
     ]
 
