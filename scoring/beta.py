@@ -195,9 +195,12 @@ def beta_quantile(q: ArrayLike, alpha: ArrayLike, beta: ArrayLike) -> NDArray[np
         # Done at full precision, or where the distribution function's own rounding is
         # reached: with large parameters (a source of thousands of claims) its exponent
         # is in the tens of thousands, so it is exact to ~1e-12 only, and the steps go
-        # on back and forth by a few units in the last place instead of shrinking.
+        # on back and forth by a few units in the last place instead of shrinking. That
+        # rounding is judged against the root's distance to the nearer edge: a root a
+        # hair below 1 still moves by steps of 1e-12 that are far from done.
         size = np.abs(step)
-        settled |= (size <= 1e-15 * x) | ((size <= 1e-12 * x) & (size >= 0.5 * last))
+        rounding = (size <= 1e-12 * np.minimum(x, 1 - x)) & (size >= 0.5 * last)
+        settled |= (size <= 1e-15 * x) | rounding
         last = size
         if settled.all():
             break
