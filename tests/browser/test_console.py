@@ -151,6 +151,11 @@ def test_calibration_page_draws_the_reliability_diagram(desktop: Page, server: C
 
 
 def test_a_job_starts_runs_and_says_what_it_changed(desktop: Page, server: Client) -> None:
+    # A record to learn from (the calibration test resolves the same claim the same way).
+    response = server(
+        "POST", "/v1/claims/ever-given-refloat-weeks/resolution", {"outcome": "refuted"}
+    )
+    assert response.status in (200, 409), response.body
     page = desktop.open("/jobs")
     page.get_by_role("button", name="Start a re-scoring job").click()
     page.wait_for_url(re.compile("/jobs/[0-9a-f]+"))
@@ -162,6 +167,12 @@ def test_a_job_starts_runs_and_says_what_it_changed(desktop: Page, server: Clien
     assert page.get_by_role("heading", name="Claims it moved most").count() == 1
     assert page.get_by_role("heading", name="Sources it moved most").count() == 1
     desktop.shot("job")
+    # A source it moved lists the job among its reliability across jobs.
+    job_id = page.url.rsplit("/", 1)[-1]
+    moved = page.locator("section", has=page.get_by_role("heading", name="Sources it moved most"))
+    moved.locator("tbody a").first.click()
+    page.wait_for_url(re.compile("/sources/"))
+    assert page.locator("ol.history li", has_text=f"job {job_id[:8]}").count() == 1
     desktop.open("/jobs")
     assert page.locator("table.jobs tbody tr").count() >= 1
     desktop.shot("jobs")
