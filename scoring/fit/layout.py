@@ -71,6 +71,10 @@ class Layout:
         Rows whose question's answer is known.
     alone : ndarray of bool, shape (n_rows,)
         Rows of an open question whose source is the only one speaking to it.
+    judged_question : ndarray of bool, shape (n_questions,)
+        Questions whose answer is known or that more than one source speaks to:
+        those that can tell a class base rate anything (the others' claims are
+        there because their one source said so).
     claim_rows : ndarray of int, shape (n_claims,), or None
         Rows of each claim, when rows come grouped by claim in claim order;
         else None.
@@ -150,6 +154,7 @@ class Layout:
             lowest[ranked[first]] = np.minimum.reduceat(ranked_source, first)
             highest[ranked[first]] = np.maximum.reduceat(ranked_source, first)
         self.alone = (lowest == highest)[self.row_question] & ~self.known
+        self.judged_question = answered | (lowest != highest)
         self.mass = self._mass()
 
     def _mass(self) -> FloatArray:

@@ -297,6 +297,22 @@ def test_a_lone_sources_open_claims_do_not_confirm_it() -> None:
     assert fit.beta_[0] == pytest.approx(3.0 + 1.0)
 
 
+def test_claims_each_backed_by_their_one_source_teach_no_base_rate() -> None:
+    # Every claim is in the store because its one source said so: all supported,
+    # they would otherwise teach that every claim is true (0.998 once, after a job).
+    n = 200
+    data = FitData.build(
+        np.arange(n), np.arange(n) % 5, n_claims=n, n_sources=5, prior_alpha=8.0, prior_beta=2.0
+    )
+    fit = OneCoin(class_prior=True).fit(Layout(data, 0.5, 0.0))
+    np.testing.assert_allclose(fit.base_, 0.0)
+    # A second source on half of them: those claims now say something.
+    claim = np.concatenate((np.arange(n), np.arange(n // 2)))
+    source = np.concatenate((np.arange(n) % 5, 5 + np.arange(n // 2) % 5))
+    heard = FitData.build(claim, source, n_claims=n, n_sources=10, prior_alpha=8.0, prior_beta=2.0)
+    assert OneCoin(class_prior=True).fit(Layout(heard, 0.5, 0.0)).base_[0] > 1.0
+
+
 def test_other_sources_on_the_same_claims_do_count() -> None:
     n = 200
     claim = np.repeat(np.arange(n), 2)

@@ -470,9 +470,16 @@ class OneCoin:
         self, layout: Layout, posterior: FloatArray, none: FloatArray
     ) -> tuple[FloatArray, FloatArray]:
         """Each class's expected true claims, and expected "none of them" (``none``, each
-        question's) among the questions of its claims; each shape (n_classes,)."""
+        question's) among the judged questions of its claims (``Layout.judged_question``);
+        each shape (n_classes,).
+
+        A claim only its one source speaks to is in the store because that source
+        said it: counted, its posterior would lean the base rate towards its
+        source's stance, and the next E-step lean the claim further (a store of
+        such claims, all supported, would learn that every claim is true)."""
         data = layout.data
         n, c = data.n_claims, self.base_.size
-        true = segment_sum(posterior[:n], data.claim_class, c)
-        false = segment_sum(none[data.question], data.claim_class, c)
+        judged = layout.judged_question[data.question]
+        true = segment_sum(posterior[:n] * judged, data.claim_class, c)
+        false = segment_sum(none[data.question] * judged, data.claim_class, c)
         return true, false
