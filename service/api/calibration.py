@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from flask_smorest import Blueprint
 from marshmallow import RAISE
 from sqlalchemy import select
 
 from scoring import metrics
+from service.api.blueprint import Blueprint
 from service.schemas.requests import CalibrationQuerySchema
 from service.schemas.responses import CalibrationSchema, iso_time
 from service.store.models import Attribution, ClaimTag, Resolution

@@ -7,12 +7,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Response, request
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import RAISE
 from sqlalchemy import ColumnElement, Float, exists, func, literal, literal_column, select
 from sqlalchemy.orm import selectinload
 
 from service.api import claim_media
+from service.api.blueprint import Blueprint
 from service.app_state import state
 from service.schemas.requests import (
     AttributionBatchSchema,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response
-from flask_smorest import Blueprint
 from sqlalchemy.exc import SQLAlchemyError
 
+from service.api.blueprint import Blueprint
 from service.schemas.responses import HealthSchema, ReadinessSchema
 from service.store.schema_version import schema_problem
 from service.web.database import get_engine

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
+from service.api.blueprint import Blueprint
 from service.api.claims import stored_claims_body
 from service.app_state import state
 from service.field_errors import flatten_messages

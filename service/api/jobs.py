@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import url_for
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import RAISE
 from sqlalchemy import select
 
+from service.api.blueprint import Blueprint
 from service.app_state import state
 from service.jobs.lock import job_lock
 from service.jobs.rescore import (

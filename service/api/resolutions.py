@@ -12,9 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from sqlalchemy import select
 
+from service.api.blueprint import Blueprint
 from service.app_state import AppState, state
 from service.schemas.requests import ResolutionBatchSchema, ResolutionRequestSchema
 from service.schemas.responses import (

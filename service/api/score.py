@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
+from service.api.blueprint import Blueprint
 from service.app_state import state
 from service.schemas.requests import ScoreRequestSchema, StrictQuerySchema
 from service.schemas.responses import (

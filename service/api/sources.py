@@ -6,9 +6,9 @@ import bisect
 from collections.abc import Sequence
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import RAISE
 
+from service.api.blueprint import Blueprint
 from service.app_state import AppState, state
 from service.schemas.requests import PageQuerySchema, SourceBatchSchema, SourceSchema
 from service.schemas.responses import (

@@ -81,12 +81,21 @@ class Text(fields.String):
 
 
 class AwareTime(fields.AwareDateTime):
-    """An RFC 3339 time; one with a NUL (which Python's parser ignores) is not one."""
+    """An RFC 3339 time; one with a NUL (which Python's parser ignores) is not one,
+    nor one whose UTC time falls outside the years 1-9999 (0001-01-01T00:00+01:00),
+    which the store keeps in UTC."""
+
+    default_error_messages = {"range": "Must lie between the years 1 and 9999 in UTC."}  # noqa: RUF012
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         if isinstance(value, str) and NUL in value:
             raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE)
-        return super()._deserialize(value, attr, data, **kwargs)
+        time = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            time.astimezone(UTC)
+        except OverflowError:
+            raise self.make_error("range") from None
+        return time
 
 
 class StrictFloat(fields.Float):

@@ -13,15 +13,24 @@ does not handle the way Flask does (dates, which Flask writes as HTTP dates;
 or ``list``), and pretty printing in debug mode, goes to Flask's provider
 unchanged. One difference is kept: a non-finite float becomes ``null`` where the
 standard library writes ``NaN``, which is not JSON at all; no body holds one.
+
+Request bodies are parsed by the standard library too (``JSONBodyParser``, the
+API blueprints' parser), refusing a string with a lone surrogate escape
+(``"\\ud800"``), which it lets through: such a string is no Unicode text and
+could be neither stored nor written back (a 400, as for any malformed JSON).
 """
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any, cast
 
 import orjson
-from flask import Flask, Response
+from flask import Flask, Request, Response
 from flask.json.provider import DefaultJSONProvider
+from marshmallow import missing
+from webargs.flaskparser import FlaskParser, is_json_request
 
 _OPTIONS = (
     orjson.OPT_NON_STR_KEYS
@@ -29,6 +38,38 @@ _OPTIONS = (
     | orjson.OPT_PASSTHROUGH_DATACLASS
     | orjson.OPT_PASSTHROUGH_SUBCLASS
 )
+
+
+# Where a body holds none of these escapes (nearly always) its strings are text.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def loads_text(body: bytes) -> Any:
+    """A request body parsed as the standard library does, refusing lone surrogates.
+
+    Raises
+    ------
+    json.JSONDecodeError
+        Not JSON, or a string holding a lone surrogate escape (``"\\ud800"``).
+    UnicodeDecodeError
+        Not in a Unicode encoding.
+    """
+    value = json.loads(body)
+    if _SURROGATE_ESCAPE.search(body):
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise json.JSONDecodeError("a string holds a lone surrogate", exc.object, 0) from None
+    return value
+
+
+class JSONBodyParser(FlaskParser):
+    """webargs' parser of the API's request bodies, through ``loads_text``."""
+
+    def _raw_load_json(self, req: Request) -> Any:
+        if not is_json_request(req):
+            return missing
+        return loads_text(req.get_data(cache=True))
 
 
 def _refuse(value: Any) -> Any:
