@@ -1,7 +1,8 @@
 """Claims in other media types than JSON: ``text/csv`` and STIX 2.1, by the request's ``Accept``.
 
 ``GET /v1/claims`` and ``GET /v1/claims/{id}`` answer JSON unless ``Accept`` prefers
-one of these; a CSV page names the next one in a ``Link: <...>; rel="next"`` header.
+one of these; a CSV or STIX page names the next one in a ``Link: <...>; rel="next"``
+header.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ _OTHER_MEDIA: dict[str, Any] = {
             "type": "object",
             "description": "A STIX 2.1 bundle: an `identity` per source (with "
             "`x_opencti_reliability`), a `note` per claim whose `confidence` is the score "
-            "x 100, rounded.",
+            'x 100, rounded. A page that has a next one names it in a `Link: <...>; rel="next"` '
+            "header.",
         }
     },
 }
@@ -74,7 +76,11 @@ def preferred() -> str:
 
 
 def csv_response(documents: Sequence[dict[str, Any]], next_url: str | None = None) -> Response:
-    response = Response(claims_csv(documents), mimetype=CSV)
+    return _linked(Response(claims_csv(documents), mimetype=CSV), next_url)
+
+
+def _linked(response: Response, next_url: str | None) -> Response:
+    """``response`` naming the next page, if any, in its ``Link`` header."""
     if next_url is not None:
         response.headers["Link"] = f'<{next_url}>; rel="next"'
     return response
@@ -99,10 +105,12 @@ def _source_info(app: AppState, source_ids: set[str]) -> dict[str, dict[str, Any
     return info
 
 
-def stix_response(app: AppState, documents: Sequence[dict[str, Any]]) -> Response:
+def stix_response(
+    app: AppState, documents: Sequence[dict[str, Any]], next_url: str | None = None
+) -> Response:
     """A bundle of full claim documents (with attributions) and the sources they name."""
     named = {
         s for d in documents for a in d.get("attributions", ()) for s in (a["source"], *a["via"])
     }
     bundle = claims_bundle(documents, _source_info(app, named))
-    return Response(bundle, content_type=STIX)
+    return _linked(Response(bundle, content_type=STIX), next_url)

@@ -190,15 +190,16 @@ def list_claims(args: dict[str, Any]) -> dict[str, Any] | Response:
     grade_of = app.grader()
     next_cursor = encode_cursor(claims[-1].id) if more else None
     media = claim_media.preferred()
+    # CSV and STIX pages name the next one in a Link header, JSON in its body.
+    next_url = None
+    if next_cursor is not None:
+        next_url = request.base_url + "?" + urlencode({**args, "cursor": next_cursor})
     if media == claim_media.STIX:
         full = claim_store.load_claims(get_session(), [c.id for c in claims])
         documents = [claim_document(full[c.id], grade_of=grade_of) for c in claims]
-        return claim_media.stix_response(app, documents)
+        return claim_media.stix_response(app, documents, next_url)
     documents = [claim_document(c, grade_of=grade_of, full=False) for c in claims]
     if media == claim_media.CSV:
-        next_url = None
-        if next_cursor is not None:
-            next_url = request.base_url + "?" + urlencode({**args, "cursor": next_cursor})
         return claim_media.csv_response(documents, next_url)
     return {"claims": documents, "next_cursor": next_cursor}
 

@@ -21,6 +21,7 @@ from service.schemas.requests import (
 )
 from service.schemas.responses import ClaimsResponseSchema
 from service.store import claims as claim_store
+from service.store import questions as question_store
 from service.store.models import Source, utcnow
 from service.store.sources import save_sources
 from service.web.auth import requires
@@ -58,14 +59,22 @@ def _claims(imported: Imported, errors: dict[str, list[str]]) -> list[dict[str, 
         ]
         return claims
     except ma.ValidationError as exc:
-        for path, messages in flatten_messages(exc.messages).items():
-            if path.startswith(_CLAIM_PATH):
-                index, _, rest = path.removeprefix(_CLAIM_PATH).partition(".")
-                path = imported.locate(f"claims.{index}", rest)
-            else:
-                path = "objects"  # the batch as a whole, e.g. too many claims
-            errors.setdefault(path, []).extend(messages)
+        _add_claim_errors(imported, flatten_messages(exc.messages), errors)
         return []
+
+
+def _add_claim_errors(
+    imported: Imported, found: dict[str, list[str]], errors: dict[str, list[str]]
+) -> None:
+    """``found``, errors of the claims by request path (``claims.3.value``), added to
+    ``errors`` by the bundle path they came from."""
+    for path, messages in found.items():
+        if path.startswith(_CLAIM_PATH):
+            index, _, rest = path.removeprefix(_CLAIM_PATH).partition(".")
+            path = imported.locate(f"claims.{index}", rest)
+        else:
+            path = "objects"  # the batch as a whole, e.g. too many claims
+        errors.setdefault(path, []).extend(messages)
 
 
 @blp.route("/import/stix", methods=["POST"])
@@ -101,10 +110,14 @@ def import_stix(bundle: dict[str, Any]) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     sources = _sources(imported, errors)
     claims = _claims(imported, errors)
+    session = get_session()
+    # As POST /v1/claims: a numeric question's answers carry figures, a choice's none.
+    _add_claim_errors(
+        imported, question_store.value_errors(session, claims, with_stored=True), errors
+    )
     if errors:
         abort(422, errors=errors)
     app = state()
-    session = get_session()
     new = {
         source_id: definition
         for source_id, definition in sources.items()

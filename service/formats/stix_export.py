@@ -122,6 +122,7 @@ def _note(claim: Mapping[str, Any]) -> v21.Note:
         x_credence_status=claim["status"],
         x_credence_question=claim.get("question"),
         x_credence_prior=claim.get("prior"),
+        x_credence_value=claim.get("value"),
         x_credence_attributions=[_attribution(a) for a in attributions],
         **optional,
     )

@@ -154,10 +154,11 @@ def _claim(
         claim["tags"] = list(obj["labels"])
         origins["tags"] = f"{path}.labels"
     if own_id is not None:
-        for key in ("question", "prior", "attributions"):
+        for key in ("question", "prior", "value", "attributions"):
+            # Named even when absent: a claim's missing value is its missing property.
+            origins[key] = f"{path}.x_credence_{key}"
             if obj.get(f"x_credence_{key}") is not None:
                 claim[key] = obj[f"x_credence_{key}"]
-                origins[key] = f"{path}.x_credence_{key}"
         claim.setdefault("attributions", [])
         return claim, origins
     claim["attributions"] = []

@@ -147,6 +147,18 @@ def test_claims_as_a_stix_bundle(client: FlaskClient, stored: dict[str, Any]) ->
     assert one.get_data() == again.get_data(), "the same claim exports the same bundle"
 
 
+def test_a_stix_page_links_the_next(client: FlaskClient, stored: dict[str, Any]) -> None:
+    seen: list[str] = []
+    url: str | None = "/v1/claims?limit=2"
+    while url is not None:
+        page = client.get(url, headers={"Accept": STIX})
+        bundle = stix2.parse(page.get_data(as_text=True), allow_custom=True)
+        seen += [o.x_credence_id for o in bundle.objects if o.type == "note"]
+        link = page.headers.get("Link")
+        url = link[1 : link.index(">")] if link else None
+    assert seen == sorted(stored)
+
+
 @pytest.fixture
 def fresh_app(tmp_path: Path, sqlite_template: Path, catalogue_file: Path) -> Callable[[], Flask]:
     """Another store, empty: where an export is imported."""
@@ -187,6 +199,35 @@ def test_stix_round_trip_into_a_fresh_store(
     for source_id, source in theirs.items():
         assert source["prior"] == mine[source_id]["prior"], source_id
         assert source["name"] == mine[source_id]["name"], source_id
+
+
+def test_numeric_answers_read_back_with_their_figures(
+    client: FlaskClient, fresh_app: Callable[[], Flask]
+) -> None:
+    question = {"text": "How many?", "kind": "numeric"}
+    assert client.put("/v1/questions/troops", json=question).status_code == 200
+    figures: list[tuple[dict[str, float], str]] = [
+        ({"point": 1500.0}, "kr-nis"),
+        ({"low": 8000.0, "high": 12000.0}, "reuters"),
+    ]
+    answers = [
+        {"id": f"n{i}", "text": f"Figure {i}.", "question": "troops", "value": value,
+         "attributions": [{"source": source}]}
+        for i, (value, source) in enumerate(figures)
+    ]  # fmt: skip
+    assert client.post("/v1/claims", json={"claims": answers}).status_code == 200
+    bundle = client.get("/v1/claims", headers={"Accept": STIX}).get_data(as_text=True)
+    # Into the store it came from (as the same claims) and into a fresh one.
+    other = fresh_app().test_client()
+    assert other.put("/v1/questions/troops", json=question).status_code == 200
+    for target in (client, other):
+        response = target.post("/v1/import/stix", data=bundle, content_type=STIX)
+        assert response.status_code == 200, response.get_json()
+        for i, (value, _) in enumerate(figures):
+            assert target.get(f"/v1/claims/n{i}").get_json()["value"] == value
+    # A bundle's note in a numeric question without a figure is refused, as by the API.
+    note = foreign_bundle(x_credence_id="n9", x_credence_question="troops")
+    assert_problem(client.post("/v1/import/stix", json=note), 422, "objects.4.x_credence_value")
 
 
 def test_import_keeps_the_definitions_it_finds(
