@@ -174,6 +174,18 @@ def source(role: Role | None, source_id: str) -> dict[str, Any]:
     return document
 
 
+def is_defined(role: Role | None, source_id: str) -> bool:
+    """Whether ``source_id`` is defined, through the API or in the shipped catalogue
+    (not only learned from claims that name it)."""
+    try:
+        document = source(role, source_id)
+    except Refused as refused:
+        if refused.status in (404, 422):
+            return False
+        raise
+    return document["origin"] == "catalogue" or document["created_at"] is not None
+
+
 def broken_ids(view_args: Mapping[str, Any] | None) -> dict[str, list[str]]:
     """``{"id": [rule]}`` when an id in the path breaks the API's rule for it (as the API
     answers 422 before its view runs); else empty."""

@@ -251,9 +251,14 @@ def new_source() -> Any:
 @bp.route("/sources", methods=["POST"])
 @bp.route("/sources/<slug:source_id>", methods=["POST"])
 def save_source(source_id: str | None = None) -> Any:
-    source_id = source_id or request.form.get("id", "").strip()
-    if not source_id:
-        return _source_page(None, {"source.id": ["Give the source an id."]}, 422)
+    if source_id is None:
+        # The "define a source" form: it defines a new one and never replaces one.
+        source_id = request.form.get("id", "").strip()
+        if not source_id:
+            return _source_page(None, {"source.id": ["Give the source an id."]}, 422)
+        if data.is_defined(g.role, source_id):
+            taken = f"{source_id} is defined already: change it on its own page."
+            return _source_page(None, {"source.id": [taken]}, 409)
     try:
         data.put_source(g.role, source_id, forms.source(request.form))
     except data.Refused as refused:

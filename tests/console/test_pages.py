@@ -271,6 +271,23 @@ def test_defining_a_source_in_the_console_is_put_source(
     assert "prior.grade" in response.get_data(as_text=True)
 
 
+def test_the_define_form_never_replaces_a_defined_source(
+    app: Flask, client: FlaskClient, stored: dict[str, Any]
+) -> None:
+    html = page(client, "/sources/new")
+    counts = row_counts(app)
+    before = {s: client.get(f"/v1/sources/{s}").get_json() for s in ("kr-nis", "wire")}
+    for source_id, source in before.items():  # defined through the API, in the catalogue
+        response = client.post(
+            "/sources", data={"csrf_token": token(html), "id": source_id, "name": "Oops"}
+        )
+        assert response.status_code == 409
+        assert "defined already" in response.get_data(as_text=True)
+        after = client.get(f"/v1/sources/{source_id}").get_json()
+        assert (after["name"], after["prior"]) == (source["name"], source["prior"])
+    assert row_counts(app) == counts
+
+
 def test_ids_that_break_the_apis_rule_are_refused_and_not_stored(
     app: Flask, client: FlaskClient, stored: dict[str, Any]
 ) -> None:
