@@ -223,6 +223,13 @@ def start_job(role: Role | None) -> str:
     return job_id
 
 
+def learned_structure() -> str | None:
+    """The structure of the learned model the scores use (``"one coin, class prior"``),
+    or None before the first re-scoring job."""
+    model = state().book.model
+    return None if model is None else model.structure
+
+
 def default_prior() -> float:
     """The prior of a claim that names none."""
     return state().setup.params.default_claim_prior

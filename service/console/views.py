@@ -124,9 +124,12 @@ def _claim_page(
     resolution = claim.get("resolution")
     final = resolution["forecast"] if resolution else score["confidence"]
     prior = claim["prior"] if claim["prior"] is not None else data.default_prior()
-    adjustment = "evidence cap"
+    # What besides the weights moved the score: with a learned model its base rates and
+    # calibration (the prior row is then the one a claim keeps without one).
+    structure = data.learned_structure()
+    adjustment = "evidence cap" if structure is None else f"learned model ({structure})"
     if claim["question"]:
-        adjustment = f"evidence cap and share among the answers of ? {claim['question']}"
+        adjustment += f" and share among the answers of ? {claim['question']}"
     steps = plots.waterfall_steps(score["evidence"], prior, final, adjustment)
     oldest_first = list(reversed(history))
     points = [

@@ -388,6 +388,11 @@ def test_a_job_page_says_what_moved_and_a_source_page_its_reliability_across_job
     # Its claims still open moved with it; the resolved one is settled.
     assert "/claims/kp-sof-1500-shipped" in claims
     assert "/claims/kp-troops-in-russia" not in claims
+    # A claim's "why" names the learned model where it once named an evidence cap.
+    structure = client.get(f"/v1/jobs/{job_id}").get_json()["job"]["stats"]["fit"]["structure"]
+    whys = [page(client, f"/claims/{c['id']}") for c in stored["claims"]]
+    assert not any("evidence cap" in why for why in whys)
+    assert any(f"learned model ({structure})" in why for why in whys)
     first = reliability()
     # A second job, after a claim kr-nis spoke to is confirmed: the source page lists both
     # jobs, oldest first, each with the reliability it left.
