@@ -450,6 +450,7 @@ def row_lists(
         question=question,
         n_questions=int(first_claim.size),
         prior=prior,
+        prior_given=~np.isnan(c.prior),
         claim=claim,
         channel=channel,
         sign=c.sign,

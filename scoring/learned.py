@@ -280,8 +280,9 @@ def learned_scores(
 
     The fit's own E-step (``OneCoin.predict_scores``) on these claims, with
     each source at its belief's mean (what the fit learned) and the model's
-    temperature: the confidence a job wrote for a stored claim is the one
-    scoring it again gives.
+    temperature on all but a prior (a claim's own, which replaces a learned class
+    base rate, or the default where none was learned): the confidence a job
+    wrote for a stored claim is the one scoring it again gives.
 
     Parameters
     ----------
@@ -321,6 +322,14 @@ def learned_scores(
     layout = Layout(data, 1.0, 0.0, n_classes)
     structure = model.structure_for(rows.ids, reliability, n_classes)
     score = model.temperature * structure.predict_scores(layout)
+    # A prior (a claim's own, or the configured default where no base rate was
+    # learned) is the analyst's base rate: the temperature calibrates the evidence
+    # and a learned base rate, not it, and no learned base rate replaces a claim's own.
+    # Without evidence such a claim keeps its prior.
+    n = rows.n_claims
+    own = rows.prior_given | (not structure.class_prior)
+    tempered_base = model.temperature * (structure.base_scores(layout) - layout.ruled_out)[:n]
+    score[:n] += np.where(own, rows.prior_logit - tempered_base, 0.0)
     weight = np.zeros(rows.n_rows)
     weight[rows.primary & (rows.sign != 0)] = model.temperature * structure.weight_
     return layout.softmax(score)[: rows.n_claims], weight

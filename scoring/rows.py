@@ -53,6 +53,8 @@ class RowLists:
     start : list of int, length n_claims + 1
         Rows of claim j are ``start[j]:start[j + 1]``.
     question, prior : lists, length n_claims
+    prior_given : list of bool, length n_claims
+        Whether the claim gave its prior (else ``prior`` is the configured default).
     n_questions : int
     claim, channel, sign, reports : lists, length n_rows
         As ``EvidenceRows``' arrays of those names (``sign`` as integers). These,
@@ -81,6 +83,7 @@ class RowLists:
     question: list[int] | IntArray
     n_questions: int
     prior: list[float] | FloatArray
+    prior_given: list[bool] | np.ndarray[tuple[int], np.dtype[np.bool_]]
     claim: list[int] | IntArray
     channel: list[int] | IntArray
     sign: list[int] | IntArray | np.ndarray[tuple[int], np.dtype[np.int8]]
@@ -220,6 +223,7 @@ def collect_rows(
     questions: dict[str, int] = {}
     question: list[int] = []
     prior: list[float] = []
+    prior_given: list[bool] = []
     start: list[int] = []
     r_claim: list[int] = []
     r_channel: list[int] = []
@@ -256,6 +260,7 @@ def collect_rows(
                 n_questions += 1
             question.append(qi)
         p = c.prior
+        prior_given.append(p is not None)
         if p is None:
             p = default_prior
         elif not 0 < p < 1:
@@ -337,6 +342,7 @@ def collect_rows(
         question,
         n_questions,
         prior,
+        prior_given,
         r_claim,
         r_channel,
         r_sign,
@@ -504,6 +510,8 @@ class EvidenceRows:
         Base rate of each claim, in (0, 1).
     prior_logit : ndarray, shape (n_claims,)
         Its log-odds (natural logarithm).
+    prior_given : ndarray of bool, shape (n_claims,)
+        Whether the claim gave its prior (else it is the configured default).
     claim, source : ndarray of int, shape (n_rows,)
         Claim index and (original) source entity of each row.
     sign : ndarray, shape (n_rows,)
@@ -559,6 +567,7 @@ class EvidenceRows:
         self.question = np.asarray(lists.question, dtype=np.intp)
         self.prior = np.asarray(lists.prior, dtype=float)
         self.prior_logit = logit(self.prior)
+        self.prior_given = np.asarray(lists.prior_given, dtype=bool)
         self.claim = np.asarray(lists.claim, dtype=np.intp)
         self.channel = np.asarray(lists.channel, dtype=np.intp)
         self.ch_source = np.array(ch_source, dtype=np.intp)

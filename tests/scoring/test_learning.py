@@ -225,6 +225,38 @@ def test_a_learned_model_scores_any_call() -> None:
             assert 0 <= low <= score.confidence <= high <= 1
 
 
+@pytest.mark.parametrize(
+    "model",
+    [
+        LearnedModel("one coin", 0.5),
+        LearnedModel("one coin, class prior", 0.5, class_base=(2.0,)),
+    ],
+    ids=["one coin", "class prior"],
+)
+def test_a_claims_own_prior_is_neither_tempered_nor_replaced(model: LearnedModel) -> None:
+    def logit(p: float) -> float:
+        return float(np.log(p / (1 - p)))
+
+    params = ScoringParams(interval_samples=16)
+    plain = ClaimScorer(params)
+    scorer = plain.with_model(model)
+    wire = {"wire": SourceBelief(Beta.from_reliability(0.8, 10))}
+    [bare] = scorer.score([Claim((), prior=0.05)], wire)
+    assert bare.confidence == pytest.approx(0.05)
+    # With evidence: the prior's log-odds plus the tempered weight of the evidence.
+    claim = Claim((Attribution("wire"),), prior=0.05)
+    [scored] = scorer.score([claim], wire)
+    [weight] = [e.weight for e in scored.evidence]
+    assert logit(scored.confidence) == pytest.approx(logit(0.05) + weight)
+    assert weight == pytest.approx(
+        0.5 * next(e.weight for e in plain.score([claim], wire)[0].evidence)
+    )
+    # A claim without a prior of its own takes the learned base rate, tempered, if any.
+    [default] = scorer.score([Claim(())], wire)
+    base = 0.0 if model.class_base is None else 0.5 * model.class_base[0]
+    assert logit(default.confidence) == pytest.approx(base)
+
+
 def test_learning_from_columns_is_learning_from_claims() -> None:
     claims = crowd_claims(3, n_questions=80)
     outcome = np.where(np.arange(len(claims)) % 7 == 0, 1.0, np.nan)

@@ -126,7 +126,7 @@ class ConfusionMatrices(_Shrunk):
         self.weight_ = self._own.copy()
         self.weight_[self._pair_row[own]] = self._pair_weight[own]
         self.weight_[self._pair_row[none]] -= self._pair_weight[none]
-        return self._base_scores(layout) + self.evidence(layout)
+        return self.base_scores(layout) + self.evidence(layout)
 
     def evidence(self, layout: Layout, rows: BoolArray | None = None) -> FloatArray:
         pair_weight = (

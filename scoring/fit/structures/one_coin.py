@@ -206,7 +206,7 @@ class OneCoin:
         self.weight_ = data.sign * data.fidelity * data.weight_scale
         self._own = self.weight_
         self._shared = np.zeros_like(self._shared_rows(data.fidelity))
-        self.score_ = self._base_scores(layout) + layout.vote_scores()
+        self.score_ = self.base_scores(layout) + layout.vote_scores()
 
     def partition_statistics(self, layout: Layout) -> Statistics:
         """The partition's statistics at its current scores (``_statistics``)."""
@@ -266,7 +266,7 @@ class OneCoin:
         self._own = self._shared = self.weight_ = NO_ROWS
         self._own, self._shared = self._row_weights(layout)
         self.weight_ = self._own
-        return self._base_scores(layout) + self.evidence(layout)
+        return self.base_scores(layout) + self.evidence(layout)
 
     def evidence(self, layout: Layout, rows: BoolArray | None = None) -> FloatArray:
         """What the rows (those where ``rows`` holds, default all) add to each state's
@@ -291,7 +291,7 @@ class OneCoin:
         rows' shared weight is 0, and is not kept: 8 bytes a row)."""
         return values if self._formula_rows is None else values[self._formula_rows]
 
-    def _base_scores(self, layout: Layout) -> FloatArray:
+    def base_scores(self, layout: Layout) -> FloatArray:
         """Each state's score before evidence, with resolutions: a claim's class base rate
         or its given prior's log-odds; 0 for "none of them"."""
         if not self.class_prior:
