@@ -348,8 +348,7 @@ def import_rows(
 def import_(file: Path, fmt: str | None, batch_size: int, check: bool) -> None:
     """Import sources, claims and resolutions from FILE (JSON Lines or CSV)."""
     fmt = fmt or ("csv" if file.suffix.lower() == ".csv" else "jsonl")
-    with file.open(encoding="utf-8") as handle:
-        lines = sum(1 for _ in handle)
+    lines = _utf8_lines(file)
     with app_context(), file.open(encoding="utf-8", newline="") as handle:
         engine = writer(get_engine())
         label = "checking" if check else "importing"
@@ -367,6 +366,22 @@ def import_(file: Path, fmt: str | None, batch_size: int, check: bool) -> None:
                 raise click.ClickException(_stopped(file, stopped, check)) from None
     verb = "checked" if check else "imported"
     click.echo(f"{verb} {report.describe()}{'; nothing was stored' if check else ''}", err=True)
+
+
+def _utf8_lines(file: Path) -> int:
+    """How many lines ``file`` has, once each is found to be UTF-8 text (a file saved
+    in another encoding stops the import before anything is read, naming the line)."""
+    lines = 0
+    with file.open("rb") as handle:
+        for lines, line in enumerate(handle, 1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise click.ClickException(
+                    f"{file}: line {lines} is not UTF-8 text ({exc.reason} at byte "
+                    f"{exc.start + 1} of the line); save the file as UTF-8"
+                ) from None
+    return lines
 
 
 def _stopped(file: Path, stopped: ImportStopped, check: bool) -> str:

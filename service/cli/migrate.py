@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from sqlalchemy.exc import OperationalError
 
 from service.cli.common import settings
 from service.store.db import make_engine
@@ -15,6 +16,9 @@ def migrate() -> None:
     engine = make_engine(settings().database.url)
     try:
         upgrade(engine)
+    except OperationalError as exc:
+        # Refused, unknown database, no such directory: one line, as the other commands.
+        raise click.ClickException(f"The database is not reachable: {exc.orig}") from None
     finally:
         engine.dispose()
     click.echo("database is at the newest schema")

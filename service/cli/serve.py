@@ -123,7 +123,7 @@ def _metrics_directory() -> str | None:
 
 @click.command()
 @click.option("--host", help="Address to listen on [server.host].")
-@click.option("--port", type=int, help="Port [server.port].")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port [server.port].")
 @click.option("--workers", type=click.IntRange(min=1), help="Gunicorn workers [server.workers].")
 @click.option("--dev", is_flag=True, help="Flask's development server with the reloader.")
 def serve(host: str | None, port: int | None, workers: int | None, dev: bool) -> None:

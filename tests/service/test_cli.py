@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from service.cli import main
 from service.store.db import make_engine
 from service.store.models import Job, SourceReliability
 from service.store.schema_migrations import upgrade
@@ -242,6 +244,21 @@ def test_commands_on_a_store_of_an_older_schema_say_to_migrate(tmp_path: Path) -
     credence("migrate", env=env)
     assert json.loads(credence("rescore", env=env).splitlines()[-1])["stats"]["claims_read"] == 0
     engine.dispose()
+
+
+def test_migrate_on_an_unreachable_database_says_so_in_one_line() -> None:
+    env = server_env("postgresql+psycopg://postgres@127.0.0.1:1/test")
+    done = subprocess.run(
+        [str(CREDENCE), "migrate"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("Error: The database is not reachable:"), done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_serve_refuses_a_port_past_65535() -> None:
+    result = CliRunner().invoke(main, ["serve", "--port", "80000"])
+    assert result.exit_code == 2 and "80000 is not in the range" in result.output
 
 
 def test_rescore_loads_no_web_server(tmp_path: Path) -> None:

@@ -95,6 +95,19 @@ def test_plain_csv_bad_cells_name_their_line(run: Any, app: Flask, tmp_path: Pat
     assert result.exit_code == 1 and "line 2: attributions.0.stance" in result.output
 
 
+def test_a_file_not_in_utf8_names_its_line_and_stores_nothing(
+    run: Any, app: Flask, tmp_path: Path
+) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("id,text\nc1,one\nc2,caf\u00e9\n".encode("latin-1"))
+    before = row_counts(app)
+    for args in (["import", str(path)], ["import", "--check", str(path)]):
+        result = run(*args)
+        assert result.exit_code == 1
+        assert "line 3 is not UTF-8 text" in result.output and "Traceback" not in result.output
+    assert row_counts(app) == before
+
+
 def test_export_scores_as_json_lines_and_csv(run: Any, app: Flask, tmp_path: Path) -> None:
     assert run("import", lines(tmp_path / "in.jsonl", ROWS[:3])).exit_code == 0
     stored = {c["id"]: c for c in app.test_client().get("/v1/claims").get_json()["claims"]}
