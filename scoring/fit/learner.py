@@ -101,6 +101,10 @@ class ReliabilityLearner:
     n_iter_ : int
         EM iterations of the fit and of every ``refit`` since.
     converged_ : bool
+    informed_ : bool
+        Whether the store told the fit anything: some evidence row carried weight
+        (``Layout.mass``: not a source's lone word) or some claim was resolved.
+        Otherwise its parameters are the priors' and its structure a default.
     """
 
     def __init__(
@@ -266,6 +270,7 @@ class ReliabilityLearner:
         self.reliability_ = self.structure_.reliability_
         self.n_iter_ = self.structure_.n_iter_
         self.converged_ = self.structure_.converged_
+        self.informed_ = bool(layout.mass.any()) or layout.resolved_claims > 0
         self.confidence_ = self.posterior(layout)[: data.n_claims]
         return self
 
@@ -284,6 +289,7 @@ class ReliabilityLearner:
             "log_temperature_se": round(self.log_temperature_se_, 4),
             "iterations": self.n_iter_,
             "converged": self.converged_,
+            "informed": self.informed_,
             "seconds": {name: round(s, 3) for name, s in self.timings_.items()},
         }
 

@@ -329,7 +329,9 @@ class _Rescore:
         # A new structure or calibration moves every score: the model is
         # written (and everything rescored) only when it moved noticeably;
         # otherwise the stored one stays, and so do the scores made with it.
-        model_moved = fit.model.moved_from(snapshot.book.model)
+        # A fit the store told nothing (empty, or every claim one source's word)
+        # is no model: claims keep the plain scoring a fresh store has.
+        model_moved = fit.model.stats["informed"] and fit.model.moved_from(snapshot.book.model)
         model = fit.model if model_moved else snapshot.book.model
         written, written_at, self.based_on = self._write_reliabilities(
             snapshot, fit.beliefs, changed, fit.model if model_moved else None

@@ -72,6 +72,37 @@ def test_a_job_stores_what_it_chose_and_online_scores_agree(
     assert again["claims_changed"] == 0
 
 
+@pytest.mark.parametrize("lone", [False, True], ids=["empty store", "one source a claim"])
+def test_a_job_the_store_told_nothing_writes_no_model(
+    app: Flask, client: FlaskClient, lone: bool
+) -> None:
+    """A scheduled job on a fresh store (empty, or each claim one source's word) leaves
+    claims scored as before it: its fit is the priors', no model."""
+    if lone:
+        lone_claims = [
+            {"id": f"c{i}", "text": f"Claim {i}.", "attributions": [{"source": f"s{i % 5}"}]}
+            for i in range(200)
+        ]
+        post_claims(client, lone_claims)
+    question = [c for c in crowd(n_questions=3) if c["question"] == "q1"]
+
+    def scores() -> list[tuple[float, str]]:
+        response = client.post("/v1/score", json={"claims": question})
+        return [(s["confidence"], s["summary"]) for s in response.get_json()["scores"]]
+
+    before = scores()
+    stats = run_rescore(app)
+    assert stats["fit"]["informed"] is False and stats["fit"]["model_written"] is False
+    with Session(engine_of(app)) as session:
+        assert session.scalars(select(LearnedModelRow)).first() is None
+    assert scores() == before
+    # The same crowd, answered by many: now the job learns, writes its model, and
+    # the question's scores move.
+    post_claims(client, crowd())
+    assert run_rescore(app)["fit"]["model_written"] is True
+    assert scores() != before
+
+
 def yes_no_statements(n_claims: int = 300, seed: int = 5) -> list[dict[str, Any]]:
     """Statements each supported or refuted by five of twenty sources, half of whom
     support nearly everything (sensitivity 0.95, specificity 0.3; the others 0.85)."""
