@@ -39,6 +39,7 @@ from service.schemas.warnings import (
 )
 from service.store import claims as claim_store
 from service.store import questions as question_store
+from service.store.db import UNICODE_LOWER
 from service.store.models import (
     Attribution,
     Claim,
@@ -165,7 +166,12 @@ def list_claims(args: dict[str, Any]) -> dict[str, Any] | Response:
             func.coalesce(Claim.status, "") == status if common else Claim.status == status
         )
     if "q" in args:
-        query = query.where(func.lower(Claim.text).contains(args["q"].lower(), autoescape=True))
+        needle = args["q"].lower()
+        lower = func.lower
+        if not needle.isascii() and get_session().get_bind().dialect.name == "sqlite":
+            # An ASCII needle meets only ASCII letters, which SQLite's own lower() folds.
+            lower = getattr(func, UNICODE_LOWER)
+        query = query.where(lower(Claim.text).contains(needle, autoescape=True))
     if "min_confidence" in args or "max_confidence" in args:
         least = literal(args.get("min_confidence", 0.0), Float)
         most = literal(args.get("max_confidence", 1.0), Float)

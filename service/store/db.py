@@ -32,6 +32,15 @@ def _json_dumps(value: Any) -> str:
         return json.dumps(value)
 
 
+UNICODE_LOWER = "unicode_lower"
+"""A SQLite function of each connection: its text argument in lower case, as Python's
+``str.lower`` (PostgreSQL's ``lower`` does so in a UTF-8 database)."""
+
+
+def _unicode_lower(text: str | None) -> str | None:
+    return None if text is None else text.lower()
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout so
     that several processes can share one file.
@@ -61,6 +70,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             for pragma in SQLITE_PRAGMAS:
                 cursor.execute(pragma)
             cursor.close()
+            # SQLite's lower() folds ASCII letters only ("Österreich" stays as it is).
+            dbapi_connection.create_function(UNICODE_LOWER, 1, _unicode_lower, deterministic=True)
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(connection: Any) -> None:

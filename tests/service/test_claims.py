@@ -169,6 +169,21 @@ def test_list_filters_and_pages(client: FlaskClient, scenario: dict[str, Any]) -
     assert second["next_cursor"] is None
 
 
+def test_text_search_folds_the_case_of_any_letter(client: FlaskClient) -> None:
+    texts = {"at": "Österreich schließt die Grenze", "pl": "ŁÓDŹ reports", "en": "Oslo says"}
+    claims = [{"id": i, "text": t} for i, t in texts.items()]
+    assert client.post("/v1/claims", json={"claims": claims}).status_code == 200
+
+    def ids(q: str) -> list[str]:
+        return [
+            c["id"] for c in client.get("/v1/claims", query_string={"q": q}).get_json()["claims"]
+        ]
+
+    assert ids("österreich") == ids("ÖSTERREICH") == ids("Österreich") == ["at"]
+    assert ids("łódź") == ["pl"]
+    assert ids("OSLO") == ids("oslo") == ["en"]
+
+
 def _graded_claims(client: FlaskClient, copies: int) -> dict[str, float]:
     """``copies`` times twelve claims of one source each (grades A, B and E, supporting
     or refuting, certain or hedged), stored; each claim's confidence by id."""
