@@ -203,7 +203,23 @@ class SourceOverrideSchema(SourceSchema):
         return data
 
 
-class AttributionSchema(Strict):
+class NullIsAbsent(Strict):
+    """A schema whose optional fields in ``NULLABLE`` take null as leaving them out:
+    the documents the API answers write such a field as null, and a client that
+    posts one back (read, change, write) means no value, as the API did."""
+
+    NULLABLE: tuple[str, ...] = ()
+
+    @ma.pre_load
+    def _drop_nulls(self, data: Any, **_: Any) -> Any:
+        if isinstance(data, Mapping) and any(data.get(k, 0) is None for k in self.NULLABLE):
+            return {k: v for k, v in data.items() if not (v is None and k in self.NULLABLE)}
+        return data
+
+
+class AttributionSchema(NullIsAbsent):
+    NULLABLE = ("observed_at", "url", "quote")
+
     source = slug(required=True)
     stance = Text(validate=validate.OneOf(STANCES), load_default="supports")
     via = fields.List(slug(), validate=validate.Length(max=MAX_VIA), load_default=list)
@@ -239,7 +255,9 @@ class ValueSchema(Strict):
             raise ma.ValidationError({"high": ["Must not be below low."]})
 
 
-class ClaimSchema(Strict):
+class ClaimSchema(NullIsAbsent):
+    NULLABLE = ("prior", "question", "value")
+
     id = slug(
         metadata={
             "description": "The client's id: storing the same id again updates that claim."

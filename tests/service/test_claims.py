@@ -98,6 +98,26 @@ def test_repost_updates_the_claim(app: Flask, client: FlaskClient) -> None:
     assert _history(app, "c1") == ["created", "updated"]
 
 
+def test_a_claim_read_back_posts_back(client: FlaskClient) -> None:
+    """What GET answers for a claim's request fields (nulls included) is a valid claim:
+    read, change, write."""
+    sent = {"id": "c1", "text": "A claim.", "attributions": [{"source": "wire"}]}
+    assert client.post("/v1/claims", json={"claims": [sent]}).status_code == 200
+    read = client.get("/v1/claims/c1").get_json()
+    assert read["prior"] is None and read["question"] is None and read["value"] is None
+    fields = ("id", "text", "prior", "question", "value", "tags", "attributions")
+    again = {k: read[k] for k in fields} | {"text": "A changed claim."}
+    # An attribution's document is its request fields (url and quote only when given).
+    again["attributions"] = [a | {"url": None, "quote": None} for a in read["attributions"]]
+    response = client.post("/v1/claims", json={"claims": [again]})
+    assert response.status_code == 200, response.get_json()
+    stored = client.get("/v1/claims/c1").get_json()
+    assert stored["text"] == "A changed claim." and stored["prior"] is None
+    assert (
+        client.post("/v1/claims", json={"claims": [{"id": "c2", "text": None}]}).status_code == 422
+    )
+
+
 def test_a_failed_batch_stores_nothing(app: Flask, client: FlaskClient) -> None:
     client.post("/v1/claims", json={"claims": [{"id": "keep", "text": "kept"}]})
     before = row_counts(app)
