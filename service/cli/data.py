@@ -210,8 +210,10 @@ def _typed_csv_rows(reader: csv.DictReader[str]) -> Iterator[tuple[int, Any]]:
     for row in reader:
         number = reader.line_num
         parsed: dict[str, Any] = {}
+        if None in row:
+            raise BadRow(number, "the row has more cells than the header has columns")
         for key, cell in row.items():
-            if key is None or cell in (None, ""):
+            if cell in (None, ""):
                 continue
             if key in JSON_COLUMNS:
                 try:
@@ -224,9 +226,14 @@ def _typed_csv_rows(reader: csv.DictReader[str]) -> Iterator[tuple[int, Any]]:
 
 
 def _attribution_csv_rows(reader: csv.DictReader[str]) -> Iterator[tuple[int, Any]]:
-    lines = ((reader.line_num, row) for row in reader)
+    def lines() -> Iterator[tuple[int, dict[str | Any, str | Any]]]:
+        for row in reader:
+            if None in row:
+                raise BadRow(reader.line_num, "the row has more cells than the header has columns")
+            yield reader.line_num, row
+
     try:
-        for number, claim in claim_table.claims_from_rows(lines):
+        for number, claim in claim_table.claims_from_rows(lines()):
             yield number, {"type": "claim", **claim}
     except claim_table.BadCell as exc:
         raise BadRow(exc.line, exc.detail) from None
@@ -235,14 +242,27 @@ def _attribution_csv_rows(reader: csv.DictReader[str]) -> Iterator[tuple[int, An
 def _csv_rows(handle: IO[str]) -> Iterator[tuple[int, Any]]:
     """Rows of a typed CSV (a ``type`` column, JSON cells), or claims of a plain one
     (one row per attribution, ``claim_table.ATTRIBUTION_COLUMNS``)."""
-    reader = csv.DictReader(handle)
-    header = reader.fieldnames or []
-    if "type" in header:
-        yield from _typed_csv_rows(reader)
-    elif "text" in header or "id" in header:
-        yield from _attribution_csv_rows(reader)
-    else:
-        raise BadRow(1, "the header needs a type column, or the columns id, text, source, ...")
+    # strict: a quote left open is an error, not a cell that swallows the rest of the file.
+    reader = csv.DictReader(handle, strict=True)
+    try:
+        header = reader.fieldnames or []
+        if "type" in header:
+            rows = _typed_csv_rows(reader)
+        elif "text" in header or "id" in header:
+            unknown = [c for c in header if c not in claim_table.ATTRIBUTION_COLUMNS]
+            if unknown:
+                raise BadRow(
+                    1,
+                    f"unknown columns {', '.join(unknown)}: a CSV of claims has the columns "
+                    f"{', '.join(claim_table.ATTRIBUTION_COLUMNS)}",
+                )
+            rows = _attribution_csv_rows(reader)
+        else:
+            raise BadRow(1, "the header needs a type column, or the columns id, text, source, ...")
+        yield from rows
+    except csv.Error as exc:
+        # The reader's line count is that of the last row it read whole.
+        raise BadRow(reader.line_num + 1, f"not valid CSV from here: {exc}") from None
 
 
 def _validated(number: int, row: Any) -> tuple[str, Any]:

@@ -108,6 +108,26 @@ def test_a_file_not_in_utf8_names_its_line_and_stores_nothing(
     assert row_counts(app) == before
 
 
+def test_a_csv_that_does_not_parse_as_claims_is_refused(
+    run: Any, app: Flask, tmp_path: Path
+) -> None:
+    cases = {
+        # A quote never closed once swallowed every later row into one cell.
+        'id,text,source\nu1,"never closed,s1\nu2,ok,s1\nu3,ok,s1\n': "line 2: not valid CSV",
+        # A misspelt column once imported claims without their attributions.
+        "id,text,sorce,stanse\nm9,typo,reuters,refutes\n": "unknown columns sorce, stanse",
+        "id,text,source\nx1,ok,s1,extra\n": "line 2: the row has more cells",
+        "type,id,text\nclaim,x1,ok,extra\n": "line 2: the row has more cells",
+    }
+    before = row_counts(app)
+    for i, (content, message) in enumerate(cases.items()):
+        path = tmp_path / f"case{i}.csv"
+        path.write_text(content)
+        result = run("import", str(path))
+        assert result.exit_code == 1 and message in result.output, (content, result.output)
+    assert row_counts(app) == before
+
+
 def test_export_scores_as_json_lines_and_csv(run: Any, app: Flask, tmp_path: Path) -> None:
     assert run("import", lines(tmp_path / "in.jsonl", ROWS[:3])).exit_code == 0
     stored = {c["id"]: c for c in app.test_client().get("/v1/claims").get_json()["claims"]}
