@@ -298,5 +298,9 @@ def dask_engine(address: str) -> Iterator[DaskEngine | None]:
             "a Dask scheduler is configured but dask.distributed is not installed: "
             "pip install 'credence[dask]'"
         ) from exc
-    with Client(address) as client:
+    try:
+        client = Client(address)
+    except OSError as exc:  # distributed's connection timeout is an OSError
+        raise RuntimeError(f"no Dask scheduler answers at {address}: {exc}") from None
+    with client:
         yield DaskEngine(client)

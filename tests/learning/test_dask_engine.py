@@ -39,9 +39,10 @@ from tests.learning.test_rescore_job import _learned, _store
 from tests.scoring.test_fit import picks, yes_sayers
 
 pytest.importorskip("distributed")
+import dask
 from distributed import Client, LocalCluster
 
-from service.jobs.dask_engine import DaskEngine, local_cluster
+from service.jobs.dask_engine import DaskEngine, dask_engine, local_cluster
 
 TOLERANCE = 1e-9
 
@@ -206,3 +207,12 @@ def test_the_job_on_the_cluster_writes_what_the_local_fit_learns(
     for source_id, reliability in learned.items():
         assert reliability == pytest.approx(expected.beliefs[source_id].mean, abs=TOLERANCE)
     assert_nothing_stale(app)
+
+
+def test_a_scheduler_nobody_answers_at_is_named() -> None:
+    with (
+        dask.config.set({"distributed.comm.timeouts.connect": "1s"}),
+        pytest.raises(RuntimeError, match=r"no Dask scheduler answers at tcp://127\.0\.0\.1:1"),
+        dask_engine("tcp://127.0.0.1:1"),
+    ):
+        pass
