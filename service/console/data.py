@@ -12,7 +12,7 @@ jobs, what a job changed most) are queries here.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,7 @@ from service.schemas.requests import (
     ResolutionRequestSchema,
     SourceSchema,
 )
+from service.schemas.warnings import undefined_detail
 from service.store.models import Claim, ReliabilityHistory
 from service.web.auth import ROLES, KeyRing, Role, required_role
 from service.web.database import get_session
@@ -150,10 +151,25 @@ def history(role: Role | None, claim_id: str) -> list[dict[str, Any]]:
     return entries
 
 
-def add_attribution(role: Role | None, claim_id: str, attribution: Mapping[str, Any]) -> None:
+def add_attribution(role: Role | None, claim_id: str, attribution: Mapping[str, Any]) -> list[str]:
+    """Add the attribution; the ids in it defined nowhere (the API warned of them)."""
     body = load(AttributionBatchSchema(), {"attributions": [attribution]})
     # An empty query: strict or not as the [api] strict setting says.
     _call(role, ADD_ATTRIBUTIONS, body, {}, claim_id)
+    [added] = body["attributions"]
+    defined = state().book.definitions
+    return [i for i in dict.fromkeys((added["source"], *added["via"])) if i not in defined]
+
+
+def undefined_notes(source_ids: Sequence[str]) -> list[str]:
+    """What the API's warning says of each of ``source_ids`` still defined nowhere
+    (ids that break the id rule are left out: they come from a page's address)."""
+    defined = state().book.definitions
+    return [
+        undefined_detail(source_id, "attribution", defined)
+        for source_id in dict.fromkeys(source_ids)
+        if SLUG_RE.fullmatch(source_id) and source_id not in defined
+    ]
 
 
 def resolve(role: Role | None, claim_id: str, resolution: Mapping[str, Any]) -> None:

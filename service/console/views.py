@@ -37,6 +37,9 @@ bp = Blueprint(
 # Pages anyone may open: the key form, the API docs and their files.
 _OPEN = {"console.login", "console.static", "console.docs", "console.docs_file"}
 
+# An attribution names a source and at most 32 relays.
+_MAX_UNDEFINED = 33
+
 # Confirmations shown after a form succeeded, by the ``done`` query value.
 DONE = {
     "attribution": "Attribution added; the claim was rescored.",
@@ -138,6 +141,7 @@ def _claim_page(
     ]
     page = render_template(
         "console/claim.html",
+        undefined=data.undefined_notes(request.args.getlist("undefined")[:_MAX_UNDEFINED]),
         claim=claim,
         score=score,
         steps=steps,
@@ -164,10 +168,14 @@ def claim(claim_id: str) -> Any:
 @bp.route("/claims/<slug:claim_id>/attributions", methods=["POST"])
 def add_attribution(claim_id: str) -> Any:
     try:
-        data.add_attribution(g.role, claim_id, forms.attribution(request.form))
+        undefined = data.add_attribution(g.role, claim_id, forms.attribution(request.form))
     except data.Refused as refused:
         return _claim_page(claim_id, _prefixed("attribution", refused), refused.status)
-    return redirect(url_for("console.claim", claim_id=claim_id, done="attribution"))
+    # The API's warnings, shown on the page the browser is sent to (a typo in an id
+    # is stored, scored with the unknown-source prior: the analyst should know).
+    return redirect(
+        url_for("console.claim", claim_id=claim_id, done="attribution", undefined=undefined)
+    )
 
 
 @bp.route("/claims/<slug:claim_id>/resolution", methods=["POST"])

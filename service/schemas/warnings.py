@@ -84,6 +84,12 @@ class _Undefined:
         return said
 
 
+def undefined_detail(source_id: str, what: str, defined: Collection[str]) -> str:
+    """What the ``undefined-source`` warning says of ``source_id`` (a ``what``, e.g.
+    "attribution"), with its suggestion among ``defined``."""
+    return _Undefined(defined).detail(source_id, what)
+
+
 def attribution_warnings(
     attributions: Sequence[Mapping[str, Any]],
     prefix: str,

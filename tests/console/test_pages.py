@@ -156,6 +156,28 @@ def test_a_bad_form_is_refused_naming_the_field_and_stores_nothing(
     assert row_counts(app) == counts
 
 
+def test_an_attribution_of_an_undefined_source_says_so_after_it_is_stored(
+    client: FlaskClient, stored: dict[str, Any]
+) -> None:
+    html = page(client, "/claims/kp-second-deployment")
+    response = client.post(
+        "/claims/kp-second-deployment/attributions",
+        data={"csrf_token": token(html), "source": "kr-nsi", "via": "ap"},
+    )
+    assert response.status_code == 302
+    html = page(client, response.headers["Location"])
+    assert "Attribution added" in html and "check these ids" in html
+    assert "kr-nsi is not defined" in html and "Did you mean kr-nis?" in html
+    assert "ap is not defined" not in html  # defined: no warning
+    assert (
+        client.get("/v1/claims/kp-second-deployment").get_json()["attributions"][-1]["source"]
+        == "kr-nsi"
+    )
+    # A defined source, or an address naming ids by hand: no warning.
+    html = page(client, "/claims/kp-second-deployment?undefined=ap&undefined=Not%20A%20Slug")
+    assert "check these ids" not in html
+
+
 def test_a_cross_site_form_post_is_refused(
     app: Flask, client: FlaskClient, stored: dict[str, Any]
 ) -> None:
