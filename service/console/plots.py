@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from markupsafe import Markup, escape
 
+from scoring.numeric.figures import figure_text
+
 # Log-odds beyond this are drawn at the edge: 0.1 % / 99.9 %.
 _EDGE = math.log(999)
 StepKind = Literal["prior", "supports", "refutes", "neutral", "adjust", "result"]
@@ -340,11 +342,24 @@ def _figure_bounds(value: Mapping[str, float]) -> tuple[float | None, float | No
     return value.get("low"), value.get("high")
 
 
+def value_text(value: Mapping[str, float], unit: str = "") -> str:
+    """A claim's ``value`` as a person writes it: "1,500 troops", "3,000-5,000 troops"
+    (an en dash between), "at least 10,000 troops", "at most 500 troops"."""
+    if "point" in value:
+        return figure_text(value["point"], unit)
+    if "low" in value and "high" in value:
+        return f"{figure_text(value['low'])}\u2013{figure_text(value['high'], unit)}"
+    if "low" in value:
+        return f"at least {figure_text(value['low'], unit)}"
+    return f"at most {figure_text(value['high'], unit)}"
+
+
 def figure_axis(
     answers: Sequence[Mapping[str, Any]],
     estimate: Mapping[str, Any],
     scale: str = "log",
     width: int = 640,
+    truth: float | None = None,
 ) -> Markup:
     """A numeric question's claimed figures on one axis, with the estimate.
 
@@ -361,9 +376,12 @@ def figure_axis(
         The question's ``estimate`` (``median``, ``interval``, ``modes``).
     scale : {"log", "linear"}
         The question's scale; on "log" every figure is positive.
+    truth : float, optional
+        The value the question was resolved with: a marked line of its own.
     """
     figures = [v for a in answers for v in _figure_bounds(a["value"]) if v is not None]
     figures += [estimate["median"], *estimate["interval"]]
+    figures += [] if truth is None else [truth]
     figures += [m["value"] for m in estimate.get("modes", [])]
 
     def t(v: float) -> float:
@@ -386,6 +404,11 @@ def figure_axis(
         f'<line class="median" x1="{_num(x(estimate["median"]))}" y1="2" '
         f'x2="{_num(x(estimate["median"]))}" y2="{height - 26}"/>'
     )
+    if truth is not None:
+        body += (
+            f'<line class="truth" x1="{_num(x(truth))}" y1="2" '
+            f'x2="{_num(x(truth))}" y2="{height - 26}"/>'
+        )
     for m in estimate.get("modes", []):
         size = 3 + 6 * math.sqrt(max(m["weight"], 0))
         cx = x(m["value"])
@@ -415,9 +438,13 @@ def figure_axis(
     axis_y = height - 20
     body += f'<line class="axis" x1="{pad}" y1="{axis_y}" x2="{width - pad}" y2="{axis_y}"/>'
     for v in sorted({min(figures), estimate["median"], max(figures)}):
-        body += f'<text x="{_num(x(v))}" y="{axis_y + 14}" text-anchor="middle">{_num(v)}</text>'
+        body += (
+            f'<text x="{_num(x(v))}" y="{axis_y + 14}" text-anchor="middle">{figure_text(v)}</text>'
+        )
+    resolved = "" if truth is None else f"resolved at {figure_text(truth)}; "
     label = (
-        f"estimate {_num(estimate['median'])}, 90 % interval {_num(low)} to {_num(high)}; "
+        f"{resolved}estimate {figure_text(estimate['median'])}, "
+        f"90 % interval {figure_text(low)} to {figure_text(high)}; "
         + "; ".join(
             f"{a['id']}: {percent((a.get('score') or {}).get('confidence', 0))}" for a in answers
         )

@@ -363,6 +363,26 @@ def test_question_page_sets_answers_side_by_side(client: FlaskClient) -> None:
     page(client, "/questions/nobody-asked", 404)
 
 
+def test_a_numeric_question_reads_as_figures_with_its_resolution(client: FlaskClient) -> None:
+    question = {"text": "How many troops?", "kind": "numeric", "unit": "troops"}
+    assert client.put("/v1/questions/troops", json=question).status_code == 200
+    figures = [("kr-nis", {"point": 1500}), ("ua-president", {"low": 8000, "high": 12000})]
+    claims = [
+        {"id": f"t{i}", "text": f"Figure {i}.", "question": "troops", "value": value,
+         "attributions": [{"source": source}]}
+        for i, (source, value) in enumerate(figures)
+    ]  # fmt: skip
+    assert client.post("/v1/claims", json={"claims": claims}).status_code == 200
+    html = page(client, "/questions/troops")
+    assert "1,500 troops" in html and "8,000\u201312,000 troops" in html
+    assert "{&#39;point&#39;" not in html and "Resolved:" not in html
+    resolution = {"value": 11000, "note": "census"}
+    assert client.post("/v1/questions/troops/resolution", json=resolution).status_code == 200
+    html = page(client, "/questions/troops")
+    assert "Resolved: 11,000 troops on" in html and 'class="truth"' in html
+    assert re.search(r"Median \d{1,3}(,\d{3})* troops,", html)
+
+
 def test_a_page_asked_for_csv_still_answers_html_or_says_why(
     client: FlaskClient, stored: dict[str, Any]
 ) -> None:

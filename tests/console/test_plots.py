@@ -209,4 +209,4 @@ def test_figure_axis_places_claimed_figures_and_the_estimate_on_one_axis() -> No
     )
     assert float(open_ended.get("x", "")) + float(open_ended.get("width", "")) == pytest.approx(588)
     assert len(svg.findall(f"{SVG}polygon[@class='mode']")) == 1
-    assert "estimate 1600" in svg.get("aria-label", "")
+    assert "estimate 1,600" in svg.get("aria-label", "")
