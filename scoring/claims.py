@@ -13,6 +13,12 @@ Stance = Literal["supports", "refutes", "neutral"]
 
 STANCE_SIGN: dict[str, int] = {"supports": 1, "refutes": -1, "neutral": 0}
 
+# The prior a resolved answer is scored with beside its question's open answers: as
+# good as its outcome (the log-odds' own bound, ``evidence.EPS``), so that a confirmed
+# answer leaves the others next to nothing and a refuted one drops out of the share.
+# Only for scoring siblings: a fit learns from the outcome itself.
+SETTLED_PRIOR = {True: 1 - 1e-9, False: 1e-9}
+
 
 @dataclass(frozen=True, slots=True)
 class Attribution:

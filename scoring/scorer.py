@@ -39,7 +39,10 @@ from scoring.scales import (
 )
 
 MODEL_NAME = "credence-logodds"
-MODEL_VERSION = "1.0"
+# A new version makes every stored score stale, so the next re-scoring job rescores
+# them all. 1.1: a claim's own prior is neither tempered nor replaced by a learned
+# base rate, and a resolved answer counts by its outcome beside its question's open ones.
+MODEL_VERSION = "1.1"
 MODEL = f"{MODEL_NAME}/{MODEL_VERSION}"
 """What a score's ``model`` field says."""
 

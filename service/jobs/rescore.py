@@ -40,7 +40,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -49,7 +49,7 @@ from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 import scoring
-from scoring.claims import STANCE_SIGN, question_units
+from scoring.claims import SETTLED_PRIOR, STANCE_SIGN, question_units
 from scoring.columns import ClaimColumns
 from scoring.confidence import DrawTable
 from scoring.learned import LearnedModel
@@ -386,7 +386,7 @@ class _Rescore:
             self.cluster,
             _scores,
             chunks,
-            snapshot.columns,
+            _settled(snapshot),
             scorer,
             beliefs,
             snapshot.kinds,
@@ -810,6 +810,17 @@ def _scores(
     return scorer.score_columns(
         columns, chunk, beliefs, kinds=kinds, errors=errors, table=table
     ).table
+
+
+def _settled(snapshot: Snapshot) -> ClaimColumns:
+    """The snapshot's claims as the chunks are scored: each resolved claim with the
+    prior of its outcome (``SETTLED_PRIOR``), which its question's open answers are
+    scored beside, as the API scores them (``store.claims``). The fit learned from the
+    outcomes themselves, on the claims as stored."""
+    outcome = snapshot.outcome
+    prior = np.where(outcome == 1, SETTLED_PRIOR[True], snapshot.columns.prior)
+    prior[outcome == 0] = SETTLED_PRIOR[False]
+    return replace(snapshot.columns, prior=prior)
 
 
 def _chunks(snapshot: Snapshot, positions: Sequence[int], size: int) -> Iterator[list[int]]:

@@ -26,7 +26,7 @@ import secrets
 import time
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -47,6 +47,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, selectinload
 
 import scoring
+from scoring.claims import SETTLED_PRIOR
 from service.store import questions as question_store
 from service.store.bulk import prepare_columns, run_many
 from service.store.db import dialect_insert, slices
@@ -428,11 +429,13 @@ def _score_with_siblings(
 ) -> dict[str, dict[str, Any]]:
     """Scores of ``targets`` and of the open stored claims of their questions whose
     confidence they move, by id (resolved siblings count in the scoring, but their
-    scores are left alone)."""
+    scores are left alone). A resolved answer counts by its outcome
+    (``SETTLED_PRIOR``): beside a confirmed one, the open answers have next to
+    nothing, and a refuted one drops out of the question's share."""
     own = {c.id for c in targets}
     questions = sorted({c.question for c in targets if c.question is not None})
     sibling_ids: list[str] = []
-    resolved: set[str] = set()
+    resolved: dict[str, str] = {}
     for chunk in slices(questions, _IDS_PER_QUERY):
         for claim_id, status in session.execute(
             select(_CLAIMS.c.id, _CLAIMS.c.status)
@@ -441,13 +444,15 @@ def _score_with_siblings(
         ):
             if claim_id not in own:
                 sibling_ids.append(claim_id)
-                if status != "open":
-                    resolved.add(claim_id)
+            if status != "open":
+                resolved[claim_id] = status
     siblings = stored_claims(session, sibling_ids)
     before = stored_score_column(session, sibling_ids, "confidence")
-    scores = question_store.score_question(
-        session, scorer, beliefs, [*targets, *(siblings[i] for i in sibling_ids)]
-    ).scores
+    answers = [
+        replace(c, prior=SETTLED_PRIOR[resolved[c.id] == "confirmed"]) if c.id in resolved else c
+        for c in (*targets, *(siblings[i] for i in sibling_ids))
+    ]
+    scores = question_store.score_question(session, scorer, beliefs, answers).scores
     values = {s.claim_id: score_values(s, now) for s in scores if s.claim_id is not None}
     return {
         claim_id: v
@@ -458,6 +463,29 @@ def _score_with_siblings(
             and (before.get(claim_id) is None or abs(before[claim_id] - v["confidence"]) > 1e-12)
         )
     }
+
+
+def rescore_siblings(
+    session: Session,
+    ids: Sequence[str],
+    *,
+    scorer: scoring.ClaimScorer,
+    beliefs: Mapping[str, scoring.SourceBelief],
+    beliefs_version: int | None,
+    now: datetime,
+) -> None:
+    """Write the moved scores of the open answers sharing a question with the claims
+    ``ids`` (history reason ``sibling``): after those claims were resolved, which
+    changes what their questions' other answers can be."""
+    asked = [c for c in stored_claims(session, ids).values() if c.question is not None]
+    scores = _score_with_siblings(session, asked, scorer, beliefs, now)
+    siblings = {claim_id: v for claim_id, v in scores.items() if claim_id not in set(ids)}
+    write_scores(
+        session,
+        list(siblings.values()),
+        dict.fromkeys(siblings, SIBLING),
+        beliefs_version=beliefs_version,
+    )
 
 
 def stored_claims(session: Session, ids: Sequence[str]) -> dict[str, scoring.Claim]:

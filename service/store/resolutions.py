@@ -181,7 +181,8 @@ def resolve_claims(
     Each claim's status becomes its outcome, its current score's confidence
     (computed now if it has none) is kept as the resolution's forecast, its score
     is rewritten in resolved form (``service.store.resolved_scores``) with a
-    history row, and every source that took a side gains a hit or a miss: the
+    history row, the open answers of its question are rescored beside its outcome,
+    and every source that took a side gains a hit or a miss: the
     sums over the batch are added to the learned beliefs in one write per source,
     with one bump of the counter.
 
@@ -269,6 +270,16 @@ def resolve_claims(
         resolved,
         {row["claim_id"]: RESOLUTION for row in rows},
         beliefs_version=beliefs.version,
+    )
+    # A confirmed answer rules out the other answers of its question, a refuted
+    # one leaves them the share it had: their scores say so at once.
+    claim_store.rescore_siblings(
+        session,
+        [row["claim_id"] for row in rows],
+        scorer=beliefs.setup.scorer.with_model(beliefs.book.model),
+        beliefs=beliefs.book.beliefs,
+        beliefs_version=beliefs.version,
+        now=now,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session
 
+from scoring.claims import SETTLED_PRIOR
 from service.app_state import AppState
 from service.jobs.lock import job_lock
 from service.jobs.rescore import JobConfig, Progress, claim_job, run_job
@@ -138,17 +140,24 @@ def stored_scores(app: Flask) -> dict[str, dict[str, Any]]:
 
 def fresh_confidences(app: Flask) -> dict[str, float]:
     """Every open claim scored now with the reliabilities and the learned model the store
-    holds (resolved claims count in scoring their questions)."""
+    holds (resolved claims count in scoring their questions, by their outcomes)."""
     state = app_state(app)
     engine = engine_of(app)
     with engine.connect() as connection:
         book = read_book(connection, state.sources.catalogue, state.setup)
     with Session(engine) as session:
-        ids = list(session.scalars(select(Claim.id).order_by(Claim.id)))
-        is_open = set(session.scalars(select(Claim.id).where(Claim.status == "open")))
-        claims = stored_claims(session, ids)
-        scores = state.setup.scorer.score([claims[i] for i in ids], book.beliefs, book.model)
-    return {s.claim_id: s.confidence for s in scores if s.claim_id in is_open}
+        status = dict(session.execute(select(Claim.id, Claim.status).order_by(Claim.id)).all())
+        claims = stored_claims(session, list(status))
+    answers = [
+        claims[i] if s == "open" else replace(claims[i], prior=SETTLED_PRIOR[s == "confirmed"])
+        for i, s in status.items()
+    ]
+    scores = state.setup.scorer.score(answers, book.beliefs, book.model)
+    return {
+        s.claim_id: s.confidence
+        for s in scores
+        if s.claim_id in status and status[s.claim_id] == "open"
+    }
 
 
 def assert_nothing_stale(app: Flask) -> None:

@@ -131,6 +131,39 @@ def test_one_confirmed_answer_per_question(client: FlaskClient) -> None:
     assert_problem(client.post("/v1/claims/a2/resolution", json={"outcome": "confirmed"}), 409)
 
 
+def test_a_questions_answers_sum_to_at_most_one_as_they_are_resolved(
+    app: Flask, client: FlaskClient
+) -> None:
+    sources = [["wire"], ["agency"], ["agency", "paper"]]
+    answers = [
+        {"id": f"a{i}", "text": f"Answer {i}.", "question": "who",
+         "attributions": [{"source": s} for s in named]}
+        for i, named in enumerate(sources)
+    ]  # fmt: skip
+
+    def confidences() -> list[float]:
+        return [client.get(f"/v1/claims/a{i}").get_json()["score"]["confidence"] for i in range(3)]
+
+    assert client.post("/v1/claims", json={"claims": answers}).status_code == 200
+    opened = confidences()
+    # A refuted answer leaves the others the share it had.
+    assert client.post("/v1/claims/a2/resolution", json={"outcome": "refuted"}).status_code == 200
+    refuted = confidences()
+    assert refuted[2] == 0 and refuted[0] > opened[0] and refuted[1] > opened[1]
+    assert sum(refuted) <= 1
+    # A confirmed answer leaves the others next to nothing: it is the answer.
+    assert client.post("/v1/claims/a0/resolution", json={"outcome": "confirmed"}).status_code == 200
+    confirmed = confidences()
+    assert confirmed[0] == 1 and confirmed[1] < 1e-6 and sum(confirmed) <= 1 + 1e-6
+    history = client.get("/v1/claims/a1/history").get_json()["history"]
+    assert [h["reason"] for h in history] == ["sibling", "sibling", "created"]
+    # A job scores them as the API did: nothing for it to rewrite.
+    assert run_rescore(app)["claims_changed"] == 0
+    # Withdrawn, the confirmation no longer rules the other answer out.
+    assert client.delete("/v1/claims/a0/resolution").status_code == 204
+    assert confidences()[1] > 0.01
+
+
 def test_resolutions_need_the_admin_role(client: FlaskClient, keys: dict[str, str]) -> None:
     client.post("/v1/claims", json={"claims": [CLAIM]}, headers=auth(keys["write"]))
     body = {"outcome": "confirmed"}
