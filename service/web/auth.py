@@ -69,9 +69,10 @@ def create_key(session: Session, role: Role, name: str | None = None) -> str:
 
 
 def key_prefix(key_or_prefix: str) -> str:
-    """The prefix that names a key: given as is, or taken from a whole ``crd_<prefix>_<secret>``."""
+    """The prefix that names a key: given as is, or taken from ``crd_<prefix>`` (the start
+    of the printed key) or a whole ``crd_<prefix>_<secret>``."""
     parts = key_or_prefix.strip().split("_", 2)
-    return parts[1] if len(parts) == 3 and parts[0] == "crd" else key_or_prefix.strip()
+    return parts[1] if len(parts) >= 2 and parts[0] == "crd" else key_or_prefix.strip()
 
 
 def list_keys(session: Session) -> list[ApiKey]:

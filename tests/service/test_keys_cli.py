@@ -40,6 +40,8 @@ def test_a_revoked_key_is_refused_at_once(run: Any, app: Flask) -> None:
 
     again = run("keys", "revoke", write)  # the whole key names it too
     assert again.exit_code == 0 and "already revoked" in again.output
+    start = "_".join(write.split("_")[:2])  # and its printed start, crd_<prefix>
+    assert "already revoked" in run("keys", "revoke", start).output
 
 
 def test_revoking_the_last_key_refuses_it_still(run: Any, app: Flask) -> None:
