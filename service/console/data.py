@@ -59,6 +59,7 @@ START_JOB = "jobs.start_rescore"
 # Numeric questions (contract 1.1) add this operation; until then a question
 # page lists the claims that answer it.
 QUESTION = "questions.get_question"
+QUESTIONS = "questions.list_questions"
 
 _METHODS = {
     ADD_ATTRIBUTIONS: "POST",
@@ -178,6 +179,11 @@ def resolve(role: Role | None, claim_id: str, resolution: Mapping[str, Any]) -> 
 
 def withdraw(role: Role | None, claim_id: str) -> None:
     _call(role, WITHDRAW, claim_id)
+
+
+def questions(role: Role | None, query: Mapping[str, Any]) -> dict[str, Any]:
+    page: dict[str, Any] = _call(role, QUESTIONS, load(PageQuerySchema(), query))
+    return page
 
 
 def sources(role: Role | None, query: Mapping[str, Any]) -> dict[str, Any]:

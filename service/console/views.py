@@ -209,6 +209,12 @@ def question(question_id: str) -> Any:
     )
 
 
+@bp.route("/questions")
+def questions() -> Any:
+    page = data.questions(g.role, {"limit": 50, **forms.filled(request.args, ("cursor",))})
+    return render_template("console/questions.html", page=page)
+
+
 @bp.route("/sources")
 def sources() -> Any:
     page = data.sources(g.role, {"limit": 100, **forms.filled(request.args, ("cursor",))})

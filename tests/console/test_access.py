@@ -33,6 +33,7 @@ TABLE: list[tuple[str, str, str | None, int]] = [
     ("GET", "/claims/c", "read", 200),
     ("POST", "/claims/c/attributions", "write", 302),
     ("POST", "/claims/c/resolution", "admin", 302),
+    ("GET", "/questions", "read", 200),
     ("GET", "/questions/q", "read", 200),
     ("GET", "/sources", "read", 200),
     ("POST", "/sources", "admin", 302),

@@ -383,6 +383,31 @@ def test_a_numeric_question_reads_as_figures_with_its_resolution(client: FlaskCl
     assert re.search(r"Median \d{1,3}(,\d{3})* troops,", html)
 
 
+def test_the_questions_page_lists_each_with_where_it_stands(client: FlaskClient) -> None:
+    html = page(client, "/questions")
+    assert "No questions yet." in html and 'href="/questions"' in html  # in the menu
+    assert (
+        client.put("/v1/questions/troops", json={"kind": "numeric", "unit": "troops"}).status_code
+        == 200
+    )
+    claims = [
+        {"id": "t1", "text": "About 1,500.", "question": "troops", "value": {"point": 1500},
+         "attributions": [{"source": "kr-nis"}]},
+        {"id": "w1", "text": "The NIS.", "question": "who", "attributions": [{"source": "ap"}]},
+        {"id": "w2", "text": "The GRU.", "question": "who",
+         "attributions": [{"source": "ap"}, {"source": "reuters"}]},
+    ]  # fmt: skip
+    assert client.post("/v1/claims", json={"claims": claims}).status_code == 200
+    html = page(client, "/questions")
+    assert 'href="/questions/troops"' in html and 'href="/questions/who"' in html
+    assert "About 1,500" in html or "about 1,500" in html  # the estimate's summary
+    assert re.search(r'Leading: <a href="/claims/w2">The GRU.</a>', html)
+    assert client.post("/v1/claims/w1/resolution", json={"outcome": "confirmed"}).status_code == 200
+    assert re.search(
+        r'Confirmed: <a href="/claims/w1">The NIS.</a> \(100 %\)', page(client, "/questions")
+    )
+
+
 def test_a_page_asked_for_csv_still_answers_html_or_says_why(
     client: FlaskClient, stored: dict[str, Any]
 ) -> None:
