@@ -6,6 +6,8 @@ import base64
 
 from flask_smorest import abort
 
+from service.schemas.requests import SLUG_RE
+
 DEFAULT_LIMIT = 100
 
 
@@ -22,8 +24,9 @@ def decode_cursor(cursor: str | None) -> str | None:
         after = base64.b64decode(padded, altchars=b"-_", validate=True).decode()
     except ValueError:  # binascii.Error, UnicodeDecodeError, non-ASCII text
         after = ""
-    # Ids are slugs: a NUL (which PostgreSQL cannot compare as text) marks a forged cursor.
-    if not after or "\x00" in after:
+    # Every id a page is ordered by is a slug: anything else (a NUL, which PostgreSQL
+    # cannot compare as text, or text a client made up) is no cursor of ours.
+    if not SLUG_RE.fullmatch(after):
         abort(422, errors={"cursor": ["Not a valid cursor."]})
     return after
 

@@ -321,6 +321,9 @@ def test_list_refuses_bad_paging(client: FlaskClient) -> None:
     assert_problem(client.get("/v1/claims?limit=1001"), 422, "limit")
     assert_problem(client.get("/v1/claims?limit=0"), 422, "limit")
     assert_problem(client.get("/v1/claims?cursor=%%%"), 422, "cursor")
+    # Made up: base64 of text that names no id ({"x":1}), for every list.
+    for path in ("/v1/claims", "/v1/sources", "/v1/questions"):
+        assert_problem(client.get(f"{path}?cursor=eyJ4IjoxfQ"), 422, "cursor")
     assert_problem(client.get("/v1/claims?min_confidence=2"), 422, "min_confidence")
     assert_problem(client.get("/v1/claims?colour=red"), 422, "colour")
     assert_problem(client.get("/v1/claims?question=Not%20A%20Slug"), 422, "question")
