@@ -108,6 +108,10 @@ def claims() -> str | tuple[str, int]:
         if refused.status != 422:
             raise
         page, errors = {"claims": [], "next_cursor": None}, refused.errors
+        # The form's confidence bounds are percents; the API's rule speaks of 0 to 1.
+        for name in ("min_confidence", "max_confidence"):
+            if name in errors:
+                errors[name] = ["Must be a number from 0 to 100 (%)."]
     else:
         errors = {}
     return render_template(

@@ -107,6 +107,8 @@ def test_claim_list_filters_are_the_apis(client: FlaskClient, stored: dict[str, 
     assert "No claim matches these filters" in html
     html = page(client, "/?status=maybe")
     assert "status" in html and "Must be one of" in html
+    html = page(client, "/?min_confidence=150")  # the form's bounds are percents
+    assert "from 0 to 100 (%)" in html and "less than or equal to 1" not in html
 
 
 def test_claim_page_draws_one_row_for_an_echoed_source(
