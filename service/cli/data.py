@@ -265,6 +265,15 @@ def _csv_rows(handle: IO[str]) -> Iterator[tuple[int, Any]]:
         raise BadRow(reader.line_num + 1, f"not valid CSV from here: {exc}") from None
 
 
+def _row_id(kind: str, value: Any) -> str | None:
+    """The id a validated row defines: a source's or question's (first of its tuple), a
+    claim's if it gives one; None for a resolution."""
+    if kind == "claim":
+        claim_id: str | None = value.get("id")
+        return claim_id
+    return None if kind == "resolution" else str(value[0])
+
+
 def _validated(number: int, row: Any) -> tuple[str, Any]:
     if not isinstance(row, dict):
         raise BadRow(number, "a row must be a JSON object")
@@ -340,11 +349,19 @@ def import_rows(
         At the first bad row, with the batches stored before its own.
     """
     report = ImportReport([])
+    # Each source, question and claim id once in a file, as once in a request: a
+    # second row of one id would quietly replace the first.
+    first_at: dict[tuple[str, str], int] = {}
     try:
         while batch := list(islice(rows, batch_size)):
             by_type: dict[str, list[tuple[int, Any]]] = {kind: [] for kind in ROW_TYPES}
             for number, row in batch:
                 kind, value = _validated(number, row)
+                row_id = _row_id(kind, value)
+                if row_id is not None:
+                    first = first_at.setdefault((kind, row_id), number)
+                    if first != number:
+                        raise BadRow(number, f"id: {kind} {row_id} is on line {first} too")
                 by_type[kind].append((number, value))
             if not dry_run:
                 with session_factory() as session, session.begin():

@@ -44,6 +44,16 @@ def test_a_bad_row_reports_the_batches_stored_before_it(
     assert row_counts(app)["claims"] == 1
 
 
+def test_an_id_twice_in_a_file_is_refused(run: Any, app: Flask, tmp_path: Path) -> None:
+    before = row_counts(app)
+    for kind, extra in (("claim", {"text": "again"}), ("source", {})):
+        rows = [*ROWS, {"type": kind, "id": "c1" if kind == "claim" else "s1", **extra}]
+        result = run("import", lines(tmp_path / f"{kind}.jsonl", rows))
+        assert result.exit_code == 1
+        assert f"line 5: id: {kind} {'c1' if kind == 'claim' else 's1'} is on line" in result.output
+    assert row_counts(app) == before
+
+
 def test_check_validates_every_row_and_stores_nothing(run: Any, app: Flask, tmp_path: Path) -> None:
     before = row_counts(app)
     result = run("import", "--check", "--batch-size", "2", lines(tmp_path / "ok.jsonl", ROWS))
