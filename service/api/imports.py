@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from typing import Any
 
 import marshmallow as ma
@@ -18,8 +20,16 @@ from service.schemas.requests import (
     ClaimBatchSchema,
     SourceSchema,
     StixBundleSchema,
+    StrictQuerySchema,
 )
-from service.schemas.responses import ClaimsResponseSchema
+from service.schemas.responses import StoredClaimsResponseSchema
+from service.schemas.warnings import (
+    InputWarning,
+    claim_warnings,
+    dotted_field,
+    refuse_if_strict,
+    removed_warning,
+)
 from service.store import claims as claim_store
 from service.store import questions as question_store
 from service.store.models import Source, utcnow
@@ -85,12 +95,13 @@ def _add_claim_errors(
 )
 @blp.alt_response(
     200,
-    schema=ClaimsResponseSchema,
+    schema=StoredClaimsResponseSchema,
     success=True,
     description="Stored and scored, as POST /v1/claims.",
 )
+@blp.arguments(StrictQuerySchema(), location="query", unknown=None)
 @requires("write")
-def import_stix(bundle: dict[str, Any]) -> dict[str, Any]:
+def import_stix(bundle: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]:
     """Store a STIX 2.1 bundle's reports and notes as claims, and score them.
 
     Each note (its `content`) or report (its `name` and `description`) is a claim
@@ -102,6 +113,8 @@ def import_stix(bundle: dict[str, Any]) -> dict[str, Any]:
     Sources already defined (through the API or the shipped catalogue) keep their
     definitions: an import adds sources, it never redefines one. Errors name the
     bundle's fields (`objects.3.content`); a bundle with any error stores nothing.
+    `warnings` and `?strict=true` are as for POST /v1/claims (a note whose author
+    the bundle does not define, ...), naming the bundle's fields too.
     """
     try:
         imported = bundle_requests(bundle)
@@ -146,6 +159,39 @@ def import_stix(bundle: dict[str, Any]) -> dict[str, Any]:
         beliefs=beliefs,
         beliefs_version=app.sources.version,
     )
+    warnings = _warnings(imported, claims, stored, {*app.book.definitions, *sources})
+    # Strict: the transaction is rolled back when the session closes.
+    refuse_if_strict(warnings, query.get("strict", app.settings.api.strict))
     session.commit()
     SCORES.labels("claims").inc(len(stored))
-    return stored_claims_body(stored, app.setup.grader(beliefs))
+    return {
+        **stored_claims_body(stored, app.setup.grader(beliefs)),
+        "warnings": [w.document() for w in warnings],
+    }
+
+
+def _warnings(
+    imported: Imported,
+    claims: list[dict[str, Any]],
+    stored: list[claim_store.StoredClaim],
+    defined: set[str],
+) -> list[InputWarning]:
+    """POST /v1/claims's warnings of the bundle's claims, each naming the bundle's field."""
+    session = get_session()
+    questions = [c["question"] for c in claims if c.get("question") is not None]
+    sizes = claim_store.question_sizes(session, questions) if questions else None
+    same = claim_store.stored_answers(session, claims, {s.id for s in stored})
+    found = claim_warnings(claims, defined, sizes, same)
+    index = {c["id"]: i for i, c in enumerate(claims)}
+    found += [
+        removed_warning(index[s.id], removed)
+        for s in stored
+        if (removed := [c for c in s.changes if c["change"] == claim_store.REMOVED])
+    ]
+    located = []
+    for w in found:
+        at, _, rest = dotted_field(w.field).removeprefix(_CLAIM_PATH).partition(".")
+        path = imported.locate(f"claims.{at}", rest)
+        # As the API names warnings' fields: objects[4].created_by_ref.
+        located.append(replace(w, field=re.sub(r"\.(\d+)", r"[\1]", path)))
+    return located

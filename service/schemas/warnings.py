@@ -201,7 +201,7 @@ def removed_warning(index: int, removed: Sequence[Mapping[str, Any]]) -> InputWa
     )
 
 
-def _dotted(field: str) -> str:
+def dotted_field(field: str) -> str:
     """``claims[0].attributions[1].source`` as the problem's ``claims.0.attributions.1.source``."""
     return re.sub(r"\[(\d+)\]", r".\1", field)
 
@@ -213,7 +213,7 @@ def refuse_if_strict(warnings: Sequence[InputWarning], strict: bool) -> None:
         return
     errors: dict[str, list[str]] = {}
     for w in warnings:
-        errors.setdefault(_dotted(w.field), []).append(f"{w.code}: {w.detail}")
+        errors.setdefault(dotted_field(w.field), []).append(f"{w.code}: {w.detail}")
     abort(
         422,
         message="Strict mode: the request has input that is only warned about otherwise.",

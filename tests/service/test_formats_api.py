@@ -255,6 +255,27 @@ def test_foreign_reports_and_notes_are_claims_of_their_authors(
     assert_problem(denied, 403)
 
 
+def test_an_import_warns_as_post_claims_does_and_strict_refuses(
+    app: Flask, client: FlaskClient
+) -> None:
+    # The note's author is an identity the bundle does not hold: an undefined source.
+    stranger = "identity--12345678-1234-4234-8234-123456789abc"
+    bundle = foreign_bundle(created_by_ref=stranger)
+    before = row_counts(app)
+    refused = client.post("/v1/import/stix?strict=true", json=bundle)
+    assert_problem(refused, 422, "objects.4.created_by_ref")
+    assert row_counts(app) == before
+    assert client.post("/v1/import/stix", json=foreign_bundle()).get_json()["warnings"] == []
+    response = client.post("/v1/import/stix", json=bundle)
+    assert response.status_code == 200, response.get_json()
+    warned = {(w["field"], w["code"]) for w in response.get_json()["warnings"]}
+    # The note was stored by the import before: its author's attribution was replaced.
+    assert warned == {
+        ("objects[4].created_by_ref", "undefined-source"),
+        ("objects[4].attributions", "attributions-removed"),
+    }
+
+
 @pytest.mark.parametrize(
     ("bundle", "field"),
     [
