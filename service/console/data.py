@@ -205,7 +205,7 @@ def is_defined(role: Role | None, source_id: str) -> bool:
         if refused.status in (404, 422):
             return False
         raise
-    return document["origin"] == "catalogue" or document["created_at"] is not None
+    return bool(document["origin"] != "learned")
 
 
 def broken_ids(view_args: Mapping[str, Any] | None) -> dict[str, list[str]]:

@@ -549,7 +549,11 @@ class StoredSourceSchema(Strict):
     prior = fields.Nested(PriorSchema, allow_none=True)
     notes = fields.String(allow_none=True)
     origin = fields.String(
-        required=True, metadata={"description": "`api` (defined here) or `catalogue` (shipped)."}
+        required=True,
+        metadata={
+            "description": "`api` (defined here), `catalogue` (shipped), or `learned`: "
+            "defined nowhere, known from the claims that name it and their resolutions."
+        },
     )
     track_record = fields.Nested(TrackRecordSchema, required=True)
     reliability = fields.Nested(ReliabilitySchema, required=True)
@@ -609,7 +613,9 @@ def source_documents(
                 "group": definition.group if definition else None,
                 "prior": dict(definition.prior) if definition and definition.prior else None,
                 "notes": definition.notes if definition else None,
-                "origin": "api" if definition is None or definition.stored else "catalogue",
+                "origin": (
+                    "learned" if definition is None else "api" if definition.stored else "catalogue"
+                ),
                 "track_record": records[source_id],
                 "reliability": {
                     "mean": float(summary.mean[i]),

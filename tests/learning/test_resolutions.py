@@ -164,6 +164,17 @@ def test_a_questions_answers_sum_to_at_most_one_as_they_are_resolved(
     assert confidences()[1] > 0.01
 
 
+def test_a_source_only_claims_name_reads_as_learned(client: FlaskClient) -> None:
+    claim = {"id": "c1", "text": "It happened.", "attributions": [{"source": "nowhere-1"}]}
+    assert client.post("/v1/claims", json={"claims": [claim]}).status_code == 200
+    assert client.post("/v1/claims/c1/resolution", json={"outcome": "confirmed"}).status_code == 200
+    source = client.get("/v1/sources/nowhere-1").get_json()
+    assert source["origin"] == "learned" and source["created_at"] is None
+    assert source["reliability"]["learned"] is True
+    assert client.put("/v1/sources/nowhere-1", json={"name": "Now defined"}).status_code == 200
+    assert client.get("/v1/sources/nowhere-1").get_json()["origin"] == "api"
+
+
 def test_resolutions_need_the_admin_role(client: FlaskClient, keys: dict[str, str]) -> None:
     client.post("/v1/claims", json={"claims": [CLAIM]}, headers=auth(keys["write"]))
     body = {"outcome": "confirmed"}
