@@ -29,9 +29,11 @@ MAX_JUDGED_SD = 0.16
 # with a long record cannot make a newcomer's prior overconfident.
 GROUP_PRIOR_STRENGTH = 10.0
 
-# The most pseudo-observations a given prior may hold (each of alpha, beta, or a
-# strength): a million is past any track record an analyst can state, and the
-# Beta functions are exact to there (their tests); 1e308 overflowed them.
+# The most pseudo-observations a prior given to the service may hold (each of alpha,
+# beta, or a strength; the request rules check it, not ``prior_from_spec``, so that a
+# definition stored before the rule still reads): a million is past any track record
+# an analyst can state, and the Beta functions are exact to there (their tests);
+# 1e308 overflowed them.
 MAX_PRIOR_STRENGTH = 1e6
 
 
@@ -128,9 +130,8 @@ def prior_from_spec(spec: Mapping[str, Any], grades: GradeTable, unknown: Beta) 
     Parameters
     ----------
     spec : mapping
-        Exactly one of ``{"alpha": a, "beta": b}`` (pseudo-counts in
-        (0, ``MAX_PRIOR_STRENGTH``]), ``{"reliability": r, "strength": n}`` (r in
-        (0, 1), n in (0, ``MAX_PRIOR_STRENGTH``] observations)
+        Exactly one of ``{"alpha": a, "beta": b}`` (pseudo-counts > 0),
+        ``{"reliability": r, "strength": n}`` (r in (0, 1), n > 0 observations)
         or ``{"grade": "A".."F"}``.
     grades : GradeTable
     unknown : Beta
@@ -158,19 +159,15 @@ def prior_from_spec(spec: Mapping[str, Any], grades: GradeTable, unknown: Beta) 
         return grades.prior(letter) or unknown
     if form == {"alpha", "beta"}:
         for key in ("alpha", "beta"):
-            _pseudo_count(spec, key)
+            if not _number(spec, key) > 0:
+                raise ValueError(f"{key}: must be > 0")
         return Beta(_number(spec, "alpha"), _number(spec, "beta"))
-    reliability = _number(spec, "reliability")
+    reliability, strength = _number(spec, "reliability"), _number(spec, "strength")
     if not 0 < reliability < 1:
         raise ValueError("reliability: must be in (0, 1)")
-    return Beta.from_reliability(reliability, _pseudo_count(spec, "strength"))
-
-
-def _pseudo_count(spec: Mapping[str, Any], key: str) -> float:
-    value = _number(spec, key)
-    if not 0 < value <= MAX_PRIOR_STRENGTH:
-        raise ValueError(f"{key}: must be > 0 and at most {MAX_PRIOR_STRENGTH:,.0f}")
-    return value
+    if not strength > 0:
+        raise ValueError("strength: must be > 0")
+    return Beta.from_reliability(reliability, strength)
 
 
 def pool_group_priors(

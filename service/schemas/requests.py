@@ -37,6 +37,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from scoring import Beta, GradeTable, prior_from_spec
+from scoring.priors import MAX_PRIOR_STRENGTH
 from service.settings import Settings
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9._:-]{0,127}$"
@@ -65,7 +66,12 @@ MAX_NOTE = 10_000
 _ANY_GRADES = GradeTable.default()
 _ANY_UNKNOWN = Beta(1, 1)
 _open_unit = validate.Range(0, 1, min_inclusive=False, max_inclusive=False)
-_positive = validate.Range(0, min_inclusive=False)
+_pseudo_count = validate.Range(
+    0,
+    MAX_PRIOR_STRENGTH,
+    min_inclusive=False,
+    error=f"Must be > 0 and at most {MAX_PRIOR_STRENGTH:,.0f}.",
+)
 
 
 class Text(fields.String):
@@ -126,10 +132,10 @@ class Strict(ma.Schema):
 class PriorSchema(Strict):
     """One of {alpha, beta}, {reliability, strength} or {grade}."""
 
-    alpha = StrictFloat(validate=_positive)
-    beta = StrictFloat(validate=_positive)
+    alpha = StrictFloat(validate=_pseudo_count)
+    beta = StrictFloat(validate=_pseudo_count)
     reliability = StrictFloat(validate=_open_unit)
-    strength = StrictFloat(validate=_positive)
+    strength = StrictFloat(validate=_pseudo_count)
     grade = Text(validate=validate.OneOf("ABCDEF"))
 
     @ma.validates_schema

@@ -45,16 +45,17 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def loads_text(body: bytes) -> Any:
-    """A request body parsed as the standard library does, refusing lone surrogates.
+    """A request body, UTF-8 JSON, parsed as webargs does, refusing lone surrogates.
 
     Raises
     ------
     json.JSONDecodeError
         Not JSON, or a string holding a lone surrogate escape (``"\\ud800"``).
     UnicodeDecodeError
-        Not in a Unicode encoding.
+        Not UTF-8 (``json.loads`` of bytes would guess UTF-16 or UTF-32, where the
+        surrogate check, which reads the bytes, would not see an escape).
     """
-    value = json.loads(body)
+    value = json.loads(body.decode("utf-8"))
     if _SURROGATE_ESCAPE.search(body):
         try:
             json.dumps(value, ensure_ascii=False).encode("utf-8")

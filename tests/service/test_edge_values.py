@@ -7,12 +7,16 @@ Each case here once gave a 500 (and the huge prior was stored before it did).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import update
+from sqlalchemy.orm import Session
 
+from service.store.models import Source
 from tests.service.helpers import assert_problem, attributed, claim, row_counts
 
 LONE = "\\ud800"  # a JSON escape of half a surrogate pair: no Unicode character
@@ -40,6 +44,16 @@ def test_a_lone_surrogate_is_malformed_json(
     assert row_counts(app) == before
     # Both halves of a pair are one character, and a good body.
     assert _post_raw(client, method, path, body % PAIR).status_code == 200
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "utf-16-le"])
+def test_a_body_not_in_utf8_is_malformed(app: Flask, client: FlaskClient, encoding: str) -> None:
+    before = row_counts(app)
+    for text in ("fine", "bad " + LONE):
+        body = ('{"claims": [{"id": "c1", "text": "' + text + '"}]}').encode(encoding)
+        response = client.post("/v1/claims", data=body, content_type="application/json")
+        assert_problem(response, 400)
+    assert row_counts(app) == before
 
 
 def test_a_paired_surrogate_is_stored_as_its_character(client: FlaskClient) -> None:
@@ -89,6 +103,29 @@ def test_a_prior_past_a_million_observations_is_refused(
     assert_problem(client.post("/v1/sources", json=batch), 422, f"sources.1.prior.{field}")
     assert row_counts(app) == before
     assert client.get("/v1/sources/fine").status_code == 404
+
+
+def test_a_stored_prior_past_the_rule_still_reads(make_app: Callable[..., Flask]) -> None:
+    """The rule is for what comes in: a definition stored before it (two million
+    observations worked then) reads and scores as it did."""
+    app = make_app()
+    assert (
+        app.test_client().put("/v1/sources/big", json={"prior": {"grade": "B"}}).status_code == 200
+    )
+    with Session(app.extensions["credence.engine"]) as session, session.begin():
+        session.execute(
+            update(Source)
+            .where(Source.id == "big")
+            .values(prior={"reliability": 0.9, "strength": 2e6})
+        )
+    client = make_app().test_client()  # another process, reading the store afresh
+    source = client.get("/v1/sources/big")
+    assert source.status_code == 200 and source.get_json()["reliability"]["mean"] == pytest.approx(
+        0.9
+    )
+    body = {"claims": [{"id": "c1", "text": "x", "attributions": [{"source": "big"}]}]}
+    assert client.post("/v1/claims", json=body).status_code == 200
+    assert client.get("/v1/sources").status_code == 200
 
 
 def test_a_prior_of_a_million_observations_is_read_back(client: FlaskClient) -> None:
