@@ -476,10 +476,14 @@ def rescore_siblings(
 ) -> None:
     """Write the moved scores of the open answers sharing a question with the claims
     ``ids`` (history reason ``sibling``): after those claims were resolved, which
-    changes what their questions' other answers can be."""
+    changes what their questions' other answers can be. ``ids`` should be the
+    resolved claims that answer a question (each of them is read)."""
+    if not ids:
+        return
+    resolved = set(ids)
     asked = [c for c in stored_claims(session, ids).values() if c.question is not None]
     scores = _score_with_siblings(session, asked, scorer, beliefs, now)
-    siblings = {claim_id: v for claim_id, v in scores.items() if claim_id not in set(ids)}
+    siblings = {claim_id: v for claim_id, v in scores.items() if claim_id not in resolved}
     write_scores(
         session,
         list(siblings.values()),

@@ -275,7 +275,7 @@ def resolve_claims(
     # one leaves them the share it had: their scores say so at once.
     claim_store.rescore_siblings(
         session,
-        [row["claim_id"] for row in rows],
+        [row["claim_id"] for row in rows if claims[row["claim_id"]].question is not None],
         scorer=beliefs.setup.scorer.with_model(beliefs.book.model),
         beliefs=beliefs.book.beliefs,
         beliefs_version=beliefs.version,
