@@ -249,12 +249,13 @@ def _csv_rows(handle: IO[str]) -> Iterator[tuple[int, Any]]:
         if "type" in header:
             rows = _typed_csv_rows(reader)
         elif "text" in header or "id" in header:
-            unknown = [c for c in header if c not in claim_table.ATTRIBUTION_COLUMNS]
+            # A column without a name (a trailing comma in the header) holds nothing.
+            unknown = [c for c in header if c and c not in claim_table.ATTRIBUTION_COLUMNS]
             if unknown:
                 raise BadRow(
                     1,
-                    f"unknown columns {', '.join(unknown)}: a CSV of claims has the columns "
-                    f"{', '.join(claim_table.ATTRIBUTION_COLUMNS)}",
+                    f"unknown columns {', '.join(map(repr, unknown))}: a CSV of claims has "
+                    f"the columns {', '.join(claim_table.ATTRIBUTION_COLUMNS)}",
                 )
             rows = _attribution_csv_rows(reader)
         else:
@@ -386,7 +387,9 @@ def import_(file: Path, fmt: str | None, batch_size: int, check: bool) -> None:
     """Import sources, claims and resolutions from FILE (JSON Lines or CSV)."""
     fmt = fmt or ("csv" if file.suffix.lower() == ".csv" else "jsonl")
     lines = _utf8_lines(file)
-    with app_context(), file.open(encoding="utf-8", newline="") as handle:
+    # utf-8-sig: a spreadsheet's "CSV UTF-8" begins with a byte order mark, which
+    # would otherwise be part of the first column's name.
+    with app_context(), file.open(encoding="utf-8-sig", newline="") as handle:
         engine = writer(get_engine())
         label = "checking" if check else "importing"
         with click.progressbar(length=lines, label=label, file=sys.stderr) as bar:

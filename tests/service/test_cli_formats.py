@@ -44,6 +44,18 @@ def test_a_bad_row_reports_the_batches_stored_before_it(
     assert row_counts(app)["claims"] == 1
 
 
+def test_a_spreadsheets_csv_utf8_imports_as_written(run: Any, app: Flask, tmp_path: Path) -> None:
+    # Excel's "CSV UTF-8": a byte order mark first; and a header ending in a comma.
+    path = tmp_path / "excel.csv"
+    path.write_bytes(
+        "id,text,source,stance,\nx1,caf\u00e9 closed,wire,supports,\n".encode("utf-8-sig")
+    )
+    result = run("import", str(path))
+    assert result.exit_code == 0, result.output
+    stored = app.test_client().get("/v1/claims/x1").get_json()
+    assert stored["text"] == "caf\u00e9 closed" and stored["attributions"][0]["source"] == "wire"
+
+
 def test_an_id_twice_in_a_file_is_refused(run: Any, app: Flask, tmp_path: Path) -> None:
     before = row_counts(app)
     for kind, extra in (("claim", {"text": "again"}), ("source", {})):
@@ -125,7 +137,7 @@ def test_a_csv_that_does_not_parse_as_claims_is_refused(
         # A quote never closed once swallowed every later row into one cell.
         'id,text,source\nu1,"never closed,s1\nu2,ok,s1\nu3,ok,s1\n': "line 2: not valid CSV",
         # A misspelt column once imported claims without their attributions.
-        "id,text,sorce,stanse\nm9,typo,reuters,refutes\n": "unknown columns sorce, stanse",
+        "id,text,sorce,stanse\nm9,typo,reuters,refutes\n": "unknown columns 'sorce', 'stanse'",
         "id,text,source\nx1,ok,s1,extra\n": "line 2: the row has more cells",
         "type,id,text\nclaim,x1,ok,extra\n": "line 2: the row has more cells",
     }
