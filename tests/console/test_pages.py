@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from service.console.guard import CSRF_COOKIE, KEY_COOKIE
 from service.console.plots import percent
 from service.web.auth import Role
-from tests.service.helpers import row_counts
+from tests.service.helpers import figure_answers, row_counts
 
 
 @pytest.fixture
@@ -368,12 +368,8 @@ def test_question_page_sets_answers_side_by_side(client: FlaskClient) -> None:
 def test_a_numeric_question_reads_as_figures_with_its_resolution(client: FlaskClient) -> None:
     question = {"text": "How many troops?", "kind": "numeric", "unit": "troops"}
     assert client.put("/v1/questions/troops", json=question).status_code == 200
-    figures = [("kr-nis", {"point": 1500}), ("ua-president", {"low": 8000, "high": 12000})]
-    claims = [
-        {"id": f"t{i}", "text": f"Figure {i}.", "question": "troops", "value": value,
-         "attributions": [{"source": source}]}
-        for i, (source, value) in enumerate(figures)
-    ]  # fmt: skip
+    figures = [("kr-nis", {"point": 1500.0}), ("ua-president", {"low": 8000.0, "high": 12000.0})]
+    claims = figure_answers("troops", figures, prefix="t")
     assert client.post("/v1/claims", json={"claims": claims}).status_code == 200
     html = page(client, "/questions/troops")
     assert "1,500 troops" in html and "8,000\u201312,000 troops" in html

@@ -57,6 +57,18 @@ def claim(**fields: Any) -> dict[str, Any]:
     return {"id": "c1", "text": "A claim.", **fields}
 
 
+def figure_answers(
+    question: str, figures: list[tuple[str, dict[str, float]]], prefix: str = "n"
+) -> list[dict[str, Any]]:
+    """Answers ``<prefix>0``, ``<prefix>1``, ... of the numeric ``question``, each a
+    figure (a claim's ``value``) by its one source: ``figures`` as (source, value)."""
+    return [
+        {"id": f"{prefix}{i}", "text": f"Figure {i}.", "question": question, "value": value,
+         "attributions": [{"source": source}]}
+        for i, (source, value) in enumerate(figures)
+    ]  # fmt: skip
+
+
 def attributed(source: str, /, **attribution: Any) -> dict[str, Any]:
     """A claim batch of one claim with one attribution of ``source`` (unless
     ``attribution`` names another)."""

@@ -19,7 +19,7 @@ from service import create_app
 from service.formats.claim_table import CLAIM_COLUMNS
 from service.formats.stix_export import stix_id
 from tests.formats.bundles import BLOG, WIRE, foreign_bundle
-from tests.service.helpers import assert_problem, auth, row_counts
+from tests.service.helpers import assert_problem, auth, figure_answers, row_counts
 
 STIX = "application/stix+json;version=2.1"
 
@@ -206,15 +206,8 @@ def test_numeric_answers_read_back_with_their_figures(
 ) -> None:
     question = {"text": "How many?", "kind": "numeric"}
     assert client.put("/v1/questions/troops", json=question).status_code == 200
-    figures: list[tuple[dict[str, float], str]] = [
-        ({"point": 1500.0}, "kr-nis"),
-        ({"low": 8000.0, "high": 12000.0}, "reuters"),
-    ]
-    answers = [
-        {"id": f"n{i}", "text": f"Figure {i}.", "question": "troops", "value": value,
-         "attributions": [{"source": source}]}
-        for i, (value, source) in enumerate(figures)
-    ]  # fmt: skip
+    figures = [("kr-nis", {"point": 1500.0}), ("reuters", {"low": 8000.0, "high": 12000.0})]
+    answers = figure_answers("troops", figures)
     assert client.post("/v1/claims", json={"claims": answers}).status_code == 200
     bundle = client.get("/v1/claims", headers={"Accept": STIX}).get_data(as_text=True)
     # Into the store it came from (as the same claims) and into a fresh one.
@@ -223,7 +216,7 @@ def test_numeric_answers_read_back_with_their_figures(
     for target in (client, other):
         response = target.post("/v1/import/stix", data=bundle, content_type=STIX)
         assert response.status_code == 200, response.get_json()
-        for i, (value, _) in enumerate(figures):
+        for i, (_, value) in enumerate(figures):
             assert target.get(f"/v1/claims/n{i}").get_json()["value"] == value
     # A bundle's note in a numeric question without a figure is refused, as by the API.
     note = foreign_bundle(x_credence_id="n9", x_credence_question="troops")
