@@ -12,7 +12,7 @@ from typing import Any
 from flask import url_for
 from flask_smorest import abort
 from marshmallow import RAISE
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from service.api.blueprint import Blueprint
 from service.app_state import state
@@ -29,6 +29,7 @@ from service.schemas.responses import JobResponseSchema, JobsResponseSchema, job
 from service.store.models import Job
 from service.web.auth import requires
 from service.web.database import get_engine, get_session
+from service.web.pagination import decode_cursor, encode_cursor
 from service.web.problems import not_found
 
 blp = Blueprint("jobs", __name__, url_prefix="/v1", description="Re-scoring jobs.")
@@ -97,11 +98,29 @@ def get_job(job_id: str) -> dict[str, Any]:
 @blp.alt_response(200, schema=JobsResponseSchema, success=True, description="Newest first.")
 @requires("read")
 def list_jobs(args: dict[str, Any]) -> dict[str, Any]:
-    """The most recent jobs, newest first."""
+    """The most recent jobs, newest first; `next_cursor` names the older ones' page."""
     session = get_session()
-    query = select(Job).order_by(Job.created_at.desc()).limit(args["limit"])
+    limit = args["limit"]
+    query = select(Job).order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)
+    after = decode_cursor(args.get("cursor"))
+    last = None if after is None else session.get(Job, after)
+    if after is not None and last is None:
+        abort(422, errors={"cursor": ["Not a valid cursor."]})
+    if last is not None:
+        # Older than the page's last job: by creation, then id among jobs made at once.
+        query = query.where(
+            or_(
+                Job.created_at < last.created_at,
+                and_(Job.created_at == last.created_at, Job.id < last.id),
+            )
+        )
     jobs = list(session.scalars(query))
     if _reap_if_active(jobs):
         session.rollback()
         jobs = list(session.scalars(query))
-    return {"jobs": [job_document(job) for job in jobs]}
+    more = len(jobs) > limit
+    jobs = jobs[:limit]
+    return {
+        "jobs": [job_document(job) for job in jobs],
+        "next_cursor": encode_cursor(jobs[-1].id) if more else None,
+    }

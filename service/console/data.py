@@ -228,9 +228,9 @@ def calibration(role: Role | None, query: Mapping[str, Any]) -> dict[str, Any]:
     return document
 
 
-def jobs(role: Role | None) -> list[dict[str, Any]]:
-    listed: list[dict[str, Any]] = _call(role, JOBS, load(JobsQuerySchema(), {}))["jobs"]
-    return listed
+def jobs(role: Role | None, query: Mapping[str, Any]) -> dict[str, Any]:
+    page: dict[str, Any] = _call(role, JOBS, load(JobsQuerySchema(), query))
+    return page
 
 
 def job(role: Role | None, job_id: str) -> dict[str, Any]:

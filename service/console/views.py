@@ -305,8 +305,8 @@ def calibration() -> Any:
 
 @bp.route("/jobs")
 def jobs() -> Any:
-    listed = data.jobs(g.role)
-    return render_template("console/jobs.html", jobs=listed)
+    page = data.jobs(g.role, forms.filled(request.args, ("cursor",)))
+    return render_template("console/jobs.html", jobs=page["jobs"], next_cursor=page["next_cursor"])
 
 
 @bp.route("/jobs", methods=["POST"])

@@ -666,6 +666,7 @@ class JobResponseSchema(Strict):
 
 class JobsResponseSchema(Strict):
     jobs = fields.Nested(JobSchema, many=True, required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
 
 
 def job_document(job: models.Job) -> dict[str, Any]:

@@ -3,6 +3,7 @@ a dead job reported failed."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -10,9 +11,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from service.jobs.lock import job_lock
-from service.jobs.rescore import DEAD_JOB_ERROR, JobRunning, claim_job
+from service.jobs.rescore import DEAD_JOB_ERROR, JobRunning, claim_job, run_job
 from service.schemas.responses import JobResponseSchema, JobsResponseSchema
-from tests.learning.common import engine_of, post_claims, random_claims, wait_for_job
+from tests.learning.common import (
+    engine_of,
+    job_setup,
+    post_claims,
+    random_claims,
+    wait_for_job,
+)
 from tests.service.helpers import assert_problem, auth
 
 
@@ -107,3 +114,32 @@ def test_jobs_need_roles(client: FlaskClient, keys: dict[str, str]) -> None:
             break
         time.sleep(0.05)
     assert job["status"] == "succeeded"
+
+
+def test_jobs_page_newest_first_to_the_oldest(app: Flask, client: FlaskClient) -> None:
+    made = [run_rescore_id(app) for _ in range(23)]
+    seen: list[str] = []
+    url: str | None = "/v1/jobs?limit=10"
+    while url is not None:
+        page = client.get(url).get_json()
+        assert JobsResponseSchema().validate(page) == {}
+        seen += [j["id"] for j in page["jobs"]]
+        url = f"/v1/jobs?limit=10&cursor={page['next_cursor']}" if page["next_cursor"] else None
+    assert seen == made[::-1]
+    assert_problem(client.get("/v1/jobs?cursor=eyJ4IjoxfQ"), 422, "cursor")
+    # The console's list links the older ones after its 20 newest.
+    html = client.get("/jobs").get_data(as_text=True)
+    assert made[-1][:12] in html and made[0][:12] not in html and "Older jobs" in html
+    link = re.search(r'href="([^"]+)" rel="next">Older jobs', html)
+    assert link is not None
+    older = client.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert made[0][:12] in older and made[-1][:12] not in older
+
+
+def run_rescore_id(app: Flask) -> str:
+    """One job, run now on the store as it is; its id."""
+    engine = engine_of(app)
+    lock = job_lock(engine)
+    job_id = claim_job(engine, lock)
+    run_job(engine, job_setup(app), job_id, lock)
+    return job_id
