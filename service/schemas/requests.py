@@ -669,7 +669,10 @@ class JobsQuerySchema(Strict):
         validate=validate.Range(1, MAX_JOBS_PAGE),
         metadata={"description": "≤ 100"},
     )
-    cursor = fields.String(metadata={"description": "A page's `next_cursor`: the older jobs."})
+    cursor = Text(
+        validate=validate.Length(max=512),
+        metadata={"description": "A page's `next_cursor`: the older jobs."},
+    )
 
 
 class CalibrationQuerySchema(Strict):
