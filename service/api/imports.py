@@ -163,7 +163,7 @@ def import_stix(bundle: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]
     # Strict: the transaction is rolled back when the session closes.
     refuse_if_strict(warnings, query.get("strict", app.settings.api.strict))
     session.commit()
-    SCORES.labels("claims").inc(len(stored))
+    SCORES.labels("import").inc(len(stored))
     return {
         **stored_claims_body(stored, app.setup.grader(beliefs)),
         "warnings": [w.document() for w in warnings],

@@ -19,6 +19,7 @@ from service.app_state import state
 from service.jobs.lock import job_lock
 from service.jobs.rescore import (
     ACTIVE,
+    KIND,
     JobConfig,
     JobRunning,
     reap_dead_jobs,
@@ -29,6 +30,7 @@ from service.schemas.responses import JobResponseSchema, JobsResponseSchema, job
 from service.store.models import Job
 from service.web.auth import requires
 from service.web.database import get_engine, get_session
+from service.web.observability import JOB_DURATION
 from service.web.pagination import decode_cursor, encode_cursor
 from service.web.problems import not_found
 
@@ -61,7 +63,11 @@ def start_rescore() -> tuple[dict[str, Any], int, dict[str, str]]:
         dask_scheduler=app.settings.jobs.dask_scheduler,
     )
     try:
-        job_id = start_in_background(get_engine(), setup)
+        job_id = start_in_background(
+            get_engine(),
+            setup,
+            lambda status, seconds: JOB_DURATION.labels(KIND, status).observe(seconds),
+        )
     except JobRunning as running:
         headers = {}
         if running.job_id is not None:

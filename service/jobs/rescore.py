@@ -249,11 +249,14 @@ def run_job(
         lock.release()
 
 
-def start_in_background(engine: Engine, job: JobConfig) -> str:
+def start_in_background(
+    engine: Engine, job: JobConfig, finished: Callable[[str, float], None] | None = None
+) -> str:
     """Claim a job and run it on a daemon thread of this process; its id.
 
     The caller returns at once; if the process dies mid-job the row is marked
-    failed the next time the service looks.
+    failed the next time the service looks. ``finished`` is called with the job's
+    final status and its seconds when it ends (the service's metrics).
 
     Raises
     ------
@@ -263,9 +266,13 @@ def start_in_background(engine: Engine, job: JobConfig) -> str:
     job_id = claim_job(engine, lock)
 
     def target() -> None:
+        started, status = time.perf_counter(), FAILED
         # Errors are on the job row and in the log; nothing else to do with them here.
         with contextlib.suppress(Exception):
             run_job(engine, job, job_id, lock)
+            status = SUCCEEDED
+        if finished is not None:
+            finished(status, time.perf_counter() - started)
 
     threading.Thread(target=target, name=f"rescore-{job_id}", daemon=True).start()
     return job_id

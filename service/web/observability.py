@@ -40,12 +40,12 @@ LATENCY = Histogram(
 )
 SCORES = Counter(
     "credence_scores_computed_total",
-    "Claims scored, by what asked for it (score, claims, attributions, import, rescore).",
+    "Claims scored by requests, by what asked for it (score, claims, attributions, import).",
     ["origin"],
 )
 JOB_DURATION = Histogram(
     "credence_job_duration_seconds",
-    "Duration of background jobs, by kind and final status.",
+    "Duration of the jobs this process ran in the background, by kind and final status.",
     ["kind", "status"],
     buckets=(0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 900, 3600),
 )
@@ -168,4 +168,5 @@ def _metrics() -> Response:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+    # content_type, not mimetype: CONTENT_TYPE_LATEST names its charset already.
+    return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

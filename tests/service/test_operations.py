@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import text
 
 from service.store.schema_migrations import head_revision
 from service.web.observability import JsonFormatter
+from tests.learning.common import wait_for_job
 from tests.service.helpers import assert_problem
 
 
@@ -40,11 +42,29 @@ def test_readyz_without_a_database(make_app: Any, tmp_path: Any) -> None:
 
 def test_metrics_count_requests_and_scores(client: FlaskClient) -> None:
     client.post("/v1/score", json={"claims": [{"text": "t"}, {"text": "u"}]})
-    body = client.get("/metrics").get_data(as_text=True)
+    response = client.get("/metrics")
+    assert response.headers["Content-Type"].count("charset") == 1
+    body = response.get_data(as_text=True)
     assert 'credence_http_requests_total{endpoint="score.score",method="POST",status="200"}' in body
     assert "credence_http_request_duration_seconds_bucket" in body
     assert 'credence_scores_computed_total{origin="score"}' in body
     assert "credence_job_duration_seconds" in body
+
+
+def test_metrics_time_the_jobs_this_process_ran(client: FlaskClient) -> None:
+    def finished() -> float:
+        body = client.get("/metrics").get_data(as_text=True)
+        line = 'credence_job_duration_seconds_count{kind="rescore",status="succeeded"} '
+        found = [row for row in body.splitlines() if row.startswith(line)]
+        return float(found[0].removeprefix(line)) if found else 0.0
+
+    before = finished()
+    job_id = client.post("/v1/rescore").get_json()["job"]["id"]
+    wait_for_job(client, job_id)
+    deadline = time.monotonic() + 10  # the thread observes just after the row is written
+    while finished() == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert finished() == before + 1
 
 
 def test_request_id_is_echoed_or_made(client: FlaskClient) -> None:
