@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -10,7 +11,7 @@ from flask import Response, request
 from flask_smorest import abort
 from marshmallow import RAISE
 from sqlalchemy import ColumnElement, Float, exists, func, literal, literal_column, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from service.api import claim_media
 from service.api.blueprint import Blueprint
@@ -32,6 +33,7 @@ from service.schemas.responses import (
     stored_claim_document,
 )
 from service.schemas.warnings import (
+    InputWarning,
     attribution_warnings,
     claim_warnings,
     refuse_if_strict,
@@ -94,15 +96,8 @@ def create_claims(body: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]
         beliefs_version=app.sources.version,
     )
     if questions:
-        sizes = claim_store.question_sizes(session, questions)
-        same = claim_store.stored_answers(session, claims, {s.id for s in stored})
-        warnings = claim_warnings(claims, app.book.definitions, sizes, same)
-    index = {c["id"]: i for i, c in enumerate(claims) if "id" in c}
-    warnings += [
-        removed_warning(index[s.id], removed)
-        for s in stored
-        if (removed := [c for c in s.changes if c["change"] == claim_store.REMOVED])
-    ]
+        warnings = stored_claim_warnings(session, claims, stored, app.book.definitions)
+    warnings += removed_warnings(claims, stored)
     # Strict: the transaction is rolled back when the session closes.
     refuse_if_strict(warnings, query.get("strict", app.settings.api.strict))
     session.commit()
@@ -111,6 +106,32 @@ def create_claims(body: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]
         **stored_claims_body(stored, app.grader()),
         "warnings": [w.document() for w in warnings],
     }
+
+
+def stored_claim_warnings(
+    session: Session,
+    claims: Sequence[Mapping[str, Any]],
+    stored: Sequence[claim_store.StoredClaim],
+    defined: Collection[str],
+) -> list[InputWarning]:
+    """``claim_warnings`` of a batch just stored (``stored``), its answers counted
+    with their questions' stored answers."""
+    questions = [c["question"] for c in claims if c.get("question") is not None]
+    sizes = claim_store.question_sizes(session, questions) if questions else None
+    same = claim_store.stored_answers(session, claims, {s.id for s in stored})
+    return claim_warnings(claims, defined, sizes, same)
+
+
+def removed_warnings(
+    claims: Sequence[Mapping[str, Any]], stored: Sequence[claim_store.StoredClaim]
+) -> list[InputWarning]:
+    """A warning for each claim of the batch whose re-post removed attributions."""
+    index = {c["id"]: i for i, c in enumerate(claims) if "id" in c}
+    return [
+        removed_warning(index[s.id], removed)
+        for s in stored
+        if (removed := [c for c in s.changes if c["change"] == claim_store.REMOVED])
+    ]
 
 
 def stored_claims_body(stored: list[claim_store.StoredClaim], grade_of: GradeOf) -> dict[str, Any]:

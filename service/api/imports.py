@@ -10,7 +10,7 @@ import marshmallow as ma
 from flask_smorest import abort
 
 from service.api.blueprint import Blueprint
-from service.api.claims import stored_claims_body
+from service.api.claims import removed_warnings, stored_claim_warnings, stored_claims_body
 from service.app_state import state
 from service.field_errors import flatten_messages
 from service.formats.stix_import import BundleError, Imported, bundle_requests
@@ -25,10 +25,8 @@ from service.schemas.requests import (
 from service.schemas.responses import StoredClaimsResponseSchema
 from service.schemas.warnings import (
     InputWarning,
-    claim_warnings,
     dotted_field,
     refuse_if_strict,
-    removed_warning,
 )
 from service.store import claims as claim_store
 from service.store import questions as question_store
@@ -79,12 +77,15 @@ def _add_claim_errors(
     """``found``, errors of the claims by request path (``claims.3.value``), added to
     ``errors`` by the bundle path they came from."""
     for path, messages in found.items():
-        if path.startswith(_CLAIM_PATH):
-            index, _, rest = path.removeprefix(_CLAIM_PATH).partition(".")
-            path = imported.locate(f"claims.{index}", rest)
-        else:
-            path = "objects"  # the batch as a whole, e.g. too many claims
-        errors.setdefault(path, []).extend(messages)
+        errors.setdefault(_bundle_path(imported, path), []).extend(messages)
+
+
+def _bundle_path(imported: Imported, path: str) -> str:
+    """The bundle's field that the request path ``path`` (``claims.3.value``) came from."""
+    if not path.startswith(_CLAIM_PATH):
+        return "objects"  # the batch as a whole, e.g. too many claims
+    index, _, rest = path.removeprefix(_CLAIM_PATH).partition(".")
+    return imported.locate(f"claims.{index}", rest)
 
 
 @blp.route("/import/stix", methods=["POST"])
@@ -177,21 +178,10 @@ def _warnings(
     defined: set[str],
 ) -> list[InputWarning]:
     """POST /v1/claims's warnings of the bundle's claims, each naming the bundle's field."""
-    session = get_session()
-    questions = [c["question"] for c in claims if c.get("question") is not None]
-    sizes = claim_store.question_sizes(session, questions) if questions else None
-    same = claim_store.stored_answers(session, claims, {s.id for s in stored})
-    found = claim_warnings(claims, defined, sizes, same)
-    index = {c["id"]: i for i, c in enumerate(claims)}
-    found += [
-        removed_warning(index[s.id], removed)
-        for s in stored
-        if (removed := [c for c in s.changes if c["change"] == claim_store.REMOVED])
+    found = stored_claim_warnings(get_session(), claims, stored, defined)
+    found += removed_warnings(claims, stored)
+    # As the API names warnings' fields: objects[4].created_by_ref.
+    return [
+        replace(w, field=re.sub(r"\.(\d+)", r"[\1]", _bundle_path(imported, dotted_field(w.field))))
+        for w in found
     ]
-    located = []
-    for w in found:
-        at, _, rest = dotted_field(w.field).removeprefix(_CLAIM_PATH).partition(".")
-        path = imported.locate(f"claims.{at}", rest)
-        # As the API names warnings' fields: objects[4].created_by_ref.
-        located.append(replace(w, field=re.sub(r"\.(\d+)", r"[\1]", path)))
-    return located

@@ -206,12 +206,18 @@ def _json_lines(handle: IO[str]) -> Iterator[tuple[int, Any]]:
             raise BadRow(number, f"not valid JSON: {exc.msg}") from None
 
 
-def _typed_csv_rows(reader: csv.DictReader[str]) -> Iterator[tuple[int, Any]]:
+def _whole_rows(reader: csv.DictReader[str]) -> Iterator[tuple[int, dict[str, str]]]:
+    """The reader's rows with their line numbers; a row of more cells than the header
+    has columns is refused (the reader would file the extra cells under None)."""
     for row in reader:
-        number = reader.line_num
-        parsed: dict[str, Any] = {}
         if None in row:
-            raise BadRow(number, "the row has more cells than the header has columns")
+            raise BadRow(reader.line_num, "the row has more cells than the header has columns")
+        yield reader.line_num, row
+
+
+def _typed_csv_rows(reader: csv.DictReader[str]) -> Iterator[tuple[int, Any]]:
+    for number, row in _whole_rows(reader):
+        parsed: dict[str, Any] = {}
         for key, cell in row.items():
             if cell in (None, ""):
                 continue
@@ -226,14 +232,8 @@ def _typed_csv_rows(reader: csv.DictReader[str]) -> Iterator[tuple[int, Any]]:
 
 
 def _attribution_csv_rows(reader: csv.DictReader[str]) -> Iterator[tuple[int, Any]]:
-    def lines() -> Iterator[tuple[int, dict[str | Any, str | Any]]]:
-        for row in reader:
-            if None in row:
-                raise BadRow(reader.line_num, "the row has more cells than the header has columns")
-            yield reader.line_num, row
-
     try:
-        for number, claim in claim_table.claims_from_rows(lines()):
+        for number, claim in claim_table.claims_from_rows(_whole_rows(reader)):
             yield number, {"type": "claim", **claim}
     except claim_table.BadCell as exc:
         raise BadRow(exc.line, exc.detail) from None

@@ -26,6 +26,7 @@ from scoring import summarize_reliability
 from service.app_state import state
 from service.field_errors import flatten_messages
 from service.schemas.requests import (
+    MAX_VIA,
     SLUG_PATTERN,
     SLUG_RE,
     AttributionBatchSchema,
@@ -152,23 +153,20 @@ def history(role: Role | None, claim_id: str) -> list[dict[str, Any]]:
     return entries
 
 
-def add_attribution(role: Role | None, claim_id: str, attribution: Mapping[str, Any]) -> list[str]:
-    """Add the attribution; the ids in it defined nowhere (the API warned of them)."""
+def add_attribution(role: Role | None, claim_id: str, attribution: Mapping[str, Any]) -> None:
     body = load(AttributionBatchSchema(), {"attributions": [attribution]})
     # An empty query: strict or not as the [api] strict setting says.
     _call(role, ADD_ATTRIBUTIONS, body, {}, claim_id)
-    [added] = body["attributions"]
-    defined = state().book.definitions
-    return [i for i in dict.fromkeys((added["source"], *added["via"])) if i not in defined]
 
 
 def undefined_notes(source_ids: Sequence[str]) -> list[str]:
-    """What the API's warning says of each of ``source_ids`` still defined nowhere
-    (ids that break the id rule are left out: they come from a page's address)."""
+    """What the API's warning says of each of ``source_ids`` defined nowhere: the ids
+    an attribution named (a source and its relays, from a page's address: those that
+    break the id rule are left out)."""
     defined = state().book.definitions
     return [
         undefined_detail(source_id, "attribution", defined)
-        for source_id in dict.fromkeys(source_ids)
+        for source_id in dict.fromkeys(source_ids[: MAX_VIA + 1])
         if SLUG_RE.fullmatch(source_id) and source_id not in defined
     ]
 

@@ -37,9 +37,6 @@ bp = Blueprint(
 # Pages anyone may open: the key form, the API docs and their files.
 _OPEN = {"console.login", "console.static", "console.docs", "console.docs_file"}
 
-# An attribution names a source and at most 32 relays.
-_MAX_UNDEFINED = 33
-
 # Confirmations shown after a form succeeded, by the ``done`` query value.
 DONE = {
     "attribution": "Attribution added; the claim was rescored.",
@@ -145,7 +142,7 @@ def _claim_page(
     ]
     page = render_template(
         "console/claim.html",
-        undefined=data.undefined_notes(request.args.getlist("undefined")[:_MAX_UNDEFINED]),
+        undefined=data.undefined_notes(request.args.getlist("undefined")),
         claim=claim,
         score=score,
         steps=steps,
@@ -171,14 +168,16 @@ def claim(claim_id: str) -> Any:
 
 @bp.route("/claims/<slug:claim_id>/attributions", methods=["POST"])
 def add_attribution(claim_id: str) -> Any:
+    attribution = forms.attribution(request.form)
     try:
-        undefined = data.add_attribution(g.role, claim_id, forms.attribution(request.form))
+        data.add_attribution(g.role, claim_id, attribution)
     except data.Refused as refused:
         return _claim_page(claim_id, _prefixed("attribution", refused), refused.status)
-    # The API's warnings, shown on the page the browser is sent to (a typo in an id
-    # is stored, scored with the unknown-source prior: the analyst should know).
+    # The page the browser is sent to warns of the ids it named that are defined
+    # nowhere (a typo is stored, scored with the unknown-source prior).
+    named = [attribution["source"], *attribution.get("via", ())]
     return redirect(
-        url_for("console.claim", claim_id=claim_id, done="attribution", undefined=undefined)
+        url_for("console.claim", claim_id=claim_id, done="attribution", undefined=named)
     )
 
 
