@@ -109,6 +109,22 @@ def test_a_question_sets_its_answers_side_by_side(desktop: Page, server: Client)
     desktop.shot("question")
 
 
+def test_the_questions_page_leads_to_each_question(desktop: Page, server: Client) -> None:
+    page = desktop.open("/")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Questions").click()
+    page.wait_for_url(re.compile("/questions$"))
+    row = page.locator("table.questions tbody tr", has_text="ever-given-refloat-time")
+    assert row.count() == 1
+    # The answer that leads (or was confirmed), with its confidence.
+    stands = row.locator("[data-label='Where it stands']")
+    assert re.search(r"(Leading|Confirmed): .+ \(\S+ %\)", stands.inner_text())
+    assert stands.get_by_role("link").get_attribute("href").startswith("/claims/ever-given-refloat")
+    desktop.shot("questions")
+    row.get_by_role("link").first.click()
+    page.wait_for_url(re.compile("/questions/ever-given-refloat-time"))
+    assert page.locator("article.answer").count() == 2
+
+
 def test_a_source_shows_its_reliability_record_and_claims(desktop: Page, server: Client) -> None:
     page = desktop.open("/claims/ever-given-blocks-canal")
     page.locator("table.waterfall").get_by_role("link", name="eg-sca").click()
@@ -187,7 +203,13 @@ def test_docs_render_the_operations_offline(desktop: Page, server: Client) -> No
 
 
 def test_phone_width_pages_fit_the_screen(phone: Page, server: Client) -> None:
-    for path, name in [("/", "claims-phone"), ("/claims/ever-given-blocks-canal", "claim-phone")]:
+    pages = [
+        ("/", "claims-phone"),
+        ("/claims/ever-given-blocks-canal", "claim-phone"),
+        ("/questions", "questions-phone"),
+        ("/jobs", "jobs-phone"),
+    ]
+    for path, name in pages:
         page = phone.open(path)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, (path, width)

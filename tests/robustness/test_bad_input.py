@@ -15,6 +15,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.formats.bundles import foreign_bundle
 from tests.robustness.store import snapshot
 from tests.service.helpers import assert_problem
 
@@ -66,6 +67,8 @@ CASES = [
     Bad("trailing-garbage", VALID + "}", 400),
     Bad("nul-byte", "\x00", 400),
     Bad("invalid-utf8", b'{"claims": [{"text": "\xff\xfe"}]}', 400),
+    Bad("lone-surrogate", claims(claim()).replace("update", "\\ud800"), 400),
+    Bad("utf16", claims(claim()).encode("utf-16"), 400),
     # JSON, but not said so.
     Bad("text-plain", VALID, 415, content_type="text/plain"),
     Bad("form", VALID, 415, content_type="application/x-www-form-urlencoded"),
@@ -342,6 +345,39 @@ CASES = [
         422,
         ("type",),
         path="/v1/import/stix",
+        also_score=False,
+    ),
+    Bad(
+        "prior-past-a-million",
+        json.dumps({"prior": {"reliability": 0.5, "strength": 1e308}}),
+        422,
+        ("prior.strength",),
+        method="PUT",
+        path="/v1/sources/wire",
+        also_score=False,
+    ),
+    Bad(
+        "time-before-year-one-in-utc",
+        attributed(observed_at="0001-01-01T00:00:00+01:00"),
+        422,
+        (A + "observed_at",),
+    ),
+    Bad(
+        "stix-strict-undefined-author",
+        json.dumps(foreign_bundle(created_by_ref="identity--12345678-1234-4234-8234-123456789abc")),
+        422,
+        ("objects.4.created_by_ref",),
+        path="/v1/import/stix?strict=true",
+        also_score=False,
+    ),
+    Bad(
+        "jobs-cursor-made-up",
+        "",
+        422,
+        ("cursor",),
+        method="GET",
+        path="/v1/jobs?cursor=eyJ4IjoxfQ",
+        content_type=None,
         also_score=False,
     ),
     Bad(
