@@ -10,6 +10,7 @@ from flask import current_app
 from service.scoring_model import ScoringModel
 from service.settings import Settings
 from service.store import change_counters
+from service.store.resolutions import ResolutionContext
 from service.store.source_beliefs import SourceBook, SourceBookCache
 from service.web.auth import KeyRing
 from service.web.database import get_engine
@@ -45,6 +46,12 @@ class AppState:
     @property
     def book(self) -> SourceBook:
         return self.sources.book
+
+    def resolution_context(self) -> ResolutionContext:
+        """What resolving a claim needs: the model, the learning settings and the beliefs."""
+        return ResolutionContext(
+            self.setup, self.settings.learning, self.book, self.sources.version
+        )
 
     def grader(self) -> Callable[[str], str]:
         """Each source's current Admiralty letter, for the scores of one response."""

@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Response, request
+from flask import Response, after_this_request, request
 from flask_smorest import abort
 from marshmallow import RAISE
 from sqlalchemy import ColumnElement, Float, exists, func, literal, literal_column, select
@@ -50,6 +50,8 @@ from service.store.models import (
     confidence_percent,
     utcnow,
 )
+from service.store.resolutions import judge_answers
+from service.store.scores import stored_score_values
 from service.web.auth import requires
 from service.web.database import get_session
 from service.web.observability import SCORES
@@ -70,7 +72,9 @@ def create_claims(body: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]
     """Store a batch (a claim with a known id replaces that claim) and score it.
 
     A re-posted claim is replaced whole (its history entry lists the attributions
-    added and removed). `warnings` lists valid input that is probably not what was
+    added and removed). An answer to a numeric question already resolved is
+    confirmed or refuted by its figure at once, as the resolution judged the
+    others. `warnings` lists valid input that is probably not what was
     meant (an undefined source, a removed attribution, ...); `?strict=true` refuses
     it with 422 and stores nothing.
     """
@@ -100,12 +104,46 @@ def create_claims(body: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]
     warnings += removed_warnings(claims, stored)
     # Strict: the transaction is rolled back when the session closes.
     refuse_if_strict(warnings, query.get("strict", app.settings.api.strict))
+    stored = judged(session, stored)
     session.commit()
     SCORES.labels("claims").inc(len(stored))
     return {
         **stored_claims_body(stored, app.grader()),
         "warnings": [w.document() for w in warnings],
     }
+
+
+def judged(
+    session: Session, stored: list[claim_store.StoredClaim]
+) -> list[claim_store.StoredClaim]:
+    """``stored`` once its answers to numeric questions already resolved are judged
+    (``judge_answers``), those answers read back resolved. The track records they
+    moved are read into this process's beliefs after the request (and its commit)."""
+    figures = [s.id for s in stored if s.claim.get("value") is not None]
+    if not figures:
+        return stored
+    app = state()
+    judged_ids = judge_answers(session, figures, app.resolution_context(), utcnow())
+    if not judged_ids:
+        return stored
+
+    @after_this_request
+    def refresh(response: Response) -> Response:
+        app.refresh()
+        return response
+
+    rows = claim_store.load_claims(session, judged_ids, full=False)
+    return [
+        s._replace(
+            status=row.status,
+            updated_at=row.updated_at,
+            resolution=row.resolution,
+            score=stored_score_values(row.score),
+        )
+        if (row := rows.get(s.id)) is not None and row.score is not None
+        else s
+        for s in stored
+    ]
 
 
 def stored_claim_warnings(

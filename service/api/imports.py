@@ -10,7 +10,12 @@ import marshmallow as ma
 from flask_smorest import abort
 
 from service.api.blueprint import Blueprint
-from service.api.claims import removed_warnings, stored_claim_warnings, stored_claims_body
+from service.api.claims import (
+    judged,
+    removed_warnings,
+    stored_claim_warnings,
+    stored_claims_body,
+)
 from service.app_state import state
 from service.field_errors import flatten_messages
 from service.formats.stix_import import BundleError, Imported, bundle_requests
@@ -163,6 +168,7 @@ def import_stix(bundle: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]
     warnings = _warnings(imported, claims, stored, {*app.book.definitions, *sources})
     # Strict: the transaction is rolled back when the session closes.
     refuse_if_strict(warnings, query.get("strict", app.settings.api.strict))
+    stored = judged(session, stored)
     session.commit()
     SCORES.labels("import").inc(len(stored))
     return {

@@ -25,7 +25,6 @@ from service.store import claims as claim_store
 from service.store import questions as question_store
 from service.store.models import Claim, Question, utcnow
 from service.store.resolutions import (
-    ResolutionContext,
     ResolutionRefused,
     numeric_outcomes,
     resolve_claims,
@@ -160,7 +159,8 @@ def resolve_question(body: dict[str, Any], question_id: str) -> dict[str, Any]:
 
     Each answer becomes `confirmed` when the value is within its tolerance (or
     inside its range), else `refuted`, feeding track records as any resolution;
-    its score when resolved is kept as its forecast. 404 for an unknown
+    its score when resolved is kept as its forecast. An answer stored later (or
+    re-posted with another figure) is judged as it is stored. 404 for an unknown
     question, 409 when it or one of its answers is already resolved, 422 for a
     choice question or a value that does not fit it.
     """
@@ -171,7 +171,6 @@ def resolve_question(body: dict[str, Any], question_id: str) -> dict[str, Any]:
         not_found(f"No question {question_id!r}.")
     try:
         outcomes = numeric_outcomes(session, question_id, body, now)
-        context = ResolutionContext(app.setup, app.settings.learning, app.book, app.sources.version)
         resolve_claims(
             session,
             [
@@ -185,7 +184,7 @@ def resolve_question(body: dict[str, Any], question_id: str) -> dict[str, Any]:
                 )
                 for claim_id, outcome in outcomes.items()
             ],
-            context,
+            app.resolution_context(),
             now,
         )
     except ResolutionRefused as refused:
@@ -206,9 +205,8 @@ def withdraw_question(question_id: str) -> Response:
     track records they fed are reversed. 404 if the question has no resolution."""
     app = state()
     session = get_session()
-    context = ResolutionContext(app.setup, app.settings.learning, app.book, app.sources.version)
     try:
-        withdraw_question_resolution(session, question_id, context, utcnow())
+        withdraw_question_resolution(session, question_id, app.resolution_context(), utcnow())
     except ResolutionRefused as refused:
         not_found(str(refused))
     session.commit()

@@ -16,7 +16,7 @@ from flask_smorest import abort
 from sqlalchemy import select
 
 from service.api.blueprint import Blueprint
-from service.app_state import AppState, state
+from service.app_state import state
 from service.schemas.requests import ResolutionBatchSchema, ResolutionRequestSchema
 from service.schemas.responses import (
     ClaimsResponseSchema,
@@ -28,7 +28,6 @@ from service.schemas.responses import (
 from service.store import claims as claim_store
 from service.store.models import Claim, ScoreHistory, utcnow
 from service.store.resolutions import (
-    ResolutionContext,
     ResolutionRefused,
     resolve_claim,
     resolve_claims,
@@ -44,10 +43,6 @@ blp = Blueprint(
     url_prefix="/v1",
     description="Resolutions (ground truth) and score history of stored claims.",
 )
-
-
-def _resolution_context(app: AppState) -> ResolutionContext:
-    return ResolutionContext(app.setup, app.settings.learning, app.book, app.sources.version)
 
 
 @blp.route("/claims/<slug:claim_id>/resolution", methods=["POST"])
@@ -68,7 +63,7 @@ def resolve(body: dict[str, Any], claim_id: str) -> dict[str, Any]:
     """
     session = get_session()
     try:
-        resolve_claim(session, claim_id, body, _resolution_context(state()), utcnow())
+        resolve_claim(session, claim_id, body, state().resolution_context(), utcnow())
     except ResolutionRefused as refused:
         if refused.status == 404:
             not_found(str(refused))
@@ -102,7 +97,7 @@ def resolve_many(body: dict[str, Any]) -> dict[str, Any]:
     session = get_session()
     requests = [(item.pop("claim_id"), item) for item in body["resolutions"]]
     try:
-        resolve_claims(session, requests, _resolution_context(state()), utcnow())
+        resolve_claims(session, requests, state().resolution_context(), utcnow())
     except ResolutionRefused as refused:
         abort(refused.status, message=str(refused), errors=refused.field_errors("resolutions"))
     session.commit()
@@ -127,7 +122,7 @@ def withdraw(claim_id: str) -> Response:
     """
     session = get_session()
     try:
-        withdraw_resolution(session, claim_id, _resolution_context(state()), utcnow())
+        withdraw_resolution(session, claim_id, state().resolution_context(), utcnow())
     except ResolutionRefused as refused:
         not_found(str(refused))
     session.commit()

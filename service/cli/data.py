@@ -50,7 +50,12 @@ from service.store import claims as claim_store
 from service.store import questions as question_store
 from service.store.db import writer
 from service.store.models import Claim, Question, Source, utcnow
-from service.store.resolutions import ResolutionContext, ResolutionRefused, resolve_claims
+from service.store.resolutions import (
+    ResolutionContext,
+    ResolutionRefused,
+    judge_answers,
+    resolve_claims,
+)
 from service.store.source_beliefs import read_book
 from service.store.sources import save_sources
 from service.web.database import get_engine
@@ -344,12 +349,19 @@ def import_rows(
     stored (what only the store can refuse, such as a resolution of a claim that
     does not exist, is not checked). ``progress`` gets the last line read.
 
+    The answers left open in numeric questions already resolved are judged at the
+    end, as ``POST /v1/claims`` judges them (``judge_answers``): not as they are
+    stored, because a restored export's answers come with resolution rows of their
+    own after them.
+
     Raises
     ------
     ImportStopped
-        At the first bad row, with the batches stored before its own.
+        At the first bad row, with the batches stored before its own (their
+        answers judged).
     """
     report = ImportReport([])
+    questions: set[str] = set()
     # Each source, question and claim id once in a file, as once in a request: a
     # second row of one id would quietly replace the first.
     first_at: dict[tuple[str, str], int] = {}
@@ -364,6 +376,8 @@ def import_rows(
                     if first != number:
                         raise BadRow(number, f"id: {kind} {row_id} is on line {first} too")
                 by_type[kind].append((number, value))
+                if kind == "claim" and value.get("question") is not None:
+                    questions.add(value["question"])
             if not dry_run:
                 with session_factory() as session, session.begin():
                     for kind, values in by_type.items():
@@ -374,8 +388,21 @@ def import_rows(
             )
             progress(batch[-1][0])
     except BadRow as bad:
+        if not dry_run:
+            _judge_open_answers(session_factory, questions)
         raise ImportStopped(bad, report) from None
+    if not dry_run:
+        _judge_open_answers(session_factory, questions)
     return report
+
+
+def _judge_open_answers(session_factory: Callable[[], Session], questions: set[str]) -> None:
+    """Judge the open answers of ``questions`` that are numeric and resolved."""
+    if not questions:
+        return
+    with session_factory() as session, session.begin():
+        open_answers = question_store.open_figure_ids(session, sorted(questions))
+        judge_answers(session, open_answers, _resolution_context(session), utcnow())
 
 
 @click.command("import")

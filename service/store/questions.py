@@ -184,6 +184,20 @@ def answer_ids(session: Session, questions: Sequence[str]) -> dict[str, list[str
     return answers
 
 
+def open_figure_ids(session: Session, questions: Sequence[str]) -> list[str]:
+    """The open claims of ``questions`` that state a figure, in id order."""
+    found: list[str] = []
+    for chunk in slices(questions, _IDS_PER_QUERY):
+        found.extend(
+            session.scalars(
+                select(Claim.id)
+                .where(Claim.question.in_(chunk), Claim.status == "open", Claim.value.is_not(None))
+                .order_by(Claim.id)
+            )
+        )
+    return found
+
+
 def score_question(
     session: Session,
     scorer: scoring.ClaimScorer,

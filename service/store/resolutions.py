@@ -312,6 +312,8 @@ def withdraw_resolution(
         reasons={claim_id: WITHDRAWN},
         now=now,
     )
+    # Written with Core: the loaded claim reads its new score on next access.
+    session.expire(claim, ["score"])
 
 
 def _conflicts(
@@ -467,7 +469,8 @@ def withdraw_question_resolution(
         raise ResolutionRefused(404, f"Question {question_id!r} has no resolution.")
     answers = question_store.answer_ids(session, [question_id])[question_id]
     for claim_id, claim in locked_claims(session, answers).items():
-        # An answer stored after the resolution is open already.
+        # An answer not judged since it was stored (by ``credence import``, which
+        # judges at its end) is open already.
         if claim.resolution is not None:
             withdraw_resolution(session, claim_id, beliefs, now)
     row.resolved_value = None
@@ -504,14 +507,7 @@ def numeric_outcomes(
     if definition.scale == "log" and truth <= 0:
         message = "A log-scale question's value must be positive."
         raise ResolutionRefused(422, message, {0: {"value": [message]}})
-    figures = {claim_id: question_store.figure_of(value) for claim_id, value in stored}
-    axis = Axis.of(definition, [f for f in figures.values() if f is not None])
-    x = float(axis.to_axis(truth))
-    outcomes = {}
-    for claim_id, figure in figures.items():
-        assert figure is not None
-        low, high = axis.window(figure)
-        outcomes[claim_id] = "confirmed" if low <= x <= high else "refuted"
+    outcomes = _outcomes(definition, stored, truth)
     if row is None:
         row = Question(id=question_id, kind=question_store.NUMERIC, created_at=now, updated_at=now)
         session.add(row)
@@ -520,3 +516,81 @@ def numeric_outcomes(
     row.resolution_note = body.get("note")
     row.updated_at = now
     return outcomes
+
+
+def _outcomes(
+    definition: NumericQuestion,
+    stored: Sequence[tuple[str, Mapping[str, Any] | None]],
+    truth: float,
+) -> dict[str, str]:
+    """Each answer's outcome against the true value, by claim id: ``confirmed`` when the
+    value lies within its figure's tolerance (or its range), else ``refuted``."""
+    figures = {claim_id: question_store.figure_of(value) for claim_id, value in stored}
+    axis = Axis.of(definition, [f for f in figures.values() if f is not None])
+    x = float(axis.to_axis(truth))
+    outcomes = {}
+    for claim_id, figure in figures.items():
+        assert figure is not None
+        low, high = axis.window(figure)
+        outcomes[claim_id] = "confirmed" if low <= x <= high else "refuted"
+    return outcomes
+
+
+def judge_answers(
+    session: Session, claim_ids: Sequence[str], beliefs: ResolutionContext, now: datetime
+) -> list[str]:
+    """Judge those of ``claim_ids`` that answer a numeric question already resolved, as
+    its resolution judged the answers it found; the ids whose resolution changed.
+
+    A figure stored after its question was resolved is as much a forecast of the
+    known value as one stored before, so it gets its outcome (with the question's
+    resolution time and note, its open score as forecast, and a hit or a miss for
+    its sources) instead of staying open beside the truth. An answer re-posted with
+    another figure is judged again: a resolution that no longer agrees is withdrawn
+    and replaced. On a linear scale with the default tolerance, the tolerance is a
+    share of the spread of the figures stored now.
+
+    On PostgreSQL, an answer stored while its question is being resolved, in
+    transactions that overlap, is left open: neither sees the other's rows, and
+    locking the question here could deadlock with the resolution, which locks the
+    answers it found.
+    """
+    answers: list[str] = []
+    for chunk in slices(claim_ids, _IDS_PER_QUERY):
+        answers.extend(
+            session.scalars(
+                select(Claim.id)
+                .join(Question, Question.id == Claim.question)
+                .where(
+                    Claim.id.in_(chunk),
+                    Claim.value.is_not(None),
+                    Question.resolved_value.is_not(None),
+                )
+            )
+        )
+    if not answers:
+        return []
+    claims = locked_claims(session, answers)
+    resolved = session.scalars(
+        select(Question).where(Question.id.in_({c.question for c in claims.values()}))
+    ).all()
+    requests: list[tuple[str, dict[str, Any]]] = []
+    for question in resolved:
+        assert question.resolved_value is not None
+        outcomes = _outcomes(
+            question_store.numeric_question(question),
+            question_store.stored_values(session, question.id),
+            question.resolved_value,
+        )
+        for claim_id, claim in claims.items():
+            if claim.question != question.id:
+                continue
+            outcome = outcomes[claim_id]
+            if claim.resolution is not None and claim.resolution.outcome == outcome:
+                continue
+            if claim.resolution is not None:
+                withdraw_resolution(session, claim_id, beliefs, now)
+            body = {"outcome": outcome, "resolved_at": question.resolved_at}
+            requests.append((claim_id, {**body, "note": question.resolution_note}))
+    resolve_claims(session, requests, beliefs, now)
+    return [claim_id for claim_id, _ in requests]

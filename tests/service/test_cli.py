@@ -211,6 +211,9 @@ def test_numeric_questions_come_in_and_go_out(run: Any, app: Flask, tmp_path: Pa
     stored = app.test_client().get("/v1/questions/troops").get_json()
     assert stored["kind"] == "numeric" and stored["resolution"]["value"] == 1600
     assert stored["estimate"]["modes"]
+    # Answers without resolution rows of their own are judged by the question's, at the end.
+    statuses = {a["id"]: a["status"] for a in stored["answers"]}
+    assert statuses == {"a": "confirmed", "b": "refuted"}
     exported = [json.loads(line) for line in run("export").output.splitlines()]
     assert [r for r in exported if r["type"] == "question"] == [question]
     claims = [r for r in exported if r["type"] == "claim"]
@@ -280,3 +283,34 @@ def test_rescore_loads_no_web_server(tmp_path: Path) -> None:
     assert json.loads(job)["stats"]["claims_read"] == 0
     web = {"flask", "gunicorn", "alembic", "pygments", "prometheus_client", "service.app"}
     assert web.isdisjoint(modules.split())
+
+
+def test_an_imported_answers_own_resolution_row_is_kept(
+    run: Any, app: Flask, tmp_path: Path
+) -> None:
+    question = {
+        "type": "question",
+        "id": "troops",
+        "kind": "numeric",
+        "resolution": {"value": 1600.0, "note": "the question's"},
+    }
+    answers = [
+        {
+            "type": "claim",
+            "id": claim_id,
+            "text": claim_id,
+            "question": "troops",
+            "value": {"point": figure},
+            "attributions": [{"source": "wire"}],
+        }
+        for claim_id, figure in (("a", 1500.0), ("b", 9000.0))
+    ]
+    # As an export writes it: the answer's resolution after the claims (a later batch).
+    own = {"type": "resolution", "claim_id": "a", "outcome": "confirmed", "note": "a's own"}
+    path = write_lines(tmp_path / "restore.jsonl", [question, *answers, own])
+    result = run("import", "--batch-size", "1", str(path))
+    assert result.exit_code == 0, result.output
+    client = app.test_client()
+    a, b = (client.get(f"/v1/claims/{i}").get_json() for i in "ab")
+    assert (a["status"], a["resolution"]["note"]) == ("confirmed", "a's own")
+    assert (b["status"], b["resolution"]["note"]) == ("refuted", "the question's")

@@ -233,3 +233,49 @@ def test_a_resolved_numeric_question_reads_as_resolved(client: FlaskClient) -> N
     reopened = client.get("/v1/claims/kp-1500").get_json()["score"]
     assert 0.0 < reopened["confidence"] < 1.0
     assert reopened["model"]["name"] == "credence-numeric"
+
+
+def test_a_figure_stored_after_the_resolution_is_judged_by_it(client: FlaskClient) -> None:
+    define_sources(client)
+    client.put("/v1/questions/kp-troops", json={"kind": "numeric", "tolerance": 0.2})
+    client.post("/v1/claims", json={"claims": troops()})
+    client.post("/v1/questions/kp-troops/resolution", json={"value": 1700, "note": "NIS briefing"})
+    late = [
+        {
+            "id": f"ap-{figure}",
+            "text": f"About {figure:,} troops.",
+            "question": "kp-troops",
+            "value": {"point": figure},
+            "attributions": [{"source": "ap"}],
+        }
+        for figure in (1600, 12000)
+    ]
+    response = client.post("/v1/claims", json={"claims": late})
+    assert response.status_code == 200, response.get_json()
+    body = {c["id"]: c for c in response.get_json()["claims"]}
+    assert {i: c["status"] for i, c in body.items()} == {
+        "ap-1600": "confirmed",
+        "ap-12000": "refuted",
+    }
+    # As the answers the resolution found: its note, their open score as forecast.
+    resolution = body["ap-12000"]["resolution"]
+    assert resolution["note"] == "NIS briefing"
+    assert 0.0 < resolution["forecast"] < 0.5
+    stored = client.get("/v1/claims/ap-12000").get_json()
+    assert (stored["status"], stored["resolution"]) == ("refuted", resolution)
+    assert stored["score"] == body["ap-12000"]["score"]
+    record = client.get("/v1/sources/ap").get_json()["track_record"]
+    assert (record["confirmed"], record["refuted"]) == (1, 1)
+    # A confirmed answer re-posted with another figure is judged again.
+    moved = {**troops()[0], "value": {"point": 20000}}
+    again = client.post("/v1/claims", json={"claims": [moved]}).get_json()["claims"][0]
+    assert again["status"] == "refuted"
+    assert again["resolution"]["forecast"] < 0.5
+    record = client.get("/v1/sources/kr-nis").get_json()["track_record"]
+    assert (record["confirmed"], record["refuted"]) == (0, 1)
+    # Withdrawn, every answer is open again, the late ones too.
+    assert client.delete("/v1/questions/kp-troops/resolution").status_code == 204
+    reopened = client.get("/v1/questions/kp-troops").get_json()
+    assert {a["status"] for a in reopened["answers"]} == {"open"}
+    record = client.get("/v1/sources/ap").get_json()["track_record"]
+    assert (record["confirmed"], record["refuted"]) == (0, 0)
