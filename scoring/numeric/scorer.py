@@ -131,7 +131,7 @@ class NumericScorer:
             raise ValueError("a numeric question needs one figure for each of its claims")
         p, q = self.params, self.numeric
         axis = Axis.of(question, values)
-        table = FigureTable.of(claims, sources, errors or {}, p, q)
+        table = FigureTable.of(claims, values, sources, errors or {}, p, q)
         observed = [axis.observed(v) for v in values]
         windows = [axis.window(v) for v in values]
         locations = [axis.location(v) for v in values]
@@ -323,7 +323,8 @@ class NumericScorer:
                     _note(table, rows, row),
                 )
             )
-        own = table.scale[rows]
+        # A claim repeating another's report (same source, figure and side) has it too.
+        own = table.scale[np.unique(table.merge[rows])]
         independent = float(own.sum())
         window = post.windows[j]
         supporting = table.weighted[table.sign[table.weighted] > 0]
@@ -373,8 +374,15 @@ def _claim_phrase(axis: Axis, value: Figure, unit: str) -> str:
 def _note(table: FigureTable, rows: IntArray, row: int) -> str | None:
     """Why a row's weight is merged or discounted."""
     primary = int(table.merge[row])
-    if primary != row:
+    if primary != row and table.claim[primary] == table.claim[row]:
         return f"same original source as evidence #{int(np.flatnonzero(rows == primary)[0]) + 1}"
+    if primary != row:
+        return "the same figure from the same original source as another answer: counted once"
+    if table.share[row] < 1:
+        return (
+            f"one of the {round(1 / table.share[row])} figures {table.ids[table.source[row]]} "
+            f"gives on this question: counts {table.share[row]:.2f}"
+        )
     if table.sign[row] and table.factor[row] < 1 - 1e-12:
         group = table.groups[table.source[row]]
         if group:

@@ -3,7 +3,12 @@
 One row per attribution. As for other claims (docs/model.md), attributions of
 one claim that lead back to one original source on one side are one report:
 their channels' fidelities combine by noisy-OR on the first of them (its
-*primary* row), and the others carry no weight. Reports of sources of one
+*primary* row), and the others carry no weight. Across the claims of the
+question the same holds for one source's attributions of one figure on one
+side (claims that repeat a statement, each relayed by another outlet): an echo
+is not a second witness. A source that gives several figures on one side (a
+figure revised) gives one testimony between them: each of its k figures
+counts 1 / k. Reports of sources of one
 group on one side of the question form a correlated cluster, and the
 ``count`` unnamed sources of a row another; each report of a cluster of k
 counts 1 / (1 + (k - 1) rho).
@@ -21,6 +26,7 @@ from scoring.claims import STANCE_SIGN, Claim
 from scoring.evidence import FloatArray, IntArray, cluster_design_effect, noisy_or
 from scoring.intervals import draws_and_mean
 from scoring.numeric.errors import ErrorScale
+from scoring.numeric.figures import Figure
 from scoring.numeric.params import NumericParams
 from scoring.params import ScoringParams, SourceBelief
 
@@ -42,11 +48,15 @@ class FigureTable:
         Relay entities, padded with ``n_entities`` (a perfect relay).
     certainty : ndarray, shape (n_rows,)
     merge : ndarray of int, shape (n_rows,)
-        Primary row of each row (itself when it is one).
+        Primary row of each row (itself when it is one), possibly of another
+        claim: the first row of the same source, figure and side.
+    share : ndarray, shape (n_rows,)
+        1 / k for each of the primary rows of a source that gives k figures on
+        one side; 1 for the others.
     scale : ndarray, shape (n_rows,)
         Independent reports each row is worth: its count (the largest of the
-        rows merged into it) times its cluster's design effect; 0 for merged
-        and neutral rows.
+        rows merged into it) times its share and its cluster's design effect;
+        0 for merged and neutral rows.
     factor : ndarray, shape (n_rows,)
         The design-effect factor alone, in (0, 1].
     names : list of str, length n_rows
@@ -63,6 +73,7 @@ class FigureTable:
     via: IntArray
     certainty: FloatArray
     merge: IntArray
+    share: FloatArray
     scale: FloatArray
     factor: FloatArray
     names: list[str]
@@ -71,12 +82,13 @@ class FigureTable:
     def of(
         cls,
         claims: Sequence[Claim],
+        values: Sequence[Figure],
         sources: Mapping[str, SourceBelief],
         errors: Mapping[str, ErrorScale],
         params: ScoringParams,
         numeric: NumericParams,
     ) -> FigureTable:
-        """The table of ``claims`` (one question's).
+        """The table of ``claims`` (one question's), ``values`` the figure of each.
 
         Raises
         ------
@@ -100,7 +112,7 @@ class FigureTable:
         count: list[int] = []
         names: list[str] = []
         merge: list[int] = []
-        primary: dict[tuple[int, str, int], int] = {}
+        primary: dict[tuple[Figure, str, int], int] = {}
         for j, c in enumerate(claims):
             for a in c.attributions:
                 s = STANCE_SIGN.get(a.stance)
@@ -120,7 +132,7 @@ class FigureTable:
                 certainty.append(a.certainty)
                 count.append(a.count)
                 names.append(f"{a.source} via {' via '.join(a.via)}" if a.via else a.source)
-                merge.append(primary.setdefault((j, a.source, s), row) if s else row)
+                merge.append(primary.setdefault((values[j], a.source, s), row) if s else row)
 
         unknown = params.unknown_source
         beliefs = [sources[i].belief if i in sources else unknown for i in ids]
@@ -133,6 +145,12 @@ class FigureTable:
         for m, k, s in zip(merge, count, sign, strict=True):
             if s:
                 reports[m] = max(reports[m], k)
+        figures: dict[tuple[int, int], list[int]] = {}
+        for row in np.flatnonzero(reports).tolist():
+            figures.setdefault((source[row], sign[row]), []).append(row)
+        share = np.ones(n)
+        for rows in figures.values():
+            share[rows] = 1.0 / len(rows)
         # Clusters: a group's sources on one side of the question, else each row alone.
         cluster_key: dict[object, int] = {}
         cluster = np.zeros(n, dtype=np.intp)
@@ -146,7 +164,9 @@ class FigureTable:
             else:
                 rho[row] = params.unnamed_correlation
         factor = (
-            cluster_design_effect(cluster, reports, rho, len(cluster_key)) if n else np.zeros(0)
+            cluster_design_effect(cluster, reports * share, rho, len(cluster_key))
+            if n
+            else np.zeros(0)
         )
         depth = max(map(len, chains), default=0)
         pad = len(ids)
@@ -164,7 +184,8 @@ class FigureTable:
             via=via,
             certainty=np.array(certainty, dtype=float),
             merge=merge_a,
-            scale=reports * factor,
+            share=share,
+            scale=reports * share * factor,
             factor=factor,
             names=names,
         )

@@ -152,6 +152,48 @@ def test_an_echo_does_not_tighten_the_interval_as_an_independent_figure_does(
     assert echo >= independent - 1e-9
 
 
+@settings(max_examples=40)
+@given(
+    answers,
+    source_maps,
+    figures,
+    st.lists(st.sampled_from(RELAYS), max_size=2).map(tuple),
+    st.lists(st.sampled_from(RELAYS), max_size=2).map(tuple),
+)
+def test_one_statement_repeated_in_a_second_claim_counts_once(
+    answers, sources, figure, first_via, second_via
+):
+    # "a" tells one figure, relayed by two outlets: in one claim, or in two claims of it.
+    first, second = Attribution("a", via=first_via), Attribution("a", via=second_via)
+    together = score([*answers, ((first, second), figure)], sources)
+    apart = score([*answers, ((first,), figure), ((second,), figure)], sources)
+    assert apart.estimate.median == pytest.approx(together.estimate.median, rel=1e-9)
+    assert apart.estimate.interval == pytest.approx(together.estimate.interval, rel=1e-9)
+    repeated = together.scores[-1]
+    for claim in apart.scores[-2:]:
+        assert claim.confidence == pytest.approx(repeated.confidence, abs=1e-12)
+        assert claim.independent_sources == pytest.approx(repeated.independent_sources)
+
+
+def test_a_source_that_revises_its_figure_gives_one_testimony():
+    sources = {name: SourceBelief(Beta.from_reliability(0.7, 10)) for name in ("a", "b", "c")}
+    far = ((Attribution("c"),), Figure.point(10_000))
+    revised = score(
+        [((Attribution("a"),), Figure.point(1500)), ((Attribution("a"),), Figure.point(1600)), far],
+        sources,
+    )
+    two = score(
+        [((Attribution("a"),), Figure.point(1500)), ((Attribution("b"),), Figure.point(1600)), far],
+        sources,
+    )
+    assert revised.estimate.independent_sources == pytest.approx(2.0)
+    assert two.estimate.independent_sources == pytest.approx(3.0)
+    # Two witnesses near 1,500 outweigh the one at 10,000; one who revised does not.
+    assert two.estimate.median < 2000 < revised.estimate.median
+    note = revised.scores[0].evidence[0].note
+    assert note is not None and "counts 0.50" in note
+
+
 @settings(max_examples=60)
 @given(answers, source_maps)
 def test_the_interval_contains_the_median_and_scores_are_probabilities(answers, sources):
