@@ -11,7 +11,10 @@ have a header naming the same fields; the ``prior``, ``tags``,
 are left out.
 
 Rows are stored in batches, each in one transaction: a bad row is reported with
-its line number and nothing of its batch is stored (earlier batches are).
+its line number and nothing of its batch is stored (earlier batches are). The
+readers yield a row that cannot be read as its ``BadRow``, in its place, and read
+on, so that ``--check`` lists every bad row in one pass; a file that cannot be
+read on (a quote left open) stops it.
 Other row types register themselves in ``ROW_TYPES``.
 """
 
@@ -60,6 +63,8 @@ from service.store.source_beliefs import read_book
 from service.store.sources import save_sources
 from service.web.database import get_engine
 
+# Bad rows a check lists (it counts them all).
+LISTED = 50
 # Cells of a CSV row that hold JSON rather than text.
 JSON_COLUMNS = ("prior", "tags", "attributions", "value", "resolution")
 
@@ -67,6 +72,7 @@ JSON_COLUMNS = ("prior", "tags", "attributions", "value", "resolution")
 class BadRow(Exception):
     def __init__(self, line: int, message: str) -> None:
         super().__init__(f"line {line}: {message}")
+        self.line = line
 
 
 @dataclass(frozen=True)
@@ -208,40 +214,45 @@ def _json_lines(handle: IO[str]) -> Iterator[tuple[int, Any]]:
         try:
             yield number, json.loads(line)
         except json.JSONDecodeError as exc:
-            raise BadRow(number, f"not valid JSON: {exc.msg}") from None
+            yield number, BadRow(number, f"not valid JSON: {exc.msg}")
 
 
-def _whole_rows(reader: csv.DictReader[str]) -> Iterator[tuple[int, dict[str, str]]]:
-    """The reader's rows with their line numbers; a row of more cells than the header
-    has columns is refused (the reader would file the extra cells under None)."""
+def _numbered(reader: csv.DictReader[str]) -> Iterator[tuple[int, dict[str | None, Any]]]:
+    """The reader's rows with their line numbers (extra cells under the key None)."""
     for row in reader:
-        if None in row:
-            raise BadRow(reader.line_num, "the row has more cells than the header has columns")
         yield reader.line_num, row
 
 
+def _typed_row(number: int, row: Mapping[str | None, Any]) -> dict[str, Any]:
+    """A typed CSV row as a JSON Lines row: JSON cells read, empty cells left out."""
+    parsed: dict[str, Any] = {}
+    for key, cell in row.items():
+        if key is None:
+            raise BadRow(number, "the row has more cells than the header has columns")
+        if cell in (None, ""):
+            continue
+        try:
+            parsed[key] = json.loads(cell) if key in JSON_COLUMNS else cell
+        except json.JSONDecodeError:
+            raise BadRow(number, f"{key}: not valid JSON") from None
+    return parsed
+
+
 def _typed_csv_rows(reader: csv.DictReader[str]) -> Iterator[tuple[int, Any]]:
-    for number, row in _whole_rows(reader):
-        parsed: dict[str, Any] = {}
-        for key, cell in row.items():
-            if cell in (None, ""):
-                continue
-            if key in JSON_COLUMNS:
-                try:
-                    parsed[key] = json.loads(cell)
-                except json.JSONDecodeError:
-                    raise BadRow(number, f"{key}: not valid JSON") from None
-            else:
-                parsed[key] = cell
+    for number, row in _numbered(reader):
+        try:
+            parsed: dict[str, Any] | BadRow = _typed_row(number, row)
+        except BadRow as bad:
+            parsed = bad
         yield number, parsed
 
 
 def _attribution_csv_rows(reader: csv.DictReader[str]) -> Iterator[tuple[int, Any]]:
-    try:
-        for number, claim in claim_table.claims_from_rows(_whole_rows(reader)):
+    for number, claim in claim_table.claims_from_rows(_numbered(reader)):
+        if isinstance(claim, claim_table.BadCell):
+            yield number, BadRow(number, claim.detail)
+        else:
             yield number, {"type": "claim", **claim}
-    except claim_table.BadCell as exc:
-        raise BadRow(exc.line, exc.detail) from None
 
 
 def _csv_rows(handle: IO[str]) -> Iterator[tuple[int, Any]]:
@@ -281,6 +292,8 @@ def _row_id(kind: str, value: Any) -> str | None:
 
 
 def _validated(number: int, row: Any) -> tuple[str, Any]:
+    if isinstance(row, BadRow):
+        raise row
     if not isinstance(row, dict):
         raise BadRow(number, "a row must be a JSON object")
     kind = row.pop("type", None)
@@ -327,11 +340,13 @@ class ImportReport:
 
 
 class ImportStopped(Exception):
-    """A bad row stopped the import: ``bad`` says where, ``report`` what was stored before it."""
+    """Bad rows stopped the import: ``bad`` says where (the first ``LISTED`` of
+    ``count``), ``report`` what was stored before the first."""
 
-    def __init__(self, bad: BadRow, report: ImportReport) -> None:
-        super().__init__(str(bad))
+    def __init__(self, bad: list[BadRow], count: int, report: ImportReport) -> None:
+        super().__init__(str(bad[0]))
         self.bad = bad
+        self.count = count
         self.report = report
 
 
@@ -347,7 +362,8 @@ def import_rows(
 
     With ``dry_run``, every row is validated as the import would, and nothing is
     stored (what only the store can refuse, such as a resolution of a claim that
-    does not exist, is not checked). ``progress`` gets the last line read.
+    does not exist, is not checked); every bad row is found, not only the first.
+    ``progress`` gets the last line read.
 
     The answers left open in numeric questions already resolved are judged at the
     end, as ``POST /v1/claims`` judges them (``judge_answers``): not as they are
@@ -358,23 +374,32 @@ def import_rows(
     ------
     ImportStopped
         At the first bad row, with the batches stored before its own (their
-        answers judged).
+        answers judged); for a dry run, after the last row, with every bad row.
     """
     report = ImportReport([])
     questions: set[str] = set()
     # Each source, question and claim id once in a file, as once in a request: a
     # second row of one id would quietly replace the first.
     first_at: dict[tuple[str, str], int] = {}
+    bad_rows: list[BadRow] = []
+    bad_count = 0
     try:
         while batch := list(islice(rows, batch_size)):
             by_type: dict[str, list[tuple[int, Any]]] = {kind: [] for kind in ROW_TYPES}
             for number, row in batch:
-                kind, value = _validated(number, row)
-                row_id = _row_id(kind, value)
-                if row_id is not None:
-                    first = first_at.setdefault((kind, row_id), number)
-                    if first != number:
-                        raise BadRow(number, f"id: {kind} {row_id} is on line {first} too")
+                try:
+                    kind, value = _validated(number, row)
+                    row_id = _row_id(kind, value)
+                    if row_id is not None:
+                        first = first_at.setdefault((kind, row_id), number)
+                        if first != number:
+                            raise BadRow(number, f"id: {kind} {row_id} is on line {first} too")
+                except BadRow as bad:
+                    if not dry_run:
+                        raise
+                    bad_count += 1
+                    bad_rows += [bad] if len(bad_rows) < LISTED else []
+                    continue
                 by_type[kind].append((number, value))
                 if kind == "claim" and value.get("question") is not None:
                     questions.add(value["question"])
@@ -390,7 +415,9 @@ def import_rows(
     except BadRow as bad:
         if not dry_run:
             _judge_open_answers(session_factory, questions)
-        raise ImportStopped(bad, report) from None
+        raise ImportStopped([*bad_rows, bad][:LISTED], bad_count + 1, report) from None
+    if bad_rows:
+        raise ImportStopped(bad_rows, bad_count, report)
     if not dry_run:
         _judge_open_answers(session_factory, questions)
     return report
@@ -452,10 +479,15 @@ def _utf8_lines(file: Path) -> int:
 
 
 def _stopped(file: Path, stopped: ImportStopped, check: bool) -> str:
+    if check and stopped.count == 1:
+        return f"{file}: {stopped.bad[0]}; nothing was stored (--check)"
     if check:
-        return f"{file}: {stopped.bad}; nothing was stored (--check)"
+        listed = "".join(f"\n  {bad}" for bad in stopped.bad)
+        more = stopped.count - len(stopped.bad)
+        rest = f"\n  and {more} more" if more else ""
+        return f"{file}: {stopped.count} bad rows; nothing was stored (--check):{listed}{rest}"
     before = stopped.report.describe() if stopped.report.batches else "nothing"
-    return f"{file}: {stopped.bad}; nothing of its batch was stored. Stored before it: {before}."
+    return f"{file}: {stopped.bad[0]}; nothing of its batch was stored. Stored before it: {before}."
 
 
 def _export_rows(session: Session) -> Iterator[Mapping[str, Any]]:

@@ -98,12 +98,12 @@ def claims_csv(claims: Iterable[Mapping[str, Any]]) -> str:
 
 
 class BadCell(ValueError):
-    """A cell that cannot be read: ``line`` and ``column`` say where."""
+    """A row that cannot be read: ``line`` and ``column`` (None for the whole row) say where."""
 
-    def __init__(self, line: int, column: str, message: str) -> None:
+    def __init__(self, line: int, column: str | None, message: str) -> None:
         self.line = line
         self.column = column
-        self.detail = f"{column}: {message}"
+        self.detail = message if column is None else f"{column}: {message}"
         super().__init__(f"line {line}: {self.detail}")
 
 
@@ -122,41 +122,49 @@ def _parse(line: int, column: str, cell: str) -> Any:
 
 
 def claims_from_rows(
-    rows: Iterable[tuple[int, Mapping[str, str | None]]],
-) -> Iterator[tuple[int, dict[str, Any]]]:
+    rows: Iterable[tuple[int, Mapping[Any, Any]]],
+) -> Iterator[tuple[int, dict[str, Any] | BadCell]]:
     """Claim request bodies from attribution rows, each with its first row's line number.
+
+    A row that cannot be read is yielded in its place as a ``BadCell`` and left
+    out, and reading goes on, so that one pass finds every bad row: a cell that
+    is not a number where one is needed, more cells than the header has columns,
+    a claim's rows that are not consecutive, or a claim cell that differs from
+    the claim's first row.
 
     Parameters
     ----------
     rows : iterable of (int, mapping)
-        ``csv.DictReader`` rows of ``ATTRIBUTION_COLUMNS`` with their line numbers;
-        empty cells and unknown columns are left out.
-
-    Raises
-    ------
-    BadCell
-        A cell that is not a number where one is needed, a claim's rows that are
-        not consecutive, or a claim cell that differs from the claim's first row.
+        ``csv.DictReader`` rows of ``ATTRIBUTION_COLUMNS`` with their line numbers
+        (extra cells under the key None); empty cells and unknown columns are
+        left out.
     """
     seen: dict[str, int] = {}
     current: dict[str, Any] | None = None
     start = 0
     for line, row in rows:
-        cells = {
-            k: _parse(line, k, v.strip())
-            for k, v in row.items()
-            if k in ATTRIBUTION_COLUMNS and v is not None and v.strip() != ""
-        }
+        try:
+            if None in row:
+                raise BadCell(line, None, "the row has more cells than the header has columns")
+            cells = {
+                k: _parse(line, k, v.strip())
+                for k, v in row.items()
+                if k in ATTRIBUTION_COLUMNS and v is not None and v.strip() != ""
+            }
+        except BadCell as bad:
+            yield line, bad
+            continue
         claim_id = cells.get("id")
         if current is None or claim_id is None or claim_id != current.get("id"):
             if current is not None:
                 yield start, current
+                current = None
             if claim_id is not None and claim_id in seen:
-                raise BadCell(
-                    line,
-                    "id",
-                    f"the rows of {claim_id} must be consecutive (first at line {seen[claim_id]})",
+                message = (
+                    f"the rows of {claim_id} must be consecutive (first at line {seen[claim_id]})"
                 )
+                yield line, BadCell(line, "id", message)
+                continue
             if claim_id is not None:
                 seen[claim_id] = line
             current = {"attributions": []}
@@ -165,9 +173,15 @@ def claims_from_rows(
             start = line
             current.update({k: cells[k] for k in CLAIM_CELLS if k in cells})
         else:
-            for key in CLAIM_CELLS:
-                if key in cells and cells[key] != current.get(key):
-                    raise BadCell(line, key, f"differs from the claim's first row (line {start})")
+            differing = [k for k in CLAIM_CELLS if k in cells and cells[k] != current.get(k)]
+            if differing:
+                yield (
+                    line,
+                    BadCell(
+                        line, differing[0], f"differs from the claim's first row (line {start})"
+                    ),
+                )
+                continue
         attribution = {k: cells[k] for k in ATTRIBUTION_CELLS if k in cells}
         if attribution:
             current["attributions"].append(attribution)

@@ -79,6 +79,44 @@ def test_check_validates_every_row_and_stores_nothing(run: Any, app: Flask, tmp_
     assert row_counts(app) == before
 
 
+def test_check_lists_every_bad_row(run: Any, app: Flask, tmp_path: Path) -> None:
+    jsonl = tmp_path / "bad.jsonl"
+    jsonl.write_text(
+        "\n".join(
+            [
+                json.dumps(ROWS[0]),
+                '{"type": "claim", "id": "c1", "text": "one",',
+                json.dumps({"type": "claim", "id": "c2", "text": "t", "prior": 2}),
+                json.dumps(ROWS[1]),
+                json.dumps({"type": "claim", "id": "c1", "text": "again"}),
+            ]
+        )
+        + "\n"
+    )
+    result = run("import", "--check", "--batch-size", "2", str(jsonl))
+    assert result.exit_code == 1
+    assert "3 bad rows; nothing was stored (--check):" in result.output
+    listed = [line.strip() for line in result.output.splitlines() if line.startswith("  line")]
+    assert [line.split(":")[0] for line in listed] == ["line 2", "line 3", "line 5"]
+    assert "not valid JSON" in listed[0] and "prior" in listed[1] and "on line 4" in listed[2]
+    plain = tmp_path / "bad.csv"
+    plain.write_text(
+        "id,text,source,certainty\nc1,one,ap,sure\nc2,two,ap,0.5,extra\nc3,three,ap,0.5\n"
+        + "".join(f"c{i},t,ap,high\n" for i in range(4, 60))
+    )
+    before = row_counts(app)
+    result = run("import", "--check", str(plain))
+    assert result.exit_code == 1
+    assert "58 bad rows" in result.output and "and 8 more" in result.output
+    assert "line 2: certainty: must be a number" in result.output
+    assert "line 3: the row has more cells" in result.output
+    # Without --check the import stops at the first, as before.
+    result = run("import", str(plain))
+    assert result.exit_code == 1 and "line 2: certainty" in result.output
+    assert "line 3" not in result.output
+    assert row_counts(app) == before
+
+
 def test_plain_csv_has_a_row_per_attribution(run: Any, app: Flask, tmp_path: Path) -> None:
     path = tmp_path / "claims.csv"
     path.write_text(
