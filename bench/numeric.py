@@ -266,12 +266,16 @@ def run(seed: int) -> Run:
     started = time.perf_counter()
     ours = credence(beliefs, em.errors_)
     scored = time.perf_counter() - started
+    # The reliabilities alone, read through the default error law: a source's state
+    # before a job has learned its error scale (or with a grade and no numeric record).
+    reliabilities_only = credence(beliefs, {})
     untrained = credence({}, {})
     boot = np.random.default_rng(seed + 1)
     median_rows = [plain_median(q, boot) for q in test]
     paired = paired_difference(ours, median_rows, truths, np.random.default_rng(seed + 2))
     rows = [
         summarise("Credence (learned reliabilities and error scales)", ours, truths),
+        summarise("Credence, reliabilities learned, error scales not", reliabilities_only, truths),
         summarise("Credence, nothing learned (unknown-source priors)", untrained, truths),
         summarise("plain mean (t interval)", [plain_mean(q) for q in test], truths),
         summarise("median (bootstrap interval)", median_rows, truths),
@@ -339,7 +343,14 @@ def main() -> None:
         "reading that chance from the reliability through an overestimated error scale "
         "overstates it. A third change followed: the chance of an informative figure learned "
         "by `ErrorScaleEM` is kept with the error scale (`ErrorScale.informative`) and used "
-        "for the source's figures. No parameter was tuned to a seed.\n"
+        "for the source's figures. A fourth change (2026-12-03) was made from the model, "
+        "not from these figures: above the reliability the default error law can give, "
+        "`informative_chance` had read every reliability as the 0.98 cap (grades A to D "
+        "alike), and now reads it as informative and within the tolerance in equal measure "
+        "(no parameter). The row 'reliabilities learned, error scales not' was added to "
+        "show that state and run once before and once after on every seed: MAE 0.1760, "
+        "0.1520, 0.2225 and coverage 0.86, 0.91, 0.82 before. No parameter was tuned to a "
+        "seed.\n"
     )
     write_results("numeric", text)
 

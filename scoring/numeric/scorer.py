@@ -91,15 +91,21 @@ def informative_chance(reliability: FloatArray, hit: float, chance_hit: float) -
     informative figure is right with chance ``hit`` (its error law's mass in
     the tolerance window) and one that says nothing with ``chance_hit`` (the
     window's share of the uninformative range), so r = rho hit + (1 - rho)
-    chance_hit, and rho = (r - chance_hit) / (hit - chance_hit), kept in
-    [0, ``MAX_INFORMATIVE``]: a precise source that is often wrong has a low
-    rho, an imprecise one that is often near has a high one.
+    chance_hit, and rho = (r - chance_hit) / (hit - chance_hit): a precise
+    source that is often wrong has a low rho, an imprecise one that is often
+    near has a high one. Above r = hit^2 + (1 - hit) chance_hit the error law
+    cannot give r: the source is read as better in both respects, in equal
+    measure, rho^2 + (1 - rho) chance_hit = r. The smaller of the two readings,
+    kept in [0, ``MAX_INFORMATIVE``], so that rho rises with r up to the cap
+    (the first reading alone reached it at r = hit: every grade from A to D).
     """
     if hit - chance_hit <= 1e-9:
         # The error law is no better at hitting than chance: r says nothing of rho.
         return np.full_like(reliability, 0.5)
-    rho = (reliability - chance_hit) / (hit - chance_hit)
-    return np.clip(rho, 0.0, MAX_INFORMATIVE)
+    linear = (reliability - chance_hit) / (hit - chance_hit)
+    root = np.sqrt(np.maximum(chance_hit**2 + 4 * (reliability - chance_hit), 0.0))
+    split = (chance_hit + root) / 2
+    return np.clip(np.minimum(linear, split), 0.0, MAX_INFORMATIVE)
 
 
 class NumericScorer:

@@ -1,5 +1,6 @@
 """Properties of the numeric model (scoring.numeric): figures of one quantity scored as figures."""
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -173,6 +174,25 @@ def test_one_statement_repeated_in_a_second_claim_counts_once(
     for claim in apart.scores[-2:]:
         assert claim.confidence == pytest.approx(repeated.confidence, abs=1e-12)
         assert claim.independent_sources == pytest.approx(repeated.independent_sources)
+
+
+def test_the_more_reliable_of_two_lone_figures_is_favoured_at_every_grade():
+    # Grade priors (config/default.toml): A 0.95 .. E 0.3. Each grade's figure against an
+    # unknown source's; before, every grade from A to D read as the same capped rho.
+    grades = {"A": 0.95, "B": 0.8, "C": 0.65, "D": 0.5, "E": 0.3}
+    weights = []
+    for r in grades.values():
+        sources = {"graded": SourceBelief(Beta.from_reliability(r, 20))}
+        result = score(
+            [
+                ((Attribution("graded"),), Figure.point(1500)),
+                ((Attribution("x"),), Figure.point(1e4)),
+            ],
+            sources,
+        )
+        camp = min(result.estimate.modes, key=lambda m: abs(math.log(m.value / 1500)))
+        weights.append(camp.weight)
+    assert all(a > b + 0.02 for a, b in itertools.pairwise(weights))
 
 
 def test_a_source_that_revises_its_figure_gives_one_testimony():
