@@ -72,7 +72,8 @@ def create_claims(body: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]
     """Store a batch (a claim with a known id replaces that claim) and score it.
 
     A re-posted claim is replaced whole (its history entry lists the attributions
-    added and removed). An answer to a numeric question already resolved is
+    added and removed; a re-post that changes neither them nor the score adds
+    none). An answer to a numeric question already resolved is
     confirmed or refuted by its figure at once, as the resolution judged the
     others. `warnings` lists valid input that is probably not what was
     meant (an undefined source, a removed attribution, ...); `?strict=true` refuses

@@ -60,7 +60,7 @@ from service.store.models import (
     Score,
 )
 from service.store.resolved_scores import resolved_values
-from service.store.scores import score_values, score_writes, write_scores
+from service.store.scores import SCORE_COLUMNS, score_values, score_writes, write_scores
 
 # Ids per IN (...) list: SQLite binds at most 32,766 values per statement.
 _IDS_PER_QUERY = 5_000
@@ -81,9 +81,16 @@ _INSERT_ATTRIBUTIONS = insert(_ATTRIBUTIONS)
 _INSERT_TAGS = insert(_TAGS)
 
 
+# A stored score's columns that say whether a re-post changed it: all but its time,
+# and its evidence (large; what moves it, attributions or beliefs, moves the rest too).
+_COMPARED = tuple(c for c in SCORE_COLUMNS if c not in ("claim_id", "evidence", "computed_at"))
+
+
 @functools.cache
 def _existed(dialect: str) -> Select[Any]:
-    """Of a batch's ids (``ids``) just upserted at ``now``, the claims that were stored before.
+    """Of a batch's ids (``ids``) just upserted at ``now``, the claims that were stored
+    before: id, status, creation time, then their score's ``_COMPARED`` columns and
+    ``computed_at`` (None without a score).
 
     On SQLite the ids go as one JSON array read by ``json_each``: an expanding
     ``IN`` list is rendered anew for every call, which cost more than the query
@@ -94,9 +101,14 @@ def _existed(dialect: str) -> Select[Any]:
         listed: Any = select(literal_column("value", String)).select_from(func.json_each(ids))
     else:
         listed = bindparam("ids", expanding=True)
-    return select(_CLAIMS.c.id, _CLAIMS.c.status, _CLAIMS.c.created_at).where(
-        _CLAIMS.c.id.in_(listed),
-        _CLAIMS.c.created_at != bindparam("now", type_=_CLAIMS.c.created_at.type),
+    scores = [_SCORES.c[column] for column in (*_COMPARED, "computed_at")]
+    return (
+        select(_CLAIMS.c.id, _CLAIMS.c.status, _CLAIMS.c.created_at, *scores)
+        .join_from(_CLAIMS, _SCORES, _SCORES.c.claim_id == _CLAIMS.c.id, isouter=True)
+        .where(
+            _CLAIMS.c.id.in_(listed),
+            _CLAIMS.c.created_at != bindparam("now", type_=_CLAIMS.c.created_at.type),
+        )
     )
 
 
@@ -256,9 +268,11 @@ def store_claims(
 
     A claim given an existing id is replaced whole: text, prior, question, tags
     and attributions; its status and resolution stay, and its history row lists
-    the attributions added and removed. Answers of a question are scored with
-    their stored siblings, whose changed scores are written too (reason
-    ``sibling``; resolved siblings are left alone). ``beliefs_version`` is the
+    the attributions added and removed (a re-post that moves neither its
+    attributions nor its score keeps its score and adds no history row).
+    Answers of a question are scored with their stored siblings, whose changed
+    scores are written too (reason ``sibling``; resolved siblings are left
+    alone). ``beliefs_version`` is the
     ``reliabilities`` counter value ``beliefs`` were read at.
     """
     if not batch.ids:
@@ -320,15 +334,15 @@ def store_claims(
     # (SQLite): only claims that existed before, whose status and creation time stay
     # (a new claim was written open at ``now``; most of a batch usually is new).
     existed: dict[str, tuple[str, datetime]] = {}
+    stored_scores: dict[str, tuple[Any, ...]] = {}
     ordered_ids = [claim_id for claim_id, _ in by_id]
     existed_query = _existed(dialect.name)
     for chunk in slices(ordered_ids, _IDS_PER_QUERY):
-        existed.update(
-            (claim_id, (status, created_at))
-            for claim_id, status, created_at in session.execute(
-                existed_query, {"ids": list(chunk), "now": now}
-            )
-        )
+        for claim_id, status, created_at, *score in session.execute(
+            existed_query, {"ids": list(chunk), "now": now}
+        ):
+            existed[claim_id] = (status, created_at)
+            stored_scores[claim_id] = tuple(score)
     kept = {claim_id: existed.get(claim_id, ("open", now)) for claim_id in ordered_ids}
     # What a re-post replaces, for its history row.
     existing = [claim_id for claim_id in ordered_ids if claim_id in existed]
@@ -363,9 +377,16 @@ def store_claims(
         )
         for claim_id, resolution in resolutions.items():
             scores[claim_id] = resolved_values(scores[claim_id], resolution)
+        # A re-post that moves neither its evidence nor its score (a connector's daily
+        # sync) keeps its score as computed, and its history gains no row.
+        for claim_id, stored in stored_scores.items():
+            new = scores[claim_id]
+            if not changes[claim_id] and stored[:-1] == tuple(new[c] for c in _COMPARED):
+                scores[claim_id] = {**new, "computed_at": stored[-1]}
+                reasons.pop(claim_id)
         write_scores(
             session,
-            list(scores.values()),
+            [s for s in scores.values() if s["claim_id"] in reasons],
             reasons,
             beliefs_version=beliefs_version,
             changes=changes,

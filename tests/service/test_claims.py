@@ -98,6 +98,29 @@ def test_repost_updates_the_claim(app: Flask, client: FlaskClient) -> None:
     assert _history(app, "c1") == ["created", "updated"]
 
 
+def test_a_repost_that_changes_nothing_adds_no_history(app: Flask, client: FlaskClient) -> None:
+    claim = {
+        "id": "c1",
+        "text": "The canal is blocked.",
+        "tags": ["suez"],
+        "attributions": [{"source": "ap"}, {"source": "reuters", "via": ["bbc"]}],
+    }
+    created = client.post("/v1/claims", json={"claims": [claim]}).get_json()["claims"][0]
+    # A connector's daily sync: the same claim, again and again.
+    for _ in range(3):
+        again = client.post("/v1/claims", json={"claims": [claim]}).get_json()["claims"][0]
+        assert again["score"] == created["score"]
+    assert client.get("/v1/claims/c1").get_json()["score"] == created["score"]
+    assert _history(app, "c1") == ["created"]
+    # What moves the evidence or the score is recorded, as before.
+    moved = {**claim, "attributions": [{"source": "ap"}]}
+    changed = client.post("/v1/claims", json={"claims": [moved]}).get_json()["claims"][0]
+    assert changed["score"]["confidence"] != created["score"]["confidence"]
+    assert _history(app, "c1") == ["created", "updated"]
+    client.post("/v1/claims", json={"claims": [{**moved, "prior": 0.2}]})
+    assert _history(app, "c1") == ["created", "updated", "updated"]
+
+
 def test_a_claim_read_back_posts_back(client: FlaskClient) -> None:
     """What GET answers for a claim's request fields (nulls included) is a valid claim:
     read, change, write."""
