@@ -50,7 +50,7 @@ from service.store.models import (
     confidence_percent,
     utcnow,
 )
-from service.store.resolutions import judge_answers
+from service.store.resolutions import follow_attributions, follow_stored, judge_answers
 from service.store.scores import stored_score_values
 from service.web.auth import requires
 from service.web.database import get_session
@@ -105,7 +105,7 @@ def create_claims(body: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]
     warnings += removed_warnings(claims, stored)
     # Strict: the transaction is rolled back when the session closes.
     refuse_if_strict(warnings, query.get("strict", app.settings.api.strict))
-    stored = judged(session, stored)
+    stored = settled(session, stored)
     session.commit()
     SCORES.labels("claims").inc(len(stored))
     return {
@@ -114,26 +114,24 @@ def create_claims(body: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]
     }
 
 
-def judged(
+def settled(
     session: Session, stored: list[claim_store.StoredClaim]
 ) -> list[claim_store.StoredClaim]:
-    """``stored`` once its answers to numeric questions already resolved are judged
-    (``judge_answers``), those answers read back resolved. The track records they
+    """``stored`` once the resolutions it touches follow it: a resolved claim whose
+    attributions changed moves its hits and misses to the sides it takes now
+    (``follow_attributions``), and an answer to a numeric question already resolved
+    is judged (``judge_answers``) and read back resolved. The track records that
     moved are read into this process's beliefs after the request (and its commit)."""
-    figures = [s.id for s in stored if s.claim.get("value") is not None]
-    if not figures:
-        return stored
     app = state()
-    judged_ids = judge_answers(session, figures, app.resolution_context(), utcnow())
-    if not judged_ids:
+    context, now = app.resolution_context(), utcnow()
+    moved = follow_stored(session, stored, context, now)
+    figures = [s.id for s in stored if s.claim.get("value") is not None]
+    judged = judge_answers(session, figures, context, now) if figures else []
+    if moved or judged:
+        refresh_after_request()
+    if not judged:
         return stored
-
-    @after_this_request
-    def refresh(response: Response) -> Response:
-        app.refresh()
-        return response
-
-    rows = claim_store.load_claims(session, judged_ids, full=False)
+    rows = claim_store.load_claims(session, judged, full=False)
     return [
         s._replace(
             status=row.status,
@@ -145,6 +143,16 @@ def judged(
         else s
         for s in stored
     ]
+
+
+def refresh_after_request() -> None:
+    """Read the source beliefs this request changed once it has answered (and committed)."""
+    app = state()
+
+    @after_this_request
+    def refresh(response: Response) -> Response:
+        app.refresh()
+        return response
 
 
 def stored_claim_warnings(
@@ -381,6 +389,11 @@ def add_attributions(body: dict[str, Any], query: dict[str, Any], claim_id: str)
     refuse_if_strict(warnings, query.get("strict", app.settings.api.strict))
     now = utcnow()
     added = claim_store.add_attributions(session, claim, body["attributions"], now)
+    if claim.resolution is not None:
+        attributions = claim_store.stored_attributions(session, [claim_id])[claim_id]
+        moved = [(claim.resolution, attributions, added)]
+        if follow_attributions(session, moved, app.resolution_context(), now):
+            refresh_after_request()
     [scored] = claim_store.score_stored(
         session,
         [claim_id],

@@ -11,8 +11,8 @@ from flask_smorest import abort
 
 from service.api.blueprint import Blueprint
 from service.api.claims import (
-    judged,
     removed_warnings,
+    settled,
     stored_claim_warnings,
     stored_claims_body,
 )
@@ -168,7 +168,7 @@ def import_stix(bundle: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]
     warnings = _warnings(imported, claims, stored, {*app.book.definitions, *sources})
     # Strict: the transaction is rolled back when the session closes.
     refuse_if_strict(warnings, query.get("strict", app.settings.api.strict))
-    stored = judged(session, stored)
+    stored = settled(session, stored)
     session.commit()
     SCORES.labels("import").inc(len(stored))
     return {

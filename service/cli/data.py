@@ -56,6 +56,7 @@ from service.store.models import Claim, Question, Source, utcnow
 from service.store.resolutions import (
     ResolutionContext,
     ResolutionRefused,
+    follow_stored,
     judge_answers,
     resolve_claims,
 )
@@ -176,9 +177,11 @@ def _store_claims(session: Session, rows: list[tuple[int, dict[str, Any]]]) -> N
     batch = claim_store.prepare_claims(
         [claim for _, claim in rows], scorer=scorer, beliefs=book, now=utcnow()
     )
-    claim_store.store_claims(
+    stored = claim_store.store_claims(
         session, batch, scorer=scorer, beliefs=book, beliefs_version=beliefs.version
     )
+    # As POST /v1/claims: a resolved claim's track records follow its attributions.
+    follow_stored(session, stored, beliefs, utcnow())
 
 
 def _validate_resolution(row: dict[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -11,6 +11,7 @@ that change); withdrawing it takes the same amounts back.
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -149,10 +150,76 @@ def resolution_deltas(
     claim: Claim, resolution: Resolution, learning: LearningSettings
 ) -> dict[str, tuple[float, float]]:
     """The decayed hit or miss ``resolution`` gives each source that took a side on ``claim``."""
-    age = (resolution.created_at - resolution.resolved_at).total_seconds() / SECONDS_PER_DAY
     return track_record_deltas(
-        sides_taken(claim.attributions), resolution.outcome, max(age, 0.0), learning.half_life_days
+        sides_taken(claim.attributions),
+        resolution.outcome,
+        _age_days(resolution),
+        learning.half_life_days,
     )
+
+
+def _age_days(resolution: Resolution) -> float:
+    """How old the claim's outcome was when it was recorded, in days."""
+    age = (resolution.created_at - resolution.resolved_at).total_seconds() / SECONDS_PER_DAY
+    return max(age, 0.0)
+
+
+def follow_stored(
+    session: Session,
+    stored: Sequence[claim_store.StoredClaim],
+    beliefs: ResolutionContext,
+    now: datetime,
+) -> bool:
+    """``follow_attributions`` for the resolved claims of a batch just stored."""
+    moved = [
+        (s.resolution, s.claim["attributions"], s.changes)
+        for s in stored
+        if s.resolution is not None and s.changes
+    ]
+    return follow_attributions(session, moved, beliefs, now)
+
+
+def follow_attributions(
+    session: Session,
+    moved: Sequence[tuple[Resolution, Sequence[Mapping[str, Any]], Sequence[Mapping[str, Any]]]],
+    beliefs: ResolutionContext,
+    now: datetime,
+) -> bool:
+    """Move resolved claims' hits and misses to the sides their attributions take now;
+    whether any moved.
+
+    ``moved`` holds, for each resolved claim whose attributions changed, its
+    resolution, its attributions now and their changes (``attribution_changes``).
+    A source no longer on a side gives back the hit or miss the resolution gave it
+    and a source newly on one gains it, so that the track records stay those of
+    the claims as they are: what withdrawing the resolution takes back, and what
+    the next re-scoring job counts.
+    """
+    deltas: dict[str, tuple[float, float]] = {}
+    for resolution, attributions, changes in moved:
+        now_sides = Counter((a["source"], STANCE_SIGN[a["stance"]]) for a in attributions)
+        then_sides = now_sides.copy()
+        for change in changes:
+            side = (change["source"], STANCE_SIGN[change["stance"]])
+            then_sides[side] += 1 if change["change"] == claim_store.REMOVED else -1
+        after, before = (
+            sorted(side for side, n in sides.items() if n > 0 and side[1] != 0)
+            for sides in (now_sides, then_sides)
+        )
+        if before == after:
+            continue
+        age, half_life = _age_days(resolution), beliefs.learning.half_life_days
+        for sign, sides in ((-1, before), (1, after)):
+            for source_id, (hits, misses) in track_record_deltas(
+                sides, resolution.outcome, age, half_life
+            ).items():
+                total = deltas.get(source_id, (0.0, 0.0))
+                deltas[source_id] = (total[0] + sign * hits, total[1] + sign * misses)
+    if not deltas:
+        return False
+    base = {source_id: beliefs.book.belief(source_id, beliefs.setup).belief for source_id in deltas}
+    apply_track_record(session, deltas, base, +1, now)
+    return True
 
 
 def resolve_claim(

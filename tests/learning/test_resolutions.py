@@ -97,6 +97,42 @@ def test_withdrawing_reverses_the_track_records(app: Flask, client: FlaskClient)
     assert_problem(client.delete("/v1/claims/c1/resolution"), 404)
 
 
+def test_a_resolved_claims_track_records_follow_its_attributions(
+    app: Flask, client: FlaskClient, make_app: Callable[..., Flask]
+) -> None:
+    client.post("/v1/claims", json={"claims": [CLAIM]})
+    client.post(
+        "/v1/claims/c1/resolution",
+        json={"outcome": "confirmed", "resolved_at": "2020-01-01T00:00:00Z"},
+    )
+    unknown = app.extensions["credence"].setup.unknown
+    hit = _learned(app)["yes-1"][0] - unknown.alpha  # decayed: an old outcome
+    # Re-posted: yes-1 now only through its relay (still its side), no-1 gone, new-1 supports.
+    moved = {
+        **CLAIM,
+        "attributions": [
+            {"source": "yes-1", "via": ["relay"]},
+            {"source": "new-1"},
+            {"source": "shrug", "stance": "neutral"},
+        ],
+    }
+    assert client.post("/v1/claims", json={"claims": [moved]}).status_code == 200
+    learned = _learned(app)
+    assert learned["yes-1"] == (unknown.alpha + hit, unknown.beta)
+    assert learned["no-1"] == (unknown.alpha, unknown.beta)
+    assert learned["new-1"] == (unknown.alpha + hit, unknown.beta)
+    # Seen by another process at once, as any change of the track records.
+    assert _reliability(make_app().test_client(), "new-1") > unknown.mean
+    # Evidence added to the resolved claim counts too.
+    added = client.post("/v1/claims/c1/attributions", json={"attributions": [{"source": "late-1"}]})
+    assert added.status_code == 200, added.get_json()
+    assert _learned(app)["late-1"] == (unknown.alpha + hit, unknown.beta)
+    # Withdrawn, every source is back where it started, the ones added since included.
+    assert client.delete("/v1/claims/c1/resolution").status_code == 204
+    for alpha, beta in _learned(app).values():
+        assert abs(alpha - unknown.alpha) < 1e-9 and abs(beta - unknown.beta) < 1e-9
+
+
 def test_resolution_errors(app: Flask, client: FlaskClient) -> None:
     client.post("/v1/claims", json={"claims": [CLAIM]})
     assert_problem(client.post("/v1/claims/nope/resolution", json={"outcome": "confirmed"}), 404)

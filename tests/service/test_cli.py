@@ -314,3 +314,21 @@ def test_an_imported_answers_own_resolution_row_is_kept(
     a, b = (client.get(f"/v1/claims/{i}").get_json() for i in "ab")
     assert (a["status"], a["resolution"]["note"]) == ("confirmed", "a's own")
     assert (b["status"], b["resolution"]["note"]) == ("refuted", "the question's")
+
+
+def test_an_imported_resolved_claims_track_records_follow_its_attributions(
+    run: Any, app: Flask, tmp_path: Path
+) -> None:
+    claim = {"type": "claim", "id": "c", "text": "t", "attributions": [{"source": "old-1"}]}
+    resolution = {"type": "resolution", "claim_id": "c", "outcome": "confirmed"}
+    assert run("import", str(write_lines(tmp_path / "a.jsonl", [claim, resolution]))).exit_code == 0
+    moved = {**claim, "attributions": [{"source": "new-1"}]}
+    assert run("import", str(write_lines(tmp_path / "b.jsonl", [moved]))).exit_code == 0
+    client = app.test_client()
+    unknown = app.extensions["credence"].setup.unknown.mean
+    reliability = {
+        s: client.get(f"/v1/sources/{s}").get_json()["reliability"]["mean"]
+        for s in ("old-1", "new-1")
+    }
+    assert reliability["old-1"] == pytest.approx(unknown)
+    assert reliability["new-1"] > unknown + 0.01
