@@ -19,7 +19,7 @@ from service.schemas.catalogue import load_catalogue
 from service.scoring_model import configured_model
 from service.settings import load_settings
 from service.store.source_beliefs import SourceBookCache
-from service.web import database, observability
+from service.web import database, observability, retry
 from service.web.auth import Denied, KeyRing, authorize, required_role
 from service.web.json_provider import OrjsonProvider
 from service.web.openapi_errors import ErrorResponses, Problem, register_problem_responses
@@ -99,6 +99,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     api.register(smorest)
     # The pages for people: the console at / and the API docs at /docs.
     console.register(app)
+    retry.init_app(app)
     return app
 
 

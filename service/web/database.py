@@ -38,7 +38,12 @@ def get_session() -> Session:
     return session
 
 
-def _close_session(_exc: BaseException | None) -> None:
+def discard_session() -> None:
+    """Roll back and close the request's session; the next ``get_session`` opens another."""
     session = g.pop("db_session", None)
     if session is not None:
         session.close()
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    discard_session()

@@ -1,0 +1,40 @@
+"""Requests that lose a race on PostgreSQL: a deadlock is run again, not answered 503."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+
+def test_a_request_a_deadlock_aborts_is_run_again(
+    app: Flask, client: FlaskClient, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite takes its write lock as a request begins: no deadlock")
+    claims = [{"id": i, "text": i, "attributions": [{"source": "wire"}]} for i in ("a", "b")]
+    assert client.post("/v1/claims", json={"claims": claims}).status_code == 200
+    answers: list[Any] = []
+    with app.extensions["credence.engine"].connect() as other:
+        # Another writer holds b; the batch locks a, then waits for b.
+        other.execute(text("SELECT id FROM claims WHERE id = 'b' FOR UPDATE"))
+        body = {"resolutions": [{"claim_id": i, "outcome": "confirmed"} for i in ("a", "b")]}
+        request = threading.Thread(
+            target=lambda: answers.append(client.post("/v1/resolutions", json=body))
+        )
+        request.start()
+        time.sleep(0.5)
+        # Then it wants a: a deadlock. The batch began waiting first, so PostgreSQL's
+        # check (deadlock_timeout after a wait begins) finds it first and aborts it.
+        other.execute(text("SELECT id FROM claims WHERE id = 'a' FOR UPDATE"))
+        other.rollback()
+        request.join(timeout=30)
+    [answer] = answers
+    assert answer.status_code == 200, answer.get_json()
+    statuses = {i: client.get(f"/v1/claims/{i}").get_json()["status"] for i in ("a", "b")}
+    assert statuses == {"a": "confirmed", "b": "confirmed"}
