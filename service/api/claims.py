@@ -93,6 +93,7 @@ def create_claims(body: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]
         claims, scorer=scorer, beliefs=app.book.beliefs, now=utcnow()
     )
     session = get_session()
+    question_store.lock_questions(session, claims)
     stored = claim_store.store_claims(
         session,
         batch,

@@ -177,11 +177,17 @@ def _store_claims(session: Session, rows: list[tuple[int, dict[str, Any]]]) -> N
     batch = claim_store.prepare_claims(
         [claim for _, claim in rows], scorer=scorer, beliefs=book, now=utcnow()
     )
+    question_store.lock_questions(session, [claim for _, claim in rows])
     stored = claim_store.store_claims(
         session, batch, scorer=scorer, beliefs=book, beliefs_version=beliefs.version
     )
-    # As POST /v1/claims: a resolved claim's track records follow its attributions.
-    follow_stored(session, stored, beliefs, utcnow())
+    # As POST /v1/claims: a resolved claim's track records follow its attributions, and
+    # an answer resolved before is judged again by its figure (open answers are judged
+    # at the end of the import, after the file's own resolution rows).
+    now = utcnow()
+    follow_stored(session, stored, beliefs, now)
+    resolved = [s.id for s in stored if s.resolution is not None and s.claim.get("value")]
+    judge_answers(session, resolved, beliefs, now)
 
 
 def _validate_resolution(row: dict[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -184,6 +184,22 @@ def answer_ids(session: Session, questions: Sequence[str]) -> dict[str, list[str
     return answers
 
 
+def lock_questions(session: Session, claims: Sequence[Mapping[str, Any]]) -> None:
+    """Lock, until commit, the defined questions that ``claims`` (request claims) give
+    figures to, before the claims are stored (PostgreSQL; SQLite writes one at a time).
+
+    A numeric question's resolution and its withdrawal lock the question and then
+    its answers; storing answers takes the same order, so that one of them waits for
+    the other to end: a resolution then sees the answers, or the answers are judged
+    by it. Shared: answers to one question are stored side by side.
+    """
+    ids = sorted({c["question"] for c in claims if c.get("value") is not None})
+    for chunk in slices(ids, _IDS_PER_QUERY):
+        session.execute(
+            select(Question.id).where(Question.id.in_(chunk)).with_for_update(read=True)
+        )
+
+
 def open_figure_ids(session: Session, questions: Sequence[str]) -> list[str]:
     """The open claims of ``questions`` that state a figure, in id order."""
     found: list[str] = []

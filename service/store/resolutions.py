@@ -617,30 +617,32 @@ def judge_answers(
     and replaced. On a linear scale with the default tolerance, the tolerance is a
     share of the spread of the figures stored now.
 
-    On PostgreSQL, an answer stored while its question is being resolved, in
-    transactions that overlap, is left open: neither sees the other's rows, and
-    locking the question here could deadlock with the resolution, which locks the
-    answers it found.
+    The questions are locked (shared) before their answers, as a resolution locks
+    them, and as ``lock_questions`` does before answers are stored.
     """
-    answers: list[str] = []
+    answers: dict[str, str | None] = {}
     for chunk in slices(claim_ids, _IDS_PER_QUERY):
-        answers.extend(
-            session.scalars(
-                select(Claim.id)
-                .join(Question, Question.id == Claim.question)
-                .where(
-                    Claim.id.in_(chunk),
-                    Claim.value.is_not(None),
-                    Question.resolved_value.is_not(None),
-                )
+        found = session.execute(
+            select(Claim.id, Claim.question)
+            .join(Question, Question.id == Claim.question)
+            .where(
+                Claim.id.in_(chunk),
+                Claim.value.is_not(None),
+                Question.resolved_value.is_not(None),
             )
         )
+        answers.update((claim_id, question) for claim_id, question in found)
     if not answers:
         return []
-    claims = locked_claims(session, answers)
+    # The questions first (``lock_questions``' order); read again once locked, a
+    # resolution withdrawn meanwhile is seen as such.
     resolved = session.scalars(
-        select(Question).where(Question.id.in_({c.question for c in claims.values()}))
+        select(Question)
+        .where(Question.id.in_(sorted({q for q in answers.values() if q is not None})))
+        .where(Question.resolved_value.is_not(None))
+        .with_for_update(read=True)
     ).all()
+    claims = locked_claims(session, list(answers))
     requests: list[tuple[str, dict[str, Any]]] = []
     for question in resolved:
         assert question.resolved_value is not None

@@ -332,3 +332,25 @@ def test_an_imported_resolved_claims_track_records_follow_its_attributions(
     }
     assert reliability["old-1"] == pytest.approx(unknown)
     assert reliability["new-1"] > unknown + 0.01
+
+
+def test_an_imported_figure_changed_after_its_question_resolved_is_judged_again(
+    run: Any, app: Flask, tmp_path: Path
+) -> None:
+    question = {"type": "question", "id": "q", "kind": "numeric", "resolution": {"value": 105.0}}
+    answer = {
+        "type": "claim",
+        "id": "a",
+        "text": "a",
+        "question": "q",
+        "value": {"point": 98.0},
+        "attributions": [{"source": "wire"}],
+    }
+    assert run("import", str(write_lines(tmp_path / "1.jsonl", [question, answer]))).exit_code == 0
+    client = app.test_client()
+    assert client.get("/v1/claims/a").get_json()["status"] == "confirmed"
+    moved = {**answer, "value": {"point": 50.0}}
+    assert run("import", str(write_lines(tmp_path / "2.jsonl", [moved]))).exit_code == 0
+    assert client.get("/v1/claims/a").get_json()["status"] == "refuted"
+    record = client.get("/v1/sources/wire").get_json()["track_record"]
+    assert (record["confirmed"], record["refuted"]) == (0, 1)

@@ -38,3 +38,34 @@ def test_a_request_a_deadlock_aborts_is_run_again(
     assert answer.status_code == 200, answer.get_json()
     statuses = {i: client.get(f"/v1/claims/{i}").get_json()["status"] for i in ("a", "b")}
     assert statuses == {"a": "confirmed", "b": "confirmed"}
+
+
+def test_an_answer_stored_while_its_question_is_withdrawn_stays_open(
+    app: Flask, client: FlaskClient, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite writes one request at a time")
+    client.put("/v1/questions/q", json={"kind": "numeric"})
+    client.post(
+        "/v1/claims",
+        json={"claims": [{"id": "a", "text": "a", "question": "q", "value": {"point": 100}}]},
+    )
+    client.post("/v1/questions/q/resolution", json={"value": 100})
+    late = {"id": "late", "text": "late", "question": "q", "value": {"point": 101}}
+    answers: list[Any] = []
+    with app.extensions["credence.engine"].connect() as other:
+        # A withdrawal in progress: the question locked and marked open, not yet committed.
+        other.execute(text("SELECT id FROM questions WHERE id = 'q' FOR UPDATE"))
+        other.execute(text("UPDATE questions SET resolved_value = NULL WHERE id = 'q'"))
+        request = threading.Thread(
+            target=lambda: answers.append(client.post("/v1/claims", json={"claims": [late]}))
+        )
+        request.start()
+        time.sleep(0.5)
+        other.commit()
+        request.join(timeout=30)
+    [answer] = answers
+    assert answer.status_code == 200, answer.get_json()
+    # Stored after the withdrawal ended: not judged by a resolution that is gone.
+    assert answer.get_json()["claims"][0]["status"] == "open"
+    assert client.get("/v1/claims/late").get_json()["status"] == "open"
