@@ -22,6 +22,7 @@ A resolved claim's score is written in its resolved form
 from __future__ import annotations
 
 import functools
+import math
 import secrets
 import time
 from collections import Counter
@@ -60,7 +61,13 @@ from service.store.models import (
     Score,
 )
 from service.store.resolved_scores import resolved_values
-from service.store.scores import SCORE_COLUMNS, score_values, score_writes, write_scores
+from service.store.scores import (
+    HISTORY_COLUMNS,
+    SCORE_COLUMNS,
+    score_values,
+    score_writes,
+    write_scores,
+)
 
 # Ids per IN (...) list: SQLite binds at most 32,766 values per statement.
 _IDS_PER_QUERY = 5_000
@@ -81,9 +88,10 @@ _INSERT_ATTRIBUTIONS = insert(_ATTRIBUTIONS)
 _INSERT_TAGS = insert(_TAGS)
 
 
-# A stored score's columns that say whether a re-post changed it: all but its time,
-# and its evidence (large; what moves it, attributions or beliefs, moves the rest too).
-_COMPARED = tuple(c for c in SCORE_COLUMNS if c not in ("claim_id", "evidence", "computed_at"))
+# A stored score's columns that say whether a re-post changed it: all but its time.
+_COMPARED = tuple(c for c in SCORE_COLUMNS if c not in ("claim_id", "computed_at"))
+# Those of them a history row records, by position.
+_RECORDED = [_COMPARED.index(c) for c in HISTORY_COLUMNS if c != "computed_at"]
 
 
 @functools.cache
@@ -377,13 +385,23 @@ def store_claims(
         )
         for claim_id, resolution in resolutions.items():
             scores[claim_id] = resolved_values(scores[claim_id], resolution)
-        # A re-post that moves neither its evidence nor its score (a connector's daily
-        # sync) keeps its score as computed, and its history gains no row.
+        # A re-post that moves neither its attributions nor its score (a connector's
+        # daily sync) keeps its score as computed, and its history gains no row; one
+        # that moves only what a history row does not record (a resolved claim's
+        # summary and evidence, read with today's beliefs) is rewritten without one.
+        reworded = []
         for claim_id, stored in stored_scores.items():
             new = scores[claim_id]
-            if not changes[claim_id] and stored[:-1] == tuple(new[c] for c in _COMPARED):
+            values = [new[c] for c in _COMPARED]
+            if changes[claim_id] or not _same(
+                [stored[i] for i in _RECORDED], [values[i] for i in _RECORDED]
+            ):
+                continue
+            if _same(stored[:-1], values):
                 scores[claim_id] = {**new, "computed_at": stored[-1]}
-                reasons.pop(claim_id)
+            else:
+                reworded.append(new)
+            del reasons[claim_id]
         write_scores(
             session,
             [s for s in scores.values() if s["claim_id"] in reasons],
@@ -391,6 +409,14 @@ def store_claims(
             beliefs_version=beliefs_version,
             changes=changes,
         )
+        if reworded:
+            write_scores(
+                session,
+                reworded,
+                dict.fromkeys((s["claim_id"] for s in reworded), UPDATED),
+                beliefs_version=beliefs_version,
+                history=False,
+            )
     return [
         StoredClaim(
             claim_id,
@@ -404,6 +430,19 @@ def store_claims(
         )
         for claim_id, c in zip(batch.ids, batch.claims, strict=True)
     ]
+
+
+def _same(stored: Sequence[Any], new: Sequence[Any]) -> bool:
+    """Whether a score's values are those stored, its numbers to within a millionth: a
+    job's vectorised scoring and a request's differ in the last bits, and a settled
+    question's open answers move between 7e-10 and 4e-10 as beliefs do; no page
+    or client shows a change that small."""
+    return all(
+        math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-6)
+        if isinstance(a, float) and isinstance(b, float)
+        else a == b
+        for a, b in zip(stored, new, strict=True)
+    )
 
 
 def _resolutions(session: Session, ids: Sequence[str]) -> dict[str, Resolution]:

@@ -45,7 +45,8 @@ SCORE_COLUMNS = (  # a stored score's columns, as bulk writers and the bench rea
     "model",
     "computed_at",
 )
-_HISTORY_COLUMNS = ("confidence", "low", "high", "credibility", "model", "computed_at")
+HISTORY_COLUMNS = ("confidence", "low", "high", "credibility", "model", "computed_at")
+"""What a history row records of a score."""
 _INSERT_HISTORY = insert(_HISTORY)
 
 
@@ -153,21 +154,25 @@ def write_scores(
     beliefs_version: int | None,
     job_id: str | None = None,
     changes: Mapping[str, list[Any]] | None = None,
+    history: bool = True,
 ) -> None:
-    """Replace the current scores (``score_values`` dicts) whole and add a history row for each.
+    """Replace the current scores (``score_values`` dicts) whole and add a history row for
+    each (none with ``history=False``: what a history row records has not changed).
 
     Rows are written in claim id order, each kind with one cached statement
     (``bulk.run_many``); ``changes`` gives a history row's largest contributors.
     """
-    for prepared in score_writes(
+    written, recorded = score_writes(
         session.get_bind().dialect,
         scores,
         reasons,
         beliefs_version=beliefs_version,
         job_id=job_id,
         changes=changes,
-    ):
-        run_many(session, prepared)
+    )
+    run_many(session, written)
+    if history:
+        run_many(session, recorded)
 
 
 def score_writes(
@@ -190,7 +195,7 @@ def score_writes(
         "reliabilities_version": [beliefs_version] * n,
     }
     history = {
-        **{column: columns[column] for column in ("claim_id", *_HISTORY_COLUMNS)},
+        **{column: columns[column] for column in ("claim_id", *HISTORY_COLUMNS)},
         "reason": [reasons[claim_id] for claim_id in columns["claim_id"]],
         "job_id": [job_id] * n,
         "changes": [changes.get(claim_id, _NO_CHANGES) for claim_id in columns["claim_id"]],
@@ -211,7 +216,7 @@ _NO_CHANGES: list[Any] = []
 # each commit, so private to the connection and never holding a previous chunk.
 _STAGING = "score_staging"
 _STAGED = (*SCORE_COLUMNS, "job_id", "reliabilities_version", "reason", "changes")
-_HISTORY_STAGED = ("claim_id", *_HISTORY_COLUMNS, "reason", "job_id", "changes")
+_HISTORY_STAGED = ("claim_id", *HISTORY_COLUMNS, "reason", "job_id", "changes")
 # A score's values in SCORE_COLUMNS' order, the first of _STAGED's columns.
 _SCORE_VALUES = operator.itemgetter(*SCORE_COLUMNS)
 STAGED_EVIDENCE = SCORE_COLUMNS.index("evidence")

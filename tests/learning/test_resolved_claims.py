@@ -156,3 +156,33 @@ def test_a_resolved_claim_reposted_stays_resolved(client: FlaskClient) -> None:
     assert claim["score"]["confidence"] == 1.0
     assert "refuted by agent" in claim["score"]["summary"]
     assert client.get("/v1/claims/c1").get_json()["score"] == claim["score"]
+
+
+def test_a_repost_after_a_job_that_changes_nothing_adds_no_history(
+    app: Flask, client: FlaskClient
+) -> None:
+    claims: list[dict[str, Any]] = [
+        {
+            "id": f"{q}-{k}",
+            "text": f"answer {k}",
+            "question": q,
+            **({"value": {"point": 1000 + 100 * k}} if q.startswith("n") else {}),
+            "attributions": [{"source": f"s{(k + i) % 5}"} for i in range(2)],
+        }
+        for q in ("n1", "n2", "c1", "c2")
+        for k in range(3)
+    ]
+    client.post("/v1/claims", json={"claims": claims})
+    client.post("/v1/questions/n1/resolution", json={"value": 1000})
+    client.post("/v1/claims/c1-0/resolution", json={"outcome": "confirmed"})
+    run_rescore(app)
+    before = {c["id"]: _history(client, c["id"]) for c in claims}
+    # The job moved the beliefs: resolved claims' summaries and their open siblings'
+    # near-zero scores read a hair differently, and the job's vectorised scores and a
+    # request's differ in the last bits. None of it is a change of what history records.
+    posted = client.post("/v1/claims", json={"claims": claims}).get_json()["claims"]
+    assert {c["id"]: _history(client, c["id"]) for c in claims} == before
+    # What the response says is what is stored, rewritten wording included.
+    assert [c["score"] for c in posted] == [
+        client.get(f"/v1/claims/{c['id']}").get_json()["score"] for c in claims
+    ]
