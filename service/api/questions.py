@@ -186,6 +186,7 @@ def resolve_question(body: dict[str, Any], question_id: str) -> dict[str, Any]:
             ],
             app.resolution_context(),
             now,
+            from_question=True,
         )
     except ResolutionRefused as refused:
         session.rollback()

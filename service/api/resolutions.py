@@ -58,8 +58,9 @@ def resolve(body: dict[str, Any], claim_id: str) -> dict[str, Any]:
     summary that begins with the outcome and its date. Every source that took a
     side gains a hit or a miss; re-scoring jobs leave the score alone.
 
-    409 if the claim is already resolved (withdraw first), or if another answer to
-    its question is already confirmed.
+    409 if the claim is already resolved (withdraw first), if another answer to
+    its question is already confirmed, or if it answers a resolved numeric
+    question (its value judges the answers).
     """
     session = get_session()
     try:
@@ -118,13 +119,16 @@ def withdraw(claim_id: str) -> Response:
     """Withdraw a claim's resolution: it is open again and rescored as open, and the
     track records are reversed.
 
-    404 if the claim does not exist or has no resolution.
+    404 if the claim does not exist or has no resolution; 409 if it answers a
+    resolved numeric question (its value judges the answers).
     """
     session = get_session()
     try:
         withdraw_resolution(session, claim_id, state().resolution_context(), utcnow())
     except ResolutionRefused as refused:
-        not_found(str(refused))
+        if refused.status == 404:
+            not_found(str(refused))
+        abort(refused.status, message=str(refused))
     session.commit()
     return Response(status=204)
 

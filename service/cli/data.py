@@ -199,8 +199,13 @@ def _validate_resolution(row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 def _store_resolutions(session: Session, rows: list[tuple[int, tuple[str, Any]]]) -> None:
     """Resolve claims as ``POST /v1/resolutions`` does; a refusal names the first bad row."""
     try:
+        # An export's rows record outcomes, a numeric question's answers' included.
         resolve_claims(
-            session, [request for _, request in rows], _resolution_context(session), utcnow()
+            session,
+            [request for _, request in rows],
+            _resolution_context(session),
+            utcnow(),
+            from_question=True,
         )
     except ResolutionRefused as refused:
         first = min(refused.errors)

@@ -241,6 +241,8 @@ def resolve_claims(
     requests: Sequence[tuple[str, Mapping[str, Any]]],
     beliefs: ResolutionContext,
     now: datetime,
+    *,
+    from_question: bool = False,
 ) -> None:
     """Resolve claims, each ``(claim_id, body)`` with ``body``: ``outcome``, optional
     ``resolved_at`` and ``note``; all or none.
@@ -258,7 +260,9 @@ def resolve_claims(
     ResolutionRefused
         Naming every refused request: 422 ``resolved_at`` in the future; 404
         no such claim; 409 already resolved, or another answer to its question
-        already confirmed (stored, or earlier in the batch).
+        already confirmed (stored, or earlier in the batch), or (unless
+        ``from_question``: the outcomes are a numeric question's resolution's, or
+        an export's record of them) an answer to a resolved numeric question.
     """
     if not requests:
         return
@@ -277,6 +281,17 @@ def resolve_claims(
     }
     if missing:
         raise _refused(404, missing)
+    if not from_question:
+        judged = judged_by_question(session, [claim_id for claim_id, _ in requests])
+        if judged:
+            raise _refused(
+                409,
+                {
+                    i: ("claim_id", _judged_message(claim_id, judged[claim_id]))
+                    for i, (claim_id, _) in enumerate(requests)
+                    if claim_id in judged
+                },
+            )
     conflicts = _conflicts(session, requests, claims)
     if conflicts:
         raise _refused(409, conflicts)
@@ -351,7 +366,12 @@ def resolve_claims(
 
 
 def withdraw_resolution(
-    session: Session, claim_id: str, beliefs: ResolutionContext, now: datetime
+    session: Session,
+    claim_id: str,
+    beliefs: ResolutionContext,
+    now: datetime,
+    *,
+    from_question: bool = False,
 ) -> None:
     """Withdraw a claim's resolution: it is open again, scored as open (with a
     history row), and the track records are reversed.
@@ -359,12 +379,15 @@ def withdraw_resolution(
     Raises
     ------
     ResolutionRefused
-        404 when there is no such claim or it has no resolution.
+        404 when there is no such claim or it has no resolution; 409 (unless
+        ``from_question``) when it answers a resolved numeric question.
     """
     claim = locked_claim(session, claim_id)
     resolution = claim.resolution
     if resolution is None:
         raise ResolutionRefused(404, f"Claim {claim_id!r} has no resolution.")
+    if not from_question and (judged := judged_by_question(session, [claim_id])):
+        raise ResolutionRefused(409, _judged_message(claim_id, judged[claim_id]))
     update_track_records(session, beliefs, claim, resolution, -1)
     claim.resolution = None
     claim.status = "open"
@@ -539,7 +562,7 @@ def withdraw_question_resolution(
         # An answer not judged since it was stored (by ``credence import``, which
         # judges at its end) is open already.
         if claim.resolution is not None:
-            withdraw_resolution(session, claim_id, beliefs, now)
+            withdraw_resolution(session, claim_id, beliefs, now, from_question=True)
     row.resolved_value = None
     row.resolved_at = None
     row.resolution_note = None
@@ -603,6 +626,31 @@ def _outcomes(
     return outcomes
 
 
+def judged_by_question(session: Session, claim_ids: Sequence[str]) -> dict[str, str]:
+    """Those of ``claim_ids`` that answer a numeric question already resolved, with the
+    question: their outcomes are its resolution's to give."""
+    found: dict[str, str] = {}
+    for chunk in slices(claim_ids, _IDS_PER_QUERY):
+        rows = session.execute(
+            select(Claim.id, Question.id)
+            .join(Question, Question.id == Claim.question)
+            .where(
+                Claim.id.in_(chunk),
+                Claim.value.is_not(None),
+                Question.resolved_value.is_not(None),
+            )
+        )
+        found.update((claim_id, question) for claim_id, question in rows)
+    return found
+
+
+def _judged_message(claim_id: str, question: str) -> str:
+    return (
+        f"Claim {claim_id!r} answers numeric question {question!r}, which is resolved: its "
+        "value judges the answers. Withdraw the question's resolution to change them."
+    )
+
+
 def judge_answers(
     session: Session, claim_ids: Sequence[str], beliefs: ResolutionContext, now: datetime
 ) -> list[str]:
@@ -620,25 +668,14 @@ def judge_answers(
     The questions are locked (shared) before their answers, as a resolution locks
     them, and as ``lock_questions`` does before answers are stored.
     """
-    answers: dict[str, str | None] = {}
-    for chunk in slices(claim_ids, _IDS_PER_QUERY):
-        found = session.execute(
-            select(Claim.id, Claim.question)
-            .join(Question, Question.id == Claim.question)
-            .where(
-                Claim.id.in_(chunk),
-                Claim.value.is_not(None),
-                Question.resolved_value.is_not(None),
-            )
-        )
-        answers.update((claim_id, question) for claim_id, question in found)
+    answers = judged_by_question(session, claim_ids)
     if not answers:
         return []
     # The questions first (``lock_questions``' order); read again once locked, a
     # resolution withdrawn meanwhile is seen as such.
     resolved = session.scalars(
         select(Question)
-        .where(Question.id.in_(sorted({q for q in answers.values() if q is not None})))
+        .where(Question.id.in_(sorted(set(answers.values()))))
         .where(Question.resolved_value.is_not(None))
         .with_for_update(read=True)
     ).all()
@@ -658,8 +695,8 @@ def judge_answers(
             if claim.resolution is not None and claim.resolution.outcome == outcome:
                 continue
             if claim.resolution is not None:
-                withdraw_resolution(session, claim_id, beliefs, now)
+                withdraw_resolution(session, claim_id, beliefs, now, from_question=True)
             body = {"outcome": outcome, "resolved_at": question.resolved_at}
             requests.append((claim_id, {**body, "note": question.resolution_note}))
-    resolve_claims(session, requests, beliefs, now)
+    resolve_claims(session, requests, beliefs, now, from_question=True)
     return [claim_id for claim_id, _ in requests]

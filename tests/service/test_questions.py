@@ -279,3 +279,21 @@ def test_a_figure_stored_after_the_resolution_is_judged_by_it(client: FlaskClien
     assert {a["status"] for a in reopened["answers"]} == {"open"}
     record = client.get("/v1/sources/ap").get_json()["track_record"]
     assert (record["confirmed"], record["refuted"]) == (0, 0)
+
+
+def test_a_resolved_numeric_questions_answers_are_its_to_judge(client: FlaskClient) -> None:
+    define_sources(client)
+    client.put("/v1/questions/kp-troops", json={"kind": "numeric", "tolerance": 0.2})
+    client.post("/v1/claims", json={"claims": troops()})
+    client.post("/v1/questions/kp-troops/resolution", json={"value": 1700})
+    # Claim by claim, an answer's outcome cannot be made to contradict the value.
+    assert_problem(client.delete("/v1/claims/kp-10000/resolution"), 409)
+    body = {"resolutions": [{"claim_id": "kp-10000", "outcome": "confirmed"}]}
+    refused = assert_problem(client.post("/v1/resolutions", json=body), 409)
+    assert "resolutions.0.claim_id" in refused["errors"]
+    assert "withdraw the question's resolution" in refused["detail"].lower()
+    assert client.get("/v1/claims/kp-10000").get_json()["status"] == "refuted"
+    # The question's own withdrawal reopens them, and then they are anyone's to resolve.
+    assert client.delete("/v1/questions/kp-troops/resolution").status_code == 204
+    resolved = client.post("/v1/claims/kp-10000/resolution", json={"outcome": "confirmed"})
+    assert resolved.status_code == 200, resolved.get_json()
