@@ -93,7 +93,7 @@ def create_claims(body: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]
         claims, scorer=scorer, beliefs=app.book.beliefs, now=utcnow()
     )
     session = get_session()
-    question_store.lock_questions(session, claims)
+    question_store.lock_questions(session, [c.get("question") for c in claims])
     stored = claim_store.store_claims(
         session,
         batch,
@@ -370,7 +370,11 @@ def add_attributions(body: dict[str, Any], query: dict[str, Any], claim_id: str)
     """
     app = state()
     session = get_session()
-    # Locks the claim on PostgreSQL, so concurrent additions get distinct positions.
+    # Its question first (``lock_questions``), then the claim: concurrent additions get
+    # distinct positions, and its siblings' scores are written one writer at a time.
+    question_store.lock_questions(
+        session, [session.scalar(select(Claim.question).where(Claim.id == claim_id))]
+    )
     claim = session.scalar(select(Claim).where(Claim.id == claim_id).with_for_update())
     if claim is None:
         not_found(f"No claim {claim_id!r}.")

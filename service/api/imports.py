@@ -158,7 +158,7 @@ def import_stix(bundle: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]
         },
         now,
     )
-    question_store.lock_questions(session, claims)
+    question_store.lock_questions(session, [c.get("question") for c in claims])
     stored = claim_store.store_claims(
         session,
         batch,

@@ -132,6 +132,7 @@ def put_question(body: dict[str, Any], question_id: str) -> dict[str, Any]:
     """
     app = state()
     session = get_session()
+    question_store.lock_questions(session, [question_id])
     errors = question_store.save_question(session, question_id, body, utcnow())
     if errors:
         abort(422, errors=errors)

@@ -177,7 +177,7 @@ def _store_claims(session: Session, rows: list[tuple[int, dict[str, Any]]]) -> N
     batch = claim_store.prepare_claims(
         [claim for _, claim in rows], scorer=scorer, beliefs=book, now=utcnow()
     )
-    question_store.lock_questions(session, [claim for _, claim in rows])
+    question_store.lock_questions(session, [claim.get("question") for _, claim in rows])
     stored = claim_store.store_claims(
         session, batch, scorer=scorer, beliefs=book, beliefs_version=beliefs.version
     )

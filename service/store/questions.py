@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
 
 import scoring
@@ -184,19 +184,33 @@ def answer_ids(session: Session, questions: Sequence[str]) -> dict[str, list[str
     return answers
 
 
-def lock_questions(session: Session, claims: Sequence[Mapping[str, Any]]) -> None:
-    """Lock, until commit, the defined questions that ``claims`` (request claims) give
-    figures to, before the claims are stored (PostgreSQL; SQLite writes one at a time).
+# The first key of every question's advisory lock: the two-key lock space is apart from
+# the one-key space the re-scoring job's lock uses.
+_QUESTION_LOCKS = 7_301_001
 
-    A numeric question's resolution and its withdrawal lock the question and then
-    its answers; storing answers takes the same order, so that one of them waits for
-    the other to end: a resolution then sees the answers, or the answers are judged
-    by it. Shared: answers to one question are stored side by side.
+
+def lock_questions(session: Session, questions: Iterable[str | None]) -> None:
+    """Take, until commit, the write lock of each of ``questions`` (PostgreSQL; SQLite
+    writes one request at a time, so there it does nothing).
+
+    Every writer of a question's answers takes it before it locks any row: storing
+    answers, resolving or withdrawing them, resolving, withdrawing or redefining the
+    question. So writers of one question follow one another, in arrival order: a
+    resolution sees every answer stored before it and judges none twice, a sibling
+    rescore never overwrites a resolution, and two resolutions cannot deadlock. An
+    advisory lock, because a question need not have a row; in id order, so that
+    batches of several questions cannot deadlock either.
     """
-    ids = sorted({c["question"] for c in claims if c.get("value") is not None})
+    ids = sorted({q for q in questions if q is not None})
+    if not ids or session.get_bind().dialect.name != "postgresql":
+        return
     for chunk in slices(ids, _IDS_PER_QUERY):
         session.execute(
-            select(Question.id).where(Question.id.in_(chunk)).with_for_update(read=True)
+            text(
+                "SELECT pg_advisory_xact_lock(:locks, hashtext(q)) "
+                "FROM unnest(CAST(:ids AS text[])) WITH ORDINALITY AS t(q, n) ORDER BY n"
+            ),
+            {"locks": _QUESTION_LOCKS, "ids": list(chunk)},
         )
 
 

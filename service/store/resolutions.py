@@ -101,18 +101,12 @@ class ResolutionContext:
     """The ``reliabilities`` counter value ``book`` was read at."""
 
 
-def locked_claim(session: Session, claim_id: str) -> Claim:
-    """The claim with its attributions, score and resolution, locked until commit.
-
-    Raises
-    ------
-    ResolutionRefused
-        404 when there is no such claim.
-    """
-    claim = locked_claims(session, [claim_id]).get(claim_id)
-    if claim is None:
-        raise ResolutionRefused(404, f"No claim {claim_id!r}.")
-    return claim
+def lock_claims_questions(session: Session, claim_ids: Sequence[str]) -> None:
+    """``lock_questions`` for the questions of the stored claims ``claim_ids``."""
+    questions: set[str | None] = set()
+    for chunk in slices(claim_ids, _IDS_PER_QUERY):
+        questions.update(session.scalars(select(Claim.question).where(Claim.id.in_(chunk))))
+    question_store.lock_questions(session, questions)
 
 
 def locked_claims(session: Session, claim_ids: Sequence[str]) -> dict[str, Claim]:
@@ -273,6 +267,7 @@ def resolve_claims(
     }
     if future:
         raise _refused(422, future)
+    lock_claims_questions(session, [claim_id for claim_id, _ in requests])
     claims = locked_claims(session, [claim_id for claim_id, _ in requests])
     missing = {
         i: ("claim_id", f"No claim {claim_id!r}.")
@@ -373,37 +368,59 @@ def withdraw_resolution(
     *,
     from_question: bool = False,
 ) -> None:
-    """Withdraw a claim's resolution: it is open again, scored as open (with a
-    history row), and the track records are reversed.
+    """``withdraw_resolutions`` of one claim."""
+    withdraw_resolutions(session, [claim_id], beliefs, now, from_question=from_question)
+
+
+def withdraw_resolutions(
+    session: Session,
+    claim_ids: Sequence[str],
+    beliefs: ResolutionContext,
+    now: datetime,
+    *,
+    from_question: bool = False,
+) -> None:
+    """Withdraw claims' resolutions: they are open again, scored as open together (one
+    pass over their questions, each with a history row), and the track records are
+    reversed.
 
     Raises
     ------
     ResolutionRefused
-        404 when there is no such claim or it has no resolution; 409 (unless
+        404 when a claim does not exist or has no resolution; 409 (unless
         ``from_question``) when it answers a resolved numeric question.
     """
-    claim = locked_claim(session, claim_id)
-    resolution = claim.resolution
-    if resolution is None:
-        raise ResolutionRefused(404, f"Claim {claim_id!r} has no resolution.")
-    if not from_question and (judged := judged_by_question(session, [claim_id])):
+    lock_claims_questions(session, claim_ids)
+    claims = locked_claims(session, claim_ids)
+    for claim_id in claim_ids:
+        claim = claims.get(claim_id)
+        if claim is None:
+            raise ResolutionRefused(404, f"No claim {claim_id!r}.")
+        if claim.resolution is None:
+            raise ResolutionRefused(404, f"Claim {claim_id!r} has no resolution.")
+    if not from_question and (judged := judged_by_question(session, claim_ids)):
+        claim_id = min(judged)
         raise ResolutionRefused(409, _judged_message(claim_id, judged[claim_id]))
-    update_track_records(session, beliefs, claim, resolution, -1)
-    claim.resolution = None
-    claim.status = "open"
-    claim.updated_at = now
+    for claim_id in claim_ids:
+        claim = claims[claim_id]
+        assert claim.resolution is not None
+        update_track_records(session, beliefs, claim, claim.resolution, -1)
+        claim.resolution = None
+        claim.status = "open"
+        claim.updated_at = now
     session.flush()
     claim_store.score_stored(
         session,
-        [claim_id],
+        claim_ids,
         scorer=beliefs.setup.scorer.with_model(beliefs.book.model),
         beliefs=beliefs.book.beliefs,
         beliefs_version=beliefs.version,
-        reasons={claim_id: WITHDRAWN},
+        reasons=dict.fromkeys(claim_ids, WITHDRAWN),
         now=now,
     )
-    # Written with Core: the loaded claim reads its new score on next access.
-    session.expire(claim, ["score"])
+    # Written with Core: the loaded claims read their new scores on next access.
+    for claim in claims.values():
+        session.expire(claim, ["score"])
 
 
 def _conflicts(
@@ -554,15 +571,16 @@ def withdraw_question_resolution(
     ResolutionRefused
         404 when the question has no resolution.
     """
+    question_store.lock_questions(session, [question_id])
     row = session.get(Question, question_id, with_for_update=True)
     if row is None or row.resolved_value is None:
         raise ResolutionRefused(404, f"Question {question_id!r} has no resolution.")
     answers = question_store.answer_ids(session, [question_id])[question_id]
-    for claim_id, claim in locked_claims(session, answers).items():
-        # An answer not judged since it was stored (by ``credence import``, which
-        # judges at its end) is open already.
-        if claim.resolution is not None:
-            withdraw_resolution(session, claim_id, beliefs, now, from_question=True)
+    # An answer not judged since it was stored (by ``credence import``, which judges
+    # at its end) is open already.
+    resolved = [i for i, claim in locked_claims(session, answers).items() if claim.resolution]
+    if resolved:
+        withdraw_resolutions(session, resolved, beliefs, now, from_question=True)
     row.resolved_value = None
     row.resolved_at = None
     row.resolution_note = None
@@ -580,6 +598,7 @@ def numeric_outcomes(
         409 already resolved; 422 a choice question, or a value that does not
         fit the question (not positive on a log scale).
     """
+    question_store.lock_questions(session, [question_id])
     row = session.get(Question, question_id, with_for_update=True)
     stored = question_store.stored_values(session, question_id)
     numeric = (row is not None and row.kind == question_store.NUMERIC) or (
@@ -665,22 +684,22 @@ def judge_answers(
     and replaced. On a linear scale with the default tolerance, the tolerance is a
     share of the spread of the figures stored now.
 
-    The questions are locked (shared) before their answers, as a resolution locks
-    them, and as ``lock_questions`` does before answers are stored.
+    Their questions are locked (``lock_questions``) before their rows.
     """
     answers = judged_by_question(session, claim_ids)
     if not answers:
         return []
-    # The questions first (``lock_questions``' order); read again once locked, a
-    # resolution withdrawn meanwhile is seen as such.
+    # The questions first (``lock_questions``); read again once locked, a resolution
+    # withdrawn meanwhile is seen as such.
+    question_store.lock_questions(session, answers.values())
     resolved = session.scalars(
         select(Question)
         .where(Question.id.in_(sorted(set(answers.values()))))
         .where(Question.resolved_value.is_not(None))
-        .with_for_update(read=True)
     ).all()
     claims = locked_claims(session, list(answers))
     requests: list[tuple[str, dict[str, Any]]] = []
+    withdrawn: list[str] = []
     for question in resolved:
         assert question.resolved_value is not None
         outcomes = _outcomes(
@@ -695,8 +714,10 @@ def judge_answers(
             if claim.resolution is not None and claim.resolution.outcome == outcome:
                 continue
             if claim.resolution is not None:
-                withdraw_resolution(session, claim_id, beliefs, now, from_question=True)
+                withdrawn.append(claim_id)
             body = {"outcome": outcome, "resolved_at": question.resolved_at}
             requests.append((claim_id, {**body, "note": question.resolution_note}))
+    if withdrawn:
+        withdraw_resolutions(session, withdrawn, beliefs, now, from_question=True)
     resolve_claims(session, requests, beliefs, now, from_question=True)
     return [claim_id for claim_id, _ in requests]

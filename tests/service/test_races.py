@@ -10,6 +10,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from service.store.questions import lock_questions
 
 
 def test_a_request_a_deadlock_aborts_is_run_again(
@@ -54,8 +57,9 @@ def test_an_answer_stored_while_its_question_is_withdrawn_stays_open(
     late = {"id": "late", "text": "late", "question": "q", "value": {"point": 101}}
     answers: list[Any] = []
     with app.extensions["credence.engine"].connect() as other:
-        # A withdrawal in progress: the question locked and marked open, not yet committed.
-        other.execute(text("SELECT id FROM questions WHERE id = 'q' FOR UPDATE"))
+        # A withdrawal in progress: the question's lock taken, as every writer of its
+        # answers takes it first, and the question marked open, not yet committed.
+        lock_questions(Session(bind=other), ["q"])
         other.execute(text("UPDATE questions SET resolved_value = NULL WHERE id = 'q'"))
         request = threading.Thread(
             target=lambda: answers.append(client.post("/v1/claims", json={"claims": [late]}))
