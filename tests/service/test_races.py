@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from service.store.models import Question
 from service.store.questions import lock_questions
 
 
@@ -73,3 +75,42 @@ def test_an_answer_stored_while_its_question_is_withdrawn_stays_open(
     # Stored after the withdrawal ended: not judged by a resolution that is gone.
     assert answer.get_json()["claims"][0]["status"] == "open"
     assert client.get("/v1/claims/late").get_json()["status"] == "open"
+
+
+def test_an_answer_stored_while_its_undefined_question_is_resolved_is_judged(
+    app: Flask, client: FlaskClient, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite writes one request at a time")
+    first = {"id": "a", "text": "a", "question": "uq", "value": {"point": 100}}
+    client.post("/v1/claims", json={"claims": [first]})
+    late = {"id": "late", "text": "late", "question": "uq", "value": {"point": 101}}
+    answers: list[Any] = []
+    with app.extensions["credence.engine"].connect() as other:
+        # A resolution in progress of a question no row defines yet: its lock taken and
+        # its row written, not yet committed (there was no row to lock before).
+        session = Session(bind=other)
+        lock_questions(session, ["uq"])
+        now = datetime.now(UTC)
+        session.add(
+            Question(
+                id="uq",
+                kind="numeric",
+                resolved_value=100.0,
+                resolved_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        session.flush()
+        request = threading.Thread(
+            target=lambda: answers.append(client.post("/v1/claims", json={"claims": [late]}))
+        )
+        request.start()
+        time.sleep(0.5)
+        other.commit()
+        request.join(timeout=30)
+    [answer] = answers
+    assert answer.status_code == 200, answer.get_json()
+    # Stored after the resolution: judged by it, not left open beside it.
+    assert answer.get_json()["claims"][0]["status"] == "confirmed"
