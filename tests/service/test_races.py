@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 from service.store.models import Question
@@ -57,20 +57,12 @@ def test_an_answer_stored_while_its_question_is_withdrawn_stays_open(
     )
     client.post("/v1/questions/q/resolution", json={"value": 100})
     late = {"id": "late", "text": "late", "question": "q", "value": {"point": 101}}
-    answers: list[Any] = []
     with app.extensions["credence.engine"].connect() as other:
         # A withdrawal in progress: the question's lock taken, as every writer of its
         # answers takes it first, and the question marked open, not yet committed.
         lock_questions(Session(bind=other), ["q"])
         other.execute(text("UPDATE questions SET resolved_value = NULL WHERE id = 'q'"))
-        request = threading.Thread(
-            target=lambda: answers.append(client.post("/v1/claims", json={"claims": [late]}))
-        )
-        request.start()
-        time.sleep(0.5)
-        other.commit()
-        request.join(timeout=30)
-    [answer] = answers
+        answer = _posted_meanwhile(client, other, late)
     assert answer.status_code == 200, answer.get_json()
     # Stored after the withdrawal ended: not judged by a resolution that is gone.
     assert answer.get_json()["claims"][0]["status"] == "open"
@@ -85,7 +77,6 @@ def test_an_answer_stored_while_its_undefined_question_is_resolved_is_judged(
     first = {"id": "a", "text": "a", "question": "uq", "value": {"point": 100}}
     client.post("/v1/claims", json={"claims": [first]})
     late = {"id": "late", "text": "late", "question": "uq", "value": {"point": 101}}
-    answers: list[Any] = []
     with app.extensions["credence.engine"].connect() as other:
         # A resolution in progress of a question no row defines yet: its lock taken and
         # its row written, not yet committed (there was no row to lock before).
@@ -103,14 +94,21 @@ def test_an_answer_stored_while_its_undefined_question_is_resolved_is_judged(
             )
         )
         session.flush()
-        request = threading.Thread(
-            target=lambda: answers.append(client.post("/v1/claims", json={"claims": [late]}))
-        )
-        request.start()
-        time.sleep(0.5)
-        other.commit()
-        request.join(timeout=30)
-    [answer] = answers
+        answer = _posted_meanwhile(client, other, late)
     assert answer.status_code == 200, answer.get_json()
     # Stored after the resolution: judged by it, not left open beside it.
     assert answer.get_json()["claims"][0]["status"] == "confirmed"
+
+
+def _posted_meanwhile(client: FlaskClient, other: Connection, claim: dict[str, Any]) -> Any:
+    """The answer to posting ``claim`` while ``other`` holds its locks, then commits."""
+    answers: list[Any] = []
+    request = threading.Thread(
+        target=lambda: answers.append(client.post("/v1/claims", json={"claims": [claim]}))
+    )
+    request.start()
+    time.sleep(0.5)  # the request is waiting by then
+    other.commit()
+    request.join(timeout=30)
+    [answer] = answers
+    return answer
