@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Response, after_this_request, request
+from flask import Response, request
 from flask_smorest import abort
 from marshmallow import RAISE
 from sqlalchemy import ColumnElement, Float, exists, func, literal, literal_column, select
@@ -121,15 +121,12 @@ def settled(
     """``stored`` once the resolutions it touches follow it: a resolved claim whose
     attributions changed moves its hits and misses to the sides it takes now
     (``follow_attributions``), and an answer to a numeric question already resolved
-    is judged (``judge_answers``) and read back resolved. The track records that
-    moved are read into this process's beliefs after the request (and its commit)."""
-    app = state()
-    context, now = app.resolution_context(), utcnow()
-    moved = follow_stored(session, stored, context, now)
+    is judged (``judge_answers``) and read back resolved. The beliefs they moved
+    are read by the next request, as every request reads the beliefs first."""
+    context, now = state().resolution_context(), utcnow()
+    follow_stored(session, stored, context, now)
     figures = [s.id for s in stored if s.claim.get("value") is not None]
     judged = judge_answers(session, figures, context, now) if figures else []
-    if moved or judged:
-        refresh_after_request()
     if not judged:
         return stored
     rows = claim_store.load_claims(session, judged, full=False)
@@ -144,16 +141,6 @@ def settled(
         else s
         for s in stored
     ]
-
-
-def refresh_after_request() -> None:
-    """Read the source beliefs this request changed once it has answered (and committed)."""
-    app = state()
-
-    @after_this_request
-    def refresh(response: Response) -> Response:
-        app.refresh()
-        return response
 
 
 def stored_claim_warnings(
@@ -397,8 +384,7 @@ def add_attributions(body: dict[str, Any], query: dict[str, Any], claim_id: str)
     if claim.resolution is not None:
         attributions = claim_store.stored_attributions(session, [claim_id])[claim_id]
         moved = [(claim.resolution, attributions, added)]
-        if follow_attributions(session, moved, app.resolution_context(), now):
-            refresh_after_request()
+        follow_attributions(session, moved, app.resolution_context(), now)
     [scored] = claim_store.score_stored(
         session,
         [claim_id],

@@ -412,7 +412,8 @@ def import_rows(
                     if not dry_run:
                         raise
                     bad_count += 1
-                    bad_rows += [bad] if len(bad_rows) < LISTED else []
+                    if len(bad_rows) < LISTED:
+                        bad_rows.append(bad)
                     continue
                 by_type[kind].append((number, value))
                 if kind == "claim" and value.get("question") is not None:

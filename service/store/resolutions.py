@@ -163,14 +163,14 @@ def follow_stored(
     stored: Sequence[claim_store.StoredClaim],
     beliefs: ResolutionContext,
     now: datetime,
-) -> bool:
+) -> None:
     """``follow_attributions`` for the resolved claims of a batch just stored."""
     moved = [
         (s.resolution, s.claim["attributions"], s.changes)
         for s in stored
         if s.resolution is not None and s.changes
     ]
-    return follow_attributions(session, moved, beliefs, now)
+    follow_attributions(session, moved, beliefs, now)
 
 
 def follow_attributions(
@@ -178,9 +178,8 @@ def follow_attributions(
     moved: Sequence[tuple[Resolution, Sequence[Mapping[str, Any]], Sequence[Mapping[str, Any]]]],
     beliefs: ResolutionContext,
     now: datetime,
-) -> bool:
-    """Move resolved claims' hits and misses to the sides their attributions take now;
-    whether any moved.
+) -> None:
+    """Move resolved claims' hits and misses to the sides their attributions take now.
 
     ``moved`` holds, for each resolved claim whose attributions changed, its
     resolution, its attributions now and their changes (``attribution_changes``).
@@ -209,11 +208,9 @@ def follow_attributions(
             ).items():
                 total = deltas.get(source_id, (0.0, 0.0))
                 deltas[source_id] = (total[0] + sign * hits, total[1] + sign * misses)
-    if not deltas:
-        return False
-    base = {source_id: beliefs.book.belief(source_id, beliefs.setup).belief for source_id in deltas}
-    apply_track_record(session, deltas, base, +1, now)
-    return True
+    if deltas:
+        base = {s: beliefs.book.belief(s, beliefs.setup).belief for s in deltas}
+        apply_track_record(session, deltas, base, +1, now)
 
 
 def resolve_claim(
