@@ -20,6 +20,8 @@ from tests.robustness.store import snapshot
 from tests.service.helpers import assert_problem
 
 STORED = "stored-claim"
+JUDGED = "judged-figure"
+"""An answer of a resolved numeric question: its value, not a request, gives its outcome."""
 
 
 def claims(*claim: dict[str, Any]) -> str:
@@ -393,6 +395,30 @@ CASES = [
         ("claims.0.value.high",),
     ),
     Bad(
+        "resolutions-batch-answer-its-question-judges",
+        json.dumps(
+            {
+                "resolutions": [
+                    {"claim_id": STORED, "outcome": "confirmed"},
+                    {"claim_id": JUDGED, "outcome": "confirmed"},
+                ]
+            }
+        ),
+        409,
+        ("resolutions.1.claim_id",),
+        path="/v1/resolutions",
+        also_score=False,
+    ),
+    Bad(
+        "withdraw-answer-its-question-judges",
+        "",
+        409,
+        method="DELETE",
+        path=f"/v1/claims/{JUDGED}/resolution",
+        content_type=None,
+        also_score=False,
+    ),
+    Bad(
         "question-kind",
         json.dumps({"text": "How many?", "kind": "guess"}),
         422,
@@ -414,7 +440,8 @@ def _requests(case: Bad) -> list[tuple[str, str]]:
 
 @pytest.fixture
 def stored_app(app: Flask, client: FlaskClient) -> Flask:
-    """An app whose store holds a claim with evidence, a defined source and scores."""
+    """An app whose store holds a claim with evidence, a defined source, scores, and an
+    answer of a resolved numeric question."""
     r = client.put("/v1/sources/wire", json={"prior": {"grade": "B"}, "group": "media:wire"})
     assert r.status_code == 200, r.get_json()
     body = {
@@ -426,9 +453,12 @@ def stored_app(app: Flask, client: FlaskClient) -> Flask:
                 "attributions": [{"source": "wire"}, {"source": "kr-nis", "via": ["kr-media"]}],
             },
             {"id": "other", "text": "Another.", "question": "q1"},
+            {"id": JUDGED, "text": "About 1,500.", "question": "troops", "value": {"point": 1500}},
         ]
     }
     r = client.post("/v1/claims", json=body)
+    assert r.status_code == 200, r.get_json()
+    r = client.post("/v1/questions/troops/resolution", json={"value": 10_000})
     assert r.status_code == 200, r.get_json()
     return app
 
