@@ -183,9 +183,13 @@ class Axis:
 
 
 def figure_text(value: float, unit: str = "") -> str:
-    """A figure as a person writes it: three significant digits, thousands separated."""
-    if value == 0 or not math.isfinite(value):
-        text = f"{value:g}"
+    """A figure as a person writes it: three significant digits, thousands separated.
+
+    Figures too large or too small to write out in full (a quadrillion and more, or
+    under 0.0001) are written in scientific notation instead, still to three digits.
+    """
+    if value == 0 or not math.isfinite(value) or not 1e-4 <= abs(value) < 1e15:
+        text = f"{value:.3g}"
     else:
         digits = 2 - math.floor(math.log10(abs(value)))
         rounded = round(value, digits)

@@ -352,6 +352,8 @@ def test_figures_read_as_people_write_them():
     assert figure_text(13000.0) == "13,000"
     assert figure_text(0.25) == "0.25"
     assert figure_text(-3.5) == "\u22123.5"
+    assert figure_text(1e300, "troops") == "1e+300 troops"
+    assert figure_text(-1.234e-7) == "\u22121.23e\u221207"
 
 
 def test_error_scales_are_learned_from_resolved_questions():
