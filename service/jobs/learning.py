@@ -46,6 +46,9 @@ class FitOutcome:
 
     beliefs: dict[str, scoring.Beta]
     model: LearnedModel
+    priors: dict[str, scoring.Beta]
+    """The prior each belief was built on, of the sources that have their own or their
+    group's (the others were built on the unknown-source prior)."""
 
     @property
     def stats(self) -> dict[str, Any]:
@@ -67,7 +70,10 @@ def learn_reliabilities(
     before any record: its own, its group's, or the unknown-source prior. A
     fit that ran out of iterations is logged (and says so in the job's stats).
     """
-    priors = build_book(snapshot.book.definitions, {}, setup).beliefs
+    priors = {
+        source_id: belief.belief
+        for source_id, belief in build_book(snapshot.book.definitions, {}, setup).beliefs.items()
+    }
     # Answers of a numeric question are not exclusive: each is its own for the fit.
     columns = snapshot.columns
     if columns.value:
@@ -75,7 +81,7 @@ def learn_reliabilities(
     fit = learn_columns(
         columns,
         snapshot.book.beliefs,
-        {source_id: belief.belief for source_id, belief in priors.items()},
+        priors,
         snapshot.outcome,
         setup.params,
         reliability_learner(learning, engine),
@@ -88,7 +94,7 @@ def learn_reliabilities(
             stats["iterations"],
             stats["structure"],
         )
-    return FitOutcome(fit.beliefs, fit.model)
+    return FitOutcome(fit.beliefs, fit.model, priors)
 
 
 def moved(before: scoring.Beta, after: scoring.Beta, tolerance: float) -> bool:

@@ -59,6 +59,7 @@ from scoring.rows import Entities
 from service.jobs.attribution_reader import attribution_reader
 from service.jobs.dask_engine import DaskEngine, dask_engine, mapped
 from service.jobs.learning import (
+    FitOutcome,
     LearningSettings,
     learn_error_scales,
     learn_reliabilities,
@@ -97,7 +98,7 @@ from service.store.scores import (
     staged_writes,
     table_values,
 )
-from service.store.source_beliefs import SourceBook, SourceDefinition, build_book
+from service.store.source_beliefs import Learned, SourceBook, SourceDefinition, build_book
 
 log = logging.getLogger(__name__)
 
@@ -341,9 +342,9 @@ class _Rescore:
         model_moved = fit.model.stats["informed"] and fit.model.moved_from(snapshot.book.model)
         model = fit.model if model_moved else snapshot.book.model
         written, written_at, self.based_on = self._write_reliabilities(
-            snapshot, fit.beliefs, changed, fit.model if model_moved else None
+            snapshot, fit, changed, fit.model if model_moved else None
         )
-        learned = {**snapshot.learned, **{s: fit.beliefs[s] for s in written}}
+        learned = {**snapshot.learned, **{s: Learned(fit.beliefs[s]) for s in written}}
         beliefs = build_book(snapshot.book.definitions, learned, self.job.setup).beliefs
         self.moved_most["sources_moved_most"] = _sources_moved_most(
             snapshot.book, beliefs, self.job.setup
@@ -446,7 +447,7 @@ class _Rescore:
     def _write_reliabilities(
         self,
         snapshot: Snapshot,
-        beliefs: Mapping[str, scoring.Beta],
+        fit: FitOutcome,
         changed: Sequence[str],
         model: LearnedModel | None,
     ) -> tuple[set[str], datetime, int]:
@@ -462,6 +463,7 @@ class _Rescore:
         another look at them.
         """
         now = utcnow()
+        beliefs = fit.beliefs
         written: set[str] = set()
         if not changed and model is None:
             return written, now, snapshot.reliabilities_version
@@ -494,9 +496,12 @@ class _Rescore:
 
             def row(source_id: str) -> dict[str, Any]:
                 belief = beliefs[source_id]
+                prior = fit.priors.get(source_id, self.job.setup.unknown)
                 return {
                     "alpha": belief.alpha,
                     "beta": belief.beta,
+                    "prior_alpha": prior.alpha,
+                    "prior_beta": prior.beta,
                     "job_id": self.job_id,
                     "updated_at": now,
                     "reliabilities_version": version,
@@ -563,6 +568,9 @@ class _Rescore:
                         source_id=source_id,
                         alpha=belief.alpha,
                         beta=belief.beta,
+                        # Without a learned row, the belief is the source's prior.
+                        prior_alpha=belief.alpha,
+                        prior_beta=belief.beta,
                         job_id=self.job_id,
                         updated_at=now,
                         **values,

@@ -45,7 +45,7 @@ from service.scoring_model import ScoringModel
 from service.store import change_counters
 from service.store import questions as question_store
 from service.store.models import Attribution, Claim, Question, Resolution, Score, SourceReliability
-from service.store.source_beliefs import SourceBook, SourceDefinition, read_book
+from service.store.source_beliefs import Learned, SourceBook, SourceDefinition, read_book
 from service.store.statistics import analyze_stale
 
 if TYPE_CHECKING:
@@ -159,8 +159,12 @@ class Snapshot:
         return np.isnan(self.outcome)
 
     @property
-    def learned(self) -> dict[str, Any]:
-        return {source_id: self.book.beliefs[source_id].belief for source_id in self.book.learned}
+    def learned(self) -> dict[str, Learned]:
+        """The learned beliefs as the snapshot scores with them (on the priors as they stood)."""
+        return {
+            source_id: Learned(self.book.beliefs[source_id].belief)
+            for source_id in self.book.learned
+        }
 
     def source_changed_at(self) -> dict[str, float]:
         """When each source's belief last changed (definition or learned), as epoch seconds."""

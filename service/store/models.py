@@ -113,6 +113,10 @@ class SourceReliability(Base):
     """What the source's figures are like (``scoring.numeric.ErrorScale``): error variance
     IG(error_shape, error_rate), chance of an informative figure Beta(informative_alpha,
     informative_beta); NULL until a job learns them."""
+    prior_alpha: Mapped[float | None] = mapped_column(Float)
+    prior_beta: Mapped[float | None] = mapped_column(Float)
+    """The prior the belief was built on (the belief is it plus hits and misses), so that
+    a prior redefined since replaces it; NULL in rows written before it was kept."""
 
 
 class ReliabilityHistory(Base):

@@ -530,7 +530,8 @@ def apply_track_record(
 ) -> None:
     """Add (``sign=1``) or take back (``sign=-1``) hits and misses, in the caller's transaction.
 
-    A source without a learned row starts from ``base`` (its current belief).
+    A source without a learned row starts from ``base`` (its current belief, its
+    prior), which the row keeps as the prior it was built on.
     The update is one atomic upsert per source (one statement run with
     ``executemany``, in source id order), so concurrent resolutions touching
     one source both count. Bumps the ``reliabilities`` counter and stamps the
@@ -548,6 +549,8 @@ def apply_track_record(
                 "source_id": source_id,
                 "alpha": max(start.alpha + d_alpha, _MIN_PSEUDO_COUNT),
                 "beta": max(start.beta + d_beta, _MIN_PSEUDO_COUNT),
+                "prior_alpha": start.alpha,
+                "prior_beta": start.beta,
                 "job_id": None,
                 "updated_at": now,
                 "reliabilities_version": version,

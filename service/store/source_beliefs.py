@@ -5,8 +5,10 @@ counter moves, by reading only the rows written since (``SourceBookCache``),
 so scoring a request never queries sources and a write costs the same however
 many sources there are. A belief carries the source's name, so summaries call
 sources by their names at no cost per request. A source's belief is, by
-precedence: its learned Beta (``source_reliabilities``, written by the fit),
-its own prior, its group's pooled prior, the unknown-source prior. Its
+precedence: its learned Beta (``source_reliabilities``, written by the fit and
+by resolutions), its own prior, its group's pooled prior, the unknown-source
+prior. A learned Beta is the prior it was built on plus hits and misses; when
+the prior has been redefined since, the new one takes the old one's place. Its
 definition comes from the database, else from the shipped catalogue
 (``config/sources.toml``).
 """
@@ -27,6 +29,26 @@ from scoring import Beta, SourceBelief, pool_group_priors, prior_from_spec
 from scoring.learned import LearnedModel
 from service.scoring_model import ScoringModel
 from service.store.models import LearnedModelRow, Source, SourceReliability
+
+# A learned belief rebased on a weaker prior stays a valid Beta.
+_MIN_PSEUDO_COUNT = 1e-3
+
+
+@dataclass(frozen=True, slots=True)
+class Learned:
+    """A learned belief and the prior it was built on (None: not known, so kept as is)."""
+
+    belief: Beta
+    prior: Beta | None = None
+
+    def on(self, prior: Beta) -> Beta:
+        """The belief with ``prior`` in place of the one it was built on."""
+        if self.prior is None or self.prior == prior:
+            return self.belief
+        return Beta(
+            max(self.belief.alpha - self.prior.alpha + prior.alpha, _MIN_PSEUDO_COUNT),
+            max(self.belief.beta - self.prior.beta + prior.beta, _MIN_PSEUDO_COUNT),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +77,7 @@ class SourceBook:
     def __init__(self) -> None:
         self.definitions: dict[str, SourceDefinition] = {}
         self.beliefs: dict[str, SourceBelief] = {}
-        self._learned: dict[str, Beta] = {}
+        self._learned: dict[str, Learned] = {}
         self._members: dict[str, set[str]] = {}
         self.model: LearnedModel | None = None
         """What the last re-scoring job learned beyond the beliefs; None before any."""
@@ -88,13 +110,14 @@ class SourceBook:
     def apply(
         self,
         definitions: Mapping[str, SourceDefinition],
-        learned: Mapping[str, Beta],
+        learned: Mapping[str, Learned],
         setup: ScoringModel,
     ) -> int:
         """Take in new or changed definitions and learned beliefs; the number of beliefs rebuilt.
 
         Rebuilt are the sources named and the other members of every group a
-        changed definition left or joined (their pooled priors moved).
+        changed definition left or joined (their pooled priors moved), or a
+        learned belief's source is in (its prior is pooled over them).
         """
         touched = set(definitions) | set(learned)
         groups: set[str] = set()
@@ -108,6 +131,10 @@ class SourceBook:
                 groups.add(definition.group)
             self.definitions[source_id] = definition
         self._learned.update(learned)
+        for source_id in learned:
+            known = self.definitions.get(source_id)
+            if known is not None and known.group is not None:
+                groups.add(known.group)
         for group in groups:
             touched |= self._members[group]
         self._rebuild(sorted(touched), setup)
@@ -116,9 +143,9 @@ class SourceBook:
     def _rebuild(self, ids: Sequence[str], setup: ScoringModel) -> None:
         """Recompute the beliefs of ``ids``, which hold every member of their groups.
 
-        A learned belief wins; else the source's own prior, its group's pooled
-        prior (members in id order, so that any rebuild of a group sums them
-        alike), or the unknown-source prior.
+        A learned belief wins, on the source's prior as it stands; else the
+        source's own prior, its group's pooled prior (members in id order, so
+        that any rebuild of a group sums them alike), or the unknown-source prior.
         """
         nan = float("nan")
         definitions = [self.definitions.get(source_id) for source_id in ids]
@@ -146,14 +173,14 @@ class SourceBook:
             group, name = (d.group, d.name) if d else (None, None)
             learned = self._learned.get(source_id)
             if learned is not None:
-                self.beliefs[source_id] = SourceBelief(learned, group, name)
+                self.beliefs[source_id] = SourceBelief(learned.on(Beta(a, b)), group, name)
             elif d is not None:
                 self.beliefs[source_id] = SourceBelief(Beta(a, b), group, name)
 
 
 def build_book(
     definitions: Mapping[str, SourceDefinition],
-    learned: Mapping[str, Beta],
+    learned: Mapping[str, Learned],
     setup: ScoringModel,
     model: LearnedModel | None = None,
 ) -> SourceBook:
@@ -224,7 +251,7 @@ class SourceBookCache:
 
 def read_changes(
     connection: Connection, since: int | None
-) -> tuple[dict[str, SourceDefinition], dict[str, Beta]]:
+) -> tuple[dict[str, SourceDefinition], dict[str, Learned]]:
     """Stored definitions and learned beliefs written after counter value ``since`` (all if None).
 
     A row may be newer than the counter value its reader read (a write
@@ -232,14 +259,19 @@ def read_changes(
     state of its source.
     """
     sources = select(Source)
-    learned = select(SourceReliability.source_id, SourceReliability.alpha, SourceReliability.beta)
+    r = SourceReliability
+    learned = select(r.source_id, r.alpha, r.beta, r.prior_alpha, r.prior_beta)
     if since is not None:
         sources = sources.where(Source.reliabilities_version > since)
-        learned = learned.where(SourceReliability.reliabilities_version > since)
+        learned = learned.where(r.reliabilities_version > since)
     with Session(bind=connection) as session:
         definitions = {row.id: stored_definition(row) for row in session.scalars(sources)}
     return definitions, {
-        source_id: Beta(alpha, beta) for source_id, alpha, beta in connection.execute(learned)
+        source_id: Learned(
+            Beta(alpha, beta),
+            None if prior_alpha is None or prior_beta is None else Beta(prior_alpha, prior_beta),
+        )
+        for source_id, alpha, beta, prior_alpha, prior_beta in connection.execute(learned)
     }
 
 

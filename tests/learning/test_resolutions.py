@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -131,6 +132,39 @@ def test_a_resolved_claims_track_records_follow_its_attributions(
     assert client.delete("/v1/claims/c1/resolution").status_code == 204
     for alpha, beta in _learned(app).values():
         assert abs(alpha - unknown.alpha) < 1e-9 and abs(beta - unknown.beta) < 1e-9
+
+
+def test_a_redefined_prior_takes_the_old_ones_place_under_the_record(
+    app: Flask, client: FlaskClient, make_app: Callable[..., Flask]
+) -> None:
+    grades = app.extensions["credence"].setup.grades
+    a, b, e = (grades.prior(letter) for letter in "ABE")
+    assert a is not None and b is not None and e is not None
+    assert client.put("/v1/sources/yes-1", json={"prior": {"grade": "A"}}).status_code == 200
+    client.post("/v1/claims", json={"claims": [CLAIM]})
+    client.post("/v1/claims/c1/resolution", json={"outcome": "refuted"})
+    assert _learned(app)["yes-1"] == pytest.approx((a.alpha, a.beta + 1))
+    # Downgraded: the record (one miss) stays, on the new prior, here and in another process.
+    assert client.put("/v1/sources/yes-1", json={"prior": {"grade": "E"}}).status_code == 200
+    on_e = e.alpha / (e.alpha + e.beta + 1)
+    assert _reliability(client, "yes-1") == pytest.approx(on_e)
+    assert _reliability(make_app().test_client(), "yes-1") == pytest.approx(on_e)
+    # A job's belief is rebased alike: what it learned beyond the prior it fitted with stays.
+    assert client.put("/v1/sources/fit-1", json={"prior": {"grade": "A"}}).status_code == 200
+    open_claims = [
+        {"id": f"o{i}", "text": f"Open {i}.", "attributions": [{"source": "fit-1"}, {"source": w}]}
+        for i, w in enumerate(["w1", "w2", "w3", "w1", "w2"])
+    ]
+    assert client.post("/v1/claims", json={"claims": open_claims}).status_code == 200
+    run_rescore(app)
+    with Session(engine_of(app)) as session:
+        row = session.get(SourceReliability, "fit-1")
+        assert row is not None and row.job_id is not None
+        assert (row.prior_alpha, row.prior_beta) == pytest.approx((a.alpha, a.beta))
+        learned_alpha, learned_beta = row.alpha - a.alpha, row.beta - a.beta
+    assert client.put("/v1/sources/fit-1", json={"prior": {"grade": "B"}}).status_code == 200
+    rebased = (b.alpha + learned_alpha) / (b.strength + learned_alpha + learned_beta)
+    assert _reliability(client, "fit-1") == pytest.approx(rebased)
 
 
 def test_resolution_errors(app: Flask, client: FlaskClient) -> None:
