@@ -229,6 +229,8 @@ def _json_lines(handle: IO[str]) -> Iterator[tuple[int, Any]]:
             yield number, json.loads(line)
         except json.JSONDecodeError as exc:
             yield number, BadRow(number, f"not valid JSON: {exc.msg}")
+        except RecursionError:
+            yield number, BadRow(number, "not valid JSON: nested too deeply")
 
 
 def _numbered(reader: csv.DictReader[str]) -> Iterator[tuple[int, dict[str | None, Any]]]:

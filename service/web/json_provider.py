@@ -50,12 +50,20 @@ def loads_text(body: bytes) -> Any:
     Raises
     ------
     json.JSONDecodeError
-        Not JSON, or a string holding a lone surrogate escape (``"\\ud800"``).
+        Not JSON, a string holding a lone surrogate escape (``"\\ud800"``), or
+        arrays or objects nested deeper than Python's recursion limit (a 2 KB body
+        of brackets is enough: no request of the contract nests more than a few
+        levels).
     UnicodeDecodeError
         Not UTF-8 (``json.loads`` of bytes would guess UTF-16 or UTF-32, where the
-        surrogate check, which reads the bytes, would not see an escape).
+        surrogate check, which reads the bytes, would not see an escape). A
+        leading byte order mark, which editors on Windows write, is allowed.
     """
-    value = json.loads(body.decode("utf-8"))
+    text = body.decode("utf-8-sig")
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", text, 0) from None
     if _SURROGATE_ESCAPE.search(body):
         try:
             json.dumps(value, ensure_ascii=False).encode("utf-8")

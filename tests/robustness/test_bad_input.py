@@ -71,6 +71,7 @@ CASES = [
     Bad("invalid-utf8", b'{"claims": [{"text": "\xff\xfe"}]}', 400),
     Bad("lone-surrogate", claims(claim()).replace("update", "\\ud800"), 400),
     Bad("utf16", claims(claim()).encode("utf-16"), 400),
+    Bad("nested-deeply", '{"claims": ' + "[" * 5000 + "]" * 5000 + "}", 400),
     # JSON, but not said so.
     Bad("text-plain", VALID, 415, content_type="text/plain"),
     Bad("form", VALID, 415, content_type="application/x-www-form-urlencoded"),

@@ -56,6 +56,14 @@ def test_a_body_not_in_utf8_is_malformed(app: Flask, client: FlaskClient, encodi
     assert row_counts(app) == before
 
 
+def test_a_byte_order_mark_before_the_body_is_allowed(client: FlaskClient) -> None:
+    # As a file saved by an editor on Windows starts, sent with curl -d @file.json.
+    body = '{"claims": [{"id": "c1", "text": "with a mark"}]}'.encode("utf-8-sig")
+    response = client.post("/v1/claims", data=body, content_type="application/json")
+    assert response.status_code == 200, response.get_json()
+    assert client.get("/v1/claims/c1").get_json()["text"] == "with a mark"
+
+
 def test_a_paired_surrogate_is_stored_as_its_character(client: FlaskClient) -> None:
     body = '{"claims": [{"id": "c1", "text": "ok ' + PAIR + '"}]}'
     assert _post_raw(client, "POST", "/v1/claims", body).status_code == 200
