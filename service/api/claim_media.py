@@ -12,6 +12,7 @@ from typing import Any
 
 import marshmallow as ma
 from flask import Response, after_this_request, request
+from werkzeug.datastructures import MIMEAccept
 
 from service.app_state import AppState
 from service.formats.claim_table import CLAIM_COLUMNS, claims_csv
@@ -71,7 +72,13 @@ def preferred() -> str:
     The response, whichever it is, says that it varies with ``Accept`` (for caches).
     """
     after_this_request(_vary)
-    best = request.accept_mimetypes.best_match([JSON, CSV, STIX, _STIX_ANY], default=JSON)
+    # Parameters (``charset=utf-8``, ``header=present``, STIX's ``version=2.1``) do not
+    # choose among these types; werkzeug would let ``text/csv; charset=utf-8`` match no
+    # offer and answer JSON.
+    accept = MIMEAccept(
+        (value.split(";", 1)[0].strip(), quality) for value, quality in request.accept_mimetypes
+    )
+    best = accept.best_match([JSON, CSV, _STIX_ANY], default=JSON)
     return STIX if best == _STIX_ANY else best
 
 

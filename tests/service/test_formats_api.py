@@ -127,6 +127,19 @@ def test_json_stays_the_default(client: FlaskClient, stored: dict[str, Any]) -> 
         assert client.get("/v1/claims", headers=headers).mimetype == "application/json"
 
 
+def test_media_type_parameters_do_not_hide_the_type(
+    client: FlaskClient, stored: dict[str, Any]
+) -> None:
+    for accept, mimetype in [
+        ("text/csv; charset=utf-8", "text/csv"),
+        ("text/csv;header=present", "text/csv"),
+        (STIX + ";charset=utf-8", "application/stix+json"),
+        ("application/json;q=0.5, text/csv;charset=UTF-8;q=0.9", "text/csv"),
+        ("text/csv;q=0.5, application/json;charset=utf-8", "application/json"),
+    ]:
+        assert client.get("/v1/claims", headers={"Accept": accept}).mimetype == mimetype, accept
+
+
 def test_claims_as_a_stix_bundle(client: FlaskClient, stored: dict[str, Any]) -> None:
     for accept in (STIX, "application/stix+json"):
         response = client.get("/v1/claims", headers={"Accept": accept})
