@@ -5,7 +5,7 @@ See docs/model.md, "Numeric questions".
 
 from scoring.numeric.errors import ErrorScale
 from scoring.numeric.estimate import Estimate, Mode
-from scoring.numeric.figures import Axis, Figure, NumericQuestion, figure_text
+from scoring.numeric.figures import STATED, Axis, Figure, NumericQuestion, figure_text
 from scoring.numeric.params import NumericParams
 from scoring.numeric.questions import QuestionKinds, QuestionScorer, Scored
 from scoring.numeric.scorer import (
@@ -17,6 +17,7 @@ from scoring.numeric.scorer import (
 
 __all__ = [
     "NUMERIC_MODEL",
+    "STATED",
     "Axis",
     "ErrorScale",
     "Estimate",

@@ -182,16 +182,22 @@ class Axis:
         return (lo + hi) / 2
 
 
-def figure_text(value: float, unit: str = "") -> str:
-    """A figure as a person writes it: three significant digits, thousands separated.
+# Significant digits of a figure a source stated, written back as it was given
+# (12,345 stays 12,345); a float's noise (0.30000000000000004) is past them.
+STATED = 12
+
+
+def figure_text(value: float, unit: str = "", significant: int = 3) -> str:
+    """A figure as a person writes it: ``significant`` digits (an estimate's three, or
+    ``STATED`` for a source's own figure), thousands separated.
 
     Figures too large or too small to write out in full (a quadrillion and more, or
-    under 0.0001) are written in scientific notation instead, still to three digits.
+    under 0.0001) are written in scientific notation instead, to as many digits.
     """
     if value == 0 or not math.isfinite(value) or not 1e-4 <= abs(value) < 1e15:
-        text = f"{value:.3g}"
+        text = f"{value:.{significant}g}"
     else:
-        digits = 2 - math.floor(math.log10(abs(value)))
+        digits = significant - 1 - math.floor(math.log10(abs(value)))
         rounded = round(value, digits)
         text = f"{rounded:,.{max(digits, 0)}f}"
         if "." in text:

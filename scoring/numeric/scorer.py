@@ -14,7 +14,7 @@ from scoring.explain import make_evidence, percent, summarize
 from scoring.intervals import credible_interval, draws_and_mean
 from scoring.numeric.errors import ErrorScale, t_cdf
 from scoring.numeric.estimate import Estimate, Located, estimate
-from scoring.numeric.figures import Axis, Figure, NumericQuestion, figure_text
+from scoring.numeric.figures import STATED, Axis, Figure, NumericQuestion, figure_text
 from scoring.numeric.grid import Grid, Likelihoods, figure_likelihood, normalise
 from scoring.numeric.params import NumericParams
 from scoring.numeric.table import FigureTable
@@ -368,13 +368,14 @@ def _claim_phrase(axis: Axis, value: Figure, unit: str) -> str:
             if axis.scale == "log"
             else f"\u00b1{figure_text(axis.tolerance, unit)}"
         )
-        return f"that {figure_text(value.low, unit)} is right within {within}"
+        return f"that {figure_text(value.low, unit, STATED)} is right within {within}"
     if value.low is None:
         assert value.high is not None
-        return f"that the value is at most {figure_text(value.high, unit)}"
+        return f"that the value is at most {figure_text(value.high, unit, STATED)}"
     if value.high is None:
-        return f"that the value is at least {figure_text(value.low, unit)}"
-    return f"that the value lies in {figure_text(value.low)}\u2013{figure_text(value.high, unit)}"
+        return f"that the value is at least {figure_text(value.low, unit, STATED)}"
+    low, high = figure_text(value.low, "", STATED), figure_text(value.high, unit, STATED)
+    return f"that the value lies in {low}\u2013{high}"
 
 
 def _note(table: FigureTable, rows: IntArray, row: int) -> str | None:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from scoring import Attribution, Beta, Claim, ScoringParams, SourceBelief
 from scoring.numeric import (
+    STATED,
     ErrorScale,
     Figure,
     NumericQuestion,
@@ -354,6 +355,9 @@ def test_figures_read_as_people_write_them():
     assert figure_text(-3.5) == "\u22123.5"
     assert figure_text(1e300, "troops") == "1e+300 troops"
     assert figure_text(-1.234e-7) == "\u22121.23e\u221207"
+    # A source's own figure is written back as it gave it.
+    assert figure_text(12345.0, "troops", STATED) == "12,345 troops"
+    assert figure_text(0.1 + 0.2, "", STATED) == "0.3"
 
 
 def test_error_scales_are_learned_from_resolved_questions():
