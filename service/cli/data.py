@@ -52,7 +52,7 @@ from service.store import change_counters
 from service.store import claims as claim_store
 from service.store import questions as question_store
 from service.store.db import writer
-from service.store.models import Claim, Question, Source, utcnow
+from service.store.models import Claim, Question, Resolution, Source, utcnow
 from service.store.resolutions import (
     ResolutionContext,
     ResolutionRefused,
@@ -72,7 +72,8 @@ JSON_COLUMNS = ("prior", "tags", "attributions", "value", "resolution")
 
 class BadRow(Exception):
     def __init__(self, line: int, message: str) -> None:
-        super().__init__(f"line {line}: {message}")
+        # Without its full stop: the message is followed by what became of the batch.
+        super().__init__(f"line {line}: {message.rstrip('.')}")
         self.line = line
 
 
@@ -197,7 +198,16 @@ def _validate_resolution(row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 
 def _store_resolutions(session: Session, rows: list[tuple[int, tuple[str, Any]]]) -> None:
-    """Resolve claims as ``POST /v1/resolutions`` does; a refusal names the first bad row."""
+    """Resolve claims as ``POST /v1/resolutions`` does; a refusal names the first bad row.
+
+    A row the store holds already (the claim resolved with the same outcome, at the
+    same time where the row gives one) is skipped, so that an export imported again,
+    or an import run again after it stopped, stores what is new and refuses only
+    outcomes that disagree with the stored ones.
+    """
+    rows = [row for row in rows if not _stored_already(session, *row[1])]
+    if not rows:
+        return
     try:
         # An export's rows record outcomes, a numeric question's answers' included.
         resolve_claims(
@@ -211,6 +221,18 @@ def _store_resolutions(session: Session, rows: list[tuple[int, tuple[str, Any]]]
         first = min(refused.errors)
         field = next(iter(refused.errors[first]))
         raise BadRow(rows[first][0], f"{field}: {refused.errors[first][field][0]}") from None
+
+
+def _stored_already(session: Session, claim_id: str, body: Mapping[str, Any]) -> bool:
+    stored = session.get(Resolution, claim_id)
+    return (
+        stored is not None
+        and stored.outcome == body["outcome"]
+        and (
+            body.get("resolved_at") is None
+            or iso_time(stored.resolved_at) == iso_time(body["resolved_at"])
+        )
+    )
 
 
 ROW_TYPES: dict[str, RowType] = {

@@ -176,6 +176,13 @@ def test_import_resolutions_as_the_endpoint_does(run: Any, app: Flask, tmp_path:
     result = run("import", str(write_lines(tmp_path / "missing.jsonl", missing)))
     assert result.exit_code == 1 and "line 1" in result.output and "outcome" in result.output
 
+    # The export imported again into the same store: its resolutions are there already.
+    export = tmp_path / "export.jsonl"
+    export.write_text(run("export").output)
+    result = run("import", "--batch-size", "1", str(export))
+    assert result.exit_code == 0, result.output
+    assert row_counts(app) == before
+
 
 def test_numeric_questions_come_in_and_go_out(run: Any, app: Flask, tmp_path: Path) -> None:
     question = {
