@@ -144,13 +144,18 @@ class ReliabilityLearner:
         by_resolutions = resolved >= self.min_resolved
         two_coins = yes_no and self._two_coins_learnable(layout)
         found: list[OneCoin] = [OneCoin(False, 0.0, self.max_iter, self.tol)]
-        if by_resolutions or not yes_no:
-            # On yes/no statements a base rate beside one coin takes the sources' leanings
-            # for the truth: a source that refutes most things reads as right, one that
-            # supports most as wrong, nearly every claim as false (crowd-kit's
-            # OneCoinDawidSkene on duck: 0.58). Held-out answers cannot tell the two apart
-            # (each source's answers are predicted as well either way) and chose it on thin
-            # stores; resolved claims can.
+        if by_resolutions or data.n_classes > 1:
+            # Without resolutions, base rates only where claims are answers of a few
+            # classes (picks among them, never yes/no statements). On yes/no statements
+            # a base rate beside one coin takes the sources' leanings for the truth: a
+            # source that refutes most things reads as right, one that supports most as
+            # wrong, nearly every claim as false (crowd-kit's OneCoinDawidSkene on duck:
+            # 0.58). Held-out answers cannot tell the two apart (each source's answers
+            # are predicted as well either way) and chose it on thin stores; resolved
+            # claims can. On claims only supported, every claim true and every source
+            # right is the likelier account whatever the truth, so two sources echoing
+            # each other on ten rumours taught a base rate of 96 %: a claim with no
+            # evidence at all read as almost certain.
             found.append(OneCoin(True, 0.0, self.max_iter, self.tol))
         if 1 < data.n_classes <= MAX_CONFUSION_CLASSES:
             found += [

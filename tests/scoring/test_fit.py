@@ -313,6 +313,24 @@ def test_claims_each_backed_by_their_one_source_teach_no_base_rate() -> None:
     assert OneCoin(class_prior=True).fit(Layout(heard, 0.5, 0.0)).base_[0] > 1.0
 
 
+def test_claims_only_supported_are_offered_no_base_rate_until_resolutions_judge_it() -> None:
+    # Two sources echo each other on every claim and nobody else speaks: every claim
+    # true and both sources right explains the store best whatever the truth.
+    n = 60
+    claim = np.repeat(np.arange(n), 2)
+    source = np.tile([0, 1], n)
+    echo = FitData.build(claim, source, n_claims=n, n_sources=2)
+    learner = ReliabilityLearner()
+    fit = learner.fit(echo)
+    assert not fit.structure_.class_prior
+    assert all("class prior" not in name for name in fit.criteria_)
+    # With outcomes enough to judge it, the base rate is a candidate again.
+    outcome = np.full(n, np.nan)
+    outcome[:40] = 1.0
+    resolved = FitData.build(claim, source, n_claims=n, n_sources=2, outcome=outcome)
+    assert any("class prior" in name for name in learner.fit(resolved).criteria_)
+
+
 def test_other_sources_on_the_same_claims_do_count() -> None:
     n = 200
     claim = np.repeat(np.arange(n), 2)
