@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 import marshmallow as ma
+from flask import g
 from flask_smorest import abort
 
 from service.api.blueprint import Blueprint
@@ -29,6 +30,7 @@ from service.schemas.requests import (
 )
 from service.schemas.responses import StoredClaimsResponseSchema
 from service.schemas.warnings import (
+    PRIOR_IGNORED,
     InputWarning,
     dotted_field,
     refuse_if_strict,
@@ -117,7 +119,11 @@ def import_stix(bundle: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]
     `confidence`. Bundles exported by this service read back as they were.
 
     Sources already defined (through the API or the shipped catalogue) keep their
-    definitions: an import adds sources, it never redefines one. Errors name the
+    definitions: an import adds sources, it never redefines one. A new source
+    takes its prior from the bundle only when the key has the admin role, which
+    defining sources needs (`PUT /v1/sources`); with the write role it is
+    defined without one, and a `prior-ignored` warning names the property (in
+    strict mode, a 422). Errors name the
     bundle's fields (`objects.3.content`); a bundle with any error stores nothing.
     `warnings` and `?strict=true` are as for POST /v1/claims (a note whose author
     the bundle does not define, ...), naming the bundle's fields too.
@@ -142,6 +148,7 @@ def import_stix(bundle: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]
         for source_id, definition in sources.items()
         if source_id not in app.book.definitions
     }
+    ignored = _ignored_priors(imported, new) if g.role != "admin" else []
     # Scored before the write lock, the new sources with their own priors (as
     # POST /v1/score scores given priors; a new source with a group and no prior
     # gets its group's pooled prior from the next request or re-scoring job on).
@@ -166,7 +173,7 @@ def import_stix(bundle: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]
         beliefs=beliefs,
         beliefs_version=app.sources.version,
     )
-    warnings = _warnings(imported, claims, stored, {*app.book.definitions, *sources})
+    warnings = ignored + _warnings(imported, claims, stored, {*app.book.definitions, *sources})
     # Strict: the transaction is rolled back when the session closes.
     refuse_if_strict(warnings, query.get("strict", app.settings.api.strict))
     stored = settled(session, stored)
@@ -176,6 +183,27 @@ def import_stix(bundle: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]
         **stored_claims_body(stored, app.setup.grader(beliefs)),
         "warnings": [w.document() for w in warnings],
     }
+
+
+def _ignored_priors(imported: Imported, new: dict[str, dict[str, Any]]) -> list[InputWarning]:
+    """Take the priors out of ``new`` sources' definitions; a warning for each.
+
+    A write key that could give a source any prior could make its own blog
+    near infallible: priors are the admin role's, as everywhere else.
+    """
+    warnings = []
+    for source_id, definition in sorted(new.items()):
+        if definition.pop("prior", None) is not None:
+            where = re.sub(r"\.(\d+)", r"[\1]", imported.locate(f"source:{source_id}", "prior"))
+            warnings.append(
+                InputWarning(
+                    where,
+                    PRIOR_IGNORED,
+                    f"Source {source_id!r} is defined without this prior: setting a "
+                    "source's prior needs the admin role.",
+                )
+            )
+    return warnings
 
 
 def _warnings(

@@ -20,6 +20,9 @@ each field, and nothing is stored. The codes:
   answers are loaded one row at a time).
 - ``attributions-removed``: a re-post of a stored claim dropped attributions it
   had (the history lists them): re-posting replaces a claim whole.
+- ``prior-ignored``: a STIX import with a key of the write role defined a new
+  source without the prior the bundle gives it (``x_opencti_reliability``,
+  ``confidence``, ``x_credence_prior``): priors need the admin role.
 
 The rules that make input invalid (a relay chain that loops back to its
 source or repeats a relay, among others) are in ``service.schemas.requests``.
@@ -41,6 +44,7 @@ DUPLICATE_ATTRIBUTION = "duplicate-attribution"
 LONE_ANSWER = "lone-answer"
 DUPLICATE_ANSWER = "duplicate-answer"
 ATTRIBUTIONS_REMOVED = "attributions-removed"
+PRIOR_IGNORED = "prior-ignored"
 
 # Spelling suggestions compare an id with every defined one (~15 ms among 10,000): only this many
 # undefined ids per request get one, so a batch of new sources stays cheap.

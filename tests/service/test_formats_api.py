@@ -249,7 +249,7 @@ def test_import_keeps_the_definitions_it_finds(
 def test_foreign_reports_and_notes_are_claims_of_their_authors(
     client: FlaskClient, keys: dict[str, str]
 ) -> None:
-    response = client.post("/v1/import/stix", json=foreign_bundle(), headers=auth(keys["write"]))
+    response = client.post("/v1/import/stix", json=foreign_bundle(), headers=auth(keys["admin"]))
     assert response.status_code == 200, response.get_json()
     report, note = response.get_json()["claims"]
     assert [(a["source"], a["certainty"]) for a in report["attributions"]] == [(WIRE, 0.7)]
@@ -259,6 +259,27 @@ def test_foreign_reports_and_notes_are_claims_of_their_authors(
     assert source["prior"] == {"grade": "B"} and source["name"] == "Wire"
     denied = client.post("/v1/import/stix", json=foreign_bundle(), headers=auth(keys["read"]))
     assert_problem(denied, 403)
+
+
+def test_a_write_key_imports_sources_without_their_priors(
+    app: Flask, client: FlaskClient, keys: dict[str, str]
+) -> None:
+    write = auth(keys["write"])
+    before = row_counts(app)
+    strict = client.post("/v1/import/stix?strict=true", json=foreign_bundle(), headers=write)
+    assert_problem(strict, 422)
+    assert row_counts(app) == before
+    response = client.post("/v1/import/stix", json=foreign_bundle(), headers=write)
+    assert response.status_code == 200, response.get_json()
+    ignored = [w for w in response.get_json()["warnings"] if w["code"] == "prior-ignored"]
+    assert sorted(w["field"] for w in ignored) == [
+        "objects[0].x_opencti_reliability",
+        "objects[1].confidence",
+    ]
+    source = client.get(f"/v1/sources/{WIRE}", headers=auth(keys["read"])).get_json()
+    assert source["prior"] is None and source["name"] == "Wire"
+    report = response.get_json()["claims"][0]
+    assert report["score"]["admiralty"][0] != "B"
 
 
 def test_an_import_warns_as_post_claims_does_and_strict_refuses(
