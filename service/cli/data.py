@@ -23,15 +23,15 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
 import click
 import marshmallow as ma
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from service.app_state import state
@@ -48,6 +48,7 @@ from service.schemas.requests import (
     SourceSchema,
 )
 from service.schemas.responses import attribution_document, claim_document, iso_time
+from service.schemas.warnings import UNDEFINED_RELAY, UNDEFINED_SOURCE, UndefinedIds
 from service.store import change_counters
 from service.store import claims as claim_store
 from service.store import questions as question_store
@@ -66,6 +67,7 @@ from service.web.database import get_engine
 
 # Bad rows a check lists (it counts them all).
 LISTED = 50
+UNDEFINED = {"source": UNDEFINED_SOURCE, "relay": UNDEFINED_RELAY}
 # Cells of a CSV row that hold JSON rather than text.
 JSON_COLUMNS = ("prior", "tags", "attributions", "value", "resolution")
 
@@ -364,6 +366,21 @@ class ImportReport:
     """The batches stored (or, for a dry run, checked) so far."""
 
     batches: list[Batch]
+    named: dict[tuple[str, str], int] = field(default_factory=dict)
+    """Each source and relay id the claims name, as ``(id, "source" or "relay")``, with
+    the line that first names it."""
+    defined: set[str] = field(default_factory=set)
+    """The ids of the file's source rows."""
+
+    def undefined(self, defined: Collection[str]) -> list[BadRow]:
+        """``undefined-source`` and ``undefined-relay`` of ``POST /v1/claims``, one for each
+        id the claims name that neither ``defined`` nor the file defines, in line order."""
+        undefined = UndefinedIds(defined)
+        return [
+            BadRow(line, f"{UNDEFINED[what]}: {undefined.detail(source_id, what)}")
+            for (source_id, what), line in sorted(self.named.items(), key=lambda kv: kv[1])
+            if source_id not in defined and source_id not in self.defined
+        ]
 
     def totals(self) -> dict[str, int]:
         return {k: sum(b.counts.get(k, 0) for b in self.batches) for k in ROW_TYPES}
@@ -440,8 +457,12 @@ def import_rows(
                         bad_rows.append(bad)
                     continue
                 by_type[kind].append((number, value))
-                if kind == "claim" and value.get("question") is not None:
-                    questions.add(value["question"])
+                if kind == "claim":
+                    _name(report.named, value, number)
+                    if value.get("question") is not None:
+                        questions.add(value["question"])
+                elif kind == "source":
+                    report.defined.add(value[0])
             if not dry_run:
                 with session_factory() as session, session.begin():
                     for kind, values in by_type.items():
@@ -462,6 +483,13 @@ def import_rows(
     return report
 
 
+def _name(named: dict[tuple[str, str], int], claim: Mapping[str, Any], line: int) -> None:
+    for attribution in claim["attributions"]:
+        named.setdefault((attribution["source"], "source"), line)
+        for relay in attribution["via"]:
+            named.setdefault((relay, "relay"), line)
+
+
 def _judge_open_answers(session_factory: Callable[[], Session], questions: set[str]) -> None:
     """Judge the open answers of ``questions`` that are numeric and resolved."""
     if not questions:
@@ -476,14 +504,45 @@ def _judge_open_answers(session_factory: Callable[[], Session], questions: set[s
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), help="Default: by extension.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=1000, show_default=True)
 @click.option("--check", is_flag=True, help="Validate every row; store nothing (a dry run).")
-def import_(file: Path, fmt: str | None, batch_size: int, check: bool) -> None:
-    """Import sources, claims and resolutions from FILE (JSON Lines or CSV)."""
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Refuse the file, storing nothing, if its claims name sources or relays that are "
+    "not defined (the warnings of POST /v1/claims?strict=true).",
+)
+def import_(file: Path, fmt: str | None, batch_size: int, check: bool, strict: bool) -> None:
+    """Import sources, claims and resolutions from FILE (JSON Lines or CSV).
+
+    Claims that name a source or relay defined neither in the store, nor in the
+    catalogue, nor in the file get a warning each, as POST /v1/claims gives (often
+    a typo: such a source is scored with the unknown-source prior); ``--strict``
+    refuses the file for them.
+    """
     fmt = fmt or ("csv" if file.suffix.lower() == ".csv" else "jsonl")
     lines = _utf8_lines(file)
+    with app_context():
+        engine = writer(get_engine())
+        if strict and not check:
+            # Checked whole first: batches are stored as they come.
+            _refuse_undefined(file, _import_file(file, fmt, engine, batch_size, True, lines))
+        report = _import_file(file, fmt, engine, batch_size, check, lines)
+        if strict:
+            _refuse_undefined(file, report)
+        for warning in _undefined(report)[:LISTED]:
+            click.echo(f"warning: {warning}", err=True)
+        more = len(_undefined(report)) - LISTED
+        if more > 0:
+            click.echo(f"warning: and {more} more undefined sources and relays", err=True)
+    verb = "checked" if check else "imported"
+    click.echo(f"{verb} {report.describe()}{'; nothing was stored' if check else ''}", err=True)
+
+
+def _import_file(
+    file: Path, fmt: str, engine: Engine, batch_size: int, check: bool, lines: int
+) -> ImportReport:
     # utf-8-sig: a spreadsheet's "CSV UTF-8" begins with a byte order mark, which
     # would otherwise be part of the first column's name.
-    with app_context(), file.open(encoding="utf-8-sig", newline="") as handle:
-        engine = writer(get_engine())
+    with file.open(encoding="utf-8-sig", newline="") as handle:
         label = "checking" if check else "importing"
         with click.progressbar(length=lines, label=label, file=sys.stderr) as bar:
 
@@ -492,13 +551,29 @@ def import_(file: Path, fmt: str | None, batch_size: int, check: bool) -> None:
 
             try:
                 rows = _csv_rows(handle) if fmt == "csv" else _json_lines(handle)
-                report = import_rows(
+                return import_rows(
                     lambda: Session(engine), rows, batch_size, progress, dry_run=check
                 )
             except ImportStopped as stopped:
                 raise click.ClickException(_stopped(file, stopped, check)) from None
-    verb = "checked" if check else "imported"
-    click.echo(f"{verb} {report.describe()}{'; nothing was stored' if check else ''}", err=True)
+
+
+def _undefined(report: ImportReport) -> list[BadRow]:
+    with Session(get_engine()) as session:
+        book = read_book(session.connection(), state().sources.catalogue, state().setup)
+    return report.undefined(book.definitions.keys())
+
+
+def _refuse_undefined(file: Path, report: ImportReport) -> None:
+    undefined = _undefined(report)
+    if undefined:
+        listed = "".join(f"\n  {bad}" for bad in undefined[:LISTED])
+        more = len(undefined) - LISTED
+        rest = f"\n  and {more} more" if more > 0 else ""
+        raise click.ClickException(
+            f"{file}: {len(undefined)} undefined sources and relays; nothing was stored "
+            f"(--strict):{listed}{rest}"
+        )
 
 
 def _utf8_lines(file: Path) -> int:

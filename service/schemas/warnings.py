@@ -62,7 +62,7 @@ class InputWarning:
         return {"field": self.field, "code": self.code, "detail": self.detail}
 
 
-class _Undefined:
+class UndefinedIds:
     """Names the undefined ids of one request, with a suggestion for the first few."""
 
     def __init__(self, defined: Collection[str]) -> None:
@@ -91,7 +91,7 @@ class _Undefined:
 def undefined_detail(source_id: str, what: str, defined: Collection[str]) -> str:
     """What the ``undefined-source`` warning says of ``source_id`` (a ``what``, e.g.
     "attribution"), with its suggestion among ``defined``."""
-    return _Undefined(defined).detail(source_id, what)
+    return UndefinedIds(defined).detail(source_id, what)
 
 
 def attribution_warnings(
@@ -99,12 +99,12 @@ def attribution_warnings(
     prefix: str,
     defined: Collection[str],
     stored: Iterable[Mapping[str, Any]] = (),
-    undefined: _Undefined | None = None,
+    undefined: UndefinedIds | None = None,
 ) -> list[InputWarning]:
     """Warnings of one claim's (validated) attributions, fields under ``prefix``
     (``claims[0].attributions``); ``stored`` are attributions the claim already has."""
     # Written for speed: it runs for every attribution of every scoring request.
-    undefined = undefined or _Undefined(defined)
+    undefined = undefined or UndefinedIds(defined)
     warnings: list[InputWarning] = []
     # What tells attributions apart, to the first one (its position, or a stored one's name).
     seen: dict[tuple[Any, ...], int | str] = {}
@@ -147,7 +147,7 @@ def claim_warnings(
     ``stored_answers`` names, by (question, text), a stored claim outside the
     batch that gives the same answer as one of the batch's claims.
     """
-    undefined = _Undefined(defined)
+    undefined = UndefinedIds(defined)
     warnings: list[InputWarning] = []
     if question_sizes is None:
         sizes: dict[str, int] = {}

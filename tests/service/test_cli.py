@@ -184,6 +184,41 @@ def test_import_resolutions_as_the_endpoint_does(run: Any, app: Flask, tmp_path:
     assert row_counts(app) == before
 
 
+def test_import_warns_of_undefined_sources_and_strict_refuses(
+    run: Any, app: Flask, tmp_path: Path
+) -> None:
+    rows = [
+        # "wire" is in the catalogue; "blog" is defined by the file, after its claim.
+        {"type": "claim", "id": "c1", "text": "one", "attributions": [{"source": "wiree"}]},
+        {"type": "claim", "id": "c2", "text": "two", "attributions": [{"source": "blog"}]},
+        {
+            "type": "claim",
+            "id": "c3",
+            "text": "three",
+            "attributions": [{"source": "wire", "via": ["wiree", "relay-x"]}],
+        },
+        {"type": "source", "id": "blog", "name": "Blog"},
+    ]
+    file = write_lines(tmp_path / "in.jsonl", rows)
+    before = row_counts(app)
+    for check in ([], ["--check"]):
+        refused = run("import", "--strict", *check, str(file))
+        assert refused.exit_code == 1
+        assert "3 undefined sources and relays; nothing was stored (--strict)" in refused.output
+        assert row_counts(app) == before
+    result = run("import", str(file))
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        "warning: line 1: undefined-source: wiree is not defined (neither through the API nor "
+        "in the catalogue); the source is scored with the unknown-source prior. Did you mean wire?",
+        "warning: line 3: undefined-relay: wiree is not defined (neither through the API nor "
+        "in the catalogue); the relay is scored with the unknown-source prior. Did you mean wire?",
+        "warning: line 3: undefined-relay: relay-x is not defined (neither through the API nor "
+        "in the catalogue); the relay is scored with the unknown-source prior",
+    ]
+
+
 def test_numeric_questions_come_in_and_go_out(run: Any, app: Flask, tmp_path: Path) -> None:
     question = {
         "type": "question",
