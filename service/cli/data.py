@@ -7,8 +7,8 @@ before the batch's claims), ``claim`` (the fields of a claim in POST
 /v1/claims) or ``resolution`` (``claim_id`` plus the fields of POST
 /v1/claims/{id}/resolution; stored after the batch's claims). CSV files
 have a header naming the same fields; the ``prior``, ``tags``,
-``attributions``, ``value`` and ``resolution`` cells hold JSON, empty cells
-are left out.
+``attributions``, ``value``, ``resolution`` and ``tolerance`` cells hold JSON
+(a number is JSON too), empty cells are left out.
 
 Rows are stored in batches, each in one transaction: a bad row is reported with
 its line number and nothing of its batch is stored (earlier batches are). The
@@ -69,7 +69,7 @@ from service.web.database import get_engine
 LISTED = 50
 UNDEFINED = {"source": UNDEFINED_SOURCE, "relay": UNDEFINED_RELAY}
 # Cells of a CSV row that hold JSON rather than text.
-JSON_COLUMNS = ("prior", "tags", "attributions", "value", "resolution")
+JSON_COLUMNS = ("prior", "tags", "attributions", "value", "resolution", "tolerance")
 
 
 class BadRow(Exception):

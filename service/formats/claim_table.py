@@ -7,9 +7,12 @@ carriage return) is written with a leading ``'``, as OWASP advises for CSV
 meant for spreadsheets.
 
 In: ``ATTRIBUTION_COLUMNS``, one row per attribution; consecutive rows with the
-same ``id`` are one claim, whose ``text``, ``question``, ``prior`` and ``tags``
-come from its first row (later rows may leave them empty). ``via`` and ``tags``
-hold several values separated by ``;``. A row whose attribution cells are all
+same ``id`` are one claim, whose ``text``, ``question``, ``value``, ``prior`` and
+``tags`` come from its first row (later rows may leave them empty). ``via`` and
+``tags`` hold several values separated by ``;``. ``value``, an answer's figure in
+a numeric question, is a number (``1500`` or ``1,500``: a point) or the JSON of
+the API's figure (``{"low": 1000, "high": 2000}``); out, a point is its number
+and any other figure its JSON. A row whose attribution cells are all
 empty adds no attribution (a claim with no evidence yet); a row without an ``id``
 is a claim of its own.
 """
@@ -18,6 +21,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -26,6 +31,8 @@ CLAIM_COLUMNS = (
     "text",
     "status",
     "question",
+    "value",
+    "tags",
     "confidence",
     "interval_low",
     "interval_high",
@@ -36,7 +43,7 @@ CLAIM_COLUMNS = (
     "updated_at",
 )
 
-CLAIM_CELLS = ("text", "question", "prior", "tags")
+CLAIM_CELLS = ("text", "question", "value", "prior", "tags")
 ATTRIBUTION_CELLS = (
     "source",
     "stance",
@@ -55,6 +62,8 @@ _LISTS = ("via", "tags")
 LIST_SEPARATOR = ";"
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A number with its thousands separated by commas, as spreadsheets display them.
+_GROUPED = re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d*)?")
 
 
 def _cell(value: Any) -> Any:
@@ -63,6 +72,14 @@ def _cell(value: Any) -> Any:
 
 def _safe_text(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def _value_cell(value: Mapping[str, Any] | None) -> Any:
+    if value is None:
+        return None
+    if set(value) == {"point"}:
+        return value["point"]
+    return json.dumps(value, sort_keys=True)
 
 
 def claim_row(claim: Mapping[str, Any]) -> list[Any]:
@@ -76,6 +93,8 @@ def claim_row(claim: Mapping[str, Any]) -> list[Any]:
             _safe_text(claim["text"]),
             claim["status"],
             claim.get("question"),
+            _value_cell(claim.get("value")),
+            LIST_SEPARATOR.join(_safe_text(t) for t in claim.get("tags") or ()),
             score.get("confidence"),
             low,
             high,
@@ -107,9 +126,28 @@ class BadCell(ValueError):
         super().__init__(f"line {line}: {self.detail}")
 
 
+def _figure(line: int, cell: str) -> Any:
+    """A ``value`` cell: a number is a point, anything else the JSON of a figure."""
+    number = cell.replace(",", "") if _GROUPED.fullmatch(cell) else cell
+    try:
+        return {"point": float(number)}
+    except ValueError:
+        pass
+    try:
+        return json.loads(cell)
+    except (json.JSONDecodeError, RecursionError):
+        raise BadCell(
+            line,
+            "value",
+            f'must be a number or a figure\'s JSON ({{"low": 1000, "high": 2000}}), got {cell!r}',
+        ) from None
+
+
 def _parse(line: int, column: str, cell: str) -> Any:
     if column in _LISTS:
         return [part.strip() for part in cell.split(LIST_SEPARATOR) if part.strip()]
+    if column == "value":
+        return _figure(line, cell)
     try:
         if column in _FLOATS:
             return float(cell)

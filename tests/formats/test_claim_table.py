@@ -102,10 +102,37 @@ def test_consecutive_rows_of_an_id_are_one_claim() -> None:
     ]
 
 
+def test_a_figure_is_a_number_or_its_json_in_and_out() -> None:
+    found = [
+        claim
+        for _, claim in claims_from_rows(
+            rows(
+                {"id": "a", "text": "A", "question": "q", "value": "1,500", "source": "ap"},
+                {"id": "b", "text": "B", "question": "q", "value": "-0.25"},
+                {"id": "c", "text": "C", "question": "q", "value": '{"low": 10, "high": 20}'},
+            )
+        )
+        if isinstance(claim, dict)
+    ]
+    assert [c["value"] for c in found] == [
+        {"point": 1500.0},
+        {"point": -0.25},
+        {"low": 10, "high": 20},
+    ]
+    out = [claim(c["id"], c["text"]) | {"value": c["value"], "tags": ["=x", "y"]} for c in found]
+    table = [dict(zip(CLAIM_COLUMNS, row, strict=True)) for row in read(claims_csv(out))[1:]]
+    assert [(t["value"], t["tags"]) for t in table] == [
+        ("1500.0", "'=x;y"),
+        ("-0.25", "'=x;y"),
+        ('{"high": 20, "low": 10}', "'=x;y"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("second", "column", "line"),
     [
         ({"id": "c1", "certainty": "high"}, "certainty", 3),
+        ({"id": "c1", "value": "about 1500"}, "value", 3),
         ({"id": "c1", "count": "1.5"}, "count", 3),
         ({"id": "c1", "text": "Another text"}, "text", 3),
     ],

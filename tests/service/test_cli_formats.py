@@ -56,6 +56,28 @@ def test_a_spreadsheets_csv_utf8_imports_as_written(run: Any, app: Flask, tmp_pa
     assert stored["text"] == "caf\u00e9 closed" and stored["attributions"][0]["source"] == "wire"
 
 
+def test_figures_and_tolerances_come_from_a_spreadsheet(
+    run: Any, app: Flask, tmp_path: Path
+) -> None:
+    typed = tmp_path / "questions.csv"
+    typed.write_text("type,id,kind,unit,tolerance\nquestion,troops,numeric,troops,0.2\n")
+    assert run("import", str(typed)).exit_code == 0
+    plain = tmp_path / "figures.csv"
+    plain.write_text(
+        "id,text,question,value,source\n"
+        'f1,About 1500,troops,"1,500",wire\n'
+        'f2,Ten thousand,troops,"{""low"": 9000, ""high"": 11000}",gov-a\n'
+    )
+    result = run("import", str(plain))
+    assert result.exit_code == 0, result.output
+    client = app.test_client()
+    assert client.get("/v1/questions/troops").get_json()["tolerance"] == 0.2
+    assert client.get("/v1/claims/f1").get_json()["value"] == {"point": 1500.0}
+    assert client.get("/v1/claims/f2").get_json()["value"] == {"low": 9000.0, "high": 11000.0}
+    table = client.get("/v1/claims?question=troops", headers={"Accept": "text/csv"})
+    assert "f1,About 1500,open,troops,1500.0," in table.get_data(as_text=True)
+
+
 def test_an_id_twice_in_a_file_is_refused(run: Any, app: Flask, tmp_path: Path) -> None:
     before = row_counts(app)
     for kind, extra in (("claim", {"text": "again"}), ("source", {})):
