@@ -5,9 +5,10 @@ One row per line, with a ``type``: ``source`` (``id`` plus the fields of PUT
 numeric question's ``resolution``: ``value``, ``resolved_at``, ``note``; stored
 before the batch's claims), ``claim`` (the fields of a claim in POST
 /v1/claims) or ``resolution`` (``claim_id`` plus the fields of POST
-/v1/claims/{id}/resolution; stored after the batch's claims). CSV files
+/v1/claims/{id}/resolution, and the ``forecast`` an export records; stored
+after the batch's claims). CSV files
 have a header naming the same fields; the ``prior``, ``tags``,
-``attributions``, ``value``, ``resolution`` and ``tolerance`` cells hold JSON
+``attributions``, ``value``, ``resolution``, ``tolerance`` and ``forecast`` cells hold JSON
 (a number is JSON too), empty cells are left out.
 
 Rows are stored in batches, each in one transaction: a bad row is reported with
@@ -69,7 +70,7 @@ from service.web.database import get_engine
 LISTED = 50
 UNDEFINED = {"source": UNDEFINED_SOURCE, "relay": UNDEFINED_RELAY}
 # Cells of a CSV row that hold JSON rather than text.
-JSON_COLUMNS = ("prior", "tags", "attributions", "value", "resolution", "tolerance")
+JSON_COLUMNS = ("prior", "tags", "attributions", "value", "resolution", "tolerance", "forecast")
 
 
 class BadRow(Exception):
@@ -195,7 +196,16 @@ def _store_claims(session: Session, rows: list[tuple[int, dict[str, Any]]]) -> N
 
 def _validate_resolution(row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     claim_id = _pop_slug(row, "claim_id")
+    # An export's record of the score the claim had when resolved, which calibration
+    # is judged on: the score an import would compute now is another model's.
+    forecast = row.pop("forecast", None)
     body: dict[str, Any] = ResolutionRequestSchema().load(row)
+    if forecast is not None:
+        if isinstance(forecast, bool) or not isinstance(forecast, int | float):
+            raise ma.ValidationError({"forecast": ["Not a valid number."]})
+        if not 0 <= forecast <= 1:
+            raise ma.ValidationError({"forecast": ["Must be between 0 and 1."]})
+        body["forecast"] = float(forecast)
     return claim_id, body
 
 
@@ -658,6 +668,7 @@ def _export_rows(session: Session) -> Iterator[Mapping[str, Any]]:
                     "claim_id": claim.id,
                     "outcome": claim.resolution.outcome,
                     "resolved_at": iso_time(claim.resolution.resolved_at),
+                    "forecast": claim.resolution.forecast,
                     **({"note": claim.resolution.note} if claim.resolution.note else {}),
                 }
 

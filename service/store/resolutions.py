@@ -236,10 +236,12 @@ def resolve_claims(
     from_question: bool = False,
 ) -> None:
     """Resolve claims, each ``(claim_id, body)`` with ``body``: ``outcome``, optional
-    ``resolved_at`` and ``note``; all or none.
+    ``resolved_at`` and ``note`` (and ``forecast``, from ``credence import`` only); all or
+    none.
 
     Each claim's status becomes its outcome, its current score's confidence
-    (computed now if it has none) is kept as the resolution's forecast, its score
+    (computed now if it has none) is kept as the resolution's forecast (unless the
+    body gives one), its score
     is rewritten in resolved form (``service.store.resolved_scores``) with a
     history row, the open answers of its question are rescored beside its outcome,
     and every source that took a side gains a hit or a miss: the
@@ -312,7 +314,8 @@ def resolve_claims(
             "outcome": body["outcome"],
             "resolved_at": body.get("resolved_at") or now,
             "note": body.get("note"),
-            "forecast": current[claim_id]["confidence"],
+            # A restored export's row brings the forecast the claim had when resolved.
+            "forecast": body.get("forecast", current[claim_id]["confidence"]),
             "created_at": now,
         }
         for claim_id, body in requests

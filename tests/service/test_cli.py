@@ -161,6 +161,19 @@ def test_import_resolutions_as_the_endpoint_does(run: Any, app: Flask, tmp_path:
         assert [(s, round(a, 3)) for s, a in learned] == [("s1", 3.2)]
     exported = [json.loads(line) for line in run("export").output.splitlines()]
     assert exported[1]["type"] == "resolution" and exported[1]["claim_id"] == "c1"
+    assert exported[1]["forecast"] == claim["resolution"]["forecast"]
+    # The forecast an export records is kept, not recomputed with the importing model.
+    resolution: dict[str, Any] = {"type": "resolution", "claim_id": "c9", "outcome": "refuted"}
+    kept = [
+        {"type": "claim", "id": "c9", "text": "nine", "attributions": [{"source": "s1"}]},
+        {**resolution, "forecast": 0.125},
+    ]
+    assert run("import", str(write_lines(tmp_path / "kept.jsonl", kept))).exit_code == 0
+    assert client.get("/v1/claims/c9").get_json()["resolution"]["forecast"] == 0.125
+    for wrong in (1.5, "high", True):
+        row = {**resolution, "claim_id": "c2", "forecast": wrong}
+        result = run("import", str(write_lines(tmp_path / "bad-forecast.jsonl", [row])))
+        assert result.exit_code == 1 and "line 1: forecast:" in result.output
 
     before = row_counts(app)
     bad = [
