@@ -268,9 +268,16 @@ def _json_lines(handle: IO[str]) -> Iterator[tuple[int, Any]]:
 
 
 def _numbered(reader: csv.DictReader[str]) -> Iterator[tuple[int, dict[str | None, Any]]]:
-    """The reader's rows with their line numbers (extra cells under the key None)."""
+    """The reader's rows with the line each begins on (extra cells under the key None).
+
+    The reader counts the lines it has read, so after a row whose quoted cell spans
+    lines its count is the row's last line: a row begins after the one before ends
+    (the header is read already).
+    """
+    ended = reader.line_num
     for row in reader:
-        yield reader.line_num, row
+        yield ended + 1, row
+        ended = reader.line_num
 
 
 def _typed_row(number: int, row: Mapping[str | None, Any]) -> dict[str, Any]:

@@ -78,6 +78,20 @@ def test_figures_and_tolerances_come_from_a_spreadsheet(
     assert "f1,About 1500,open,troops,1500.0," in table.get_data(as_text=True)
 
 
+def test_a_bad_row_after_a_cell_of_several_lines_is_named_by_its_first_line(
+    run: Any, tmp_path: Path
+) -> None:
+    path = tmp_path / "quotes.csv"
+    path.write_text(
+        "id,text,source,quote,certainty\n"
+        'q1,One,wire,"line one\nline two\nline three",high\n'
+        "q2,Two,wire,,also high\n"
+    )
+    result = run("import", "--check", str(path))
+    assert result.exit_code == 1
+    assert "line 2: certainty" in result.output and "line 5: certainty" in result.output
+
+
 def test_an_id_twice_in_a_file_is_refused(run: Any, app: Flask, tmp_path: Path) -> None:
     before = row_counts(app)
     for kind, extra in (("claim", {"text": "again"}), ("source", {})):
