@@ -276,7 +276,9 @@ def _numbered(reader: csv.DictReader[str]) -> Iterator[tuple[int, dict[str | Non
     """
     ended = reader.line_num
     for row in reader:
-        yield ended + 1, row
+        # A row of empty cells (",,", as spreadsheets write blank rows) holds nothing.
+        if any(row.values()):
+            yield ended + 1, row
         ended = reader.line_num
 
 
@@ -318,7 +320,15 @@ def _csv_rows(handle: IO[str]) -> Iterator[tuple[int, Any]]:
     # strict: a quote left open is an error, not a cell that swallows the rest of the file.
     reader = csv.DictReader(handle, strict=True)
     try:
-        header = reader.fieldnames or []
+        # Column names as people type them: "ID", "Text ".
+        header = [name.strip().lower() for name in reader.fieldnames or []]
+        reader.fieldnames = header
+        if len(header) == 1 and ";" in header[0]:
+            raise BadRow(
+                1,
+                "the header's columns are separated by ';': save the file as CSV with "
+                "commas (in Excel: CSV UTF-8, comma delimited)",
+            )
         if "type" in header:
             rows = _typed_csv_rows(reader)
         elif "text" in header or "id" in header:

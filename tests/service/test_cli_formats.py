@@ -92,6 +92,19 @@ def test_a_bad_row_after_a_cell_of_several_lines_is_named_by_its_first_line(
     assert "line 2: certainty" in result.output and "line 5: certainty" in result.output
 
 
+def test_a_spreadsheets_header_and_blank_rows_read_as_meant(
+    run: Any, app: Flask, tmp_path: Path
+) -> None:
+    path = tmp_path / "typed.csv"
+    path.write_text("ID,Text ,Source\nb1,Capital letters,wire\n,,\n\nb2,After blanks,wire\n")
+    result = run("import", str(path))
+    assert result.exit_code == 0, result.output
+    assert "imported 2 claims" in result.output
+    path.write_text("id;text;source\nb3;Semicolons;wire\n")
+    result = run("import", str(path))
+    assert result.exit_code == 1 and "separated by ';'" in result.output
+
+
 def test_an_id_twice_in_a_file_is_refused(run: Any, app: Flask, tmp_path: Path) -> None:
     before = row_counts(app)
     for kind, extra in (("claim", {"text": "again"}), ("source", {})):
