@@ -4,7 +4,8 @@ Each ``note`` (its ``content``) and ``report`` (its ``name``, then its
 ``description``) becomes a claim, and the ``identity`` that created it
 (``created_by_ref``) a source supporting it, with the object's ``confidence`` as
 the attribution's certainty (0 is on record without taking a side: neutral) and
-its first external reference's URL as the attribution's. A source's prior comes
+its first external reference's URL as the attribution's, observed when the report
+was ``published`` (else when the object was ``created``). A source's prior comes
 from the identity's ``x_opencti_reliability`` (an Admiralty grade), else from its
 ``confidence`` (a reliability worth ``CONFIDENCE_STRENGTH`` observations). Claim
 and source ids are the STIX ids; the object's ``labels`` are the claim's tags.
@@ -171,6 +172,12 @@ def _claim(
         elif confidence is not None:
             attribution["certainty"] = confidence / 100
             origins["attributions.0.certainty"] = f"{path}.confidence"
+        # When the statement was made: a report's publication, else the object's creation
+        # (the import's own time would make a year-old report read as today's).
+        when = "published" if obj["type"] == "report" and obj.get("published") else "created"
+        if obj.get(when) is not None:
+            attribution["observed_at"] = obj[when]
+            origins["attributions.0.observed_at"] = f"{path}.{when}"
         references = obj.get("external_references", ())
         url = next((r["url"] for r in references if r.get("url")), None)
         if url is not None:

@@ -156,12 +156,22 @@ def test_reports_and_notes_become_claims_of_their_authors() -> None:
             "id": "report--aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee",
             "text": "Port closed\n\nThe port closed on Monday.",
             "tags": ["ports"],
-            "attributions": [{"source": wire, "certainty": 0.7, "url": "https://wire.example/1"}],
+            "attributions": [
+                {
+                    "source": wire,
+                    "certainty": 0.7,
+                    # When the report was published, not when it was imported.
+                    "observed_at": "2024-02-01T00:00:00Z",
+                    "url": "https://wire.example/1",
+                }
+            ],
         },
         {
             "id": "note--aaaaaaaa-bbbb-4ccc-8ddd-ffffffffffff",
             "text": "The port reopened.",
-            "attributions": [{"source": blog, "stance": "neutral"}],
+            "attributions": [
+                {"source": blog, "stance": "neutral", "observed_at": "2024-02-01T00:00:00Z"}
+            ],
         },
     ]
     assert imported.sources == {
@@ -170,6 +180,7 @@ def test_reports_and_notes_become_claims_of_their_authors() -> None:
     }
     assert imported.locate("claims.0", "attributions.0.certainty") == "objects.3.confidence"
     assert imported.locate("claims.1", "text") == "objects.4.content"
+    assert imported.locate("claims.0", "attributions.0.observed_at") == "objects.3.published"
     assert imported.locate(f"source:{wire}", "prior.grade") == "objects.0.x_opencti_reliability"
 
 
