@@ -120,7 +120,9 @@ def _guard() -> Response | None:
         return problem(denied.status, denied.detail, headers=headers)
     has_body = bool(req.content_length) or "Transfer-Encoding" in req.headers
     if req.method in _BODY_METHODS and has_body and not req.is_json:
-        return problem(415, f"Send application/json, not {req.mimetype or 'nothing'}.")
+        return problem(
+            415, f"Send JSON (application/json, or a +json type), not {req.mimetype or 'nothing'}."
+        )
     broken = path_id_errors(req.view_args)
     if broken:
         return problem(422, "The id in the path breaks the id rule.", broken)

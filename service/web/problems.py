@@ -68,6 +68,9 @@ def from_http_exception(error: HTTPException) -> Response:
     detail = data.get("message")
     if detail is None and (status not in _DETAILS or error.description != type(error).description):
         detail = error.description
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if status == 413 and detail is None and limit:
+        detail = f"The request body is larger than the limit of {limit:,} bytes."
     headers = dict(data.get("headers") or {})
     if error.response is None:
         headers.update(

@@ -83,7 +83,11 @@ def test_wrong_content_type_is_415(client: FlaskClient) -> None:
 def test_body_over_the_limit_is_413(make_app: Any) -> None:
     client = make_app(server={"max_body_bytes": 1_000}).test_client()
     body = {"claims": [{"text": "x" * 2_000}]}
-    assert_problem(client.post("/v1/claims", json=body), 413)
+    refused = client.post("/v1/claims", json=body)
+    assert_problem(refused, 413)
+    assert (
+        refused.get_json()["detail"] == "The request body is larger than the limit of 1,000 bytes."
+    )
 
 
 def test_unknown_path_and_method(client: FlaskClient) -> None:
