@@ -272,7 +272,10 @@ class ClaimSchema(NullIsAbsent):
         }
     )
     # The upper bound of text comes from config; see ``_check_limits``.
-    text = Text(required=True, validate=validate.Length(min=1))
+    text = Text(
+        required=True,
+        validate=validate.Regexp(r"\s*\S", error="Must hold more than white space."),
+    )
     prior = StrictFloat(validate=_open_unit)
     attributions = fields.Nested(AttributionSchema, many=True, load_default=list)
     question = slug()
@@ -441,7 +444,7 @@ def _fast_claim(
             raise _Unsure
         loaded["id"] = raw["id"]
     text = raw.get("text")
-    if type(text) is not str or not 1 <= len(text) <= text_max or NUL in text:
+    if type(text) is not str or not 1 <= len(text) <= text_max or NUL in text or text.isspace():
         raise _Unsure
     loaded["text"] = text
     if "prior" in raw:

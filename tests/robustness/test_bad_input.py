@@ -83,6 +83,8 @@ CASES = [
     Bad("claims-missing", "{}", 422, ("claims",)),
     Bad("text-is-number", claims(claim(text=5)), 422, ("claims.0.text",)),
     Bad("text-is-null", claims(claim(text=None)), 422, ("claims.0.text",)),
+    Bad("text-is-blank", claims(claim(text=" \t\n")), 422, ("claims.0.text",)),
+    Bad("text-is-empty", claims(claim(text="")), 422, ("claims.0.text",)),
     Bad("attributions-is-object", claims(claim(attributions={})), 422, ("claims.0.attributions",)),
     Bad("tags-is-string", claims(claim(tags="nk")), 422, ("claims.0.tags",)),
     Bad("count-is-float", attributed(source="anon:officials", count=2.5), 422, (A + "count",)),

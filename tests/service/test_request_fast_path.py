@@ -91,7 +91,11 @@ attributions: st.SearchStrategy[Any] = st.lists(
     st.one_of(valid_attribution, any_attribution), max_size=3
 )
 claim: st.SearchStrategy[Any] = st.fixed_dictionaries(
-    {"text": st.one_of(st.text(min_size=1, max_size=5), st.sampled_from(["", 5, None, "x" * 81]))},
+    {
+        "text": st.one_of(
+            st.text(min_size=1, max_size=5), st.sampled_from(["", " \n", 5, None, "x" * 81])
+        )
+    },
     optional={
         "id": slugs,
         "prior": numbers,
