@@ -270,8 +270,11 @@ class NumericScorer:
         sampled = np.array([grid.mass_between(cdf, *w) for w in post.windows])
         low, high = credible_interval(sampled, confidence, p.interval_level)
         weights = self._weights(post)
+        labels = {source_id: b.name for source_id, b in sources.items() if b.name}
         scores = tuple(
-            self._claim_score(post, question, j, c, values[j], confidence[j], (lo, hi), weights)
+            self._claim_score(
+                post, question, j, c, values[j], confidence[j], (lo, hi), weights, labels
+            )
             for j, (c, lo, hi) in enumerate(zip(claims, low.tolist(), high.tolist(), strict=True))
         )
         return QuestionScore(question.id, found, scores)
@@ -304,6 +307,7 @@ class NumericScorer:
         confidence: float,
         interval: tuple[float, float],
         weights: FloatArray,
+        labels: Mapping[str, str],
     ) -> Score:
         table = post.table
         rows = np.flatnonzero(table.claim == j)
@@ -342,7 +346,7 @@ class NumericScorer:
         term = estimative_term(confidence)
         credibility = credibility_level(confidence, bool((own > 0).any()), confirming)
         text = summarize(
-            term, confidence, interval, independent, evidence, self.params.interval_level
+            term, confidence, interval, independent, evidence, self.params.interval_level, labels
         )
         head, tail = text.split("): ", 1)
         summary = f"{head}) {_claim_phrase(post.axis, value, question.unit)}: {tail}"

@@ -60,7 +60,7 @@ class FigureTable:
     factor : ndarray, shape (n_rows,)
         The design-effect factor alone, in (0, 1].
     names : list of str, length n_rows
-        "source via relay" of each row.
+        "source via relay" of each row, each by its name where it has one.
     """
 
     ids: list[str]
@@ -104,6 +104,11 @@ class FigureTable:
                 ids.append(source_id)
             return entity[source_id]
 
+        def label(source_id: str) -> str:
+            """A source by its name where it has one, as yes/no summaries call it."""
+            known = sources.get(source_id)
+            return known.name if known is not None and known.name else source_id
+
         claim: list[int] = []
         source: list[int] = []
         sign: list[int] = []
@@ -131,7 +136,7 @@ class FigureTable:
                 chains.append([index(v) for v in a.via])
                 certainty.append(a.certainty)
                 count.append(a.count)
-                names.append(f"{a.source} via {' via '.join(a.via)}" if a.via else a.source)
+                names.append(" via ".join(label(i) for i in (a.source, *a.via)))
                 merge.append(primary.setdefault((values[j], a.source, s), row) if s else row)
 
         unknown = params.unknown_source

@@ -3,6 +3,7 @@
 import itertools
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -276,6 +277,19 @@ def test_two_figures_far_apart_are_two_camps_not_a_mean():
     merged = result.scores[0].evidence[1]
     assert merged.weight == 0 and merged.note == "same original source as evidence #1"
     assert "that 1,500 troops is right within ±10 %" in result.scores[0].summary
+
+
+def test_camps_call_sources_by_their_names_as_yes_no_summaries_do():
+    named = {
+        **SCENARIO,
+        "kr-nis": replace(SCENARIO["kr-nis"], name="NIS"),
+        "kr-media": replace(SCENARIO["kr-media"], name="Yonhap"),
+    }
+    result = score(TROOPS, named, NumericQuestion("troops", unit="troops"))
+    e = result.estimate
+    assert e.modes[0].sources == ("NIS via Yonhap",)
+    assert "about 1,500 troops (NIS via Yonhap)" in e.summary
+    assert "supported by NIS via Yonhap and via ap" in result.scores[0].summary
 
 
 def test_agreeing_figures_make_one_camp_and_a_confident_claim():
