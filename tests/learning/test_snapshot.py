@@ -139,7 +139,8 @@ AWKWARD_TEXTS = [
     "ünïcödé ✓ 𝄞 中文",
     "quote \" ' , ;",
     "\x08\x0b\x0c\x7f",
-    " ",
+    # Leading and trailing white space kept (a text of nothing else is refused).
+    " padded ",
 ]
 
 
