@@ -270,7 +270,9 @@ class NumericScorer:
         sampled = np.array([grid.mass_between(cdf, *w) for w in post.windows])
         low, high = credible_interval(sampled, confidence, p.interval_level)
         weights = self._weights(post)
-        labels = {source_id: b.name for source_id, b in sources.items() if b.name}
+        # The question's own sources and relays only: ``sources`` may hold a whole store's.
+        named = ((i, sources[i].name) for i in table.ids if i in sources)
+        labels = {source_id: name for source_id, name in named if name}
         scores = tuple(
             self._claim_score(
                 post, question, j, c, values[j], confidence[j], (lo, hi), weights, labels

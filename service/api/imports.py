@@ -194,10 +194,9 @@ def _ignored_priors(imported: Imported, new: dict[str, dict[str, Any]]) -> list[
     warnings = []
     for source_id, definition in sorted(new.items()):
         if definition.pop("prior", None) is not None:
-            where = re.sub(r"\.(\d+)", r"[\1]", imported.locate(f"source:{source_id}", "prior"))
             warnings.append(
                 InputWarning(
-                    where,
+                    _warning_field(imported.locate(f"source:{source_id}", "prior")),
                     PRIOR_IGNORED,
                     f"Source {source_id!r} is defined without this prior: setting a "
                     "source's prior needs the admin role.",
@@ -215,8 +214,13 @@ def _warnings(
     """POST /v1/claims's warnings of the bundle's claims, each naming the bundle's field."""
     found = stored_claim_warnings(get_session(), claims, stored, defined)
     found += removed_warnings(claims, stored)
-    # As the API names warnings' fields: objects[4].created_by_ref.
     return [
-        replace(w, field=re.sub(r"\.(\d+)", r"[\1]", _bundle_path(imported, dotted_field(w.field))))
+        replace(w, field=_warning_field(_bundle_path(imported, dotted_field(w.field))))
         for w in found
     ]
+
+
+def _warning_field(path: str) -> str:
+    """A bundle path (``objects.4.created_by_ref``) as the API names warnings' fields:
+    ``objects[4].created_by_ref``."""
+    return re.sub(r"\.(\d+)", r"[\1]", path)

@@ -217,7 +217,8 @@ def _store_resolutions(session: Session, rows: list[tuple[int, tuple[str, Any]]]
     or an import run again after it stopped, stores what is new and refuses only
     outcomes that disagree with the stored ones.
     """
-    rows = [row for row in rows if not _stored_already(session, *row[1])]
+    stored = claim_store.stored_resolutions(session, [claim_id for _, (claim_id, _) in rows])
+    rows = [row for row in rows if not _same_resolution(stored.get(row[1][0]), row[1][1])]
     if not rows:
         return
     try:
@@ -235,8 +236,9 @@ def _store_resolutions(session: Session, rows: list[tuple[int, tuple[str, Any]]]
         raise BadRow(rows[first][0], f"{field}: {refused.errors[first][field][0]}") from None
 
 
-def _stored_already(session: Session, claim_id: str, body: Mapping[str, Any]) -> bool:
-    stored = session.get(Resolution, claim_id)
+def _same_resolution(stored: Resolution | None, body: Mapping[str, Any]) -> bool:
+    """Whether a resolution row is the ``stored`` one: its outcome, at its time where the
+    row gives one."""
     return (
         stored is not None
         and stored.outcome == body["outcome"]
@@ -551,14 +553,16 @@ def import_(file: Path, fmt: str | None, batch_size: int, check: bool, strict: b
         engine = writer(get_engine())
         if strict and not check:
             # Checked whole first: batches are stored as they come.
-            _refuse_undefined(file, _import_file(file, fmt, engine, batch_size, True, lines))
+            checked = _import_file(file, fmt, engine, batch_size, True, lines)
+            _refuse_undefined(file, _undefined(checked))
         report = _import_file(file, fmt, engine, batch_size, check, lines)
+        undefined = _undefined(report)
         if strict:
-            _refuse_undefined(file, report)
-        for warning in _undefined(report)[:LISTED]:
+            _refuse_undefined(file, undefined)
+        for warning in undefined[:LISTED]:
             click.echo(f"warning: {warning}", err=True)
-        more = len(_undefined(report)) - LISTED
-        if more > 0:
+        if len(undefined) > LISTED:
+            more = len(undefined) - LISTED
             click.echo(f"warning: and {more} more undefined sources and relays", err=True)
     verb = "checked" if check else "imported"
     click.echo(f"{verb} {report.describe()}{'; nothing was stored' if check else ''}", err=True)
@@ -591,8 +595,7 @@ def _undefined(report: ImportReport) -> list[BadRow]:
     return report.undefined(book.definitions.keys())
 
 
-def _refuse_undefined(file: Path, report: ImportReport) -> None:
-    undefined = _undefined(report)
+def _refuse_undefined(file: Path, undefined: Sequence[BadRow]) -> None:
     if undefined:
         listed = "".join(f"\n  {bad}" for bad in undefined[:LISTED])
         more = len(undefined) - LISTED

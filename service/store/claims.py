@@ -380,7 +380,7 @@ def store_claims(
             moved = _score_with_siblings(session, targets, scorer, beliefs, now)
             scores.update(moved)
             reasons.update({claim_id: SIBLING for claim_id in moved.keys() - reasons.keys()})
-        resolutions = _resolutions(
+        resolutions = stored_resolutions(
             session, [claim_id for claim_id in batch.ids if kept[claim_id][0] != "open"]
         )
         for claim_id, resolution in resolutions.items():
@@ -445,7 +445,7 @@ def _same(stored: Sequence[Any], new: Sequence[Any]) -> bool:
     )
 
 
-def _resolutions(session: Session, ids: Sequence[str]) -> dict[str, Resolution]:
+def stored_resolutions(session: Session, ids: Sequence[str]) -> dict[str, Resolution]:
     """The resolutions of those of ``ids`` that have one, by claim id."""
     found: dict[str, Resolution] = {}
     for chunk in slices(ids, _IDS_PER_QUERY):
@@ -725,7 +725,7 @@ def score_stored(
     history row's changes.
     """
     scores = open_scores(session, ids, scorer=scorer, beliefs=beliefs, now=now)
-    for claim_id, resolution in _resolutions(session, ids).items():
+    for claim_id, resolution in stored_resolutions(session, ids).items():
         scores[claim_id] = resolved_values(scores[claim_id], resolution)
     write_scores(
         session,

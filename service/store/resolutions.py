@@ -40,7 +40,7 @@ from service.store.models import (
     SourceReliability,
 )
 from service.store.resolved_scores import resolved_values
-from service.store.source_beliefs import SourceBook
+from service.store.source_beliefs import MIN_PSEUDO_COUNT, SourceBook
 
 RESOLUTION = "resolution"
 """History reason of a claim's resolved score, written when it is resolved."""
@@ -55,8 +55,6 @@ _RESOLUTIONS: Table = Base.metadata.tables[Resolution.__tablename__]
 _CLAIMS: Table = Base.metadata.tables[Claim.__tablename__]
 # Ids per IN (...) list: SQLite binds at most 32,766 values per statement.
 _IDS_PER_QUERY = 5_000
-# A belief pushed down by withdrawing a resolution stays a valid Beta.
-_MIN_PSEUDO_COUNT = 1e-3
 
 
 class ResolutionRefused(Exception):
@@ -516,8 +514,8 @@ def _track_record_upsert(dialect: str) -> Insert:
     return statement.on_conflict_do_update(
         index_elements=[table.c.source_id],
         set_={
-            "alpha": greatest(table.c.alpha + bindparam("d_alpha", type_=Float), _MIN_PSEUDO_COUNT),
-            "beta": greatest(table.c.beta + bindparam("d_beta", type_=Float), _MIN_PSEUDO_COUNT),
+            "alpha": greatest(table.c.alpha + bindparam("d_alpha", type_=Float), MIN_PSEUDO_COUNT),
+            "beta": greatest(table.c.beta + bindparam("d_beta", type_=Float), MIN_PSEUDO_COUNT),
             "updated_at": excluded.updated_at,
             "reliabilities_version": excluded.reliabilities_version,
         },
@@ -550,8 +548,8 @@ def apply_track_record(
         rows.append(
             {
                 "source_id": source_id,
-                "alpha": max(start.alpha + d_alpha, _MIN_PSEUDO_COUNT),
-                "beta": max(start.beta + d_beta, _MIN_PSEUDO_COUNT),
+                "alpha": max(start.alpha + d_alpha, MIN_PSEUDO_COUNT),
+                "beta": max(start.beta + d_beta, MIN_PSEUDO_COUNT),
                 "prior_alpha": start.alpha,
                 "prior_beta": start.beta,
                 "job_id": None,

@@ -30,8 +30,9 @@ from scoring.learned import LearnedModel
 from service.scoring_model import ScoringModel
 from service.store.models import LearnedModelRow, Source, SourceReliability
 
-# A learned belief rebased on a weaker prior stays a valid Beta.
-_MIN_PSEUDO_COUNT = 1e-3
+# A learned belief pushed down (rebased on a weaker prior, or a resolution withdrawn)
+# stays a valid Beta.
+MIN_PSEUDO_COUNT = 1e-3
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +47,8 @@ class Learned:
         if self.prior is None or self.prior == prior:
             return self.belief
         return Beta(
-            max(self.belief.alpha - self.prior.alpha + prior.alpha, _MIN_PSEUDO_COUNT),
-            max(self.belief.beta - self.prior.beta + prior.beta, _MIN_PSEUDO_COUNT),
+            max(self.belief.alpha - self.prior.alpha + prior.alpha, MIN_PSEUDO_COUNT),
+            max(self.belief.beta - self.prior.beta + prior.beta, MIN_PSEUDO_COUNT),
         )
 
 
