@@ -19,6 +19,7 @@ from scoring import Score, summarize_reliability
 from scoring.numeric import ErrorScale, Estimate
 from service.formats.admiralty import reliability_tag, score_codes
 from service.schemas.requests import PriorSchema, Strict
+from service.schemas.warnings import CODES
 from service.scoring_model import ScoringModel
 from service.store import models
 from service.store.scores import evidence_values, stored_score_values
@@ -94,10 +95,7 @@ class WarningSchema(Strict):
     )
     code = fields.String(
         required=True,
-        metadata={
-            "description": "undefined-source, undefined-relay, duplicate-attribution, "
-            "lone-answer, duplicate-answer or attributions-removed"
-        },
+        metadata={"description": f"{', '.join(CODES[:-1])} or {CODES[-1]}"},
     )
     detail = fields.String(required=True)
 

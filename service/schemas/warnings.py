@@ -45,6 +45,15 @@ LONE_ANSWER = "lone-answer"
 DUPLICATE_ANSWER = "duplicate-answer"
 ATTRIBUTIONS_REMOVED = "attributions-removed"
 PRIOR_IGNORED = "prior-ignored"
+CODES = (
+    UNDEFINED_SOURCE,
+    UNDEFINED_RELAY,
+    DUPLICATE_ATTRIBUTION,
+    LONE_ANSWER,
+    DUPLICATE_ANSWER,
+    ATTRIBUTIONS_REMOVED,
+    PRIOR_IGNORED,
+)
 
 # Spelling suggestions compare an id with every defined one (~15 ms among 10,000): only this many
 # undefined ids per request get one, so a batch of new sources stays cheap.
