@@ -372,18 +372,15 @@ def add_attributions(body: dict[str, Any], query: dict[str, Any], claim_id: str)
             422,
             errors={"attributions": [f"The claim would have more than {limit} attributions."]},
         )
+    stored = claim_store.stored_attributions(session, [claim_id])[claim_id]
     warnings = attribution_warnings(
-        body["attributions"],
-        "attributions",
-        app.book.definitions,
-        claim_store.stored_attributions(session, [claim_id])[claim_id],
+        body["attributions"], "attributions", app.book.definitions, stored
     )
     refuse_if_strict(warnings, query.get("strict", app.settings.api.strict))
     now = utcnow()
     added = claim_store.add_attributions(session, claim, body["attributions"], now)
     if claim.resolution is not None:
-        attributions = claim_store.stored_attributions(session, [claim_id])[claim_id]
-        moved = [(claim.resolution, attributions, added)]
+        moved = [(claim.resolution, stored, [*stored, *body["attributions"]])]
         follow_attributions(session, moved, app.resolution_context(), now)
     [scored] = claim_store.score_stored(
         session,

@@ -64,8 +64,9 @@ def learn_reliabilities(
 ) -> FitOutcome:
     """Relearn every source's reliability, and the model's structure, from the snapshot.
 
-    ``scoring.learning.learn_columns`` (``learn_store`` of the snapshot's columns) with
-    the configured learner: the path
+    ``scoring.learning.learn_columns`` (``learn_store`` of the snapshot's claims as
+    they stood when their outcomes were recorded, ``Snapshot.forecasts``) with the
+    configured learner: the path
     ``bench/quality`` measures. Priors are what the service gives a source
     before any record: its own, its group's, or the unknown-source prior. A
     fit that ran out of iterations is logged (and says so in the job's stats).
@@ -75,7 +76,7 @@ def learn_reliabilities(
         for source_id, belief in build_book(snapshot.book.definitions, {}, setup).beliefs.items()
     }
     # Answers of a numeric question are not exclusive: each is its own for the fit.
-    columns = snapshot.columns
+    columns = snapshot.forecasts()
     if columns.value:
         columns = columns.without_questions(list(columns.value))
     fit = learn_columns(
@@ -118,12 +119,14 @@ def learn_error_scales(
 ) -> dict[str, ErrorScale]:
     """Each source's error scale from the snapshot's numeric questions (``ErrorScaleEM``).
 
-    Resolved questions teach it through their resolved values, open ones softly
-    through agreement (``learning.unresolved_weight``), with sources at ``beliefs``.
+    Resolved questions teach it through their resolved values (the figures given
+    before, ``Snapshot.forecasts``), open ones softly through agreement
+    (``learning.unresolved_weight``), with sources at ``beliefs``.
     Sources that stated no point figure are left out.
     """
     members: dict[str, list[scoring.Claim]] = {}
-    for claim in snapshot.columns.claims(sorted(snapshot.columns.value)):
+    columns = snapshot.forecasts()
+    for claim in columns.claims(sorted(columns.value)):
         if claim.question is not None:
             members.setdefault(claim.question, []).append(claim)
     numeric = snapshot.kinds.numeric

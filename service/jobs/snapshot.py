@@ -45,6 +45,7 @@ from service.scoring_model import ScoringModel
 from service.store import change_counters
 from service.store import questions as question_store
 from service.store.models import Attribution, Claim, Question, Resolution, Score, SourceReliability
+from service.store.resolutions import HINDSIGHT, SECONDS_PER_DAY
 from service.store.source_beliefs import Learned, SourceBook, SourceDefinition, read_book
 from service.store.statistics import analyze_stale
 
@@ -131,6 +132,8 @@ class Snapshot:
     scores: StoredScores
     outcome: FloatArray
     """1.0 confirmed, 0.0 refuted, NaN open, per claim."""
+    recorded_at: Int64Array
+    """When the store recorded each claim's outcome, microseconds since the epoch (0 open)."""
     book: SourceBook
     """Source definitions and the beliefs the API scores with, as of the snapshot."""
     learned_at: dict[str, datetime]
@@ -157,6 +160,21 @@ class Snapshot:
     def is_open(self) -> BoolArray:
         """Whether each claim is unresolved (read once: every chunk of a job asks)."""
         return np.isnan(self.outcome)
+
+    def forecasts(self) -> ClaimColumns:
+        """The claims with the attributions they had before their outcomes were recorded:
+        what track records learn from (``store.resolutions.sides_taken`` draws the same
+        line, ``HINDSIGHT`` after the record, for the API's updates)."""
+        resolved = ~self.is_open
+        if not resolved.any():
+            return self.columns
+        # An attribution's age (days before ``taken_at``) under which it was observed
+        # too late; -inf (none) on open claims.
+        seconds = (epoch(self.taken_at) - self.recorded_at / 1e6) - HINDSIGHT.total_seconds()
+        limit = np.where(resolved, seconds / SECONDS_PER_DAY, -np.inf).astype(np.float32)
+        columns = self.columns
+        late = columns.age_days < np.repeat(limit, np.diff(columns.start))
+        return columns.without_attributions(late) if late.any() else columns
 
     @property
     def learned(self) -> dict[str, Learned]:
@@ -256,6 +274,7 @@ def read_snapshot(
         updated_at=claims.updated_at,
         scores=claims.scores,
         outcome=claims.outcome,
+        recorded_at=claims.recorded_at,
         book=book,
         learned_at=learned_at,
         learned_version=learned_version,
@@ -279,6 +298,7 @@ class _Claims:
     updated_at: Int64Array
     scores: StoredScores
     outcome: FloatArray
+    recorded_at: Int64Array
     attributions: Int64Array
     """How many attributions each claim has."""
 
@@ -313,6 +333,7 @@ def _read_claims(connection: Connection) -> _Claims:
         f"s.model, coalesce({micros(dialect, 's.computed_at')}, 0), "
         f"coalesce(s.reliabilities_version, {NO_VERSION}), "
         f"CASE r.outcome WHEN 'confirmed' THEN 1.0{real} WHEN 'refuted' THEN 0.0{real} END, "
+        f"coalesce({micros(dialect, 'r.created_at')}, 0), "
         f"{counted} FROM claims c LEFT JOIN scores s ON s.claim_id = c.id "
         f"LEFT JOIN resolutions r ON r.claim_id = c.id {join}ORDER BY c.id"
     )
@@ -324,11 +345,12 @@ def _read_claims(connection: Connection) -> _Claims:
     questions: dict[str, int] = {}
     models: dict[str, int] = {}
     names: tuple[str, ...] = ("prior", "question", "updated", "present", "confidence", "low")
-    names += ("high", "credibility", "model", "computed", "version", "outcome", "count")
+    names += ("high", "credibility", "model", "computed", "version", "outcome", "recorded")
+    names += ("count",)
     parts: dict[str, list[Any]] = {name: [] for name in names}
     value: dict[int, Any] = {}
     types = ["text", "float8", "text", "text", "text", "int8", "bool", "float8", "float8"]
-    types += ["float8", "int4", "text", "int8", "int8", "float8", "int8"]
+    types += ["float8", "int4", "text", "int8", "int8", "float8", "int8", "int8"]
     for batch in batches(connection.connection.dbapi_connection, dialect, sql, types):
         (
             cid,
@@ -346,6 +368,7 @@ def _read_claims(connection: Connection) -> _Claims:
             computed,
             basis,
             outcome,
+            recorded,
             count,
         ) = zip(*batch, strict=True)
         for k in not_none(stated):
@@ -367,6 +390,7 @@ def _read_claims(connection: Connection) -> _Claims:
         parts["computed"].append(np.array(computed, dtype=np.int64))
         parts["version"].append(np.array(basis, dtype=np.int64))
         parts["outcome"].append(np.array(outcome, dtype=float))
+        parts["recorded"].append(np.array(recorded, dtype=np.int64))
         parts["count"].append(np.array(count, dtype=np.int64))
 
     return _Claims(
@@ -389,6 +413,7 @@ def _read_claims(connection: Connection) -> _Claims:
             reliabilities_version=_joined(parts, "version", np.int64),
         ),
         outcome=_joined(parts, "outcome", float),
+        recorded_at=_joined(parts, "recorded", np.int64),
         attributions=_joined(parts, "count", np.int64),
     )
 

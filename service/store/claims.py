@@ -44,13 +44,13 @@ from sqlalchemy import (
     literal_column,
     select,
 )
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session, selectinload
 
 import scoring
 from scoring.claims import SETTLED_PRIOR
 from service.store import questions as question_store
-from service.store.bulk import prepare_columns, run_many
+from service.store.bulk import Prepared, prepare_columns, run_many
 from service.store.db import dialect_insert, slices
 from service.store.models import (
     Attribution,
@@ -126,8 +126,7 @@ _ATTRIBUTION_FIELDS = ("source", "stance", "via", "certainty", "count", "url", "
 
 
 def _attribution_key(a: Mapping[str, Any]) -> tuple[Any, ...]:
-    """What tells two attributions apart (``observed_at`` aside: a re-post without one
-    is observed anew)."""
+    """What tells two attributions apart, ``observed_at`` aside (``first_observed``)."""
     return (
         a["source"],
         a["stance"],
@@ -151,6 +150,28 @@ def attribution_changes(
         for change, keys in ((REMOVED, old - new), (ADDED, new - old))
         for key in keys.elements()
     ]
+
+
+def first_observed(
+    before: Iterable[Mapping[str, Any]], after: Sequence[Mapping[str, Any]]
+) -> list[Mapping[str, Any]]:
+    """``after`` with each attribution that gives no ``observed_at`` observed when its
+    source first took that stance in ``before``, where it did.
+
+    A connector's daily sync re-posts what it posted before, and an analyst's edit
+    re-weights it: neither is the source saying it again, so its age (which decays
+    its weight in a track record) and whether it was said before the claim's outcome
+    was recorded (``HINDSIGHT`` in ``store.resolutions``) stay those of the first post.
+    """
+    times: dict[tuple[str, str], list[datetime]] = {}
+    for a in before:
+        times.setdefault((a["source"], a["stance"]), []).append(a["observed_at"])
+    restated = []
+    for a in after:
+        if a.get("observed_at") is None and (stored := times.get((a["source"], a["stance"]))):
+            a = {**a, "observed_at": stored.pop(0) if len(stored) > 1 else stored[0]}
+        restated.append(a)
+    return restated
 
 
 def change_fields(key: tuple[Any, ...]) -> dict[str, Any]:
@@ -262,6 +283,8 @@ class StoredClaim(NamedTuple):
     """``score_values`` of its new score (resolved form when resolved)."""
     changes: list[dict[str, Any]]
     """The attributions the request added and removed (``attribution_changes``)."""
+    replaced: list[dict[str, Any]]
+    """The attributions stored before, as ``stored_attributions`` reads them."""
 
 
 def store_claims(
@@ -306,18 +329,7 @@ def store_claims(
             "updated_at": [now] * n,
         },
     )
-    attribution_rows = prepare_columns(
-        dialect,
-        _INSERT_ATTRIBUTIONS,
-        _attribution_columns(
-            [
-                (claim_id, position, a)
-                for claim_id, c in by_id
-                for position, a in enumerate(c["attributions"])
-            ],
-            now,
-        ),
-    )
+    attribution_rows = _attribution_rows(dialect, by_id, now)
     tags = [(claim_id, tag) for claim_id, c in by_id for tag in dict.fromkeys(c.get("tags", ()))]
     tag_rows = prepare_columns(
         dialect,
@@ -360,6 +372,15 @@ def store_claims(
         for claim_id, c in by_id
         if claim_id in before
     }
+    if before:
+        # A re-post restates what was observed before: when it was said stays.
+        restated = {
+            claim_id: {**c, "attributions": first_observed(before[claim_id], c["attributions"])}
+            for claim_id, c in by_id
+            if claim_id in before
+        }
+        by_id = [(claim_id, restated.get(claim_id, c)) for claim_id, c in by_id]
+        attribution_rows = _attribution_rows(dialect, by_id, now)
     # A new claim has no attributions or tags to replace.
     for chunk in slices(existing, _IDS_PER_QUERY):
         session.execute(delete(_ATTRIBUTIONS).where(_ATTRIBUTIONS.c.claim_id.in_(chunk)))
@@ -417,18 +438,20 @@ def store_claims(
                 beliefs_version=beliefs_version,
                 history=False,
             )
+    as_stored = dict(by_id)
     return [
         StoredClaim(
             claim_id,
-            c,
+            as_stored[claim_id],
             kept[claim_id][0],
             kept[claim_id][1],
             now,
             resolutions.get(claim_id),
             scores[claim_id],
             changes.get(claim_id, []),
+            before.get(claim_id, []),
         )
-        for claim_id, c in zip(batch.ids, batch.claims, strict=True)
+        for claim_id in batch.ids
     ]
 
 
@@ -462,7 +485,17 @@ def stored_attributions(session: Session, ids: Sequence[str]) -> dict[str, list[
     a = _ATTRIBUTIONS.c
     for chunk in slices(ids, _IDS_PER_QUERY):
         for row in session.execute(
-            select(a.claim_id, a.source_id, a.stance, a.via, a.certainty, a.count, a.url, a.quote)
+            select(
+                a.claim_id,
+                a.source_id,
+                a.stance,
+                a.via,
+                a.certainty,
+                a.count,
+                a.observed_at,
+                a.url,
+                a.quote,
+            )
             .where(a.claim_id.in_(chunk))
             .order_by(a.claim_id, a.position)
         ):
@@ -473,6 +506,7 @@ def stored_attributions(session: Session, ids: Sequence[str]) -> dict[str, list[
                     "via": row.via,
                     "certainty": row.certainty,
                     "count": row.count,
+                    "observed_at": row.observed_at,
                     "url": row.url,
                     "quote": row.quote,
                 }
@@ -651,6 +685,24 @@ def add_attributions(
     )
     claim.updated_at = now
     return attribution_changes([], attributions)
+
+
+def _attribution_rows(
+    dialect: Dialect, claims: Sequence[tuple[str, Mapping[str, Any]]], now: datetime
+) -> Prepared | None:
+    """The rows of ``attributions`` of ``(claim id, request claim)`` pairs, prepared."""
+    return prepare_columns(
+        dialect,
+        _INSERT_ATTRIBUTIONS,
+        _attribution_columns(
+            [
+                (claim_id, position, a)
+                for claim_id, c in claims
+                for position, a in enumerate(c["attributions"])
+            ],
+            now,
+        ),
+    )
 
 
 def _insert_attributions(

@@ -11,7 +11,6 @@ that change); withdrawing it takes the same amounts back.
 from __future__ import annotations
 
 import functools
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,7 +31,6 @@ from service.store import questions as question_store
 from service.store import scores as score_store
 from service.store.db import dialect_insert, slices
 from service.store.models import (
-    Attribution,
     Base,
     Claim,
     Question,
@@ -49,6 +47,9 @@ WITHDRAWN = "resolution-withdrawn"
 # Clocks of clients and server differ a little; a resolution is refused only
 # when it is clearly in the future.
 CLOCK_SKEW = timedelta(minutes=5)
+HINDSIGHT = CLOCK_SKEW
+"""How long after a claim's outcome was recorded a stance on it still counts as a
+forecast in its source's track record (``sides_taken``): clocks differ."""
 SECONDS_PER_DAY = 86_400.0
 _RELIABILITIES: Table = Base.metadata.tables[SourceReliability.__tablename__]
 _RESOLUTIONS: Table = Base.metadata.tables[Resolution.__tablename__]
@@ -141,9 +142,13 @@ def update_track_records(
 def resolution_deltas(
     claim: Claim, resolution: Resolution, learning: LearningSettings
 ) -> dict[str, tuple[float, float]]:
-    """The decayed hit or miss ``resolution`` gives each source that took a side on ``claim``."""
+    """The decayed hit or miss ``resolution`` gives each source that took a side on
+    ``claim`` before its outcome was known."""
     return track_record_deltas(
-        sides_taken(claim.attributions),
+        sides_taken(
+            ((a.source_id, a.stance, a.observed_at) for a in claim.attributions),
+            resolution.created_at,
+        ),
         resolution.outcome,
         _age_days(resolution),
         learning.half_life_days,
@@ -164,38 +169,41 @@ def follow_stored(
 ) -> None:
     """``follow_attributions`` for the resolved claims of a batch just stored."""
     moved = [
-        (s.resolution, s.claim["attributions"], s.changes)
+        (s.resolution, s.replaced, s.claim["attributions"])
         for s in stored
         if s.resolution is not None and s.changes
     ]
     follow_attributions(session, moved, beliefs, now)
 
 
+Attributions = Sequence[Mapping[str, Any]]
+
+
 def follow_attributions(
     session: Session,
-    moved: Sequence[tuple[Resolution, Sequence[Mapping[str, Any]], Sequence[Mapping[str, Any]]]],
+    moved: Sequence[tuple[Resolution, Attributions, Attributions]],
     beliefs: ResolutionContext,
     now: datetime,
 ) -> None:
     """Move resolved claims' hits and misses to the sides their attributions take now.
 
     ``moved`` holds, for each resolved claim whose attributions changed, its
-    resolution, its attributions now and their changes (``attribution_changes``).
-    A source no longer on a side gives back the hit or miss the resolution gave it
-    and a source newly on one gains it, so that the track records stay those of
-    the claims as they are: what withdrawing the resolution takes back, and what
-    the next re-scoring job counts.
+    resolution and its attributions before and now (request attributions, with
+    ``observed_at``; one not given is observed ``now``). A source no longer on a
+    side gives back the hit or miss the resolution gave it and a source newly on
+    one gains it, so that the track records stay those of the claims as they are:
+    what withdrawing the resolution takes back, and what the next re-scoring job
+    counts. A side taken only after the outcome was known gains nothing
+    (``sides_taken``).
     """
     deltas: dict[str, tuple[float, float]] = {}
-    for resolution, attributions, changes in moved:
-        now_sides = Counter((a["source"], STANCE_SIGN[a["stance"]]) for a in attributions)
-        then_sides = now_sides.copy()
-        for change in changes:
-            side = (change["source"], STANCE_SIGN[change["stance"]])
-            then_sides[side] += 1 if change["change"] == claim_store.REMOVED else -1
-        after, before = (
-            sorted(side for side, n in sides.items() if n > 0 and side[1] != 0)
-            for sides in (now_sides, then_sides)
+    for resolution, then, now_attributions in moved:
+        before, after = (
+            sides_taken(
+                ((a["source"], a["stance"], a.get("observed_at") or now) for a in attributions),
+                resolution.created_at,
+            )
+            for attributions in (then, now_attributions)
         )
         if before == after:
             continue
@@ -473,10 +481,24 @@ def _conflicts(
 # --- the incremental track-record update -------------------------------------------
 
 
-def sides_taken(attributions: Iterable[Attribution]) -> list[tuple[str, int]]:
-    """Each original source's side on a claim, once per side however many channels."""
+def sides_taken(
+    attributions: Iterable[tuple[str, str, datetime]], recorded_at: datetime
+) -> list[tuple[str, int]]:
+    """Each original source's side on a claim whose outcome the store recorded at
+    ``recorded_at``, once per side however many channels, from its attributions'
+    ``(source, stance, observed_at)``.
+
+    A stance observed more than ``HINDSIGHT`` after the outcome was recorded is no
+    forecast of it: an outlet that reports a confirmation earns no hit for it. The
+    record's time, not the outcome's own (``resolved_at``), draws the line: a store
+    filled after the fact, its attributions observed as they were loaded and its
+    resolutions dated in the past, keeps every track record.
+    """
+    known = recorded_at + HINDSIGHT
     sides = {
-        (a.source_id, STANCE_SIGN[a.stance]) for a in attributions if STANCE_SIGN[a.stance] != 0
+        (source_id, STANCE_SIGN[stance])
+        for source_id, stance, observed_at in attributions
+        if STANCE_SIGN[stance] != 0 and observed_at <= known
     }
     return sorted(sides)
 

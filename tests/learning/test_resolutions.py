@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.schemas.responses import HistoryResponseSchema, StoredClaimSchema
-from service.store.models import Counter, SourceReliability
+from service.store.models import Counter, Resolution, SourceReliability
 from tests.learning.common import engine_of, run_rescore
 from tests.service.helpers import assert_problem, auth, row_counts
 
@@ -124,7 +125,8 @@ def test_a_resolved_claims_track_records_follow_its_attributions(
     assert learned["new-1"] == (unknown.alpha + hit, unknown.beta)
     # Seen by another process at once, as any change of the track records.
     assert _reliability(make_app().test_client(), "new-1") > unknown.mean
-    # Evidence added to the resolved claim counts too.
+    # Evidence added to the resolved claim counts too (observed before the outcome was
+    # recorded; what was said after is no forecast, see below).
     added = client.post("/v1/claims/c1/attributions", json={"attributions": [{"source": "late-1"}]})
     assert added.status_code == 200, added.get_json()
     assert _learned(app)["late-1"] == (unknown.alpha + hit, unknown.beta)
@@ -132,6 +134,48 @@ def test_a_resolved_claims_track_records_follow_its_attributions(
     assert client.delete("/v1/claims/c1/resolution").status_code == 204
     for alpha, beta in _learned(app).values():
         assert abs(alpha - unknown.alpha) < 1e-9 and abs(beta - unknown.beta) < 1e-9
+
+
+def _recorded_an_hour_earlier(app: Flask, claim_id: str) -> None:
+    """Time passes: the claim's outcome is taken as recorded an hour before it was."""
+    with Session(engine_of(app)) as session, session.begin():
+        resolution = session.get(Resolution, claim_id)
+        assert resolution is not None
+        resolution.created_at -= timedelta(hours=1)
+
+
+def test_a_stance_taken_after_the_outcome_was_recorded_earns_nothing(
+    app: Flask, client: FlaskClient
+) -> None:
+    said = (datetime.now(UTC) - timedelta(hours=3)).isoformat()
+    early = {"source": "early", "observed_at": said}
+    claim: dict[str, Any] = {"id": "c1", "text": "It happened.", "attributions": [early]}
+    assert client.post("/v1/claims", json={"claims": [claim]}).status_code == 200
+    client.post("/v1/claims/c1/resolution", json={"outcome": "confirmed"})
+    _recorded_an_hour_earlier(app, "c1")
+    unknown = app.extensions["credence"].setup.unknown
+    hit = _learned(app)["early"][0] - unknown.alpha
+    assert hit > 0.99
+    # Outlets that report the confirmation once it is known, added or re-posted.
+    added = client.post("/v1/claims/c1/attributions", json={"attributions": [{"source": "late-1"}]})
+    assert added.status_code == 200
+    reposted = {**claim, "attributions": [*claim["attributions"], {"source": "late-2"}]}
+    assert client.post("/v1/claims", json={"claims": [reposted]}).status_code == 200
+    assert "late-1" not in _learned(app) and "late-2" not in _learned(app)
+    # A stance said before the record counts, however late it reaches the store.
+    before = {"source": "before-1", "stance": "refutes", "observed_at": said}
+    client.post("/v1/claims/c1/attributions", json={"attributions": [before]})
+    assert _learned(app)["before-1"] == (unknown.alpha, unknown.beta + hit)
+    # The job learns from the same stances: "early" and "before-1" are judged by the
+    # outcome, the late outlets keep the unknown source's prior.
+    run_rescore(app)
+    assert "late-2" not in _learned(app)
+    assert _reliability(client, "early") > unknown.mean > _reliability(client, "before-1")
+    # Still unknown: it scores with the unknown source's prior.
+    assert client.get("/v1/sources/late-2").status_code == 404
+    # Withdrawn, the late outlet still owes nothing.
+    assert client.delete("/v1/claims/c1/resolution").status_code == 204
+    assert "late-2" not in _learned(app)
 
 
 def test_a_redefined_prior_takes_the_old_ones_place_under_the_record(

@@ -121,6 +121,31 @@ def test_a_repost_that_changes_nothing_adds_no_history(app: Flask, client: Flask
     assert _history(app, "c1") == ["created", "updated", "updated"]
 
 
+def test_a_repost_keeps_when_each_stance_was_first_observed(client: FlaskClient) -> None:
+    said = "2024-05-01T08:00:00+00:00"
+    stated = [{"source": "ap"}, {"source": "reuters", "observed_at": said}]
+    claim = {"id": "c1", "text": "The canal is blocked.", "attributions": stated}
+    first = client.post("/v1/claims", json={"claims": [claim]}).get_json()["claims"][0]
+    observed = {a["source"]: a["observed_at"] for a in first["attributions"]}
+    assert observed["reuters"] == said
+    # A sync without times, an edit of the weight, and a new source.
+    synced = [{"source": "ap"}, {"source": "reuters", "certainty": 0.5}, {"source": "afp"}]
+    again = {**claim, "attributions": synced}
+    time.sleep(0.01)
+    answered = client.post("/v1/claims", json={"claims": [again]}).get_json()["claims"][0]
+    for read in (answered, client.get("/v1/claims/c1").get_json()):
+        times = {a["source"]: a["observed_at"] for a in read["attributions"]}
+        assert times["ap"] == observed["ap"] and times["reuters"] == said
+        assert times["afp"] > observed["ap"]
+    # A stance the source did not take before is observed anew, as is a given time.
+    turned = {"source": "ap", "stance": "refutes"}
+    later = {"source": "reuters", "observed_at": "2024-06-01T08:00:00+00:00"}
+    turned_claim = {**claim, "attributions": [turned, later]}
+    posted = client.post("/v1/claims", json={"claims": [turned_claim]}).get_json()
+    stamps = [a["observed_at"] for a in posted["claims"][0]["attributions"]]
+    assert stamps[0] > observed["ap"] and stamps[1] == later["observed_at"]
+
+
 def test_a_claim_read_back_posts_back(client: FlaskClient) -> None:
     """What GET answers for a claim's request fields (nulls included) is a valid claim:
     read, change, write."""
