@@ -125,8 +125,13 @@ def settled(
     are read by the next request, as every request reads the beliefs first."""
     context, now = state().resolution_context(), utcnow()
     follow_stored(session, stored, context, now)
-    figures = [s.id for s in stored if s.claim.get("value") is not None]
-    judged = judge_answers(session, figures, context, now) if figures else []
+    # Figures, and answers a question judged, which may have left it.
+    answers = [
+        s.id
+        for s in stored
+        if s.claim.get("value") is not None or (s.resolution and s.resolution.question)
+    ]
+    judged = judge_answers(session, answers, context, now) if answers else []
     if not judged:
         return stored
     rows = claim_store.load_claims(session, judged, full=False)

@@ -190,7 +190,9 @@ def _store_claims(session: Session, rows: list[tuple[int, dict[str, Any]]]) -> N
     # at the end of the import, after the file's own resolution rows).
     now = utcnow()
     follow_stored(session, stored, beliefs, now)
-    resolved = [s.id for s in stored if s.resolution is not None and s.claim.get("value")]
+    resolved = [
+        s.id for s in stored if s.resolution and (s.claim.get("value") or s.resolution.question)
+    ]
     judge_answers(session, resolved, beliefs, now)
 
 

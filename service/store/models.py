@@ -237,6 +237,8 @@ class Resolution(Base):
     note: Mapped[str | None] = mapped_column(Text)
     forecast: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    question: Mapped[str | None] = mapped_column(String(SLUG))
+    """The numeric question whose value judged this answer, if one did."""
 
 
 class Score(Base):

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Float, Insert, Table, bindparam, func, insert, select, update
+from sqlalchemy import Float, Insert, Select, Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 import scoring
@@ -281,17 +281,16 @@ def resolve_claims(
     }
     if missing:
         raise _refused(404, missing)
-    if not from_question:
-        judged = judged_by_question(session, [claim_id for claim_id, _ in requests])
-        if judged:
-            raise _refused(
-                409,
-                {
-                    i: ("claim_id", _judged_message(claim_id, judged[claim_id]))
-                    for i, (claim_id, _) in enumerate(requests)
-                    if claim_id in judged
-                },
-            )
+    judged = judged_by_question(session, [claim_id for claim_id, _ in requests])
+    if not from_question and judged:
+        raise _refused(
+            409,
+            {
+                i: ("claim_id", _judged_message(claim_id, judged[claim_id]))
+                for i, (claim_id, _) in enumerate(requests)
+                if claim_id in judged
+            },
+        )
     conflicts = _conflicts(session, requests, claims)
     if conflicts:
         raise _refused(409, conflicts)
@@ -323,6 +322,7 @@ def resolve_claims(
             # A restored export's row brings the forecast the claim had when resolved.
             "forecast": body.get("forecast", current[claim_id]["confidence"]),
             "created_at": now,
+            "question": judged.get(claim_id),
         }
         for claim_id, body in requests
     ]
@@ -671,18 +671,23 @@ def _outcomes(
 def judged_by_question(session: Session, claim_ids: Sequence[str]) -> dict[str, str]:
     """Those of ``claim_ids`` that answer a numeric question already resolved, with the
     question: their outcomes are its resolution's to give."""
+    query = (
+        select(Claim.id, Question.id)
+        .join(Question, Question.id == Claim.question)
+        .where(Claim.value.is_not(None), Question.resolved_value.is_not(None))
+    )
+    return _question_by_claim(session, query, Claim.id, claim_ids)
+
+
+def _question_by_claim(
+    session: Session, query: Select[Any, Any], key: Any, claim_ids: Sequence[str]
+) -> dict[str, str]:
+    """``query``'s (claim id, question) rows of ``claim_ids`` (``key``: the claim id's
+    column), a chunk of ids at a time."""
     found: dict[str, str] = {}
     for chunk in slices(claim_ids, _IDS_PER_QUERY):
-        rows = session.execute(
-            select(Claim.id, Question.id)
-            .join(Question, Question.id == Claim.question)
-            .where(
-                Claim.id.in_(chunk),
-                Claim.value.is_not(None),
-                Question.resolved_value.is_not(None),
-            )
-        )
-        found.update((claim_id, question) for claim_id, question in rows)
+        rows = session.execute(query.where(key.in_(chunk)))
+        found.update((claim_id, question) for claim_id, question in rows if question)
     return found
 
 
@@ -707,14 +712,19 @@ def judge_answers(
     and replaced. On a linear scale with the default tolerance, the tolerance is a
     share of the spread of the figures stored now.
 
+    An answer judged by a question it no longer answers with a figure (re-posted
+    into another question, or without its figure) is open again, or judged by the
+    question it answers now.
+
     Their questions are locked (``lock_questions``) before their rows.
     """
     answers = judged_by_question(session, claim_ids)
-    if not answers:
+    left = _left_their_question(session, claim_ids)
+    if not answers and not left:
         return []
     # The questions first (``lock_questions``); read again once locked, a resolution
     # withdrawn meanwhile is seen as such.
-    question_store.lock_questions(session, answers.values())
+    question_store.lock_questions(session, {*answers.values(), *left.values()})
     resolved = session.scalars(
         select(Question)
         .where(Question.id.in_(sorted(set(answers.values()))))
@@ -722,7 +732,8 @@ def judge_answers(
     ).all()
     claims = locked_claims(session, list(answers))
     requests: list[tuple[str, dict[str, Any]]] = []
-    withdrawn: list[str] = []
+    withdrawn = [claim_id for claim_id in left if claim_id not in answers]
+    released = list(withdrawn)
     for question in resolved:
         assert question.resolved_value is not None
         outcomes = _outcomes(
@@ -734,7 +745,8 @@ def judge_answers(
             if claim.question != question.id:
                 continue
             outcome = outcomes[claim_id]
-            if claim.resolution is not None and claim.resolution.outcome == outcome:
+            judged = claim.resolution
+            if judged is not None and (judged.outcome, judged.question) == (outcome, question.id):
                 continue
             if claim.resolution is not None:
                 withdrawn.append(claim_id)
@@ -743,4 +755,18 @@ def judge_answers(
     if withdrawn:
         withdraw_resolutions(session, withdrawn, beliefs, now, from_question=True)
     resolve_claims(session, requests, beliefs, now, from_question=True)
-    return [claim_id for claim_id, _ in requests]
+    return [claim_id for claim_id, _ in requests] + released
+
+
+def _left_their_question(session: Session, claim_ids: Sequence[str]) -> dict[str, str]:
+    """Those of ``claim_ids`` judged by a numeric question's value that no longer answer
+    it with a figure, with that question."""
+    query = (
+        select(Resolution.claim_id, Resolution.question)
+        .join(Claim, Claim.id == Resolution.claim_id)
+        .where(
+            Resolution.question.is_not(None),
+            or_(Claim.value.is_(None), Claim.question.is_distinct_from(Resolution.question)),
+        )
+    )
+    return _question_by_claim(session, query, Resolution.claim_id, claim_ids)

@@ -12,7 +12,7 @@ from sqlalchemy import Column, Index, insert, select, text
 from sqlalchemy.schema import CreateIndex
 
 from service.store.db import make_engine
-from service.store.models import Base, Claim, Resolution, Score
+from service.store.models import Base, Claim, Question, Resolution, Score
 from service.store.schema_migrations import head_revision, upgrade
 from service.store.schema_version import SCHEMA_REVISION, stored_revision
 
@@ -91,4 +91,52 @@ def test_scores_of_claims_resolved_before_read_as_resolved(tmp_path: Path) -> No
     assert (resolved.credibility, resolved.estimative) == (5, "almost no chance")
     assert resolved.summary == "Refuted on 2021-03-29 (forecast 70 %): supported by s."
     assert (still_open.confidence, still_open.credibility) == (0.7, 2)
+    engine.dispose()
+
+
+def test_answers_judged_before_name_the_question_that_judged_them(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(engine, "0009")
+    at = datetime(2024, 10, 18, tzinfo=UTC)
+    with engine.begin() as connection:
+        connection.execute(
+            insert(Question).values(
+                id="kp-troops",
+                kind="numeric",
+                resolved_value=1700.0,
+                resolved_at=at,
+                created_at=at,
+                updated_at=at,
+            )
+        )
+        claims: dict[str, tuple[str | None, dict[str, int] | None]] = {
+            "answer": ("kp-troops", {"point": 1500}),
+            "choice": ("kp-troops", None),
+            "alone": (None, None),
+        }
+        for claim_id, (question, value) in claims.items():
+            connection.execute(
+                insert(Claim).values(
+                    id=claim_id,
+                    text="t",
+                    question=question,
+                    value=value,
+                    status="confirmed",
+                    created_at=at,
+                    updated_at=at,
+                )
+            )
+            connection.execute(
+                insert(Resolution).values(
+                    claim_id=claim_id,
+                    outcome="confirmed",
+                    resolved_at=at,
+                    forecast=0.5,
+                    created_at=at,
+                )
+            )
+    upgrade(engine)
+    with engine.connect() as connection:
+        judged = dict(connection.execute(select(Resolution.claim_id, Resolution.question)).all())
+    assert judged == {"answer": "kp-troops", "choice": None, "alone": None}
     engine.dispose()

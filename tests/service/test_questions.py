@@ -281,6 +281,44 @@ def test_a_figure_stored_after_the_resolution_is_judged_by_it(client: FlaskClien
     assert (record["confirmed"], record["refuted"]) == (0, 0)
 
 
+def test_an_answer_that_leaves_its_question_leaves_its_judgement(client: FlaskClient) -> None:
+    define_sources(client)
+    client.put("/v1/questions/kp-troops", json={"kind": "numeric", "tolerance": 0.2})
+    client.put("/v1/questions/kp-brigades", json={"kind": "numeric", "tolerance": 0.2})
+    client.post("/v1/claims", json={"claims": troops()})
+    client.post("/v1/questions/kp-troops/resolution", json={"value": 1700})
+    confirmed = troops()[0]
+    assert client.get(f"/v1/claims/{confirmed['id']}").get_json()["status"] == "confirmed"
+
+    def record() -> tuple[int, int, int]:
+        counts = client.get("/v1/sources/kr-nis").get_json()["track_record"]
+        return counts["confirmed"], counts["refuted"], counts["pending"]
+
+    assert record() == (1, 0, 0)
+    # Re-posted into an open question: kp-troops' value no longer judges it.
+    moved = {**confirmed, "question": "kp-brigades"}
+    posted = client.post("/v1/claims", json={"claims": [moved]}).get_json()["claims"][0]
+    stored = client.get(f"/v1/claims/{confirmed['id']}").get_json()
+    for claim in (posted, stored):
+        assert (claim["status"], claim["resolution"]) == ("open", None)
+    assert record() == (0, 0, 1)
+    # Into a question resolved since, it is judged by that one's value.
+    client.post("/v1/questions/kp-brigades/resolution", json={"value": 9000})
+    assert client.get(f"/v1/claims/{confirmed['id']}").get_json()["status"] == "refuted"
+    back = client.post("/v1/claims", json={"claims": [confirmed]}).get_json()["claims"][0]
+    assert back["status"] == "confirmed" and back["resolution"]["outcome"] == "confirmed"
+    assert record() == (1, 0, 0)
+    # Without its figure it is a claim like any other, open until someone resolves it.
+    plain = {k: v for k, v in confirmed.items() if k not in ("question", "value")}
+    posted = client.post("/v1/claims", json={"claims": [plain]}).get_json()["claims"][0]
+    assert posted["status"] == "open" and record() == (0, 0, 1)
+    # Withdrawing kp-troops' resolution leaves the claim that left it alone.
+    resolved = client.post(f"/v1/claims/{confirmed['id']}/resolution", json={"outcome": "refuted"})
+    assert resolved.status_code == 200
+    assert client.delete("/v1/questions/kp-troops/resolution").status_code == 204
+    assert client.get(f"/v1/claims/{confirmed['id']}").get_json()["status"] == "refuted"
+
+
 def test_a_resolved_numeric_questions_answers_are_its_to_judge(client: FlaskClient) -> None:
     define_sources(client)
     client.put("/v1/questions/kp-troops", json={"kind": "numeric", "tolerance": 0.2})
