@@ -36,6 +36,7 @@ from service.schemas.warnings import (
     InputWarning,
     attribution_warnings,
     claim_warnings,
+    hindsight_warning,
     refuse_if_strict,
     removed_warning,
 )
@@ -50,7 +51,12 @@ from service.store.models import (
     confidence_percent,
     utcnow,
 )
-from service.store.resolutions import follow_attributions, follow_stored, judge_answers
+from service.store.resolutions import (
+    follow_attributions,
+    follow_stored,
+    in_hindsight,
+    judge_answers,
+)
 from service.store.scores import stored_score_values
 from service.web.auth import requires
 from service.web.database import get_session
@@ -104,9 +110,10 @@ def create_claims(body: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]
     if questions:
         warnings = stored_claim_warnings(session, claims, stored, app.book.definitions)
     warnings += removed_warnings(claims, stored)
+    stored = settled(session, stored)
+    warnings += hindsight_warnings(claims, stored)
     # Strict: the transaction is rolled back when the session closes.
     refuse_if_strict(warnings, query.get("strict", app.settings.api.strict))
-    stored = settled(session, stored)
     session.commit()
     SCORES.labels("claims").inc(len(stored))
     return {
@@ -171,6 +178,26 @@ def removed_warnings(
         removed_warning(index[s.id], removed)
         for s in stored
         if (removed := [c for c in s.changes if c["change"] == claim_store.REMOVED])
+    ]
+
+
+def hindsight_warnings(
+    claims: Sequence[Mapping[str, Any]], stored: Sequence[claim_store.StoredClaim]
+) -> list[InputWarning]:
+    """A warning for each attribution of a resolved claim of the batch that was observed
+    after the claim's outcome was recorded (``store.resolutions.sides_taken``)."""
+    # The request's place of each stored claim: a repeated id is stored once, where it
+    # first came, with its last claim (``prepare_claims``).
+    last: dict[object, int] = {}
+    for i, c in enumerate(claims):
+        last[c.get("id") or object()] = i
+    return [
+        hindsight_warning(f"claims[{i}].attributions[{j}]", a["source"], recorded_at)
+        for i, s in zip(last.values(), stored, strict=True)
+        if s.resolution is not None
+        for recorded_at in (s.resolution.created_at,)
+        for j, a in enumerate(s.claim["attributions"])
+        if in_hindsight(a.get("observed_at") or s.updated_at, recorded_at)
     ]
 
 
@@ -381,8 +408,15 @@ def add_attributions(body: dict[str, Any], query: dict[str, Any], claim_id: str)
     warnings = attribution_warnings(
         body["attributions"], "attributions", app.book.definitions, stored
     )
-    refuse_if_strict(warnings, query.get("strict", app.settings.api.strict))
     now = utcnow()
+    if claim.resolution is not None:
+        recorded_at = claim.resolution.created_at
+        warnings += [
+            hindsight_warning(f"attributions[{j}]", a["source"], recorded_at)
+            for j, a in enumerate(body["attributions"])
+            if in_hindsight(a.get("observed_at") or now, recorded_at)
+        ]
+    refuse_if_strict(warnings, query.get("strict", app.settings.api.strict))
     added = claim_store.add_attributions(session, claim, body["attributions"], now)
     if claim.resolution is not None:
         moved = [(claim.resolution, stored, [*stored, *body["attributions"]])]

@@ -12,6 +12,7 @@ from flask_smorest import abort
 
 from service.api.blueprint import Blueprint
 from service.api.claims import (
+    hindsight_warnings,
     removed_warnings,
     settled,
     stored_claim_warnings,
@@ -173,10 +174,10 @@ def import_stix(bundle: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]
         beliefs=beliefs,
         beliefs_version=app.sources.version,
     )
+    stored = settled(session, stored)
     warnings = ignored + _warnings(imported, claims, stored, {*app.book.definitions, *sources})
     # Strict: the transaction is rolled back when the session closes.
     refuse_if_strict(warnings, query.get("strict", app.settings.api.strict))
-    stored = settled(session, stored)
     session.commit()
     SCORES.labels("import").inc(len(stored))
     return {
@@ -214,6 +215,7 @@ def _warnings(
     """POST /v1/claims's warnings of the bundle's claims, each naming the bundle's field."""
     found = stored_claim_warnings(get_session(), claims, stored, defined)
     found += removed_warnings(claims, stored)
+    found += hindsight_warnings(claims, stored)
     return [
         replace(w, field=_warning_field(_bundle_path(imported, dotted_field(w.field))))
         for w in found

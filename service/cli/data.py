@@ -166,6 +166,9 @@ def _store_questions(
             row.resolved_value = resolved["value"]
             row.resolved_at = resolved.get("resolved_at") or now
             row.resolution_note = resolved.get("note")
+            # When the value was first recorded is not in an export: the answers this
+            # import judges are dated as they are judged (``judge_answers``).
+            row.value_recorded_at = None
 
 
 def _store_claims(session: Session, rows: list[tuple[int, dict[str, Any]]]) -> None:

@@ -23,6 +23,10 @@ each field, and nothing is stored. The codes:
 - ``prior-ignored``: a STIX import with a key of the write role defined a new
   source without the prior the bundle gives it (``x_opencti_reliability``,
   ``confidence``, ``x_credence_prior``): priors need the admin role.
+- ``hindsight``: an attribution of a resolved claim (or of an answer its
+  question's value judged) observed after the outcome was recorded: no forecast,
+  so it earns its source no hit or miss. A backfill that gives no
+  ``observed_at`` looks like this; the time the source said it fixes that.
 
 The rules that make input invalid (a relay chain that loops back to its
 source or repeats a relay, among others) are in ``service.schemas.requests``.
@@ -34,6 +38,7 @@ import difflib
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask_smorest import abort
@@ -45,6 +50,7 @@ LONE_ANSWER = "lone-answer"
 DUPLICATE_ANSWER = "duplicate-answer"
 ATTRIBUTIONS_REMOVED = "attributions-removed"
 PRIOR_IGNORED = "prior-ignored"
+HINDSIGHT = "hindsight"
 CODES = (
     UNDEFINED_SOURCE,
     UNDEFINED_RELAY,
@@ -53,6 +59,7 @@ CODES = (
     DUPLICATE_ANSWER,
     ATTRIBUTIONS_REMOVED,
     PRIOR_IGNORED,
+    HINDSIGHT,
 )
 
 # Spelling suggestions compare an id with every defined one (~15 ms among 10,000): only this many
@@ -211,6 +218,18 @@ def removed_warning(index: int, removed: Sequence[Mapping[str, Any]]) -> InputWa
         ATTRIBUTIONS_REMOVED,
         f"the re-post replaced the stored claim and removed {len(removed)} of its "
         f"attributions ({listed}{more}); its history lists them",
+    )
+
+
+def hindsight_warning(field: str, source_id: str, recorded_at: datetime) -> InputWarning:
+    """The warning of attribution ``field`` by ``source_id``, observed after its claim's
+    outcome was recorded at ``recorded_at``."""
+    return InputWarning(
+        field,
+        HINDSIGHT,
+        f"observed after the claim's outcome was recorded ({recorded_at:%Y-%m-%d %H:%M} UTC), "
+        f"so it is no forecast and earns {source_id} no hit or miss; give its observed_at "
+        "if it was said before",
     )
 
 

@@ -189,6 +189,9 @@ class Question(Base):
     resolved_value: Mapped[float | None] = mapped_column(Float)
     resolved_at: Mapped[datetime | None]
     resolution_note: Mapped[str | None] = mapped_column(Text)
+    value_recorded_at: Mapped[datetime | None]
+    """When the store recorded ``resolved_value`` (through the API; None when restored
+    by an import, or resolved before it was kept)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

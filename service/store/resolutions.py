@@ -130,13 +130,14 @@ def locked_claims(session: Session, claim_ids: Sequence[str]) -> dict[str, Claim
     return found
 
 
-def update_track_records(
-    session: Session, beliefs: ResolutionContext, claim: Claim, resolution: Resolution, sign: int
+def take_back_track_records(
+    session: Session, beliefs: ResolutionContext, claim: Claim, now: datetime
 ) -> None:
-    """Add (``sign=1``) or take back (``sign=-1``) the resolution's hits and misses."""
-    deltas = resolution_deltas(claim, resolution, beliefs.learning)
+    """Take back the hits and misses ``claim``'s resolution gave, at ``now``."""
+    assert claim.resolution is not None
+    deltas = resolution_deltas(claim, claim.resolution, beliefs.learning)
     base = {source_id: beliefs.book.belief(source_id, beliefs.setup).belief for source_id in deltas}
-    apply_track_record(session, deltas, base, sign, resolution.created_at)
+    apply_track_record(session, deltas, base, -1, now)
 
 
 def resolution_deltas(
@@ -321,7 +322,8 @@ def resolve_claims(
             "note": body.get("note"),
             # A restored export's row brings the forecast the claim had when resolved.
             "forecast": body.get("forecast", current[claim_id]["confidence"]),
-            "created_at": now,
+            # An answer judged on arrival is dated by its question's record (``judge_answers``).
+            "created_at": body.get("recorded_at") or now,
             "question": judged.get(claim_id),
         }
         for claim_id, body in requests
@@ -410,7 +412,7 @@ def withdraw_resolutions(
     for claim_id in claim_ids:
         claim = claims[claim_id]
         assert claim.resolution is not None
-        update_track_records(session, beliefs, claim, claim.resolution, -1)
+        take_back_track_records(session, beliefs, claim, now)
         claim.resolution = None
         claim.status = "open"
         claim.updated_at = now
@@ -494,13 +496,18 @@ def sides_taken(
     filled after the fact, its attributions observed as they were loaded and its
     resolutions dated in the past, keeps every track record.
     """
-    known = recorded_at + HINDSIGHT
     sides = {
         (source_id, STANCE_SIGN[stance])
         for source_id, stance, observed_at in attributions
-        if STANCE_SIGN[stance] != 0 and observed_at <= known
+        if STANCE_SIGN[stance] != 0 and not in_hindsight(observed_at, recorded_at)
     }
     return sorted(sides)
+
+
+def in_hindsight(observed_at: datetime, recorded_at: datetime) -> bool:
+    """Whether a stance observed at ``observed_at`` came after its claim's outcome was
+    recorded at ``recorded_at`` (by more than ``HINDSIGHT``)."""
+    return observed_at > recorded_at + HINDSIGHT
 
 
 def track_record_deltas(
@@ -607,6 +614,7 @@ def withdraw_question_resolution(
     row.resolved_value = None
     row.resolved_at = None
     row.resolution_note = None
+    row.value_recorded_at = None
     row.updated_at = now
 
 
@@ -646,6 +654,7 @@ def numeric_outcomes(
     row.resolved_value = truth
     row.resolved_at = body.get("resolved_at") or now
     row.resolution_note = body.get("note")
+    row.value_recorded_at = now
     row.updated_at = now
     return outcomes
 
@@ -704,10 +713,12 @@ def judge_answers(
     """Judge those of ``claim_ids`` that answer a numeric question already resolved, as
     its resolution judged the answers it found; the ids whose resolution changed.
 
-    A figure stored after its question was resolved is as much a forecast of the
-    known value as one stored before, so it gets its outcome (with the question's
-    resolution time and note, its open score as forecast, and a hit or a miss for
-    its sources) instead of staying open beside the truth. An answer re-posted with
+    A figure stored after its question was resolved gets its outcome (with the
+    question's resolution time and note, and its open score as forecast) instead
+    of staying open beside the truth. Its resolution is dated by the question's
+    record (``Question.value_recorded_at``, where known): a figure its sources gave
+    before that record is a forecast and earns a hit or a miss, one given after it
+    is hindsight and earns nothing (``sides_taken``). An answer re-posted with
     another figure is judged again: a resolution that no longer agrees is withdrawn
     and replaced. On a linear scale with the default tolerance, the tolerance is a
     share of the spread of the figures stored now.
@@ -751,6 +762,7 @@ def judge_answers(
             if claim.resolution is not None:
                 withdrawn.append(claim_id)
             body = {"outcome": outcome, "resolved_at": question.resolved_at}
+            body["recorded_at"] = question.value_recorded_at
             requests.append((claim_id, {**body, "note": question.resolution_note}))
     if withdrawn:
         withdraw_resolutions(session, withdrawn, beliefs, now, from_question=True)

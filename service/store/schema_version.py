@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, inspect, text
 
-SCHEMA_REVISION = "0010"
+SCHEMA_REVISION = "0011"
 """The migrations' head (``service/store/migrations/versions``; tests/service/test_migrations.py
 holds the two together)."""
 

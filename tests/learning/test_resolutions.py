@@ -159,8 +159,13 @@ def test_a_stance_taken_after_the_outcome_was_recorded_earns_nothing(
     # Outlets that report the confirmation once it is known, added or re-posted.
     added = client.post("/v1/claims/c1/attributions", json={"attributions": [{"source": "late-1"}]})
     assert added.status_code == 200
+    warned = [(w["field"], w["code"]) for w in added.get_json()["warnings"]]
+    assert ("attributions[0]", "hindsight") in warned
     reposted = {**claim, "attributions": [*claim["attributions"], {"source": "late-2"}]}
-    assert client.post("/v1/claims", json={"claims": [reposted]}).status_code == 200
+    warned = client.post("/v1/claims", json={"claims": [reposted]}).get_json()["warnings"]
+    hindsight = [w for w in warned if w["code"] == "hindsight"]
+    assert [w["field"] for w in hindsight] == ["claims[0].attributions[1]"]
+    assert "late-2" in hindsight[0]["detail"]
     assert "late-1" not in _learned(app) and "late-2" not in _learned(app)
     # A stance said before the record counts, however late it reaches the store.
     before = {"source": "before-1", "stance": "refutes", "observed_at": said}

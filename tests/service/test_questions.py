@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from service.schemas.responses import (
     QuestionPageSchema,
     ScoresResponseSchema,
     StoredQuestionSchema,
 )
+from service.store.models import Question, Resolution, SourceReliability
+from tests.learning.common import engine_of, run_rescore
 from tests.service.helpers import assert_problem, row_counts
 
 SOURCES = {
@@ -317,6 +322,69 @@ def test_an_answer_that_leaves_its_question_leaves_its_judgement(client: FlaskCl
     assert resolved.status_code == 200
     assert client.delete("/v1/questions/kp-troops/resolution").status_code == 204
     assert client.get(f"/v1/claims/{confirmed['id']}").get_json()["status"] == "refuted"
+
+
+def _recorded_an_hour_earlier(app: Flask, question_id: str) -> None:
+    """Time passes: the question's value and its answers' outcomes are taken as recorded
+    an hour before they were."""
+    with Session(engine_of(app)) as session, session.begin():
+        question = session.get(Question, question_id)
+        assert question is not None and question.value_recorded_at is not None
+        question.value_recorded_at -= timedelta(hours=1)
+        for resolution in session.scalars(
+            select(Resolution).where(Resolution.question == question_id)
+        ):
+            resolution.created_at -= timedelta(hours=1)
+
+
+def _hits_and_misses(app: Flask, source_id: str) -> tuple[float, float]:
+    """What resolutions added to the source's prior: (hits, misses), decayed."""
+    with Session(engine_of(app)) as session:
+        row = session.get(SourceReliability, source_id)
+        assert row is not None and row.prior_alpha is not None and row.prior_beta is not None
+        return row.alpha - row.prior_alpha, row.beta - row.prior_beta
+
+
+def test_a_figure_given_after_the_value_was_recorded_earns_nothing(
+    app: Flask, client: FlaskClient
+) -> None:
+    define_sources(client)
+    client.put("/v1/questions/kp-troops", json={"kind": "numeric", "tolerance": 0.2})
+    said = (datetime.now(UTC) - timedelta(hours=3)).isoformat()
+    answers = troops()
+    for answer in answers:
+        answer["attributions"] = [{**a, "observed_at": said} for a in answer["attributions"]]
+    client.post("/v1/claims", json={"claims": answers})
+    client.post("/v1/questions/kp-troops/resolution", json={"value": 1700})
+    _recorded_an_hour_earlier(app, "kp-troops")
+    # AP reports the known figure now, and one it gave before the value was known.
+    late = [
+        {
+            "text": f"About {figure:,} troops.",
+            "question": "kp-troops",
+            "value": {"point": figure},
+            "attributions": [{"source": "ap", **when}],
+        }
+        for figure, when in ((1700, {}), (12000, {"observed_at": said}))
+    ]
+    response = client.post("/v1/claims", json={"claims": late})
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert [c["status"] for c in body["claims"]] == ["confirmed", "refuted"]
+    assert [(w["field"], w["code"]) for w in body["warnings"]] == [
+        ("claims[0].attributions[0]", "hindsight")
+    ]
+    hits, misses = _hits_and_misses(app, "ap")
+    assert hits == 0 and 0.99 < misses <= 1
+    # Strict mode refuses the hindsight, and stores nothing.
+    refused = client.post(
+        "/v1/claims?strict=true", json={"claims": [{**late[0], "id": "ap-again"}]}
+    )
+    assert_problem(refused, 422)
+    assert client.get("/v1/claims/ap-again").status_code == 404
+    # The job learns from the same: AP's record is the miss it forecast.
+    run_rescore(app)
+    assert _hits_and_misses(app, "ap")[0] == 0
 
 
 def test_a_resolved_numeric_questions_answers_are_its_to_judge(client: FlaskClient) -> None:
