@@ -165,16 +165,24 @@ class Snapshot:
         """The claims with the attributions they had before their outcomes were recorded:
         what track records learn from (``store.resolutions.sides_taken`` draws the same
         line, ``HINDSIGHT`` after the record, for the API's updates)."""
-        resolved = ~self.is_open
-        if not resolved.any():
-            return self.columns
-        # An attribution's age (days before ``taken_at``) under which it was observed
-        # too late; -inf (none) on open claims.
-        seconds = (epoch(self.taken_at) - self.recorded_at / 1e6) - HINDSIGHT.total_seconds()
-        limit = np.where(resolved, seconds / SECONDS_PER_DAY, -np.inf).astype(np.float32)
         columns = self.columns
-        late = columns.age_days < np.repeat(limit, np.diff(columns.start))
-        return columns.without_attributions(late) if late.any() else columns
+        resolved = np.flatnonzero(~self.is_open)
+        # The attributions of resolved claims only: a store's are mostly of open ones.
+        first = columns.start[resolved]
+        lengths = columns.start[resolved + 1] - first
+        ends = np.cumsum(lengths)
+        rows = np.repeat(first - (ends - lengths), lengths) + np.arange(
+            ends[-1] if ends.size else 0
+        )
+        # An attribution's age (days before ``taken_at``) under which it came too late.
+        seconds = epoch(self.taken_at) - self.recorded_at[resolved] / 1e6
+        limit = (seconds - HINDSIGHT.total_seconds()) / SECONDS_PER_DAY
+        late = rows[columns.age_days[rows] < np.repeat(limit, lengths)]
+        if not late.size:
+            return columns
+        drop = np.zeros(columns.n_attributions, dtype=bool)
+        drop[late] = True
+        return columns.without_attributions(drop)
 
     @property
     def learned(self) -> dict[str, Learned]:
