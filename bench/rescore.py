@@ -23,6 +23,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -38,11 +39,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from alembic import command
 from sqlalchemy import Engine, create_engine, make_url, text
 
 from bench.common import header, table, write_results
 from service.store.db import make_engine
-from service.store.schema_migrations import upgrade
+from service.store.schema_migrations import alembic_config, upgrade
 from service.store.scores import SCORE_COLUMNS
 
 CREDENCE = str(Path(sys.executable).parent / "credence")
@@ -328,6 +330,18 @@ def _jobs(backend: str, url: str, tree: str | None) -> tuple[Run, Run]:
     return first, second
 
 
+def at_schema_of(url: str, tree: str) -> None:
+    """Take the store at ``url`` down to the schema the source tree ``tree`` runs on, by
+    this tree's migrations: a baseline older than a migration refuses a newer store."""
+    stated = Path(tree, "service/store/schema_version.py").read_text()
+    found = re.search(r'^SCHEMA_REVISION = "(\w+)"', stated, re.MULTILINE)
+    assert found is not None, "the tree states no SCHEMA_REVISION"
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), found.group(1))
+    engine.dispose()
+
+
 def bench_backend(
     backend: str, store: Store, baseline: str | None, dask: bool = False
 ) -> dict[str, Any]:
@@ -351,6 +365,7 @@ def bench_backend(
         if baseline is not None:
             # The same store, copied before any job touched it.
             with database(copy_of=url) as copy:
+                at_schema_of(copy, baseline)
                 result["baseline"] = _jobs(backend, copy, baseline)
         result["first"], result["second"] = _jobs(backend, url, None)
         if dask:
