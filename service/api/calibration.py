@@ -12,7 +12,8 @@ from scoring import metrics
 from service.api.blueprint import Blueprint
 from service.schemas.requests import CalibrationQuerySchema
 from service.schemas.responses import CalibrationSchema, iso_time
-from service.store.models import Attribution, ClaimTag, Resolution
+from service.store.models import Attribution, Claim, ClaimTag, Resolution
+from service.store.resolutions import forecast_attribution
 from service.web.auth import requires
 from service.web.database import get_session
 
@@ -29,12 +30,19 @@ def calibration(args: dict[str, Any]) -> dict[str, Any]:
     """Brier score, log loss, expected calibration error and reliability-diagram bins.
 
     Each resolved claim counts once: its forecast (the confidence it had when
-    resolved) against its outcome (confirmed = 1). `source` keeps the claims
-    that source took a side on; `tag` the claims with that tag; `since` the
-    resolutions with `resolved_at` at or after it. No matching resolution:
-    count 0, null scores, no bins.
+    resolved) against its outcome (confirmed = 1). A claim stored only after its
+    outcome was recorded (an answer to a numeric question resolved before) was
+    never a forecast, and does not count. `source` keeps the claims that source
+    took a side on before their outcomes were recorded; `tag` the claims with that
+    tag; `since` the resolutions with `resolved_at` at or after it. No matching
+    resolution: count 0, null scores, no bins.
     """
-    query = select(Resolution.forecast, Resolution.outcome)
+    session = get_session()
+    query = (
+        select(Resolution.forecast, Resolution.outcome)
+        .join(Claim, Claim.id == Resolution.claim_id)
+        .where(Claim.created_at <= Resolution.created_at)
+    )
     # IN (subquery), not a correlated EXISTS: SQLite probed the source's (or tag's)
     # rows through their index once for every resolution (1 M attributions, 20,000
     # resolutions: 350 ms for a source on 100 claims, minutes for one on 100,000),
@@ -42,8 +50,12 @@ def calibration(args: dict[str, Any]) -> dict[str, Any]:
     if "source" in args:
         query = query.where(
             Resolution.claim_id.in_(
-                select(Attribution.claim_id).where(
-                    Attribution.source_id == args["source"], Attribution.stance != "neutral"
+                select(Attribution.claim_id)
+                .outerjoin(Resolution, Resolution.claim_id == Attribution.claim_id)
+                .where(
+                    Attribution.source_id == args["source"],
+                    Attribution.stance != "neutral",
+                    forecast_attribution(session.get_bind().dialect.name),
                 )
             )
         )
@@ -53,7 +65,7 @@ def calibration(args: dict[str, Any]) -> dict[str, Any]:
         )
     if "since" in args:
         query = query.where(Resolution.resolved_at >= args["since"])
-    rows = get_session().execute(query).all()
+    rows = session.execute(query).all()
     forecast = np.array([f for f, _ in rows], dtype=float)
     outcome = np.array([o == "confirmed" for _, o in rows], dtype=float)
     filters = {

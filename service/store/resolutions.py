@@ -17,7 +17,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Float, Insert, Select, Table, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Insert,
+    Select,
+    Table,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, selectinload
 
 import scoring
@@ -31,6 +44,7 @@ from service.store import questions as question_store
 from service.store import scores as score_store
 from service.store.db import dialect_insert, slices
 from service.store.models import (
+    Attribution,
     Base,
     Claim,
     Question,
@@ -508,6 +522,21 @@ def in_hindsight(observed_at: datetime, recorded_at: datetime) -> bool:
     """Whether a stance observed at ``observed_at`` came after its claim's outcome was
     recorded at ``recorded_at`` (by more than ``HINDSIGHT``)."""
     return observed_at > recorded_at + HINDSIGHT
+
+
+def forecast_attribution(dialect: str) -> ColumnElement[bool]:
+    """SQL: whether an attribution (with its claim's resolution outer-joined) is a
+    forecast, not hindsight (``in_hindsight``): its claim is open, or it was observed
+    by the resolution's record plus ``HINDSIGHT``."""
+    seconds = HINDSIGHT.total_seconds()
+    if dialect == "sqlite":
+        # Times are text there (``YYYY-MM-DD HH:MM:SS.ffffff``), compared as such.
+        line: Any = func.strftime(
+            "%Y-%m-%d %H:%M:%f", Resolution.created_at, f"+{seconds:g} seconds"
+        )
+    else:
+        line = Resolution.created_at + literal_column(f"interval '{seconds:g} seconds'")
+    return or_(Resolution.claim_id.is_(None), Attribution.observed_at <= line)
 
 
 def track_record_deltas(

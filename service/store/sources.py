@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from service.store import change_counters
 from service.store.db import dialect_insert, slices
-from service.store.models import Attribution, Base, Claim, Source
+from service.store.models import Attribution, Base, Claim, Resolution, Source
+from service.store.resolutions import forecast_attribution
 
 _SOURCES: Table = Base.metadata.tables[Source.__tablename__]
 # Ids per IN (...) list: SQLite binds at most 32,766 values per statement.
@@ -75,13 +76,16 @@ def save_sources(
 
 
 def track_records(session: Session, source_ids: Sequence[str]) -> dict[str, dict[str, int]]:
-    """Counts of claims each source took a side on, by their outcome (pending = open)."""
+    """Counts of claims each source took a side on, by their outcome (pending = open); a
+    side taken after the outcome was recorded is none (``resolutions.sides_taken``)."""
     records = {source_id: dict.fromkeys(_TRACK.values(), 0) for source_id in source_ids}
+    forecast = forecast_attribution(session.get_bind().dialect.name)
     for chunk in slices(source_ids, _IDS_PER_QUERY):
         rows = session.execute(
             select(Attribution.source_id, Claim.status, func.count(func.distinct(Claim.id)))
             .join(Claim, Claim.id == Attribution.claim_id)
-            .where(Attribution.source_id.in_(chunk), Attribution.stance != "neutral")
+            .outerjoin(Resolution, Resolution.claim_id == Claim.id)
+            .where(Attribution.source_id.in_(chunk), Attribution.stance != "neutral", forecast)
             .group_by(Attribution.source_id, Claim.status)
         )
         for source_id, status, count in rows:

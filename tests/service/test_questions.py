@@ -15,7 +15,7 @@ from service.schemas.responses import (
     ScoresResponseSchema,
     StoredQuestionSchema,
 )
-from service.store.models import Question, Resolution, SourceReliability
+from service.store.models import Claim, Question, Resolution, SourceReliability
 from tests.learning.common import engine_of, run_rescore
 from tests.service.helpers import assert_problem, row_counts
 
@@ -325,8 +325,8 @@ def test_an_answer_that_leaves_its_question_leaves_its_judgement(client: FlaskCl
 
 
 def _recorded_an_hour_earlier(app: Flask, question_id: str) -> None:
-    """Time passes: the question's value and its answers' outcomes are taken as recorded
-    an hour before they were."""
+    """Time passes: the question's value, its answers and their outcomes are taken as
+    stored and recorded an hour before they were."""
     with Session(engine_of(app)) as session, session.begin():
         question = session.get(Question, question_id)
         assert question is not None and question.value_recorded_at is not None
@@ -335,6 +335,9 @@ def _recorded_an_hour_earlier(app: Flask, question_id: str) -> None:
             select(Resolution).where(Resolution.question == question_id)
         ):
             resolution.created_at -= timedelta(hours=1)
+            claim = session.get(Claim, resolution.claim_id)
+            assert claim is not None
+            claim.created_at -= timedelta(hours=1)
 
 
 def _hits_and_misses(app: Flask, source_id: str) -> tuple[float, float]:
@@ -376,6 +379,12 @@ def test_a_figure_given_after_the_value_was_recorded_earns_nothing(
     ]
     hits, misses = _hits_and_misses(app, "ap")
     assert hits == 0 and 0.99 < misses <= 1
+    record = client.get("/v1/sources/ap").get_json()["track_record"]
+    assert (record["confirmed"], record["refuted"]) == (0, 1)
+    # Calibration judges forecasts: the answers stored before the value was recorded.
+    assert client.get("/v1/calibration").get_json()["count"] == len(answers)
+    assert client.get("/v1/calibration?source=ap").get_json()["count"] == 0
+    assert client.get("/v1/calibration?source=kr-nis").get_json()["count"] == 1
     # Strict mode refuses the hindsight, and stores nothing.
     refused = client.post(
         "/v1/claims?strict=true", json={"claims": [{**late[0], "id": "ap-again"}]}
