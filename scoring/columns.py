@@ -298,24 +298,6 @@ class ClaimColumns:
             value={i - lo: f for i, f in self.value.items() if lo <= i < hi},
         )
 
-    def without_attributions(self, drop: ArrayLike) -> ClaimColumns:
-        """These claims without the attributions where ``drop`` (shape (m,)) holds."""
-        keep = ~np.asarray(drop, dtype=bool)
-        # Kept attributions before each one, so each claim's new offset is read off it.
-        kept_before = np.concatenate(([0], np.cumsum(keep, dtype=np.int64)))
-        lengths = np.diff(self.via_start)
-        return replace(
-            self,
-            start=kept_before[self.start],
-            source=self.source[keep],
-            sign=self.sign[keep],
-            certainty=self.certainty[keep],
-            count=self.count[keep],
-            via_start=np.concatenate(([0], np.cumsum(lengths[keep]))).astype(np.int64),
-            via=self.via[np.repeat(keep, lengths)],
-            age_days=self.age_days[keep],
-        )
-
     def without_questions(self, positions: Mapping[int, object] | Sequence[int]) -> ClaimColumns:
         """These columns with the claims at ``positions`` each alone in its question."""
         question = self.question.copy()

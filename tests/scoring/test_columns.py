@@ -77,22 +77,6 @@ def test_bare_claims_are_the_claims_without_attributions() -> None:
     ]
 
 
-@pytest.mark.parametrize("drop", [[1, 0, 0, 1], [0, 0, 0, 0], [1, 1, 1, 1], [0, 1, 1, 0]])
-def test_claims_without_attributions_keep_the_others_in_order(drop: list[int]) -> None:
-    claims = _claims()
-    columns = ClaimColumns.of_claims(claims, [1.0, 2.0, 3.0, 4.0])
-    kept = columns.without_attributions(np.array(drop, dtype=bool))
-    dropped = iter(drop)
-    expected = [
-        replace(c, attributions=tuple(a for a in c.attributions if not next(dropped)))
-        for c in claims
-    ]
-    assert kept.claims(range(3)) == expected
-    assert kept.age_days.tolist() == [
-        age for age, d in zip([1, 2, 3, 4], drop, strict=True) if not d
-    ]
-
-
 def test_inconsistent_lengths_are_refused() -> None:
     columns = ClaimColumns.of_claims(_claims())
     with pytest.raises(ValueError, match="inconsistent"):
