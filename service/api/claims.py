@@ -184,21 +184,26 @@ def removed_warnings(
 def hindsight_warnings(
     claims: Sequence[Mapping[str, Any]], stored: Sequence[claim_store.StoredClaim]
 ) -> list[InputWarning]:
-    """A warning for each attribution of a resolved claim of the batch that was observed
-    after the claim's outcome was recorded (``store.resolutions.sides_taken``)."""
+    """A warning for each attribution a claim of the batch gained that earns nothing
+    because it was observed after the claim's outcome was recorded
+    (``store.resolutions.sides_taken``); one a re-post restates was warned of when
+    it came."""
     # The request's place of each stored claim: a repeated id is stored once, where it
     # first came, with its last claim (``prepare_claims``).
     last: dict[object, int] = {}
     for i, c in enumerate(claims):
         last[c.get("id") or object()] = i
-    return [
-        hindsight_warning(f"claims[{i}].attributions[{j}]", a["source"], recorded_at)
-        for i, s in zip(last.values(), stored, strict=True)
-        if s.resolution is not None
-        for recorded_at in (s.resolution.created_at,)
-        for j, a in enumerate(s.claim["attributions"])
-        if in_hindsight(a.get("observed_at") or s.updated_at, recorded_at)
-    ]
+    warnings = []
+    for i, s in zip(last.values(), stored, strict=True):
+        if s.resolution is None:
+            continue
+        attributions = s.claim["attributions"]
+        for j in claim_store.added_positions(s.replaced, attributions):
+            a = attributions[j]
+            if in_hindsight(a.get("observed_at") or s.updated_at, s.resolution.created_at):
+                field = f"claims[{i}].attributions[{j}]"
+                warnings.append(hindsight_warning(field, a["source"], s.resolution.created_at))
+    return warnings
 
 
 def stored_claims_body(stored: list[claim_store.StoredClaim], grade_of: GradeOf) -> dict[str, Any]:

@@ -152,6 +152,22 @@ def attribution_changes(
     ]
 
 
+def added_positions(
+    before: Iterable[Mapping[str, Any]], after: Sequence[Mapping[str, Any]]
+) -> list[int]:
+    """The positions in ``after`` of the attributions ``before`` did not have (of one
+    attribution given more often than before, the later ones)."""
+    left = Counter(_attribution_key(a) for a in before)
+    added = []
+    for position, a in enumerate(after):
+        key = _attribution_key(a)
+        if left[key] > 0:
+            left[key] -= 1
+        else:
+            added.append(position)
+    return added
+
+
 def first_observed(
     before: Iterable[Mapping[str, Any]], after: Sequence[Mapping[str, Any]]
 ) -> list[Mapping[str, Any]]:

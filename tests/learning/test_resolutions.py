@@ -166,6 +166,9 @@ def test_a_stance_taken_after_the_outcome_was_recorded_earns_nothing(
     hindsight = [w for w in warned if w["code"] == "hindsight"]
     assert [w["field"] for w in hindsight] == ["claims[0].attributions[1]"]
     assert "late-2" in hindsight[0]["detail"]
+    # The next sync restates it: it was warned of when it came.
+    warned = client.post("/v1/claims", json={"claims": [reposted]}).get_json()["warnings"]
+    assert "hindsight" not in {w["code"] for w in warned}
     assert "late-1" not in _learned(app) and "late-2" not in _learned(app)
     # A stance said before the record counts, however late it reaches the store.
     before = {"source": "before-1", "stance": "refutes", "observed_at": said}
