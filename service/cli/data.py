@@ -196,7 +196,7 @@ def _store_claims(session: Session, rows: list[tuple[int, dict[str, Any]]]) -> N
     resolved = [
         s.id for s in stored if s.resolution and (s.claim.get("value") or s.resolution.question)
     ]
-    judge_answers(session, resolved, beliefs, now)
+    judge_answers(session, resolved, beliefs, now, by_record=False)
 
 
 def _validate_resolution(row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -530,7 +530,9 @@ def _judge_open_answers(session_factory: Callable[[], Session], questions: set[s
         return
     with session_factory() as session, session.begin():
         open_answers = question_store.open_figure_ids(session, sorted(questions))
-        judge_answers(session, open_answers, _resolution_context(session), utcnow())
+        judge_answers(
+            session, open_answers, _resolution_context(session), utcnow(), by_record=False
+        )
 
 
 @click.command("import")

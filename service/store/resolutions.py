@@ -737,7 +737,12 @@ def _judged_message(claim_id: str, question: str) -> str:
 
 
 def judge_answers(
-    session: Session, claim_ids: Sequence[str], beliefs: ResolutionContext, now: datetime
+    session: Session,
+    claim_ids: Sequence[str],
+    beliefs: ResolutionContext,
+    now: datetime,
+    *,
+    by_record: bool = True,
 ) -> list[str]:
     """Judge those of ``claim_ids`` that answer a numeric question already resolved, as
     its resolution judged the answers it found; the ids whose resolution changed.
@@ -747,7 +752,9 @@ def judge_answers(
     of staying open beside the truth. Its resolution is dated by the question's
     record (``Question.value_recorded_at``, where known): a figure its sources gave
     before that record is a forecast and earns a hit or a miss, one given after it
-    is hindsight and earns nothing (``sides_taken``). An answer re-posted with
+    is hindsight and earns nothing (``sides_taken``). ``by_record=False`` dates it
+    ``now`` instead: ``credence import`` loads history, whose figures were said
+    before, whatever the time it reads them. An answer re-posted with
     another figure is judged again: a resolution that no longer agrees is withdrawn
     and replaced. On a linear scale with the default tolerance, the tolerance is a
     share of the spread of the figures stored now.
@@ -791,7 +798,7 @@ def judge_answers(
             if claim.resolution is not None:
                 withdrawn.append(claim_id)
             body = {"outcome": outcome, "resolved_at": question.resolved_at}
-            body["recorded_at"] = question.value_recorded_at
+            body["recorded_at"] = question.value_recorded_at if by_record else None
             requests.append((claim_id, {**body, "note": question.resolution_note}))
     if withdrawn:
         withdraw_resolutions(session, withdrawn, beliefs, now, from_question=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from service.cli import main
 from service.store.db import make_engine
-from service.store.models import Job, SourceReliability
+from service.store.models import Job, Question, SourceReliability
 from service.store.schema_migrations import upgrade
 from tests.live_server import CREDENCE, credence, server_env
 from tests.service.helpers import row_counts, write_lines
@@ -389,18 +390,23 @@ def test_an_imported_resolved_claims_track_records_follow_its_attributions(
     assert reliability["new-1"] > unknown + 0.01
 
 
-def test_an_imported_figure_changed_after_its_question_resolved_is_judged_again(
-    run: Any, app: Flask, tmp_path: Path
-) -> None:
-    question = {"type": "question", "id": "q", "kind": "numeric", "resolution": {"value": 105.0}}
-    answer = {
+def _answer_row(figure: float) -> dict[str, Any]:
+    """An import's claim row: answer ``a`` of numeric question ``q``, by ``wire``."""
+    return {
         "type": "claim",
         "id": "a",
         "text": "a",
         "question": "q",
-        "value": {"point": 98.0},
+        "value": {"point": figure},
         "attributions": [{"source": "wire"}],
     }
+
+
+def test_an_imported_figure_changed_after_its_question_resolved_is_judged_again(
+    run: Any, app: Flask, tmp_path: Path
+) -> None:
+    question = {"type": "question", "id": "q", "kind": "numeric", "resolution": {"value": 105.0}}
+    answer = _answer_row(98.0)
     assert run("import", str(write_lines(tmp_path / "1.jsonl", [question, answer]))).exit_code == 0
     client = app.test_client()
     assert client.get("/v1/claims/a").get_json()["status"] == "confirmed"
@@ -409,3 +415,29 @@ def test_an_imported_figure_changed_after_its_question_resolved_is_judged_again(
     assert client.get("/v1/claims/a").get_json()["status"] == "refuted"
     record = client.get("/v1/sources/wire").get_json()["track_record"]
     assert (record["confirmed"], record["refuted"]) == (0, 1)
+
+
+def test_an_import_loads_figures_as_history_beside_a_value_recorded_before(
+    run: Any, app: Flask, tmp_path: Path
+) -> None:
+    """An import is a load of what was said: its figures for a question whose value was
+    recorded through the API an hour ago still earn their sources a record, where the
+    same figures posted now would be hindsight."""
+    client = app.test_client()
+    client.put("/v1/questions/q", json={"kind": "numeric", "tolerance": 0.1})
+    assert client.post("/v1/questions/q/resolution", json={"value": 105.0}).status_code == 200
+    with Session(app.extensions["credence.engine"]) as session, session.begin():
+        question = session.get(Question, "q")
+        assert question is not None and question.value_recorded_at is not None
+        question.value_recorded_at -= timedelta(hours=1)
+    answer = _answer_row(104.0)
+    assert run("import", str(write_lines(tmp_path / "a.jsonl", [answer]))).exit_code == 0
+    assert client.get("/v1/claims/a").get_json()["status"] == "confirmed"
+    record = client.get("/v1/sources/wire").get_json()["track_record"]
+    assert (record["confirmed"], record["refuted"]) == (1, 0)
+    # Posted through the API, the same figure is hindsight.
+    posted = {k: v for k, v in answer.items() if k != "type"} | {"id": "b"}
+    posted["attributions"] = [{"source": "other"}]
+    body = client.post("/v1/claims", json={"claims": [posted]}).get_json()
+    assert body["claims"][0]["status"] == "confirmed"
+    assert [w["code"] for w in body["warnings"] if w["code"] == "hindsight"] == ["hindsight"]
