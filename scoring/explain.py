@@ -171,8 +171,10 @@ def summarize(
     evidence: Sequence[Evidence],
     level: float = 0.9,
     labels: Mapping[str, str] | None = None,
+    prior: float | None = None,
 ) -> str:
-    """One sentence a person can read: the verdict, then who said what.
+    """One sentence a person can read: the verdict, then who said what, then the
+    claim's own ``prior`` where it gave one.
 
     e.g. "Likely (72 %, 90 % interval 55-84 %): supported by NIS via
     South Korean media and President of Ukraine via Axios (1.8 independent
@@ -191,6 +193,7 @@ def summarize(
         named["refutes"],
         named["neutral"],
         percent(level),
+        None if prior is None else percent(prior),
     )
 
 
@@ -204,9 +207,15 @@ def sentence(
     refutes: list[str],
     neutral: list[str],
     level: str,
+    prior: str | None = None,
 ) -> str:
     """``summarize`` from the sources already named per stance, and the confidence, its
-    interval's bounds and the level in percent (``percent``, or ``percents`` of many)."""
+    interval's bounds, the level and the claim's own prior (None: it gave none) in
+    percent (``percent``, or ``percents`` of many).
+
+    The prior is said because it is the analyst's base rate, which the evidence moves:
+    without it, "Likely (72 %): supported by X" reads as X's doing when the claim
+    started at 70 %."""
     term = _CAPITALISED.get(estimative) or f"{estimative[0].upper()}{estimative[1:]}"
     clauses = []
     if supports:
@@ -221,7 +230,8 @@ def sentence(
         clauses[-1] += f" ({count} independent source{plural})"
     if neutral:
         clauses.append(f"{_listing(neutral)} neutral")
-    return (
-        f"{term} ({confidence} %, {level} % interval {low}\u2013{high} %): "
-        f"{'; '.join(clauses) or 'no attributed evidence'}."
-    )
+    if not clauses:
+        clauses.append("no attributed evidence")
+    if prior is not None:
+        clauses.append(f"from the claim's prior of {prior} %")
+    return f"{term} ({confidence} %, {level} % interval {low}\u2013{high} %): {'; '.join(clauses)}."

@@ -528,14 +528,28 @@ class ClaimScorer:
         # The percents of a whole pass at once (the sentences' costliest part, one by one).
         low, high = np.reshape(numbers.interval, (-1, 2)).T
         texts = zip(percents(confidence), percents(low), percents(high), strict=True)
+        # The priors claims gave, in percent (most give none: a one-claim request pays
+        # no numpy call for it).
+        priors: list[str | None] = [None] * n_claims
+        given = [k for k, gave in enumerate(t.prior_given) if gave]
+        if given:
+            for k, text in zip(given, percents([t.prior[k] for k in given]), strict=True):
+                priors[k] = text
         table.summary = [
-            sentence(term, p_text, low_text, high_text, n_eff, *names, level_text)
+            sentence(term, p_text, low_text, high_text, n_eff, *names, level_text, prior)
             if names is not None
             else summarize(
-                term, confidence[k], numbers.interval[k], n_eff, _evidence(table, k), level, by_id
+                term,
+                confidence[k],
+                numbers.interval[k],
+                n_eff,
+                _evidence(table, k),
+                level,
+                by_id,
+                None if prior is None else t.prior[k],
             )
-            for k, (names, term, (p_text, low_text, high_text), n_eff) in enumerate(
-                zip(named, terms, texts, independent, strict=True)
+            for k, (names, term, (p_text, low_text, high_text), n_eff, prior) in enumerate(
+                zip(named, terms, texts, independent, priors, strict=True)
             )
         ]
         return table

@@ -177,7 +177,7 @@ def test_summaries_name_the_sources_their_evidence_names(seed: int) -> None:
     claims, sources = _random_claims(seed, 300)
     params = ScoringParams()
     labels = {s: b.name for s, b in sources.items() if b.name}
-    for score in ClaimScorer(params).score(claims, sources):
+    for claim, score in zip(claims, ClaimScorer(params).score(claims, sources), strict=True):
         assert score.summary == summarize(
             score.estimative,
             score.confidence,
@@ -186,4 +186,5 @@ def test_summaries_name_the_sources_their_evidence_names(seed: int) -> None:
             score.evidence,
             params.interval_level,
             labels,
+            claim.prior,
         )

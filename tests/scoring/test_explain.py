@@ -35,6 +35,20 @@ def test_summary_format() -> None:
     )
 
 
+def test_summary_says_the_prior_a_claim_gave() -> None:
+    assert summarize("unlikely", 0.3, (0.3, 0.3), 0.0, [], prior=0.3) == (
+        "Unlikely (30 %, 90 % interval 30\u201330 %): no attributed evidence; "
+        "from the claim's prior of 30 %."
+    )
+    sources = {"reuters": SourceBelief(Beta(16, 4))}
+    scorer = ClaimScorer()
+    given, default = scorer.score(
+        [Claim((Attribution("reuters"),), prior=0.1), Claim((Attribution("reuters"),))], sources
+    )
+    assert given.summary.endswith("(1.0 independent source); from the claim's prior of 10 %.")
+    assert "prior" not in default.summary
+
+
 def test_summary_calls_sources_by_their_names_on_every_path() -> None:
     sources = {
         "kr-nis": SourceBelief(Beta(13, 7), "gov:kr", "NIS"),
