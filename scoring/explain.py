@@ -171,10 +171,10 @@ def summarize(
     evidence: Sequence[Evidence],
     level: float = 0.9,
     labels: Mapping[str, str] | None = None,
-    prior: float | None = None,
+    base: str | None = None,
 ) -> str:
-    """One sentence a person can read: the verdict, then who said what, then the
-    claim's own ``prior`` where it gave one.
+    """One sentence a person can read: the verdict, then who said what, then where
+    the claim started (``base``, a ``base_clause``) where it is worth saying.
 
     e.g. "Likely (72 %, 90 % interval 55-84 %): supported by NIS via
     South Korean media and President of Ukraine via Axios (1.8 independent
@@ -193,8 +193,24 @@ def summarize(
         named["refutes"],
         named["neutral"],
         percent(level),
-        None if prior is None else percent(prior),
+        base,
     )
+
+
+# What a summary says a claim started from, given the percent (``base_clause``).
+PRIOR_CLAUSE = "the claim's prior of {} %"
+LEARNED_CLAUSE = "a learned base rate of {} %"
+
+
+def base_clause(prior: float | None = None, learned: float | None = None) -> str | None:
+    """What a summary says a claim started from: its own ``prior`` where it gave one,
+    else a ``learned`` base rate where the model has one (its confidence before any
+    evidence), else nothing (the default 50 % goes unsaid)."""
+    if prior is not None:
+        return PRIOR_CLAUSE.format(percent(prior))
+    if learned is not None:
+        return LEARNED_CLAUSE.format(percent(learned))
+    return None
 
 
 def sentence(
@@ -207,15 +223,14 @@ def sentence(
     refutes: list[str],
     neutral: list[str],
     level: str,
-    prior: str | None = None,
+    base: str | None = None,
 ) -> str:
-    """``summarize`` from the sources already named per stance, and the confidence, its
-    interval's bounds, the level and the claim's own prior (None: it gave none) in
-    percent (``percent``, or ``percents`` of many).
+    """``summarize`` from the sources already named per stance, the confidence, its
+    interval's bounds and the level in percent (``percent``, or ``percents`` of many),
+    and what the claim started from (``base_clause``; None: nothing to say).
 
-    The prior is said because it is the analyst's base rate, which the evidence moves:
-    without it, "Likely (72 %): supported by X" reads as X's doing when the claim
-    started at 70 %."""
+    The start is said because the evidence moves the claim from there: without it,
+    "Likely (72 %): supported by X" reads as X's doing when the claim started at 70 %."""
     term = _CAPITALISED.get(estimative) or f"{estimative[0].upper()}{estimative[1:]}"
     clauses = []
     if supports:
@@ -232,6 +247,6 @@ def sentence(
         clauses.append(f"{_listing(neutral)} neutral")
     if not clauses:
         clauses.append("no attributed evidence")
-    if prior is not None:
-        clauses.append(f"from the claim's prior of {prior} %")
+    if base is not None:
+        clauses.append(f"from {base}")
     return f"{term} ({confidence} %, {level} % interval {low}\u2013{high} %): {'; '.join(clauses)}."

@@ -275,7 +275,7 @@ class LearnedModel:
 
 def learned_scores(
     texts: Callable[[], Sequence[str | None]], rows: EvidenceRows, model: LearnedModel
-) -> tuple[FloatArray, FloatArray]:
+) -> tuple[FloatArray, FloatArray, FloatArray | None]:
     """Confidence of each claim and weight of each row under a learned model.
 
     The fit's own E-step (``OneCoin.predict_scores``) on these claims, with
@@ -299,6 +299,9 @@ def learned_scores(
     weight : ndarray, shape (n_rows,)
         Each row's log-odds on its own claim (times the temperature); 0 for
         neutral rows and for channels merged into another row.
+    base : ndarray, shape (n_claims,), or None
+        Where the model learned class base rates: each claim's confidence before
+        its evidence (its learned base rate, or its own prior, within its question).
     """
     alpha = np.array([b.alpha for b in rows.beliefs])
     beta = np.array([b.beta for b in rows.beliefs])
@@ -329,10 +332,16 @@ def learned_scores(
     n = rows.n_claims
     own = rows.prior_given | (not structure.class_prior)
     tempered_base = model.temperature * (structure.base_scores(layout) - layout.ruled_out)[:n]
-    score[:n] += np.where(own, rows.prior_logit - tempered_base, 0.0)
+    given = np.where(own, rows.prior_logit - tempered_base, 0.0)
+    score[:n] += given
     weight = np.zeros(rows.n_rows)
     weight[rows.primary & (rows.sign != 0)] = model.temperature * structure.weight_
-    return layout.softmax(score)[: rows.n_claims], weight
+    base = None
+    if structure.class_prior:
+        before = model.temperature * structure.base_scores(layout)
+        before[:n] += given
+        base = layout.softmax(before)[:n]
+    return layout.softmax(score)[:n], weight, base
 
 
 def interval_around(

@@ -26,8 +26,17 @@ from scoring.confidence import (
     reference_confidence,
     vectorised_confidence,
 )
-from scoring.evidence import IntArray
-from scoring.explain import Evidence, make_evidence, percent, percents, sentence, summarize
+from scoring.evidence import FloatArray, IntArray
+from scoring.explain import (
+    LEARNED_CLAUSE,
+    PRIOR_CLAUSE,
+    Evidence,
+    make_evidence,
+    percent,
+    percents,
+    sentence,
+    summarize,
+)
 from scoring.learned import LearnedModel, interval_around, learned_scores
 from scoring.params import ScoringParams, SourceBelief
 from scoring.rows import EvidenceRows, RowLists, collect_rows
@@ -442,8 +451,9 @@ class ClaimScorer:
             return self._scores(ids, lists, reference_confidence(lists, p))
         rows = EvidenceRows.of(lists)
         numbers = vectorised_confidence(rows, p, draws)
+        learned_base = None
         if model is not None:
-            learned, weight = learned_scores(texts, rows, model)
+            learned, weight, learned_base = learned_scores(texts, rows, model)
             numbers.interval = interval_around(
                 learned,
                 np.array(numbers.confidence),
@@ -452,12 +462,17 @@ class ClaimScorer:
             )
             numbers.confidence = learned.tolist()
             numbers.weight = weight.tolist()
-        return self._scores(ids, lists, numbers)
+        return self._scores(ids, lists, numbers, learned_base)
 
     def _scores(
-        self, claim_ids: Sequence[str | None], t: RowLists, numbers: Evaluation
+        self,
+        claim_ids: Sequence[str | None],
+        t: RowLists,
+        numbers: Evaluation,
+        learned_base: FloatArray | None = None,
     ) -> ScoreTable:
-        """The score of each claim (``claim_ids``) from its rows and their numbers."""
+        """The score of each claim (``claim_ids``) from its rows and their numbers, and
+        its ``learned_base`` rate where the model learned one (``learned_scores``)."""
         p = self.params
         scale = t.scale.tolist()
         notes = _notes(t, scale)
@@ -528,15 +543,20 @@ class ClaimScorer:
         # The percents of a whole pass at once (the sentences' costliest part, one by one).
         low, high = np.reshape(numbers.interval, (-1, 2)).T
         texts = zip(percents(confidence), percents(low), percents(high), strict=True)
-        # The priors claims gave, in percent (most give none: a one-claim request pays
-        # no numpy call for it).
-        priors: list[str | None] = [None] * n_claims
+        # What each claim started from (``base_clause``): the prior it gave, else a
+        # learned base rate. Most claims give no prior: a one-claim request without a
+        # learned model pays no numpy call for it.
+        bases: list[str | None] = (
+            [None] * n_claims
+            if learned_base is None
+            else [LEARNED_CLAUSE.format(text) for text in percents(learned_base)]
+        )
         given = [k for k, gave in enumerate(t.prior_given) if gave]
         if given:
             for k, text in zip(given, percents([t.prior[k] for k in given]), strict=True):
-                priors[k] = text
+                bases[k] = PRIOR_CLAUSE.format(text)
         table.summary = [
-            sentence(term, p_text, low_text, high_text, n_eff, *names, level_text, prior)
+            sentence(term, p_text, low_text, high_text, n_eff, *names, level_text, base)
             if names is not None
             else summarize(
                 term,
@@ -546,10 +566,10 @@ class ClaimScorer:
                 _evidence(table, k),
                 level,
                 by_id,
-                None if prior is None else t.prior[k],
+                base,
             )
-            for k, (names, term, (p_text, low_text, high_text), n_eff, prior) in enumerate(
-                zip(named, terms, texts, independent, priors, strict=True)
+            for k, (names, term, (p_text, low_text, high_text), n_eff, base) in enumerate(
+                zip(named, terms, texts, independent, bases, strict=True)
             )
         ]
         return table

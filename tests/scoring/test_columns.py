@@ -17,7 +17,7 @@ from scoring import (
     SourceBelief,
 )
 from scoring.columns import ClaimColumns, evidence_rows
-from scoring.explain import summarize
+from scoring.explain import base_clause, summarize
 from scoring.numeric.figures import Figure
 
 
@@ -186,5 +186,5 @@ def test_summaries_name_the_sources_their_evidence_names(seed: int) -> None:
             score.evidence,
             params.interval_level,
             labels,
-            claim.prior,
+            base_clause(claim.prior),
         )

@@ -1,7 +1,11 @@
+import math
+
 import numpy as np
+import pytest
 
 from scoring import Attribution, Beta, Claim, ClaimScorer, SourceBelief
-from scoring.explain import Evidence, percent, percents, sentence, summarize
+from scoring.explain import Evidence, base_clause, percent, percents, sentence, summarize
+from scoring.learned import LearnedModel
 
 
 def test_summary_is_one_sentence_naming_the_sources() -> None:
@@ -36,7 +40,7 @@ def test_summary_format() -> None:
 
 
 def test_summary_says_the_prior_a_claim_gave() -> None:
-    assert summarize("unlikely", 0.3, (0.3, 0.3), 0.0, [], prior=0.3) == (
+    assert summarize("unlikely", 0.3, (0.3, 0.3), 0.0, [], base=base_clause(0.3)) == (
         "Unlikely (30 %, 90 % interval 30\u201330 %): no attributed evidence; "
         "from the claim's prior of 30 %."
     )
@@ -47,6 +51,18 @@ def test_summary_says_the_prior_a_claim_gave() -> None:
     )
     assert given.summary.endswith("(1.0 independent source); from the claim's prior of 10 %.")
     assert "prior" not in default.summary
+
+
+def test_summary_says_a_learned_base_rate() -> None:
+    model = LearnedModel("one coin, class prior", 1.0, class_base=(math.log(4.0),))
+    sources = {"reuters": SourceBelief(Beta(16, 4))}
+    bare, given, supported = ClaimScorer().score(
+        [Claim(()), Claim((), prior=0.3), Claim((Attribution("reuters"),))], sources, model=model
+    )
+    assert bare.confidence == pytest.approx(0.8)
+    assert bare.summary.endswith("no attributed evidence; from a learned base rate of 80 %.")
+    assert given.summary.endswith("; from the claim's prior of 30 %.")
+    assert supported.summary.endswith("(1.0 independent source); from a learned base rate of 80 %.")
 
 
 def test_summary_calls_sources_by_their_names_on_every_path() -> None:
