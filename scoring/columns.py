@@ -127,7 +127,7 @@ class ClaimColumns:
         """Claim position of each attribution; shape (m,)."""
         return np.repeat(np.arange(self.n_claims), np.diff(self.start))
 
-    def _rows(self, at: IntArray) -> tuple[IntArray, IntArray]:
+    def rows_of(self, at: IntArray) -> tuple[IntArray, IntArray]:
         """The attribution rows of the claims at ``at``, in that order, and where each
         claim's rows end among them; shapes (m',) and (len(at),)."""
         lengths = self.start[at + 1] - self.start[at]
@@ -138,7 +138,7 @@ class ClaimColumns:
     def claims(self, positions: Sequence[int] | IntArray) -> list[Claim]:
         """The claims at ``positions`` as the scorer takes them."""
         at = np.asarray(positions, dtype=np.intp)
-        rows, ends = self._rows(at)
+        rows, ends = self.rows_of(at)
         offsets = [0, *ends.tolist()]
         # The attributions of all those claims, one list per field, then cut per claim.
         entities = self.entities
@@ -193,7 +193,7 @@ class ClaimColumns:
         left out (None), for a reader of their evidence alone (``row_lists``, a scorer's
         pass: each pass made two ``Strings`` of 4,000 claims that nothing read)."""
         at = np.asarray(positions, dtype=np.intp)
-        rows, ends = self._rows(at)
+        rows, ends = self.rows_of(at)
         via_lengths = self.via_start[rows + 1] - self.via_start[rows]
         via_ends = np.cumsum(via_lengths)
         via_total = int(via_ends[-1]) if via_ends.size else 0

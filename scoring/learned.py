@@ -331,14 +331,16 @@ def learned_scores(
     # Without evidence such a claim keeps its prior.
     n = rows.n_claims
     own = rows.prior_given | (not structure.class_prior)
-    tempered_base = model.temperature * (structure.base_scores(layout) - layout.ruled_out)[:n]
+    base_scores = structure.base_scores(layout)
+    tempered_base = model.temperature * (base_scores - layout.ruled_out)[:n]
     given = np.where(own, rows.prior_logit - tempered_base, 0.0)
     score[:n] += given
     weight = np.zeros(rows.n_rows)
     weight[rows.primary & (rows.sign != 0)] = model.temperature * structure.weight_
     base = None
     if structure.class_prior:
-        before = model.temperature * structure.base_scores(layout)
+        # The same scores without the evidence.
+        before = model.temperature * base_scores
         before[:n] += given
         base = layout.softmax(before)[:n]
     return layout.softmax(score)[:n], weight, base

@@ -76,7 +76,7 @@ def learn_reliabilities(
         for source_id, belief in build_book(snapshot.book.definitions, {}, setup).beliefs.items()
     }
     # Answers of a numeric question are not exclusive: each is its own for the fit.
-    columns = snapshot.forecasts()
+    columns = snapshot.forecasts
     if columns.value:
         columns = columns.without_questions(list(columns.value))
     fit = learn_columns(
@@ -125,7 +125,7 @@ def learn_error_scales(
     Sources that stated no point figure are left out.
     """
     members: dict[str, list[scoring.Claim]] = {}
-    columns = snapshot.forecasts()
+    columns = snapshot.forecasts
     for claim in columns.claims(sorted(columns.value)):
         if claim.question is not None:
             members.setdefault(claim.question, []).append(claim)

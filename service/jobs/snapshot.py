@@ -161,26 +161,22 @@ class Snapshot:
         """Whether each claim is unresolved (read once: every chunk of a job asks)."""
         return np.isnan(self.outcome)
 
+    @functools.cached_property
     def forecasts(self) -> ClaimColumns:
         """The claims with only the stances they had before their outcomes were recorded:
         what track records learn from (``store.resolutions.sides_taken`` draws the same
         line, ``HINDSIGHT`` after the record, for the API's updates). A later stance is
         made neutral (no weight, no hit or miss): a copy of the signs alone, where
         dropping the attributions copied every array of them (24 MB more at the peak of
-        a 1 M-attribution job)."""
+        a 1 M-attribution job). Read once: both of a job's fits ask."""
         columns = self.columns
         resolved = np.flatnonzero(~self.is_open)
         # The attributions of resolved claims only: a store's are mostly of open ones.
-        first = columns.start[resolved]
-        lengths = columns.start[resolved + 1] - first
-        ends = np.cumsum(lengths)
-        rows = np.repeat(first - (ends - lengths), lengths) + np.arange(
-            ends[-1] if ends.size else 0
-        )
+        rows, ends = columns.rows_of(resolved)
         # An attribution's age (days before ``taken_at``) under which it came too late.
         seconds = epoch(self.taken_at) - self.recorded_at[resolved] / 1e6
         limit = (seconds - HINDSIGHT.total_seconds()) / SECONDS_PER_DAY
-        late = rows[columns.age_days[rows] < np.repeat(limit, lengths)]
+        late = rows[columns.age_days[rows] < np.repeat(limit, np.diff(ends, prepend=0))]
         if not late.size:
             return columns
         sign = columns.sign.copy()

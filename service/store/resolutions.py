@@ -795,11 +795,15 @@ def judge_answers(
             judged = claim.resolution
             if judged is not None and (judged.outcome, judged.question) == (outcome, question.id):
                 continue
-            if claim.resolution is not None:
+            if judged is not None:
                 withdrawn.append(claim_id)
-            body = {"outcome": outcome, "resolved_at": question.resolved_at}
-            body["recorded_at"] = question.value_recorded_at if by_record else None
-            requests.append((claim_id, {**body, "note": question.resolution_note}))
+            body = {
+                "outcome": outcome,
+                "resolved_at": question.resolved_at,
+                "note": question.resolution_note,
+                "recorded_at": question.value_recorded_at if by_record else None,
+            }
+            requests.append((claim_id, body))
     if withdrawn:
         withdraw_resolutions(session, withdrawn, beliefs, now, from_question=True)
     resolve_claims(session, requests, beliefs, now, from_question=True)
