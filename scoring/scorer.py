@@ -501,7 +501,10 @@ class ClaimScorer:
         carries = np.abs(w) > _NO_WEIGHT
         raises = (w > _NO_WEIGHT) & (sign_of > 0)
         scales = np.asarray(t.scale, dtype=float)
-        independent = np.bincount(claim[carries], scales[carries], n_claims).tolist()
+        row_source = np.asarray(t.ch_source, dtype=np.intp)[channel]
+        independent = _independent_sources(
+            claim[carries], row_source[carries], sign_of[carries] > 0, scales[carries], n_claims
+        ).tolist()
         confirming = np.bincount(claim[raises], scales[raises], n_claims).tolist()
         weighty = (np.bincount(claim[carries], minlength=n_claims) > 0).tolist()
         named = _named(t, channel, claim, sign_of)
@@ -573,6 +576,54 @@ class ClaimScorer:
             )
         ]
         return table
+
+
+def _independent_sources(
+    claim: IntArray, source: IntArray, raises: np.ndarray, scale: FloatArray, n_claims: int
+) -> FloatArray:
+    """Independent sources each claim's rows are worth.
+
+    A source that takes both sides of a claim (it said so, then took it back) is
+    one source, not two: it counts as much as its larger side.
+
+    Parameters
+    ----------
+    claim, source : ndarray of int, shape (n_rows,)
+        Each row's claim and the entity of its channel's source.
+    raises : ndarray of bool, shape (n_rows,)
+        Whether the row's stance is on the claim's side.
+    scale : ndarray, shape (n_rows,)
+        Independent sources the row is worth on its side (``RowLists.scale``).
+    n_claims : int
+
+    Returns
+    -------
+    ndarray, shape (n_claims,)
+    """
+    total = np.bincount(claim, scale, n_claims)
+    # Only a claim with rows on both sides can hold a source twice; the sort
+    # below costs a job a quarter of a second per million rows, so it sees only those.
+    both = (np.bincount(claim[raises], minlength=n_claims) > 0) & (
+        np.bincount(claim[~raises], minlength=n_claims) > 0
+    )
+    rows = both[claim]
+    if not rows.any():
+        return total
+    claim, source, raises, scale = claim[rows], source[rows], raises[rows], scale[rows]
+    # One cell per (claim, source, side), a source's sides adjacent, the pairs
+    # numbered in the order of their first rows: each claim's total then adds in
+    # row order, whatever the numbering of sources (the scorer's paths agree).
+    _, first, inverse = np.unique(
+        claim * (int(source.max()) + 1) + source, return_index=True, return_inverse=True
+    )
+    rank = np.empty_like(first)
+    rank[np.argsort(first)] = np.arange(first.size)
+    pair = rank[inverse]
+    sides = np.bincount(2 * pair + raises, scale, 2 * first.size).reshape(-1, 2)
+    pair_claim = np.empty(first.size, dtype=np.intp)
+    pair_claim[pair] = claim
+    total[both] = np.bincount(pair_claim, sides.max(axis=1), n_claims)[both]
+    return total
 
 
 def _evidence(table: ScoreTable, k: int) -> list[Evidence]:

@@ -163,6 +163,20 @@ def test_correlated_sources_count_less_than_independent_ones() -> None:
     assert "correlated" in (grouped.evidence[0].note or "")
 
 
+def test_a_source_on_both_sides_of_a_claim_is_one_source() -> None:
+    # It reported the claim and later took it back: one source, weighed both times.
+    sources = {n: SourceBelief(Beta.from_reliability(0.8, 20)) for n in ("a", "b")}
+    turned = Claim((Attribution("a"), Attribution("a", stance="refutes"), Attribution("b")))
+    opposed = Claim((Attribution("a"), Attribution("b", stance="refutes")))
+    # Alone and in a batch past the few-claims path.
+    for batch in ([turned], [turned, opposed] * 10):
+        scores = SCORER.score(batch, sources)
+        assert scores[0].independent_sources == pytest.approx(2)
+        assert [e.weight != 0 for e in scores[0].evidence] == [True, True, True]
+        assert scores[0].summary.endswith("(2.0 independent sources).")
+    assert scores[1].independent_sources == pytest.approx(2)
+
+
 def test_unnamed_sources_count_by_the_design_effect() -> None:
     s = score_one(Claim((Attribution("officials", count=3),)), {})
     assert s.independent_sources == pytest.approx(3 / (1 + 2 * 0.3))
