@@ -600,7 +600,7 @@ def _independent_sources(
     -------
     ndarray, shape (n_claims,)
     """
-    total = np.bincount(claim, scale, n_claims)
+    total = np.asarray(np.bincount(claim, scale, n_claims), dtype=float)
     # Only a claim with rows on both sides can hold a source twice; the sort
     # below costs a job a quarter of a second per million rows, so it sees only those.
     both = (np.bincount(claim[raises], minlength=n_claims) > 0) & (
