@@ -6,7 +6,14 @@ numeric question's ``resolution``: ``value``, ``resolved_at``, ``note``; stored
 before the batch's claims), ``claim`` (the fields of a claim in POST
 /v1/claims) or ``resolution`` (``claim_id`` plus the fields of POST
 /v1/claims/{id}/resolution, and the ``forecast`` an export records; stored
-after the batch's claims). CSV files
+after the batch's claims).
+
+An export also records when the first store stored each claim (a claim's
+``created_at``) and recorded each outcome and numeric value (``recorded_at`` of a
+resolution and of a question's resolution): track records count only stances
+observed before the outcome was recorded, and calibration only claims stored
+before it, so a store restored elsewhere judges as the first did. A row without
+them (a file of history) is stored and recorded as of the import. CSV files
 have a header naming the same fields; the ``prior``, ``tags``,
 ``attributions``, ``value``, ``resolution``, ``tolerance`` and ``forecast`` cells hold JSON
 (a number is JSON too), empty cells are left out.
@@ -26,6 +33,7 @@ import json
 import sys
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 from typing import IO, Any
@@ -42,6 +50,7 @@ from service.formats import claim_table
 from service.schemas.requests import (
     SLUG_PATTERN,
     SLUG_RE,
+    AwareTime,
     ClaimBatchSchema,
     QuestionResolutionSchema,
     QuestionSchema,
@@ -56,6 +65,7 @@ from service.store import questions as question_store
 from service.store.db import writer
 from service.store.models import Claim, Question, Resolution, Source, utcnow
 from service.store.resolutions import (
+    CLOCK_SKEW,
     ResolutionContext,
     ResolutionRefused,
     follow_stored,
@@ -68,6 +78,7 @@ from service.web.database import get_engine
 
 # Bad rows a check lists (it counts them all).
 LISTED = 50
+_TIME = AwareTime(default_timezone=UTC)
 UNDEFINED = {"source": UNDEFINED_SOURCE, "relay": UNDEFINED_RELAY}
 # Cells of a CSV row that hold JSON rather than text.
 JSON_COLUMNS = ("prior", "tags", "attributions", "value", "resolution", "tolerance", "forecast")
@@ -102,6 +113,21 @@ def _pop_slug(row: dict[str, Any], key: str) -> str:
     return value
 
 
+def _pop_time(row: dict[str, Any], key: str) -> datetime | None:
+    """``row[key]``, an RFC 3339 time not in the future, taken out of the row (None
+    without one)."""
+    value = row.pop(key, None)
+    if value is None:
+        return None
+    try:
+        time: datetime = _TIME.deserialize(value)
+    except ma.ValidationError as exc:
+        raise ma.ValidationError({key: exc.messages}) from None
+    if time > utcnow() + CLOCK_SKEW:
+        raise ma.ValidationError({key: ["Must not be in the future."]})
+    return time
+
+
 def _validate_source(row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     source_id = _pop_slug(row, "id")
     definition: dict[str, Any] = SourceSchema().load(row)
@@ -113,14 +139,15 @@ def _store_sources(session: Session, rows: list[tuple[int, tuple[str, dict[str, 
     save_sources(session, {source_id: definition for _, (source_id, definition) in rows}, utcnow())
 
 
-def _validate_claim(row: dict[str, Any]) -> dict[str, Any]:
+def _validate_claim(row: dict[str, Any]) -> tuple[dict[str, Any], datetime | None]:
+    created_at = _pop_time(row, "created_at")
     try:
         claim: dict[str, Any] = ClaimBatchSchema().load({"claims": [row]})["claims"][0]
     except ma.ValidationError as exc:
         # Report paths from the row itself ("text"), not from the batch ("claims.0.text").
         messages: Any = exc.normalized_messages()
         raise ma.ValidationError(messages["claims"][0]) from None
-    return claim
+    return claim, created_at
 
 
 def _resolution_context(session: Session) -> ResolutionContext:
@@ -142,7 +169,10 @@ def _validate_question(row: dict[str, Any]) -> tuple[str, dict[str, Any], dict[s
     resolved = None
     if resolution is not None:
         try:
-            resolved = QuestionResolutionSchema().load(resolution)
+            recorded_at = (
+                _pop_time(resolution, "recorded_at") if isinstance(resolution, dict) else None
+            )
+            resolved = QuestionResolutionSchema().load(resolution) | {"recorded_at": recorded_at}
         except ma.ValidationError as exc:
             raise ma.ValidationError({"resolution": exc.messages}) from None
     return question_id, definition, resolved
@@ -166,12 +196,16 @@ def _store_questions(
             row.resolved_value = resolved["value"]
             row.resolved_at = resolved.get("resolved_at") or now
             row.resolution_note = resolved.get("note")
-            # When the value was first recorded is not in an export: the answers this
-            # import judges are dated as they are judged (``judge_answers``).
-            row.value_recorded_at = None
+            # An export's record, so that figures posted later are judged as they were
+            # in the first store. The answers this import judges are dated as they are
+            # judged all the same (``judge_answers``, ``by_record=False``): history.
+            row.value_recorded_at = resolved["recorded_at"]
 
 
-def _store_claims(session: Session, rows: list[tuple[int, dict[str, Any]]]) -> None:
+def _store_claims(
+    session: Session, numbered: list[tuple[int, tuple[dict[str, Any], datetime | None]]]
+) -> None:
+    rows = [(number, claim) for number, (claim, _) in numbered]
     errors = question_store.value_errors(session, [claim for _, claim in rows], with_stored=True)
     if errors:
         field, messages = next(iter(errors.items()))
@@ -197,10 +231,16 @@ def _store_claims(session: Session, rows: list[tuple[int, dict[str, Any]]]) -> N
         s.id for s in stored if s.resolution and (s.claim.get("value") or s.resolution.question)
     ]
     judge_answers(session, resolved, beliefs, now, by_record=False)
+    # An export's claims were stored earlier, in the store it was taken from.
+    claim_store.backdate(
+        session,
+        [(s.id, at) for s, (_, (_, at)) in zip(stored, numbered, strict=True) if at is not None],
+    )
 
 
 def _validate_resolution(row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     claim_id = _pop_slug(row, "claim_id")
+    recorded_at = _pop_time(row, "recorded_at")
     # An export's record of the score the claim had when resolved, which calibration
     # is judged on: the score an import would compute now is another model's.
     forecast = row.pop("forecast", None)
@@ -211,6 +251,8 @@ def _validate_resolution(row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         if not 0 <= forecast <= 1:
             raise ma.ValidationError({"forecast": ["Must be between 0 and 1."]})
         body["forecast"] = float(forecast)
+    if recorded_at is not None:
+        body["recorded_at"] = recorded_at
     return claim_id, body
 
 
@@ -360,7 +402,7 @@ def _row_id(kind: str, value: Any) -> str | None:
     """The id a validated row defines: a source's or question's (first of its tuple), a
     claim's if it gives one; None for a resolution."""
     if kind == "claim":
-        claim_id: str | None = value.get("id")
+        claim_id: str | None = value[0].get("id")
         return claim_id
     return None if kind == "resolution" else str(value[0])
 
@@ -492,9 +534,10 @@ def import_rows(
                     continue
                 by_type[kind].append((number, value))
                 if kind == "claim":
-                    _name(report.named, value, number)
-                    if value.get("question") is not None:
-                        questions.add(value["question"])
+                    claim = value[0]
+                    _name(report.named, claim, number)
+                    if claim.get("question") is not None:
+                        questions.add(claim["question"])
                 elif kind == "source":
                     report.defined.add(value[0])
             if not dry_run:
@@ -673,6 +716,11 @@ def _export_rows(session: Session) -> Iterator[Mapping[str, Any]]:
                 "value": question.resolved_value,
                 "resolved_at": iso_time(question.resolved_at),
                 **({"note": question.resolution_note} if question.resolution_note else {}),
+                **(
+                    {"recorded_at": iso_time(question.value_recorded_at)}
+                    if question.value_recorded_at
+                    else {}
+                ),
             }
         yield defined
     for claims in _claim_pages(session):
@@ -688,6 +736,7 @@ def _export_rows(session: Session) -> Iterator[Mapping[str, Any]]:
                     row[key] = value
             row["tags"] = sorted(t.tag for t in claim.tags)
             row["attributions"] = [attribution_document(a) for a in claim.attributions]
+            row["created_at"] = iso_time(claim.created_at)
             yield row
             if claim.resolution is not None:
                 yield {
@@ -697,6 +746,7 @@ def _export_rows(session: Session) -> Iterator[Mapping[str, Any]]:
                     "resolved_at": iso_time(claim.resolution.resolved_at),
                     "forecast": claim.resolution.forecast,
                     **({"note": claim.resolution.note} if claim.resolution.note else {}),
+                    "recorded_at": iso_time(claim.resolution.created_at),
                 }
 
 

@@ -43,6 +43,7 @@ from sqlalchemy import (
     insert,
     literal_column,
     select,
+    update,
 )
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session, selectinload
@@ -817,3 +818,15 @@ def open_scores(
     confidence they move, by id; nothing is written."""
     targets = stored_claims(session, ids)
     return _score_with_siblings(session, [targets[i] for i in ids], scorer, beliefs, now)
+
+
+def backdate(session: Session, created: Sequence[tuple[str, datetime]]) -> None:
+    """Date claims as created at the given times where those are earlier than the
+    stored ones (``credence import`` of an export: the claim was stored since then)."""
+    if created:
+        session.execute(
+            update(_CLAIMS)
+            .where(_CLAIMS.c.id == bindparam("b_id"), _CLAIMS.c.created_at > bindparam("b_at"))
+            .values(created_at=bindparam("b_at")),
+            [{"b_id": claim_id, "b_at": at} for claim_id, at in created],
+        )

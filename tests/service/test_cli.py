@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from service.cli import main
 from service.store.db import make_engine
-from service.store.models import Job, Question, SourceReliability
+from service.store.models import Base, Claim, Job, Question, Resolution, SourceReliability
 from service.store.schema_migrations import upgrade
 from tests.live_server import CREDENCE, credence, server_env
 from tests.service.helpers import row_counts, write_lines
@@ -441,3 +442,93 @@ def test_an_import_loads_figures_as_history_beside_a_value_recorded_before(
     body = client.post("/v1/claims", json={"claims": [posted]}).get_json()
     assert body["claims"][0]["status"] == "confirmed"
     assert [w["code"] for w in body["warnings"] if w["code"] == "hindsight"] == ["hindsight"]
+
+
+def _empty(app: Flask) -> None:
+    """Every stored row deleted: the store another machine starts with."""
+    with app.extensions["credence.engine"].begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+def test_an_export_restored_elsewhere_keeps_when_outcomes_were_recorded(
+    run: Any, app: Flask, make_app: Callable[..., Flask], tmp_path: Path
+) -> None:
+    """Moved to another store (SQLite to PostgreSQL, say), a store keeps what its track
+    records and calibration were judged by: when each claim was stored, when each
+    outcome and each question's value were recorded."""
+    client = app.test_client()
+    said = (datetime.now(UTC) - timedelta(hours=3)).isoformat()
+    claim = {
+        "id": "c1",
+        "text": "It happened.",
+        "attributions": [{"source": "early", "observed_at": said}],
+    }
+    assert client.post("/v1/claims", json={"claims": [claim]}).status_code == 200
+    assert client.post("/v1/claims/c1/resolution", json={"outcome": "confirmed"}).status_code == 200
+    client.put("/v1/questions/q", json={"kind": "numeric", "tolerance": 0.1})
+    assert client.post("/v1/questions/q/resolution", json={"value": 105.0}).status_code == 200
+    # Time passes: stored two hours ago, the outcome and the value recorded one hour ago.
+    with Session(app.extensions["credence.engine"]) as session, session.begin():
+        stored, resolution, question = (
+            session.get(Claim, "c1"),
+            session.get(Resolution, "c1"),
+            session.get(Question, "q"),
+        )
+        assert stored and resolution and question and question.value_recorded_at
+        stored.created_at -= timedelta(hours=2)
+        resolution.created_at -= timedelta(hours=1)
+        question.value_recorded_at -= timedelta(hours=1)
+    # An outlet that reports the outcome once it is known: no forecast.
+    late = {"attributions": [{"source": "late"}]}
+    assert client.post("/v1/claims/c1/attributions", json=late).status_code == 200
+
+    def judged(app: Flask) -> tuple[Any, ...]:
+        client = app.test_client()
+        # A source that never learned anything is not defined (404).
+        records = [client.get(f"/v1/sources/{s}").get_json() for s in ("early", "late")]
+        counted = client.get("/v1/calibration").get_json()["count"]
+        return *(r.get("track_record", {}).get("confirmed") for r in records), counted
+
+    before = judged(app)
+    assert before == (1, None, 1)
+    exported = run("export")
+    assert exported.exit_code == 0, exported.output
+    _empty(app)
+    restored = run(
+        "import",
+        str(
+            write_lines(
+                tmp_path / "export.jsonl",
+                [json.loads(line) for line in exported.output.splitlines()],
+            )
+        ),
+    )
+    assert restored.exit_code == 0, restored.output
+    elsewhere = make_app()
+    assert judged(elsewhere) == before
+    # The value's record came too: a figure posted now is hindsight, as it was before.
+    answer = {"id": "a", "text": "a", "question": "q", "value": {"point": 104.0}}
+    body = elsewhere.test_client().post("/v1/claims", json={"claims": [{**answer, **late}]})
+    assert "hindsight" in {w["code"] for w in body.get_json()["warnings"]}
+
+
+def test_an_imported_record_time_is_a_past_time(run: Any, app: Flask, tmp_path: Path) -> None:
+    before = row_counts(app)
+    soon = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    for row, named in (
+        ({"type": "claim", "id": "c", "text": "t", "created_at": "yesterday"}, "created_at"),
+        ({"type": "claim", "id": "c", "text": "t", "created_at": soon}, "future"),
+        (
+            {
+                "type": "question",
+                "id": "q",
+                "kind": "numeric",
+                "resolution": {"value": 1.0, "recorded_at": 7},
+            },
+            "resolution.recorded_at",
+        ),
+    ):
+        result = run("import", str(write_lines(tmp_path / "in.jsonl", [row])))
+        assert result.exit_code == 1 and "line 1" in result.output and named in result.output
+    assert row_counts(app) == before
