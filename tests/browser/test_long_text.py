@@ -31,6 +31,25 @@ def test_long_words_wrap_and_only_web_addresses_are_links(
             viewport = width or page.evaluate("window.innerWidth")
             scrolled = page.evaluate("document.documentElement.scrollWidth")
             assert scrolled <= viewport, (path, scrolled, viewport)
+    # ...without breaking a short word to make room: "open" stays one line, "STATUS" too.
+    page = desktop.open("/")
+    for selector in ("table.claims .status", "table.claims thead th"):
+        lines = page.eval_on_selector_all(
+            selector,
+            """cells => cells.map(cell => {
+                // One line box per word at most: a word broken in two takes two.
+                const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+                let lines = 0;
+                for (let node; (node = walker.nextNode()); ) {
+                    const range = document.createRange();
+                    range.selectNodeContents(node);
+                    lines += range.getClientRects().length;
+                }
+                const words = cell.innerText.trim().split(/\\s+/).length;
+                return [cell.innerText, lines <= words];
+            })""",
+        )
+        assert lines and all(fits for _, fits in lines), lines
     page = desktop.open("/claims/long-text")
     hrefs = page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
     assert URL in hrefs
