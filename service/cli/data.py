@@ -773,9 +773,8 @@ def _export_scores(session: Session, fmt: str) -> None:
     for page_number, claims in enumerate(_claim_pages(session)):
         documents = [claim_document(c, grade_of=grade_of, full=False) for c in claims]
         if fmt == "csv":
-            table = claim_table.claims_csv(documents)
             # The header once, before the first page's rows.
-            click.echo(table if page_number == 0 else table.split("\r\n", 1)[1], nl=False)
+            click.echo(claim_table.claims_csv(documents, header=page_number == 0), nl=False)
             continue
         for document in documents:
             if document["score"] is not None:

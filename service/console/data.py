@@ -12,7 +12,7 @@ jobs, what a job changed most) are queries here.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,6 +126,18 @@ def claims(role: Role | None, query: Mapping[str, Any]) -> dict[str, Any]:
     """A page of ``GET /v1/claims``."""
     page: dict[str, Any] = _call(role, CLAIMS, load(ClaimQuerySchema(), query))
     return page
+
+
+def claim_pages(role: Role | None, query: Mapping[str, Any]) -> Iterator[list[dict[str, Any]]]:
+    """The claims of every page of ``GET /v1/claims`` for ``query`` (its cursor aside),
+    at the largest page the API serves."""
+    query = {**query, "limit": state().settings.limits.page_max}
+    while True:
+        page = claims(role, query)
+        yield page["claims"]
+        if not page["next_cursor"]:
+            return
+        query = {**query, "cursor": page["next_cursor"]}
 
 
 def question_answers(role: Role | None, question_id: str) -> dict[str, Any]:

@@ -107,11 +107,13 @@ def claim_row(claim: Mapping[str, Any]) -> list[Any]:
     ]
 
 
-def claims_csv(claims: Iterable[Mapping[str, Any]]) -> str:
-    """A header row and one row per claim, CSV as RFC 4180 writes it (CRLF line ends)."""
+def claims_csv(claims: Iterable[Mapping[str, Any]], *, header: bool = True) -> str:
+    """A header row (unless ``header`` is false: a later part of a table written in
+    parts) and one row per claim, CSV as RFC 4180 writes it (CRLF line ends)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(CLAIM_COLUMNS)
+    if header:
+        writer.writerow(CLAIM_COLUMNS)
     writer.writerows(claim_row(c) for c in claims)
     return out.getvalue()
 

@@ -3,7 +3,10 @@ example (examples/ever-given-2021-03.json): what an analyst sees and does."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import expect
@@ -32,6 +35,19 @@ def test_claim_list_searches_and_filters(desktop: Page, server: Client) -> None:
     assert row.locator("svg.confidence rect.band").count() == 1
     assert row.locator("[data-label=Estimative]").inner_text() == "roughly even chance"
     assert re.fullmatch(r"[A-F][1-6]", row.locator("[data-label=Code]").inner_text())
+
+
+def test_the_filtered_list_downloads_as_a_spreadsheet_file(desktop: Page, server: Client) -> None:
+    page = desktop.open("/?q=refloat")
+    shown = page.locator("table.claims tbody tr .sub .mono").all_inner_texts()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download as CSV").click()
+    assert download.value.suggested_filename == "credence-claims.csv"
+    body = Path(download.value.path()).read_bytes()
+    assert body.startswith("\ufeff".encode())
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"), newline="")))
+    assert sorted(row["id"] for row in rows) == sorted(shown) and len(rows) == 3
+    assert all(0 <= float(row["confidence"]) <= 1 for row in rows)
 
 
 def test_an_echoed_statement_is_one_bar_in_the_waterfall(desktop: Page, server: Client) -> None:
