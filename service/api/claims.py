@@ -198,7 +198,13 @@ def hindsight_warnings(
         if s.resolution is None:
             continue
         attributions = s.claim["attributions"]
-        for j in claim_store.added_positions(s.replaced, attributions):
+        # A new figure is a new statement of every source that gives it.
+        added = (
+            range(len(attributions))
+            if s.refigured
+            else claim_store.added_positions(s.replaced, attributions)
+        )
+        for j in added:
             a = attributions[j]
             if in_hindsight(a.get("observed_at") or s.updated_at, s.resolution.created_at):
                 field = f"claims[{i}].attributions[{j}]"

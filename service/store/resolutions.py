@@ -186,7 +186,7 @@ def follow_stored(
     moved = [
         (s.resolution, s.replaced, s.claim["attributions"])
         for s in stored
-        if s.resolution is not None and s.changes
+        if s.resolution is not None and (s.changes or s.refigured)
     ]
     follow_attributions(session, moved, beliefs, now)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -394,6 +395,38 @@ def test_a_figure_given_after_the_value_was_recorded_earns_nothing(
     # The job learns from the same: AP's record is the miss it forecast.
     run_rescore(app)
     assert _hits_and_misses(app, "ap")[0] == 0
+
+
+def test_a_figure_corrected_after_the_value_was_recorded_is_no_forecast(
+    app: Flask, client: FlaskClient
+) -> None:
+    define_sources(client)
+    client.put("/v1/questions/kp-troops", json={"kind": "numeric", "tolerance": 0.2})
+    said = (datetime.now(UTC) - timedelta(hours=3)).isoformat()
+    answers = troops()
+    for answer in answers:
+        answer["attributions"] = [{**a, "observed_at": said} for a in answer["attributions"]]
+    client.post("/v1/claims", json={"claims": answers})
+    client.post("/v1/questions/kp-troops/resolution", json={"value": 1700})
+    _recorded_an_hour_earlier(app, "kp-troops")
+    missed = _hits_and_misses(app, "ua-president")
+    assert missed[0] == 0 and 0.99 < missed[1] <= 1
+    # The sync re-posts the 10,000 answer as the outlet now gives it: the known figure,
+    # the same attribution, no time. Its source said this now, not three hours ago.
+    corrected = {**troops()[1], "value": {"point": 1700}}
+    body = client.post("/v1/claims", json={"claims": [corrected]}).get_json()
+    assert body["claims"][0]["status"] == "confirmed"
+    assert [(w["field"], w["code"]) for w in body["warnings"] if w["code"] == "hindsight"] == [
+        ("claims[0].attributions[0]", "hindsight")
+    ]
+    # Neither the miss of the figure it no longer gives nor a hit for the one it
+    # gives now: online as the job counts it.
+    assert _hits_and_misses(app, "ua-president") == pytest.approx((0, 0), abs=1e-9)
+    run_rescore(app)
+    assert _hits_and_misses(app, "ua-president") == pytest.approx((0, 0), abs=1e-9)
+    # Re-posted unchanged, it keeps the time it was stored with.
+    again = client.post("/v1/claims", json={"claims": [corrected]}).get_json()
+    assert "hindsight" not in {w["code"] for w in again["warnings"]}
 
 
 def test_a_resolved_numeric_questions_answers_are_its_to_judge(client: FlaskClient) -> None:
