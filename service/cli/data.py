@@ -206,11 +206,9 @@ def _store_claims(
     session: Session, numbered: list[tuple[int, tuple[dict[str, Any], datetime | None]]]
 ) -> None:
     rows = [(number, claim) for number, (claim, _) in numbered]
-    errors = question_store.value_errors(session, [claim for _, claim in rows], with_stored=True)
-    if errors:
-        field, messages = next(iter(errors.items()))
-        position = int(field.split(".")[1])
-        raise BadRow(rows[position][0], f"value: {' '.join(messages)}")
+    refused = _value_refusals(session, rows)
+    if refused:
+        raise refused[0]
     beliefs = _resolution_context(session)
     scorer = beliefs.setup.scorer.with_model(beliefs.book.model)
     book = beliefs.book.beliefs
@@ -492,8 +490,9 @@ def import_rows(
     """Store validated rows batch by batch, each in one transaction; what was stored.
 
     With ``dry_run``, every row is validated as the import would, and nothing is
-    stored (what only the store can refuse, such as a resolution of a claim that
-    does not exist, is not checked); every bad row is found, not only the first.
+    stored; every bad row is found, not only the first. What the store would
+    refuse is checked against it as far as it can be without writing
+    (``_store_refusals``).
     ``progress`` gets the last line read.
 
     The answers left open in numeric questions already resolved are judged at the
@@ -514,6 +513,7 @@ def import_rows(
     first_at: dict[tuple[str, str], int] = {}
     bad_rows: list[BadRow] = []
     bad_count = 0
+    resolved: dict[str, tuple[int, Mapping[str, Any]]] = {}
     try:
         while batch := list(islice(rows, batch_size)):
             by_type: dict[str, list[tuple[int, Any]]] = {kind: [] for kind in ROW_TYPES}
@@ -540,7 +540,12 @@ def import_rows(
                         questions.add(claim["question"])
                 elif kind == "source":
                     report.defined.add(value[0])
-            if not dry_run:
+            if dry_run:
+                with session_factory() as session:
+                    refused = _store_refusals(session, by_type, first_at, resolved)
+                bad_count += len(refused)
+                bad_rows.extend(refused[: LISTED - len(bad_rows)])
+            else:
                 with session_factory() as session, session.begin():
                     for kind, values in by_type.items():
                         if values:
@@ -554,10 +559,66 @@ def import_rows(
             _judge_open_answers(session_factory, questions)
         raise ImportStopped([*bad_rows, bad][:LISTED], bad_count + 1, report) from None
     if bad_rows:
+        bad_rows.sort(key=lambda bad: bad.line)
         raise ImportStopped(bad_rows, bad_count, report)
     if not dry_run:
         _judge_open_answers(session_factory, questions)
     return report
+
+
+def _store_refusals(
+    session: Session,
+    by_type: Mapping[str, list[tuple[int, Any]]],
+    in_file: Mapping[tuple[str, str], int],
+    resolved: dict[str, tuple[int, Mapping[str, Any]]],
+) -> list[BadRow]:
+    """The rows of a checked batch the store would refuse, read without writing: a
+    claim's figure its question (stored, not redefined in the file) cannot take; a
+    resolution of a claim neither stored nor in the file, or one that contradicts
+    the claim's stored outcome or an earlier row's. ``resolved`` gathers the file's
+    resolutions across batches.
+
+    Not checked: what depends on rows the check does not store, such as a second
+    confirmed answer to one question.
+    """
+    claims = [
+        (number, claim)
+        for number, (claim, _) in by_type["claim"]
+        if ("question", claim.get("question")) not in in_file
+    ]
+    refused = _value_refusals(session, claims)
+    rows = by_type["resolution"]
+    ids = [claim_id for _, (claim_id, _) in rows]
+    stored = claim_store.stored_resolutions(session, ids)
+    existing = claim_store.stored_ids(session, ids)
+    for number, (claim_id, body) in rows:
+        line, before = resolved.get(claim_id, (0, None))
+        if claim_id not in existing and ("claim", claim_id) not in in_file:
+            problem: str | None = f"No claim {claim_id!r}."
+        elif line >= rows[0][0]:
+            # One batch resolves its claims in one request.
+            problem = f"Claim {claim_id!r} is resolved on line {line} too, in the same batch."
+        elif before is not None and before["outcome"] != body["outcome"]:
+            problem = f"Claim {claim_id!r} is {before['outcome']} on line {line}."
+        elif (r := stored.get(claim_id)) is not None and not _same_resolution(r, body):
+            problem = f"Claim {claim_id!r} is already {r.outcome}; withdraw it first."
+        else:
+            problem = None
+            resolved.setdefault(claim_id, (number, body))
+        if problem is not None:
+            refused.append(BadRow(number, f"claim_id: {problem}"))
+    return refused
+
+
+def _value_refusals(
+    session: Session, rows: Sequence[tuple[int, Mapping[str, Any]]]
+) -> list[BadRow]:
+    """The claim rows whose figures their questions refuse (``value_errors``), in order."""
+    errors = question_store.value_errors(session, [claim for _, claim in rows], with_stored=True)
+    return [
+        BadRow(rows[int(path.split(".")[1])][0], f"value: {' '.join(messages)}")
+        for path, messages in errors.items()
+    ]
 
 
 def _name(named: dict[tuple[str, str], int], claim: Mapping[str, Any], line: int) -> None:

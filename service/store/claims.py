@@ -510,6 +510,14 @@ def _same(stored: Sequence[Any], new: Sequence[Any]) -> bool:
     )
 
 
+def stored_ids(session: Session, ids: Sequence[str]) -> set[str]:
+    """Those of ``ids`` the store holds a claim of."""
+    found: set[str] = set()
+    for chunk in slices(ids, _IDS_PER_QUERY):
+        found.update(session.scalars(select(_CLAIMS.c.id).where(_CLAIMS.c.id.in_(chunk))))
+    return found
+
+
 def stored_resolutions(session: Session, ids: Sequence[str]) -> dict[str, Resolution]:
     """The resolutions of those of ``ids`` that have one, by claim id."""
     found: dict[str, Resolution] = {}

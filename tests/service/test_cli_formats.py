@@ -128,6 +128,36 @@ def test_check_validates_every_row_and_stores_nothing(run: Any, app: Flask, tmp_
     assert row_counts(app) == before
 
 
+def test_check_finds_what_the_store_would_refuse(run: Any, app: Flask, tmp_path: Path) -> None:
+    client = app.test_client()
+    stored = [{"id": "old", "text": "t"}, {"id": "old-2", "text": "t"}]
+    assert client.post("/v1/claims", json={"claims": stored}).status_code == 200
+    client.post("/v1/claims/old/resolution", json={"outcome": "confirmed"})
+    client.put("/v1/questions/colour", json={"kind": "choice"})
+    rows = [
+        {"type": "claim", "id": "new", "text": "t"},
+        {"type": "claim", "id": "red", "text": "red", "question": "colour", "value": {"point": 1}},
+        {"type": "resolution", "claim_id": "new", "outcome": "refuted"},
+        {"type": "resolution", "claim_id": "nowhere", "outcome": "refuted"},
+        {"type": "resolution", "claim_id": "old", "outcome": "refuted"},
+        {"type": "resolution", "claim_id": "old", "outcome": "confirmed"},
+        {"type": "resolution", "claim_id": "old-2", "outcome": "confirmed"},
+        {"type": "resolution", "claim_id": "new", "outcome": "confirmed"},
+    ]
+    before = row_counts(app)
+    path = lines(tmp_path / "in.jsonl", rows)
+    result = run("import", "--check", "--batch-size", "4", str(path))
+    assert result.exit_code == 1
+    listed = [line.strip() for line in result.output.splitlines() if line.startswith("  line")]
+    assert [line.split(":", 1)[0] for line in listed] == ["line 2", "line 4", "line 5", "line 8"]
+    assert "value" in listed[0] and "No claim 'nowhere'" in listed[1]
+    assert "already confirmed" in listed[2] and "refuted on line 3" in listed[3]
+    assert row_counts(app) == before
+    # The import itself stops at the first of them, as the check said.
+    result = run("import", "--batch-size", "4", str(path))
+    assert result.exit_code == 1 and "line 2: value" in result.output
+
+
 def test_check_lists_every_bad_row(run: Any, app: Flask, tmp_path: Path) -> None:
     jsonl = tmp_path / "bad.jsonl"
     jsonl.write_text(
