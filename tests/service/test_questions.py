@@ -341,6 +341,21 @@ def _recorded_an_hour_earlier(app: Flask, question_id: str) -> None:
             claim.created_at -= timedelta(hours=1)
 
 
+def _resolved_an_hour_ago(app: Flask, client: FlaskClient) -> tuple[str, list[dict[str, Any]]]:
+    """``troops()`` said three hours ago, and kp-troops' value (1,700) recorded an hour
+    ago: when they were said, and the answers."""
+    define_sources(client)
+    client.put("/v1/questions/kp-troops", json={"kind": "numeric", "tolerance": 0.2})
+    said = (datetime.now(UTC) - timedelta(hours=3)).isoformat()
+    answers = troops()
+    for answer in answers:
+        answer["attributions"] = [{**a, "observed_at": said} for a in answer["attributions"]]
+    client.post("/v1/claims", json={"claims": answers})
+    client.post("/v1/questions/kp-troops/resolution", json={"value": 1700})
+    _recorded_an_hour_earlier(app, "kp-troops")
+    return said, answers
+
+
 def _hits_and_misses(app: Flask, source_id: str) -> tuple[float, float]:
     """What resolutions added to the source's prior: (hits, misses), decayed."""
     with Session(engine_of(app)) as session:
@@ -352,15 +367,7 @@ def _hits_and_misses(app: Flask, source_id: str) -> tuple[float, float]:
 def test_a_figure_given_after_the_value_was_recorded_earns_nothing(
     app: Flask, client: FlaskClient
 ) -> None:
-    define_sources(client)
-    client.put("/v1/questions/kp-troops", json={"kind": "numeric", "tolerance": 0.2})
-    said = (datetime.now(UTC) - timedelta(hours=3)).isoformat()
-    answers = troops()
-    for answer in answers:
-        answer["attributions"] = [{**a, "observed_at": said} for a in answer["attributions"]]
-    client.post("/v1/claims", json={"claims": answers})
-    client.post("/v1/questions/kp-troops/resolution", json={"value": 1700})
-    _recorded_an_hour_earlier(app, "kp-troops")
+    said, answers = _resolved_an_hour_ago(app, client)
     # AP reports the known figure now, and one it gave before the value was known.
     late = [
         {
@@ -400,15 +407,7 @@ def test_a_figure_given_after_the_value_was_recorded_earns_nothing(
 def test_a_figure_corrected_after_the_value_was_recorded_is_no_forecast(
     app: Flask, client: FlaskClient
 ) -> None:
-    define_sources(client)
-    client.put("/v1/questions/kp-troops", json={"kind": "numeric", "tolerance": 0.2})
-    said = (datetime.now(UTC) - timedelta(hours=3)).isoformat()
-    answers = troops()
-    for answer in answers:
-        answer["attributions"] = [{**a, "observed_at": said} for a in answer["attributions"]]
-    client.post("/v1/claims", json={"claims": answers})
-    client.post("/v1/questions/kp-troops/resolution", json={"value": 1700})
-    _recorded_an_hour_earlier(app, "kp-troops")
+    _resolved_an_hour_ago(app, client)
     missed = _hits_and_misses(app, "ua-president")
     assert missed[0] == 0 and 0.99 < missed[1] <= 1
     # The sync re-posts the 10,000 answer as the outlet now gives it: the known figure,
