@@ -30,6 +30,7 @@ FORM = {
 # (method, path, least role or None for open to all, status for an allowed caller)
 TABLE: list[tuple[str, str, str | None, int]] = [
     ("GET", "/", "read", 200),
+    ("GET", "/claims.csv", "read", 200),
     ("GET", "/claims/c", "read", 200),
     ("POST", "/claims/c/attributions", "write", 302),
     ("POST", "/claims/c/resolution", "admin", 302),
